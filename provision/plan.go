@@ -1,0 +1,196 @@
+package provision
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// PlanMeta is who and what a Plan is for: it becomes the ownership tags of
+// the IAM resources and the header of the Terraform.
+type PlanMeta struct {
+	// RequestID identifies the request; it is written to the
+	// rolegate:request-id tag and proves ownership on later runs.
+	RequestID string
+	Requester string
+	Approvers []string
+	// Time is when the request was approved; zero means now. Expiry is
+	// checked against it.
+	Time time.Time
+}
+
+// Tag is one IAM tag.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// RolePlan is the desired IAM role.
+type RolePlan struct {
+	Name                   string
+	Path                   string
+	Description            string
+	TrustPolicy            string // JSON, as sent to IAM
+	MaxSessionDuration     int32
+	PermissionsBoundaryARN string // empty: no boundary
+	Tags                   []Tag  // sorted by key
+}
+
+// InlinePolicy is the desired inline policy of the role.
+type InlinePolicy struct {
+	Name     string
+	Document string // JSON, as sent to IAM
+}
+
+// InstanceProfilePlan is the desired instance profile holding the role.
+type InstanceProfilePlan struct {
+	Name     string
+	Path     string
+	RoleName string
+	Tags     []Tag
+}
+
+// Plan is the desired IAM state for one approved request, built once by
+// NewPlan. The reconciler and Terraform both render from it.
+type Plan struct {
+	Meta            PlanMeta
+	Role            RolePlan
+	Policy          InlinePolicy
+	ManagedPolicies []string // ARNs, sorted
+	InstanceProfile InstanceProfilePlan
+	Scopes          []BucketScope // sorted by bucket, then prefix
+	ExpiresAt       *time.Time
+	// Partition and AccountID (if known) come from Settings and let the
+	// plan predict ARNs before anything exists.
+	Partition string
+	AccountID string
+}
+
+// NewPlan validates spec against set and builds the Plan. It returns a
+// *ValidationError when the spec or the settings are invalid, and a plain
+// error when meta lacks a usable request ID.
+func NewPlan(spec RoleSpec, set Settings, meta PlanMeta) (Plan, error) {
+	if err := set.Validate(); err != nil {
+		return Plan{}, fmt.Errorf("settings: %w", err)
+	}
+	if meta.RequestID == "" || len(meta.RequestID) > 256 || !tagCharsRe.MatchString(meta.RequestID) {
+		return Plan{}, errors.New("plan: request ID must be 1 to 256 letters, digits, spaces or _ . : / = + - @")
+	}
+	if meta.Time.IsZero() {
+		meta.Time = time.Now()
+	}
+	meta.Time = meta.Time.UTC()
+	if err := spec.validate(set, meta.Time); err != nil {
+		return Plan{}, err
+	}
+	scopes := sortedScopes(spec.Buckets)
+	doc, err := renderPermissionPolicy(scopes, set.partition())
+	if err != nil {
+		return Plan{}, err
+	}
+	name := set.NamePrefix + spec.Name
+	tags := planTags(set, meta, spec.ExpiresAt)
+	var managed []string
+	for _, p := range spec.ManagedPolicies {
+		arn, err := set.managedPolicyARN(p)
+		if err != nil {
+			return Plan{}, err // unreachable after validate
+		}
+		managed = append(managed, arn)
+	}
+	sort.Strings(managed)
+	session := spec.MaxSessionDuration
+	if session == 0 {
+		session = minSession
+	}
+	desc := spec.Description
+	if desc == "" {
+		desc = "rolegate role for request " + meta.RequestID
+	}
+	p := Plan{
+		Meta: meta,
+		Role: RolePlan{
+			Name: name, Path: set.RolePath, Description: desc, TrustPolicy: renderTrustPolicy(),
+			MaxSessionDuration: session, PermissionsBoundaryARN: set.PermissionsBoundaryARN, Tags: tags,
+		},
+		Policy:          InlinePolicy{Name: InlinePolicyName, Document: doc},
+		ManagedPolicies: managed,
+		InstanceProfile: InstanceProfilePlan{Name: name, Path: set.RolePath, RoleName: name, Tags: tags},
+		Scopes:          scopes,
+		Partition:       set.partition(),
+		AccountID:       set.AccountID,
+	}
+	if spec.ExpiresAt != nil {
+		t := spec.ExpiresAt.UTC()
+		p.ExpiresAt = &t
+	}
+	p.Meta.Approvers = append([]string(nil), meta.Approvers...)
+	return p, nil
+}
+
+func planTags(set Settings, meta PlanMeta, expires *time.Time) []Tag {
+	tags := make([]Tag, 0, len(set.Tags)+3)
+	for _, k := range sortedKeys(set.Tags) {
+		tags = append(tags, Tag{k, set.Tags[k]})
+	}
+	tags = append(tags, Tag{TagManagedBy, ManagedByValue}, Tag{TagRequestID, meta.RequestID})
+	if expires != nil {
+		tags = append(tags, Tag{TagExpiresAt, expires.UTC().Format(time.RFC3339)})
+	}
+	sort.Slice(tags, func(i, j int) bool { return tags[i].Key < tags[j].Key })
+	return tags
+}
+
+// RoleARN is the role's ARN, with `*` for the account when it is unknown.
+func (p Plan) RoleARN() string {
+	return p.iamARN("role", p.Role.Path, p.Role.Name)
+}
+
+// InstanceProfileARN is the profile's ARN, with `*` for an unknown account.
+func (p Plan) InstanceProfileARN() string {
+	return p.iamARN("instance-profile", p.InstanceProfile.Path, p.InstanceProfile.Name)
+}
+
+func (p Plan) iamARN(kind, path, name string) string {
+	acct := p.AccountID
+	if acct == "" {
+		acct = "*"
+	}
+	part := p.Partition
+	if part == "" {
+		part = "aws"
+	}
+	return fmt.Sprintf("arn:%s:iam::%s:%s%s%s", part, acct, kind, path, name)
+}
+
+// Summary is a short human-readable description of the plan, as printed by
+// `rolegate render`.
+func (p Plan) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Request:          %s\n", p.Meta.RequestID)
+	fmt.Fprintf(&b, "Role:             %s%s\n", p.Role.Path, p.Role.Name)
+	fmt.Fprintf(&b, "Instance profile: %s%s\n", p.InstanceProfile.Path, p.InstanceProfile.Name)
+	fmt.Fprintf(&b, "Description:      %s\n", p.Role.Description)
+	fmt.Fprintf(&b, "Max session:      %ds\n", p.Role.MaxSessionDuration)
+	if p.Role.PermissionsBoundaryARN != "" {
+		fmt.Fprintf(&b, "Boundary:         %s\n", p.Role.PermissionsBoundaryARN)
+	}
+	if p.ExpiresAt != nil {
+		fmt.Fprintf(&b, "Expires:          %s\n", p.ExpiresAt.Format(time.RFC3339))
+	}
+	b.WriteString("Scopes:\n")
+	for _, s := range p.Scopes {
+		where := "s3://" + s.Bucket + "/" + s.Prefix
+		fmt.Fprintf(&b, "  %-10s %s\n", s.Access, where)
+	}
+	for _, m := range p.ManagedPolicies {
+		fmt.Fprintf(&b, "Managed policy:   %s\n", m)
+	}
+	b.WriteString("Tags:\n")
+	for _, t := range p.Role.Tags {
+		fmt.Fprintf(&b, "  %s = %s\n", t.Key, t.Value)
+	}
+	return b.String()
+}

@@ -1,0 +1,238 @@
+package provision
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Settings are the organisation's guardrails and the fixed parts of every
+// role rolegate creates. They come from flags and the environment (see
+// cmd/rolegate) and are checked once with Validate at start-up.
+type Settings struct {
+	// AllowedBuckets are bucket name patterns (`*` matches any run of
+	// characters, e.g. `team-*`) a request may name. Empty allows any bucket
+	// not denied.
+	AllowedBuckets []string
+	// DeniedBuckets are bucket name patterns no request may name, even when
+	// they also match AllowedBuckets.
+	DeniedBuckets []string
+	// RolePath is the IAM path of every role and instance profile, e.g.
+	// `/rolegate/`. It scopes ServicePolicy.
+	RolePath string
+	// NamePrefix is put in front of every requested role name.
+	NamePrefix string
+	// PermissionsBoundaryARN, when set, is attached to every role as its
+	// permissions boundary.
+	PermissionsBoundaryARN string
+	// AllowedManagedPolicies are the managed policies (names of AWS managed
+	// policies or full ARNs) a request may opt into.
+	AllowedManagedPolicies []string
+	// Tags are added to every role and instance profile. They cannot
+	// override rolegate's own tags (managed-by, rolegate:*).
+	Tags map[string]string
+	// MaxScopes is the most bucket scopes one request may ask for.
+	MaxScopes int
+	// Partition is the AWS partition used in ARNs: aws, aws-cn or aws-us-gov.
+	Partition string
+	// AccountID, when known, replaces `*` in the ARNs of ServicePolicy and
+	// in dry-run reports.
+	AccountID string
+}
+
+// Tag keys rolegate owns. A role or instance profile carrying both, with
+// this request's ID, is one rolegate may modify.
+const (
+	TagManagedBy = "managed-by"
+	TagRequestID = "rolegate:request-id"
+	TagExpiresAt = "rolegate:expires-at"
+	// ManagedByValue is the value of TagManagedBy.
+	ManagedByValue = "rolegate"
+	// InlinePolicyName is the name of the one inline policy of every role.
+	InlinePolicyName = "rolegate-s3-access"
+)
+
+// Limits that IAM imposes and rolegate checks up front.
+const (
+	maxRoleNameLen      = 64
+	maxDescriptionLen   = 1000
+	maxInlinePolicySize = 10240
+	maxManagedPerRole   = 10
+	maxTagsPerEntity    = 50
+	maxPrefixBytes      = 1024
+	minSession          = 3600
+	maxSession          = 43200
+	maxScopesCeiling    = 200
+	maxNamePrefixLen    = 32
+	maxRolePathLen      = 512
+)
+
+// DefaultSettings returns the settings rolegate runs with when nothing is
+// configured: path /rolegate/, no prefix, no boundary, no managed policies,
+// at most 50 scopes, partition aws.
+func DefaultSettings() Settings {
+	return Settings{RolePath: "/rolegate/", MaxScopes: 50, Partition: "aws"}
+}
+
+var (
+	iamNameRe       = regexp.MustCompile(`^[\w+=,.@-]*$`)
+	rolePathRe      = regexp.MustCompile(`^/([\x21-\x7e]*/)?$`)
+	bucketPatternRe = regexp.MustCompile(`^[a-z0-9.*-]+$`)
+	partitionRe     = regexp.MustCompile(`^aws(-[a-z]+)*$`)
+	accountIDRe     = regexp.MustCompile(`^[0-9]{12}$`)
+	policyARNRe     = regexp.MustCompile(`^arn:aws(-[a-z]+)*:iam::([0-9]{12}|aws):policy/([\x21-\x7e]*/)?[\w+=,.@-]{1,128}$`)
+	tagCharsRe      = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+)
+
+// Validate checks the settings themselves. It returns a *ValidationError
+// listing every wrong setting (fields named after the settings), or nil.
+func (s Settings) Validate() error {
+	var v problems
+	if len(s.RolePath) > maxRolePathLen || !rolePathRe.MatchString(s.RolePath) {
+		v.add("role_path", "role path must be / or start and end with / and contain only printable ASCII characters (got %q)", s.RolePath)
+	}
+	if len(s.NamePrefix) > maxNamePrefixLen || !iamNameRe.MatchString(s.NamePrefix) {
+		v.add("name_prefix", "name prefix must be at most %d letters, digits or + = , . @ _ - (got %q)", maxNamePrefixLen, s.NamePrefix)
+	}
+	if !partitionRe.MatchString(s.Partition) {
+		v.add("partition", "partition must be aws, aws-cn or aws-us-gov (got %q)", s.Partition)
+	}
+	if s.AccountID != "" && !accountIDRe.MatchString(s.AccountID) {
+		v.add("account_id", "account ID must be 12 digits (got %q)", s.AccountID)
+	}
+	if s.PermissionsBoundaryARN != "" && !policyARNRe.MatchString(s.PermissionsBoundaryARN) {
+		v.add("permissions_boundary", "permissions boundary must be a managed policy ARN like arn:aws:iam::123456789012:policy/Name (got %q)", s.PermissionsBoundaryARN)
+	}
+	for i, p := range s.AllowedBuckets {
+		if !bucketPatternRe.MatchString(p) {
+			v.add(fmt.Sprintf("allowed_buckets[%d]", i), "bucket pattern may contain only lower-case letters, digits, dots, hyphens and * (got %q)", p)
+		}
+	}
+	for i, p := range s.DeniedBuckets {
+		if !bucketPatternRe.MatchString(p) {
+			v.add(fmt.Sprintf("denied_buckets[%d]", i), "bucket pattern may contain only lower-case letters, digits, dots, hyphens and * (got %q)", p)
+		}
+	}
+	for i, p := range s.AllowedManagedPolicies {
+		if _, err := s.managedPolicyARN(p); err != nil {
+			v.add(fmt.Sprintf("allowed_managed_policies[%d]", i), "%s", err.Error())
+		}
+	}
+	if s.MaxScopes < 1 || s.MaxScopes > maxScopesCeiling {
+		v.add("max_scopes", "max scopes must be between 1 and %d (got %d)", maxScopesCeiling, s.MaxScopes)
+	}
+	if len(s.Tags) > maxTagsPerEntity-3 {
+		v.add("tags", "at most %d fixed tags are allowed, since rolegate adds up to 3 of its own (got %d)", maxTagsPerEntity-3, len(s.Tags))
+	}
+	for _, k := range sortedKeys(s.Tags) {
+		field := fmt.Sprintf("tags[%s]", k)
+		switch {
+		case strings.EqualFold(k, TagManagedBy) || strings.HasPrefix(strings.ToLower(k), "rolegate:"):
+			v.add(field, "tag key %q is reserved for rolegate", k)
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			v.add(field, "tag keys starting with aws: are reserved by AWS")
+		case k == "" || len([]rune(k)) > 128 || !tagCharsRe.MatchString(k):
+			v.add(field, "tag key must be 1 to 128 letters, digits, spaces or _ . : / = + - @")
+		case len([]rune(s.Tags[k])) > 256 || !tagCharsRe.MatchString(s.Tags[k]):
+			v.add(field, "tag value must be at most 256 letters, digits, spaces or _ . : / = + - @")
+		}
+	}
+	return v.err()
+}
+
+// managedPolicyARN turns a name or ARN into a policy ARN; a bare name is an
+// AWS managed policy (arn:PARTITION:iam::aws:policy/NAME).
+func (s Settings) managedPolicyARN(nameOrARN string) (string, error) {
+	if strings.HasPrefix(nameOrARN, "arn:") {
+		if !policyARNRe.MatchString(nameOrARN) {
+			return "", fmt.Errorf("%q is not a managed policy ARN like arn:aws:iam::aws:policy/Name", nameOrARN)
+		}
+		return nameOrARN, nil
+	}
+	if nameOrARN == "" || len(nameOrARN) > 128 || !iamNameRe.MatchString(nameOrARN) {
+		return "", fmt.Errorf("%q is not a managed policy name (letters, digits and + = , . @ _ -) or ARN", nameOrARN)
+	}
+	return fmt.Sprintf("arn:%s:iam::aws:policy/%s", s.partition(), nameOrARN), nil
+}
+
+func (s Settings) partition() string {
+	if s.Partition == "" {
+		return "aws"
+	}
+	return s.Partition
+}
+
+// allowedPolicyARNs resolves AllowedManagedPolicies, skipping invalid ones
+// (Validate reports those).
+func (s Settings) allowedPolicyARNs() []string {
+	var out []string
+	for _, p := range s.AllowedManagedPolicies {
+		if arn, err := s.managedPolicyARN(p); err == nil {
+			out = append(out, arn)
+		}
+	}
+	sort.Strings(out)
+	return dedupe(out)
+}
+
+// bucketAllowed reports whether the guardrails let a request name bucket,
+// and if not, why.
+func (s Settings) bucketAllowed(bucket string) (bool, string) {
+	for _, p := range s.DeniedBuckets {
+		if matchPattern(p, bucket) {
+			return false, fmt.Sprintf("bucket %q is denied by your organisation's settings (pattern %q)", bucket, p)
+		}
+	}
+	if len(s.AllowedBuckets) == 0 {
+		return true, ""
+	}
+	for _, p := range s.AllowedBuckets {
+		if matchPattern(p, bucket) {
+			return true, ""
+		}
+	}
+	return false, fmt.Sprintf("bucket %q is not one you may request; allowed buckets are %s", bucket, strings.Join(s.AllowedBuckets, ", "))
+}
+
+// matchPattern matches a bucket pattern where `*` is any run of characters.
+// Bucket names cannot contain the other path.Match metacharacters, and a
+// pattern that still fails to parse matches nothing.
+func matchPattern(pattern, name string) bool {
+	ok, err := path.Match(pattern, name)
+	return err == nil && ok
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func dedupe(sorted []string) []string {
+	out := sorted[:0]
+	for i, s := range sorted {
+		if i == 0 || s != sorted[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// problems collects FieldErrors; err returns nil when there are none.
+type problems struct{ list []FieldError }
+
+func (p *problems) add(field, format string, args ...any) {
+	p.list = append(p.list, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: p.list}
+}
