@@ -1,0 +1,114 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+)
+
+// retryableCodes are the IAM error codes worth trying again: the service
+// was busy or another change was in flight. The client's retryer retries
+// them itself; IsRetryable tells a caller (the worker) whether a failed
+// Apply should be re-queued.
+var retryableCodes = []string{
+	"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
+	"ServiceFailure", "ServiceUnavailable", "InternalFailure", "ConcurrentModification",
+}
+
+// CodeForeignEntity is the PermanentError code of a role or instance
+// profile that exists but does not carry rolegate's ownership tags for the
+// plan's request.
+const CodeForeignEntity = "ForeignEntity"
+
+// PermanentError is an IAM failure that retrying cannot fix: a malformed
+// policy, a quota, invalid input, or an entity rolegate does not own.
+// Message is IAM's own message (or rolegate's, for a foreign entity).
+type PermanentError struct {
+	Op      string // the IAM action, e.g. "CreateRole"
+	Code    string // the IAM error code, or CodeForeignEntity
+	Message string
+	Err     error // the SDK error, if any
+}
+
+func (e *PermanentError) Error() string {
+	return fmt.Sprintf("iam %s: %s: %s", e.Op, e.Code, e.Message)
+}
+
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// IsRetryable reports whether err is worth retrying later: throttling,
+// service failures, HTTP 5xx, concurrent modification, network errors and
+// timeouts (including the retryer giving up on any of those). It returns
+// false for nil, permanent errors and cancellation.
+func IsRetryable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var perm *PermanentError
+	if errors.As(err, &perm) {
+		return false
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) && contains(retryableCodes, api.ErrorCode()) {
+		return true
+	}
+	var resp *awshttp.ResponseError
+	if errors.As(err, &resp) && resp.HTTPStatusCode() >= 500 {
+		return true
+	}
+	if errors.As(err, &api) {
+		return false
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errVisibilityTimeout) {
+		return true
+	}
+	var opErr *net.OpError
+	return errors.As(err, &opErr) || strings.Contains(err.Error(), "connection reset")
+}
+
+// IsPermanent reports whether err is a *PermanentError.
+func IsPermanent(err error) bool {
+	var perm *PermanentError
+	return errors.As(err, &perm)
+}
+
+// classify wraps a failed IAM call once: API errors that are not
+// retryable become a *PermanentError carrying IAM's code and message;
+// everything else is returned with the action named.
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var perm *PermanentError
+	if errors.As(err, &perm) {
+		return err
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) && !IsRetryable(err) {
+		return &PermanentError{Op: op, Code: api.ErrorCode(), Message: api.ErrorMessage(), Err: err}
+	}
+	return fmt.Errorf("iam %s: %w", op, err)
+}
+
+// isNoSuchEntity reports whether IAM said the entity does not exist.
+func isNoSuchEntity(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "NoSuchEntity"
+}
+
+func foreignError(op, kind, name, requestID string, tags map[string]string) error {
+	return &PermanentError{
+		Op:   op,
+		Code: CodeForeignEntity,
+		Message: fmt.Sprintf("%s %q already exists but was not created by rolegate for request %s (its %s tag is %q and its %s tag is %q); rolegate will not change it: choose another role name, or remove the existing %s",
+			kind, name, requestID, TagManagedBy, tags[TagManagedBy], TagRequestID, tags[TagRequestID], kind),
+	}
+}

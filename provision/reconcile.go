@@ -1,0 +1,218 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+)
+
+// Reconciler brings IAM to a Plan through the IAM API, and removes what a
+// Plan created. It is safe for concurrent use on different plans.
+type Reconciler struct {
+	client *iam.Client
+	opts   ReconcilerOptions
+}
+
+// ReconcilerOptions bound the waits for IAM's eventual consistency and
+// supply the clock the waits are measured with.
+type ReconcilerOptions struct {
+	// VisibilityTimeout bounds each wait for a new role or instance
+	// profile to be returned by IAM; 0 means 2 minutes.
+	VisibilityTimeout time.Duration
+	// PollMinDelay and PollMaxDelay bound the back-off between polls
+	// while waiting; 0 means 1s and 10s.
+	PollMinDelay, PollMaxDelay time.Duration
+	// Now is the clock used to measure waits; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewReconciler returns a Reconciler calling IAM through client (build it
+// with NewIAMClient for rolegate's retries and rate limit).
+func NewReconciler(client *iam.Client, opts ReconcilerOptions) *Reconciler {
+	if opts.VisibilityTimeout <= 0 {
+		opts.VisibilityTimeout = 2 * time.Minute
+	}
+	if opts.PollMinDelay <= 0 {
+		opts.PollMinDelay = time.Second
+	}
+	if opts.PollMaxDelay <= 0 {
+		opts.PollMaxDelay = 10 * time.Second
+	}
+	if opts.PollMaxDelay < opts.PollMinDelay {
+		opts.PollMaxDelay = opts.PollMinDelay
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Reconciler{client: client, opts: opts}
+}
+
+// Outcome is what Apply or Destroy did to one resource.
+type Outcome string
+
+// The outcomes of a resource.
+const (
+	OutcomeCreated   Outcome = "created"
+	OutcomeUpdated   Outcome = "updated"
+	OutcomeUnchanged Outcome = "unchanged"
+	OutcomeDeleted   Outcome = "deleted"
+	OutcomeAbsent    Outcome = "absent" // Destroy found nothing to delete
+)
+
+// ResourceKind names the kind of an IAM resource in a Report.
+type ResourceKind string
+
+// The kinds of resource a Plan has.
+const (
+	KindRole            ResourceKind = "role"
+	KindInlinePolicy    ResourceKind = "inline-policy"
+	KindAttachment      ResourceKind = "policy-attachment"
+	KindInstanceProfile ResourceKind = "instance-profile"
+	KindProfileRole     ResourceKind = "profile-role"
+)
+
+// ResourceResult is one resource in a Report. ARN is the resource's ARN;
+// an inline policy has none of its own, so it carries its role's ARN, and
+// an attachment carries the managed policy's ARN. In a dry run ARNs of
+// resources still to be created are predicted (with `*` for an unknown
+// account).
+type ResourceResult struct {
+	Kind    ResourceKind `json:"kind"`
+	Name    string       `json:"name"`
+	ARN     string       `json:"arn"`
+	Outcome Outcome      `json:"outcome"`
+	Changes []string     `json:"changes,omitempty"`
+}
+
+// Call is one IAM write call Apply made, or a dry run would make.
+type Call struct {
+	Action string `json:"action"`
+	Target string `json:"target"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func (c Call) String() string {
+	s := c.Action + " " + c.Target
+	if c.Detail != "" {
+		s += " (" + c.Detail + ")"
+	}
+	return s
+}
+
+// Report is what Apply, DryRun or Destroy did, resource by resource, with
+// the write calls in order and the time spent waiting for IAM to show new
+// entities.
+type Report struct {
+	DryRun      bool             `json:"dry_run"`
+	Resources   []ResourceResult `json:"resources"`
+	Calls       []Call           `json:"calls"`
+	RoleWait    time.Duration    `json:"role_wait"`
+	ProfileWait time.Duration    `json:"profile_wait"`
+}
+
+// Changed reports whether any resource was created, updated or deleted.
+func (r Report) Changed() bool {
+	for _, res := range r.Resources {
+		if res.Outcome != OutcomeUnchanged && res.Outcome != OutcomeAbsent {
+			return true
+		}
+	}
+	return false
+}
+
+// String renders the report one resource per line, then the calls.
+func (r Report) String() string {
+	var b strings.Builder
+	for _, res := range r.Resources {
+		fmt.Fprintf(&b, "%-9s %-17s %s %s\n", res.Outcome, res.Kind, res.Name, res.ARN)
+		for _, c := range res.Changes {
+			fmt.Fprintf(&b, "          - %s\n", c)
+		}
+	}
+	verb := "calls made"
+	if r.DryRun {
+		verb = "calls that would be made"
+	}
+	fmt.Fprintf(&b, "%d %s:\n", len(r.Calls), verb)
+	for _, c := range r.Calls {
+		fmt.Fprintf(&b, "  %s\n", c)
+	}
+	if r.RoleWait > 0 || r.ProfileWait > 0 {
+		fmt.Fprintf(&b, "waited %s for the role and %s for the instance profile to become visible\n", r.RoleWait, r.ProfileWait)
+	}
+	return b.String()
+}
+
+// Apply brings IAM to the plan: it creates what is missing, repairs what
+// drifted and reports each resource as created, updated or unchanged. It
+// is idempotent and resumes from any partial state. It returns a
+// *PermanentError when an entity exists that rolegate does not own for
+// this request, or when IAM refuses the request for good; other errors
+// (see IsRetryable) are worth retrying. The Report lists what was done up
+// to the failure.
+func (r *Reconciler) Apply(ctx context.Context, p Plan) (Report, error) {
+	run := &run{r: r, plan: p}
+	err := run.apply(ctx)
+	return run.report, err
+}
+
+// DryRun reads IAM and returns the Report Apply would produce, with the
+// write calls it would make, without writing anything. It fails like
+// Apply on foreign entities and read errors.
+func (r *Reconciler) DryRun(ctx context.Context, p Plan) (Report, error) {
+	run := &run{r: r, plan: p, dry: true}
+	run.report.DryRun = true
+	err := run.apply(ctx)
+	return run.report, err
+}
+
+// run is the state of one Apply, DryRun or Destroy.
+type run struct {
+	r      *Reconciler
+	plan   Plan
+	dry    bool
+	report Report
+}
+
+// write records a write call and, unless this is a dry run, makes it.
+func (x *run) write(ctx context.Context, c Call, fn func(context.Context) error) error {
+	x.report.Calls = append(x.report.Calls, c)
+	if x.dry {
+		return nil
+	}
+	return classify(c.Action, fn(ctx))
+}
+
+func (x *run) result(res ResourceResult) {
+	x.report.Resources = append(x.report.Resources, res)
+}
+
+func (x *run) apply(ctx context.Context) error {
+	roleARN, created, err := x.applyRole(ctx)
+	if err != nil {
+		return err
+	}
+	if err := x.applyInlinePolicy(ctx, roleARN, created); err != nil {
+		return err
+	}
+	if err := x.applyAttachments(ctx, created); err != nil {
+		return err
+	}
+	return x.applyProfile(ctx)
+}
+
+// outcome is created/updated/unchanged from whether it existed and what
+// changed.
+func outcome(existed bool, changes []string) Outcome {
+	switch {
+	case !existed:
+		return OutcomeCreated
+	case len(changes) > 0:
+		return OutcomeUpdated
+	default:
+		return OutcomeUnchanged
+	}
+}

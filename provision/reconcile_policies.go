@@ -1,0 +1,134 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+)
+
+// applyInlinePolicy puts the plan's inline policy when it is missing or
+// differs (compared as JSON, not text) and deletes any other inline policy
+// on the role, since the plan is the whole of the role's permissions.
+func (x *run) applyInlinePolicy(ctx context.Context, roleARN string, roleCreated bool) error {
+	want := x.plan.Policy
+	role := x.plan.Role.Name
+	var names []string
+	if !roleCreated {
+		pg := iam.NewListRolePoliciesPaginator(x.r.client, &iam.ListRolePoliciesInput{RoleName: aws.String(role)})
+		for pg.HasMorePages() {
+			page, err := pg.NextPage(ctx)
+			if err != nil {
+				return classify("ListRolePolicies", err)
+			}
+			names = append(names, page.PolicyNames...)
+		}
+	}
+	existed, same := false, false
+	for _, n := range names {
+		if n != want.Name {
+			continue
+		}
+		existed = true
+		out, err := x.r.client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(n)})
+		if err != nil && !isNoSuchEntity(err) {
+			return classify("GetRolePolicy", err)
+		}
+		if err == nil {
+			doc, derr := decodePolicyDocument(aws.ToString(out.PolicyDocument))
+			if derr != nil {
+				return fmt.Errorf("decode inline policy %q of role %q: %w", n, role, derr)
+			}
+			same, _ = policiesEqual(doc, want.Document)
+		}
+	}
+	var changes []string
+	if existed && !same {
+		changes = append(changes, "policy document")
+	}
+	if !same {
+		if err := x.write(ctx, Call{"PutRolePolicy", role + ":" + want.Name, ""}, func(ctx context.Context) error {
+			_, err := x.r.client.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
+				RoleName: aws.String(role), PolicyName: aws.String(want.Name), PolicyDocument: aws.String(want.Document)})
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	x.result(ResourceResult{Kind: KindInlinePolicy, Name: role + ":" + want.Name, ARN: roleARN, Outcome: outcome(existed, changes), Changes: changes})
+	for _, n := range names {
+		if n == want.Name {
+			continue
+		}
+		if err := x.write(ctx, Call{"DeleteRolePolicy", role + ":" + n, "not in the plan"}, func(ctx context.Context) error {
+			_, err := x.r.client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(n)})
+			if isNoSuchEntity(err) {
+				return nil
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		x.result(ResourceResult{Kind: KindInlinePolicy, Name: role + ":" + n, ARN: roleARN, Outcome: OutcomeDeleted})
+	}
+	return nil
+}
+
+// attachedPolicies lists the ARNs of the managed policies on the role.
+func (x *run) attachedPolicies(ctx context.Context) ([]string, error) {
+	var arns []string
+	pg := iam.NewListAttachedRolePoliciesPaginator(x.r.client, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(x.plan.Role.Name)})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, classify("ListAttachedRolePolicies", err)
+		}
+		for _, p := range page.AttachedPolicies {
+			arns = append(arns, aws.ToString(p.PolicyArn))
+		}
+	}
+	return arns, nil
+}
+
+// applyAttachments attaches the planned managed policies and detaches any
+// other.
+func (x *run) applyAttachments(ctx context.Context, roleCreated bool) error {
+	role := x.plan.Role.Name
+	var have []string
+	if !roleCreated {
+		var err error
+		if have, err = x.attachedPolicies(ctx); err != nil {
+			return err
+		}
+	}
+	for _, arn := range x.plan.ManagedPolicies {
+		if contains(have, arn) {
+			x.result(ResourceResult{Kind: KindAttachment, Name: role, ARN: arn, Outcome: OutcomeUnchanged})
+			continue
+		}
+		if err := x.write(ctx, Call{"AttachRolePolicy", role, arn}, func(ctx context.Context) error {
+			_, err := x.r.client.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)})
+			return err
+		}); err != nil {
+			return err
+		}
+		x.result(ResourceResult{Kind: KindAttachment, Name: role, ARN: arn, Outcome: OutcomeCreated})
+	}
+	for _, arn := range have {
+		if contains(x.plan.ManagedPolicies, arn) {
+			continue
+		}
+		if err := x.write(ctx, Call{"DetachRolePolicy", role, arn}, func(ctx context.Context) error {
+			_, err := x.r.client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)})
+			if isNoSuchEntity(err) {
+				return nil
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		x.result(ResourceResult{Kind: KindAttachment, Name: role, ARN: arn, Outcome: OutcomeDeleted})
+	}
+	return nil
+}
