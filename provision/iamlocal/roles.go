@@ -227,9 +227,7 @@ func deleteRolePermissionsBoundary(s *Server, p params) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if r.BoundaryARN == "" {
-		return nil, noSuchEntity("The role with name %s does not have a permissions boundary.", r.Name)
-	}
+	// Removing a boundary the role does not have is no error.
 	r.BoundaryARN = ""
 	return nil, nil
 }

@@ -69,3 +69,4 @@ func must(t *testing.T, step string, err error) {
 		t.Fatalf("%s: %v", step, err)
 	}
 }
+
