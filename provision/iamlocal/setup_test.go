@@ -69,4 +69,3 @@ func must(t *testing.T, step string, err error) {
 		t.Fatalf("%s: %v", step, err)
 	}
 }
-
