@@ -1,0 +1,110 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// settingErrors collects every wrong setting so start-up can name them all,
+// one line each.
+type settingErrors []string
+
+func (e *settingErrors) add(format string, args ...any) { *e = append(*e, fmt.Sprintf(format, args...)) }
+
+func (e settingErrors) err() error {
+	if len(e) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(e, "\n"))
+}
+
+// envDuration reads a duration from the environment for a flag default,
+// recording a clear error when it does not parse.
+func envDuration(getenv func(string) string, name string, def time.Duration, errs *settingErrors) time.Duration {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		errs.add("%s: %q is not a duration (e.g. 15s, 2m)", name, v)
+		return def
+	}
+	return d
+}
+
+// envInt reads an integer from the environment for a flag default.
+func envInt(getenv func(string) string, name string, def int, errs *settingErrors) int {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		errs.add("%s: %q is not a whole number", name, v)
+		return def
+	}
+	return n
+}
+
+func envString(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting and
+// prints its usage to w.
+func newFlagSet(name, synopsis string, w io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.Usage = func() {
+		fmt.Fprintf(w, "Usage: rolegate %s\n\nFlags (each falls back to the environment variable named in brackets):\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// logSettings are the logging flags every long-running command takes.
+type logSettings struct {
+	level  string
+	format string
+}
+
+func (l *logSettings) register(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&l.level, "log-level", envString(getenv, "LOG_LEVEL", "info"), "log level: debug, info, warn or error [LOG_LEVEL]")
+	fs.StringVar(&l.format, "log-format", envString(getenv, "LOG_FORMAT", "text"), "log format: text or json [LOG_FORMAT]")
+}
+
+func (l *logSettings) logger(w io.Writer, errs *settingErrors) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(l.level)); err != nil {
+		errs.add("--log-level / LOG_LEVEL: %q is not one of debug, info, warn, error", l.level)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch l.format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts))
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts))
+	default:
+		errs.add("--log-format / LOG_FORMAT: %q is not text or json", l.format)
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+}
+
+func checkListen(addr string, errs *settingErrors) {
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		errs.add("--listen / LISTEN_ADDR: %q is not host:port (e.g. 127.0.0.1:8080 or :8080)", addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		errs.add("--listen / LISTEN_ADDR: port %q is not a number from 0 to 65535", port)
+	}
+}

@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Event is one entry of the append-only audit trail.
+type Event struct {
+	ID int64
+	// RequestID and Version are zero for events about no request.
+	RequestID int64
+	Version   int
+	Actor     string
+	Kind      string
+	Data      map[string]any
+	CreatedAt time.Time
+}
+
+// AppendEvent adds e to the audit trail and returns it with its ID and
+// time. It returns ErrInvalid for an empty actor or a malformed kind, and
+// ErrInvalid when RequestID names no request.
+func (db *DB) AppendEvent(ctx context.Context, e Event) (Event, error) {
+	return appendEvent(ctx, db.pool, e, db.now().UTC())
+}
+
+func appendEvent(ctx context.Context, q querier, e Event, now time.Time) (Event, error) {
+	if e.Data == nil {
+		e.Data = map[string]any{}
+	}
+	var reqID *int64
+	var version *int
+	if e.RequestID != 0 {
+		reqID = &e.RequestID
+	}
+	if e.Version != 0 {
+		version = &e.Version
+	}
+	err := q.QueryRow(ctx, `
+		INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING id, created_at`,
+		reqID, version, e.Actor, e.Kind, e.Data, now).Scan(&e.ID, &e.CreatedAt)
+	if err != nil {
+		return Event{}, interpret(err)
+	}
+	return e, nil
+}
+
+// EventFilter narrows ListEvents. Zero fields do not filter.
+type EventFilter struct {
+	RequestID int64
+	Actor     string
+	Kind      string
+	Since     time.Time
+	Until     time.Time
+	// AfterID continues from the last event of a previous page.
+	AfterID int64
+	// Limit is the page size, 1..1000; default 100.
+	Limit int
+}
+
+// ListEvents returns events matching f, oldest first.
+func (db *DB) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	if limit > 1000 {
+		return nil, fmt.Errorf("%w: page size %d is over 1000", ErrInvalid, limit)
+	}
+	var (
+		where = []string{"TRUE"}
+		args  []any
+	)
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.RequestID != 0 {
+		add("request_id = $%d", f.RequestID)
+	}
+	if f.Actor != "" {
+		add("actor = $%d", f.Actor)
+	}
+	if f.Kind != "" {
+		add("kind = $%d", f.Kind)
+	}
+	if !f.Since.IsZero() {
+		add("created_at >= $%d", f.Since)
+	}
+	if !f.Until.IsZero() {
+		add("created_at < $%d", f.Until)
+	}
+	if f.AfterID != 0 {
+		add("id > $%d", f.AfterID)
+	}
+	args = append(args, limit)
+	rows, err := db.pool.Query(ctx, fmt.Sprintf(`
+		SELECT id, coalesce(request_id, 0), coalesce(version, 0), actor, kind, data, created_at
+		FROM audit_events WHERE %s ORDER BY id LIMIT $%d`, strings.Join(where, " AND "), len(args)), args...)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		if err := rows.Scan(&e.ID, &e.RequestID, &e.Version, &e.Actor, &e.Kind, &e.Data, &e.CreatedAt); err != nil {
+			return nil, interpret(err)
+		}
+		out = append(out, e)
+	}
+	return out, interpret(rows.Err())
+}

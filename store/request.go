@@ -1,0 +1,294 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rolegate/rolegate/provision"
+)
+
+// Status is where a request is in its lifecycle.
+type Status string
+
+// The lifecycle states. The database refuses any other value.
+const (
+	StatusPending      Status = "pending"
+	StatusApproved     Status = "approved"
+	StatusProvisioning Status = "provisioning"
+	StatusActive       Status = "active"
+	StatusRejected     Status = "rejected"
+	StatusCancelled    Status = "cancelled"
+	StatusFailed       Status = "failed"
+	StatusRevoking     Status = "revoking"
+	StatusRevoked      Status = "revoked"
+	StatusExpired      Status = "expired"
+)
+
+// Statuses lists every state in lifecycle order.
+func Statuses() []Status {
+	return []Status{StatusPending, StatusApproved, StatusProvisioning, StatusActive, StatusRejected,
+		StatusCancelled, StatusFailed, StatusRevoking, StatusRevoked, StatusExpired}
+}
+
+// Valid reports whether s is one of the lifecycle states.
+func (s Status) Valid() bool {
+	for _, v := range Statuses() {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Request is a role request at its current version.
+type Request struct {
+	ID                 int64
+	Requester          string
+	Status             Status
+	StatusReason       string
+	Version            int
+	Spec               provision.RoleSpec
+	Justification      string
+	RoleARN            string
+	InstanceProfileARN string
+	ActivatedAt        *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// NewRequest is what CreateRequest stores. The caller validates Spec first
+// (provision validation); the database still refuses impossible values.
+type NewRequest struct {
+	Spec          provision.RoleSpec
+	Justification string
+	Requester     string
+}
+
+// Event kinds written by the store itself.
+const (
+	EventSubmitted = "request.submitted"
+)
+
+// CreateRequest stores a new pending request, its first version, its scopes
+// and the "submitted" audit event in one transaction. It returns ErrConflict
+// when a live request already holds the role name (IAM names are unique
+// case-insensitively) and ErrInvalid when the database refuses a value.
+func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Request, error) {
+	now := db.now().UTC()
+	var id int64
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO requests (role_name, requester, status, version, expires_at, created_at, updated_at)
+			VALUES ($1, $2, 'pending', 1, $3, $4, $4)
+			RETURNING id`,
+			in.Spec.Name, in.Requester, in.Spec.ExpiresAt, now).Scan(&id)
+		if err != nil {
+			return interpret(err)
+		}
+		if err := insertVersion(ctx, tx, id, 1, in, now); err != nil {
+			return err
+		}
+		_, err = appendEvent(ctx, tx, Event{
+			RequestID: id, Version: 1, Actor: in.Requester, Kind: EventSubmitted,
+			Data: map[string]any{"role_name": in.Spec.Name, "buckets": len(in.Spec.Buckets)},
+		}, now)
+		return err
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	return db.GetRequest(ctx, id)
+}
+
+func insertVersion(ctx context.Context, tx pgx.Tx, id int64, version int, in NewRequest, now time.Time) error {
+	var maxSession *int32
+	if in.Spec.MaxSessionDuration != 0 {
+		maxSession = &in.Spec.MaxSessionDuration
+	}
+	managed := in.Spec.ManagedPolicies
+	if managed == nil {
+		managed = []string{}
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO request_versions (request_id, version, description, justification,
+			max_session_duration, managed_policies, expires_at, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		id, version, in.Spec.Description, in.Justification, maxSession, managed,
+		in.Spec.ExpiresAt, in.Requester, now)
+	if err != nil {
+		return interpret(err)
+	}
+	if len(in.Spec.Buckets) == 0 {
+		return fmt.Errorf("%w: a request needs at least one bucket scope", ErrInvalid)
+	}
+	rows := make([][]any, len(in.Spec.Buckets))
+	for i, s := range in.Spec.Buckets {
+		rows[i] = []any{id, version, int16(i), s.Bucket, s.Prefix, string(s.Access)}
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"request_scopes"},
+		[]string{"request_id", "version", "position", "bucket", "prefix", "access"},
+		pgx.CopyFromRows(rows))
+	return interpret(err)
+}
+
+// requestColumns selects a request at its current version, its scopes
+// aggregated in position order, so a page of requests is one query.
+const requestColumns = `
+	r.id, r.requester, r.status, r.status_reason, r.version, r.role_name,
+	v.description, v.justification, v.max_session_duration, v.managed_policies, r.expires_at,
+	coalesce(r.role_arn, ''), coalesce(r.instance_profile_arn, ''), r.activated_at,
+	r.created_at, r.updated_at,
+	(SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
+	        ORDER BY s.position), '[]')
+	   FROM request_scopes s WHERE s.request_id = r.id AND s.version = r.version)`
+
+const requestFrom = ` FROM requests r JOIN request_versions v ON v.request_id = r.id AND v.version = r.version`
+
+func scanRequest(row pgx.Row) (Request, error) {
+	var (
+		r          Request
+		maxSession *int32
+		scopes     []byte
+	)
+	err := row.Scan(&r.ID, &r.Requester, &r.Status, &r.StatusReason, &r.Version, &r.Spec.Name,
+		&r.Spec.Description, &r.Justification, &maxSession, &r.Spec.ManagedPolicies, &r.Spec.ExpiresAt,
+		&r.RoleARN, &r.InstanceProfileARN, &r.ActivatedAt, &r.CreatedAt, &r.UpdatedAt, &scopes)
+	if err != nil {
+		return Request{}, interpret(err)
+	}
+	if maxSession != nil {
+		r.Spec.MaxSessionDuration = *maxSession
+	}
+	if len(r.Spec.ManagedPolicies) == 0 {
+		r.Spec.ManagedPolicies = nil
+	}
+	if err := json.Unmarshal(scopes, &r.Spec.Buckets); err != nil {
+		return Request{}, fmt.Errorf("decode scopes of request %d: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// GetRequest returns the request with its current version, or ErrNotFound.
+func (db *DB) GetRequest(ctx context.Context, id int64) (Request, error) {
+	return scanRequest(db.pool.QueryRow(ctx, `SELECT `+requestColumns+requestFrom+` WHERE r.id = $1`, id))
+}
+
+// ListFilter narrows ListRequests. Zero fields do not filter.
+type ListFilter struct {
+	Status    Status
+	Requester string
+	Bucket    string
+	// Cursor continues a previous page (RequestPage.Next).
+	Cursor string
+	// Limit is the page size, 1..500; default 50.
+	Limit int
+	// OldestFirst orders by creation ascending (the approver queue);
+	// the default is newest first.
+	OldestFirst bool
+}
+
+// RequestPage is one page of requests and the cursor of the next, empty on
+// the last page.
+type RequestPage struct {
+	Requests []Request
+	Next     string
+}
+
+// ErrBadCursor: a cursor that ListRequests did not produce.
+var ErrBadCursor = fmt.Errorf("%w: malformed page cursor", ErrInvalid)
+
+func encodeCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("r" + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(c string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || !strings.HasPrefix(string(b), "r") {
+		return 0, ErrBadCursor
+	}
+	id, err := strconv.ParseInt(string(b[1:]), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, ErrBadCursor
+	}
+	return id, nil
+}
+
+// ListRequests returns one page of requests matching f, using keyset
+// paging on the id (which grows with creation time), so deep pages cost
+// the same as the first. It returns ErrBadCursor for a foreign cursor.
+func (db *DB) ListRequests(ctx context.Context, f ListFilter) (RequestPage, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > 500 {
+		return RequestPage{}, fmt.Errorf("%w: page size %d is over 500", ErrInvalid, limit)
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		return RequestPage{}, fmt.Errorf("%w: unknown status %q", ErrInvalid, f.Status)
+	}
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Status != "" {
+		add("r.status = $%d", string(f.Status))
+	}
+	if f.Requester != "" {
+		add("r.requester = $%d", f.Requester)
+	}
+	if f.Bucket != "" {
+		add("EXISTS (SELECT 1 FROM request_scopes s WHERE s.request_id = r.id AND s.version = r.version AND s.bucket = $%d)", f.Bucket)
+	}
+	order := "DESC"
+	cmp := "<"
+	if f.OldestFirst {
+		order, cmp = "ASC", ">"
+	}
+	if f.Cursor != "" {
+		after, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return RequestPage{}, err
+		}
+		add("r.id "+cmp+" $%d", after)
+	}
+	sql := `SELECT ` + requestColumns + requestFrom
+	if len(where) > 0 {
+		sql += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, limit+1)
+	sql += fmt.Sprintf(` ORDER BY r.id %s LIMIT $%d`, order, len(args))
+
+	rows, err := db.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return RequestPage{}, interpret(err)
+	}
+	defer rows.Close()
+	var page RequestPage
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return RequestPage{}, err
+		}
+		page.Requests = append(page.Requests, r)
+	}
+	if err := rows.Err(); err != nil {
+		return RequestPage{}, interpret(err)
+	}
+	if len(page.Requests) > limit {
+		page.Requests = page.Requests[:limit]
+		page.Next = encodeCursor(page.Requests[limit-1].ID)
+	}
+	return page, nil
+}

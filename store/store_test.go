@@ -1,0 +1,307 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+func ctxT(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func newRequest(name, requester string, scopes ...provision.BucketScope) store.NewRequest {
+	if len(scopes) == 0 {
+		scopes = []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}
+	}
+	return store.NewRequest{
+		Spec: provision.RoleSpec{
+			Name:        name,
+			Description: "reads the example bucket",
+			Buckets:     scopes,
+		},
+		Justification: "the nightly report job reads it",
+		Requester:     requester,
+	}
+}
+
+func mustCreate(t *testing.T, db *store.DB, in store.NewRequest) store.Request {
+	t.Helper()
+	r, err := db.CreateRequest(ctxT(t), in)
+	if err != nil {
+		t.Fatalf("CreateRequest(%s): %v", in.Spec.Name, err)
+	}
+	return r
+}
+
+func TestCreateAndGetRequest(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	ctx := ctxT(t)
+	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	in := newRequest("reports-reader", "alice",
+		provision.BucketScope{Bucket: "team-reports", Prefix: "daily/", Access: provision.AccessRead},
+		provision.BucketScope{Bucket: "team-exports", Access: provision.AccessReadWrite})
+	in.Spec.MaxSessionDuration = 7200
+	in.Spec.ManagedPolicies = []string{"AmazonSSMManagedInstanceCore"}
+	in.Spec.ExpiresAt = &exp
+
+	created, err := db.CreateRequest(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.ID == 0 || created.Status != store.StatusPending || created.Version != 1 || created.Requester != "alice" {
+		t.Fatalf("created = %+v", created)
+	}
+	got, err := db.GetRequest(ctx, created.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.Name != "reports-reader" || got.Justification != in.Justification ||
+		got.Spec.MaxSessionDuration != 7200 || len(got.Spec.ManagedPolicies) != 1 ||
+		got.Spec.ExpiresAt == nil || !got.Spec.ExpiresAt.Equal(exp) {
+		t.Fatalf("got = %+v", got)
+	}
+	if fmt.Sprint(got.Spec.Buckets) != fmt.Sprint(in.Spec.Buckets) {
+		t.Fatalf("scopes = %v, want %v (in order)", got.Spec.Buckets, in.Spec.Buckets)
+	}
+	events, err := db.ListEvents(ctx, store.EventFilter{RequestID: created.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].Kind != store.EventSubmitted || events[0].Actor != "alice" || events[0].Version != 1 {
+		t.Fatalf("events = %+v", events)
+	}
+}
+
+func TestGetRequestNotFound(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	if _, err := db.GetRequest(ctxT(t), 424242); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestCreateRequestRoleNameTakenCaseInsensitively(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	mustCreate(t, db, newRequest("Reports-Reader", "alice"))
+	_, err := db.CreateRequest(ctxT(t), newRequest("reports-reader", "bob"))
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("err = %v, want ErrConflict", err)
+	}
+}
+
+func TestCreateRequestIsAtomic(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	ctx := ctxT(t)
+	// The second scope breaks a CHECK: nothing of the request may remain.
+	bad := newRequest("half-written", "alice",
+		provision.BucketScope{Bucket: "good-bucket", Access: provision.AccessRead},
+		provision.BucketScope{Bucket: "Bad_Bucket", Access: provision.AccessRead})
+	if _, err := db.CreateRequest(ctx, bad); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid", err)
+	}
+	page, err := db.ListRequests(ctx, store.ListFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := db.ListEvents(ctx, store.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Requests) != 0 || len(events) != 0 {
+		t.Fatalf("left behind %d requests and %d events", len(page.Requests), len(events))
+	}
+	// The name is free again.
+	mustCreate(t, db, newRequest("half-written", "alice"))
+}
+
+func TestCreateRequestRefusesNoScopes(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	in := newRequest("no-scopes", "alice")
+	in.Spec.Buckets = nil
+	if _, err := db.CreateRequest(ctxT(t), in); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid", err)
+	}
+}
+
+func TestListRequestsFiltersAndPages(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	ctx := ctxT(t)
+	var ids []int64
+	for i := range 7 {
+		requester := "alice"
+		if i%2 == 1 {
+			requester = "bob"
+		}
+		bucket := "team-a"
+		if i%3 == 0 {
+			bucket = "team-b"
+		}
+		r := mustCreate(t, db, newRequest(fmt.Sprintf("role-%d", i), requester,
+			provision.BucketScope{Bucket: "shared-bucket", Access: provision.AccessRead},
+			provision.BucketScope{Bucket: bucket, Access: provision.AccessWrite}))
+		ids = append(ids, r.ID)
+	}
+
+	collect := func(f store.ListFilter) []int64 {
+		t.Helper()
+		var got []int64
+		for pages := 0; ; pages++ {
+			if pages > 20 {
+				t.Fatal("paging does not end")
+			}
+			page, err := db.ListRequests(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Requests) > f.Limit {
+				t.Fatalf("page of %d over limit %d", len(page.Requests), f.Limit)
+			}
+			for _, r := range page.Requests {
+				got = append(got, r.ID)
+				if len(r.Spec.Buckets) != 2 {
+					t.Fatalf("request %d listed with %d scopes", r.ID, len(r.Spec.Buckets))
+				}
+			}
+			if page.Next == "" {
+				return got
+			}
+			f.Cursor = page.Next
+		}
+	}
+
+	all := collect(store.ListFilter{Limit: 3})
+	want := []int64{ids[6], ids[5], ids[4], ids[3], ids[2], ids[1], ids[0]}
+	if fmt.Sprint(all) != fmt.Sprint(want) {
+		t.Fatalf("newest first = %v, want %v", all, want)
+	}
+	oldest := collect(store.ListFilter{Limit: 2, OldestFirst: true})
+	if fmt.Sprint(oldest) != fmt.Sprint(ids) {
+		t.Fatalf("oldest first = %v, want %v", oldest, ids)
+	}
+	bob := collect(store.ListFilter{Limit: 2, Requester: "bob", OldestFirst: true})
+	if fmt.Sprint(bob) != fmt.Sprint([]int64{ids[1], ids[3], ids[5]}) {
+		t.Fatalf("bob's = %v", bob)
+	}
+	teamB := collect(store.ListFilter{Limit: 10, Bucket: "team-b", OldestFirst: true})
+	if fmt.Sprint(teamB) != fmt.Sprint([]int64{ids[0], ids[3], ids[6]}) {
+		t.Fatalf("team-b = %v", teamB)
+	}
+	pending := collect(store.ListFilter{Limit: 100, Status: store.StatusPending})
+	if len(pending) != 7 {
+		t.Fatalf("pending = %v", pending)
+	}
+	if none := collect(store.ListFilter{Limit: 5, Status: store.StatusActive}); len(none) != 0 {
+		t.Fatalf("active = %v", none)
+	}
+}
+
+func TestListRequestsRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	ctx := ctxT(t)
+	for _, f := range []store.ListFilter{
+		{Cursor: "not-a-cursor"},
+		{Cursor: "cjEyYQ"}, // "r12a"
+		{Status: "bogus"},
+		{Limit: 501},
+	} {
+		if _, err := db.ListRequests(ctx, f); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("ListRequests(%+v) err = %v, want ErrInvalid", f, err)
+		}
+	}
+}
+
+func TestAppendAndListEvents(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	ctx := ctxT(t)
+	r := mustCreate(t, db, newRequest("events-role", "alice"))
+	e, err := db.AppendEvent(ctx, store.Event{RequestID: r.ID, Version: 1, Actor: "bob", Kind: "decision.approve",
+		Data: map[string]any{"comment": "ok"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ID == 0 || e.CreatedAt.IsZero() {
+		t.Fatalf("event = %+v", e)
+	}
+	if _, err := db.AppendEvent(ctx, store.Event{Actor: "system", Kind: "service.started"}); err != nil {
+		t.Fatal(err)
+	}
+	byBob, err := db.ListEvents(ctx, store.EventFilter{Actor: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byBob) != 1 || byBob[0].Data["comment"] != "ok" || byBob[0].RequestID != r.ID {
+		t.Fatalf("bob's events = %+v", byBob)
+	}
+	forReq, err := db.ListEvents(ctx, store.EventFilter{RequestID: r.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(forReq) != 2 || forReq[0].Kind != store.EventSubmitted || forReq[1].Kind != "decision.approve" {
+		t.Fatalf("request events = %+v", forReq)
+	}
+	after, err := db.ListEvents(ctx, store.EventFilter{AfterID: forReq[0].ID, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != 1 || after[0].ID != forReq[1].ID {
+		t.Fatalf("after = %+v", after)
+	}
+	if _, err := db.AppendEvent(ctx, store.Event{RequestID: 999999, Actor: "x", Kind: "k"}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("event for a missing request: err = %v, want ErrInvalid", err)
+	}
+	if _, err := db.AppendEvent(ctx, store.Event{Actor: "", Kind: "k"}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("event without actor: err = %v, want ErrInvalid", err)
+	}
+}
+
+func TestConcurrentCreatesOfOneNameOneWins(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	ctx := ctxT(t)
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		won, lost int
+	)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := db.CreateRequest(ctx, newRequest("contested", fmt.Sprintf("user%d", i)))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, store.ErrConflict):
+				lost++
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won != 1 || lost != 7 {
+		t.Fatalf("won %d, lost %d; want 1 and 7", won, lost)
+	}
+}
