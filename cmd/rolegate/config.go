@@ -16,7 +16,9 @@ import (
 // one line each.
 type settingErrors []string
 
-func (e *settingErrors) add(format string, args ...any) { *e = append(*e, fmt.Sprintf(format, args...)) }
+func (e *settingErrors) add(format string, args ...any) {
+	*e = append(*e, fmt.Sprintf(format, args...))
+}
 
 func (e settingErrors) err() error {
 	if len(e) == 0 {
