@@ -26,11 +26,7 @@ func (x *run) destroy(ctx context.Context) error {
 		return err
 	}
 	if prof != nil {
-		tags, err := x.profileTags(ctx)
-		if err != nil && !isNoSuchEntity(err) {
-			return err
-		}
-		if err == nil && !x.owns(tags) {
+		if tags := profileTags(prof); !x.owns(tags) {
 			return foreignError("GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name, x.plan.Meta.RequestID, tags)
 		}
 	}

@@ -21,19 +21,15 @@ func (x *run) getProfile(ctx context.Context) (*types.InstanceProfile, error) {
 	return out.InstanceProfile, nil
 }
 
-func (x *run) profileTags(ctx context.Context) (map[string]string, error) {
+// profileTags returns the tags GetInstanceProfile reported. IAM returns
+// all of them there (at most 50), which spares a ListInstanceProfileTags
+// call that some IAM emulators lack.
+func profileTags(prof *types.InstanceProfile) map[string]string {
 	tags := map[string]string{}
-	pg := iam.NewListInstanceProfileTagsPaginator(x.r.client, &iam.ListInstanceProfileTagsInput{InstanceProfileName: aws.String(x.plan.InstanceProfile.Name)})
-	for pg.HasMorePages() {
-		page, err := pg.NextPage(ctx)
-		if err != nil {
-			return nil, classify("ListInstanceProfileTags", err)
-		}
-		for _, t := range page.Tags {
-			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
+	for _, t := range prof.Tags {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
-	return tags, nil
+	return tags
 }
 
 // applyProfile creates the instance profile or repairs its tags, and makes
@@ -68,10 +64,7 @@ func (x *run) applyProfile(ctx context.Context) error {
 		}
 	} else {
 		arn = aws.ToString(prof.Arn)
-		tags, err := x.profileTags(ctx)
-		if err != nil {
-			return err
-		}
+		tags := profileTags(prof)
 		if !x.owns(tags) {
 			return foreignError("GetInstanceProfile", "instance profile", want.Name, x.plan.Meta.RequestID, tags)
 		}

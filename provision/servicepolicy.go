@@ -32,7 +32,7 @@ func ServicePolicy(set Settings) string {
 	doc := policyDocument{Version: policyVersion, Statement: []statement{
 		{Sid: "ReadRolesAndProfiles", Effect: "Allow", Action: []string{
 			"iam:GetInstanceProfile", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
-			"iam:ListInstanceProfileTags", "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies", "iam:ListRoleTags",
+			"iam:ListInstanceProfilesForRole", "iam:ListRolePolicies", "iam:ListRoleTags",
 		}, Resource: both},
 		{Sid: "CreateTaggedRole", Effect: "Allow", Action: []string{"iam:CreateRole"}, Resource: []string{roles}, Condition: createCond},
 		{Sid: "CreateTaggedProfile", Effect: "Allow", Action: []string{"iam:CreateInstanceProfile"}, Resource: []string{profiles},
