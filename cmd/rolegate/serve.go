@@ -22,6 +22,7 @@ type serverSettings struct {
 	listen          string
 	shutdownTimeout time.Duration
 	maxConns        int
+	readyTimeout    time.Duration
 	log             logSettings
 }
 
@@ -29,6 +30,8 @@ func (s *serverSettings) register(fs *flag.FlagSet, getenv func(string) string, 
 	fs.StringVar(&s.listen, "listen", envString(getenv, "LISTEN_ADDR", defListen), "address to serve HTTP on [LISTEN_ADDR]")
 	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", envDuration(getenv, "SHUTDOWN_TIMEOUT", 15*time.Second, errs),
 		"how long in-flight requests may finish after SIGINT/SIGTERM [SHUTDOWN_TIMEOUT]")
+	fs.DurationVar(&s.readyTimeout, "ready-timeout", envDuration(getenv, "READY_TIMEOUT", 2*time.Second, errs),
+		"how long /readyz waits for the database before answering 503 [READY_TIMEOUT]")
 	fs.IntVar(&s.maxConns, "db-max-conns", envInt(getenv, "DB_MAX_CONNS", 10, errs), "database connection pool size [DB_MAX_CONNS]")
 	s.log.register(fs, getenv)
 }
@@ -83,7 +86,7 @@ func serveApp(ctx context.Context, logger *slog.Logger, s serverSettings, databa
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), db.Collector())
-	handler := web.New(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion()})
+	handler := web.New(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion(), ReadyTimeout: s.readyTimeout})
 
 	ln, err := net.Listen("tcp", s.listen)
 	if err != nil {
