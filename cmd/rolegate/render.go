@@ -1,9 +1,115 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/rolegate/rolegate/provision"
 )
 
-// cmdRender renders a role spec. Placeholder until the plan lands.
-func cmdRender(ctx context.Context, c cli) error { return errors.New("render: not implemented yet") }
+// cmdRender renders a role spec: the plan summary, the trust and
+// permission policies and the Terraform, or with --only just one of them
+// so it can be piped to a file. An invalid spec prints its field errors
+// to stderr and fails with errAlreadyReported.
+func cmdRender(ctx context.Context, c cli) error {
+	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: rolegate render --spec FILE.json [--only trust-policy|policy|terraform] [flags]\n\nRender the plan, the IAM policies and the Terraform of a role spec without calling AWS.\n\nFlags (each falls back to the environment variable in brackets):")
+		fs.PrintDefaults()
+	}
+	specPath := fs.String("spec", "", "role spec JSON `file` (required)")
+	only := fs.String("only", "", "print only `part`: trust-policy, policy or terraform")
+	requestID := fs.String("request-id", "preview", "request `ID` for the ownership tag and the Terraform header")
+	requester := fs.String("requester", "", "requester shown in the Terraform header")
+	approvers := fs.String("approvers", "", "comma-separated approvers shown in the Terraform header")
+	settings := provisionFlags(fs, c.getenv)
+	if err := fs.Parse(c.args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("render: unexpected argument %q", fs.Arg(0))
+	}
+	if *specPath == "" {
+		fs.Usage()
+		return errors.New("render: --spec is required")
+	}
+	switch *only {
+	case "", "trust-policy", "policy", "terraform":
+	default:
+		return fmt.Errorf("render: --only must be trust-policy, policy or terraform (got %q)", *only)
+	}
+	set, err := settings()
+	if err != nil {
+		return fmt.Errorf("render: invalid settings:\n%w", err)
+	}
+	spec, err := readSpec(*specPath)
+	if err != nil {
+		return err
+	}
+	plan, err := provision.NewPlan(spec, set, provision.PlanMeta{
+		RequestID: *requestID, Requester: *requester, Approvers: splitList(*approvers), Time: time.Now()})
+	var verr *provision.ValidationError
+	if errors.As(err, &verr) {
+		fmt.Fprintf(c.stderr, "%s is not a valid role spec:\n", *specPath)
+		for _, p := range verr.Problems {
+			fmt.Fprintf(c.stderr, "  %s: %s\n", p.Field, p.Message)
+		}
+		return errAlreadyReported
+	}
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	tf, err := provision.Terraform(plan)
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	switch *only {
+	case "trust-policy":
+		_, err = io.WriteString(c.stdout, indent(plan.Role.TrustPolicy))
+	case "policy":
+		_, err = io.WriteString(c.stdout, indent(plan.Policy.Document))
+	case "terraform":
+		_, err = c.stdout.Write(tf)
+	default:
+		var b bytes.Buffer
+		b.WriteString(plan.Summary())
+		fmt.Fprintf(&b, "\n# Trust policy\n%s\n# Permission policy %s\n%s\n# Terraform\n%s",
+			indent(plan.Role.TrustPolicy), plan.Policy.Name, indent(plan.Policy.Document), tf)
+		_, err = c.stdout.Write(b.Bytes())
+	}
+	return err
+}
+
+// readSpec reads a RoleSpec from JSON, refusing unknown fields so a typo
+// is not silently ignored.
+func readSpec(path string) (provision.RoleSpec, error) {
+	var spec provision.RoleSpec
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return spec, fmt.Errorf("render: read spec: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&spec); err != nil {
+		return spec, fmt.Errorf("render: %s is not a role spec in JSON: %w", path, err)
+	}
+	return spec, nil
+}
+
+// indent pretty-prints a policy document (which is always valid JSON).
+func indent(doc string) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, []byte(doc), "", "  "); err != nil {
+		return doc + "\n"
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
