@@ -70,18 +70,3 @@ func TestInstanceProfileLifecycle(t *testing.T) {
 		t.Errorf("GetInstanceProfile after delete = %q, want NoSuchEntity", code)
 	}
 }
-
-func TestCallerIdentity(t *testing.T) {
-	t.Parallel()
-	_, base := startRaw(t, iamlocal.Options{AccountID: "111122223333"})
-	body, status := post(t, base, "Action=GetCallerIdentity&Version=2011-06-15", true)
-	if status != 200 {
-		t.Fatalf("status %d: %s", status, body)
-	}
-	for _, want := range []string{`xmlns="https://sts.amazonaws.com/doc/2011-06-15/"`, "<GetCallerIdentityResult>",
-		"<Account>111122223333</Account>", "<Arn>arn:aws:iam::111122223333:root</Arn>"} {
-		if !regexp.MustCompile(regexp.QuoteMeta(want)).MatchString(body) {
-			t.Errorf("response lacks %s: %s", want, body)
-		}
-	}
-}
