@@ -36,6 +36,8 @@ func actionTable() map[string]action {
 		"CreatePolicy":                  w(createPolicy),
 		"GetPolicy":                     r(getPolicy),
 		"DeletePolicy":                  w(deletePolicy),
+		"GetPolicyVersion":              r(getPolicyVersion),
+		"ListPolicyVersions":            r(listPolicyVersions),
 		"GetCallerIdentity":             {run: getCallerIdentity, sts: true},
 	}
 }

@@ -77,6 +77,16 @@ func TestManagedPoliciesAndAttachments(t *testing.T) {
 		aws.ToString(got.Policy.DefaultVersionId) != "v1" || !got.Policy.IsAttachable {
 		t.Errorf("GetPolicy = %+v", got.Policy)
 	}
+	version, err := c.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String("v1")})
+	must(t, "GetPolicyVersion", err)
+	if decode(t, version.PolicyVersion.Document) != readBucket || !version.PolicyVersion.IsDefaultVersion {
+		t.Errorf("GetPolicyVersion = %+v", version.PolicyVersion)
+	}
+	versions, err := c.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(arn)})
+	must(t, "ListPolicyVersions", err)
+	if len(versions.Versions) != 1 || aws.ToString(versions.Versions[0].VersionId) != "v1" {
+		t.Errorf("ListPolicyVersions = %+v", versions.Versions)
+	}
 	_, err = c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(arn)})
 	if code := errorCode(t, err); code != "DeleteConflict" || httpStatus(err) != 409 {
 		t.Errorf("DeletePolicy while in use = %q %d, want DeleteConflict 409", code, httpStatus(err))

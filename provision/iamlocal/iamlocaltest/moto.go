@@ -29,7 +29,7 @@ func StartMoto(tb testing.TB) string {
 		if os.Getenv("REQUIRE_MOTO") == "1" {
 			tb.Fatalf("moto_server not installed but REQUIRE_MOTO=1: %s cannot run against moto", tb.Name())
 		}
-		tb.Skipf("moto_server not installed: %s (the moto half of the conformance suite) skipped; pip install 'moto[server]' to run it", tb.Name())
+		tb.Skipf("moto_server not installed: %s skipped (pip install 'moto[server]' to run it)", tb.Name())
 	}
 	port, err := freePort()
 	if err != nil {
