@@ -13,12 +13,21 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/rolegate/rolegate/provision"
 )
 
 // DB is the connection pool and the entry point of every store function.
 type DB struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	pool     *pgxpool.Pool
+	now      func() time.Time
+	rules    ApprovalRules
+	settings provision.Settings
+	webhooks []string
+	// river inserts jobs inside the store's transactions; it runs none.
+	river *river.Client[pgx.Tx]
 }
 
 // Options tune Open. The zero value is usable.
@@ -29,6 +38,13 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// Now is the clock used for timestamps the store writes; default time.Now.
 	Now func() time.Time
+	// Rules decide how many approvals a request needs and from whom.
+	Rules ApprovalRules
+	// Settings are the guardrails every spec is validated against;
+	// the zero value means provision.DefaultSettings().
+	Settings *provision.Settings
+	// Webhooks are URLs notified of request events, by River jobs.
+	Webhooks []string
 }
 
 // querier is what both the pool and a transaction offer; helpers take it so
@@ -70,7 +86,17 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &DB{pool: pool, now: now}, nil
+	settings := provision.DefaultSettings()
+	if opts.Settings != nil {
+		settings = *opts.Settings
+	}
+	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("job queue client: %w", err)
+	}
+	return &DB{pool: pool, now: now, rules: opts.Rules.withDefaults(), settings: settings,
+		webhooks: opts.Webhooks, river: rc}, nil
 }
 
 // describe names the server without credentials.
@@ -93,6 +119,15 @@ func unwrapConnect(err error) error {
 	first, _, _ := strings.Cut(err.Error(), "\n")
 	return errors.New(first)
 }
+
+// Settings returns the guardrails specs are validated against.
+func (db *DB) Settings() provision.Settings { return db.settings }
+
+// Rules returns the approval rules.
+func (db *DB) Rules() ApprovalRules { return db.rules }
+
+// Now returns the store's clock reading.
+func (db *DB) Now() time.Time { return db.now() }
 
 // Pool exposes the pool for the job queue and metrics, which share it.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }

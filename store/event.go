@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Event is one entry of the append-only audit trail.
@@ -23,7 +25,35 @@ type Event struct {
 // time. It returns ErrInvalid for an empty actor or a malformed kind, and
 // ErrInvalid when RequestID names no request.
 func (db *DB) AppendEvent(ctx context.Context, e Event) (Event, error) {
-	return appendEvent(ctx, db.pool, e, db.now().UTC())
+	var out Event
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = db.event(ctx, tx, e, db.now().UTC())
+		return err
+	})
+	return out, err
+}
+
+// notified are the event kinds webhooks receive.
+var notified = map[string]bool{
+	EventSubmitted: true, EventApproved: true, EventRejected: true, EventActive: true, EventFailed: true,
+	EventRevoked: true, EventExpired: true, EventDrift: true, EventExpiryReminder: true, EventChangeSubmitted: true,
+}
+
+// event appends e inside tx and, for the kinds webhooks receive, enqueues
+// one delivery per configured URL in the same transaction, so a
+// notification exists exactly when its event does.
+func (db *DB) event(ctx context.Context, tx pgx.Tx, e Event, now time.Time) (Event, error) {
+	e, err := appendEvent(ctx, tx, e, now)
+	if err != nil || !notified[e.Kind] {
+		return e, err
+	}
+	for i, url := range db.webhooks {
+		if err := db.enqueue(ctx, tx, WebhookArgs{URL: url, EventID: e.ID, Target: i, Payload: webhookPayload(e)}); err != nil {
+			return Event{}, err
+		}
+	}
+	return e, nil
 }
 
 func appendEvent(ctx context.Context, q querier, e Event, now time.Time) (Event, error) {

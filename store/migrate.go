@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/rolegate/rolegate/migrations"
 )
@@ -64,11 +66,22 @@ func (db *DB) provider(logger *slog.Logger, locked bool) (*goose.Provider, *sql.
 	return p, sqlDB, nil
 }
 
-// Migrate applies every pending migration under the advisory lock and
-// returns the versions it applied (none when another instance already did).
-// It returns ErrSchemaUnknown when the database is ahead of this binary.
+// Migrate applies every pending migration — rolegate's own, then the job
+// queue's (River) — under one advisory lock, and returns the versions of
+// rolegate's it applied (none when another instance already did). It
+// returns ErrSchemaUnknown when the database is ahead of this binary.
 func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) ([]int64, error) {
-	p, sqlDB, err := db.provider(logger, true)
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLockID); err != nil {
+		return nil, fmt.Errorf("take the migration lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockID) //nolint:errcheck // the session ends with the connection anyway
+
+	p, sqlDB, err := db.provider(logger, false)
 	if err != nil {
 		return nil, err
 	}
@@ -84,11 +97,18 @@ func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) ([]int64, error)
 	for _, r := range results {
 		applied = append(applied, r.Source.Version)
 	}
+	migrator, err := rivermigrate.New(riverpgxv5.New(db.pool), nil)
+	if err != nil {
+		return nil, fmt.Errorf("job queue migrations: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("apply job queue migrations: %w", err)
+	}
 	return applied, nil
 }
 
-// MigrateDown rolls back the most recent migration. Tests use it to prove
-// every migration can be undone and re-applied.
+// MigrateDown rolls back the most recent of rolegate's migrations. Tests
+// use it to prove every migration can be undone and re-applied.
 func (db *DB) MigrateDown(ctx context.Context) error {
 	p, sqlDB, err := db.provider(nil, true)
 	if err != nil {

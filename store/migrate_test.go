@@ -33,7 +33,7 @@ func TestMigrateUpDownUp(t *testing.T) {
 	}
 	var tables int
 	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM information_schema.tables
-		WHERE table_schema = 'public' AND table_name <> 'goose_db_version'`).Scan(&tables); err != nil {
+		WHERE table_schema = 'public' AND table_name <> 'goose_db_version' AND table_name NOT LIKE 'river%'`).Scan(&tables); err != nil {
 		t.Fatal(err)
 	}
 	if tables != 0 {

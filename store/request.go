@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -58,9 +59,17 @@ type Request struct {
 	Justification      string
 	RoleARN            string
 	InstanceProfileARN string
-	ActivatedAt        *time.Time
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// LiveVersion is the version provisioned in IAM; 0 before the first.
+	LiveVersion int
+	// ExpiresAt is when the live role will be revoked: set at activation,
+	// counted from it.
+	ExpiresAt   *time.Time
+	ActivatedAt *time.Time
+	// Drifted is true when the last drift check found IAM differing from
+	// the plan.
+	Drifted   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // NewRequest is what CreateRequest stores. The caller validates Spec first
@@ -76,26 +85,37 @@ const (
 	EventSubmitted = "request.submitted"
 )
 
-// CreateRequest stores a new pending request, its first version, its scopes
-// and the "submitted" audit event in one transaction. It returns ErrConflict
-// when a live request already holds the role name (IAM names are unique
-// case-insensitively) and ErrInvalid when the database refuses a value.
+// CreateRequest validates the spec against the settings, then stores a new
+// pending request, its first version, its scopes and the "submitted" audit
+// event in one transaction. It returns a *provision.ValidationError listing
+// every problem, ErrConflict when a live request already holds the role
+// name (IAM names are unique case-insensitively) and ErrInvalid when the
+// database refuses a value.
 func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Request, error) {
+	if strings.TrimSpace(in.Requester) == "" {
+		return Request{}, fmt.Errorf("%w: a request needs a requester", ErrInvalid)
+	}
+	if err := db.validateSpec(in.Spec, in.Justification); err != nil {
+		return Request{}, err
+	}
 	now := db.now().UTC()
 	var id int64
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `
-			INSERT INTO requests (role_name, requester, status, version, expires_at, created_at, updated_at)
-			VALUES ($1, $2, 'pending', 1, $3, $4, $4)
+			INSERT INTO requests (role_name, requester, status, version, created_at, updated_at)
+			VALUES ($1, $2, 'pending', 1, $3, $3)
 			RETURNING id`,
-			in.Spec.Name, in.Requester, in.Spec.ExpiresAt, now).Scan(&id)
+			in.Spec.Name, in.Requester, now).Scan(&id)
 		if err != nil {
+			if errors.Is(interpret(err), ErrConflict) {
+				return fmt.Errorf("%w: a role named %q is already requested or live", ErrConflict, in.Spec.Name)
+			}
 			return interpret(err)
 		}
 		if err := insertVersion(ctx, tx, id, 1, in, now); err != nil {
 			return err
 		}
-		_, err = appendEvent(ctx, tx, Event{
+		_, err = db.event(ctx, tx, Event{
 			RequestID: id, Version: 1, Actor: in.Requester, Kind: EventSubmitted,
 			Data: map[string]any{"role_name": in.Spec.Name, "buckets": len(in.Spec.Buckets)},
 		}, now)
@@ -116,12 +136,21 @@ func insertVersion(ctx context.Context, tx pgx.Tx, id int64, version int, in New
 	if managed == nil {
 		managed = []string{}
 	}
+	// The expiry asked for becomes a lifetime: it counts from activation.
+	var ttl *int64
+	if in.Spec.ExpiresAt != nil {
+		secs := int64(in.Spec.ExpiresAt.Sub(now).Seconds())
+		if secs <= 0 {
+			return fmt.Errorf("%w: the expiry must be in the future", ErrInvalid)
+		}
+		ttl = &secs
+	}
 	_, err := tx.Exec(ctx, `
 		INSERT INTO request_versions (request_id, version, description, justification,
-			max_session_duration, managed_policies, expires_at, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			max_session_duration, managed_policies, expires_at, requested_ttl_seconds, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		id, version, in.Spec.Description, in.Justification, maxSession, managed,
-		in.Spec.ExpiresAt, in.Requester, now)
+		in.Spec.ExpiresAt, ttl, in.Requester, now)
 	if err != nil {
 		return interpret(err)
 	}
@@ -142,9 +171,9 @@ func insertVersion(ctx context.Context, tx pgx.Tx, id int64, version int, in New
 // aggregated in position order, so a page of requests is one query.
 const requestColumns = `
 	r.id, r.requester, r.status, r.status_reason, r.version, r.role_name,
-	v.description, v.justification, v.max_session_duration, v.managed_policies, r.expires_at,
-	coalesce(r.role_arn, ''), coalesce(r.instance_profile_arn, ''), r.activated_at,
-	r.created_at, r.updated_at,
+	v.description, v.justification, v.max_session_duration, v.managed_policies, v.expires_at,
+	coalesce(r.role_arn, ''), coalesce(r.instance_profile_arn, ''), coalesce(r.live_version, 0),
+	r.expires_at, r.activated_at, r.drifted, r.created_at, r.updated_at,
 	(SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
 	        ORDER BY s.position), '[]')
 	   FROM request_scopes s WHERE s.request_id = r.id AND s.version = r.version)`
@@ -159,7 +188,8 @@ func scanRequest(row pgx.Row) (Request, error) {
 	)
 	err := row.Scan(&r.ID, &r.Requester, &r.Status, &r.StatusReason, &r.Version, &r.Spec.Name,
 		&r.Spec.Description, &r.Justification, &maxSession, &r.Spec.ManagedPolicies, &r.Spec.ExpiresAt,
-		&r.RoleARN, &r.InstanceProfileARN, &r.ActivatedAt, &r.CreatedAt, &r.UpdatedAt, &scopes)
+		&r.RoleARN, &r.InstanceProfileARN, &r.LiveVersion, &r.ExpiresAt, &r.ActivatedAt, &r.Drifted,
+		&r.CreatedAt, &r.UpdatedAt, &scopes)
 	if err != nil {
 		return Request{}, interpret(err)
 	}
@@ -185,6 +215,10 @@ type ListFilter struct {
 	Status    Status
 	Requester string
 	Bucket    string
+	// Text matches role names, requesters and justifications (case-insensitive).
+	Text string
+	// UpdatedSince keeps requests changed at or after this time.
+	UpdatedSince time.Time
 	// Cursor continues a previous page (RequestPage.Next).
 	Cursor string
 	// Limit is the page size, 1..500; default 50.
@@ -200,6 +234,8 @@ type RequestPage struct {
 	Requests []Request
 	Next     string
 }
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // ErrBadCursor: a cursor that ListRequests did not produce.
 var ErrBadCursor = fmt.Errorf("%w: malformed page cursor", ErrInvalid)
@@ -247,6 +283,16 @@ func (db *DB) ListRequests(ctx context.Context, f ListFilter) (RequestPage, erro
 	}
 	if f.Requester != "" {
 		add("r.requester = $%d", f.Requester)
+	}
+	if f.Text != "" {
+		if len(f.Text) > 200 {
+			return RequestPage{}, fmt.Errorf("%w: search text is over 200 characters", ErrInvalid)
+		}
+		add("(r.role_name ILIKE $%[1]d OR r.requester ILIKE $%[1]d OR v.justification ILIKE $%[1]d)",
+			"%"+likeEscaper.Replace(f.Text)+"%")
+	}
+	if !f.UpdatedSince.IsZero() {
+		add("r.updated_at >= $%d", f.UpdatedSince)
 	}
 	if f.Bucket != "" {
 		add("EXISTS (SELECT 1 FROM request_scopes s WHERE s.request_id = r.id AND s.version = r.version AND s.bucket = $%d)", f.Bucket)

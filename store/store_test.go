@@ -48,7 +48,9 @@ func mustCreate(t *testing.T, db *store.DB, in store.NewRequest) store.Request {
 
 func TestCreateAndGetRequest(t *testing.T) {
 	t.Parallel()
-	db := storetest.New(t)
+	set := provision.DefaultSettings()
+	set.AllowedManagedPolicies = []string{"AmazonSSMManagedInstanceCore"}
+	db := storetest.Open(t, storetest.URL(t), store.Options{Settings: &set})
 	ctx := ctxT(t)
 	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	in := newRequest("reports-reader", "alice",
@@ -108,35 +110,56 @@ func TestCreateRequestIsAtomic(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
 	ctx := ctxT(t)
-	// The second scope breaks a CHECK: nothing of the request may remain.
-	bad := newRequest("half-written", "alice",
-		provision.BucketScope{Bucket: "good-bucket", Access: provision.AccessRead},
-		provision.BucketScope{Bucket: "Bad_Bucket", Access: provision.AccessRead})
-	if _, err := db.CreateRequest(ctx, bad); !errors.Is(err, store.ErrInvalid) {
-		t.Fatalf("err = %v, want ErrInvalid", err)
+	// Make the last write of the transaction (the audit event) fail for
+	// one requester: nothing of the request may remain.
+	if _, err := db.Pool().Exec(ctx, `
+		CREATE FUNCTION fail_for_mallory() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.actor = 'mallory' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END; $$;
+		CREATE TRIGGER fail_for_mallory BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION fail_for_mallory();`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateRequest(ctx, newRequest("half-written", "mallory")); err == nil {
+		t.Fatal("CreateRequest succeeded despite the failing audit insert")
 	}
 	page, err := db.ListRequests(ctx, store.ListFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, err := db.ListEvents(ctx, store.EventFilter{})
-	if err != nil {
+	var versions, scopes int
+	if err := db.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM request_versions), (SELECT count(*) FROM request_scopes)`).
+		Scan(&versions, &scopes); err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Requests) != 0 || len(events) != 0 {
-		t.Fatalf("left behind %d requests and %d events", len(page.Requests), len(events))
+	if len(page.Requests) != 0 || versions != 0 || scopes != 0 {
+		t.Fatalf("left behind %d requests, %d versions, %d scopes", len(page.Requests), versions, scopes)
 	}
 	// The name is free again.
 	mustCreate(t, db, newRequest("half-written", "alice"))
 }
 
-func TestCreateRequestRefusesNoScopes(t *testing.T) {
+func TestCreateRequestValidatesEverything(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
-	in := newRequest("no-scopes", "alice")
+	in := newRequest("bad name!", "alice", provision.BucketScope{Bucket: "Bad_Bucket", Access: "admin"})
+	in.Justification = "  "
+	_, err := db.CreateRequest(ctxT(t), in)
+	var verr *provision.ValidationError
+	if !errors.As(err, &verr) {
+		t.Fatalf("err = %v, want *provision.ValidationError", err)
+	}
+	fields := map[string]bool{}
+	for _, p := range verr.Problems {
+		fields[p.Field] = true
+	}
+	for _, f := range []string{"name", "buckets[0].bucket", "buckets[0].access", "justification"} {
+		if !fields[f] {
+			t.Errorf("no problem reported for %s: %v", f, verr.Problems)
+		}
+	}
+	in = newRequest("no-scopes", "alice")
 	in.Spec.Buckets = nil
-	if _, err := db.CreateRequest(ctxT(t), in); !errors.Is(err, store.ErrInvalid) {
-		t.Fatalf("err = %v, want ErrInvalid", err)
+	if _, err := db.CreateRequest(ctxT(t), in); !errors.As(err, &verr) {
+		t.Fatalf("no scopes: err = %v, want *provision.ValidationError", err)
 	}
 }
 

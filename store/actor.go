@@ -1,0 +1,71 @@
+package store
+
+import (
+	"errors"
+	"slices"
+)
+
+// Role is what a user may do in rolegate.
+type Role string
+
+// The roles. Anyone signed in may request; approvers decide; admins also
+// revoke any role and retry failed provisioning.
+const (
+	RoleRequester Role = "requester"
+	RoleApprover  Role = "approver"
+	RoleAdmin     Role = "admin"
+)
+
+// Roles lists every role.
+func Roles() []Role { return []Role{RoleRequester, RoleApprover, RoleAdmin} }
+
+// Valid reports whether r is one of the roles.
+func (r Role) Valid() bool { return slices.Contains(Roles(), r) }
+
+// Actor is who asks for a change: a user name, their roles and the
+// approver groups (data owners) they belong to. Identity comes from the web
+// sign-in or an API token; the store only trusts what it is given.
+type Actor struct {
+	Name   string
+	Roles  []Role
+	Groups []string
+}
+
+// Has reports whether the actor holds role r.
+func (a Actor) Has(r Role) bool { return slices.Contains(a.Roles, r) }
+
+// InGroup reports whether the actor belongs to approver group g.
+func (a Actor) InGroup(g string) bool { return slices.Contains(a.Groups, g) }
+
+// ErrForbidden: the actor may not do this to this request.
+var ErrForbidden = errors.New("forbidden")
+
+// Actions are what an actor may do to a request now; pages and the API
+// offer exactly these, and the store functions enforce the same rules.
+type Actions struct {
+	Approve bool
+	Reject  bool
+	Cancel  bool
+	Change  bool
+	Revoke  bool
+	Retry   bool
+}
+
+// Allowed returns what actor may do to r in its current state. Deciding
+// also depends on the approval rules (routing groups); DB.Allowed adds
+// those.
+func allowed(a Actor, r Request, rules ApprovalRules) Actions {
+	owner := a.Name == r.Requester
+	var act Actions
+	if r.Status == StatusPending && !owner && rules.mayDecide(a, r) {
+		act.Approve, act.Reject = true, true
+	}
+	act.Cancel = r.Status == StatusPending && owner
+	act.Change = r.Status == StatusActive && owner
+	act.Revoke = r.Status == StatusActive && (owner || a.Has(RoleAdmin))
+	act.Retry = r.Status == StatusFailed && a.Has(RoleAdmin)
+	return act
+}
+
+// Allowed returns what actor may do to r now.
+func (db *DB) Allowed(a Actor, r Request) Actions { return allowed(a, r, db.rules) }

@@ -1,0 +1,145 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rolegate/rolegate/provision"
+)
+
+// RequestChange asks for a new version of an active role (other scopes,
+// description, managed policies, or a new expiry as an extension). The
+// version goes through approval again; the role keeps its current
+// permissions until the new version is provisioned. Only the requester
+// may; the role name cannot change. It returns ErrForbidden, ErrConflict
+// when the request is not active, and *provision.ValidationError.
+func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVersion) (Request, error) {
+	now := db.now().UTC()
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		r, err := lockRequest(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if actor.Name != r.Requester {
+			return fmt.Errorf("%w: only the requester can change a role", ErrForbidden)
+		}
+		if r.Status != StatusActive {
+			return stateError(r, "be changed (only active roles can)")
+		}
+		if nv.Spec.Name != r.Spec.Name {
+			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "name",
+				Message: fmt.Sprintf("the role name cannot change (it is %q); request a new role instead", r.Spec.Name)}}}
+		}
+		if err := db.validateSpec(nv.Spec, nv.Justification); err != nil {
+			return err
+		}
+		next := r.Version + 1
+		if err := insertVersion(ctx, tx, id, next, NewRequest{Spec: nv.Spec, Justification: nv.Justification, Requester: actor.Name}, now); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE requests SET version = $2, status = 'pending', status_reason = '', updated_at = $3
+			WHERE id = $1 AND status = 'active'`, id, next, now)
+		if err != nil {
+			return interpret(err)
+		}
+		if tag.RowsAffected() != 1 {
+			return stateError(r, "be changed")
+		}
+		_, err = db.event(ctx, tx, Event{RequestID: id, Version: next, Actor: actor.Name, Kind: EventChangeSubmitted,
+			Data: map[string]any{"diff": DiffSpecs(r.Spec, nv.Spec).Lines()}}, now)
+		return err
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	return db.GetRequest(ctx, id)
+}
+
+// Revoke removes an active role: the owner or an admin may. The request
+// moves to revoking and a job destroys its IAM resources. It returns
+// ErrForbidden and ErrConflict as the others.
+func (db *DB) Revoke(ctx context.Context, actor Actor, id int64) (Request, error) {
+	now := db.now().UTC()
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		r, err := lockRequest(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if actor.Name != r.Requester && !actor.Has(RoleAdmin) {
+			return fmt.Errorf("%w: only the requester or an admin can revoke a role", ErrForbidden)
+		}
+		if r.Status != StatusActive {
+			return stateError(r, "be revoked (only active roles can)")
+		}
+		return db.beginRevoke(ctx, tx, r, actor.Name, StatusRevoked, now)
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	return db.GetRequest(ctx, id)
+}
+
+func (db *DB) beginRevoke(ctx context.Context, tx pgx.Tx, r Request, actor string, final Status, now time.Time) error {
+	tag, err := tx.Exec(ctx, `UPDATE requests SET status = 'revoking', final_status = $3, status_reason = '', updated_at = $4
+		WHERE id = $1 AND status = $2`, r.ID, r.Status, final, now)
+	if err != nil {
+		return interpret(err)
+	}
+	if tag.RowsAffected() != 1 {
+		return stateError(r, "be revoked")
+	}
+	if _, err := db.event(ctx, tx, Event{RequestID: r.ID, Version: r.Version, Actor: actor, Kind: EventRevokeRequested,
+		Data: map[string]any{"final_status": string(final)}}, now); err != nil {
+		return err
+	}
+	return db.enqueue(ctx, tx, RevokeArgs{RequestID: r.ID, Attempt: db.attempt(ctx, tx, r.ID)})
+}
+
+// attempt numbers a job by the retries before it, so a retry's job is new
+// to River's uniqueness while duplicates of one attempt are not.
+func (db *DB) attempt(ctx context.Context, tx pgx.Tx, id int64) int {
+	var n int
+	// A failure to count only risks a duplicate being refused as unique.
+	_ = tx.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE request_id = $1 AND kind = $2`, id, EventRetried).Scan(&n)
+	return n
+}
+
+// Retry runs a failed request's last step again: provisioning, or the
+// revocation that failed. Admins only; it returns ErrForbidden and
+// ErrConflict when the request has not failed.
+func (db *DB) Retry(ctx context.Context, actor Actor, id int64) (Request, error) {
+	now := db.now().UTC()
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		r, err := lockRequest(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !actor.Has(RoleAdmin) {
+			return fmt.Errorf("%w: only admins can retry", ErrForbidden)
+		}
+		if r.Status != StatusFailed {
+			return stateError(r, "be retried (only failed requests can)")
+		}
+		if _, err := db.event(ctx, tx, Event{RequestID: id, Version: r.Version, Actor: actor.Name, Kind: EventRetried}, now); err != nil {
+			return err
+		}
+		var final *string
+		if err := tx.QueryRow(ctx, `SELECT final_status FROM requests WHERE id = $1`, id).Scan(&final); err != nil {
+			return interpret(err)
+		}
+		if final != nil {
+			return db.beginRevoke(ctx, tx, r, actor.Name, Status(*final), now)
+		}
+		if err := setStatus(ctx, tx, id, StatusFailed, StatusApproved, "", now); err != nil {
+			return err
+		}
+		return db.enqueue(ctx, tx, ProvisionArgs{RequestID: id, Version: r.Version, Attempt: db.attempt(ctx, tx, id)})
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	return db.GetRequest(ctx, id)
+}

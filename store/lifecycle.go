@@ -1,0 +1,185 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rolegate/rolegate/provision"
+)
+
+// Work is what the worker needs to build the plan of one request version.
+type Work struct {
+	Request    Request
+	Version    int
+	Spec       provision.RoleSpec
+	Approvers  []string
+	ApprovedAt time.Time
+	TTL        time.Duration
+}
+
+// Step is one resource the reconciler created, updated or left unchanged.
+type Step struct {
+	Resource string   `json:"resource"`
+	Name     string   `json:"name"`
+	ARN      string   `json:"arn,omitempty"`
+	Outcome  string   `json:"outcome"`
+	Changes  []string `json:"changes,omitempty"`
+}
+
+// ProvisionResult is what a successful provisioning run hands back.
+type ProvisionResult struct {
+	RoleARN            string
+	InstanceProfileARN string
+	Terraform          []byte
+	Steps              []Step
+	Waited             time.Duration
+}
+
+func (db *DB) work(ctx context.Context, id int64, version int) (Work, error) {
+	r, err := db.GetRequest(ctx, id)
+	if err != nil {
+		return Work{}, err
+	}
+	versions, err := db.ListVersions(ctx, id)
+	if err != nil {
+		return Work{}, err
+	}
+	for _, v := range versions {
+		if v.Number != version {
+			continue
+		}
+		w := Work{Request: r, Version: version, Spec: v.Spec, TTL: v.TTL}
+		if v.ApprovedAt != nil {
+			w.ApprovedAt = *v.ApprovedAt
+		}
+		for _, d := range v.Decisions {
+			if d.Approve {
+				w.Approvers = append(w.Approvers, d.Approver)
+			}
+		}
+		return w, nil
+	}
+	return Work{}, fmt.Errorf("%w: request %d has no version %d", ErrNotFound, id, version)
+}
+
+// BeginProvisioning marks version of request id as provisioning and
+// returns what to build. A job that runs again after a crash finds the
+// request still provisioning and resumes. It returns ErrConflict when the
+// request has moved on (cancelled, a newer version, revoked): the job is
+// stale and does nothing.
+func (db *DB) BeginProvisioning(ctx context.Context, id int64, version int) (Work, error) {
+	now := db.now().UTC()
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var was Status
+		err := tx.QueryRow(ctx, `SELECT status FROM requests WHERE id = $1 AND version = $2 FOR UPDATE`, id, version).Scan(&was)
+		if err != nil {
+			if err == pgx.ErrNoRows {
+				return fmt.Errorf("%w: request %d is not at version %d", ErrConflict, id, version)
+			}
+			return interpret(err)
+		}
+		switch was {
+		case StatusProvisioning:
+			return nil
+		case StatusApproved:
+		default:
+			return fmt.Errorf("%w: request %d is %s, not approved", ErrConflict, id, was)
+		}
+		if err := setStatus(ctx, tx, id, StatusApproved, StatusProvisioning, "", now); err != nil {
+			return err
+		}
+		_, err = db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: "worker", Kind: EventProvisionStarted}, now)
+		return err
+	})
+	if err != nil {
+		return Work{}, err
+	}
+	return db.work(ctx, id, version)
+}
+
+// CompleteProvisioning records each step as an audit event, stores the
+// version's Terraform with its SHA-256 (immutable from then on), and moves
+// the request to active, starting its lifetime now. It returns ErrConflict
+// when the request is no longer provisioning that version.
+func (db *DB) CompleteProvisioning(ctx context.Context, id int64, version int, res ProvisionResult) (Request, error) {
+	now := db.now().UTC()
+	sum := sha256.Sum256(res.Terraform)
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var ttl *int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce(approved_ttl_seconds, requested_ttl_seconds)
+			FROM request_versions WHERE request_id = $1 AND version = $2`, id, version).Scan(&ttl); err != nil {
+			return interpret(err)
+		}
+		var expires *time.Time
+		if ttl != nil {
+			t := now.Add(time.Duration(*ttl) * time.Second)
+			expires = &t
+		}
+		tag, err := tx.Exec(ctx, `UPDATE requests SET status = 'active', status_reason = '', role_arn = $3,
+				instance_profile_arn = $4, live_version = $2, activated_at = $5, expires_at = $6,
+				drifted = false, reminded_at = NULL, updated_at = $5
+			WHERE id = $1 AND version = $2 AND status = 'provisioning'`,
+			id, version, res.RoleARN, res.InstanceProfileARN, now, expires)
+		if err != nil {
+			return interpret(err)
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("%w: request %d is no longer provisioning version %d", ErrConflict, id, version)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE request_versions SET terraform = $3, terraform_sha256 = $4
+			WHERE request_id = $1 AND version = $2 AND terraform IS NULL`,
+			id, version, string(res.Terraform), hex.EncodeToString(sum[:])); err != nil {
+			return interpret(err)
+		}
+		for _, s := range res.Steps {
+			if _, err := db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: "worker", Kind: EventProvisionStep,
+				Data: map[string]any{"resource": s.Resource, "name": s.Name, "arn": s.ARN, "outcome": s.Outcome, "changes": s.Changes}}, now); err != nil {
+				return err
+			}
+		}
+		data := map[string]any{"role_arn": res.RoleARN, "instance_profile_arn": res.InstanceProfileARN,
+			"terraform_sha256": hex.EncodeToString(sum[:]), "waited_seconds": res.Waited.Seconds()}
+		if expires != nil {
+			data["expires_at"] = expires.Format(time.RFC3339)
+		}
+		_, err = db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: "worker", Kind: EventActive, Data: data}, now)
+		return err
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	return db.GetRequest(ctx, id)
+}
+
+// FailProvisioning moves a provisioning (or approved) request to failed
+// with IAM's or the validator's reason. It returns ErrConflict when the
+// request is in neither state.
+func (db *DB) FailProvisioning(ctx context.Context, id int64, version int, reason string) error {
+	now := db.now().UTC()
+	reason = truncate(reason, 4000)
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE requests SET status = 'failed', status_reason = $3, updated_at = $4
+			WHERE id = $1 AND version = $2 AND status IN ('approved', 'provisioning')`, id, version, reason, now)
+		if err != nil {
+			return interpret(err)
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("%w: request %d is not provisioning version %d", ErrConflict, id, version)
+		}
+		_, err = db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: "worker", Kind: EventFailed,
+			Data: map[string]any{"reason": reason, "stage": "provision"}}, now)
+		return err
+	})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// BeginRevocation returns what to destroy for a revoking request: the
+// plan of its live version (or of its current one when nothing went live,
+// to sweep up a partial provisioning). ErrConflict when not revoking.
+func (db *DB) BeginRevocation(ctx context.Context, id int64) (Work, error) {
+	r, err := db.GetRequest(ctx, id)
+	if err != nil {
+		return Work{}, err
+	}
+	if r.Status != StatusRevoking {
+		return Work{}, fmt.Errorf("%w: request %d is %s, not revoking", ErrConflict, id, r.Status)
+	}
+	v := r.LiveVersion
+	if v == 0 {
+		v = r.Version
+	}
+	return db.work(ctx, id, v)
+}
+
+// CompleteRevocation records the removed resources and ends the request as
+// revoked or expired (whichever the revocation was for).
+func (db *DB) CompleteRevocation(ctx context.Context, id int64, steps []Step) (Request, error) {
+	now := db.now().UTC()
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var final Status
+		var version int
+		err := tx.QueryRow(ctx, `UPDATE requests SET status = final_status, status_reason = '', updated_at = $2
+			WHERE id = $1 AND status = 'revoking' RETURNING status, version`, id, now).Scan(&final, &version)
+		if err == pgx.ErrNoRows {
+			return fmt.Errorf("%w: request %d is not revoking", ErrConflict, id)
+		}
+		if err != nil {
+			return interpret(err)
+		}
+		for _, s := range steps {
+			if _, err := db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: "worker", Kind: EventProvisionStep,
+				Data: map[string]any{"resource": s.Resource, "name": s.Name, "arn": s.ARN, "outcome": s.Outcome}}, now); err != nil {
+				return err
+			}
+		}
+		kind := EventRevoked
+		if final == StatusExpired {
+			kind = EventExpired
+		}
+		_, err = db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: "worker", Kind: kind}, now)
+		return err
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	return db.GetRequest(ctx, id)
+}
+
+// FailRevocation moves a revoking request to failed with the reason; an
+// admin's retry runs the revocation again.
+func (db *DB) FailRevocation(ctx context.Context, id int64, reason string) error {
+	now := db.now().UTC()
+	reason = truncate(reason, 4000)
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		var version int
+		err := tx.QueryRow(ctx, `UPDATE requests SET status = 'failed', status_reason = $2, updated_at = $3
+			WHERE id = $1 AND status = 'revoking' RETURNING version`, id, reason, now).Scan(&version)
+		if err == pgx.ErrNoRows {
+			return fmt.Errorf("%w: request %d is not revoking", ErrConflict, id)
+		}
+		if err != nil {
+			return interpret(err)
+		}
+		_, err = db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: "worker", Kind: EventFailed,
+			Data: map[string]any{"reason": reason, "stage": "revoke"}}, now)
+		return err
+	})
+}
+
+// ExpireDue starts the revocation of every active role whose lifetime has
+// ended, and returns how many it started.
+func (db *DB) ExpireDue(ctx context.Context) (int, error) {
+	now := db.now().UTC()
+	n := 0
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id FROM requests WHERE status = 'active' AND expires_at <= $1
+			ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED`, now)
+		if err != nil {
+			return interpret(err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return interpret(err)
+		}
+		for _, id := range ids {
+			r, err := lockRequest(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if err := db.beginRevoke(ctx, tx, r, "rolegate", StatusExpired, now); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// RemindExpiring records an expiry.reminder event (which webhooks receive)
+// once for each active role expiring within the given time.
+func (db *DB) RemindExpiring(ctx context.Context, within time.Duration) (int, error) {
+	now := db.now().UTC()
+	n := 0
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE requests SET reminded_at = $1
+			WHERE status = 'active' AND reminded_at IS NULL AND expires_at <= $2
+			RETURNING id, version, expires_at`, now, now.Add(within))
+		if err != nil {
+			return interpret(err)
+		}
+		type due struct {
+			id      int64
+			version int
+			at      time.Time
+		}
+		var all []due
+		for rows.Next() {
+			var d due
+			if err := rows.Scan(&d.id, &d.version, &d.at); err != nil {
+				rows.Close()
+				return interpret(err)
+			}
+			all = append(all, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return interpret(err)
+		}
+		for _, d := range all {
+			if _, err := db.event(ctx, tx, Event{RequestID: d.id, Version: d.version, Actor: "rolegate", Kind: EventExpiryReminder,
+				Data: map[string]any{"expires_at": d.at.UTC().Format(time.RFC3339)}}, now); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// RecordDrift stores the result of a drift check of an active role: the
+// differences found (none clears the flag) and whether they were repaired.
+// It writes an event only when something differed.
+func (db *DB) RecordDrift(ctx context.Context, id int64, version int, changes []string, repaired bool) error {
+	now := db.now().UTC()
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		drifted := len(changes) > 0 && !repaired
+		if _, err := tx.Exec(ctx, `UPDATE requests SET drifted = $3 WHERE id = $1 AND live_version = $2 AND status = 'active'`,
+			id, version, drifted); err != nil {
+			return interpret(err)
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		if _, err := db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: "drift-check", Kind: EventDrift,
+			Data: map[string]any{"changes": changes}}, now); err != nil {
+			return err
+		}
+		if repaired {
+			_, err := db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: "drift-check", Kind: EventDriftRepaired,
+				Data: map[string]any{"changes": changes}}, now)
+			return err
+		}
+		return nil
+	})
+}
+
+// LiveWork returns the live version's work of each active role with id
+// above afterID, up to limit, for drift checks and exports.
+func (db *DB) LiveWork(ctx context.Context, afterID int64, limit int) ([]Work, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, live_version FROM requests
+		WHERE status = 'active' AND id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	type live struct {
+		id      int64
+		version int
+	}
+	var all []live
+	for rows.Next() {
+		var l live
+		if err := rows.Scan(&l.id, &l.version); err != nil {
+			rows.Close()
+			return nil, interpret(err)
+		}
+		all = append(all, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, interpret(err)
+	}
+	out := make([]Work, 0, len(all))
+	for _, l := range all {
+		w, err := db.work(ctx, l.id, l.version)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}

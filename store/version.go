@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/rolegate/rolegate/provision"
+)
+
+// Version is one version of a request: what was asked, who decided what,
+// and, once provisioned, its Terraform.
+type Version struct {
+	Number        int
+	Spec          provision.RoleSpec
+	Justification string
+	CreatedBy     string
+	CreatedAt     time.Time
+	ApprovedAt    *time.Time
+	// TTL is the lifetime the role gets from activation (the approvers'
+	// shortened one when set); 0 means no expiry.
+	TTL             time.Duration
+	Decisions       []DecisionRecord
+	Terraform       string
+	TerraformSHA256 string
+}
+
+// DecisionRecord is a stored decision.
+type DecisionRecord struct {
+	Approver  string
+	Groups    []string
+	Approve   bool
+	Comment   string
+	CreatedAt time.Time
+}
+
+// ListVersions returns every version of request id, oldest first, or
+// ErrNotFound.
+func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT v.version, r.role_name, v.description, v.justification, v.max_session_duration,
+		       v.managed_policies, v.expires_at, v.created_by, v.created_at, v.approved_at,
+		       coalesce(v.approved_ttl_seconds, v.requested_ttl_seconds, 0),
+		       coalesce(v.terraform, ''), coalesce(v.terraform_sha256, ''),
+		       (SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
+		               ORDER BY s.position), '[]')
+		          FROM request_scopes s WHERE s.request_id = v.request_id AND s.version = v.version),
+		       (SELECT coalesce(json_agg(json_build_object('approver', d.approver, 'groups', d.approver_groups,
+		               'decision', d.decision, 'comment', d.comment, 'created_at', d.created_at) ORDER BY d.id), '[]')
+		          FROM decisions d WHERE d.request_id = v.request_id AND d.version = v.version)
+		FROM request_versions v JOIN requests r ON r.id = v.request_id
+		WHERE v.request_id = $1 ORDER BY v.version`, id)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	defer rows.Close()
+	var out []Version
+	for rows.Next() {
+		var (
+			v                 Version
+			maxSession        *int32
+			ttl               int64
+			scopes, decisions []byte
+		)
+		if err := rows.Scan(&v.Number, &v.Spec.Name, &v.Spec.Description, &v.Justification, &maxSession,
+			&v.Spec.ManagedPolicies, &v.Spec.ExpiresAt, &v.CreatedBy, &v.CreatedAt, &v.ApprovedAt, &ttl,
+			&v.Terraform, &v.TerraformSHA256, &scopes, &decisions); err != nil {
+			return nil, interpret(err)
+		}
+		if maxSession != nil {
+			v.Spec.MaxSessionDuration = *maxSession
+		}
+		if len(v.Spec.ManagedPolicies) == 0 {
+			v.Spec.ManagedPolicies = nil
+		}
+		v.TTL = time.Duration(ttl) * time.Second
+		if err := json.Unmarshal(scopes, &v.Spec.Buckets); err != nil {
+			return nil, fmt.Errorf("decode scopes: %w", err)
+		}
+		var ds []struct {
+			Approver  string    `json:"approver"`
+			Groups    []string  `json:"groups"`
+			Decision  string    `json:"decision"`
+			Comment   string    `json:"comment"`
+			CreatedAt time.Time `json:"created_at"`
+		}
+		if err := json.Unmarshal(decisions, &ds); err != nil {
+			return nil, fmt.Errorf("decode decisions: %w", err)
+		}
+		for _, d := range ds {
+			v.Decisions = append(v.Decisions, DecisionRecord{Approver: d.Approver, Groups: d.Groups,
+				Approve: d.Decision == "approve", Comment: d.Comment, CreatedAt: d.CreatedAt})
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, interpret(err)
+	}
+	if len(out) == 0 {
+		return nil, ErrNotFound
+	}
+	return out, nil
+}
+
+// CountByStatus returns how many requests are in each state.
+func (db *DB) CountByStatus(ctx context.Context) (map[Status]int, error) {
+	rows, err := db.pool.Query(ctx, `SELECT status, count(*) FROM requests GROUP BY status`)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	defer rows.Close()
+	out := map[Status]int{}
+	for rows.Next() {
+		var s Status
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, interpret(err)
+		}
+		out[s] = n
+	}
+	return out, interpret(rows.Err())
+}
+
+// ListActiveRoles returns one page of active roles, newest first.
+func (db *DB) ListActiveRoles(ctx context.Context, cursor string, limit int) (RequestPage, error) {
+	return db.ListRequests(ctx, ListFilter{Status: StatusActive, Cursor: cursor, Limit: limit})
+}

@@ -1,0 +1,275 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rolegate/rolegate/provision"
+)
+
+// Event kinds of the request lifecycle. Webhooks carry these names.
+const (
+	EventDecisionApproved = "decision.approved"
+	EventDecisionRejected = "decision.rejected"
+	EventApproved         = "request.approved"
+	EventRejected         = "request.rejected"
+	EventCancelled        = "request.cancelled"
+	EventChangeSubmitted  = "change.submitted"
+	EventChangeRejected   = "change.rejected"
+	EventChangeCancelled  = "change.cancelled"
+	EventProvisionStarted = "provision.started"
+	EventProvisionStep    = "provision.step"
+	EventActive           = "request.active"
+	EventFailed           = "request.failed"
+	EventRetried          = "request.retried"
+	EventRevokeRequested  = "revoke.requested"
+	EventRevoked          = "request.revoked"
+	EventExpired          = "request.expired"
+	EventExpiryReminder   = "expiry.reminder"
+	EventDrift            = "drift.detected"
+	EventDriftRepaired    = "drift.repaired"
+)
+
+// Decision is an approver's verdict on one request version.
+type Decision struct {
+	Approve bool
+	Comment string
+	// ExpiresAt, when set on an approval, shortens the expiry the requester
+	// asked for; it may not lengthen it.
+	ExpiresAt *time.Time
+}
+
+// NewVersion is a change to an active role: a new spec (same role name)
+// and why.
+type NewVersion struct {
+	Spec          provision.RoleSpec
+	Justification string
+}
+
+// stateError explains a refused transition; it wraps ErrConflict.
+func stateError(r Request, want string) error {
+	return fmt.Errorf("%w: request %d is %s, so it cannot %s", ErrConflict, r.ID, r.Status, want)
+}
+
+// lockRequest reads a request and locks its row until tx ends, so the
+// checks below and the guarded UPDATE see the same state.
+func lockRequest(ctx context.Context, tx pgx.Tx, id int64) (Request, error) {
+	return scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+requestFrom+` WHERE r.id = $1 FOR UPDATE OF r`, id))
+}
+
+// setStatus moves a request from one state to another, guarded in SQL: it
+// returns ErrConflict when the request is no longer in state from.
+func setStatus(ctx context.Context, tx pgx.Tx, id int64, from, to Status, reason string, now time.Time) error {
+	tag, err := tx.Exec(ctx, `UPDATE requests SET status = $3, status_reason = $4, updated_at = $5
+		WHERE id = $1 AND status = $2`, id, from, to, reason, now)
+	if err != nil {
+		return interpret(err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("%w: request %d is no longer %s", ErrConflict, id, from)
+	}
+	return nil
+}
+
+// validateSpec checks spec and justification with the store's settings,
+// returning every problem at once as a *provision.ValidationError.
+func (db *DB) validateSpec(spec provision.RoleSpec, justification string) error {
+	var problems []provision.FieldError
+	var verr *provision.ValidationError
+	if err := spec.Validate(db.settings); errors.As(err, &verr) {
+		problems = append(problems, verr.Problems...)
+	} else if err != nil {
+		return err
+	}
+	switch j := strings.TrimSpace(justification); {
+	case j == "":
+		problems = append(problems, provision.FieldError{Field: "justification", Message: "say why the role is needed: approvers decide on it"})
+	case len(justification) > 4000:
+		problems = append(problems, provision.FieldError{Field: "justification", Message: "justification must be at most 4000 characters"})
+	}
+	if len(problems) > 0 {
+		return &provision.ValidationError{Problems: problems}
+	}
+	return nil
+}
+
+// Decide records actor's decision on version of request id. A rejection
+// rejects the version; the approval that completes the quorum (and the
+// routing groups) approves it and enqueues the provisioning job in the
+// same transaction. It returns ErrForbidden when actor may not decide (the
+// requester never may), ErrConflict when the request is not pending at
+// that version or actor has decided already, ErrInvalid for a lengthened
+// expiry.
+func (db *DB) Decide(ctx context.Context, actor Actor, id int64, version int, d Decision) (Request, error) {
+	if len(d.Comment) > 4000 {
+		return Request{}, fmt.Errorf("%w: comment is over 4000 characters", ErrInvalid)
+	}
+	now := db.now().UTC()
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		r, err := lockRequest(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if actor.Name == r.Requester {
+			return fmt.Errorf("%w: you cannot decide on your own request", ErrForbidden)
+		}
+		if !db.rules.mayDecide(actor, r) {
+			return fmt.Errorf("%w: only approvers (or the data owners of its buckets) decide on requests", ErrForbidden)
+		}
+		if r.Version != version {
+			return fmt.Errorf("%w: request %d is at version %d, not %d; review the new version", ErrConflict, id, r.Version, version)
+		}
+		if r.Status != StatusPending {
+			return stateError(r, "be decided")
+		}
+		verdict, kind := "reject", EventDecisionRejected
+		if d.Approve {
+			verdict, kind = "approve", EventDecisionApproved
+		}
+		groups := actor.Groups
+		if groups == nil {
+			groups = []string{}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO decisions (request_id, version, approver, approver_groups, decision, comment, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, version, actor.Name, groups, verdict, d.Comment, now); err != nil {
+			if errors.Is(interpret(err), ErrConflict) {
+				return fmt.Errorf("%w: you have already decided on version %d", ErrConflict, version)
+			}
+			return interpret(err)
+		}
+		data := map[string]any{"comment": d.Comment}
+		if !d.Approve {
+			if _, err := db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: actor.Name, Kind: kind, Data: data}, now); err != nil {
+				return err
+			}
+			return db.rejectVersion(ctx, tx, r, actor, now)
+		}
+		if d.ExpiresAt != nil {
+			if err := db.shortenExpiry(ctx, tx, r, *d.ExpiresAt, now); err != nil {
+				return err
+			}
+			data["expires_at"] = d.ExpiresAt.UTC().Format(time.RFC3339)
+		}
+		if _, err := db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: actor.Name, Kind: kind, Data: data}, now); err != nil {
+			return err
+		}
+		return db.approveIfComplete(ctx, tx, r, now)
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	return db.GetRequest(ctx, id)
+}
+
+// rejectVersion ends a pending version: a first version is rejected; a
+// change to a live role is dropped and the role stays as it is.
+func (db *DB) rejectVersion(ctx context.Context, tx pgx.Tx, r Request, actor Actor, now time.Time) error {
+	if r.LiveVersion == 0 {
+		if err := setStatus(ctx, tx, r.ID, StatusPending, StatusRejected, "rejected by "+actor.Name, now); err != nil {
+			return err
+		}
+		_, err := db.event(ctx, tx, Event{RequestID: r.ID, Version: r.Version, Actor: actor.Name, Kind: EventRejected}, now)
+		return err
+	}
+	if err := setStatus(ctx, tx, r.ID, StatusPending, StatusActive, "change to version "+fmt.Sprint(r.Version)+" rejected by "+actor.Name, now); err != nil {
+		return err
+	}
+	_, err := db.event(ctx, tx, Event{RequestID: r.ID, Version: r.Version, Actor: actor.Name, Kind: EventChangeRejected}, now)
+	return err
+}
+
+func (db *DB) shortenExpiry(ctx context.Context, tx pgx.Tx, r Request, until time.Time, now time.Time) error {
+	var requested *int64
+	var created time.Time
+	if err := tx.QueryRow(ctx, `SELECT requested_ttl_seconds, created_at FROM request_versions
+		WHERE request_id = $1 AND version = $2`, r.ID, r.Version).Scan(&requested, &created); err != nil {
+		return interpret(err)
+	}
+	ttl := int64(until.Sub(now).Seconds())
+	if ttl <= 0 {
+		return fmt.Errorf("%w: the expiry must be in the future", ErrInvalid)
+	}
+	if requested != nil && ttl > *requested {
+		return fmt.Errorf("%w: approvers may shorten the expiry, not lengthen it (asked for %s)", ErrInvalid,
+			time.Duration(*requested)*time.Second)
+	}
+	_, err := tx.Exec(ctx, `UPDATE request_versions SET approved_ttl_seconds = least(coalesce(approved_ttl_seconds, $3), $3)
+		WHERE request_id = $1 AND version = $2`, r.ID, r.Version, ttl)
+	return interpret(err)
+}
+
+// approveIfComplete approves the version once its approvals meet the
+// rules, and enqueues provisioning in the same transaction.
+func (db *DB) approveIfComplete(ctx context.Context, tx pgx.Tx, r Request, now time.Time) error {
+	rows, err := tx.Query(ctx, `SELECT approver, approver_groups FROM decisions
+		WHERE request_id = $1 AND version = $2 AND decision = 'approve'`, r.ID, r.Version)
+	if err != nil {
+		return interpret(err)
+	}
+	approvals := map[string][]string{}
+	for rows.Next() {
+		var name string
+		var groups []string
+		if err := rows.Scan(&name, &groups); err != nil {
+			rows.Close()
+			return interpret(err)
+		}
+		approvals[name] = groups
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return interpret(err)
+	}
+	if ok, _ := db.rules.Need(r.Spec).satisfied(approvals); !ok {
+		return nil
+	}
+	if err := setStatus(ctx, tx, r.ID, StatusPending, StatusApproved, "", now); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE request_versions SET approved_at = $3 WHERE request_id = $1 AND version = $2`,
+		r.ID, r.Version, now); err != nil {
+		return interpret(err)
+	}
+	if _, err := db.event(ctx, tx, Event{RequestID: r.ID, Version: r.Version, Actor: "rolegate", Kind: EventApproved,
+		Data: map[string]any{"approvers": len(approvals)}}, now); err != nil {
+		return err
+	}
+	return db.enqueue(ctx, tx, ProvisionArgs{RequestID: r.ID, Version: r.Version})
+}
+
+// Cancel withdraws a pending request (or a pending change, leaving the
+// live role as it is). Only the requester may; it returns ErrForbidden for
+// anyone else and ErrConflict when the request is not pending.
+func (db *DB) Cancel(ctx context.Context, actor Actor, id int64) (Request, error) {
+	now := db.now().UTC()
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		r, err := lockRequest(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if actor.Name != r.Requester {
+			return fmt.Errorf("%w: only the requester can cancel a request", ErrForbidden)
+		}
+		if r.Status != StatusPending {
+			return stateError(r, "be cancelled")
+		}
+		to, kind := StatusCancelled, EventCancelled
+		if r.LiveVersion != 0 {
+			to, kind = StatusActive, EventChangeCancelled
+		}
+		if err := setStatus(ctx, tx, id, StatusPending, to, "cancelled by "+actor.Name, now); err != nil {
+			return err
+		}
+		_, err = db.event(ctx, tx, Event{RequestID: id, Version: r.Version, Actor: actor.Name, Kind: kind}, now)
+		return err
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	return db.GetRequest(ctx, id)
+}
