@@ -1,0 +1,249 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/riverqueue/river"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+)
+
+// ExpireArgs is the periodic job that revokes expired roles and sends
+// expiry reminders.
+type ExpireArgs struct{}
+
+// Kind names the job in River.
+func (ExpireArgs) Kind() string { return "expire" }
+
+// DriftArgs is the periodic job that compares active roles with their plans.
+type DriftArgs struct{}
+
+// Kind names the job in River.
+func (DriftArgs) Kind() string { return "drift" }
+
+type jobs struct {
+	st  Store
+	cfg Config
+	log *slog.Logger
+}
+
+// giveUp decides what a failed IAM run means: permanent errors, and
+// retryable ones on the last attempt, end the request as failed (return
+// true); others are retried by River with back-off.
+func giveUp(ctx context.Context, err error, attempt, maxAttempts int) bool {
+	if ctx.Err() != nil {
+		return false // shutting down: the job is retried elsewhere
+	}
+	if !provision.IsRetryable(err) {
+		return true
+	}
+	return attempt >= maxAttempts
+}
+
+func reason(err error, attempt int, permanent bool) string {
+	if permanent {
+		return err.Error()
+	}
+	return fmt.Sprintf("gave up after %d attempts: %v", attempt, err)
+}
+
+func (j *jobs) provision(ctx context.Context, job *river.Job[store.ProvisionArgs]) error {
+	id, version := job.Args.RequestID, job.Args.Version
+	log := j.log.With("request_id", id, "version", version, "attempt", job.Attempt)
+	w, err := j.st.BeginProvisioning(ctx, id, version)
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		log.Info("provisioning job is stale; nothing to do", "reason", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	plan, err := PlanFor(w, j.cfg.Settings)
+	if err != nil {
+		log.Warn("request no longer passes validation", "err", err)
+		return j.st.FailProvisioning(ctx, id, version, "the request no longer passes the guardrails: "+err.Error())
+	}
+	report, err := j.cfg.Reconciler.Apply(ctx, plan)
+	if err != nil {
+		if giveUp(ctx, err, job.Attempt, job.MaxAttempts) {
+			log.Warn("provisioning failed", "err", err)
+			return j.st.FailProvisioning(ctx, id, version, reason(err, job.Attempt, !provision.IsRetryable(err)))
+		}
+		log.Info("provisioning will be retried", "err", err)
+		return err
+	}
+	tf, err := provision.Terraform(plan)
+	if err != nil {
+		return j.st.FailProvisioning(ctx, id, version, "render Terraform: "+err.Error())
+	}
+	roleARN, profileARN := arns(report, plan)
+	_, err = j.st.CompleteProvisioning(ctx, id, version, store.ProvisionResult{
+		RoleARN: roleARN, InstanceProfileARN: profileARN, Terraform: tf,
+		Steps: steps(report), Waited: report.RoleWait + report.ProfileWait,
+	})
+	if errors.Is(err, store.ErrConflict) {
+		log.Info("request moved on while provisioning", "reason", err)
+		return nil
+	}
+	if err == nil {
+		log.Info("provisioned", "role", plan.Role.Name, "calls", len(report.Calls))
+	}
+	return err
+}
+
+func (j *jobs) revoke(ctx context.Context, job *river.Job[store.RevokeArgs]) error {
+	id := job.Args.RequestID
+	log := j.log.With("request_id", id, "attempt", job.Attempt)
+	w, err := j.st.BeginRevocation(ctx, id)
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		log.Info("revocation job is stale; nothing to do", "reason", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	plan, err := destroyPlan(w, j.cfg.Settings)
+	if err != nil {
+		return j.st.FailRevocation(ctx, id, "cannot rebuild the plan to remove: "+err.Error())
+	}
+	report, err := j.cfg.Reconciler.Destroy(ctx, plan)
+	if err != nil {
+		if giveUp(ctx, err, job.Attempt, job.MaxAttempts) {
+			return j.st.FailRevocation(ctx, id, reason(err, job.Attempt, !provision.IsRetryable(err)))
+		}
+		return err
+	}
+	_, err = j.st.CompleteRevocation(ctx, id, steps(report))
+	if errors.Is(err, store.ErrConflict) {
+		return nil
+	}
+	if err == nil {
+		log.Info("revoked", "role", plan.Role.Name)
+	}
+	return err
+}
+
+func (j *jobs) expire(ctx context.Context, _ *river.Job[ExpireArgs]) error {
+	n, err := j.st.ExpireDue(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		j.log.Info("expired roles queued for removal", "count", n)
+	}
+	if j.cfg.RemindBefore > 0 {
+		if _, err := j.st.RemindExpiring(ctx, j.cfg.RemindBefore); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *jobs) drift(ctx context.Context, _ *river.Job[DriftArgs]) error {
+	_, err := CheckDrift(ctx, j.st, j.cfg.Reconciler, j.cfg.Settings, j.cfg.RepairDrift)
+	return err
+}
+
+// DriftResult is one active role whose IAM state differs from its plan.
+type DriftResult struct {
+	RequestID int64
+	RoleName  string
+	Changes   []string
+	Repaired  bool
+}
+
+// CheckDrift compares every active role with its plan (a dry run of the
+// reconciler, which compares policies semantically), records the result
+// per request, and with repair brings IAM back to the plan. It returns the
+// roles that drifted.
+func CheckDrift(ctx context.Context, st Store, rec *provision.Reconciler, set provision.Settings, repair bool) ([]DriftResult, error) {
+	var out []DriftResult
+	var after int64
+	for {
+		page, err := st.LiveWork(ctx, after, 100)
+		if err != nil {
+			return out, err
+		}
+		if len(page) == 0 {
+			return out, nil
+		}
+		for _, w := range page {
+			after = w.Request.ID
+			plan, err := PlanFor(w, set)
+			if err != nil {
+				plan, err = destroyPlan(w, set)
+				if err != nil {
+					return out, fmt.Errorf("request %d: %w", w.Request.ID, err)
+				}
+			}
+			report, err := rec.DryRun(ctx, plan)
+			if err != nil {
+				return out, fmt.Errorf("request %d: %w", w.Request.ID, err)
+			}
+			diff := changes(report)
+			repaired := false
+			if len(diff) > 0 && repair {
+				if _, err := rec.Apply(ctx, plan); err != nil {
+					return out, fmt.Errorf("repair request %d: %w", w.Request.ID, err)
+				}
+				repaired = true
+			}
+			if err := st.RecordDrift(ctx, w.Request.ID, w.Version, diff, repaired); err != nil {
+				return out, err
+			}
+			if len(diff) > 0 {
+				out = append(out, DriftResult{RequestID: w.Request.ID, RoleName: plan.Role.Name, Changes: diff, Repaired: repaired})
+			}
+		}
+	}
+}
+
+// SignatureHeader carries the HMAC-SHA256 of a webhook body:
+// "sha256=" + hex, keyed with the webhook secret.
+const SignatureHeader = "X-Rolegate-Signature"
+
+// Sign returns the SignatureHeader value of body under secret.
+func Sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+func (j *jobs) webhook(ctx context.Context, job *river.Job[store.WebhookArgs]) error {
+	body, err := json.Marshal(job.Args.Payload)
+	if err != nil {
+		return river.JobCancel(fmt.Errorf("encode webhook: %w", err))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.Args.URL, bytes.NewReader(body))
+	if err != nil {
+		return river.JobCancel(fmt.Errorf("webhook URL: %w", err))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "rolegate-webhook")
+	req.Header.Set("X-Rolegate-Event", fmt.Sprint(job.Args.Payload["kind"]))
+	req.Header.Set("X-Rolegate-Delivery", fmt.Sprint(job.Args.EventID))
+	if j.cfg.WebhookSecret != "" {
+		req.Header.Set(SignatureHeader, Sign(j.cfg.WebhookSecret, body))
+	}
+	resp, err := j.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("deliver webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck // drain for connection reuse
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("webhook receiver answered %s", resp.Status)
+	}
+	return nil
+}

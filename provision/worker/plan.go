@@ -1,0 +1,79 @@
+package worker
+
+import (
+	"strconv"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+)
+
+// PlanFor builds the plan of a stored request version: the one value both
+// the IAM calls and the Terraform are rendered from. The expiry is not part
+// of the plan: it counts from activation and rolegate's own expiry job
+// enforces it. It returns the validator's *provision.ValidationError when
+// the spec no longer passes the current guardrails.
+func PlanFor(w store.Work, set provision.Settings) (provision.Plan, error) {
+	spec := w.Spec
+	spec.ExpiresAt = nil
+	return provision.NewPlan(spec, set, provision.PlanMeta{
+		RequestID: strconv.FormatInt(w.Request.ID, 10),
+		Requester: w.Request.Requester,
+		Approvers: w.Approvers,
+		Time:      w.ApprovedAt,
+	})
+}
+
+// destroyPlan is the plan whose resources a revocation removes. It relaxes
+// the guardrails that decide what may be granted (allowed and denied
+// buckets, managed policies, scope count): a role approved under older
+// settings must still be removable under new ones.
+func destroyPlan(w store.Work, set provision.Settings) (provision.Plan, error) {
+	set.AllowedBuckets, set.DeniedBuckets = nil, nil
+	set.AllowedManagedPolicies = w.Spec.ManagedPolicies
+	if set.MaxScopes < len(w.Spec.Buckets) {
+		set.MaxScopes = len(w.Spec.Buckets)
+	}
+	return PlanFor(w, set)
+}
+
+// steps turns a reconciler report into the store's audit steps.
+func steps(r provision.Report) []store.Step {
+	out := make([]store.Step, 0, len(r.Resources))
+	for _, res := range r.Resources {
+		out = append(out, store.Step{Resource: string(res.Kind), Name: res.Name, ARN: res.ARN,
+			Outcome: string(res.Outcome), Changes: res.Changes})
+	}
+	return out
+}
+
+// changes lists what a dry run found different from the plan, one line per
+// resource.
+func changes(r provision.Report) []string {
+	var out []string
+	for _, res := range r.Resources {
+		if res.Outcome == provision.OutcomeUnchanged || res.Outcome == provision.OutcomeAbsent {
+			continue
+		}
+		line := string(res.Kind) + " " + res.Name + ": " + string(res.Outcome)
+		for _, c := range res.Changes {
+			line += "; " + c
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// arns returns the role and instance profile ARNs IAM reported, falling
+// back to the plan's prediction.
+func arns(r provision.Report, p provision.Plan) (role, profile string) {
+	role, profile = p.RoleARN(), p.InstanceProfileARN()
+	for _, res := range r.Resources {
+		switch {
+		case res.Kind == provision.KindRole && res.ARN != "":
+			role = res.ARN
+		case res.Kind == provision.KindInstanceProfile && res.ARN != "":
+			profile = res.ARN
+		}
+	}
+	return role, profile
+}

@@ -1,0 +1,164 @@
+// Package worker runs rolegate's background jobs on River, in the same
+// PostgreSQL as the requests: provisioning approved requests through the
+// reconciler, revoking and expiring roles, checking for drift and
+// delivering webhooks. Several workers may share one database: River hands
+// each job to one of them, and the store's guarded transitions make a job
+// that runs twice harmless.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+)
+
+// Store is the worker's view of the store: the worker-side transitions of
+// the request lifecycle.
+type Store interface {
+	BeginProvisioning(ctx context.Context, id int64, version int) (store.Work, error)
+	CompleteProvisioning(ctx context.Context, id int64, version int, res store.ProvisionResult) (store.Request, error)
+	FailProvisioning(ctx context.Context, id int64, version int, reason string) error
+	BeginRevocation(ctx context.Context, id int64) (store.Work, error)
+	CompleteRevocation(ctx context.Context, id int64, steps []store.Step) (store.Request, error)
+	FailRevocation(ctx context.Context, id int64, reason string) error
+	ExpireDue(ctx context.Context) (int, error)
+	RemindExpiring(ctx context.Context, within time.Duration) (int, error)
+	RecordDrift(ctx context.Context, id int64, version int, changes []string, repaired bool) error
+	LiveWork(ctx context.Context, afterID int64, limit int) ([]store.Work, error)
+}
+
+// Config tunes the worker. Zero values take the defaults named.
+type Config struct {
+	Settings   provision.Settings
+	Reconciler *provision.Reconciler
+	Logger     *slog.Logger
+	// Concurrency is how many jobs run at once; default 8.
+	Concurrency int
+	// MaxAttempts of a job before it gives up (and the request fails);
+	// default 10.
+	MaxAttempts int
+	// RetryBase is the first back-off between job attempts, doubling up
+	// to 5 minutes; default 2s.
+	RetryBase time.Duration
+	// ExpiryInterval is how often expired roles are revoked and reminders
+	// sent; default 1m.
+	ExpiryInterval time.Duration
+	// RemindBefore sends the expiry reminder this long before expiry; 0
+	// disables reminders.
+	RemindBefore time.Duration
+	// DriftInterval is how often active roles are compared with their
+	// plans; 0 disables the periodic check.
+	DriftInterval time.Duration
+	// RepairDrift makes the drift check put IAM back to the plan.
+	RepairDrift bool
+	// WebhookSecret signs webhook bodies (HMAC-SHA256).
+	WebhookSecret string
+	// HTTPClient delivers webhooks; default a client with a 10s timeout.
+	HTTPClient *http.Client
+	// FetchPollInterval is how often idle workers look for jobs besides
+	// being notified; default River's (1s). Tests lower it.
+	FetchPollInterval time.Duration
+}
+
+// Worker is a running River client with rolegate's job workers.
+type Worker struct {
+	client *river.Client[pgx.Tx]
+	jobs   *jobs
+}
+
+// New builds the worker on pool. It returns an error when River refuses
+// the configuration.
+func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
+	if cfg.Reconciler == nil {
+		return nil, errors.New("worker: a reconciler is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 8
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 10
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = 2 * time.Second
+	}
+	if cfg.ExpiryInterval <= 0 {
+		cfg.ExpiryInterval = time.Minute
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	j := &jobs{st: st, cfg: cfg, log: cfg.Logger}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, river.WorkFunc(j.provision))
+	river.AddWorker(workers, river.WorkFunc(j.revoke))
+	river.AddWorker(workers, river.WorkFunc(j.webhook))
+	river.AddWorker(workers, river.WorkFunc(j.expire))
+	river.AddWorker(workers, river.WorkFunc(j.drift))
+
+	periodic := []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpiryInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ExpireArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "expire", RunOnStart: true}),
+	}
+	if cfg.DriftInterval > 0 {
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.DriftInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return DriftArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "drift"}))
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Concurrency}},
+		Workers:           workers,
+		PeriodicJobs:      periodic,
+		MaxAttempts:       cfg.MaxAttempts,
+		RetryPolicy:       backoff{base: cfg.RetryBase},
+		JobTimeout:        10 * time.Minute,
+		FetchPollInterval: cfg.FetchPollInterval,
+		Logger:            cfg.Logger.With("component", "river"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	return &Worker{client: client, jobs: j}, nil
+}
+
+// Start begins working jobs; it returns at once.
+func (w *Worker) Start(ctx context.Context) error { return w.client.Start(ctx) }
+
+// Stop stops fetching new jobs and waits for running ones to finish, until
+// ctx ends; then it cancels them (they are retried later).
+func (w *Worker) Stop(ctx context.Context) error {
+	err := w.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return w.client.StopAndCancel(context.WithoutCancel(ctx))
+	}
+	return err
+}
+
+// backoff retries jobs after base, 2×base, 4×base ... capped at five
+// minutes, with ±20% jitter so failed jobs do not return in lockstep.
+type backoff struct{ base time.Duration }
+
+func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	d := b.base << min(job.Attempt-1, 20)
+	if d <= 0 || d > 5*time.Minute {
+		d = 5 * time.Minute
+	}
+	jitter := time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return time.Now().Add(jitter)
+}
