@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 
+	"github.com/rolegate/rolegate/provision/iamlocal"
 	"github.com/rolegate/rolegate/store/pglocal"
 )
 
@@ -30,6 +33,7 @@ func cmdDev(ctx context.Context, c cli) error {
 	var (
 		errs        settingErrors
 		srv         serverSettings
+		app         appSettings
 		databaseURL string
 		dataDir     string
 	)
@@ -39,10 +43,12 @@ func cmdDev(ctx context.Context, c cli) error {
 	fs.StringVar(&dataDir, "data-dir", envString(c.getenv, "ROLEGATE_DATA_DIR", defaultDataDir(c.getenv)),
 		"where dev keeps its PostgreSQL cluster and local state between runs [ROLEGATE_DATA_DIR]")
 	srv.register(fs, c.getenv, "127.0.0.1:8080", &errs)
+	app.register(fs, c.getenv, &errs)
 	if err := fs.Parse(c.args); err != nil {
 		return err
 	}
 	srv.check(&errs)
+	b := app.build(&errs)
 	if dataDir == "" {
 		errs.add("--data-dir / ROLEGATE_DATA_DIR: empty")
 	}
@@ -75,5 +81,53 @@ func cmdDev(ctx context.Context, c cli) error {
 		}
 		databaseURL = cluster.URL("rolegate")
 	}
-	return serveApp(ctx, logger, srv, databaseURL)
+	if c.getenv("AWS_ENDPOINT_URL_IAM") == "" {
+		stop, err := startLocalIAM(ctx, logger, dataDir)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	} else {
+		logger.Info("using the IAM endpoint from AWS_ENDPOINT_URL_IAM", "endpoint", c.getenv("AWS_ENDPOINT_URL_IAM"))
+	}
+	return runApp(ctx, logger, appOptions{server: srv, app: app, built: b, databaseURL: databaseURL, http: true, worker: true})
+}
+
+// startLocalIAM serves the local IAM endpoint in-process, its state kept in
+// the data directory, and points the AWS SDK at it through the standard
+// AWS_ENDPOINT_URL_IAM (with local credentials when none are set), so the
+// worker provisions into it exactly as it would into AWS.
+func startLocalIAM(ctx context.Context, logger *slog.Logger, dataDir string) (func(), error) {
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("--data-dir / ROLEGATE_DATA_DIR: %w", err)
+	}
+	srv, err := iamlocal.New(iamlocal.Options{StatePath: filepath.Join(dataDir, "iam-local.json"), Logger: logger.With("component", "iam-local")})
+	if err != nil {
+		return nil, fmt.Errorf("local IAM endpoint: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("local IAM endpoint: %w", err)
+	}
+	endpoint := "http://" + ln.Addr().String()
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL_IAM": endpoint, "AWS_ENDPOINT_URL_STS": endpoint} {
+		os.Setenv(k, v)
+	}
+	if os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
+		os.Setenv("AWS_ACCESS_KEY_ID", "local")
+		os.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	}
+	if os.Getenv("AWS_REGION") == "" {
+		os.Setenv("AWS_REGION", "us-east-1")
+	}
+	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(serveCtx, ln) }()
+	logger.Info("local IAM endpoint serving", "endpoint", endpoint, "state", filepath.Join(dataDir, "iam-local.json"))
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			logger.Warn("local IAM endpoint stopped with an error", "err", err)
+		}
+	}, nil
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/provision/worker"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/web"
 )
@@ -26,18 +28,24 @@ type serverSettings struct {
 	log             logSettings
 }
 
+// register adds the flags; an empty defListen means the process serves no
+// HTTP (the worker) and gets no HTTP flags.
 func (s *serverSettings) register(fs *flag.FlagSet, getenv func(string) string, defListen string, errs *settingErrors) {
-	fs.StringVar(&s.listen, "listen", envString(getenv, "LISTEN_ADDR", defListen), "address to serve HTTP on [LISTEN_ADDR]")
+	if defListen != "" {
+		fs.StringVar(&s.listen, "listen", envString(getenv, "LISTEN_ADDR", defListen), "address to serve HTTP on [LISTEN_ADDR]")
+		fs.DurationVar(&s.readyTimeout, "ready-timeout", envDuration(getenv, "READY_TIMEOUT", 2*time.Second, errs),
+			"how long /readyz waits for the database before answering 503 [READY_TIMEOUT]")
+	}
 	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", envDuration(getenv, "SHUTDOWN_TIMEOUT", 15*time.Second, errs),
 		"how long in-flight requests may finish after SIGINT/SIGTERM [SHUTDOWN_TIMEOUT]")
-	fs.DurationVar(&s.readyTimeout, "ready-timeout", envDuration(getenv, "READY_TIMEOUT", 2*time.Second, errs),
-		"how long /readyz waits for the database before answering 503 [READY_TIMEOUT]")
 	fs.IntVar(&s.maxConns, "db-max-conns", envInt(getenv, "DB_MAX_CONNS", 10, errs), "database connection pool size [DB_MAX_CONNS]")
 	s.log.register(fs, getenv)
 }
 
 func (s *serverSettings) check(errs *settingErrors) {
-	checkListen(s.listen, errs)
+	if s.listen != "" {
+		checkListen(s.listen, errs)
+	}
 	if s.maxConns < 1 || s.maxConns > 1000 {
 		errs.add("--db-max-conns / DB_MAX_CONNS: %d is not from 1 to 1000", s.maxConns)
 	}
@@ -47,11 +55,15 @@ func cmdServe(ctx context.Context, c cli) error {
 	var (
 		errs        settingErrors
 		srv         serverSettings
+		app         appSettings
 		databaseURL string
+		noWorker    bool
 	)
 	fs := newFlagSet("serve", "serve [flags]", c.stderr)
 	fs.StringVar(&databaseURL, "database-url", c.getenv("DATABASE_URL"), "PostgreSQL URL, e.g. postgres://rolegate@db:5432/rolegate (required) [DATABASE_URL]")
+	fs.BoolVar(&noWorker, "no-worker", c.getenv("NO_WORKER") == "true", "serve HTTP only; run `rolegate worker` elsewhere [NO_WORKER=true]")
 	srv.register(fs, c.getenv, "127.0.0.1:8080", &errs)
+	app.register(fs, c.getenv, &errs)
 	if err := fs.Parse(c.args); err != nil {
 		return err
 	}
@@ -59,19 +71,34 @@ func cmdServe(ctx context.Context, c cli) error {
 		errs.add("--database-url / DATABASE_URL: not set; point it at PostgreSQL (or use `rolegate dev` for a local one)")
 	}
 	srv.check(&errs)
+	b := app.build(&errs)
 	logger := srv.log.logger(c.stderr, &errs)
 	if err := errs.err(); err != nil {
 		return err
 	}
-	return serveApp(ctx, logger, srv, databaseURL)
+	return runApp(ctx, logger, appOptions{server: srv, app: app, built: b, databaseURL: databaseURL, http: true, worker: !noWorker})
 }
 
-// serveApp opens the database, applies pending migrations under the
-// advisory lock, and serves HTTP until ctx ends; then it shuts down in
-// order: stop accepting and finish in-flight requests (bounded), then close
+// appOptions say which parts of rolegate one process runs.
+type appOptions struct {
+	server      serverSettings
+	app         appSettings
+	built       built
+	databaseURL string
+	http        bool
+	worker      bool
+}
+
+// runApp opens the database, applies pending migrations under the
+// advisory lock, starts the worker and the HTTP server as asked, and runs
+// until ctx ends; then it shuts down in order: stop accepting and finish
+// in-flight requests (bounded), stop the worker softly (bounded), close
 // the pool.
-func serveApp(ctx context.Context, logger *slog.Logger, s serverSettings, databaseURL string) error {
-	db, err := store.Open(ctx, databaseURL, store.Options{MaxConns: int32(s.maxConns), ConnectTimeout: 5 * time.Second})
+func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
+	db, err := store.Open(ctx, o.databaseURL, store.Options{
+		MaxConns: int32(o.server.maxConns), ConnectTimeout: 5 * time.Second,
+		Rules: o.built.rules, Settings: &o.built.settings, Webhooks: o.built.webhooks,
+	})
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -84,12 +111,39 @@ func serveApp(ctx context.Context, logger *slog.Logger, s serverSettings, databa
 		logger.Info("applied migrations", "versions", applied)
 	}
 
+	var w *worker.Worker
+	if o.worker {
+		if w, err = startWorker(ctx, logger, db, o); err != nil {
+			return err
+		}
+	}
+	stopWorker := func() {
+		if w == nil {
+			return
+		}
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.server.shutdownTimeout)
+		defer cancel()
+		if err := w.Stop(stopCtx); err != nil {
+			logger.Warn("worker did not stop cleanly", "err", err)
+		}
+		logger.Info("worker stopped")
+	}
+	if !o.http {
+		logger.Info("rolegate worker running", "concurrency", o.app.concurrency, "version", buildVersion())
+		<-ctx.Done()
+		logger.Info("shutting down", "timeout", o.server.shutdownTimeout)
+		stopWorker()
+		logger.Info("stopped")
+		return nil
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), db.Collector())
-	handler := web.New(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion(), ReadyTimeout: s.readyTimeout})
+	handler := web.New(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion(), ReadyTimeout: o.server.readyTimeout})
 
-	ln, err := net.Listen("tcp", s.listen)
+	ln, err := net.Listen("tcp", o.server.listen)
 	if err != nil {
+		stopWorker()
 		return fmt.Errorf("--listen / LISTEN_ADDR: %w", err)
 	}
 	httpSrv := &http.Server{
@@ -102,15 +156,16 @@ func serveApp(ctx context.Context, logger *slog.Logger, s serverSettings, databa
 	}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
-	logger.Info("rolegate listening", "addr", "http://"+ln.Addr().String(), "version", buildVersion())
+	logger.Info("rolegate listening", "addr", "http://"+ln.Addr().String(), "worker", o.worker, "version", buildVersion())
 
 	select {
 	case err := <-served:
+		stopWorker()
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", "timeout", s.shutdownTimeout)
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdownTimeout)
+	logger.Info("shutting down", "timeout", o.server.shutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.server.shutdownTimeout)
 	defer cancel()
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("in-flight requests did not finish in time", "err", err)
@@ -119,6 +174,35 @@ func serveApp(ctx context.Context, logger *slog.Logger, s serverSettings, databa
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Warn("http server stopped with an error", "err", err)
 	}
+	stopWorker()
 	logger.Info("stopped")
 	return nil
+}
+
+// startWorker builds the IAM client from the SDK's default chain
+// (AWS_REGION, AWS_PROFILE, instance role, AWS_ENDPOINT_URL_IAM) and starts
+// the job workers.
+func startWorker(ctx context.Context, logger *slog.Logger, db *store.DB, o appOptions) (*worker.Worker, error) {
+	client, err := provision.NewIAMClient(ctx, provision.ClientOptions{RatePerSecond: o.app.iamRate})
+	if err != nil {
+		return nil, fmt.Errorf("AWS: %w", err)
+	}
+	w, err := worker.New(db.Pool(), db, worker.Config{
+		Settings:      o.built.settings,
+		Reconciler:    provision.NewReconciler(client, provision.ReconcilerOptions{}),
+		Logger:        logger.With("component", "worker"),
+		Concurrency:   o.app.concurrency,
+		MaxAttempts:   o.app.maxAttempts,
+		DriftInterval: o.app.driftInterval,
+		RepairDrift:   o.app.repairDrift,
+		RemindBefore:  o.app.remindBefore,
+		WebhookSecret: o.app.webhookSecret,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	return w, nil
 }

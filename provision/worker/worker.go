@@ -129,7 +129,7 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 		RetryPolicy:       backoff{base: cfg.RetryBase},
 		JobTimeout:        10 * time.Minute,
 		FetchPollInterval: cfg.FetchPollInterval,
-		Logger:            cfg.Logger.With("component", "river"),
+		Logger:            cfg.Logger.WithGroup("river"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+)
+
+// appSettings are the settings of the workflow and the worker, shared by
+// serve, dev and worker.
+type appSettings struct {
+	concurrency        int
+	iamRate            float64
+	maxAttempts        int
+	driftInterval      time.Duration
+	repairDrift        bool
+	remindBefore       time.Duration
+	webhookURLs        string
+	webhookSecret      string
+	approvals          int
+	approvalsElevated  int
+	elevateOverBuckets int
+	routes             string
+	provision          func() (provision.Settings, error)
+}
+
+func (a *appSettings) register(fs *flag.FlagSet, getenv func(string) string, errs *settingErrors) {
+	fs.IntVar(&a.concurrency, "worker-concurrency", envInt(getenv, "WORKER_CONCURRENCY", 8, errs), "provisioning jobs run at once per worker [WORKER_CONCURRENCY]")
+	fs.Float64Var(&a.iamRate, "iam-rate", envFloat(getenv, "IAM_RATE_LIMIT", provision.DefaultRatePerSecond, errs), "most IAM calls per second per worker, retries included [IAM_RATE_LIMIT]")
+	fs.IntVar(&a.maxAttempts, "job-attempts", envInt(getenv, "JOB_MAX_ATTEMPTS", 10, errs), "attempts of a provisioning job before the request fails [JOB_MAX_ATTEMPTS]")
+	fs.DurationVar(&a.driftInterval, "drift-interval", envDuration(getenv, "DRIFT_INTERVAL", time.Hour, errs), "how often active roles are compared with their plans; 0 disables [DRIFT_INTERVAL]")
+	fs.BoolVar(&a.repairDrift, "drift-repair", getenv("DRIFT_REPAIR") == "true", "put drifted roles back to their plans [DRIFT_REPAIR=true]")
+	fs.DurationVar(&a.remindBefore, "expiry-reminder", envDuration(getenv, "EXPIRY_REMINDER", 24*time.Hour, errs), "send the expiry webhook this long before a role expires; 0 disables [EXPIRY_REMINDER]")
+	fs.StringVar(&a.webhookURLs, "webhook-urls", getenv("WEBHOOK_URLS"), "comma-separated URLs receiving request events as JSON [WEBHOOK_URLS]")
+	fs.StringVar(&a.webhookSecret, "webhook-secret", getenv("WEBHOOK_SECRET"), "key of the HMAC-SHA256 X-Rolegate-Signature header of webhooks (prefer the env var) [WEBHOOK_SECRET]")
+	fs.IntVar(&a.approvals, "approvals", envInt(getenv, "APPROVALS_REQUIRED", 1, errs), "approvals a read-only request needs [APPROVALS_REQUIRED]")
+	fs.IntVar(&a.approvalsElevated, "approvals-elevated", envInt(getenv, "APPROVALS_ELEVATED", 2, errs), "approvals a request needs when it can write or names many buckets [APPROVALS_ELEVATED]")
+	fs.IntVar(&a.elevateOverBuckets, "elevate-over-buckets", envInt(getenv, "ELEVATE_OVER_BUCKETS", 5, errs), "more buckets than this need the elevated approvals [ELEVATE_OVER_BUCKETS]")
+	fs.StringVar(&a.routes, "approval-routes", getenv("APPROVAL_ROUTES"), "comma-separated PATTERN=GROUP: requests for matching buckets also need an approval from GROUP [APPROVAL_ROUTES]")
+	a.provision = provisionFlags(fs, getenv)
+}
+
+// built is what appSettings turn into after checking.
+type built struct {
+	settings provision.Settings
+	rules    store.ApprovalRules
+	webhooks []string
+}
+
+func (a *appSettings) build(errs *settingErrors) built {
+	var b built
+	set, err := a.provision()
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			errs.add("%s", line)
+		}
+	}
+	b.settings = set
+	if a.concurrency < 1 || a.concurrency > 1000 {
+		errs.add("--worker-concurrency / WORKER_CONCURRENCY: %d is not from 1 to 1000", a.concurrency)
+	}
+	if a.maxAttempts < 1 || a.maxAttempts > 100 {
+		errs.add("--job-attempts / JOB_MAX_ATTEMPTS: %d is not from 1 to 100", a.maxAttempts)
+	}
+	if a.iamRate == 0 || a.iamRate > 1000 {
+		errs.add("--iam-rate / IAM_RATE_LIMIT: %v is not a rate from 0.01 to 1000 calls per second (negative: no limit)", a.iamRate)
+	}
+	for _, u := range splitList(a.webhookURLs) {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs.add("--webhook-urls / WEBHOOK_URLS: %q is not an http(s) URL", u)
+			continue
+		}
+		b.webhooks = append(b.webhooks, u)
+	}
+	if len(b.webhooks) > 0 && a.webhookSecret == "" {
+		errs.add("--webhook-secret / WEBHOOK_SECRET: required with webhook URLs, so receivers can check the signature")
+	}
+	b.rules = store.ApprovalRules{Required: a.approvals, Elevated: a.approvalsElevated, ElevateOverBuckets: a.elevateOverBuckets}
+	for _, r := range splitList(a.routes) {
+		pattern, group, ok := strings.Cut(r, "=")
+		if !ok {
+			errs.add("--approval-routes / APPROVAL_ROUTES: %q is not PATTERN=GROUP", r)
+			continue
+		}
+		b.rules.Routes = append(b.rules.Routes, store.Route{Pattern: strings.TrimSpace(pattern), Group: strings.TrimSpace(group)})
+	}
+	if a.approvals < 1 || a.approvalsElevated < a.approvals || a.elevateOverBuckets < 1 {
+		errs.add("--approvals / --approvals-elevated / --elevate-over-buckets: want approvals ≥ 1, elevated ≥ approvals, buckets ≥ 1 (got %d, %d, %d)",
+			a.approvals, a.approvalsElevated, a.elevateOverBuckets)
+	} else if err := b.rules.Validate(); err != nil {
+		errs.add("--approval-routes / APPROVAL_ROUTES: %v", err)
+	}
+	return b
+}
+
+func envFloat(getenv func(string) string, name string, def float64, errs *settingErrors) float64 {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	var f float64
+	if _, err := fmt.Sscanf(v, "%g", &f); err != nil {
+		errs.add("%s: %q is not a number", name, v)
+		return def
+	}
+	return f
+}
