@@ -55,7 +55,7 @@ func commands() map[string]command {
 		"worker":         {"run only the job worker (to scale out)", cmdWorker},
 		"dev":            {"run everything locally: a private PostgreSQL, migrations and the server", cmdDev},
 		"migrate":        {"apply (up) or show (status) database migrations", cmdMigrate},
-		"audit": {"verify the audit trail's hash chain", cmdAudit},
+		"audit":          {"verify the audit trail's hash chain", cmdAudit},
 		"version":        {"print the version", cmdVersion},
 		"iam-local":      {"serve the local IAM endpoint for development and tests", cmdIAMLocal},
 		"render":         {"render the plan, policies and Terraform of a role spec", cmdRender},

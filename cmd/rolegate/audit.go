@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+// cmdAudit checks the audit trail: `rolegate audit verify` recomputes the
+// hash chain and names the first broken link, exiting non-zero when there
+// is one.
+func cmdAudit(ctx context.Context, c cli) error {
+	var (
+		errs        settingErrors
+		databaseURL string
+		logs        logSettings
+	)
+	fs := newFlagSet("audit", "audit [flags] verify", c.stderr)
+	fs.StringVar(&databaseURL, "database-url", c.getenv("DATABASE_URL"), "PostgreSQL URL (required) [DATABASE_URL]")
+	logs.register(fs, c.getenv)
+	if err := fs.Parse(c.args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || fs.Arg(0) != "verify" {
+		fs.Usage()
+		return fmt.Errorf("audit: say `verify`")
+	}
+	if databaseURL == "" {
+		errs.add("--database-url / DATABASE_URL: not set")
+	}
+	logs.logger(c.stderr, &errs)
+	if err := errs.err(); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, databaseURL, store.Options{MaxConns: 2, ConnectTimeout: 5 * time.Second})
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer db.Close()
+	rep, err := db.VerifyAuditChain(ctx)
+	if err != nil {
+		return fmt.Errorf("verify the audit chain: %w", err)
+	}
+	if !rep.Intact() {
+		fmt.Fprintf(c.stdout, "audit chain broken at event %d: %s\n", rep.FirstBroken, rep.Reason)
+		return fmt.Errorf("%w: audit chain broken at event %d", errAlreadyReported, rep.FirstBroken)
+	}
+	fmt.Fprintf(c.stdout, "audit chain intact: %d events\n", rep.Checked)
+	return nil
+}
