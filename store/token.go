@@ -1,0 +1,254 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TokenPrefix starts every API token, so secret scanners and people
+// recognise one: rgt_<id>_<secret>.
+const TokenPrefix = "rgt_"
+
+// Event kinds of API tokens.
+const (
+	EventTokenCreated = "token.created"
+	EventTokenRevoked = "token.revoked"
+)
+
+// ErrBadToken: the bearer token is malformed, unknown, expired or revoked.
+// The wrapped message says which, for the caller's own diagnosis.
+var ErrBadToken = errors.New("invalid API token")
+
+// Token is an API token as listed: never its secret.
+type Token struct {
+	ID          int64
+	User        string
+	Roles       []Role
+	Groups      []string
+	Description string
+	CreatedBy   string
+	CreatedAt   time.Time
+	// ExpiresAt nil means the token does not expire.
+	ExpiresAt  *time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// Active reports whether the token authenticates at time now.
+func (t Token) Active(now time.Time) bool {
+	return t.RevokedAt == nil && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt))
+}
+
+// Actor is who the token speaks for.
+func (t Token) Actor() Actor { return Actor{Name: t.User, Roles: t.Roles, Groups: t.Groups} }
+
+// NewToken is what CreateToken stores.
+type NewToken struct {
+	User        string
+	Roles       []Role // empty means requester only
+	Groups      []string
+	Description string
+	ExpiresAt   *time.Time
+	// CreatedBy is who made it (the signed-in user, or "cli").
+	CreatedBy string
+}
+
+// CreateToken stores a new token for in.User and returns it with its
+// secret form, which is shown once and never stored. It returns ErrInvalid
+// for an unknown role, an empty user or a past expiry.
+func (db *DB) CreateToken(ctx context.Context, in NewToken) (Token, string, error) {
+	now := db.now().UTC()
+	if strings.TrimSpace(in.User) == "" {
+		return Token{}, "", fmt.Errorf("%w: a token needs a user", ErrInvalid)
+	}
+	if in.CreatedBy == "" {
+		in.CreatedBy = in.User
+	}
+	roles := in.Roles
+	if len(roles) == 0 {
+		roles = []Role{RoleRequester}
+	}
+	for _, r := range roles {
+		if !r.Valid() {
+			return Token{}, "", fmt.Errorf("%w: unknown role %q (want requester, approver or admin)", ErrInvalid, r)
+		}
+	}
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
+		return Token{}, "", fmt.Errorf("%w: the token's expiry must be in the future", ErrInvalid)
+	}
+	groups := in.Groups
+	if groups == nil {
+		groups = []string{}
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return Token{}, "", fmt.Errorf("token secret: %w", err)
+	}
+	secret := base64.RawURLEncoding.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(secret))
+	var t Token
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		t, err = scanToken(tx.QueryRow(ctx, `INSERT INTO api_tokens (user_name, roles, groups, description, secret_sha256, created_by, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING `+tokenColumns,
+			in.User, roleStrings(roles), groups, in.Description, sum[:], in.CreatedBy, now, in.ExpiresAt))
+		if err != nil {
+			return err
+		}
+		data := map[string]any{"token_id": t.ID, "user": t.User, "roles": roleStrings(t.Roles)}
+		_, err = db.event(ctx, tx, Event{Actor: in.CreatedBy, Kind: EventTokenCreated, Data: data}, now)
+		return err
+	})
+	if err != nil {
+		return Token{}, "", err
+	}
+	return t, TokenPrefix + strconv.FormatInt(t.ID, 10) + "_" + secret, nil
+}
+
+const tokenColumns = `id, user_name, roles, groups, description, created_by, created_at, expires_at, last_used_at, revoked_at`
+
+func scanToken(row pgx.Row) (Token, error) {
+	var t Token
+	var roles []string
+	err := row.Scan(&t.ID, &t.User, &roles, &t.Groups, &t.Description, &t.CreatedBy, &t.CreatedAt,
+		&t.ExpiresAt, &t.LastUsedAt, &t.RevokedAt)
+	if err != nil {
+		return Token{}, interpret(err)
+	}
+	for _, r := range roles {
+		t.Roles = append(t.Roles, Role(r))
+	}
+	return t, nil
+}
+
+func roleStrings(roles []Role) []string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = string(r)
+	}
+	return out
+}
+
+// parseToken splits rgt_<id>_<secret>.
+func parseToken(s string) (int64, string, error) {
+	rest, ok := strings.CutPrefix(s, TokenPrefix)
+	if !ok {
+		return 0, "", fmt.Errorf("%w: not a rolegate token (they start with %s)", ErrBadToken, TokenPrefix)
+	}
+	idPart, secret, ok := strings.Cut(rest, "_")
+	id, err := strconv.ParseInt(idPart, 10, 64)
+	if !ok || err != nil || id <= 0 || len(secret) != 43 {
+		return 0, "", fmt.Errorf("%w: malformed token", ErrBadToken)
+	}
+	return id, secret, nil
+}
+
+// Authenticate checks a bearer token and records its use (at most once a
+// minute, to spare a write per request). It returns ErrBadToken, saying
+// whether the token is malformed, unknown, expired or revoked.
+func (db *DB) Authenticate(ctx context.Context, token string) (Token, error) {
+	id, secret, err := parseToken(token)
+	if err != nil {
+		return Token{}, err
+	}
+	now := db.now().UTC()
+	var t Token
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		var stored []byte
+		row := tx.QueryRow(ctx, `SELECT `+tokenColumns+`, secret_sha256 FROM api_tokens WHERE id = $1`, id)
+		var roles []string
+		err := row.Scan(&t.ID, &t.User, &roles, &t.Groups, &t.Description, &t.CreatedBy, &t.CreatedAt,
+			&t.ExpiresAt, &t.LastUsedAt, &t.RevokedAt, &stored)
+		sum := sha256.Sum256([]byte(secret))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: unknown token", ErrBadToken)
+		}
+		if err != nil {
+			return interpret(err)
+		}
+		if subtle.ConstantTimeCompare(sum[:], stored) != 1 {
+			return fmt.Errorf("%w: unknown token", ErrBadToken)
+		}
+		for _, r := range roles {
+			t.Roles = append(t.Roles, Role(r))
+		}
+		switch {
+		case t.RevokedAt != nil:
+			return fmt.Errorf("%w: token %d was revoked", ErrBadToken, t.ID)
+		case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
+			return fmt.Errorf("%w: token %d expired at %s", ErrBadToken, t.ID, t.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+		_, err = tx.Exec(ctx, `UPDATE api_tokens SET last_used_at = $2
+			WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)`, t.ID, now, now.Add(-time.Minute))
+		return interpret(err)
+	})
+	if err != nil {
+		return Token{}, err
+	}
+	return t, nil
+}
+
+// ListTokens returns the tokens of user, or everyone's when user is empty,
+// newest first, revoked and expired ones included.
+func (db *DB) ListTokens(ctx context.Context, user string) ([]Token, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens
+		WHERE $1 = '' OR user_name = $1 ORDER BY id DESC`, user)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	defer rows.Close()
+	var out []Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, interpret(rows.Err())
+}
+
+// RevokeToken revokes token id. When owner is not empty only that user's
+// token is found (the settings page); the command line passes "". It
+// returns ErrNotFound and ErrConflict when the token is already revoked.
+func (db *DB) RevokeToken(ctx context.Context, id int64, owner, actor string) (Token, error) {
+	now := db.now().UTC()
+	var t Token
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		t, err = scanToken(tx.QueryRow(ctx, `UPDATE api_tokens SET revoked_at = $2
+			WHERE id = $1 AND revoked_at IS NULL AND ($3 = '' OR user_name = $3) RETURNING `+tokenColumns, id, now, owner))
+		if errors.Is(err, ErrNotFound) {
+			var revoked bool
+			err := tx.QueryRow(ctx, `SELECT revoked_at IS NOT NULL FROM api_tokens
+				WHERE id = $1 AND ($2 = '' OR user_name = $2)`, id, owner).Scan(&revoked)
+			if err != nil {
+				return interpret(err)
+			}
+			return fmt.Errorf("%w: token %d is already revoked", ErrConflict, id)
+		}
+		if err != nil {
+			return err
+		}
+		if actor == "" {
+			actor = t.User
+		}
+		_, err = db.event(ctx, tx, Event{Actor: actor, Kind: EventTokenRevoked,
+			Data: map[string]any{"token_id": t.ID, "user": t.User}}, now)
+		return err
+	})
+	if err != nil {
+		return Token{}, err
+	}
+	return t, nil
+}

@@ -1,0 +1,103 @@
+package store_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
+)
+
+func TestTokenLifecycle(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := func() time.Time { return now }
+	db := storetest.Open(t, storetest.URL(t), store.Options{Now: func() time.Time { return clock() }})
+
+	expires := now.Add(time.Hour)
+	tok, secret, err := db.CreateToken(ctx, store.NewToken{User: "alice", Roles: []store.Role{store.RoleApprover},
+		Groups: []string{"data-owners"}, ExpiresAt: &expires, CreatedBy: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(secret, store.TokenPrefix) || strings.Count(secret, "_") < 2 {
+		t.Fatalf("token %q lacks the rgt_<id>_<secret> form", secret)
+	}
+	got, err := db.Authenticate(ctx, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != tok.ID || got.User != "alice" || !got.Actor().Has(store.RoleApprover) || !got.Actor().InGroup("data-owners") {
+		t.Fatalf("Authenticate = %+v", got)
+	}
+	list, err := db.ListTokens(ctx, "alice")
+	if err != nil || len(list) != 1 || list[0].LastUsedAt == nil {
+		t.Fatalf("ListTokens = %+v, %v; want one token with its last use", list, err)
+	}
+	if others, err := db.ListTokens(ctx, "bob"); err != nil || len(others) != 0 {
+		t.Fatalf("bob's tokens = %+v, %v", others, err)
+	}
+
+	// The database holds no secret, only its hash.
+	var leaked bool
+	if err := db.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM api_tokens WHERE position($1 IN row(api_tokens.*)::text) > 0)`,
+		secret[strings.LastIndex(secret, "_")+1:]).Scan(&leaked); err != nil || leaked {
+		t.Fatalf("secret stored in clear (leaked=%v, err=%v)", leaked, err)
+	}
+
+	// A wrong secret for a real id, a malformed token, garbage.
+	forged := secret[:len(secret)-2] + "xx"
+	for _, bad := range []string{forged, "rgt_1_short", "ghp_abc", "", "rgt_x_" + strings.Repeat("a", 43)} {
+		if _, err := db.Authenticate(ctx, bad); !errors.Is(err, store.ErrBadToken) {
+			t.Errorf("Authenticate(%q) = %v, want ErrBadToken", bad, err)
+		}
+	}
+
+	// Expired.
+	clock = func() time.Time { return now.Add(2 * time.Hour) }
+	if _, err := db.Authenticate(ctx, secret); !errors.Is(err, store.ErrBadToken) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired token: %v", err)
+	}
+	clock = func() time.Time { return now }
+
+	// Revoked: only by its owner (or anyone when owner is empty), once.
+	if _, err := db.RevokeToken(ctx, tok.ID, "bob", "bob"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("bob revoking alice's token: %v", err)
+	}
+	if _, err := db.RevokeToken(ctx, tok.ID, "alice", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RevokeToken(ctx, tok.ID, "", "cli"); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second revoke: %v", err)
+	}
+	if _, err := db.Authenticate(ctx, secret); !errors.Is(err, store.ErrBadToken) || !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("revoked token: %v", err)
+	}
+	events, err := db.ListEvents(ctx, store.EventFilter{Actor: "alice"})
+	if err != nil || len(events) != 1 || events[0].Kind != store.EventTokenRevoked {
+		t.Fatalf("alice's audit events = %+v, %v", events, err)
+	}
+}
+
+func TestCreateTokenRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	db := storetest.New(t)
+	past := time.Now().Add(-time.Hour)
+	for name, in := range map[string]store.NewToken{
+		"no user":      {Roles: []store.Role{store.RoleAdmin}},
+		"unknown role": {User: "a", Roles: []store.Role{"root"}},
+		"past expiry":  {User: "a", ExpiresAt: &past},
+	} {
+		if _, _, err := db.CreateToken(ctx, in); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+	tok, _, err := db.CreateToken(ctx, store.NewToken{User: "a"})
+	if err != nil || len(tok.Roles) != 1 || tok.Roles[0] != store.RoleRequester || tok.ExpiresAt != nil {
+		t.Fatalf("default token = %+v, %v; want requester, no expiry", tok, err)
+	}
+}
