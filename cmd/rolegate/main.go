@@ -27,6 +27,10 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
+		var exit errExitCode
+		if errors.As(err, &exit) {
+			os.Exit(exit.code)
+		}
 		os.Exit(1)
 	}
 }
@@ -51,15 +55,17 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":          {"run the HTTP server and the worker", cmdServe},
-		"worker":         {"run only the job worker (to scale out)", cmdWorker},
-		"dev":            {"run everything locally: a private PostgreSQL, migrations and the server", cmdDev},
-		"migrate":        {"apply (up) or show (status) database migrations", cmdMigrate},
-		"audit":          {"verify the audit trail's hash chain", cmdAudit},
-		"version":        {"print the version", cmdVersion},
-		"iam-local":      {"serve the local IAM endpoint for development and tests", cmdIAMLocal},
-		"render":         {"render the plan, policies and Terraform of a role spec", cmdRender},
-		"service-policy": {"print the least-privilege IAM policy rolegate itself needs", cmdServicePolicy},
+		"serve":            {"run the HTTP server and the worker", cmdServe},
+		"worker":           {"run only the job worker (to scale out)", cmdWorker},
+		"drift":            {"compare active roles in IAM with their plans (and repair them)", cmdDrift},
+		"export-terraform": {"write the Terraform of every active role to a directory", cmdExportTerraform},
+		"dev":              {"run everything locally: a private PostgreSQL, migrations and the server", cmdDev},
+		"migrate":          {"apply (up) or show (status) database migrations", cmdMigrate},
+		"audit":            {"verify the audit trail's hash chain", cmdAudit},
+		"version":          {"print the version", cmdVersion},
+		"iam-local":        {"serve the local IAM endpoint for development and tests", cmdIAMLocal},
+		"render":           {"render the plan, policies and Terraform of a role spec", cmdRender},
+		"service-policy":   {"print the least-privilege IAM policy rolegate itself needs", cmdServicePolicy},
 	}
 }
 
@@ -88,7 +94,7 @@ func usage(w io.Writer) {
 	var b strings.Builder
 	b.WriteString("rolegate: self-service EC2 instance roles for S3 buckets.\n\nUsage: rolegate <command> [flags]\n\nCommands:\n")
 	for _, n := range names {
-		fmt.Fprintf(&b, "  %-15s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(&b, "  %-17s %s\n", n, cmds[n].summary)
 	}
 	b.WriteString("\nRun `rolegate <command> --help` for the flags of a command.\n")
 	io.WriteString(w, b.String())

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/provision/worker"
+	"github.com/rolegate/rolegate/store"
+)
+
+// opsFlags are what the one-shot operator commands need: the database and
+// the guardrails the plans are built with.
+type opsFlags struct {
+	databaseURL string
+	app         appSettings
+	log         logSettings
+}
+
+func (o *opsFlags) open(ctx context.Context, c cli, name, synopsis string, extra func(fs *flag.FlagSet)) (*store.DB, built, error) {
+	var errs settingErrors
+	fs := newFlagSet(name, synopsis, c.stderr)
+	fs.StringVar(&o.databaseURL, "database-url", c.getenv("DATABASE_URL"), "PostgreSQL URL (required) [DATABASE_URL]")
+	o.app.register(fs, c.getenv, &errs)
+	o.log.register(fs, c.getenv)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(c.args); err != nil {
+		return nil, built{}, err
+	}
+	if o.databaseURL == "" {
+		errs.add("--database-url / DATABASE_URL: not set")
+	}
+	b := o.app.build(&errs)
+	o.log.logger(c.stderr, &errs)
+	if err := errs.err(); err != nil {
+		return nil, built{}, err
+	}
+	db, err := store.Open(ctx, o.databaseURL, store.Options{MaxConns: 4, ConnectTimeout: 5 * time.Second,
+		Rules: b.rules, Settings: &b.settings})
+	if err != nil {
+		return nil, built{}, fmt.Errorf("database: %w", err)
+	}
+	if err := db.SchemaCurrent(ctx); err != nil {
+		db.Close()
+		return nil, built{}, fmt.Errorf("database: %w (run `rolegate migrate up`)", err)
+	}
+	return db, b, nil
+}
+
+// cmdDrift compares every active role in IAM with its plan and prints the
+// differences; with --repair it puts IAM back to the plan.
+func cmdDrift(ctx context.Context, c cli) error {
+	var (
+		o      opsFlags
+		repair bool
+		fail   bool
+	)
+	db, b, err := o.open(ctx, c, "drift", "drift [--repair] [--fail-on-drift] [flags]", func(fs *flag.FlagSet) {
+		fs.BoolVar(&repair, "repair", false, "put drifted roles back to their plans")
+		fs.BoolVar(&fail, "fail-on-drift", false, "exit with status 2 when any role drifted (for CI)")
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	client, err := provision.NewIAMClient(ctx, provision.ClientOptions{RatePerSecond: o.app.iamRate})
+	if err != nil {
+		return fmt.Errorf("AWS: %w", err)
+	}
+	found, err := worker.CheckDrift(ctx, db, provision.NewReconciler(client, provision.ReconcilerOptions{}), b.settings, repair)
+	if err != nil {
+		return err
+	}
+	if len(found) == 0 {
+		fmt.Fprintln(c.stdout, "no drift: every active role matches its plan")
+		return nil
+	}
+	for _, d := range found {
+		state := "drifted"
+		if d.Repaired {
+			state = "repaired"
+		}
+		fmt.Fprintf(c.stdout, "request %d, role %s: %s\n", d.RequestID, d.RoleName, state)
+		for _, ch := range d.Changes {
+			fmt.Fprintf(c.stdout, "  %s\n", ch)
+		}
+	}
+	if fail && !repair {
+		return errExitCode{code: 2, err: fmt.Errorf("%d role(s) drifted", len(found))}
+	}
+	return nil
+}
+
+// errExitCode asks main for a particular exit status.
+type errExitCode struct {
+	code int
+	err  error
+}
+
+func (e errExitCode) Error() string { return e.err.Error() }
+
+// providerRequirements is written beside the exported roles so the
+// directory is a module `terraform init` accepts.
+const providerRequirements = `terraform {
+  required_version = ">= 1.5.0"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.0"
+    }
+  }
+}
+`
+
+// cmdExportTerraform writes the stored Terraform of every active role's
+// live version, one file per role, for the audit team.
+func cmdExportTerraform(ctx context.Context, c cli) error {
+	var (
+		o   opsFlags
+		dir string
+	)
+	db, _, err := o.open(ctx, c, "export-terraform", "export-terraform --dir DIR [flags]", func(fs *flag.FlagSet) {
+		fs.StringVar(&dir, "dir", "", "directory to write the .tf files into (created if missing)")
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if dir == "" {
+		return errors.New("--dir: say where to write the Terraform")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--dir: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "versions.tf"), []byte(providerRequirements), 0o644); err != nil {
+		return err
+	}
+	n := 0
+	for cursor := ""; ; {
+		page, err := db.ListActiveRoles(ctx, cursor, 100)
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Requests {
+			versions, err := db.ListVersions(ctx, r.ID)
+			if err != nil {
+				return err
+			}
+			for _, v := range versions {
+				if v.Number != r.LiveVersion || v.Terraform == "" {
+					continue
+				}
+				name := filepath.Join(dir, provision.TerraformLabel(r.Spec.Name)+".tf")
+				if err := os.WriteFile(name, []byte(v.Terraform), 0o644); err != nil {
+					return err
+				}
+				n++
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	fmt.Fprintf(c.stdout, "wrote %d role(s) and versions.tf to %s\n", n, dir)
+	return nil
+}
