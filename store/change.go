@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -48,14 +49,51 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 		if tag.RowsAffected() != 1 {
 			return stateError(r, "be changed")
 		}
+		// Approvers judge the change against what is live in IAM, not
+		// against the current version, which may be a rejected or
+		// cancelled change.
+		live, err := specOf(ctx, tx, id, r.LiveVersion)
+		if err != nil {
+			return err
+		}
 		_, err = db.event(ctx, tx, Event{RequestID: id, Version: next, Actor: actor.Name, Kind: EventChangeSubmitted,
-			Data: map[string]any{"diff": DiffSpecs(r.Spec, nv.Spec).Lines()}}, now)
+			Data: map[string]any{"diff": DiffSpecs(live, nv.Spec).Lines()}}, now)
 		return err
 	})
 	if err != nil {
 		return Request{}, err
 	}
 	return db.GetRequest(ctx, id)
+}
+
+// specOf reads the spec of one version of request id.
+func specOf(ctx context.Context, q querier, id int64, version int) (provision.RoleSpec, error) {
+	var (
+		spec       provision.RoleSpec
+		maxSession *int32
+		scopes     []byte
+	)
+	err := q.QueryRow(ctx, `
+		SELECT r.role_name, v.description, v.max_session_duration, v.managed_policies, v.expires_at,
+		       (SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
+		               ORDER BY s.position), '[]')
+		          FROM request_scopes s WHERE s.request_id = v.request_id AND s.version = v.version)
+		FROM request_versions v JOIN requests r ON r.id = v.request_id
+		WHERE v.request_id = $1 AND v.version = $2`, id, version).Scan(&spec.Name, &spec.Description,
+		&maxSession, &spec.ManagedPolicies, &spec.ExpiresAt, &scopes)
+	if err != nil {
+		return provision.RoleSpec{}, interpret(err)
+	}
+	if maxSession != nil {
+		spec.MaxSessionDuration = *maxSession
+	}
+	if len(spec.ManagedPolicies) == 0 {
+		spec.ManagedPolicies = nil
+	}
+	if err := json.Unmarshal(scopes, &spec.Buckets); err != nil {
+		return provision.RoleSpec{}, fmt.Errorf("decode scopes of request %d version %d: %w", id, version, err)
+	}
+	return spec, nil
 }
 
 // Revoke removes an active role: the owner or an admin may. The request

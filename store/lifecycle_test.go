@@ -1,0 +1,511 @@
+package store_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+)
+
+func withScopes(spec provision.RoleSpec, scopes ...provision.BucketScope) provision.RoleSpec {
+	spec.Buckets = scopes
+	return spec
+}
+
+// result is what a provisioning run of version v of role name hands back.
+func result(name string, v int) store.ProvisionResult {
+	return store.ProvisionResult{
+		RoleARN:            "arn:aws:iam::123456789012:role/rolegate/" + name,
+		InstanceProfileARN: "arn:aws:iam::123456789012:instance-profile/rolegate/" + name,
+		Terraform:          []byte("# " + name + " version " + string(rune('0'+v)) + "\nresource \"aws_iam_role\" \"this\" {}\n"),
+		Steps: []store.Step{
+			{Resource: "role", Name: name, ARN: "arn:aws:iam::123456789012:role/rolegate/" + name, Outcome: "created"},
+			{Resource: "instance-profile", Name: name, Outcome: "created"},
+		},
+	}
+}
+
+// provision runs the worker's side for the current version of an approved
+// request.
+func provisionNow(t *testing.T, f fixture, r store.Request) store.Request {
+	t.Helper()
+	ctx := ctxT(t)
+	if _, err := f.db.BeginProvisioning(ctx, r.ID, r.Version); err != nil {
+		t.Fatalf("BeginProvisioning(%d, %d): %v", r.ID, r.Version, err)
+	}
+	got, err := f.db.CompleteProvisioning(ctx, r.ID, r.Version, result(r.Spec.Name, r.Version))
+	if err != nil {
+		t.Fatalf("CompleteProvisioning(%d, %d): %v", r.ID, r.Version, err)
+	}
+	return got
+}
+
+// activate approves a read-only request (bob's single approval is the
+// quorum) and provisions it.
+func activate(t *testing.T, f fixture, r store.Request) store.Request {
+	t.Helper()
+	r = approve(t, f.db, bob, r)
+	if r.Status != store.StatusApproved {
+		t.Fatalf("activate: request %d is %s after one approval", r.ID, r.Status)
+	}
+	return provisionNow(t, f, r)
+}
+
+func TestProvisioningLifecycle(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	t0 := f.clock.Now()
+	asked := t0.Add(48 * time.Hour)
+	in := newRequest("reports-reader", "alice")
+	in.Spec.ExpiresAt = &asked
+	r := mustCreate(t, f.db, in)
+
+	// An approver may shorten the expiry, never lengthen it.
+	longer := t0.Add(72 * time.Hour)
+	_, err := f.db.Decide(ctx, bob, r.ID, 1, store.Decision{Approve: true, ExpiresAt: &longer})
+	wantErr(t, err, store.ErrInvalid, "shorten")
+	shorter := t0.Add(24 * time.Hour)
+	r, err = f.db.Decide(ctx, bob, r.ID, 1, store.Decision{Approve: true, ExpiresAt: &shorter})
+	if err != nil || r.Status != store.StatusApproved {
+		t.Fatalf("approve with a shorter expiry: %+v, %v", r, err)
+	}
+
+	// The job runs three hours later; the lifetime starts at activation.
+	f.clock.Advance(3 * time.Hour)
+	w, err := f.db.BeginProvisioning(ctx, r.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Version != 1 || w.Spec.Name != "reports-reader" || !slices.Equal(w.Approvers, []string{"bob"}) ||
+		w.TTL != 24*time.Hour || !w.ApprovedAt.Equal(t0) || w.Request.Status != store.StatusProvisioning {
+		t.Fatalf("work = %+v", w)
+	}
+	// A job that crashed and runs again resumes.
+	if _, err := f.db.BeginProvisioning(ctx, r.ID, 1); err != nil {
+		t.Fatalf("BeginProvisioning while provisioning: %v", err)
+	}
+	res := result("reports-reader", 1)
+	active, err := f.db.CompleteProvisioning(ctx, r.ID, 1, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	activation := t0.Add(3 * time.Hour)
+	if active.Status != store.StatusActive || active.RoleARN != res.RoleARN || active.InstanceProfileARN != res.InstanceProfileARN ||
+		active.LiveVersion != 1 || active.ActivatedAt == nil || !active.ActivatedAt.Equal(activation) {
+		t.Fatalf("active = %+v", active)
+	}
+	if active.ExpiresAt == nil || !active.ExpiresAt.Equal(activation.Add(24*time.Hour)) {
+		t.Fatalf("expires at %v, want activation + the approved 24h = %v", active.ExpiresAt, activation.Add(24*time.Hour))
+	}
+	vs, err := f.db.ListVersions(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(res.Terraform)
+	if vs[0].Terraform != string(res.Terraform) || vs[0].TerraformSHA256 != hex.EncodeToString(sum[:]) || vs[0].TTL != 24*time.Hour {
+		t.Fatalf("version = %+v", vs[0])
+	}
+	steps, err := f.db.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Kind: store.EventProvisionStep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != 2 || steps[0].Data["arn"] != res.Steps[0].ARN || steps[0].Data["outcome"] != "created" || steps[1].Data["resource"] != "instance-profile" {
+		t.Fatalf("step events = %+v", steps)
+	}
+	if countEvents(t, f.db, r.ID, store.EventActive) != 1 || countEvents(t, f.db, r.ID, store.EventProvisionStarted) != 1 {
+		t.Fatal("want one provision.started and one request.active event")
+	}
+
+	// The job is done: running it again is stale.
+	_, err = f.db.BeginProvisioning(ctx, r.ID, 1)
+	wantErr(t, err, store.ErrConflict, "is active")
+	_, err = f.db.CompleteProvisioning(ctx, r.ID, 1, res)
+	wantErr(t, err, store.ErrConflict, "")
+
+	// Without an approver's change, the asked-for lifetime counts from activation.
+	in2 := newRequest("exports-reader", "alice", read("exports"))
+	in2.Spec.ExpiresAt = &asked // 48h after t0, asked at t0+3h: a 45h lifetime
+	r2 := mustCreate(t, f.db, in2)
+	approve(t, f.db, bob, r2)
+	f.clock.Advance(time.Hour)
+	active2 := provisionNow(t, f, r2)
+	if want := f.clock.Now().Add(45 * time.Hour); active2.ExpiresAt == nil || !active2.ExpiresAt.Equal(want) {
+		t.Fatalf("expires at %v, want %v", active2.ExpiresAt, want)
+	}
+}
+
+func TestStaleProvisioningJobs(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	r := mustCreate(t, f.db, newRequest("reports-reader", "alice"))
+	if _, err := f.db.Cancel(ctx, alice, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.db.BeginProvisioning(ctx, r.ID, 1)
+	wantErr(t, err, store.ErrConflict, "cancelled")
+	wantErr(t, f.db.FailProvisioning(ctx, r.ID, 1, "boom"), store.ErrConflict, "")
+	_, err = f.db.BeginProvisioning(ctx, r.ID, 2)
+	wantErr(t, err, store.ErrConflict, "not at version 2")
+	wantStatus(t, f.db, r.ID, store.StatusCancelled)
+}
+
+func TestFailAndAdminRetry(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	r := approve(t, f.db, bob, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
+	if _, err := f.db.BeginProvisioning(ctx, r.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	reason := "AccessDenied: not authorized to perform iam:CreateRole"
+	if err := f.db.FailProvisioning(ctx, r.ID, 1, reason); err != nil {
+		t.Fatal(err)
+	}
+	failed := wantStatus(t, f.db, r.ID, store.StatusFailed)
+	if failed.StatusReason != reason {
+		t.Fatalf("reason = %q", failed.StatusReason)
+	}
+	events, err := f.db.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Kind: store.EventFailed})
+	if err != nil || len(events) != 1 || events[0].Data["reason"] != reason {
+		t.Fatalf("failed events = %+v, %v", events, err)
+	}
+	if a := f.db.Allowed(dave, failed); !a.Retry || f.db.Allowed(bob, failed).Retry {
+		t.Fatal("Allowed: only admins may retry")
+	}
+
+	_, err = f.db.Retry(ctx, bob, r.ID)
+	wantErr(t, err, store.ErrForbidden, "only admins")
+	retried, err := f.db.Retry(ctx, dave, r.ID)
+	if err != nil || retried.Status != store.StatusApproved || retried.StatusReason != "" {
+		t.Fatalf("retry: %+v, %v", retried, err)
+	}
+	jobs := jobArgs(t, f.db, "provision", r.ID)
+	if len(jobs) != 2 || jobs[0]["attempt"] != float64(0) || jobs[1]["attempt"] != float64(1) || jobs[1]["version"] != float64(1) {
+		t.Fatalf("provision jobs = %v, want the first run and the retry (attempt 1)", jobs)
+	}
+	_, err = f.db.Retry(ctx, dave, r.ID)
+	wantErr(t, err, store.ErrConflict, "is approved")
+	if got := provisionNow(t, f, retried); got.Status != store.StatusActive {
+		t.Fatalf("after retry: %s", got.Status)
+	}
+}
+
+func TestRevoke(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	r := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
+
+	_, err := f.db.Revoke(ctx, mallory, r.ID)
+	wantErr(t, err, store.ErrForbidden, "requester or an admin")
+	_, err = f.db.Revoke(ctx, bob, r.ID) // an approver is no admin
+	wantErr(t, err, store.ErrForbidden, "")
+	revoking, err := f.db.Revoke(ctx, alice, r.ID)
+	if err != nil || revoking.Status != store.StatusRevoking {
+		t.Fatalf("revoke: %+v, %v", revoking, err)
+	}
+	if jobs := jobArgs(t, f.db, "revoke", r.ID); len(jobs) != 1 {
+		t.Fatalf("revoke jobs = %v", jobs)
+	}
+	_, err = f.db.Revoke(ctx, alice, r.ID)
+	wantErr(t, err, store.ErrConflict, "is revoking")
+	w, err := f.db.BeginRevocation(ctx, r.ID)
+	if err != nil || w.Version != 1 || w.Spec.Name != "reports-reader" {
+		t.Fatalf("BeginRevocation: %+v, %v", w, err)
+	}
+	done, err := f.db.CompleteRevocation(ctx, r.ID, []store.Step{{Resource: "role", Name: "reports-reader", Outcome: "deleted"}})
+	if err != nil || done.Status != store.StatusRevoked {
+		t.Fatalf("CompleteRevocation: %+v, %v", done, err)
+	}
+	if countEvents(t, f.db, r.ID, store.EventRevoked) != 1 || countEvents(t, f.db, r.ID, store.EventRevokeRequested) != 1 {
+		t.Fatal("want one revoke.requested and one request.revoked event")
+	}
+	_, err = f.db.CompleteRevocation(ctx, r.ID, nil)
+	wantErr(t, err, store.ErrConflict, "not revoking")
+	_, err = f.db.BeginRevocation(ctx, r.ID)
+	wantErr(t, err, store.ErrConflict, "")
+
+	// An admin may revoke anyone's role; the name is free afterwards.
+	r2 := activate(t, f, mustCreate(t, f.db, newRequest("exports-reader", "alice", read("exports"))))
+	if _, err := f.db.Revoke(ctx, dave, r2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.CompleteRevocation(ctx, r2.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, f.db, newRequest("reports-reader", "alice"))
+}
+
+func TestExpireDueAndReminders(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	exp := f.clock.Now().Add(48 * time.Hour)
+	in := newRequest("reports-reader", "alice")
+	in.Spec.ExpiresAt = &exp
+	r := activate(t, f, mustCreate(t, f.db, in))
+	forever := activate(t, f, mustCreate(t, f.db, newRequest("exports-reader", "alice", read("exports"))))
+
+	for _, step := range []struct {
+		advance  time.Duration
+		reminded int
+		expired  int
+	}{
+		{0, 0, 0},
+		{25 * time.Hour, 1, 0},             // within a day of expiry: one reminder
+		{time.Hour, 0, 0},                  // never a second one
+		{22*time.Hour - time.Second, 0, 0}, // a second early
+		{time.Second, 0, 1},
+		{time.Hour, 0, 0}, // already revoking
+	} {
+		f.clock.Advance(step.advance)
+		n, err := f.db.RemindExpiring(ctx, 24*time.Hour)
+		if err != nil || n != step.reminded {
+			t.Fatalf("at %v: RemindExpiring = %d, %v; want %d", step.advance, n, err, step.reminded)
+		}
+		n, err = f.db.ExpireDue(ctx)
+		if err != nil || n != step.expired {
+			t.Fatalf("at %v: ExpireDue = %d, %v; want %d", step.advance, n, err, step.expired)
+		}
+	}
+	if countEvents(t, f.db, r.ID, store.EventExpiryReminder) != 1 {
+		t.Fatal("want exactly one reminder")
+	}
+	wantStatus(t, f.db, r.ID, store.StatusRevoking)
+	wantStatus(t, f.db, forever.ID, store.StatusActive)
+	if jobs := jobArgs(t, f.db, "revoke", r.ID); len(jobs) != 1 {
+		t.Fatalf("revoke jobs = %v", jobs)
+	}
+	done, err := f.db.CompleteRevocation(ctx, r.ID, nil)
+	if err != nil || done.Status != store.StatusExpired {
+		t.Fatalf("CompleteRevocation: %+v, %v", done, err)
+	}
+	if countEvents(t, f.db, r.ID, store.EventExpired) != 1 || countEvents(t, f.db, r.ID, store.EventRevoked) != 0 {
+		t.Fatal("want one request.expired event and no request.revoked")
+	}
+}
+
+func TestRecordDrift(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	r := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
+	changes := []string{"inline policy differs", "tag rolegate:request-id missing"}
+
+	if err := f.db.RecordDrift(ctx, r.ID, 1, changes, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := wantStatus(t, f.db, r.ID, store.StatusActive); !got.Drifted {
+		t.Fatal("Drifted = false after drift")
+	}
+	events, err := f.db.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Kind: store.EventDrift})
+	if err != nil || len(events) != 1 || len(events[0].Data["changes"].([]any)) != 2 {
+		t.Fatalf("drift events = %+v, %v", events, err)
+	}
+	// A clean check clears the flag and writes nothing.
+	if err := f.db.RecordDrift(ctx, r.ID, 1, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := wantStatus(t, f.db, r.ID, store.StatusActive); got.Drifted {
+		t.Fatal("Drifted = true after a clean check")
+	}
+	if countEvents(t, f.db, r.ID, store.EventDrift) != 1 {
+		t.Fatal("a clean check wrote a drift event")
+	}
+	// Repaired drift is recorded but leaves the role clean.
+	if err := f.db.RecordDrift(ctx, r.ID, 1, changes[:1], true); err != nil {
+		t.Fatal(err)
+	}
+	if got := wantStatus(t, f.db, r.ID, store.StatusActive); got.Drifted {
+		t.Fatal("Drifted = true after a repair")
+	}
+	if countEvents(t, f.db, r.ID, store.EventDrift) != 2 || countEvents(t, f.db, r.ID, store.EventDriftRepaired) != 1 {
+		t.Fatal("want a second drift event and one drift.repaired")
+	}
+}
+
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	r := mustCreate(t, f.db, newRequest("reports-reader", "alice"))
+	if a := f.db.Allowed(alice, r); !a.Cancel || f.db.Allowed(bob, r).Cancel {
+		t.Fatal("Allowed: only the requester may cancel")
+	}
+	_, err := f.db.Cancel(ctx, bob, r.ID)
+	wantErr(t, err, store.ErrForbidden, "only the requester")
+	got, err := f.db.Cancel(ctx, alice, r.ID)
+	if err != nil || got.Status != store.StatusCancelled {
+		t.Fatalf("cancel: %+v, %v", got, err)
+	}
+	if countEvents(t, f.db, r.ID, store.EventCancelled) != 1 {
+		t.Fatal("want one request.cancelled event")
+	}
+	_, err = f.db.Cancel(ctx, alice, r.ID)
+	wantErr(t, err, store.ErrConflict, "is cancelled, so it cannot be cancelled")
+
+	approved := approve(t, f.db, bob, mustCreate(t, f.db, newRequest("exports-reader", "alice", read("exports"))))
+	_, err = f.db.Cancel(ctx, alice, approved.ID)
+	wantErr(t, err, store.ErrConflict, "is approved")
+	_, err = f.db.Cancel(ctx, alice, 987654)
+	wantErr(t, err, store.ErrNotFound, "")
+}
+
+func TestIllegalTransitions(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	pending := mustCreate(t, f.db, newRequest("pending-role", "alice"))
+	cancelled := mustCreate(t, f.db, newRequest("cancelled-role", "alice"))
+	if _, err := f.db.Cancel(ctx, alice, cancelled.ID); err != nil {
+		t.Fatal(err)
+	}
+	active := activate(t, f, mustCreate(t, f.db, newRequest("active-role", "alice")))
+	spec := withScopes(pending.Spec, read("other"))
+
+	_, err := f.db.Revoke(ctx, alice, pending.ID)
+	wantErr(t, err, store.ErrConflict, "is pending, so it cannot be revoked")
+	_, err = f.db.Retry(ctx, dave, active.ID)
+	wantErr(t, err, store.ErrConflict, "is active, so it cannot be retried")
+	_, err = f.db.RequestChange(ctx, alice, pending.ID, store.NewVersion{Spec: spec, Justification: "x"})
+	wantErr(t, err, store.ErrConflict, "is pending, so it cannot be changed")
+	_, err = f.db.Decide(ctx, bob, cancelled.ID, 1, store.Decision{Approve: true})
+	wantErr(t, err, store.ErrConflict, "is cancelled, so it cannot be decided")
+
+	_, err = f.db.Revoke(ctx, mallory, active.ID)
+	wantErr(t, err, store.ErrForbidden, "")
+	_, err = f.db.RequestChange(ctx, mallory, active.ID, store.NewVersion{Spec: active.Spec, Justification: "x"})
+	wantErr(t, err, store.ErrForbidden, "")
+	// Nothing moved.
+	wantStatus(t, f.db, pending.ID, store.StatusPending)
+	wantStatus(t, f.db, active.ID, store.StatusActive)
+}
+
+func TestChangeRequestOnALiveRole(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	v1 := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice", read("alpha"), read("beta"), read("gamma"))))
+
+	renamed := withScopes(v1.Spec, read("alpha"))
+	renamed.Name = "other-name"
+	_, err := f.db.RequestChange(ctx, alice, v1.ID, store.NewVersion{Spec: renamed, Justification: "rename"})
+	var verr *provision.ValidationError
+	if !errors.As(err, &verr) || verr.Problems[0].Field != "name" {
+		t.Fatalf("rename: err = %v, want a validation error on name", err)
+	}
+
+	next := withScopes(v1.Spec, provision.BucketScope{Bucket: "alpha", Access: provision.AccessReadWrite}, read("beta"), write("delta"))
+	v2, err := f.db.RequestChange(ctx, alice, v1.ID, store.NewVersion{Spec: next, Justification: "the job now writes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v2.Version != 2 || v2.Status != store.StatusPending || v2.LiveVersion != 1 || v2.RoleARN != v1.RoleARN {
+		t.Fatalf("after the change request: %+v", v2)
+	}
+	wantDiff := []string{"+ delta/ (write)", "- gamma/ (read)", "~ alpha/ (read -> read-write)"}
+	if got := store.DiffSpecs(v1.Spec, next).Lines(); !slices.Equal(got, wantDiff) {
+		t.Fatalf("DiffSpecs = %q, want %q", got, wantDiff)
+	}
+	events, err := f.db.ListEvents(ctx, store.EventFilter{RequestID: v1.ID, Kind: store.EventChangeSubmitted})
+	if err != nil || len(events) != 1 || events[0].Version != 2 {
+		t.Fatalf("change events = %+v, %v", events, err)
+	}
+	var lines []string
+	for _, l := range events[0].Data["diff"].([]any) {
+		lines = append(lines, l.(string))
+	}
+	if !slices.Equal(lines, wantDiff) {
+		t.Fatalf("diff in the event = %q, want %q", lines, wantDiff)
+	}
+
+	// Writes need two approvals; the second enqueues version 2.
+	approve(t, f.db, bob, v2)
+	v2 = approve(t, f.db, carol, v2)
+	if v2.Status != store.StatusApproved {
+		t.Fatalf("after two approvals: %s", v2.Status)
+	}
+	jobs := jobArgs(t, f.db, "provision", v1.ID)
+	if len(jobs) != 2 || jobs[1]["version"] != float64(2) {
+		t.Fatalf("provision jobs = %v, want one for version 2", jobs)
+	}
+	_, err = f.db.BeginProvisioning(ctx, v1.ID, 1) // an old job for version 1
+	wantErr(t, err, store.ErrConflict, "not at version 1")
+	live := provisionNow(t, f, v2)
+	if live.LiveVersion != 2 || live.Status != store.StatusActive {
+		t.Fatalf("after provisioning version 2: %+v", live)
+	}
+
+	vs, err := f.db.ListVersions(ctx, v1.ID)
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("versions = %+v, %v", vs, err)
+	}
+	if vs[0].Terraform != string(result("reports-reader", 1).Terraform) || vs[1].Terraform != string(result("reports-reader", 2).Terraform) {
+		t.Fatalf("Terraform of the versions: %q / %q", vs[0].Terraform, vs[1].Terraform)
+	}
+	if len(vs[1].Decisions) != 2 || len(vs[0].Decisions) != 1 {
+		t.Fatalf("decisions per version: %d, %d", len(vs[0].Decisions), len(vs[1].Decisions))
+	}
+	// Stored Terraform never changes.
+	_, err = f.db.Pool().Exec(ctx, `UPDATE request_versions SET terraform = 'tampered' WHERE request_id = $1 AND version = 1`, v1.ID)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+		t.Fatalf("updating stored Terraform: err = %v, want insufficient_privilege", err)
+	}
+}
+
+func TestRejectedChangeLeavesTheLiveRole(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	v1 := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice", read("alpha"))))
+	escalate := withScopes(v1.Spec, write("alpha"))
+	v2, err := f.db.RequestChange(ctx, alice, v1.ID, store.NewVersion{Spec: escalate, Justification: "write"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.db.Decide(ctx, bob, v2.ID, 2, store.Decision{Approve: false, Comment: "no"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.StatusActive || got.LiveVersion != 1 || got.RoleARN != v1.RoleARN {
+		t.Fatalf("after rejecting the change: %+v", got)
+	}
+	if countEvents(t, f.db, v1.ID, store.EventChangeRejected) != 1 || countEvents(t, f.db, v1.ID, store.EventRejected) != 0 {
+		t.Fatal("want one change.rejected event and no request.rejected")
+	}
+	if n := len(jobArgs(t, f.db, "provision", v1.ID)); n != 1 {
+		t.Fatalf("%d provision jobs, want only version 1's", n)
+	}
+
+	// Asking again for the same escalation shows it against what is live,
+	// not against the rejected version.
+	if _, err := f.db.RequestChange(ctx, alice, v1.ID, store.NewVersion{Spec: escalate, Justification: "write, please"}); err != nil {
+		t.Fatal(err)
+	}
+	events, err := f.db.ListEvents(ctx, store.EventFilter{RequestID: v1.ID, Kind: store.EventChangeSubmitted})
+	if err != nil || len(events) != 2 {
+		t.Fatalf("change events = %+v, %v", events, err)
+	}
+	if diff, _ := events[1].Data["diff"].([]any); len(diff) != 1 || diff[0] != "~ alpha/ (read -> write)" {
+		t.Fatalf("diff of the second change = %v, want the escalation from the live version", events[1].Data["diff"])
+	}
+
+	// A cancelled change leaves the role live as well.
+	c, err := f.db.Cancel(ctx, alice, v1.ID)
+	if err != nil || c.Status != store.StatusActive || c.LiveVersion != 1 {
+		t.Fatalf("cancel the change: %+v, %v", c, err)
+	}
+	if countEvents(t, f.db, v1.ID, store.EventChangeCancelled) != 1 {
+		t.Fatal("want one change.cancelled event")
+	}
+}

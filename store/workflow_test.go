@@ -1,0 +1,466 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
+)
+
+// testClock is the store's clock in these tests: it moves only when told.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock {
+	// Near real time: spec validation checks expiries against the wall clock.
+	return &testClock{now: time.Now().UTC().Truncate(time.Second)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// fixture is a store on a database of the test's own, its clock and rules.
+type fixture struct {
+	db    *store.DB
+	clock *testClock
+}
+
+// financeRoute sends requests for finance-* buckets to the finance group.
+var financeRoute = store.Route{Pattern: "finance-*", Group: "finance"}
+
+func setup(t *testing.T, opts store.Options) fixture {
+	t.Helper()
+	clock := newTestClock()
+	opts.Now = clock.Now
+	if opts.Rules.Routes == nil {
+		opts.Rules.Routes = []store.Route{financeRoute}
+	}
+	if opts.Settings == nil {
+		set := provision.DefaultSettings()
+		opts.Settings = &set
+	}
+	return fixture{db: storetest.Open(t, storetest.URL(t), opts), clock: clock}
+}
+
+// The cast of every test.
+var (
+	alice   = store.Actor{Name: "alice", Roles: []store.Role{store.RoleRequester}}
+	mallory = store.Actor{Name: "mallory", Roles: []store.Role{store.RoleRequester}}
+	bob     = store.Actor{Name: "bob", Roles: []store.Role{store.RoleRequester, store.RoleApprover}}
+	carol   = store.Actor{Name: "carol", Roles: []store.Role{store.RoleApprover}}
+	dave    = store.Actor{Name: "dave", Roles: []store.Role{store.RoleAdmin}}
+	// erin owns the finance data: she decides only what is routed to her.
+	erin = store.Actor{Name: "erin", Roles: []store.Role{store.RoleRequester}, Groups: []string{"finance"}}
+)
+
+func read(bucket string) provision.BucketScope {
+	return provision.BucketScope{Bucket: bucket, Access: provision.AccessRead}
+}
+
+func write(bucket string) provision.BucketScope {
+	return provision.BucketScope{Bucket: bucket, Access: provision.AccessWrite}
+}
+
+func approve(t *testing.T, db *store.DB, who store.Actor, r store.Request) store.Request {
+	t.Helper()
+	got, err := db.Decide(ctxT(t), who, r.ID, r.Version, store.Decision{Approve: true, Comment: "ok"})
+	if err != nil {
+		t.Fatalf("%s approves request %d v%d: %v", who.Name, r.ID, r.Version, err)
+	}
+	return got
+}
+
+func wantErr(t *testing.T, err, kind error, contains string) {
+	t.Helper()
+	if !errors.Is(err, kind) {
+		t.Fatalf("err = %v, want %v", err, kind)
+	}
+	if contains != "" && !strings.Contains(err.Error(), contains) {
+		t.Fatalf("err = %q, want it to say %q", err, contains)
+	}
+}
+
+func wantStatus(t *testing.T, db *store.DB, id int64, want store.Status) store.Request {
+	t.Helper()
+	r, err := db.GetRequest(ctxT(t), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != want {
+		t.Fatalf("request %d is %s (%s), want %s", id, r.Status, r.StatusReason, want)
+	}
+	return r
+}
+
+// jobArgs returns the args of the River jobs of kind for request id (0:
+// all), oldest first.
+func jobArgs(t *testing.T, db *store.DB, kind string, id int64) []map[string]any {
+	t.Helper()
+	rows, err := db.Pool().Query(ctxT(t), `SELECT args FROM river_job
+		WHERE kind = $1 AND ($2 = 0 OR (args->>'request_id')::bigint = $2) ORDER BY id`, kind, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []map[string]any
+	for rows.Next() {
+		var m map[string]any
+		if err := rows.Scan(&m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func countEvents(t *testing.T, db *store.DB, id int64, kind string) int {
+	t.Helper()
+	events, err := db.ListEvents(ctxT(t), store.EventFilter{RequestID: id, Kind: kind, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(events)
+}
+
+func TestDecideRefusesSelfApproval(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	// The requester holds every role: none of them lets her decide.
+	boss := store.Actor{Name: "boss", Roles: store.Roles(), Groups: []string{"finance"}}
+	r := mustCreate(t, f.db, newRequest("self-approved", "boss", read("finance-ledger")))
+	for _, d := range []store.Decision{{Approve: true}, {Approve: false}} {
+		_, err := f.db.Decide(ctx, boss, r.ID, 1, d)
+		wantErr(t, err, store.ErrForbidden, "your own request")
+	}
+	if got := f.db.Allowed(boss, r); got.Approve || got.Reject {
+		t.Fatalf("Allowed(requester) = %+v, want no decision", got)
+	}
+	// An approver's own request is no different.
+	own := mustCreate(t, f.db, newRequest("bobs-own", "bob"))
+	_, err := f.db.Decide(ctx, bob, own.ID, 1, store.Decision{Approve: true})
+	wantErr(t, err, store.ErrForbidden, "")
+	wantStatus(t, f.db, r.ID, store.StatusPending)
+	wantStatus(t, f.db, own.ID, store.StatusPending)
+	if n := countEvents(t, f.db, r.ID, store.EventDecisionApproved) + countEvents(t, f.db, own.ID, store.EventDecisionApproved); n != 0 {
+		t.Fatalf("%d decision events stored for refused decisions", n)
+	}
+}
+
+func TestDecideOnlyByApproversOrRoutedGroup(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	plain := mustCreate(t, f.db, newRequest("plain-reader", "alice"))
+	routed := mustCreate(t, f.db, newRequest("ledger-reader", "alice", read("finance-ledger")))
+
+	_, err := f.db.Decide(ctx, mallory, plain.ID, 1, store.Decision{Approve: true})
+	wantErr(t, err, store.ErrForbidden, "only approvers")
+	// erin owns the finance buckets, not this one.
+	_, err = f.db.Decide(ctx, erin, plain.ID, 1, store.Decision{Approve: true})
+	wantErr(t, err, store.ErrForbidden, "")
+	if got := f.db.Allowed(erin, plain); got.Approve {
+		t.Fatalf("Allowed(erin, plain) = %+v", got)
+	}
+	if got := f.db.Allowed(erin, routed); !got.Approve || !got.Reject {
+		t.Fatalf("Allowed(erin, routed) = %+v, want approve and reject", got)
+	}
+	got := approve(t, f.db, erin, routed)
+	if got.Status != store.StatusApproved {
+		t.Fatalf("routed request after erin's approval: %s", got.Status)
+	}
+	wantStatus(t, f.db, plain.ID, store.StatusPending)
+}
+
+func TestQuorum(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	many := func(n int, scope func(string) provision.BucketScope) []provision.BucketScope {
+		var out []provision.BucketScope
+		for i := range n {
+			out = append(out, scope(fmt.Sprintf("bucket-%02d", i)))
+		}
+		return out
+	}
+	cases := []struct {
+		name   string
+		scopes []provision.BucketScope
+		need   int
+	}{
+		{"read-only", []provision.BucketScope{read("reports"), read("exports")}, 1},
+		{"write", []provision.BucketScope{read("reports"), write("exports")}, 2},
+		{"read-write", []provision.BucketScope{{Bucket: "reports", Access: provision.AccessReadWrite}}, 2},
+		{"five-buckets", many(5, read), 1},
+		{"six-buckets", many(6, read), 2},
+		// Two prefixes of one bucket are one bucket.
+		{"prefixes", append(many(4, read), provision.BucketScope{Bucket: "logs", Prefix: "a/", Access: provision.AccessRead},
+			provision.BucketScope{Bucket: "logs", Prefix: "b/", Access: provision.AccessRead}), 1},
+	}
+	approvers := []store.Actor{bob, carol, dave}
+	for _, tc := range cases {
+		if got := f.db.Rules().Need(provision.RoleSpec{Buckets: tc.scopes}).Approvals; got != tc.need {
+			t.Errorf("%s: Need = %d, want %d", tc.name, got, tc.need)
+			continue
+		}
+		r := mustCreate(t, f.db, newRequest("quorum-"+tc.name, "alice", tc.scopes...))
+		for i := range tc.need {
+			got := approve(t, f.db, approvers[i], r)
+			want := store.StatusPending
+			if i == tc.need-1 {
+				want = store.StatusApproved
+			}
+			if got.Status != want {
+				t.Errorf("%s: after %d approval(s) status = %s, want %s", tc.name, i+1, got.Status, want)
+			}
+			jobs := 0
+			if want == store.StatusApproved {
+				jobs = 1
+			}
+			if n := len(jobArgs(t, f.db, "provision", r.ID)); n != jobs {
+				t.Errorf("%s: after %d approval(s) %d provision jobs, want %d", tc.name, i+1, n, jobs)
+			}
+		}
+	}
+}
+
+func TestRoutingNeedsAnApprovalFromTheGroup(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	r := mustCreate(t, f.db, newRequest("ledger-reader", "alice", read("finance-ledger"), read("reports")))
+	if need := f.db.Rules().Need(r.Spec); need.Approvals != 1 || !slices.Equal(need.Groups, []string{"finance"}) {
+		t.Fatalf("Need = %+v", need)
+	}
+	// Approvers outside the group meet the count but not the routing.
+	for _, a := range []store.Actor{bob, carol} {
+		if got := approve(t, f.db, a, r); got.Status != store.StatusPending {
+			t.Fatalf("after %s: %s, want pending (finance has not approved)", a.Name, got.Status)
+		}
+	}
+	if n := len(jobArgs(t, f.db, "provision", r.ID)); n != 0 {
+		t.Fatalf("%d provision jobs before the group approved", n)
+	}
+	if got := approve(t, f.db, erin, r); got.Status != store.StatusApproved {
+		t.Fatalf("after erin: %s, want approved", got.Status)
+	}
+	vs, err := f.db.ListVersions(ctxT(t), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := vs[0].Decisions
+	if len(ds) != 3 || ds[2].Approver != "erin" || !slices.Equal(ds[2].Groups, []string{"finance"}) || len(ds[0].Groups) != 0 {
+		t.Fatalf("decisions = %+v", ds)
+	}
+
+	// An approver who is also a data owner satisfies both at once.
+	frank := store.Actor{Name: "frank", Roles: []store.Role{store.RoleApprover}, Groups: []string{"finance"}}
+	r2 := mustCreate(t, f.db, newRequest("ledger-reader-2", "alice", read("finance-ledger")))
+	if got := approve(t, f.db, frank, r2); got.Status != store.StatusApproved {
+		t.Fatalf("after frank: %s, want approved", got.Status)
+	}
+}
+
+func TestAnyRejectionRejects(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	r := mustCreate(t, f.db, newRequest("exports-writer", "alice", write("exports")))
+	approve(t, f.db, bob, r)
+	got, err := f.db.Decide(ctx, carol, r.ID, 1, store.Decision{Approve: false, Comment: "too broad"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.StatusRejected || !strings.Contains(got.StatusReason, "carol") {
+		t.Fatalf("after rejection: %+v", got)
+	}
+	_, err = f.db.Decide(ctx, dave, r.ID, 1, store.Decision{Approve: true})
+	wantErr(t, err, store.ErrConflict, "is rejected")
+	if n := len(jobArgs(t, f.db, "provision", 0)); n != 0 {
+		t.Fatalf("%d provision jobs after a rejection", n)
+	}
+	if countEvents(t, f.db, r.ID, store.EventRejected) != 1 || countEvents(t, f.db, r.ID, store.EventDecisionRejected) != 1 {
+		t.Fatal("want one decision.rejected and one request.rejected event")
+	}
+	vs, err := f.db.ListVersions(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds := vs[0].Decisions; len(ds) != 2 || !ds[0].Approve || ds[1].Approve || ds[1].Comment != "too broad" {
+		t.Fatalf("decisions = %+v", ds)
+	}
+	// The name is free again.
+	mustCreate(t, f.db, newRequest("exports-writer", "alice", read("exports")))
+}
+
+func TestDecideTwiceOrOnAnOldVersionConflicts(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	r := mustCreate(t, f.db, newRequest("exports-writer", "alice", write("exports")))
+	approve(t, f.db, bob, r)
+	for _, d := range []store.Decision{{Approve: true}, {Approve: false}} {
+		_, err := f.db.Decide(ctx, bob, r.ID, 1, d)
+		wantErr(t, err, store.ErrConflict, "already decided")
+	}
+	wantStatus(t, f.db, r.ID, store.StatusPending)
+
+	_, err := f.db.Decide(ctx, carol, r.ID, 2, store.Decision{Approve: true})
+	wantErr(t, err, store.ErrConflict, "version 1, not 2")
+
+	live := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
+	changed, err := f.db.RequestChange(ctx, alice, live.ID, store.NewVersion{Spec: withScopes(live.Spec, read("reports")), Justification: "more"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.db.Decide(ctx, carol, changed.ID, 1, store.Decision{Approve: true})
+	wantErr(t, err, store.ErrConflict, "review the new version")
+}
+
+func TestDecideCommentLimit(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	r := mustCreate(t, f.db, newRequest("exports-writer", "alice", write("exports")))
+	_, err := f.db.Decide(ctx, bob, r.ID, 1, store.Decision{Approve: true, Comment: strings.Repeat("x", 4001)})
+	wantErr(t, err, store.ErrInvalid, "4000")
+	if _, err := f.db.Decide(ctx, bob, r.ID, 1, store.Decision{Approve: true, Comment: strings.Repeat("x", 4000)}); err != nil {
+		t.Fatalf("a 4000-character comment: %v", err)
+	}
+}
+
+// Twenty approvers press the button at the same moment: the request is
+// approved once, one provisioning job exists, every decision that was
+// accepted is stored once and every other caller is told it came too late.
+func TestConcurrentApprovalsProvisionOnce(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{MaxConns: 8})
+	ctx := ctxT(t)
+	r := mustCreate(t, f.db, newRequest("exports-writer", "alice", write("exports")))
+
+	const n = 20
+	var (
+		wg        sync.WaitGroup
+		start     = make(chan struct{})
+		mu        sync.Mutex
+		succeeded []string
+		conflicts int
+		others    []error
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			who := store.Actor{Name: fmt.Sprintf("approver-%02d", i), Roles: []store.Role{store.RoleApprover}}
+			<-start
+			_, err := f.db.Decide(ctx, who, r.ID, 1, store.Decision{Approve: true})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				succeeded = append(succeeded, who.Name)
+			case errors.Is(err, store.ErrConflict):
+				conflicts++
+			default:
+				others = append(others, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+
+	if len(others) > 0 {
+		t.Fatalf("unexpected errors: %v", others)
+	}
+	if len(succeeded)+conflicts != n || len(succeeded) < 2 {
+		t.Fatalf("%d succeeded, %d conflicts; want 20 in all and at least the quorum of 2", len(succeeded), conflicts)
+	}
+	wantStatus(t, f.db, r.ID, store.StatusApproved)
+	jobs := jobArgs(t, f.db, "provision", 0)
+	if len(jobs) != 1 || jobs[0]["request_id"] != float64(r.ID) || jobs[0]["version"] != float64(1) {
+		t.Fatalf("provision jobs = %v, want exactly one for request %d version 1", jobs, r.ID)
+	}
+	vs, err := f.db.ListVersions(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []string
+	for _, d := range vs[0].Decisions {
+		stored = append(stored, d.Approver)
+	}
+	slices.Sort(stored)
+	slices.Sort(succeeded)
+	if !slices.Equal(stored, succeeded) {
+		t.Fatalf("stored decisions %v, want exactly the accepted ones %v", stored, succeeded)
+	}
+	if got := countEvents(t, f.db, r.ID, store.EventDecisionApproved); got != len(succeeded) {
+		t.Fatalf("%d decision events for %d accepted decisions", got, len(succeeded))
+	}
+	if got := countEvents(t, f.db, r.ID, store.EventApproved); got != 1 {
+		t.Fatalf("%d request.approved events, want 1", got)
+	}
+}
+
+// The job is part of the decision's transaction: when the transaction
+// fails after inserting it, neither the decision nor the job remains.
+func TestProvisionJobInTheDecisionTransaction(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	ok := mustCreate(t, f.db, newRequest("reports-reader", "alice"))
+	approve(t, f.db, bob, ok)
+	no := mustCreate(t, f.db, newRequest("exports-reader", "alice", read("exports")))
+	if _, err := f.db.Decide(ctx, bob, no.ID, 1, store.Decision{Approve: false}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := f.db.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'provision'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d provision jobs after one approval and one rejection, want 1", n)
+	}
+	if len(jobArgs(t, f.db, "provision", no.ID)) != 0 {
+		t.Fatal("the rejected request has a provision job")
+	}
+
+	// Fail the approving transaction at its commit, once the job is in.
+	if _, err := f.db.Pool().Exec(ctx, `
+		CREATE FUNCTION fail_after_job() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.kind = 'request.approved' AND EXISTS (SELECT 1 FROM river_job WHERE (args->>'request_id')::bigint = NEW.request_id)
+		THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END; $$;
+		CREATE CONSTRAINT TRIGGER fail_after_job AFTER INSERT ON audit_events DEFERRABLE INITIALLY DEFERRED
+			FOR EACH ROW EXECUTE FUNCTION fail_after_job();`); err != nil {
+		t.Fatal(err)
+	}
+	r := mustCreate(t, f.db, newRequest("logs-reader", "alice", read("logs")))
+	if _, err := f.db.Decide(ctx, bob, r.ID, 1, store.Decision{Approve: true}); err == nil || !strings.Contains(err.Error(), "injected failure") {
+		t.Fatalf("err = %v, want the injected failure", err)
+	}
+	wantStatus(t, f.db, r.ID, store.StatusPending)
+	if jobs := jobArgs(t, f.db, "provision", r.ID); len(jobs) != 0 {
+		t.Fatalf("jobs = %v after a failed approval", jobs)
+	}
+	if vs, err := f.db.ListVersions(ctx, r.ID); err != nil || len(vs[0].Decisions) != 0 {
+		t.Fatalf("decisions after a failed approval: %+v, %v", vs, err)
+	}
+}
