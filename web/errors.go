@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
 )
 
 // problem is an RFC 9457 problem document.
@@ -37,6 +40,8 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			} else {
 				msg = http.StatusText(status)
 			}
+		} else if s, m, ok := userError(err); ok {
+			status, msg = s, m
 		} else {
 			logger.Error("request failed", "err", err, "route", routeOf(c), "request_id", requestID(c))
 		}
@@ -54,7 +59,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 				RequestID: requestID(c),
 			})
 		default:
-			werr = render(c, status, errorPage(status, http.StatusText(status), msg, requestID(c)))
+			werr = render(c, status, errorPage(status, errorTitle(status), msg, requestID(c)))
 		}
 		if werr != nil {
 			logger.Error("writing error response failed", "err", werr, "request_id", requestID(c))
@@ -69,4 +74,51 @@ func wantsJSON(r *http.Request) bool {
 	}
 	accept := r.Header.Get(echo.HeaderAccept)
 	return strings.Contains(accept, "json") && !strings.Contains(accept, "text/html")
+}
+
+// userError maps the store's error kinds to statuses. Their messages are
+// written for users (who may not do what, which state forbids it); a
+// not-found keeps a fixed message so it reveals nothing.
+func userError(err error) (int, string, bool) {
+	var verr *provision.ValidationError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, "There is nothing here. It may have been removed, or the link is mistyped.", true
+	case errors.Is(err, store.ErrForbidden):
+		return http.StatusForbidden, capitalise(strings.TrimPrefix(err.Error(), store.ErrForbidden.Error()+": ")) + ".", true
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, capitalise(strings.TrimPrefix(err.Error(), store.ErrConflict.Error()+": ")) + ".", true
+	case errors.As(err, &verr):
+		return http.StatusUnprocessableEntity, verr.Error(), true
+	case errors.Is(err, store.ErrInvalid):
+		return http.StatusUnprocessableEntity, capitalise(strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": ")) + ".", true
+	}
+	return 0, "", false
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// errorTitle is the friendly heading of an error page.
+func errorTitle(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return "Please sign in"
+	case http.StatusForbidden:
+		return "You can't do that here"
+	case http.StatusNotFound:
+		return "Page not found"
+	case http.StatusConflict:
+		return "That changed in the meantime"
+	case http.StatusUnprocessableEntity, http.StatusBadRequest:
+		return "That didn't work"
+	}
+	if status >= 500 {
+		return "Something went wrong"
+	}
+	return http.StatusText(status)
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"net/http"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -17,10 +16,4 @@ func render(c echo.Context, status int, component templ.Component) error {
 		return err
 	}
 	return c.HTMLBlob(status, buf.Bytes())
-}
-
-func handleHome(version string) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		return render(c, http.StatusOK, homePage(version))
-	}
 }

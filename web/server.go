@@ -13,6 +13,9 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
 )
 
 // Readiness is what /readyz asks of the database: that it answers and
@@ -30,6 +33,16 @@ type Deps struct {
 	Version  string
 	// ReadyTimeout bounds the database checks of /readyz; default 2s.
 	ReadyTimeout time.Duration
+	// Store serves the pages; without it only the health checks, metrics
+	// and the start page are routed.
+	Store Store
+	// Settings are the guardrails the live preview validates against; the
+	// same the store validates with.
+	Settings provision.Settings
+	// Identity says how browser users are known.
+	Identity Identity
+
+	auth *auth
 }
 
 // New returns the HTTP handler with every route and middleware installed.
@@ -55,8 +68,71 @@ func New(d Deps) *echo.Echo {
 	e.GET("/readyz", handleReadyz(d.Ready, d.ReadyTimeout))
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
 	e.GET("/static/*", handleStatic())
-	e.GET("/", handleHome(d.Version))
+	d.auth = newAuth(d.Identity, d.Logger)
+	routes(e, d)
 	return e
+}
+
+// newAuth builds the identity machinery. Without a session key (allowed
+// only for dev users or no sign-in; Identity.Validate says so) a random one
+// is used: sessions then end when the process does.
+func newAuth(id Identity, logger *slog.Logger) *auth {
+	id = id.withDefaults()
+	key := id.SessionKey
+	if len(key) < 32 {
+		key = []byte(randomToken())
+	}
+	codec, err := newCookieCodec(key)
+	if err != nil {
+		panic(err) // unreachable: the key is long enough and AES-GCM is always available
+	}
+	a := &auth{id: id, cookies: &cookies{codec: codec, secure: id.CookieSecure}}
+	if id.OIDC != nil {
+		a.oidc = &oidcClient{cfg: id.OIDC}
+	}
+	if id.Mode() == "" {
+		logger.Warn("no sign-in configured: the pages ask for OIDC or trusted proxy settings")
+	}
+	return a
+}
+
+// routes installs the pages. Each route says who may use it: public, any
+// signed-in user holding a role, or approvers and admins.
+func routes(e *echo.Echo, d Deps) {
+	a := d.auth
+	g := e.Group("", a.identify)
+	g.GET("/", handleHome(d.Version))
+	g.GET("/signin", handleSignin(a))
+	g.POST("/signout", handleSignout(a))
+	if d.Identity.DevUsers {
+		g.POST("/dev/signin", handleDevSignin(a))
+	}
+	if a.oidc != nil {
+		g.GET("/auth/login", handleOIDCLogin(a))
+		g.GET("/auth/callback", handleOIDCCallback(a))
+	}
+	if d.Store == nil {
+		return
+	}
+	anyone := allow()
+	approvers := allow(store.RoleApprover, store.RoleAdmin)
+	g.GET("/requests", handleMyRequests(d), anyone)
+	g.GET("/requests/new", handleNewRequestForm(d), allow(store.RoleRequester))
+	g.POST("/requests/new", handleCreateRequest(d), allow(store.RoleRequester))
+	g.POST("/requests/preview", handlePreview(d), anyone)
+	g.GET("/requests/:id", handleRequestDetail(d), anyone)
+	g.GET("/requests/:id/terraform", handleTerraformDownload(d), anyone)
+	// The store decides who may act on which request (owners, approvers,
+	// routed data owners, admins); these routes only require a sign-in.
+	g.POST("/requests/:id/decide", handleDecide(d), anyone)
+	g.POST("/requests/:id/cancel", handleCancel(d), anyone)
+	g.POST("/requests/:id/revoke", handleRevoke(d), anyone)
+	g.POST("/requests/:id/retry", handleRetry(d), allow(store.RoleAdmin))
+	g.GET("/requests/:id/change", handleChangeForm(d), anyone)
+	g.POST("/requests/:id/change", handleChange(d), anyone)
+	g.GET("/dashboard", handleDashboard(d), approvers)
+	g.GET("/roles", handleRoles(d), anyone)
+	g.GET("/audit", handleAudit(d), approvers)
 }
 
 // handleHealthz answers as long as the process serves HTTP; it checks no

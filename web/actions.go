@@ -1,0 +1,184 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+func requestIDParam(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, store.ErrNotFound
+	}
+	return id, nil
+}
+
+// finishAction turns an action's outcome into a flash message and a
+// redirect back: a success or a state that changed meanwhile (someone
+// else decided first) is news for the page; a refusal is a 403 page and
+// anything else goes to the error handler.
+func finishAction(c echo.Context, d Deps, id int64, err error, ok string) error {
+	back := localPath(c.FormValue("return"), fmt.Sprintf("/requests/%d", id))
+	switch {
+	case err == nil:
+		d.auth.setFlash(c, "ok", ok)
+	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrInvalid):
+		_, msg, _ := userError(err)
+		d.auth.setFlash(c, "error", msg)
+	default:
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, back)
+}
+
+// handleDecide records an approval or rejection, with its comment, on the
+// version the approver was looking at.
+func handleDecide(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor, _ := actorOf(c)
+		id, err := requestIDParam(c)
+		if err != nil {
+			return err
+		}
+		version, err := strconv.Atoi(c.FormValue("version"))
+		if err != nil || version < 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, "The form did not say which version you decided on. Reload the page and try again.")
+		}
+		var approve bool
+		switch c.FormValue("decision") {
+		case "approve":
+			approve = true
+		case "reject":
+		default:
+			return echo.NewHTTPError(http.StatusBadRequest, "Choose approve or reject.")
+		}
+		comment := strings.TrimSpace(c.FormValue("comment"))
+		r, err := d.Store.Decide(c.Request().Context(), actor, id, version, store.Decision{Approve: approve, Comment: comment})
+		verb := "Rejected"
+		if approve {
+			verb = "Approved"
+		}
+		msg := fmt.Sprintf("%s request #%d (%s).", verb, id, r.Spec.Name)
+		if approve && r.Status == store.StatusPending {
+			msg = fmt.Sprintf("Approval recorded on request #%d; it needs more approvals.", id)
+		}
+		return finishAction(c, d, id, err, msg)
+	}
+}
+
+func handleCancel(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor, _ := actorOf(c)
+		id, err := requestIDParam(c)
+		if err != nil {
+			return err
+		}
+		_, err = d.Store.Cancel(c.Request().Context(), actor, id)
+		return finishAction(c, d, id, err, fmt.Sprintf("Request #%d cancelled.", id))
+	}
+}
+
+func handleRevoke(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor, _ := actorOf(c)
+		id, err := requestIDParam(c)
+		if err != nil {
+			return err
+		}
+		_, err = d.Store.Revoke(c.Request().Context(), actor, id)
+		return finishAction(c, d, id, err, fmt.Sprintf("Revoking request #%d: its role is being removed.", id))
+	}
+}
+
+func handleRetry(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor, _ := actorOf(c)
+		id, err := requestIDParam(c)
+		if err != nil {
+			return err
+		}
+		_, err = d.Store.Retry(c.Request().Context(), actor, id)
+		return finishAction(c, d, id, err, fmt.Sprintf("Retrying request #%d.", id))
+	}
+}
+
+// loadChangeable returns the request when actor may change it now.
+func loadChangeable(c echo.Context, d Deps, actor store.Actor) (store.Request, error) {
+	id, err := requestIDParam(c)
+	if err != nil {
+		return store.Request{}, err
+	}
+	r, err := d.Store.GetRequest(c.Request().Context(), id)
+	if err != nil {
+		return store.Request{}, err
+	}
+	if !d.Store.Allowed(actor, r).Change {
+		if r.Requester != actor.Name {
+			return store.Request{}, echo.NewHTTPError(http.StatusForbidden, "Only the requester can change a role.")
+		}
+		return store.Request{}, echo.NewHTTPError(http.StatusConflict, fmt.Sprintf("Request #%d is %s; only active roles can be changed.", r.ID, r.Status))
+	}
+	return r, nil
+}
+
+func handleChangeForm(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor, _ := actorOf(c)
+		r, err := loadChangeable(c, d, actor)
+		if err != nil {
+			return err
+		}
+		f := formFromRequest(r)
+		pv, err := buildPreview(f.spec(), d.Settings, actor.Name)
+		if err != nil {
+			return err
+		}
+		return render(c, http.StatusOK, requestFormPage("Change "+r.Spec.Name, f, d.Settings, pv))
+	}
+}
+
+// handleChange submits a new version of an active role for approval.
+func handleChange(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor, _ := actorOf(c)
+		r, err := loadChangeable(c, d, actor)
+		if err != nil {
+			return err
+		}
+		editing := c.FormValue("op") == "add" || c.FormValue("remove") != ""
+		f, err := parseRequestForm(c, editing)
+		if err != nil {
+			return err
+		}
+		f.ChangeOf, f.Name = r.ID, r.Spec.Name
+		spec := f.spec()
+		status := http.StatusOK
+		if !editRows(c, &f) {
+			if !f.hasErrors() {
+				_, err := d.Store.RequestChange(c.Request().Context(), actor, r.ID, store.NewVersion{Spec: spec, Justification: f.Justification})
+				switch {
+				case err == nil:
+					d.auth.setFlash(c, "ok", fmt.Sprintf("Change to %s submitted for approval. The role keeps its current access until then.", r.Spec.Name))
+					return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
+				case errors.Is(err, store.ErrConflict):
+					return finishAction(c, d, r.ID, err, "")
+				case !f.setProblems(err):
+					return err
+				}
+			}
+			status = http.StatusUnprocessableEntity
+		}
+		pv, err := buildPreview(f.spec(), d.Settings, actor.Name)
+		if err != nil {
+			return err
+		}
+		return render(c, status, requestFormPage("Change "+r.Spec.Name, f, d.Settings, pv))
+	}
+}

@@ -1,0 +1,227 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+)
+
+// detailView is everything the request page shows.
+type detailView struct {
+	R        store.Request
+	Acts     store.Actions
+	Owner    bool
+	Versions []store.Version
+	Events   []store.Event
+	Trust    string
+	Policy   string
+	TF       terraformText
+	PlanErr  string
+}
+
+// terraformText is the Terraform of the current version: the text stored
+// when it was provisioned, or else rendered from its plan.
+type terraformText struct {
+	Text   string
+	Stored bool
+	SHA256 string
+}
+
+// mayView: the requester, approvers, admins and the data owners the
+// request is routed to may see a request; other requesters may not.
+func mayView(actor store.Actor, r store.Request, acts store.Actions) bool {
+	return actor.Name == r.Requester || actor.Has(store.RoleApprover) || actor.Has(store.RoleAdmin) || acts.Approve
+}
+
+// loadVisible returns the request of the :id parameter when actor may see it.
+func loadVisible(c echo.Context, d Deps, actor store.Actor) (store.Request, store.Actions, error) {
+	id, err := requestIDParam(c)
+	if err != nil {
+		return store.Request{}, store.Actions{}, err
+	}
+	r, err := d.Store.GetRequest(c.Request().Context(), id)
+	if err != nil {
+		return store.Request{}, store.Actions{}, err
+	}
+	acts := d.Store.Allowed(actor, r)
+	if !mayView(actor, r, acts) {
+		return store.Request{}, store.Actions{}, echo.NewHTTPError(http.StatusForbidden, "This request belongs to someone else. Requesters see their own requests; approvers see all.")
+	}
+	return r, acts, nil
+}
+
+func currentTerraform(d Deps, r store.Request, versions []store.Version) (terraformText, provision.Plan, error) {
+	for _, v := range versions {
+		if v.Number == r.Version && v.Terraform != "" {
+			plan, err := planOf(d, r)
+			return terraformText{Text: v.Terraform, Stored: true, SHA256: v.TerraformSHA256}, plan, err
+		}
+	}
+	plan, err := planOf(d, r)
+	if err != nil {
+		return terraformText{}, plan, err
+	}
+	tf, err := provision.Terraform(plan)
+	return terraformText{Text: string(tf)}, plan, err
+}
+
+// planOf builds the plan of the request's current version as of its
+// creation, so an expiry that has passed since does not hide the policies.
+func planOf(d Deps, r store.Request) (provision.Plan, error) {
+	return provision.NewPlan(r.Spec, d.Settings, provision.PlanMeta{
+		RequestID: strconv.FormatInt(r.ID, 10), Requester: r.Requester, Time: r.CreatedAt})
+}
+
+func handleRequestDetail(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor, _ := actorOf(c)
+		r, acts, err := loadVisible(c, d, actor)
+		if err != nil {
+			return err
+		}
+		ctx := c.Request().Context()
+		versions, err := d.Store.ListVersions(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		events, err := d.Store.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		v := detailView{R: r, Acts: acts, Owner: actor.Name == r.Requester, Versions: versions, Events: events}
+		tf, plan, err := currentTerraform(d, r, versions)
+		if err != nil {
+			// A spec the settings no longer allow still deserves its page.
+			v.PlanErr = "The policies cannot be rendered with the current settings: " + err.Error()
+		} else {
+			v.Trust, v.Policy, v.TF = plan.Role.TrustPolicy, plan.Policy.Document, tf
+		}
+		return render(c, http.StatusOK, detailPage(v))
+	}
+}
+
+// handleTerraformDownload sends the current version's Terraform as a file.
+func handleTerraformDownload(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor, _ := actorOf(c)
+		r, _, err := loadVisible(c, d, actor)
+		if err != nil {
+			return err
+		}
+		versions, err := d.Store.ListVersions(c.Request().Context(), r.ID)
+		if err != nil {
+			return err
+		}
+		tf, _, err := currentTerraform(d, r, versions)
+		if err != nil {
+			return err
+		}
+		// Role names hold only [A-Za-z0-9+=,.@_-]: safe inside the quotes.
+		name := d.Settings.NamePrefix + r.Spec.Name
+		c.Response().Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.tf"`, name))
+		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(tf.Text))
+	}
+}
+
+// eventLine is one timeline entry in words.
+type eventLine struct {
+	Title  string
+	Detail []string
+	Kind   string
+}
+
+var eventTitles = map[string]string{
+	store.EventSubmitted:        "submitted the request",
+	store.EventDecisionApproved: "approved",
+	store.EventDecisionRejected: "rejected",
+	store.EventApproved:         "request approved; provisioning queued",
+	store.EventRejected:         "request rejected",
+	store.EventCancelled:        "cancelled the request",
+	store.EventChangeSubmitted:  "asked for a change",
+	store.EventChangeRejected:   "change rejected; the role stays as it was",
+	store.EventChangeCancelled:  "cancelled the change",
+	store.EventProvisionStarted: "provisioning started",
+	store.EventProvisionStep:    "provisioning step",
+	store.EventActive:           "role is active",
+	store.EventFailed:           "failed",
+	store.EventRetried:          "retried",
+	store.EventRevokeRequested:  "asked to revoke the role",
+	store.EventRevoked:          "role revoked",
+	store.EventExpired:          "role expired",
+	store.EventExpiryReminder:   "expiry reminder sent",
+	store.EventDrift:            "drift detected: IAM differs from the plan",
+	store.EventDriftRepaired:    "drift repaired",
+}
+
+func describeEvent(e store.Event) eventLine {
+	l := eventLine{Title: eventTitles[e.Kind], Kind: e.Kind}
+	if l.Title == "" {
+		l.Title = e.Kind
+	}
+	str := func(k string) string { s, _ := e.Data[k].(string); return s }
+	if s := str("comment"); s != "" {
+		l.Detail = append(l.Detail, "“"+s+"”")
+	}
+	if e.Kind == store.EventProvisionStep {
+		l.Title = fmt.Sprintf("%s %s: %s", str("resource"), str("name"), str("outcome"))
+	}
+	for _, k := range []string{"role_arn", "instance_profile_arn", "arn", "reason", "expires_at", "final_status"} {
+		if s := str(k); s != "" {
+			l.Detail = append(l.Detail, strings.ReplaceAll(k, "_", " ")+": "+s)
+		}
+	}
+	for _, k := range []string{"diff", "changes"} {
+		if list, ok := e.Data[k].([]any); ok {
+			for _, x := range list {
+				l.Detail = append(l.Detail, fmt.Sprint(x))
+			}
+		}
+	}
+	return l
+}
+
+// ago says how long ago t was, in the largest whole unit.
+func ago(t time.Time) string {
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+func bucketsText(spec provision.RoleSpec) string {
+	parts := make([]string, 0, len(spec.Buckets))
+	for _, s := range spec.Buckets {
+		p := s.Bucket
+		if s.Prefix != "" {
+			p += "/" + s.Prefix
+		}
+		parts = append(parts, p+" ("+string(s.Access)+")")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sessionText(secs int32) string {
+	if secs == 0 {
+		return "1 hour (default)"
+	}
+	h := secs / 3600
+	if h == 1 {
+		return "1 hour"
+	}
+	return fmt.Sprintf("%d hours", h)
+}

@@ -1,0 +1,187 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+// pageSize is the number of requests per page of every list.
+const pageSize = 50
+
+// dashboardView is the approver dashboard: filters, one page of requests,
+// what the approver may do to each, and the counts per status.
+type dashboardView struct {
+	Status, Requester, Bucket, Text, Cursor string
+	Page                                    store.RequestPage
+	Counts                                  map[store.Status]int
+	Acts                                    map[int64]store.Actions
+	Me                                      string
+	Here                                    string
+}
+
+// query returns the dashboard's filters as a query string, with extra
+// parameters set (an empty value removes one).
+func (v dashboardView) query(extra ...string) string {
+	q := url.Values{}
+	for k, val := range map[string]string{"status": v.Status, "requester": v.Requester, "bucket": v.Bucket, "q": v.Text} {
+		if val != "" {
+			q.Set(k, val)
+		}
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		if extra[i+1] == "" {
+			q.Del(extra[i])
+		} else {
+			q.Set(extra[i], extra[i+1])
+		}
+	}
+	return "/dashboard?" + q.Encode()
+}
+
+// handleDashboard is the approvers' queue: pending requests oldest first
+// by default, any status newest first, filtered and keyset-paged so deep
+// pages of a large table cost the same as the first.
+func handleDashboard(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor, _ := actorOf(c)
+		v := dashboardView{
+			Status: c.QueryParam("status"), Requester: strings.TrimSpace(c.QueryParam("requester")),
+			Bucket: strings.TrimSpace(c.QueryParam("bucket")), Text: strings.TrimSpace(c.QueryParam("q")),
+			Cursor: c.QueryParam("cursor"), Me: actor.Name, Here: c.Request().URL.RequestURI(),
+		}
+		if _, set := c.QueryParams()["status"]; !set {
+			v.Status = string(store.StatusPending)
+		}
+		if v.Status == "all" {
+			v.Status = ""
+		}
+		ctx := c.Request().Context()
+		var err error
+		v.Page, err = d.Store.ListRequests(ctx, store.ListFilter{
+			Status: store.Status(v.Status), Requester: v.Requester, Bucket: v.Bucket, Text: v.Text,
+			Cursor: v.Cursor, Limit: pageSize, OldestFirst: v.Status == string(store.StatusPending),
+		})
+		if err != nil {
+			return err
+		}
+		if v.Counts, err = d.Store.CountByStatus(ctx); err != nil {
+			return err
+		}
+		v.Acts = make(map[int64]store.Actions, len(v.Page.Requests))
+		for _, r := range v.Page.Requests {
+			v.Acts[r.ID] = d.Store.Allowed(actor, r)
+		}
+		if v.Status == "" {
+			v.Status = "all"
+		}
+		return render(c, http.StatusOK, dashboardPage(v))
+	}
+}
+
+// handleMyRequests lists the signed-in user's own requests, newest first.
+func handleMyRequests(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor, _ := actorOf(c)
+		page, err := d.Store.ListRequests(c.Request().Context(), store.ListFilter{
+			Requester: actor.Name, Cursor: c.QueryParam("cursor"), Limit: pageSize})
+		if err != nil {
+			return err
+		}
+		return render(c, http.StatusOK, myRequestsPage(page, c.QueryParam("cursor") != ""))
+	}
+}
+
+// handleRoles lists the active roles with their ARNs, expiry and drift.
+func handleRoles(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		page, err := d.Store.ListActiveRoles(c.Request().Context(), c.QueryParam("cursor"), pageSize)
+		if err != nil {
+			return err
+		}
+		return render(c, http.StatusOK, rolesPage(page, c.QueryParam("cursor") != ""))
+	}
+}
+
+// auditView is one page of the audit log and its filters as typed.
+type auditView struct {
+	Actor, Kind, Request, Since, Until string
+	Events                             []store.Event
+	Next                               string
+	Error                              string
+}
+
+const auditPageSize = 100
+
+// handleAudit shows the audit trail, oldest first, filtered by actor,
+// kind, request and date range, paged after the last event shown.
+func handleAudit(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		v := auditView{Actor: strings.TrimSpace(c.QueryParam("actor")), Kind: strings.TrimSpace(c.QueryParam("kind")),
+			Request: strings.TrimSpace(c.QueryParam("request")), Since: c.QueryParam("since"), Until: c.QueryParam("until")}
+		f := store.EventFilter{Actor: v.Actor, Kind: v.Kind, Limit: auditPageSize}
+		var bad []string
+		if v.Request != "" {
+			id, err := strconv.ParseInt(strings.TrimPrefix(v.Request, "#"), 10, 64)
+			if err != nil || id <= 0 {
+				bad = append(bad, "request must be a request number")
+			}
+			f.RequestID = id
+		}
+		if v.Since != "" {
+			t, err := time.Parse(time.DateOnly, v.Since)
+			if err != nil {
+				bad = append(bad, "from must be a date like 2030-01-31")
+			}
+			f.Since = t
+		}
+		if v.Until != "" {
+			t, err := time.Parse(time.DateOnly, v.Until)
+			if err != nil {
+				bad = append(bad, "to must be a date like 2030-01-31")
+			}
+			f.Until = t.Add(24 * time.Hour)
+		}
+		if after := c.QueryParam("after"); after != "" {
+			id, err := strconv.ParseInt(after, 10, 64)
+			if err != nil || id < 0 {
+				return echo.NewHTTPError(http.StatusBadRequest, "That page link is broken; start from the first page.")
+			}
+			f.AfterID = id
+		}
+		status := http.StatusOK
+		if len(bad) > 0 {
+			v.Error, status = strings.Join(bad, "; ")+".", http.StatusUnprocessableEntity
+			return render(c, status, auditPage(v))
+		}
+		events, err := d.Store.ListEvents(c.Request().Context(), f)
+		if err != nil {
+			return err
+		}
+		v.Events = events
+		if len(events) == auditPageSize {
+			q := c.QueryParams()
+			q.Set("after", strconv.FormatInt(events[len(events)-1].ID, 10))
+			v.Next = "/audit?" + q.Encode()
+		}
+		return render(c, status, auditPage(v))
+	}
+}
+
+func eventData(e store.Event) string {
+	l := describeEvent(e)
+	return strings.Join(l.Detail, " · ")
+}
+
+func current(on bool) string {
+	if on {
+		return "page"
+	}
+	return "false"
+}

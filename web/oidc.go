@@ -1,0 +1,156 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/labstack/echo/v4"
+	"golang.org/x/oauth2"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+// oidcClient discovers the provider on first use, so rolegate starts even
+// when the provider is briefly unreachable; a failed discovery is tried
+// again at the next sign-in.
+type oidcClient struct {
+	cfg *OIDCConfig
+
+	mu       sync.Mutex
+	provider *oidc.Provider
+}
+
+func (o *oidcClient) ctx(ctx context.Context) context.Context {
+	return oidc.ClientContext(ctx, o.cfg.HTTPClient)
+}
+
+func (o *oidcClient) get(ctx context.Context) (*oidc.Provider, *oauth2.Config, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.provider == nil {
+		p, err := oidc.NewProvider(o.ctx(ctx), o.cfg.Issuer)
+		if err != nil {
+			return nil, nil, fmt.Errorf("oidc discovery at %s: %w", o.cfg.Issuer, err)
+		}
+		o.provider = p
+	}
+	return o.provider, &oauth2.Config{
+		ClientID: o.cfg.ClientID, ClientSecret: o.cfg.ClientSecret, RedirectURL: o.cfg.RedirectURL,
+		Endpoint: o.provider.Endpoint(), Scopes: append([]string{oidc.ScopeOpenID}, o.cfg.Scopes...),
+	}, nil
+}
+
+// pendingAuth is what the auth cookie carries from the redirect to the
+// callback.
+type pendingAuth struct {
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	Next     string `json:"x"`
+}
+
+// handleOIDCLogin starts the authorization code flow with PKCE: fresh
+// state, nonce and verifier, kept sealed in a short-lived cookie.
+func handleOIDCLogin(a *auth) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		_, conf, err := a.oidc.get(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		p := pendingAuth{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(),
+			Next: localPath(c.QueryParam("next"), "/")}
+		if err := a.cookies.set(c, authCookie, "/auth", p, time.Now().Add(10*time.Minute)); err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusFound, conf.AuthCodeURL(p.State, oidc.Nonce(p.Nonce), oauth2.S256ChallengeOption(p.Verifier)))
+	}
+}
+
+// handleOIDCCallback finishes the flow: the state must match the cookie's,
+// the code is exchanged with the PKCE verifier, the ID token verified and
+// its nonce checked; then the groups claim becomes roles.
+func handleOIDCCallback(a *auth) echo.HandlerFunc {
+	refuse := func(msg string) error { return echo.NewHTTPError(http.StatusBadRequest, "Sign-in failed: "+msg) }
+	return func(c echo.Context) error {
+		var p pendingAuth
+		if err := a.cookies.get(c, authCookie, &p); err != nil {
+			return refuse("the sign-in took too long or was started in another browser. Please sign in again.")
+		}
+		a.cookies.clear(c, authCookie, "/auth")
+		if subtle.ConstantTimeCompare([]byte(c.QueryParam("state")), []byte(p.State)) != 1 {
+			return refuse("the answer from the identity provider does not belong to this sign-in (state mismatch).")
+		}
+		if e := c.QueryParam("error"); e != "" {
+			return echo.NewHTTPError(http.StatusForbidden, "The identity provider refused the sign-in ("+truncateText(e, 100)+").")
+		}
+		provider, conf, err := a.oidc.get(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		ctx := a.oidc.ctx(c.Request().Context())
+		tok, err := conf.Exchange(ctx, c.QueryParam("code"), oauth2.VerifierOption(p.Verifier))
+		if err != nil {
+			return fmt.Errorf("oidc code exchange: %w", err)
+		}
+		raw, ok := tok.Extra("id_token").(string)
+		if !ok {
+			return errors.New("oidc: the token response has no id_token")
+		}
+		idt, err := provider.Verifier(&oidc.Config{ClientID: a.oidc.cfg.ClientID}).Verify(ctx, raw)
+		if err != nil {
+			return refuse("the identity token could not be verified.")
+		}
+		if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(p.Nonce)) != 1 {
+			return refuse("the identity token was not issued for this sign-in (nonce mismatch).")
+		}
+		var claims map[string]any
+		if err := idt.Claims(&claims); err != nil {
+			return fmt.Errorf("oidc claims: %w", err)
+		}
+		actor := a.actorFromClaims(claims, idt.Subject)
+		if err := a.startSession(c, actor); err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, localPath(p.Next, "/"))
+	}
+}
+
+func (a *auth) actorFromClaims(claims map[string]any, sub string) store.Actor {
+	name, _ := claims[a.oidc.cfg.UsernameClaim].(string)
+	if name == "" {
+		name, _ = claims["email"].(string)
+	}
+	if name == "" {
+		name = sub
+	}
+	var groups []string
+	switch g := claims[a.oidc.cfg.GroupsClaim].(type) {
+	case []any:
+		for _, x := range g {
+			if s, ok := x.(string); ok && s != "" {
+				groups = append(groups, s)
+			}
+		}
+	case string:
+		for _, s := range strings.Split(g, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				groups = append(groups, s)
+			}
+		}
+	}
+	return store.Actor{Name: name, Roles: a.id.Roles.rolesFor(groups), Groups: groups}
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

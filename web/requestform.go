@@ -1,0 +1,190 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+)
+
+// scopeRow is one bucket scope as typed in the form.
+type scopeRow struct {
+	Bucket, Prefix, Access string
+}
+
+// requestForm is the new-request (and change-request) form as the user
+// typed it, with the problems found, keyed by the validator's field paths
+// (name, buckets[1].prefix, justification, ...).
+type requestForm struct {
+	Name, Description, Justification string
+	Scopes                           []scopeRow
+	SessionHours                     string
+	Managed                          []string
+	Expires                          string
+	Errors                           map[string]string
+	Problems                         []provision.FieldError
+	// ChangeOf is the request an active role's change belongs to; 0 for a
+	// new request. Its role name cannot be edited.
+	ChangeOf int64
+}
+
+func newRequestForm() requestForm {
+	return requestForm{Scopes: []scopeRow{{Access: string(provision.AccessRead)}}}
+}
+
+// formFromRequest prefills the change form with a role's current version.
+func formFromRequest(r store.Request) requestForm {
+	f := requestForm{Name: r.Spec.Name, Description: r.Spec.Description, Justification: r.Justification,
+		Managed: r.Spec.ManagedPolicies, ChangeOf: r.ID}
+	for _, s := range r.Spec.Buckets {
+		f.Scopes = append(f.Scopes, scopeRow{Bucket: s.Bucket, Prefix: s.Prefix, Access: string(s.Access)})
+	}
+	if r.Spec.MaxSessionDuration > 0 {
+		f.SessionHours = strconv.Itoa(int(r.Spec.MaxSessionDuration) / 3600)
+	}
+	if r.Spec.ExpiresAt != nil {
+		f.Expires = r.Spec.ExpiresAt.UTC().Format(time.DateOnly)
+	}
+	return f
+}
+
+// parseRequestForm reads the form. Blank scope rows are dropped unless
+// keepBlank (while the user is still adding rows).
+func parseRequestForm(c echo.Context, keepBlank bool) (requestForm, error) {
+	params, err := c.FormParams()
+	if err != nil {
+		return requestForm{}, echo.NewHTTPError(400, "The form could not be read.")
+	}
+	f := requestForm{
+		Name:          strings.TrimSpace(params.Get("name")),
+		Description:   strings.TrimSpace(params.Get("description")),
+		Justification: strings.TrimSpace(params.Get("justification")),
+		SessionHours:  params.Get("session_hours"),
+		Managed:       params["managed"],
+		Expires:       strings.TrimSpace(params.Get("expires")),
+	}
+	buckets, prefixes, access := params["bucket"], params["prefix"], params["access"]
+	if len(buckets) > 200 {
+		return requestForm{}, echo.NewHTTPError(400, "Too many scope rows.")
+	}
+	for i := range buckets {
+		row := scopeRow{Bucket: strings.TrimSpace(buckets[i])}
+		if i < len(prefixes) {
+			row.Prefix = strings.TrimSpace(prefixes[i])
+		}
+		if i < len(access) {
+			row.Access = access[i]
+		}
+		if !keepBlank && row.Bucket == "" && row.Prefix == "" {
+			continue
+		}
+		f.Scopes = append(f.Scopes, row)
+	}
+	return f, nil
+}
+
+// spec turns the form into a RoleSpec; values that cannot even be parsed
+// (a date that is not a date) are added to the form's errors.
+func (f *requestForm) spec() provision.RoleSpec {
+	s := provision.RoleSpec{Name: f.Name, Description: f.Description, ManagedPolicies: f.Managed}
+	for _, r := range f.Scopes {
+		s.Buckets = append(s.Buckets, provision.BucketScope{Bucket: r.Bucket, Prefix: r.Prefix, Access: provision.Access(r.Access)})
+	}
+	if f.SessionHours != "" {
+		h, err := strconv.Atoi(f.SessionHours)
+		if err != nil {
+			f.addError("max_session_duration", "choose a session length from the list")
+		} else {
+			s.MaxSessionDuration = int32(h * 3600)
+		}
+	}
+	if f.Expires != "" {
+		t, err := time.Parse(time.DateOnly, f.Expires)
+		if err != nil {
+			f.addError("expires_at", "expiry must be a date like 2030-01-31")
+		} else {
+			s.ExpiresAt = &t
+		}
+	}
+	return s
+}
+
+func (f *requestForm) addError(field, msg string) {
+	if f.Errors == nil {
+		f.Errors = map[string]string{}
+	}
+	if _, dup := f.Errors[field]; dup {
+		return
+	}
+	f.Errors[field] = msg
+	f.Problems = append(f.Problems, provision.FieldError{Field: field, Message: msg})
+}
+
+// setProblems puts the validator's problems at their fields. Problems of
+// one managed policy are shown at the managed policies.
+func (f *requestForm) setProblems(err error) bool {
+	var verr *provision.ValidationError
+	if !errors.As(err, &verr) {
+		return false
+	}
+	for _, p := range verr.Problems {
+		field := p.Field
+		if strings.HasPrefix(field, "managed_policies[") {
+			field = "managed_policies"
+		}
+		f.addError(field, p.Message)
+	}
+	return true
+}
+
+func (f requestForm) hasErrors() bool { return len(f.Problems) > 0 }
+
+func (f requestForm) action() string {
+	if f.ChangeOf != 0 {
+		return fmt.Sprintf("/requests/%d/change", f.ChangeOf)
+	}
+	return "/requests/new"
+}
+
+func (f requestForm) managedChecked(p string) bool { return slices.Contains(f.Managed, p) }
+
+// fieldID is the id of the input a validator field path points at, so the
+// error summary can link to it.
+func fieldID(field string) string {
+	var i int
+	var rest string
+	if n, _ := fmt.Sscanf(field, "buckets[%d]%s", &i, &rest); n >= 1 {
+		switch rest {
+		case ".bucket", ".prefix", ".access":
+			return fmt.Sprintf("f-%s-%d", rest[1:], i)
+		}
+		return fmt.Sprintf("f-bucket-%d", i)
+	}
+	switch field {
+	case "buckets":
+		return "scopes"
+	case "max_session_duration":
+		return "f-session"
+	case "managed_policies":
+		return "f-managed"
+	case "expires_at":
+		return "f-expires"
+	}
+	return "f-" + field
+}
+
+func rowKey(i int, part string) string {
+	if part == "" {
+		return fmt.Sprintf("buckets[%d]", i)
+	}
+	return fmt.Sprintf("buckets[%d].%s", i, part)
+}
+
+func rowID(part string, i int) string { return fmt.Sprintf("f-%s-%d", part, i) }

@@ -1,0 +1,25 @@
+package web
+
+import (
+	"context"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+// Store is the web's view of the store: the workflow functions the pages
+// call. *store.DB satisfies it.
+type Store interface {
+	CreateRequest(ctx context.Context, in store.NewRequest) (store.Request, error)
+	GetRequest(ctx context.Context, id int64) (store.Request, error)
+	ListRequests(ctx context.Context, f store.ListFilter) (store.RequestPage, error)
+	CountByStatus(ctx context.Context) (map[store.Status]int, error)
+	ListVersions(ctx context.Context, id int64) ([]store.Version, error)
+	Decide(ctx context.Context, actor store.Actor, id int64, version int, d store.Decision) (store.Request, error)
+	Cancel(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
+	RequestChange(ctx context.Context, actor store.Actor, id int64, nv store.NewVersion) (store.Request, error)
+	Revoke(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
+	Retry(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
+	Allowed(actor store.Actor, r store.Request) store.Actions
+	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
+	ListActiveRoles(ctx context.Context, cursor string, limit int) (store.RequestPage, error)
+}
