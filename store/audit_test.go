@@ -10,8 +10,8 @@ import (
 	"github.com/rolegate/rolegate/store"
 )
 
-// busyHistory drives requests through most of the lifecycle and returns
-// how many events it wrote.
+// busyHistory drives requests through most of the lifecycle, writing a
+// few dozen events of many kinds.
 func busyHistory(t *testing.T, f fixture) {
 	t.Helper()
 	ctx := ctxT(t)

@@ -7,141 +7,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
 )
-
-// testClock is the store's clock in these tests: it moves only when told.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	// Near real time: spec validation checks expiries against the wall clock.
-	return &testClock{now: time.Now().UTC().Truncate(time.Second)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// fixture is a store on a database of the test's own, its clock and rules.
-type fixture struct {
-	db    *store.DB
-	clock *testClock
-}
-
-// financeRoute sends requests for finance-* buckets to the finance group.
-var financeRoute = store.Route{Pattern: "finance-*", Group: "finance"}
-
-func setup(t *testing.T, opts store.Options) fixture {
-	t.Helper()
-	clock := newTestClock()
-	opts.Now = clock.Now
-	if opts.Rules.Routes == nil {
-		opts.Rules.Routes = []store.Route{financeRoute}
-	}
-	if opts.Settings == nil {
-		set := provision.DefaultSettings()
-		opts.Settings = &set
-	}
-	return fixture{db: storetest.Open(t, storetest.URL(t), opts), clock: clock}
-}
-
-// The cast of every test.
-var (
-	alice   = store.Actor{Name: "alice", Roles: []store.Role{store.RoleRequester}}
-	mallory = store.Actor{Name: "mallory", Roles: []store.Role{store.RoleRequester}}
-	bob     = store.Actor{Name: "bob", Roles: []store.Role{store.RoleRequester, store.RoleApprover}}
-	carol   = store.Actor{Name: "carol", Roles: []store.Role{store.RoleApprover}}
-	dave    = store.Actor{Name: "dave", Roles: []store.Role{store.RoleAdmin}}
-	// erin owns the finance data: she decides only what is routed to her.
-	erin = store.Actor{Name: "erin", Roles: []store.Role{store.RoleRequester}, Groups: []string{"finance"}}
-)
-
-func read(bucket string) provision.BucketScope {
-	return provision.BucketScope{Bucket: bucket, Access: provision.AccessRead}
-}
-
-func write(bucket string) provision.BucketScope {
-	return provision.BucketScope{Bucket: bucket, Access: provision.AccessWrite}
-}
-
-func approve(t *testing.T, db *store.DB, who store.Actor, r store.Request) store.Request {
-	t.Helper()
-	got, err := db.Decide(ctxT(t), who, r.ID, r.Version, store.Decision{Approve: true, Comment: "ok"})
-	if err != nil {
-		t.Fatalf("%s approves request %d v%d: %v", who.Name, r.ID, r.Version, err)
-	}
-	return got
-}
-
-func wantErr(t *testing.T, err, kind error, contains string) {
-	t.Helper()
-	if !errors.Is(err, kind) {
-		t.Fatalf("err = %v, want %v", err, kind)
-	}
-	if contains != "" && !strings.Contains(err.Error(), contains) {
-		t.Fatalf("err = %q, want it to say %q", err, contains)
-	}
-}
-
-func wantStatus(t *testing.T, db *store.DB, id int64, want store.Status) store.Request {
-	t.Helper()
-	r, err := db.GetRequest(ctxT(t), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Status != want {
-		t.Fatalf("request %d is %s (%s), want %s", id, r.Status, r.StatusReason, want)
-	}
-	return r
-}
-
-// jobArgs returns the args of the River jobs of kind for request id (0:
-// all), oldest first.
-func jobArgs(t *testing.T, db *store.DB, kind string, id int64) []map[string]any {
-	t.Helper()
-	rows, err := db.Pool().Query(ctxT(t), `SELECT args FROM river_job
-		WHERE kind = $1 AND ($2 = 0 OR (args->>'request_id')::bigint = $2) ORDER BY id`, kind, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []map[string]any
-	for rows.Next() {
-		var m map[string]any
-		if err := rows.Scan(&m); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func countEvents(t *testing.T, db *store.DB, id int64, kind string) int {
-	t.Helper()
-	events, err := db.ListEvents(ctxT(t), store.EventFilter{RequestID: id, Kind: kind, Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(events)
-}
 
 func TestDecideRefusesSelfApproval(t *testing.T) {
 	t.Parallel()
@@ -463,4 +332,61 @@ func TestProvisionJobInTheDecisionTransaction(t *testing.T) {
 	if vs, err := f.db.ListVersions(ctx, r.ID); err != nil || len(vs[0].Decisions) != 0 {
 		t.Fatalf("decisions after a failed approval: %+v, %v", vs, err)
 	}
+}
+
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	r := mustCreate(t, f.db, newRequest("reports-reader", "alice"))
+	if a := f.db.Allowed(alice, r); !a.Cancel || f.db.Allowed(bob, r).Cancel {
+		t.Fatal("Allowed: only the requester may cancel")
+	}
+	_, err := f.db.Cancel(ctx, bob, r.ID)
+	wantErr(t, err, store.ErrForbidden, "only the requester")
+	got, err := f.db.Cancel(ctx, alice, r.ID)
+	if err != nil || got.Status != store.StatusCancelled {
+		t.Fatalf("cancel: %+v, %v", got, err)
+	}
+	if countEvents(t, f.db, r.ID, store.EventCancelled) != 1 {
+		t.Fatal("want one request.cancelled event")
+	}
+	_, err = f.db.Cancel(ctx, alice, r.ID)
+	wantErr(t, err, store.ErrConflict, "is cancelled, so it cannot be cancelled")
+
+	approved := approve(t, f.db, bob, mustCreate(t, f.db, newRequest("exports-reader", "alice", read("exports"))))
+	_, err = f.db.Cancel(ctx, alice, approved.ID)
+	wantErr(t, err, store.ErrConflict, "is approved")
+	_, err = f.db.Cancel(ctx, alice, 987654)
+	wantErr(t, err, store.ErrNotFound, "")
+}
+
+func TestIllegalTransitions(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	pending := mustCreate(t, f.db, newRequest("pending-role", "alice"))
+	cancelled := mustCreate(t, f.db, newRequest("cancelled-role", "alice"))
+	if _, err := f.db.Cancel(ctx, alice, cancelled.ID); err != nil {
+		t.Fatal(err)
+	}
+	active := activate(t, f, mustCreate(t, f.db, newRequest("active-role", "alice")))
+	spec := withScopes(pending.Spec, read("other"))
+
+	_, err := f.db.Revoke(ctx, alice, pending.ID)
+	wantErr(t, err, store.ErrConflict, "is pending, so it cannot be revoked")
+	_, err = f.db.Retry(ctx, dave, active.ID)
+	wantErr(t, err, store.ErrConflict, "is active, so it cannot be retried")
+	_, err = f.db.RequestChange(ctx, alice, pending.ID, store.NewVersion{Spec: spec, Justification: "x"})
+	wantErr(t, err, store.ErrConflict, "is pending, so it cannot be changed")
+	_, err = f.db.Decide(ctx, bob, cancelled.ID, 1, store.Decision{Approve: true})
+	wantErr(t, err, store.ErrConflict, "is cancelled, so it cannot be decided")
+
+	_, err = f.db.Revoke(ctx, mallory, active.ID)
+	wantErr(t, err, store.ErrForbidden, "")
+	_, err = f.db.RequestChange(ctx, mallory, active.ID, store.NewVersion{Spec: active.Spec, Justification: "x"})
+	wantErr(t, err, store.ErrForbidden, "")
+	// Nothing moved.
+	wantStatus(t, f.db, pending.ID, store.StatusPending)
+	wantStatus(t, f.db, active.ID, store.StatusActive)
 }
