@@ -41,6 +41,9 @@ type Deps struct {
 	Settings provision.Settings
 	// Identity says how browser users are known.
 	Identity Identity
+	// APILimits tune the JSON API, which is served when Store also
+	// satisfies APIStore (as *store.DB does).
+	APILimits APILimits
 
 	auth *auth
 }
@@ -70,6 +73,7 @@ func New(d Deps) *echo.Echo {
 	e.GET("/static/*", handleStatic())
 	d.auth = newAuth(d.Identity, d.Logger)
 	routes(e, d)
+	registerAPI(e, d)
 	return e
 }
 

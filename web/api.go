@@ -1,0 +1,107 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+)
+
+// APIStore is what the JSON API needs of the store; *store.DB satisfies it.
+type APIStore interface {
+	Authenticate(ctx context.Context, token string) (store.Token, error)
+	ClaimIdempotencyKey(ctx context.Context, k store.IdempotencyKey) (store.StoredResponse, bool, error)
+	CompleteIdempotencyKey(ctx context.Context, k store.IdempotencyKey, r store.StoredResponse) error
+	ReleaseIdempotencyKey(ctx context.Context, k store.IdempotencyKey) error
+
+	CreateRequest(ctx context.Context, in store.NewRequest) (store.Request, error)
+	GetRequest(ctx context.Context, id int64) (store.Request, error)
+	ListRequests(ctx context.Context, f store.ListFilter) (store.RequestPage, error)
+	ListVersions(ctx context.Context, id int64) ([]store.Version, error)
+	Decide(ctx context.Context, actor store.Actor, id int64, version int, d store.Decision) (store.Request, error)
+	Cancel(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
+	RequestChange(ctx context.Context, actor store.Actor, id int64, nv store.NewVersion) (store.Request, error)
+	Revoke(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
+	Retry(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
+	Allowed(actor store.Actor, r store.Request) store.Actions
+	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
+	ListActiveRoles(ctx context.Context, cursor string, limit int) (store.RequestPage, error)
+	Settings() provision.Settings
+}
+
+// APILimits tune the API; the zero value gives the defaults.
+type APILimits struct {
+	// Rate is the sustained requests per second one token may make
+	// (default 10) and Burst how many it may make at once (default 40).
+	Rate  float64
+	Burst int
+	// MaxBody is the largest request body accepted; default 64 KiB.
+	MaxBody int64
+	// Now is the clock of the rate limiter; default time.Now.
+	Now func() time.Time
+}
+
+func (l APILimits) withDefaults() APILimits {
+	if l.Rate <= 0 {
+		l.Rate = 10
+	}
+	if l.Burst <= 0 {
+		l.Burst = 40
+	}
+	if l.MaxBody <= 0 {
+		l.MaxBody = 64 << 10
+	}
+	if l.Now == nil {
+		l.Now = time.Now
+	}
+	return l
+}
+
+// apiRoute is one operation of the API: the OpenAPI document lists the
+// same set, and a test holds the two equal.
+type apiRoute struct {
+	method, path string
+	handler      echo.HandlerFunc
+	middleware   []echo.MiddlewareFunc
+}
+
+// registerAPI mounts the JSON API under /api/v1 and its OpenAPI document
+// and reference page under /api. Nothing is mounted when the store lacks
+// what the API needs (only the pages' tests pass such a store).
+func registerAPI(e *echo.Echo, d Deps) {
+	st, ok := d.Store.(APIStore)
+	if !ok {
+		return
+	}
+	lim := d.APILimits.withDefaults()
+	doc := mustOpenAPI()
+	e.GET("/api/openapi.json", handleOpenAPIJSON(doc))
+	e.GET("/api/docs", handleAPIReference(doc))
+
+	idem := idempotent(st, d.Logger)
+	routes := []apiRoute{
+		{http.MethodGet, "/me", handleAPIMe(), nil},
+		{http.MethodPost, "/preview", handleAPIPreview(st), nil},
+		{http.MethodGet, "/requests", handleAPIListRequests(st), nil},
+		{http.MethodPost, "/requests", handleAPICreateRequest(st), []echo.MiddlewareFunc{idem}},
+		{http.MethodGet, "/requests/:id", handleAPIGetRequest(st), nil},
+		{http.MethodPost, "/requests/:id/changes", handleAPIRequestChange(st), []echo.MiddlewareFunc{idem}},
+		{http.MethodPost, "/requests/:id/approve", handleAPIDecide(st, true), nil},
+		{http.MethodPost, "/requests/:id/reject", handleAPIDecide(st, false), nil},
+		{http.MethodPost, "/requests/:id/cancel", handleAPIAction(st, st.Cancel), nil},
+		{http.MethodPost, "/requests/:id/revoke", handleAPIAction(st, st.Revoke), nil},
+		{http.MethodPost, "/requests/:id/retry", handleAPIAction(st, st.Retry), nil},
+		{http.MethodGet, "/requests/:id/terraform", handleAPITerraform(st, false), nil},
+		{http.MethodGet, "/requests/:id/versions/:version/terraform", handleAPITerraform(st, true), nil},
+		{http.MethodGet, "/roles", handleAPIListRoles(st), nil},
+		{http.MethodGet, "/events", handleAPIListEvents(st), nil},
+	}
+	g := e.Group("/api/v1", apiProblems(d.Logger), bearerAuth(st), rateLimit(lim), bodyLimits(lim.MaxBody))
+	for _, r := range routes {
+		g.Add(r.method, r.path, r.handler, r.middleware...)
+	}
+}

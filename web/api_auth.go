@@ -1,0 +1,90 @@
+package web
+
+import (
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+const apiTokenKey = "api_token"
+
+// tokenOf is the token the request authenticated with; only handlers
+// behind bearerAuth call it.
+func tokenOf(c echo.Context) store.Token {
+	t, _ := c.Get(apiTokenKey).(store.Token)
+	return t
+}
+
+// apiActor is who the request speaks for.
+func apiActor(c echo.Context) store.Actor { return tokenOf(c).Actor() }
+
+// bearerAuth authenticates `Authorization: Bearer rgt_...`. Missing,
+// malformed, unknown, expired and revoked tokens are all 401; the detail
+// says which, the log never holds the token.
+func bearerAuth(st APIStore) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			scheme, token, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+				e := newAPIError(http.StatusUnauthorized, "unauthorized",
+					"Send an API token as `Authorization: Bearer rgt_...`; create one with `rolegate token create` or on the settings page.")
+				e.header = map[string]string{"WWW-Authenticate": `Bearer realm="rolegate"`}
+				return e
+			}
+			t, err := st.Authenticate(c.Request().Context(), strings.TrimSpace(token))
+			if err != nil {
+				return err
+			}
+			c.Set(apiTokenKey, t)
+			return next(c)
+		}
+	}
+}
+
+// limiters holds one token bucket per API token, in this process.
+type limiters struct {
+	mu  sync.Mutex
+	lim APILimits
+	m   map[int64]*rate.Limiter
+}
+
+func (l *limiters) get(id int64) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.m) > 10000 {
+		// Forgetting every bucket at once only lets idle tokens burst again.
+		clear(l.m)
+	}
+	r, ok := l.m[id]
+	if !ok {
+		r = rate.NewLimiter(rate.Limit(l.lim.Rate), l.lim.Burst)
+		l.m[id] = r
+	}
+	return r
+}
+
+// rateLimit answers 429 with Retry-After once a token spends its burst
+// faster than the sustained rate refills it.
+func rateLimit(lim APILimits) echo.MiddlewareFunc {
+	ls := &limiters{lim: lim, m: map[int64]*rate.Limiter{}}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			now := lim.Now()
+			r := ls.get(tokenOf(c).ID).ReserveN(now, 1)
+			if d := r.DelayFrom(now); d > 0 {
+				r.CancelAt(now)
+				e := newAPIError(http.StatusTooManyRequests, "rate-limited",
+					"This token is over its rate limit; wait for Retry-After seconds.")
+				e.retryAfter = int(math.Ceil(d.Seconds()))
+				return e
+			}
+			return next(c)
+		}
+	}
+}

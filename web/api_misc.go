@@ -1,0 +1,149 @@
+package web
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+)
+
+func handleAPIMe() echo.HandlerFunc {
+	return func(c echo.Context) error {
+		t := tokenOf(c)
+		roles, groups := t.Roles, t.Groups
+		if roles == nil {
+			roles = []store.Role{}
+		}
+		if groups == nil {
+			groups = []string{}
+		}
+		return c.JSON(http.StatusOK, apiMeView{Name: t.User, Roles: roles, Groups: groups,
+			Token: apiTokenView{ID: t.ID, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt}})
+	}
+}
+
+// handleAPIPreview validates a spec and returns the policies and the
+// Terraform it would get, storing nothing. The justification is optional
+// here: nobody decides on a preview.
+func handleAPIPreview(st APIStore) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var b specBody
+		if err := decodeJSON(c, &b, false); err != nil {
+			return err
+		}
+		plan, err := provision.NewPlan(b.RoleSpec, st.Settings(), provision.PlanMeta{RequestID: "preview", Requester: apiActor(c).Name})
+		if err != nil {
+			return err
+		}
+		tf, err := provision.Terraform(plan)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, apiPreviewView{Plan: planView(plan), Terraform: string(tf)})
+	}
+}
+
+// handleAPITerraform returns the Terraform stored when a version was
+// provisioned, as text/plain with its SHA-256 as a strong ETag. Versions
+// not provisioned yet have none (404); the preview shows what one would
+// look like.
+func handleAPITerraform(st APIStore, byVersion bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		want := 0
+		if byVersion {
+			n, err := strconv.Atoi(c.Param("version"))
+			if err != nil || n < 1 {
+				return newAPIError(http.StatusNotFound, "not-found", fmt.Sprintf("%q is not a version.", c.Param("version")))
+			}
+			want = n
+		}
+		versions, err := st.ListVersions(c.Request().Context(), id)
+		if err != nil {
+			return err
+		}
+		if want == 0 {
+			want = versions[len(versions)-1].Number
+		}
+		for _, v := range versions {
+			if v.Number != want {
+				continue
+			}
+			if v.Terraform == "" {
+				return newAPIError(http.StatusNotFound, "not-provisioned",
+					fmt.Sprintf("Version %d of request %d has not been provisioned, so it has no Terraform yet.", want, id))
+			}
+			sum := v.TerraformSHA256
+			if sum == "" {
+				s := sha256.Sum256([]byte(v.Terraform))
+				sum = hex.EncodeToString(s[:])
+			}
+			etag := `"` + sum + `"`
+			h := c.Response().Header()
+			h.Set("ETag", etag)
+			h.Set("Cache-Control", "private, max-age=0, must-revalidate")
+			if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
+				return c.NoContent(http.StatusNotModified)
+			}
+			return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(v.Terraform))
+		}
+		return newAPIError(http.StatusNotFound, "not-found", fmt.Sprintf("Request %d has no version %d.", id, want))
+	}
+}
+
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t), "W/"))
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// handleAPIListEvents lists the audit trail. Approvers and admins see all
+// of it; others the events of a request (every signed-in user may read
+// requests and their history) or their own actions.
+func handleAPIListEvents(st APIStore) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		q := newQuery(c, "request_id", "actor", "kind", "since", "until", "after", "limit")
+		f := store.EventFilter{
+			RequestID: int64(q.int("request_id", 1, 1<<62)), Actor: q.str("actor"), Kind: q.str("kind"),
+			Since: q.time("since"), Until: q.time("until"), AfterID: int64(q.int("after", 1, 1<<62)), Limit: q.int("limit", 1, 1000),
+		}
+		if err := q.err(); err != nil {
+			return err
+		}
+		actor := apiActor(c)
+		if !actor.Has(store.RoleApprover) && !actor.Has(store.RoleAdmin) && f.Actor != actor.Name && f.RequestID == 0 {
+			return fmt.Errorf("%w: requesters list the events of a request (request_id=) or their own (actor=%s); the whole trail is for approvers and admins",
+				store.ErrForbidden, actor.Name)
+		}
+		limit := f.Limit
+		if limit == 0 {
+			limit = 100
+		}
+		events, err := st.ListEvents(c.Request().Context(), f)
+		if err != nil {
+			return err
+		}
+		out := apiEventPage{Items: []apiEventView{}}
+		for _, e := range events {
+			out.Items = append(out.Items, eventView(e))
+		}
+		if len(events) == limit {
+			out.NextAfter = events[len(events)-1].ID
+		}
+		return c.JSON(http.StatusOK, out)
+	}
+}

@@ -1,0 +1,278 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+)
+
+// specBody is the create and change body: the spec's JSON form plus why.
+type specBody struct {
+	provision.RoleSpec
+	Justification string `json:"justification"`
+}
+
+// decisionBody is what approve and reject take.
+type decisionBody struct {
+	Comment string `json:"comment"`
+	// Version is the version the approver reviewed; default the current.
+	Version int `json:"version,omitempty"`
+	// ExpiresAt shortens the requested expiry (approve only).
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// pathID parses the :id path parameter.
+func pathID(c echo.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, newAPIError(http.StatusNotFound, "not-found", fmt.Sprintf("%q is not a %s.", c.Param(name), name))
+	}
+	return id, nil
+}
+
+// detail renders one request with its versions, decisions, plan and
+// history, as GET /requests/{id} and every action answer it.
+func detail(ctx context.Context, st APIStore, actor store.Actor, r store.Request) (apiRequestView, error) {
+	versions, err := st.ListVersions(ctx, r.ID)
+	if err != nil {
+		return apiRequestView{}, err
+	}
+	events, err := st.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Limit: 1000})
+	if err != nil {
+		return apiRequestView{}, err
+	}
+	v := requestView(st, actor, r)
+	v.Decisions = []apiDecisionView{}
+	for _, ver := range versions {
+		v.Versions = append(v.Versions, versionView(ver))
+		if ver.Number == r.Version {
+			v.Decisions = decisionViews(ver.Decisions)
+		}
+	}
+	for _, e := range events {
+		v.History = append(v.History, eventView(e))
+	}
+	v.Plan = currentPlan(st, r)
+	return v, nil
+}
+
+func renderDetail(c echo.Context, st APIStore, status int, r store.Request) error {
+	v, err := detail(c.Request().Context(), st, apiActor(c), r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(status, v)
+}
+
+func handleAPICreateRequest(st APIStore) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var b specBody
+		if err := decodeJSON(c, &b, false); err != nil {
+			return err
+		}
+		r, err := st.CreateRequest(c.Request().Context(), store.NewRequest{
+			Spec: b.RoleSpec, Justification: b.Justification, Requester: apiActor(c).Name})
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/requests/%d", r.ID))
+		return renderDetail(c, st, http.StatusCreated, r)
+	}
+}
+
+func handleAPIRequestChange(st APIStore) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		var b specBody
+		if err := decodeJSON(c, &b, false); err != nil {
+			return err
+		}
+		r, err := st.RequestChange(c.Request().Context(), apiActor(c), id, store.NewVersion{Spec: b.RoleSpec, Justification: b.Justification})
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/requests/%d", r.ID))
+		return renderDetail(c, st, http.StatusCreated, r)
+	}
+}
+
+func handleAPIGetRequest(st APIStore) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		r, err := st.GetRequest(c.Request().Context(), id)
+		if err != nil {
+			return err
+		}
+		return renderDetail(c, st, http.StatusOK, r)
+	}
+}
+
+func handleAPIDecide(st APIStore, approve bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		var b decisionBody
+		if err := decodeJSON(c, &b, true); err != nil {
+			return err
+		}
+		if !approve && b.ExpiresAt != nil {
+			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "expires_at", Message: "only an approval may shorten the expiry"}}}
+		}
+		ctx := c.Request().Context()
+		version := b.Version
+		if version == 0 {
+			r, err := st.GetRequest(ctx, id)
+			if err != nil {
+				return err
+			}
+			version = r.Version
+		}
+		r, err := st.Decide(ctx, apiActor(c), id, version, store.Decision{Approve: approve, Comment: b.Comment, ExpiresAt: b.ExpiresAt})
+		if err != nil {
+			return err
+		}
+		return renderDetail(c, st, http.StatusOK, r)
+	}
+}
+
+// handleAPIAction serves cancel, revoke and retry: no parameters, one
+// store call that enforces who may.
+func handleAPIAction(st APIStore, act func(context.Context, store.Actor, int64) (store.Request, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		var none struct{}
+		if err := decodeJSON(c, &none, true); err != nil {
+			return err
+		}
+		r, err := act(c.Request().Context(), apiActor(c), id)
+		if err != nil {
+			return err
+		}
+		return renderDetail(c, st, http.StatusOK, r)
+	}
+}
+
+// query reads the list filters, refusing unknown parameters and bad values
+// with 400.
+type query struct {
+	c    echo.Context
+	errs []fieldProblem
+}
+
+func newQuery(c echo.Context, allowed ...string) *query {
+	q := &query{c: c}
+	known := map[string]bool{}
+	for _, a := range allowed {
+		known[a] = true
+	}
+	for name := range c.QueryParams() {
+		if !known[name] {
+			q.errs = append(q.errs, fieldProblem{Field: name, Message: "unknown query parameter"})
+		}
+	}
+	return q
+}
+
+func (q *query) str(name string) string { return q.c.QueryParam(name) }
+
+func (q *query) int(name string, min, max int) int {
+	s := q.c.QueryParam(name)
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < min || n > max {
+		q.errs = append(q.errs, fieldProblem{Field: name, Message: fmt.Sprintf("must be a whole number from %d to %d", min, max)})
+	}
+	return n
+}
+
+func (q *query) time(name string) time.Time {
+	s := q.c.QueryParam(name)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		q.errs = append(q.errs, fieldProblem{Field: name, Message: "must be an RFC 3339 time, e.g. 2030-01-02T15:04:05Z"})
+	}
+	return t
+}
+
+func (q *query) err() error {
+	if len(q.errs) == 0 {
+		return nil
+	}
+	e := newAPIError(http.StatusBadRequest, "bad-query", "The query has invalid parameters; see errors.")
+	e.fields = q.errs
+	return e
+}
+
+func handleAPIListRequests(st APIStore) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		q := newQuery(c, "status", "requester", "bucket", "q", "updated_since", "cursor", "limit", "order")
+		f := store.ListFilter{
+			Status: store.Status(q.str("status")), Requester: q.str("requester"), Bucket: q.str("bucket"),
+			Text: q.str("q"), UpdatedSince: q.time("updated_since"), Cursor: q.str("cursor"), Limit: q.int("limit", 1, 500),
+		}
+		if f.Status != "" && !f.Status.Valid() {
+			q.errs = append(q.errs, fieldProblem{Field: "status", Message: "unknown status"})
+		}
+		switch q.str("order") {
+		case "", "newest":
+		case "oldest":
+			f.OldestFirst = true
+		default:
+			q.errs = append(q.errs, fieldProblem{Field: "order", Message: "must be newest or oldest"})
+		}
+		if err := q.err(); err != nil {
+			return err
+		}
+		page, err := st.ListRequests(c.Request().Context(), f)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, pageView(st, apiActor(c), page))
+	}
+}
+
+func pageView(st APIStore, actor store.Actor, page store.RequestPage) apiRequestPage {
+	out := apiRequestPage{Items: []apiRequestView{}, NextCursor: page.Next}
+	for _, r := range page.Requests {
+		out.Items = append(out.Items, requestView(st, actor, r))
+	}
+	return out
+}
+
+func handleAPIListRoles(st APIStore) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		q := newQuery(c, "cursor", "limit")
+		cursor, limit := q.str("cursor"), q.int("limit", 1, 500)
+		if err := q.err(); err != nil {
+			return err
+		}
+		page, err := st.ListActiveRoles(c.Request().Context(), cursor, limit)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, pageView(st, apiActor(c), page))
+	}
+}

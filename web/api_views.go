@@ -1,0 +1,182 @@
+package web
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+)
+
+// The JSON shapes of the API. Each mirrors a schema of openapi.yaml; the
+// contract test validates every response against it.
+
+type apiRequestView struct {
+	ID                 int64              `json:"id"`
+	Status             store.Status       `json:"status"`
+	StatusReason       string             `json:"status_reason,omitempty"`
+	Version            int                `json:"version"`
+	LiveVersion        int                `json:"live_version,omitempty"`
+	Requester          string             `json:"requester"`
+	Spec               provision.RoleSpec `json:"spec"`
+	Justification      string             `json:"justification"`
+	RoleARN            string             `json:"role_arn,omitempty"`
+	InstanceProfileARN string             `json:"instance_profile_arn,omitempty"`
+	ExpiresAt          *time.Time         `json:"expires_at,omitempty"`
+	ActivatedAt        *time.Time         `json:"activated_at,omitempty"`
+	Drifted            bool               `json:"drifted"`
+	CreatedAt          time.Time          `json:"created_at"`
+	UpdatedAt          time.Time          `json:"updated_at"`
+	// Actions are what the caller may do to the request now.
+	Actions []string `json:"actions"`
+	// The single-request view adds the rest.
+	Decisions []apiDecisionView `json:"decisions,omitempty"`
+	Versions  []apiVersionView  `json:"versions,omitempty"`
+	Plan      *apiPlanView      `json:"plan,omitempty"`
+	History   []apiEventView    `json:"history,omitempty"`
+}
+
+type apiDecisionView struct {
+	Approver  string    `json:"approver"`
+	Decision  string    `json:"decision"`
+	Comment   string    `json:"comment"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+type apiVersionView struct {
+	Number          int                `json:"number"`
+	Spec            provision.RoleSpec `json:"spec"`
+	Justification   string             `json:"justification"`
+	CreatedBy       string             `json:"created_by"`
+	CreatedAt       time.Time          `json:"created_at"`
+	ApprovedAt      *time.Time         `json:"approved_at,omitempty"`
+	Decisions       []apiDecisionView  `json:"decisions"`
+	TerraformSHA256 string             `json:"terraform_sha256,omitempty"`
+}
+
+type apiPlanView struct {
+	RoleName           string          `json:"role_name"`
+	RoleARN            string          `json:"role_arn"`
+	InstanceProfileARN string          `json:"instance_profile_arn"`
+	TrustPolicy        json.RawMessage `json:"trust_policy"`
+	PolicyName         string          `json:"policy_name"`
+	PermissionsPolicy  json.RawMessage `json:"permissions_policy"`
+	ManagedPolicies    []string        `json:"managed_policies"`
+}
+
+type apiEventView struct {
+	ID        int64          `json:"id"`
+	RequestID int64          `json:"request_id,omitempty"`
+	Version   int            `json:"version,omitempty"`
+	Actor     string         `json:"actor"`
+	Kind      string         `json:"kind"`
+	Data      map[string]any `json:"data"`
+	CreatedAt time.Time      `json:"created_at"`
+}
+
+type apiRequestPage struct {
+	Items      []apiRequestView `json:"items"`
+	NextCursor string           `json:"next_cursor,omitempty"`
+}
+
+type apiEventPage struct {
+	Items []apiEventView `json:"items"`
+	// NextAfter continues the listing (?after=); absent on the last page.
+	NextAfter int64 `json:"next_after,omitempty"`
+}
+
+type apiPreviewView struct {
+	Plan      apiPlanView `json:"plan"`
+	Terraform string      `json:"terraform"`
+}
+
+type apiMeView struct {
+	Name   string       `json:"name"`
+	Roles  []store.Role `json:"roles"`
+	Groups []string     `json:"groups"`
+	Token  apiTokenView `json:"token"`
+}
+
+type apiTokenView struct {
+	ID         int64      `json:"id"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+func actionNames(a store.Actions) []string {
+	out := []string{}
+	for _, x := range []struct {
+		ok   bool
+		name string
+	}{{a.Approve, "approve"}, {a.Reject, "reject"}, {a.Cancel, "cancel"}, {a.Change, "change"},
+		{a.Revoke, "revoke"}, {a.Retry, "retry"}} {
+		if x.ok {
+			out = append(out, x.name)
+		}
+	}
+	return out
+}
+
+func requestView(st APIStore, actor store.Actor, r store.Request) apiRequestView {
+	return apiRequestView{
+		ID: r.ID, Status: r.Status, StatusReason: r.StatusReason, Version: r.Version, LiveVersion: r.LiveVersion,
+		Requester: r.Requester, Spec: r.Spec, Justification: r.Justification, RoleARN: r.RoleARN,
+		InstanceProfileARN: r.InstanceProfileARN, ExpiresAt: r.ExpiresAt, ActivatedAt: r.ActivatedAt,
+		Drifted: r.Drifted, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		Actions: actionNames(st.Allowed(actor, r)),
+	}
+}
+
+func decisionViews(ds []store.DecisionRecord) []apiDecisionView {
+	out := []apiDecisionView{}
+	for _, d := range ds {
+		verdict := "reject"
+		if d.Approve {
+			verdict = "approve"
+		}
+		out = append(out, apiDecisionView{Approver: d.Approver, Decision: verdict, Comment: d.Comment, CreatedAt: d.CreatedAt})
+	}
+	return out
+}
+
+func versionView(v store.Version) apiVersionView {
+	return apiVersionView{Number: v.Number, Spec: v.Spec, Justification: v.Justification, CreatedBy: v.CreatedBy,
+		CreatedAt: v.CreatedAt, ApprovedAt: v.ApprovedAt, Decisions: decisionViews(v.Decisions), TerraformSHA256: v.TerraformSHA256}
+}
+
+func eventView(e store.Event) apiEventView {
+	data := e.Data
+	if data == nil {
+		data = map[string]any{}
+	}
+	return apiEventView{ID: e.ID, RequestID: e.RequestID, Version: e.Version, Actor: e.Actor, Kind: e.Kind, Data: data, CreatedAt: e.CreatedAt}
+}
+
+// planView renders the policies of a plan as JSON objects, not strings.
+func planView(p provision.Plan) apiPlanView {
+	managed := p.ManagedPolicies
+	if managed == nil {
+		managed = []string{}
+	}
+	return apiPlanView{
+		RoleName: p.Role.Name, RoleARN: p.RoleARN(), InstanceProfileARN: p.InstanceProfileARN(),
+		TrustPolicy: json.RawMessage(p.Role.TrustPolicy), PolicyName: p.Policy.Name,
+		PermissionsPolicy: json.RawMessage(p.Policy.Document), ManagedPolicies: managed,
+	}
+}
+
+// currentPlan is the plan of r's current version under today's settings;
+// nil when the spec no longer passes them (the view still shows the rest).
+func currentPlan(st APIStore, r store.Request) *apiPlanView {
+	spec := r.Spec
+	spec.ExpiresAt = nil
+	p, err := provision.NewPlan(spec, st.Settings(), provision.PlanMeta{
+		RequestID: strconv.FormatInt(r.ID, 10), Requester: r.Requester})
+	if err != nil {
+		return nil
+	}
+	v := planView(p)
+	return &v
+}
