@@ -63,8 +63,7 @@ func cmdDev(ctx context.Context, c cli) error {
 		}
 		cluster, err := pglocal.Start(ctx, pglocal.Options{Dir: filepath.Join(dataDir, "postgres"), Logger: logger})
 		if errors.Is(err, pglocal.ErrNoBinaries) {
-			return errors.New("no PostgreSQL server binaries found (initdb, pg_ctl, postgres on PATH or under /usr/lib/postgresql/*/bin): " +
-				"install PostgreSQL (e.g. `apt install postgresql`), or run `docker compose up`, or set DATABASE_URL")
+			return noBinariesError()
 		}
 		if err != nil {
 			return fmt.Errorf("private PostgreSQL: %w", err)
@@ -91,6 +90,13 @@ func cmdDev(ctx context.Context, c cli) error {
 		logger.Info("using the IAM endpoint from AWS_ENDPOINT_URL_IAM", "endpoint", c.getenv("AWS_ENDPOINT_URL_IAM"))
 	}
 	return runApp(ctx, logger, appOptions{server: srv, app: app, built: b, databaseURL: databaseURL, http: true, worker: true})
+}
+
+// noBinariesError is what dev says when it cannot start PostgreSQL itself:
+// one line with the three ways forward.
+func noBinariesError() error {
+	return errors.New("no PostgreSQL server binaries found (initdb, pg_ctl, postgres on PATH or under /usr/lib/postgresql/*/bin): " +
+		"install PostgreSQL (e.g. `apt install postgresql`), or run `docker compose up`, or set DATABASE_URL")
 }
 
 // startLocalIAM serves the local IAM endpoint in-process, its state kept in

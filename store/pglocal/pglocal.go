@@ -261,6 +261,10 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 	defer cancel()
+	if !c.running(ctx) { // stopped by someone else meanwhile
+		c.started = false
+		return nil
+	}
 	if err := c.pg(ctx, "pg_ctl", "-D", c.dir, "-m", "fast", "-w", "-t", "50", "stop"); err != nil {
 		return fmt.Errorf("stop PostgreSQL: %w", err)
 	}
