@@ -219,6 +219,10 @@ type ListFilter struct {
 	Text string
 	// UpdatedSince keeps requests changed at or after this time.
 	UpdatedSince time.Time
+	// DecidableBy keeps the requests this actor may decide: not their own,
+	// and for a data owner who is not an approver, only those touching the
+	// buckets routed to their groups (the approver dashboard's queue).
+	DecidableBy *Actor
 	// Cursor continues a previous page (RequestPage.Next).
 	Cursor string
 	// Limit is the page size, 1..500; default 50.
@@ -233,6 +237,23 @@ type ListFilter struct {
 type RequestPage struct {
 	Requests []Request
 	Next     string
+}
+
+// likePatterns turns the bucket patterns routed to any of groups into SQL
+// LIKE patterns (`*` becomes `%`, `?` becomes `_`). No group: no pattern,
+// which matches nothing.
+func likePatterns(routes []Route, groups []string) []string {
+	out := []string{}
+	for _, r := range routes {
+		for _, g := range groups {
+			if r.Group == g {
+				p := likeEscaper.Replace(r.Pattern)
+				p = strings.NewReplacer("*", "%", "?", "_").Replace(p)
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
@@ -293,6 +314,13 @@ func (db *DB) ListRequests(ctx context.Context, f ListFilter) (RequestPage, erro
 	}
 	if !f.UpdatedSince.IsZero() {
 		add("r.updated_at >= $%d", f.UpdatedSince)
+	}
+	if a := f.DecidableBy; a != nil {
+		add("r.requester <> $%d", a.Name)
+		if !a.Has(RoleApprover) && !a.Has(RoleAdmin) {
+			add("EXISTS (SELECT 1 FROM request_scopes s WHERE s.request_id = r.id AND s.version = r.version AND s.bucket LIKE ANY($%d))",
+				likePatterns(db.rules.Routes, a.Groups))
+		}
 	}
 	if f.Bucket != "" {
 		add("EXISTS (SELECT 1 FROM request_scopes s WHERE s.request_id = r.id AND s.version = r.version AND s.bucket = $%d)", f.Bucket)

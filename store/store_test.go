@@ -328,3 +328,37 @@ func TestConcurrentCreatesOfOneNameOneWins(t *testing.T) {
 		t.Fatalf("won %d, lost %d; want 1 and 7", won, lost)
 	}
 }
+
+func TestListDecidableBy(t *testing.T) {
+	t.Parallel()
+	rules := store.ApprovalRules{Routes: []store.Route{{Pattern: "fin-*", Group: "finance"}}}
+	db := storetest.Open(t, storetest.URL(t), store.Options{Rules: rules})
+	ctx := ctxT(t)
+	own := mustCreate(t, db, newRequest("bobs-own", "bob"))
+	fin := mustCreate(t, db, newRequest("finance-reader", "alice", provision.BucketScope{Bucket: "fin-ledger", Access: provision.AccessRead}))
+	other := mustCreate(t, db, newRequest("other-reader", "alice"))
+	ids := func(a store.Actor) []int64 {
+		t.Helper()
+		page, err := db.ListRequests(ctx, store.ListFilter{Status: store.StatusPending, DecidableBy: &a, OldestFirst: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, r := range page.Requests {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	bob := store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}
+	if got := fmt.Sprint(ids(bob)); got != fmt.Sprint([]int64{fin.ID, other.ID}) {
+		t.Fatalf("approver bob sees %s; never his own %d", got, own.ID)
+	}
+	owner := store.Actor{Name: "dana", Groups: []string{"finance"}}
+	if got := fmt.Sprint(ids(owner)); got != fmt.Sprint([]int64{fin.ID}) {
+		t.Fatalf("finance data owner sees %s, want only %d", got, fin.ID)
+	}
+	nobody := store.Actor{Name: "eve", Roles: []store.Role{store.RoleRequester}}
+	if got := ids(nobody); len(got) != 0 {
+		t.Fatalf("a plain requester sees %v", got)
+	}
+}
