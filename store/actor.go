@@ -62,9 +62,16 @@ func allowed(a Actor, r Request, rules ApprovalRules) Actions {
 	}
 	act.Cancel = r.Status == StatusPending && owner
 	act.Change = r.Status == StatusActive && owner
-	act.Revoke = r.Status == StatusActive && (owner || a.Has(RoleAdmin))
+	act.Revoke = liveInIAM(r) && (owner || a.Has(RoleAdmin))
 	act.Retry = r.Status == StatusFailed && a.Has(RoleAdmin)
 	return act
+}
+
+// liveInIAM reports whether r's role exists in IAM and may be revoked:
+// active, or active with a change waiting for approval (the role keeps its
+// permissions until the change is provisioned).
+func liveInIAM(r Request) bool {
+	return r.Status == StatusActive || (r.Status == StatusPending && r.LiveVersion != 0)
 }
 
 // Allowed returns what actor may do to r now.

@@ -96,7 +96,8 @@ func specOf(ctx context.Context, q querier, id int64, version int) (provision.Ro
 	return spec, nil
 }
 
-// Revoke removes an active role: the owner or an admin may. The request
+// Revoke removes an active role, also one with a change waiting for
+// approval (the change is dropped): the owner or an admin may. The request
 // moves to revoking and a job destroys its IAM resources. It returns
 // ErrForbidden and ErrConflict as the others.
 func (db *DB) Revoke(ctx context.Context, actor Actor, id int64) (Request, error) {
@@ -109,7 +110,7 @@ func (db *DB) Revoke(ctx context.Context, actor Actor, id int64) (Request, error
 		if actor.Name != r.Requester && !actor.Has(RoleAdmin) {
 			return fmt.Errorf("%w: only the requester or an admin can revoke a role", ErrForbidden)
 		}
-		if r.Status != StatusActive {
+		if !liveInIAM(r) {
 			return stateError(r, "be revoked (only active roles can)")
 		}
 		return db.beginRevoke(ctx, tx, r, actor.Name, StatusRevoked, now)

@@ -284,3 +284,57 @@ func TestRecordDrift(t *testing.T) {
 		t.Fatal("want a second drift event and one drift.repaired")
 	}
 }
+
+// A change waiting for approval neither stops the live role's clock nor
+// shields it from revocation.
+func TestLiveRoleWithAPendingChange(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	exp := f.clock.Now().Add(2 * time.Hour)
+	in := newRequest("reports-reader", "alice")
+	in.Spec.ExpiresAt = &exp
+	r := activate(t, f, mustCreate(t, f.db, in))
+	later := exp.Add(30 * 24 * time.Hour) // the change asks for a month more
+	next := withScopes(r.Spec, read("reports"))
+	next.ExpiresAt = &later
+	pending, err := f.db.RequestChange(ctx, alice, r.ID, store.NewVersion{Spec: next, Justification: "extend"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := f.db.Allowed(dave, pending); !a.Revoke || !a.Approve {
+		t.Fatalf("Allowed(admin) on a live role with a pending change = %+v", a)
+	}
+
+	f.clock.Advance(90 * time.Minute)
+	if n, err := f.db.RemindExpiring(ctx, time.Hour); err != nil || n != 1 {
+		t.Fatalf("RemindExpiring = %d, %v; want the live role reminded", n, err)
+	}
+	reminders, err := f.db.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Kind: store.EventExpiryReminder})
+	if err != nil || len(reminders) != 1 || reminders[0].Version != 1 {
+		t.Fatalf("reminders = %+v, %v; want one about the live version 1", reminders, err)
+	}
+	f.clock.Advance(time.Hour)
+	if n, err := f.db.ExpireDue(ctx); err != nil || n != 1 {
+		t.Fatalf("ExpireDue = %d, %v; want the live role expired despite its pending change", n, err)
+	}
+	wantStatus(t, f.db, r.ID, store.StatusRevoking)
+	w, err := f.db.BeginRevocation(ctx, r.ID)
+	if err != nil || w.Version != 1 {
+		t.Fatalf("BeginRevocation = %+v, %v; want the live version 1", w, err)
+	}
+	_, err = f.db.Decide(ctx, bob, r.ID, 2, store.Decision{Approve: true})
+	wantErr(t, err, store.ErrConflict, "is revoking")
+	if done, err := f.db.CompleteRevocation(ctx, r.ID, nil); err != nil || done.Status != store.StatusExpired {
+		t.Fatalf("CompleteRevocation = %+v, %v", done, err)
+	}
+
+	// The owner may revoke while a change waits.
+	r2 := activate(t, f, mustCreate(t, f.db, newRequest("exports-reader", "alice", read("exports"))))
+	if _, err := f.db.RequestChange(ctx, alice, r2.ID, store.NewVersion{Spec: withScopes(r2.Spec, write("exports")), Justification: "write"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.db.Revoke(ctx, alice, r2.ID); err != nil || got.Status != store.StatusRevoking {
+		t.Fatalf("Revoke with a pending change = %+v, %v", got, err)
+	}
+}

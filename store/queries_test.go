@@ -37,6 +37,21 @@ func TestAllowedByStateAndActor(t *testing.T) {
 		store.StatusRevoked:      {},
 		store.StatusExpired:      {},
 	}
+	// A live role with a change waiting for approval.
+	changing := store.Request{ID: 2, Requester: "alice", Status: store.StatusPending, Version: 2, LiveVersion: 1, Spec: plain}
+	for _, c := range []struct {
+		who       string
+		got, want store.Actions
+	}{
+		{"owner", f.db.Allowed(alice, changing), store.Actions{Cancel: true, Revoke: true}},
+		{"approver", f.db.Allowed(bob, changing), decide},
+		{"admin", f.db.Allowed(dave, changing), store.Actions{Approve: true, Reject: true, Revoke: true}},
+		{"stranger", f.db.Allowed(mallory, changing), none},
+	} {
+		if c.got != c.want {
+			t.Errorf("pending change, %s: Allowed = %+v, want %+v", c.who, c.got, c.want)
+		}
+	}
 	for _, s := range store.Statuses() {
 		w, ok := cases[s]
 		if !ok {

@@ -81,13 +81,19 @@ func (db *DB) FailRevocation(ctx context.Context, id int64, reason string) error
 	})
 }
 
-// ExpireDue starts the revocation of every active role whose lifetime has
-// ended, and returns how many it started.
+// liveSQL is liveInIAM in SQL: a pending change does not stop the clock of
+// the role that is live, or a requester could keep a role past its expiry
+// by leaving a change undecided.
+const liveSQL = `(status = 'active' OR (status = 'pending' AND live_version IS NOT NULL))`
+
+// ExpireDue starts the revocation of every live role whose lifetime has
+// ended (dropping a change waiting for approval), and returns how many it
+// started.
 func (db *DB) ExpireDue(ctx context.Context) (int, error) {
 	now := db.now().UTC()
 	n := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id FROM requests WHERE status = 'active' AND expires_at <= $1
+		rows, err := tx.Query(ctx, `SELECT id FROM requests WHERE `+liveSQL+` AND expires_at <= $1
 			ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED`, now)
 		if err != nil {
 			return interpret(err)
@@ -112,14 +118,14 @@ func (db *DB) ExpireDue(ctx context.Context) (int, error) {
 }
 
 // RemindExpiring records an expiry.reminder event (which webhooks receive)
-// once for each active role expiring within the given time.
+// once for each live role expiring within the given time.
 func (db *DB) RemindExpiring(ctx context.Context, within time.Duration) (int, error) {
 	now := db.now().UTC()
 	n := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE requests SET reminded_at = $1
-			WHERE status = 'active' AND reminded_at IS NULL AND expires_at <= $2
-			RETURNING id, version, expires_at`, now, now.Add(within))
+			WHERE `+liveSQL+` AND reminded_at IS NULL AND expires_at <= $2
+			RETURNING id, live_version, expires_at`, now, now.Add(within))
 		if err != nil {
 			return interpret(err)
 		}
