@@ -442,3 +442,53 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.next.ServeHTTP(w, r)
 }
+
+// clock is a settable test clock for the store.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestExpiredRoleIsRemoved(t *testing.T) {
+	t.Parallel()
+	clk := &clock{now: time.Now().UTC()}
+	e := setup(t, func(c *worker.Config, o *store.Options) {
+		o.Now = clk.Now
+		c.ExpiryInterval = 100 * time.Millisecond
+	})
+	ctx := context.Background()
+	expires := clk.Now().Add(48 * time.Hour)
+	r, err := e.db.CreateRequest(ctx, store.NewRequest{Requester: alice.Name, Justification: "two days of backfill",
+		Spec: provision.RoleSpec{Name: "temporary", Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}},
+			ExpiresAt: &expires}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(24 * time.Hour) // approved a day later: the lifetime counts from activation
+	e.approve(r)
+	active := e.await(r.ID, store.StatusActive)
+	if active.ExpiresAt == nil || !active.ExpiresAt.Equal(active.ActivatedAt.Add(48*time.Hour)) {
+		t.Fatalf("expires at %v, activated at %v: want activation + 48h", active.ExpiresAt, active.ActivatedAt)
+	}
+	clk.Add(47 * time.Hour)
+	if got, _ := e.db.GetRequest(ctx, r.ID); got.Status != store.StatusActive {
+		t.Fatalf("expired early: %s", got.Status)
+	}
+	clk.Add(2 * time.Hour)
+	e.await(r.ID, store.StatusExpired)
+	if e.roleExists("temporary") {
+		t.Fatal("expired role still exists in IAM")
+	}
+}
