@@ -17,6 +17,7 @@ type appSettings struct {
 	concurrency        int
 	iamRate            float64
 	maxAttempts        int
+	jobTimeout         time.Duration
 	driftInterval      time.Duration
 	repairDrift        bool
 	remindBefore       time.Duration
@@ -33,6 +34,8 @@ func (a *appSettings) register(fs *flag.FlagSet, getenv func(string) string, err
 	fs.IntVar(&a.concurrency, "worker-concurrency", envInt(getenv, "WORKER_CONCURRENCY", 8, errs), "provisioning jobs run at once per worker [WORKER_CONCURRENCY]")
 	fs.Float64Var(&a.iamRate, "iam-rate", envFloat(getenv, "IAM_RATE_LIMIT", provision.DefaultRatePerSecond, errs), "most IAM calls per second per worker, retries included [IAM_RATE_LIMIT]")
 	fs.IntVar(&a.maxAttempts, "job-attempts", envInt(getenv, "JOB_MAX_ATTEMPTS", 10, errs), "attempts of a provisioning job before the request fails [JOB_MAX_ATTEMPTS]")
+	fs.DurationVar(&a.jobTimeout, "job-timeout", envDuration(getenv, "JOB_TIMEOUT", 10*time.Minute, errs),
+		"how long one job may run; a job left running by a killed worker is retried after twice this [JOB_TIMEOUT]")
 	fs.DurationVar(&a.driftInterval, "drift-interval", envDuration(getenv, "DRIFT_INTERVAL", time.Hour, errs), "how often active roles are compared with their plans; 0 disables [DRIFT_INTERVAL]")
 	fs.BoolVar(&a.repairDrift, "drift-repair", getenv("DRIFT_REPAIR") == "true", "put drifted roles back to their plans [DRIFT_REPAIR=true]")
 	fs.DurationVar(&a.remindBefore, "expiry-reminder", envDuration(getenv, "EXPIRY_REMINDER", 24*time.Hour, errs), "send the expiry webhook this long before a role expires; 0 disables [EXPIRY_REMINDER]")
@@ -66,6 +69,9 @@ func (a *appSettings) build(errs *settingErrors) built {
 	}
 	if a.maxAttempts < 1 || a.maxAttempts > 100 {
 		errs.add("--job-attempts / JOB_MAX_ATTEMPTS: %d is not from 1 to 100", a.maxAttempts)
+	}
+	if a.jobTimeout < time.Second || a.jobTimeout > 24*time.Hour {
+		errs.add("--job-timeout / JOB_TIMEOUT: %s is not from 1s to 24h", a.jobTimeout)
 	}
 	if a.iamRate == 0 || a.iamRate > 1000 {
 		errs.add("--iam-rate / IAM_RATE_LIMIT: %v is not a rate from 0.01 to 1000 calls per second (negative: no limit)", a.iamRate)

@@ -193,6 +193,7 @@ func startWorker(ctx context.Context, logger *slog.Logger, db *store.DB, o appOp
 		Logger:        logger.With("component", "worker"),
 		Concurrency:   o.app.concurrency,
 		MaxAttempts:   o.app.maxAttempts,
+		JobTimeout:    o.app.jobTimeout,
 		DriftInterval: o.app.driftInterval,
 		RepairDrift:   o.app.repairDrift,
 		RemindBefore:  o.app.remindBefore,

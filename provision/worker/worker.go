@@ -71,6 +71,12 @@ type Config struct {
 	// FetchPollInterval is how often idle workers look for jobs besides
 	// being notified; default River's (1s). Tests lower it.
 	FetchPollInterval time.Duration
+	// JobTimeout is how long one job may run before its context is
+	// cancelled (it is then retried); default 10m. A job left running by a
+	// worker that died (SIGKILL, lost host) is rescued and retried once it
+	// has been running for twice this, so it also bounds how long such a
+	// request waits.
+	JobTimeout time.Duration
 }
 
 // Worker is a running River client with rolegate's job workers.
@@ -103,6 +109,9 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
+	if cfg.JobTimeout <= 0 {
+		cfg.JobTimeout = 10 * time.Minute
+	}
 	j := &jobs{st: st, cfg: cfg, log: cfg.Logger}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, river.WorkFunc(j.provision))
@@ -122,14 +131,15 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 			&river.PeriodicJobOpts{ID: "drift"}))
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Concurrency}},
-		Workers:           workers,
-		PeriodicJobs:      periodic,
-		MaxAttempts:       cfg.MaxAttempts,
-		RetryPolicy:       backoff{base: cfg.RetryBase},
-		JobTimeout:        10 * time.Minute,
-		FetchPollInterval: cfg.FetchPollInterval,
-		Logger:            cfg.Logger.WithGroup("river"),
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Concurrency}},
+		Workers:              workers,
+		PeriodicJobs:         periodic,
+		MaxAttempts:          cfg.MaxAttempts,
+		RetryPolicy:          backoff{base: cfg.RetryBase},
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: 2 * cfg.JobTimeout,
+		FetchPollInterval:    cfg.FetchPollInterval,
+		Logger:               cfg.Logger.WithGroup("river"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
