@@ -134,16 +134,19 @@ func (db *DB) beginRevoke(ctx context.Context, tx pgx.Tx, r Request, actor strin
 		Data: map[string]any{"final_status": string(final)}}, now); err != nil {
 		return err
 	}
-	return db.enqueue(ctx, tx, RevokeArgs{RequestID: r.ID, Attempt: db.attempt(ctx, tx, r.ID)})
+	attempt, err := retries(ctx, tx, r.ID)
+	if err != nil {
+		return err
+	}
+	return db.enqueue(ctx, tx, RevokeArgs{RequestID: r.ID, Attempt: attempt})
 }
 
-// attempt numbers a job by the retries before it, so a retry's job is new
-// to River's uniqueness while duplicates of one attempt are not.
-func (db *DB) attempt(ctx context.Context, tx pgx.Tx, id int64) int {
+// retries numbers a job by the admin retries before it, so a retry's job
+// is new to River's uniqueness while duplicates of one attempt are not.
+func retries(ctx context.Context, tx pgx.Tx, id int64) (int, error) {
 	var n int
-	// A failure to count only risks a duplicate being refused as unique.
-	_ = tx.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE request_id = $1 AND kind = $2`, id, EventRetried).Scan(&n)
-	return n
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE request_id = $1 AND kind = $2`, id, EventRetried).Scan(&n)
+	return n, interpret(err)
 }
 
 // Retry runs a failed request's last step again: provisioning, or the
@@ -175,7 +178,11 @@ func (db *DB) Retry(ctx context.Context, actor Actor, id int64) (Request, error)
 		if err := setStatus(ctx, tx, id, StatusFailed, StatusApproved, "", now); err != nil {
 			return err
 		}
-		return db.enqueue(ctx, tx, ProvisionArgs{RequestID: id, Version: r.Version, Attempt: db.attempt(ctx, tx, id)})
+		attempt, err := retries(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return db.enqueue(ctx, tx, ProvisionArgs{RequestID: id, Version: r.Version, Attempt: attempt})
 	})
 	if err != nil {
 		return Request{}, err

@@ -78,7 +78,10 @@ func FindBinaries(lookPath func(string) (string, error), glob func(string) ([]st
 			return dir, nil
 		}
 	}
-	dirs, _ := glob("/usr/lib/postgresql/*/bin") // Glob fails only on a bad pattern
+	dirs, err := glob("/usr/lib/postgresql/*/bin")
+	if err != nil {
+		return "", fmt.Errorf("look for PostgreSQL binaries: %w", err)
+	}
 	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
 	for _, d := range dirs {
 		if hasAll(d) {
