@@ -37,7 +37,12 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 		if err := db.validateSpec(nv.Spec, nv.Justification); err != nil {
 			return err
 		}
-		next := r.Version + 1
+		// Versions are numbered after every earlier one, rejected and
+		// cancelled changes included.
+		var next int
+		if err := tx.QueryRow(ctx, `SELECT max(version) + 1 FROM request_versions WHERE request_id = $1`, id).Scan(&next); err != nil {
+			return interpret(err)
+		}
 		if err := insertVersion(ctx, tx, id, next, NewRequest{Spec: nv.Spec, Justification: nv.Justification, Requester: actor.Name}, now); err != nil {
 			return err
 		}
@@ -122,7 +127,9 @@ func (db *DB) Revoke(ctx context.Context, actor Actor, id int64) (Request, error
 }
 
 func (db *DB) beginRevoke(ctx context.Context, tx pgx.Tx, r Request, actor string, final Status, now time.Time) error {
-	tag, err := tx.Exec(ctx, `UPDATE requests SET status = 'revoking', final_status = $3, status_reason = '', updated_at = $4
+	// A pending change is dropped: the live version is what gets removed.
+	tag, err := tx.Exec(ctx, `UPDATE requests SET status = 'revoking', final_status = $3, status_reason = '', updated_at = $4,
+			version = coalesce(live_version, version)
 		WHERE id = $1 AND status = $2`, r.ID, r.Status, final, now)
 	if err != nil {
 		return interpret(err)

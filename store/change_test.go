@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -101,6 +102,11 @@ func TestRejectedChangeLeavesTheLiveRole(t *testing.T) {
 	if got.Status != store.StatusActive || got.LiveVersion != 1 || got.RoleARN != v1.RoleARN {
 		t.Fatalf("after rejecting the change: %+v", got)
 	}
+	// The request shows what IAM holds again, not the rejected scopes.
+	if got.Version != 1 || fmt.Sprint(got.Spec.Buckets) != fmt.Sprint(v1.Spec.Buckets) {
+		t.Fatalf("after rejecting the change the request shows version %d with %v, want the live version 1 with %v",
+			got.Version, got.Spec.Buckets, v1.Spec.Buckets)
+	}
 	if countEvents(t, f.db, v1.ID, store.EventChangeRejected) != 1 || countEvents(t, f.db, v1.ID, store.EventRejected) != 0 {
 		t.Fatal("want one change.rejected event and no request.rejected")
 	}
@@ -110,8 +116,12 @@ func TestRejectedChangeLeavesTheLiveRole(t *testing.T) {
 
 	// Asking again for the same escalation shows it against what is live,
 	// not against the rejected version.
-	if _, err := f.db.RequestChange(ctx, alice, v1.ID, store.NewVersion{Spec: escalate, Justification: "write, please"}); err != nil {
+	again, err := f.db.RequestChange(ctx, alice, v1.ID, store.NewVersion{Spec: escalate, Justification: "write, please"})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if again.Version != 3 {
+		t.Fatalf("the next change is version %d, want 3 (after the rejected 2)", again.Version)
 	}
 	events, err := f.db.ListEvents(ctx, store.EventFilter{RequestID: v1.ID, Kind: store.EventChangeSubmitted})
 	if err != nil || len(events) != 2 {
@@ -123,7 +133,7 @@ func TestRejectedChangeLeavesTheLiveRole(t *testing.T) {
 
 	// A cancelled change leaves the role live as well.
 	c, err := f.db.Cancel(ctx, alice, v1.ID)
-	if err != nil || c.Status != store.StatusActive || c.LiveVersion != 1 {
+	if err != nil || c.Status != store.StatusActive || c.LiveVersion != 1 || c.Version != 1 {
 		t.Fatalf("cancel the change: %+v, %v", c, err)
 	}
 	if countEvents(t, f.db, v1.ID, store.EventChangeCancelled) != 1 {

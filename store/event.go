@@ -56,10 +56,6 @@ func (db *DB) event(ctx context.Context, tx pgx.Tx, e Event, now time.Time) (Eve
 	return e, nil
 }
 
-// auditChainLock is the transaction-scoped advisory lock the audit chain
-// trigger (migration 00002) serialises appends with.
-const auditChainLock int64 = 7236837376377378
-
 func appendEvent(ctx context.Context, q querier, e Event, now time.Time) (Event, error) {
 	if e.Data == nil {
 		e.Data = map[string]any{}
@@ -72,14 +68,9 @@ func appendEvent(ctx context.Context, q querier, e Event, now time.Time) (Event,
 	if e.Version != 0 {
 		version = &e.Version
 	}
-	// The chain trigger links an event to the newest one under this
-	// advisory lock, but the identity column draws the ID before the
-	// trigger runs: two transactions appending at once could then chain in
-	// one order and number in the other, and the chain would not verify in
-	// ID order. Taking the lock first draws IDs in chain order.
-	if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, auditChainLock); err != nil {
-		return Event{}, interpret(err)
-	}
+	// The chain trigger (migrations 00002 and 00004) takes an advisory
+	// lock, numbers the event and links it to the newest one, so chain
+	// order is ID order however many transactions append at once.
 	err := q.QueryRow(ctx, `
 		INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)

@@ -166,12 +166,13 @@ func (db *DB) RecordDrift(ctx context.Context, id int64, version int, changes []
 	now := db.now().UTC()
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		drifted := len(changes) > 0 && !repaired
-		if _, err := tx.Exec(ctx, `UPDATE requests SET drifted = $3 WHERE id = $1 AND live_version = $2 AND status = 'active'`,
-			id, version, drifted); err != nil {
+		tag, err := tx.Exec(ctx, `UPDATE requests SET drifted = $3 WHERE id = $1 AND live_version = $2 AND `+liveSQL,
+			id, version, drifted)
+		if err != nil {
 			return interpret(err)
 		}
-		if len(changes) == 0 {
-			return nil
+		if tag.RowsAffected() == 0 || len(changes) == 0 {
+			return nil // no longer live at that version, or nothing to record
 		}
 		if _, err := db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: "drift-check", Kind: EventDrift,
 			Data: map[string]any{"changes": changes}}, now); err != nil {
@@ -190,7 +191,7 @@ func (db *DB) RecordDrift(ctx context.Context, id int64, version int, changes []
 // above afterID, up to limit, for drift checks and exports.
 func (db *DB) LiveWork(ctx context.Context, afterID int64, limit int) ([]Work, error) {
 	rows, err := db.pool.Query(ctx, `SELECT id, live_version FROM requests
-		WHERE status = 'active' AND id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+		WHERE `+liveSQL+` AND id > $1 ORDER BY id LIMIT $2`, afterID, limit)
 	if err != nil {
 		return nil, interpret(err)
 	}

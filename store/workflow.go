@@ -121,11 +121,11 @@ func (db *DB) Decide(ctx context.Context, actor Actor, id int64, version int, d 
 		if !db.rules.mayDecide(actor, r) {
 			return fmt.Errorf("%w: only approvers (or the data owners of its buckets) decide on requests", ErrForbidden)
 		}
-		if r.Version != version {
-			return fmt.Errorf("%w: request %d is at version %d, not %d; review the new version", ErrConflict, id, r.Version, version)
-		}
 		if r.Status != StatusPending {
 			return stateError(r, "be decided")
+		}
+		if r.Version != version {
+			return fmt.Errorf("%w: request %d is at version %d, not %d; review the new version", ErrConflict, id, r.Version, version)
 		}
 		verdict, kind := "reject", EventDecisionRejected
 		if d.Approve {
@@ -179,8 +179,19 @@ func (db *DB) rejectVersion(ctx context.Context, tx pgx.Tx, r Request, actor Act
 	if err := setStatus(ctx, tx, r.ID, StatusPending, StatusActive, "change to version "+fmt.Sprint(r.Version)+" rejected by "+actor.Name, now); err != nil {
 		return err
 	}
+	if err := backToLive(ctx, tx, r.ID); err != nil {
+		return err
+	}
 	_, err := db.event(ctx, tx, Event{RequestID: r.ID, Version: r.Version, Actor: actor.Name, Kind: EventChangeRejected}, now)
 	return err
+}
+
+// backToLive makes the live version current again after a change was
+// rejected or cancelled, so the request shows what IAM holds; the dropped
+// version stays in the history.
+func backToLive(ctx context.Context, tx pgx.Tx, id int64) error {
+	_, err := tx.Exec(ctx, `UPDATE requests SET version = live_version WHERE id = $1 AND live_version IS NOT NULL`, id)
+	return interpret(err)
 }
 
 func (db *DB) shortenExpiry(ctx context.Context, tx pgx.Tx, r Request, until time.Time, now time.Time) error {
@@ -263,6 +274,9 @@ func (db *DB) Cancel(ctx context.Context, actor Actor, id int64) (Request, error
 			to, kind = StatusActive, EventChangeCancelled
 		}
 		if err := setStatus(ctx, tx, id, StatusPending, to, "cancelled by "+actor.Name, now); err != nil {
+			return err
+		}
+		if err := backToLive(ctx, tx, id); err != nil {
 			return err
 		}
 		_, err = db.event(ctx, tx, Event{RequestID: id, Version: r.Version, Actor: actor.Name, Kind: kind}, now)
