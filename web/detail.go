@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -101,7 +103,7 @@ func handleRequestDetail(d Deps) echo.HandlerFunc {
 			// A spec the settings no longer allow still deserves its page.
 			v.PlanErr = "The policies cannot be rendered with the current settings: " + err.Error()
 		} else {
-			v.Trust, v.Policy, v.TF = plan.Role.TrustPolicy, plan.Policy.Document, tf
+			v.Trust, v.Policy, v.TF = prettyJSON(plan.Role.TrustPolicy), prettyJSON(plan.Policy.Document), tf
 		}
 		return render(c, http.StatusOK, detailPage(v))
 	}
@@ -224,4 +226,14 @@ func sessionText(secs int32) string {
 		return "1 hour"
 	}
 	return fmt.Sprintf("%d hours", h)
+}
+
+// prettyJSON indents a policy document for reading; the document itself
+// (what IAM gets) is unchanged.
+func prettyJSON(doc string) string {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, []byte(doc), "", "  "); err != nil {
+		return doc
+	}
+	return buf.String()
 }

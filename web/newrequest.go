@@ -39,7 +39,7 @@ func buildPreview(spec provision.RoleSpec, set provision.Settings, user string) 
 	if err != nil {
 		return preview{}, err
 	}
-	return preview{RoleName: plan.Role.Name, Trust: plan.Role.TrustPolicy, Policy: plan.Policy.Document, Terraform: string(tf)}, nil
+	return preview{RoleName: plan.Role.Name, Trust: prettyJSON(plan.Role.TrustPolicy), Policy: prettyJSON(plan.Policy.Document), Terraform: string(tf)}, nil
 }
 
 func handleNewRequestForm(d Deps) echo.HandlerFunc {
