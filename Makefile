@@ -32,3 +32,15 @@ build:
 
 docker:
 	docker build -t rolegate:dev .
+
+## fuzz: run each fuzz target for a short fixed budget (the seed corpora under testdata/fuzz run with every `make test`).
+# Budgets are execution counts, each about 10s here: a duration (-fuzztime 10s) can fail with a spurious
+# "context deadline exceeded" on a loaded machine (Go's fuzz coordinator, golang/go#75804, fixed in Go 1.27).
+FUZZ_TARGETS ?= ./provision:FuzzValidate:50000x ./provision:FuzzPolicyRendering:4000x ./provision:FuzzTerraform:2000x ./provision/iamlocal:FuzzRequestParsing:20000x
+.PHONY: fuzz
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; budget=$${rest#*:}; \
+		echo "== $$name ($$pkg, $$budget)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $$budget -parallel 2 $$pkg; \
+	done
