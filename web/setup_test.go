@@ -125,12 +125,12 @@ func (c *uiClient) do(method, path string, form url.Values) uiResponse {
 
 func (c *uiClient) get(path string) uiResponse { return c.do(http.MethodGet, path, nil) }
 
-// post sends form with the CSRF token of the last page seen (fetching the
-// start page first when none was).
+// post sends form with the CSRF token of the last page seen (fetching a
+// page first when none was).
 func (c *uiClient) post(path string, form url.Values) uiResponse {
 	c.f.t.Helper()
 	if c.csrf == "" {
-		c.get("/signin")
+		c.get("/requests")
 	}
 	if form == nil {
 		form = url.Values{}
