@@ -21,7 +21,6 @@ import (
 	"github.com/rolegate/rolegate/store/storetest"
 )
 
-
 // uiFixture is a running web server on a test database of its own.
 type uiFixture struct {
 	t   testing.TB

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"strings"
+	"testing"
+)
+
+func parseWeb(t *testing.T, dev bool, dataDir string, env map[string]string, args ...string) (webSettings, string) {
+	t.Helper()
+	var errs settingErrors
+	var w webSettings
+	fs := newFlagSet("serve", "serve", &bytes.Buffer{})
+	getenv := func(k string) string { return env[k] }
+	if dev {
+		w.registerDev(fs, getenv, &errs)
+	} else {
+		w.register(fs, getenv, &errs)
+	}
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	id := w.identity(dataDir, &errs)
+	_ = id
+	return w, strings.Join(errs, "\n")
+}
+
+func TestWebSettings(t *testing.T) {
+	t.Parallel()
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	cases := []struct {
+		name    string
+		dev     bool
+		env     map[string]string
+		args    []string
+		wantErr []string
+	}{
+		{"serve without sign-in is allowed", false, nil, nil, nil},
+		{"oidc", false, map[string]string{"SESSION_KEY": key}, []string{"--oidc-issuer", "https://id.example", "--oidc-client-id", "rolegate",
+			"--oidc-redirect-url", "https://rolegate.example/auth/callback"}, nil},
+		{"oidc without key", false, nil, []string{"--oidc-issuer", "https://id.example", "--oidc-client-id", "x", "--oidc-redirect-url", "https://r/auth/callback"},
+			[]string{"session key: required"}},
+		{"oidc missing client", false, map[string]string{"SESSION_KEY": key}, []string{"--oidc-issuer", "https://id.example"}, []string{"client ID"}},
+		{"proxy", false, map[string]string{"SESSION_KEY": key, "TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.5"}, nil, nil},
+		{"bad proxy CIDR", false, map[string]string{"SESSION_KEY": key}, []string{"--trusted-proxies", "10.0.0.0/99"}, []string{`"10.0.0.0/99" is not an address`}},
+		{"dev users with oidc refused", true, map[string]string{"SESSION_KEY": key, "OIDC_ISSUER": "https://id.example", "OIDC_CLIENT_ID": "x",
+			"OIDC_REDIRECT_URL": "https://r/auth/callback"}, nil, []string{"choose one of dev users, OIDC and trusted proxy headers"}},
+		{"dev users with proxy refused", false, map[string]string{"SESSION_KEY": key, "DEV_USERS": "true", "TRUSTED_PROXIES": "127.0.0.1"}, nil,
+			[]string{"choose one of"}},
+		{"short key", false, map[string]string{"SESSION_KEY": "c2hvcnQ="}, nil, []string{"too short"}},
+		{"bad bool", false, map[string]string{"COOKIE_SECURE": "perhaps"}, nil, []string{`COOKIE_SECURE: "perhaps"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, errs := parseWeb(t, tc.dev, t.TempDir(), tc.env, tc.args...)
+			if len(tc.wantErr) == 0 && errs != "" {
+				t.Fatalf("unexpected errors:\n%s", errs)
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(errs, w) {
+					t.Errorf("errors lack %q:\n%s", w, errs)
+				}
+			}
+		})
+	}
+}
+
+func TestDevSessionKeyPersists(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var errs settingErrors
+	var a, b webSettings
+	for _, w := range []*webSettings{&a, &b} {
+		fs := newFlagSet("dev", "dev", &bytes.Buffer{})
+		w.registerDev(fs, func(string) string { return "" }, &errs)
+		if err := fs.Parse(nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, second := a.identity(dir, &errs), b.identity(dir, &errs)
+	if len(errs) > 0 || !first.DevUsers || len(first.SessionKey) != 32 || !bytes.Equal(first.SessionKey, second.SessionKey) {
+		t.Fatalf("errs %v, dev %v, key %d bytes, same %v", errs, first.DevUsers, len(first.SessionKey), bytes.Equal(first.SessionKey, second.SessionKey))
+	}
+}
