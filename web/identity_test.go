@@ -1,0 +1,116 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/rolegate/rolegate/store/storetest"
+)
+
+func TestTrustedHeadersOnlyFromProxies(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	id := uiProxyIdentity()
+	id.Proxy = &ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	e := uiServe(t, db, id).srv.Config.Handler
+	ask := func(remote string, hdr map[string]string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/requests", nil)
+		req.RemoteAddr = remote
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec
+	}
+	as := map[string]string{"X-Forwarded-User": "mallory", "X-Forwarded-Groups": "admins"}
+	if rec := ask("10.1.2.3:4567", as); rec.Code != 200 || !strings.Contains(rec.Body.String(), `data-user="mallory"`) {
+		t.Fatalf("from the proxy: %d", rec.Code)
+	}
+	spoofed := map[string]string{"X-Forwarded-User": "mallory", "X-Forwarded-For": "10.1.2.3", "X-Real-Ip": "10.1.2.3"}
+	for _, remote := range []string{"127.0.0.1:4567", "192.168.1.1:80", "[::1]:80"} {
+		if rec := ask(remote, spoofed); rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/signin") {
+			t.Errorf("headers from %s: %d, want a redirect to sign in", remote, rec.Code)
+		}
+	}
+	// The email header stands in for an empty user header; groups become roles.
+	rec := ask("10.0.0.9:1", map[string]string{"X-Forwarded-Email": "eve@example.com"})
+	if !strings.Contains(rec.Body.String(), `data-user="eve@example.com"`) || !strings.Contains(rec.Body.String(), "(requester)") {
+		t.Errorf("email header: %d", rec.Code)
+	}
+}
+
+func TestDevUsersAndSessions(t *testing.T) {
+	t.Parallel()
+	id := Identity{DevUsers: true, CookieSecure: true}
+	f := uiSetup(t, id)
+	c := f.client("", "")
+	r := c.get("/signin")
+	pageHas(t, r, "Sign in as alice", "Sign in as dave", "data-owners")
+	cookie := r.header.Get("Set-Cookie")
+	for _, attr := range []string{"HttpOnly", "SameSite=Lax", "Secure", "Path=/"} {
+		if !strings.Contains(cookie, attr) {
+			t.Errorf("session cookie %q lacks %s", cookie, attr)
+		}
+	}
+	if strings.Contains(cookie, "alice") {
+		t.Errorf("the session cookie is readable: %q", cookie)
+	}
+	// The test server is plain HTTP: Secure cookies would not come back.
+	f2 := uiSetup(t, Identity{DevUsers: true})
+	alice := f2.client("", "")
+	alice.get("/signin")
+	r = alice.follow("/dev/signin", url.Values{"user": {"alice"}, "next": {"/requests/new"}})
+	pageHas(t, r, "<title>New request", `data-user="alice"`, "Signed in as alice.", `id="switch-user"`)
+	if r := alice.get("/dashboard"); r.status != http.StatusForbidden {
+		t.Errorf("alice's dashboard = %d", r.status)
+	}
+	// The switcher in the header changes user.
+	r = alice.follow("/dev/signin", url.Values{"user": {"bob"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("home after switch = %d", r.status)
+	}
+	pageHas(t, alice.get("/dashboard"), `data-user="bob"`)
+	if r := alice.post("/dev/signin", url.Values{"user": {"root"}}); r.status != http.StatusBadRequest {
+		t.Errorf("unknown dev user = %d", r.status)
+	}
+	alice.get("/dashboard")
+	r = alice.follow("/signout", nil)
+	pageHas(t, r, "You are signed out.")
+	if r := alice.get("/requests"); r.status != http.StatusSeeOther {
+		t.Errorf("after sign-out /requests = %d", r.status)
+	}
+	// Without dev users there is no dev sign-in.
+	p := uiSetup(t, uiProxyIdentity()).client("mallory", "")
+	if r := p.post("/dev/signin", url.Values{"user": {"carol"}}); r.status != http.StatusNotFound {
+		t.Errorf("dev sign-in behind the proxy = %d, want 404", r.status)
+	}
+}
+
+func TestIdentityValidate(t *testing.T) {
+	t.Parallel()
+	key := []byte(strings.Repeat("k", 32))
+	oidc := &OIDCConfig{Issuer: "https://id.example", ClientID: "c", RedirectURL: "https://r.example/auth/callback"}
+	proxy := &ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	for name, tc := range map[string]struct {
+		id   Identity
+		want string
+	}{
+		"dev":           {Identity{DevUsers: true}, ""},
+		"oidc":          {Identity{OIDC: oidc, SessionKey: key}, ""},
+		"dev and oidc":  {Identity{DevUsers: true, OIDC: oidc, SessionKey: key}, "choose one"},
+		"dev and proxy": {Identity{DevUsers: true, Proxy: proxy, SessionKey: key}, "choose one"},
+		"no key":        {Identity{Proxy: proxy}, "session key: required"},
+		"bad redirect":  {Identity{OIDC: &OIDCConfig{Issuer: "x", ClientID: "c", RedirectURL: "https://r/cb"}, SessionKey: key}, "must end in /auth/callback"},
+		"no proxies":    {Identity{Proxy: &ProxyConfig{}, SessionKey: key}, "at least one proxy"},
+	} {
+		err := tc.id.Validate()
+		if (tc.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Validate() = %v, want %q", name, err, tc.want)
+		}
+	}
+}

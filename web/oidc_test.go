@@ -1,0 +1,210 @@
+package web
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"log/slog"
+
+	"github.com/rolegate/rolegate/store/storetest"
+)
+
+// testProvider is a minimal OpenID Connect provider: discovery, an
+// authorize endpoint that signs in whoever the test says, a token endpoint
+// that checks the PKCE verifier, and its keys.
+type testProvider struct {
+	srv *httptest.Server
+	key *rsa.PrivateKey
+
+	mu       sync.Mutex
+	user     string
+	groups   []string
+	badNonce bool
+	codes    map[string]pendingCode
+}
+
+type pendingCode struct{ nonce, challenge, clientID string }
+
+func newTestProvider(t *testing.T) *testProvider {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &testProvider{key: key, codes: map[string]pendingCode{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{
+			"issuer": p.srv.URL, "authorization_endpoint": p.srv.URL + "/authorize", "token_endpoint": p.srv.URL + "/token",
+			"jwks_uri": p.srv.URL + "/keys", "id_token_signing_alg_values_supported": []string{"RS256"},
+			"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
+		})
+	})
+	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+	})
+	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("nonce") == "" || q.Get("state") == "" {
+			http.Error(w, "PKCE, nonce and state are required", http.StatusBadRequest)
+			return
+		}
+		code := randomToken()
+		p.mu.Lock()
+		p.codes[code] = pendingCode{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), clientID: q.Get("client_id")}
+		p.mu.Unlock()
+		http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {code}, "state": {q.Get("state")}}.Encode(), http.StatusFound)
+	})
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		p.mu.Lock()
+		pc, ok := p.codes[r.PostForm.Get("code")]
+		delete(p.codes, r.PostForm.Get("code"))
+		user, groups, badNonce := p.user, p.groups, p.badNonce
+		p.mu.Unlock()
+		sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+		if !ok || base64.RawURLEncoding.EncodeToString(sum[:]) != pc.challenge {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"error":"invalid_grant"}`))
+			return
+		}
+		nonce := pc.nonce
+		if badNonce {
+			nonce = "someone-elses"
+		}
+		claims, _ := json.Marshal(map[string]any{"iss": p.srv.URL, "sub": "id-" + user, "aud": pc.clientID,
+			"exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix(), "nonce": nonce,
+			"preferred_username": user, "groups": groups})
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
+			(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "k1"))
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		jws, err := signer.Sign(claims)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		idt, _ := jws.CompactSerialize()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 3600, "id_token": idt})
+	})
+	p.srv = httptest.NewServer(mux)
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func (p *testProvider) signInAs(user string, groups ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.user, p.groups = user, groups
+}
+
+func TestOIDCSignIn(t *testing.T) {
+	t.Parallel()
+	p := newTestProvider(t)
+	db := storetest.New(t)
+	var handler http.Handler
+	rg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(rg.Close)
+	handler = New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
+		Store: pagesOnly{db}, Settings: db.Settings(), Identity: Identity{
+			OIDC:  &OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret", RedirectURL: rg.URL + "/auth/callback"},
+			Roles: RoleGroups{Approver: []string{"approvers"}, Admin: []string{"admins"}}, SessionKey: []byte(strings.Repeat("o", 32)),
+		}})
+	browser := func(follow bool) *http.Client {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar}
+		if !follow {
+			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		}
+		return c
+	}
+	get := func(c *http.Client, u string) (int, string, *http.Response) {
+		t.Helper()
+		res, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := res.Body.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return res.StatusCode, b.String(), res
+	}
+
+	// Sign-in with PKCE, state and nonce; the groups claim makes olivia an approver.
+	p.signInAs("olivia", "approvers", "data-owners")
+	olivia := browser(true)
+	status, body, _ := get(olivia, rg.URL+"/dashboard")
+	if status != 200 || !strings.Contains(body, `href="/auth/login?next=%2Fdashboard"`) {
+		t.Fatalf("signed-out dashboard = %d, want the sign-in page\n%s", status, pageExcerpt(body))
+	}
+	status, body, _ = get(olivia, rg.URL+"/auth/login?next=/dashboard")
+	if status != 200 || !strings.Contains(body, "<title>Approver dashboard") || !strings.Contains(body, `data-user="olivia"`) {
+		t.Fatalf("olivia's dashboard after sign-in = %d\n%s", status, pageExcerpt(body))
+	}
+	if !strings.Contains(body, "requester, approver") {
+		t.Errorf("olivia's roles are not shown as requester, approver")
+	}
+
+	// A user outside the approver groups is a requester only.
+	p.signInAs("rick", "staff")
+	rick := browser(true)
+	get(rick, rg.URL+"/auth/login")
+	if status, _, _ := get(rick, rg.URL+"/dashboard"); status != http.StatusForbidden {
+		t.Errorf("rick's dashboard = %d, want 403", status)
+	}
+	if status, body, _ := get(rick, rg.URL+"/requests"); status != 200 || !strings.Contains(body, `data-user="rick"`) {
+		t.Errorf("rick's requests = %d", status)
+	}
+
+	// An answer whose state does not match the browser's sign-in is refused.
+	mallory := browser(false)
+	_, _, res := get(mallory, rg.URL+"/auth/login")
+	authz := res.Header.Get("Location")
+	if !strings.HasPrefix(authz, p.srv.URL+"/authorize?") || !strings.Contains(authz, "code_challenge_method=S256") {
+		t.Fatalf("login redirects to %q", authz)
+	}
+	_, _, res = get(mallory, authz)
+	cb, _ := url.Parse(res.Header.Get("Location"))
+	q := cb.Query()
+	q.Set("state", "forged")
+	cb.RawQuery = q.Encode()
+	if status, body, _ := get(mallory, cb.String()); status != http.StatusBadRequest || !strings.Contains(body, "state mismatch") {
+		t.Errorf("forged state = %d\n%s", status, pageExcerpt(body))
+	}
+	if status, _, _ := get(mallory, rg.URL+"/requests"); status != http.StatusSeeOther {
+		t.Errorf("after the refused sign-in /requests = %d, want a redirect to sign in", status)
+	}
+
+	// A token minted for another sign-in (nonce) is refused too.
+	p.mu.Lock()
+	p.badNonce = true
+	p.mu.Unlock()
+	if status, body, _ := get(browser(true), rg.URL+"/auth/login"); status != http.StatusBadRequest || !strings.Contains(body, "nonce mismatch") {
+		t.Errorf("foreign nonce = %d", status)
+	}
+}
