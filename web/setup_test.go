@@ -200,6 +200,10 @@ func uiCreate(t testing.TB, db *store.DB, in store.NewRequest) store.Request {
 func uiActivate(t testing.TB, db *store.DB, r store.Request) store.Request {
 	t.Helper()
 	ctx := uiCtx(t)
+	r, err := db.GetRequest(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, name := range []string{"bob", "dave", "carol"} {
 		if r.Status != store.StatusPending {
 			break

@@ -1,0 +1,171 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+// TestBrowserRequestToActiveRole drives Debian's chromium: alice asks for a
+// role with two bucket scopes and sees the live preview, bob approves it on
+// the dashboard, the worker's side of the store provisions it, and the
+// request page shows it active with its ARNs and downloads its Terraform.
+// Screenshots go to testoutput/.
+func TestBrowserRequestToActiveRole(t *testing.T) {
+	t.Parallel()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed: apt-get install -y chromium")
+		}
+		t.Skip("chromium is not installed (apt-get install -y chromium)")
+	}
+	f := uiSetup(t, Identity{DevUsers: true})
+	out := "testoutput"
+	downloads := t.TempDir()
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 1000), chromedp.UserDataDir(t.TempDir()))
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancel)
+
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			buf, err := chromedp.FullScreenshot(100)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(out, name+".png"), buf, 0o644)
+		})
+	}
+	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return strings.TrimSpace(v)
+	}
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+
+	// alice signs in and fills the form, adding a second scope row.
+	run("alice fills the form",
+		chromedp.Navigate(f.srv.URL+"/signin"),
+		chromedp.Click(chromedp.Search(`//button[contains(., "Sign in as alice")]`)),
+		chromedp.WaitVisible(css(`[data-user="alice"]`)),
+		chromedp.Navigate(f.srv.URL+"/requests/new"),
+		chromedp.WaitVisible(css(`#f-name`)),
+		chromedp.SendKeys(css(`#f-name`), "reports-reader"),
+		chromedp.SendKeys(css(`#f-justification`), "The nightly report job on the analytics hosts reads these."),
+		chromedp.SendKeys(css(`#f-bucket-0`), "team-reports"),
+		chromedp.SendKeys(css(`#f-prefix-0`), "daily/"),
+		chromedp.Click(css(`#add-scope`)),
+		chromedp.WaitVisible(css(`#f-bucket-1`)),
+		chromedp.SendKeys(css(`#f-bucket-1`), "team-exports"),
+		chromedp.WaitVisible(css(`[data-testid="preview-role"]`)),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](`!!document.getElementById("pv-policy") && document.getElementById("pv-policy").textContent.includes("team-exports")`)(ctx, tg)
+			return err
+		}),
+		shot("1-request-form"),
+	)
+	if preview := text("#pv-policy"); !strings.Contains(preview, "arn:aws:s3:::team-reports/daily/*") || !strings.Contains(preview, "arn:aws:s3:::team-exports") {
+		t.Fatalf("preview policy:\n%s", preview)
+	}
+	if v, err := chromedp.Run(ctx, chromedp.Value(css("#f-name"))); err != nil || v != "reports-reader" {
+		t.Fatalf("the name typed before adding a row was lost: %q, %v", v, err)
+	}
+
+	run("alice submits", chromedp.Click(css(`#submit`)), chromedp.WaitVisible(css(`.flash-ok`)))
+	if h := text("h1"); !strings.Contains(h, "reports-reader") {
+		t.Fatalf("after submitting: heading %q", h)
+	}
+	page, err := f.db.ListRequests(uiCtx(t), store.ListFilter{Requester: "alice"})
+	if err != nil || len(page.Requests) != 1 || len(page.Requests[0].Spec.Buckets) != 2 {
+		t.Fatalf("stored: %+v, %v", page.Requests, err)
+	}
+	req := page.Requests[0]
+
+	// bob switches user in the header and approves on the dashboard.
+	run("bob approves",
+		chromedp.SetValue(css(`#switch-user`), "bob"),
+		chromedp.Click(css(`.switcher button`)),
+		chromedp.WaitVisible(css(`[data-user="bob"]`)),
+		chromedp.Navigate(f.srv.URL+"/dashboard"),
+		chromedp.WaitVisible(css(fmt.Sprintf(`[data-id="%d"]`, req.ID))),
+		chromedp.SendKeys(css(fmt.Sprintf(`#comment-%d`, req.ID)), "fine for the report job"),
+		shot("2-dashboard"),
+		chromedp.Click(css(fmt.Sprintf(`[aria-label="Approve request %d"]`, req.ID))),
+		chromedp.WaitVisible(css(`.flash-ok`)),
+	)
+	if r, err := f.db.GetRequest(uiCtx(t), req.ID); err != nil || r.Status != store.StatusApproved {
+		t.Fatalf("after bob's approval: %s, %v", r.Status, err)
+	}
+
+	// The provisioning worker's side: begin, apply, complete.
+	live := uiActivate(t, f.db, req)
+
+	run("the request page shows the active role",
+		chromedp.Navigate(f.srv.URL+"/requests/"+strconv.FormatInt(req.ID, 10)),
+		chromedp.WaitVisible(css(`#role-arn`)),
+		shot("3-request-detail"),
+	)
+	if status, role, profile := text(".page-head .badge"), text("#role-arn"), text("#profile-arn"); status != "active" ||
+		role != live.RoleARN || profile != live.InstanceProfileARN {
+		t.Fatalf("detail shows %q, %q, %q; want active, %q, %q", status, role, profile, live.RoleARN, live.InstanceProfileARN)
+	}
+
+	// The Terraform downloads as a file.
+	progress := chromedp.Events(ctx, browser.DownloadProgress)
+	run("download the Terraform",
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			yes := true
+			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: &yes})
+			return err
+		}),
+		chromedp.Click(css(`#download-tf`)),
+	)
+	for ev, err := range progress {
+		if err != nil {
+			t.Fatalf("waiting for the download: %v", err)
+		}
+		if ev.State != browser.DownloadProgressStateCompleted {
+			continue
+		}
+		tf, err := os.ReadFile(filepath.Join(downloads, ev.GUID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(tf), `resource "aws_iam_role" "reports-reader"`) || !strings.Contains(string(tf), "team-exports") {
+			t.Fatalf("downloaded Terraform:\n%s", tf)
+		}
+		break
+	}
+}
