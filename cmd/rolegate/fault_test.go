@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -473,17 +472,6 @@ func TestScaleOutProvisionsEachRequestOnce(t *testing.T) {
 	}
 }
 
-// countingHandler counts every HTTP request before passing it on.
-type countingHandler struct {
-	next  http.Handler
-	calls atomic.Int64
-}
-
-func (h *countingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.calls.Add(1)
-	h.next.ServeHTTP(w, r)
-}
-
 // faultEnv is an in-process worker with rolegate's production IAM client
 // (its retryer, retryable codes and retry quota; only the back-off is
 // shortened) against a local IAM endpoint served over HTTP.
@@ -491,7 +479,7 @@ type faultEnv struct {
 	db    *store.DB
 	iam   *iamlocal.Server
 	url   string
-	calls *countingHandler
+	calls *callCounter
 }
 
 func startFaultEnv(t *testing.T, opts iamlocal.Options) *faultEnv {
@@ -500,7 +488,7 @@ func startFaultEnv(t *testing.T, opts iamlocal.Options) *faultEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counter := &countingHandler{next: srv}
+	counter := &callCounter{next: srv}
 	hs := httptest.NewServer(counter)
 	t.Cleanup(hs.Close)
 	client := iam.NewFromConfig(iamlocaltest.Config(),

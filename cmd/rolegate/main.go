@@ -66,6 +66,7 @@ func commands() map[string]command {
 		"iam-local":        {"serve the local IAM endpoint for development and tests", cmdIAMLocal},
 		"render":           {"render the plan, policies and Terraform of a role spec", cmdRender},
 		"service-policy":   {"print the least-privilege IAM policy rolegate itself needs", cmdServicePolicy},
+		"bench":            {"measure provisioning throughput against its ideal and print a table", cmdBench},
 	}
 }
 

@@ -1,0 +1,339 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/provision/iamlocal"
+	"github.com/rolegate/rolegate/provision/worker"
+	"github.com/rolegate/rolegate/store"
+)
+
+// benchProvision measures, at each worker concurrency, how long the worker
+// takes to provision the approved requests against the local IAM endpoint
+// with a fixed latency per call, against the ideal: the calls one request
+// needs (counted in the same run) × the latency ÷ the concurrency. After the
+// last run it applies every plan again, which must make no write call.
+func benchProvision(ctx context.Context, e *benchEnv) ([]benchRow, error) {
+	var rows []benchRow
+	for i, conc := range e.settings.concurrency {
+		got, err := provisionRun(ctx, e, conc, i == len(e.settings.concurrency)-1)
+		rows = append(rows, got...)
+		if err != nil {
+			return rows, err
+		}
+	}
+	return rows, nil
+}
+
+// callCounter counts the calls reaching an endpoint and the time they
+// spend in it.
+type callCounter struct {
+	next  http.Handler
+	calls atomic.Int64
+	nanos atomic.Int64
+}
+
+func (h *callCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	h.calls.Add(1)
+	h.next.ServeHTTP(w, r)
+	h.nanos.Add(int64(time.Since(start)))
+}
+
+// timedClient measures IAM calls as the worker sees them, transport and
+// client-side queueing included.
+type timedClient struct {
+	next  iam.HTTPClient
+	calls atomic.Int64
+	nanos atomic.Int64
+}
+
+func (c *timedClient) Do(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := c.next.Do(req)
+	c.calls.Add(1)
+	c.nanos.Add(int64(time.Since(start)))
+	return resp, err
+}
+
+func meanOf(nanos, calls int64) time.Duration {
+	if calls == 0 {
+		return 0
+	}
+	return time.Duration(nanos / calls)
+}
+
+// benchIAM is an in-process local IAM endpoint on loopback and an IAM
+// client for it with rolegate's retryer and no client-side rate limit.
+type benchIAM struct {
+	srv     *iamlocal.Server
+	counter *callCounter
+	timed   *timedClient
+	client  *iam.Client
+	close   func()
+}
+
+func startBenchIAM(latency time.Duration) (*benchIAM, error) {
+	srv, err := iamlocal.New(iamlocal.Options{Latency: latency})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	counter := &callCounter{next: srv}
+	hs := &http.Server{Handler: counter, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln) //nolint:errcheck // ends with Close
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("bench", "bench", "")}
+	timed := &timedClient{next: awshttp.NewBuildableClient()}
+	client := iam.NewFromConfig(cfg, provision.IAMClientOptions(provision.ClientOptions{RatePerSecond: -1}),
+		func(o *iam.Options) {
+			o.BaseEndpoint = aws.String("http://" + ln.Addr().String())
+			o.HTTPClient = timed
+		})
+	return &benchIAM{srv: srv, counter: counter, timed: timed, client: client, close: func() { hs.Close() }}, nil
+}
+
+func provisionRun(ctx context.Context, e *benchEnv, conc int, secondApply bool) ([]benchRow, error) {
+	n := e.settings.requests
+	dbURL, err := e.newDatabase(ctx, fmt.Sprintf("c%d", conc))
+	if err != nil {
+		return nil, err
+	}
+	set := provision.DefaultSettings()
+	db, err := store.Open(ctx, dbURL, store.Options{MaxConns: int32(min(conc+6, 40)), ConnectTimeout: 5 * time.Second, Settings: &set})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx, nil); err != nil {
+		return nil, err
+	}
+	ib, err := startBenchIAM(e.settings.latency)
+	if err != nil {
+		return nil, err
+	}
+	defer ib.close()
+
+	created := time.Now()
+	if err := createApprovedBench(ctx, db, n); err != nil {
+		return nil, err
+	}
+	e.logf("concurrency %d: %d requests created and approved in %s", conc, n, time.Since(created).Round(time.Millisecond))
+
+	rec := provision.NewReconciler(ib.client, provision.ReconcilerOptions{})
+	st := &timedStore{DB: db}
+	w, err := worker.New(db.Pool(), st, worker.Config{
+		Settings: set, Reconciler: rec, Logger: e.logger(), Concurrency: conc,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ib.counter.calls.Store(0)
+	ib.counter.nanos.Store(0)
+	ib.timed.calls.Store(0)
+	ib.timed.nanos.Store(0)
+	writes0 := ib.srv.WriteCalls()
+	start := time.Now()
+	if err := w.Start(ctx); err != nil {
+		return nil, err
+	}
+	ideal := func(calls int64) time.Duration {
+		return time.Duration(float64(calls) * float64(e.settings.latency) / float64(conc))
+	}
+	// Bounded: three times the ideal of nine calls a request, plus a minute.
+	waitCtx, cancel := context.WithTimeout(ctx, 3*ideal(int64(9*n))+time.Minute)
+	err = awaitActive(waitCtx, db, n)
+	cancel()
+	wall := time.Since(start)
+	stopCtx, stopCancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	stopErr := w.Stop(stopCtx)
+	stopCancel()
+	if err != nil {
+		return nil, fmt.Errorf("concurrency %d: %w", conc, errors.Join(err, stopErr))
+	}
+	calls := ib.counter.calls.Load()
+	writes := ib.srv.WriteCalls() - writes0
+	perRequest := float64(calls) / float64(n)
+	best := ideal(calls)
+	ratio := wall.Seconds() / best.Seconds()
+	row := benchRow{
+		section:  "provision",
+		name:     fmt.Sprintf("%d requests, worker concurrency %d", n, conc),
+		measured: fmt.Sprintf("%s (%.1f req/s)", wall.Round(10*time.Millisecond), float64(n)/wall.Seconds()),
+		baseline: fmt.Sprintf("%s ideal (%.2f calls/req × %s ÷ %d)", best.Round(10*time.Millisecond), perRequest, e.settings.latency, conc),
+		ratio:    ratio,
+	}
+	if conc == 32 {
+		row.target, row.ok = "≤ 1.25× ideal", ratio <= 1.25
+	}
+	var jobMean float64
+	if err := db.Pool().QueryRow(ctx, `SELECT coalesce(avg(extract(epoch FROM finalized_at - attempted_at)), 0)
+		FROM river_job WHERE kind = 'provision'`).Scan(&jobMean); err != nil {
+		return nil, err
+	}
+	row.note = fmt.Sprintf("mean job %s (store: begin %s, complete %s); mean IAM call %s in the endpoint, %s as the worker sees it",
+		time.Duration(jobMean*float64(time.Second)).Round(time.Millisecond),
+		meanOf(st.beginNanos.Load(), st.begins.Load()).Round(100*time.Microsecond),
+		meanOf(st.completeNanos.Load(), st.completes.Load()).Round(100*time.Microsecond),
+		meanOf(ib.counter.nanos.Load(), calls).Round(100*time.Microsecond),
+		meanOf(ib.timed.nanos.Load(), ib.timed.calls.Load()).Round(100*time.Microsecond))
+	e.logf("concurrency %d: %s; %d calls, %d writes; %s", conc, row.measured, calls, writes, row.note)
+	rows := []benchRow{row}
+	if !secondApply {
+		return rows, nil
+	}
+
+	again, err := applyAllAgain(ctx, db, rec, set, ib, conc)
+	if err != nil {
+		return rows, fmt.Errorf("second apply: %w", err)
+	}
+	rows = append(rows, again)
+	return rows, nil
+}
+
+// createApprovedBench stores n read-only requests and approves each, from
+// four connections at once.
+func createApprovedBench(ctx context.Context, db *store.DB, n int) error {
+	approver := store.Actor{Name: "bench-approver", Roles: []store.Role{store.RoleApprover}}
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < n; i += 4 {
+				r, err := db.CreateRequest(ctx, store.NewRequest{Requester: "bench-requester", Justification: "rolegate bench",
+					Spec: provision.RoleSpec{Name: fmt.Sprintf("bench-%06d", i),
+						Buckets: []provision.BucketScope{{Bucket: "bench-bucket", Prefix: fmt.Sprintf("team-%d/", i%50), Access: provision.AccessRead}}}})
+				if err == nil {
+					_, err = db.Decide(ctx, approver, r.ID, r.Version, store.Decision{Approve: true})
+				}
+				if err != nil {
+					errs[g] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// awaitActive waits until n requests are active; it returns an error when
+// one fails or ctx ends first.
+func awaitActive(ctx context.Context, db *store.DB, n int) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var active, failed int
+		err := db.Pool().QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'active'), count(*) FILTER (WHERE status = 'failed') FROM requests`).Scan(&active, &failed)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			return err
+		case failed > 0:
+			return fmt.Errorf("%d requests failed", failed)
+		case active == n:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d requests active when the time ran out: %w", active, n, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// applyAllAgain applies every active request's unchanged plan once more,
+// conc at a time, and reports the IAM write calls that made (target 0).
+func applyAllAgain(ctx context.Context, db *store.DB, rec *provision.Reconciler, set provision.Settings, ib *benchIAM, conc int) (benchRow, error) {
+	writes0, calls0 := ib.srv.WriteCalls(), ib.counter.calls.Load()
+	start := time.Now()
+	work := make(chan store.Work)
+	errs := make(chan error, conc)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for w := range work {
+				plan, err := worker.PlanFor(w, set)
+				if err == nil {
+					_, err = rec.Apply(ctx, plan)
+				}
+				if err != nil {
+					select {
+					case errs <- fmt.Errorf("request %d: %w", w.Request.ID, err):
+					default:
+					}
+				}
+			}
+		}()
+	}
+	applied := 0
+	var after int64
+	var listErr error
+	for {
+		page, err := db.LiveWork(ctx, after, 200)
+		if err != nil {
+			listErr = err
+			break
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, w := range page {
+			work <- w
+			after = w.Request.ID
+			applied++
+		}
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	if err := errors.Join(listErr, <-errs); err != nil {
+		return benchRow{}, err
+	}
+	writes := ib.srv.WriteCalls() - writes0
+	calls := ib.counter.calls.Load() - calls0
+	return benchRow{
+		section:  "provision",
+		name:     fmt.Sprintf("second apply of %d unchanged plans", applied),
+		measured: fmt.Sprintf("%d write calls (%d reads, %s)", writes, calls-int64(writes), time.Since(start).Round(10*time.Millisecond)),
+		target:   "0 write calls",
+		ok:       writes == 0,
+	}, nil
+}
+
+// timedStore is the store as the worker sees it, timing the two
+// transactions of every provisioning job.
+type timedStore struct {
+	*store.DB
+	begins, beginNanos, completes, completeNanos atomic.Int64
+}
+
+func (s *timedStore) BeginProvisioning(ctx context.Context, id int64, version int) (store.Work, error) {
+	start := time.Now()
+	defer func() { s.begins.Add(1); s.beginNanos.Add(int64(time.Since(start))) }()
+	return s.DB.BeginProvisioning(ctx, id, version)
+}
+
+func (s *timedStore) CompleteProvisioning(ctx context.Context, id int64, version int, res store.ProvisionResult) (store.Request, error) {
+	start := time.Now()
+	defer func() { s.completes.Add(1); s.completeNanos.Add(int64(time.Since(start))) }()
+	return s.DB.CompleteProvisioning(ctx, id, version, res)
+}
