@@ -90,7 +90,8 @@ func jsonError(body []byte, err error) error {
 	)
 	switch {
 	case errors.As(err, &syn):
-		line, col := position(body, syn.Offset)
+		// Offset counts the offending byte itself.
+		line, col := position(body, max(syn.Offset-1, 0))
 		return newAPIError(http.StatusBadRequest, "malformed-json",
 			fmt.Sprintf("Malformed JSON at line %d, column %d: %s.", line, col, strings.TrimPrefix(syn.Error(), "json: ")))
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -98,7 +99,9 @@ func jsonError(body []byte, err error) error {
 		return newAPIError(http.StatusBadRequest, "malformed-json",
 			fmt.Sprintf("Malformed JSON: the body ends early, at line %d, column %d.", line, col))
 	case errors.As(err, &typ):
-		field := typ.Field
+		// Fields of the embedded spec are named after it; callers know
+		// them by their JSON names alone.
+		field := strings.TrimPrefix(typ.Field, "RoleSpec.")
 		if field == "" {
 			field = "(body)"
 		}

@@ -39,17 +39,17 @@ func pathID(c echo.Context, name string) (int64, error) {
 
 // detail renders one request with its versions, decisions, plan and
 // history, as GET /requests/{id} and every action answer it.
-func detail(ctx context.Context, st APIStore, actor store.Actor, r store.Request) (apiRequestView, error) {
+func detail(ctx context.Context, st APIStore, actor store.Actor, r store.Request) (apiRequestDetail, error) {
 	versions, err := st.ListVersions(ctx, r.ID)
 	if err != nil {
-		return apiRequestView{}, err
+		return apiRequestDetail{}, err
 	}
 	events, err := st.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Limit: 1000})
 	if err != nil {
-		return apiRequestView{}, err
+		return apiRequestDetail{}, err
 	}
-	v := requestView(st, actor, r)
-	v.Decisions = []apiDecisionView{}
+	v := apiRequestDetail{apiRequestView: requestView(st, actor, r),
+		Decisions: []apiDecisionView{}, Versions: []apiVersionView{}, History: []apiEventView{}}
 	for _, ver := range versions {
 		v.Versions = append(v.Versions, versionView(ver))
 		if ver.Number == r.Version {

@@ -30,11 +30,17 @@ type apiRequestView struct {
 	UpdatedAt          time.Time          `json:"updated_at"`
 	// Actions are what the caller may do to the request now.
 	Actions []string `json:"actions"`
-	// The single-request view adds the rest.
-	Decisions []apiDecisionView `json:"decisions,omitempty"`
-	Versions  []apiVersionView  `json:"versions,omitempty"`
+}
+
+// apiRequestDetail is the single-request view: the request with the
+// decisions on its current version, every version, the plan of the
+// current one and the history.
+type apiRequestDetail struct {
+	apiRequestView
+	Decisions []apiDecisionView `json:"decisions"`
+	Versions  []apiVersionView  `json:"versions"`
 	Plan      *apiPlanView      `json:"plan,omitempty"`
-	History   []apiEventView    `json:"history,omitempty"`
+	History   []apiEventView    `json:"history"`
 }
 
 type apiDecisionView struct {

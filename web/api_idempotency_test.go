@@ -1,0 +1,89 @@
+package web
+
+import (
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+func TestAPIIdempotencyKeyReplaysAndRefuses(t *testing.T) {
+	env := setupAPI(t, APILimits{})
+	post := func(key string, body any) resp {
+		return env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: body, header: map[string]string{"Idempotency-Key": key}})
+	}
+	first := post("k-1", spec("once"))
+	wantStatus(t, first, http.StatusCreated)
+	again := post("k-1", spec("once"))
+	wantStatus(t, again, http.StatusCreated)
+	if string(again.body) != string(first.body) || again.Header.Get("Location") != first.Header.Get("Location") ||
+		again.Header.Get(replayedHeader) != "true" || first.Header.Get(replayedHeader) != "" {
+		t.Fatalf("replay differs:\n%s\n%s", first.body, again.body)
+	}
+	r := post("k-1", spec("another"))
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if p := r.problem(t); p.Type != problemBase+"idempotency-key-mismatch" {
+		t.Errorf("type %s", p.Type)
+	}
+	// A refused request is replayed too: the same answer, not a new attempt.
+	bad := spec("Bad Name!")
+	wantStatus(t, post("k-2", bad), 422)
+	wantStatus(t, post("k-2", bad), 422)
+	wantStatus(t, post("with space", spec("x")), 400)
+	// Another user's key of the same name is theirs.
+	other := env.do(req{method: "POST", path: "/api/v1/requests", as: asErin, body: spec("erins"), header: map[string]string{"Idempotency-Key": "k-1"}})
+	wantStatus(t, other, http.StatusCreated)
+
+	page, err := env.db.ListRequests(ctxT(t), store.ListFilter{Requester: "alice"})
+	if err != nil || len(page.Requests) != 1 {
+		t.Fatalf("alice has %d requests (err %v), want 1", len(page.Requests), err)
+	}
+}
+
+// Concurrent retries with one key create exactly one request; the others
+// get the replay or 409 while the first still runs.
+func TestAPIIdempotencyConcurrentRetriesCreateOne(t *testing.T) {
+	env := setupAPI(t, APILimits{Burst: 100, Rate: 100})
+	const n = 10
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		statuses = map[int]int{}
+		bodies   = map[string]bool{}
+		start    = make(chan struct{})
+	)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r := env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: spec("raced"),
+				header: map[string]string{"Idempotency-Key": "same-key"}})
+			mu.Lock()
+			defer mu.Unlock()
+			statuses[r.StatusCode]++
+			if r.StatusCode == http.StatusCreated {
+				bodies[string(r.body)] = true
+			}
+			if r.StatusCode == http.StatusConflict && r.Header.Get("Retry-After") == "" {
+				t.Error("409 in progress without Retry-After")
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if statuses[http.StatusCreated] == 0 || statuses[http.StatusCreated]+statuses[http.StatusConflict] != n || len(bodies) != 1 {
+		t.Fatalf("statuses %v, %d distinct bodies", statuses, len(bodies))
+	}
+	page, err := env.db.ListRequests(ctxT(t), store.ListFilter{Requester: "alice"})
+	if err != nil || len(page.Requests) != 1 {
+		t.Fatalf("%d requests created (err %v), want exactly 1", len(page.Requests), err)
+	}
+	// Once the first has finished, a retry replays it.
+	r := env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: spec("raced"), header: map[string]string{"Idempotency-Key": "same-key"}})
+	wantStatus(t, r, http.StatusCreated)
+	if !bodies[string(r.body)] {
+		t.Fatal("the replay after the race differs")
+	}
+}

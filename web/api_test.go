@@ -1,0 +1,408 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
+)
+
+// contract validates responses against the OpenAPI document. One per test
+// binary: building it parses and compiles every schema.
+var (
+	contractOnce sync.Once
+	contractV    validator.Validator
+	contractErr  error
+	contractMu   sync.Mutex // the validator's caches are not documented as safe for concurrent use
+	checked      atomic.Int64
+)
+
+func contract(t *testing.T) validator.Validator {
+	t.Helper()
+	contractOnce.Do(func() {
+		doc, err := libopenapi.NewDocument(mustOpenAPI().JSON)
+		if err != nil {
+			contractErr = err
+			return
+		}
+		v, errs := validator.NewValidator(doc)
+		if len(errs) > 0 {
+			contractErr = errs[0]
+			return
+		}
+		if ok, verrs := v.ValidateDocument(); !ok {
+			for _, e := range verrs {
+				t.Logf("document: %s: %s", e.Message, e.Reason)
+			}
+			contractErr = io.ErrUnexpectedEOF
+			return
+		}
+		contractV = v
+	})
+	if contractErr != nil {
+		t.Fatalf("OpenAPI document: %v", contractErr)
+	}
+	return contractV
+}
+
+// apiEnv is a server on a fresh database with one token per kind of caller.
+type apiEnv struct {
+	t      *testing.T
+	db     *store.DB
+	srv    *httptest.Server
+	offset atomic.Int64 // added to the store's clock
+	tokens map[string]string
+	tok    map[string]store.Token
+}
+
+// The kinds of caller every authorisation test covers.
+const (
+	asNobody    = "nobody"  // no token at all
+	asExpired   = "expired" // alice's expired token
+	asRevoked   = "revoked" // alice's revoked token
+	asAlice     = "alice"   // a requester
+	asErin      = "erin"    // another requester
+	asBob       = "bob"     // an approver
+	asCarol     = "carol"   // an admin
+	asDave      = "dave"    // a second approver
+	asMalformed = "garbage"
+)
+
+func setupAPI(t *testing.T, limits APILimits) *apiEnv {
+	t.Helper()
+	t.Parallel()
+	env := &apiEnv{t: t, tokens: map[string]string{}, tok: map[string]store.Token{}}
+	env.db = storetest.Open(t, storetest.URL(t), store.Options{Now: func() time.Time {
+		return time.Now().Add(time.Duration(env.offset.Load()))
+	}})
+	handler := New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(),
+		Version: "test", Store: env.db, Settings: env.db.Settings(), APILimits: limits})
+	env.srv = httptest.NewServer(handler)
+	t.Cleanup(env.srv.Close)
+
+	ctx := ctxT(t)
+	mk := func(kind, user string, roles ...store.Role) {
+		tok, secret, err := env.db.CreateToken(ctx, store.NewToken{User: user, Roles: roles, CreatedBy: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.tokens[kind], env.tok[kind] = secret, tok
+	}
+	mk(asAlice, "alice", store.RoleRequester)
+	mk(asErin, "erin", store.RoleRequester)
+	mk(asBob, "bob", store.RoleRequester, store.RoleApprover)
+	mk(asCarol, "carol", store.RoleRequester, store.RoleAdmin)
+	mk(asDave, "dave", store.RoleRequester, store.RoleApprover)
+	mk(asRevoked, "alice", store.RoleRequester)
+	if _, err := env.db.RevokeToken(ctx, env.tok[asRevoked].ID, "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	// An expired token: made an hour in the past, valid for half of it.
+	env.offset.Store(int64(-time.Hour))
+	exp := time.Now().Add(-30 * time.Minute)
+	tok, secret, err := env.db.CreateToken(ctx, store.NewToken{User: "alice", ExpiresAt: &exp, CreatedBy: "test"})
+	env.offset.Store(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.tokens[asExpired], env.tok[asExpired] = secret, tok
+	env.tokens[asMalformed] = "rgt_nope"
+	return env
+}
+
+func ctxT(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// resp is a response with its body read.
+type resp struct {
+	*http.Response
+	body []byte
+}
+
+func (r resp) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v\n%s", r.Request.URL, err, r.body)
+	}
+}
+
+func (r resp) problem(t *testing.T) apiProblem {
+	t.Helper()
+	if ct := r.Header.Get(echo.HeaderContentType); ct != "application/problem+json" {
+		t.Fatalf("%s %s: content type %q, want application/problem+json\n%s", r.Request.Method, r.Request.URL.Path, ct, r.body)
+	}
+	var p apiProblem
+	r.json(t, &p)
+	if p.Status != r.StatusCode || !strings.HasPrefix(p.Type, problemBase) || p.Detail == "" || p.Title == "" {
+		t.Fatalf("problem %+v does not match status %d", p, r.StatusCode)
+	}
+	return p
+}
+
+// req is one call; header values of "" are left out.
+type req struct {
+	method, path, as string
+	body             any // string, []byte or a value to encode as JSON
+	header           map[string]string
+}
+
+// do sends r and validates the response against the OpenAPI document,
+// unless the path is not one the API routes (404 tests).
+func (env *apiEnv) do(r req) resp {
+	t := env.t
+	t.Helper()
+	var body io.Reader
+	var raw []byte
+	hrHeaderJSON := false
+	switch b := r.body.(type) {
+	case nil:
+	case io.Reader: // streamed: no Content-Length
+		body = io.MultiReader(b)
+		hrHeaderJSON = true
+	case string:
+		raw = []byte(b)
+	case []byte:
+		raw = b
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if raw != nil {
+		body = bytes.NewReader(raw)
+	}
+	hr, err := http.NewRequestWithContext(ctxT(t), r.method, env.srv.URL+r.path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw != nil || hrHeaderJSON {
+		hr.Header.Set(echo.HeaderContentType, "application/json")
+	}
+	if tok := env.tokens[r.as]; tok != "" {
+		hr.Header.Set(echo.HeaderAuthorization, "Bearer "+tok)
+	}
+	for k, v := range r.header {
+		if v == "" {
+			hr.Header.Del(k)
+		} else {
+			hr.Header.Set(k, v)
+		}
+	}
+	res, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkContract(t, hr, res, got)
+	return resp{Response: res, body: got}
+}
+
+// checkContract validates one response against the document.
+func checkContract(t *testing.T, hr *http.Request, res *http.Response, body []byte) {
+	t.Helper()
+	v := contract(t)
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	// The validator matches the request's path and method; a path the API
+	// does not route is not the document's business.
+	vr := hr.Clone(context.Background())
+	vr.URL.Host, vr.URL.Scheme = "", ""
+	contractMu.Lock()
+	ok, errs := v.ValidateHttpResponse(vr, res)
+	contractMu.Unlock()
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	if !ok {
+		for _, e := range errs {
+			if strings.Contains(e.Message, "not found") && res.StatusCode == http.StatusNotFound && !documentedPath(hr.URL.Path) {
+				return
+			}
+			var detail []string
+			for _, se := range e.SchemaValidationErrors {
+				detail = append(detail, se.FieldPath+": "+se.Reason)
+			}
+			t.Errorf("contract: %s %s → %d: %s (%s) %v\n%s", hr.Method, hr.URL.Path, res.StatusCode, e.Message, e.Reason, detail, body)
+		}
+		return
+	}
+	checked.Add(1)
+}
+
+func documentedPath(p string) bool {
+	for _, op := range mustOpenAPI().operations() {
+		_, path, _ := strings.Cut(op, " ")
+		if matchTemplate(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchTemplate(tmpl, p string) bool {
+	a, b := strings.Split(tmpl, "/"), strings.Split(p, "/")
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !strings.HasPrefix(a[i], "{") && a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// spec is a valid create body for role name.
+func spec(name string) map[string]any {
+	return map[string]any{
+		"name":          name,
+		"description":   "reads the reports bucket",
+		"buckets":       []map[string]any{{"bucket": "example-bucket", "prefix": "reports/", "access": "read"}},
+		"justification": "the nightly report job reads it",
+	}
+}
+
+// create submits a request as alice and returns its ID.
+func (env *apiEnv) create(as, name string) int64 {
+	env.t.Helper()
+	r := env.do(req{method: "POST", path: "/api/v1/requests", as: as, body: spec(name)})
+	if r.StatusCode != http.StatusCreated {
+		env.t.Fatalf("create %s: %d %s", name, r.StatusCode, r.body)
+	}
+	var v apiRequestDetail
+	r.json(env.t, &v)
+	return v.ID
+}
+
+// activate approves request id as bob and drives it to active through the
+// worker's side of the store, with the Terraform the plan renders.
+func (env *apiEnv) activate(id int64) {
+	t := env.t
+	t.Helper()
+	if r := env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", id), as: asBob, body: map[string]any{"comment": "ok"}}); r.StatusCode != 200 {
+		t.Fatalf("approve: %d %s", r.StatusCode, r.body)
+	}
+	provisionFromStore(t, env.db, id)
+}
+
+// provisionFromStore does what the worker does for an approved request,
+// without IAM: it records the plan's ARNs and Terraform.
+func provisionFromStore(t *testing.T, db *store.DB, id int64) {
+	t.Helper()
+	ctx := ctxT(t)
+	r, err := db.GetRequest(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := db.BeginProvisioning(ctx, id, r.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := w.Spec
+	s.ExpiresAt = nil
+	plan, err := provision.NewPlan(s, db.Settings(), provision.PlanMeta{RequestID: pathf("%d", id), Requester: r.Requester, Approvers: w.Approvers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf, err := provision.Terraform(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CompleteProvisioning(ctx, id, r.Version, store.ProvisionResult{
+		RoleARN: "arn:aws:iam::123456789012:role/" + plan.Role.Name, InstanceProfileARN: "arn:aws:iam::123456789012:instance-profile/" + plan.Role.Name,
+		Terraform: tf}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Every route under /api is in the document and every documented
+// operation is routed.
+func TestAPIRoutesMatchTheDocument(t *testing.T) {
+	env := setupAPI(t, APILimits{})
+	e := New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(), Store: env.db})
+	var routed []string
+	for _, r := range e.Routes() {
+		if !strings.HasPrefix(r.Path, "/api") || r.Method == echo.RouteNotFound {
+			continue
+		}
+		path := r.Path
+		for _, seg := range strings.Split(path, "/") {
+			if strings.HasPrefix(seg, ":") {
+				path = strings.Replace(path, seg, "{"+seg[1:]+"}", 1)
+			}
+		}
+		routed = append(routed, r.Method+" "+path)
+	}
+	documented := mustOpenAPI().operations()
+	sort.Strings(routed)
+	sort.Strings(documented)
+	if strings.Join(routed, "\n") != strings.Join(documented, "\n") {
+		t.Fatalf("routes and document differ\nrouted:\n%s\n\ndocumented:\n%s", strings.Join(routed, "\n"), strings.Join(documented, "\n"))
+	}
+	if len(documented) < 15 {
+		t.Fatalf("only %d operations", len(documented))
+	}
+}
+
+func TestOpenAPIDocumentAndReferencePage(t *testing.T) {
+	env := setupAPI(t, APILimits{})
+	r := env.do(req{method: "GET", path: "/api/openapi.json"})
+	var doc map[string]any
+	r.json(t, &doc)
+	if r.StatusCode != 200 || doc["openapi"] != "3.1.0" {
+		t.Fatalf("openapi.json: %d %v", r.StatusCode, doc["openapi"])
+	}
+	page := env.do(req{method: "GET", path: "/api/docs"})
+	for _, want := range []string{"POST /api/v1/requests", "GET /api/v1/requests/{id}/terraform", "RequestDetail", "idempotency-key-mismatch"} {
+		if !strings.Contains(string(page.body), want) {
+			t.Errorf("reference page lacks %q", want)
+		}
+	}
+	if strings.Contains(string(page.body), "http://") || strings.Contains(string(page.body), "https://cdn") {
+		t.Error("reference page loads something from elsewhere")
+	}
+}
+
+// The contract check is not vacuous: a response that drifts from the
+// document fails it.
+func TestContractCatchesDrift(t *testing.T) {
+	v := contract(t)
+	hr, _ := http.NewRequest("GET", "/api/v1/me", nil)
+	for _, body := range []string{`{"name": "alice"}`, `{"name": "a", "roles": [], "groups": [], "token": {"id": 1, "created_at": "2030-01-01T00:00:00Z"}, "extra": 1}`} {
+		res := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body))}
+		contractMu.Lock()
+		ok, _ := v.ValidateHttpResponse(hr, res)
+		contractMu.Unlock()
+		if ok {
+			t.Errorf("drifted body %s passed the contract", body)
+		}
+	}
+	res := &http.Response{StatusCode: 418, Header: http.Header{"Content-Type": {"application/problem+json"}}, Body: io.NopCloser(strings.NewReader(`{}`))}
+	if ok, _ := v.ValidateHttpResponse(hr, res); ok {
+		t.Error("an undocumented status passed the contract")
+	}
+}
