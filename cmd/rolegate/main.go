@@ -62,6 +62,7 @@ func commands() map[string]command {
 		"dev":              {"run everything locally: a private PostgreSQL, migrations and the server", cmdDev},
 		"migrate":          {"apply (up) or show (status) database migrations", cmdMigrate},
 		"audit":            {"verify the audit trail's hash chain", cmdAudit},
+		"token":            {"create, list and revoke API tokens", cmdToken},
 		"version":          {"print the version", cmdVersion},
 		"iam-local":        {"serve the local IAM endpoint for development and tests", cmdIAMLocal},
 		"render":           {"render the plan, policies and Terraform of a role spec", cmdRender},

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// parseLifetime reads 90d, 12h, 30m or "never".
+func parseLifetime(s string) (time.Duration, error) {
+	if s == "never" || s == "" {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 || n > 3650 {
+			return 0, fmt.Errorf("--expires: %q is not a number of days from 1 to 3650", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("--expires: %q is not a lifetime (e.g. 90d, 12h or never)", s)
+	}
+	return d, nil
+}
+
+func cmdToken(ctx context.Context, c cli) error {
+	if len(c.args) == 0 || c.args[0] == "-h" || c.args[0] == "--help" || c.args[0] == "help" {
+		fmt.Fprint(c.stdout, "Usage: rolegate token create|list|revoke [flags]\n\n"+
+			"  create --user NAME [--role requester|approver|admin]... [--group G]... [--expires 90d|12h|never] [--description TEXT]\n"+
+			"         prints the token alone on the last line; it is shown only once\n"+
+			"  list   [--user NAME]\n"+
+			"  revoke ID\n\nEach takes --database-url [DATABASE_URL].\n")
+		if len(c.args) == 0 {
+			return fmt.Errorf("token: say create, list or revoke")
+		}
+		return nil
+	}
+	sub, args := c.args[0], c.args[1:]
+	var databaseURL string
+	fs := newFlagSet("token "+sub, "token "+sub+" [flags]", c.stderr)
+	fs.StringVar(&databaseURL, "database-url", c.getenv("DATABASE_URL"), "PostgreSQL URL (required) [DATABASE_URL]")
+	var run func(db *store.DB, fs *flag.FlagSet) error
+	switch sub {
+	case "create":
+		var (
+			user, expires, description string
+			roles, groups              listFlag
+		)
+		fs.StringVar(&user, "user", "", "the user the token acts as (required)")
+		fs.Var(&roles, "role", "a role of the user: requester, approver or admin (repeatable; default requester)")
+		fs.Var(&groups, "group", "an approver group (data owners) of the user (repeatable)")
+		fs.StringVar(&expires, "expires", "90d", "lifetime: days (90d), a duration (12h) or never")
+		fs.StringVar(&description, "description", "", "what the token is for, shown in lists")
+		run = func(db *store.DB, fs *flag.FlagSet) error {
+			if user == "" {
+				return fmt.Errorf("token create: --user is required")
+			}
+			life, err := parseLifetime(expires)
+			if err != nil {
+				return err
+			}
+			in := store.NewToken{User: user, Groups: groups, Description: description, CreatedBy: "cli"}
+			for _, r := range roles {
+				in.Roles = append(in.Roles, store.Role(r))
+			}
+			if life > 0 {
+				t := time.Now().Add(life).UTC()
+				in.ExpiresAt = &t
+			}
+			tok, secret, err := db.CreateToken(ctx, in)
+			if err != nil {
+				return err
+			}
+			exp := "never"
+			if tok.ExpiresAt != nil {
+				exp = tok.ExpiresAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(c.stderr, "token %d for %s (roles %s) expires %s; it is shown once, store it now\n",
+				tok.ID, tok.User, roleList(tok.Roles), exp)
+			fmt.Fprintln(c.stdout, secret)
+			return nil
+		}
+	case "list":
+		var user string
+		fs.StringVar(&user, "user", "", "only this user's tokens")
+		run = func(db *store.DB, fs *flag.FlagSet) error {
+			toks, err := db.ListTokens(ctx, user)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tUSER\tROLES\tSTATE\tCREATED\tEXPIRES\tLAST USED\tDESCRIPTION")
+			now := time.Now()
+			for _, t := range toks {
+				state := "active"
+				if t.RevokedAt != nil {
+					state = "revoked"
+				} else if !t.Active(now) {
+					state = "expired"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, roleList(t.Roles), state,
+					t.CreatedAt.UTC().Format(time.RFC3339), timeOr(t.ExpiresAt, "never"), timeOr(t.LastUsedAt, "-"), t.Description)
+			}
+			return tw.Flush()
+		}
+	case "revoke":
+		run = func(db *store.DB, fs *flag.FlagSet) error {
+			if fs.NArg() != 1 {
+				return fmt.Errorf("token revoke: give one token ID (see `rolegate token list`)")
+			}
+			id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+			if err != nil || id <= 0 {
+				return fmt.Errorf("token revoke: %q is not a token ID", fs.Arg(0))
+			}
+			t, err := db.RevokeToken(ctx, id, "", "cli")
+			if err != nil {
+				return fmt.Errorf("token revoke: %w", err)
+			}
+			fmt.Fprintf(c.stdout, "revoked token %d of %s\n", t.ID, t.User)
+			return nil
+		}
+	default:
+		return fmt.Errorf("token: unknown subcommand %q (want create, list or revoke)", sub)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if databaseURL == "" {
+		return fmt.Errorf("--database-url / DATABASE_URL: not set")
+	}
+	db, err := store.Open(ctx, databaseURL, store.Options{MaxConns: 2, ConnectTimeout: 5 * time.Second})
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer db.Close()
+	if err := db.SchemaCurrent(ctx); err != nil {
+		return fmt.Errorf("database: %w (run `rolegate migrate up`)", err)
+	}
+	return run(db, fs)
+}
+
+func roleList(roles []store.Role) string {
+	s := make([]string, len(roles))
+	for i, r := range roles {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ",")
+}
+
+func timeOr(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.UTC().Format(time.RFC3339)
+}
