@@ -11,6 +11,7 @@ import (
 
 	"github.com/rolegate/rolegate/provision/iamlocal"
 	"github.com/rolegate/rolegate/store/pglocal"
+	"github.com/rolegate/rolegate/web"
 )
 
 // defaultDataDir is where `rolegate dev` keeps its state between runs: the
@@ -34,6 +35,7 @@ func cmdDev(ctx context.Context, c cli) error {
 		errs        settingErrors
 		srv         serverSettings
 		app         appSettings
+		webs        webSettings
 		databaseURL string
 		dataDir     string
 	)
@@ -44,13 +46,17 @@ func cmdDev(ctx context.Context, c cli) error {
 		"where dev keeps its PostgreSQL cluster and local state between runs [ROLEGATE_DATA_DIR]")
 	srv.register(fs, c.getenv, "127.0.0.1:8080", &errs)
 	app.register(fs, c.getenv, &errs)
+	webs.registerDev(fs, c.getenv, &errs)
 	if err := fs.Parse(c.args); err != nil {
 		return err
 	}
 	srv.check(&errs)
 	b := app.build(&errs)
+	var identity web.Identity
 	if dataDir == "" {
 		errs.add("--data-dir / ROLEGATE_DATA_DIR: empty")
+	} else {
+		identity = webs.identity(dataDir, &errs)
 	}
 	logger := srv.log.logger(c.stderr, &errs)
 	if err := errs.err(); err != nil {
@@ -89,7 +95,8 @@ func cmdDev(ctx context.Context, c cli) error {
 	} else {
 		logger.Info("using the IAM endpoint from AWS_ENDPOINT_URL_IAM", "endpoint", c.getenv("AWS_ENDPOINT_URL_IAM"))
 	}
-	return runApp(ctx, logger, appOptions{server: srv, app: app, built: b, databaseURL: databaseURL, http: true, worker: true})
+	return runApp(ctx, logger, appOptions{server: srv, app: app, built: b, identity: identity,
+		databaseURL: databaseURL, http: true, worker: true})
 }
 
 // noBinariesError is what dev says when it cannot start PostgreSQL itself:

@@ -56,6 +56,7 @@ func cmdServe(ctx context.Context, c cli) error {
 		errs        settingErrors
 		srv         serverSettings
 		app         appSettings
+		webs        webSettings
 		databaseURL string
 		noWorker    bool
 	)
@@ -64,6 +65,7 @@ func cmdServe(ctx context.Context, c cli) error {
 	fs.BoolVar(&noWorker, "no-worker", c.getenv("NO_WORKER") == "true", "serve HTTP only; run `rolegate worker` elsewhere [NO_WORKER=true]")
 	srv.register(fs, c.getenv, "127.0.0.1:8080", &errs)
 	app.register(fs, c.getenv, &errs)
+	webs.register(fs, c.getenv, &errs)
 	if err := fs.Parse(c.args); err != nil {
 		return err
 	}
@@ -72,11 +74,13 @@ func cmdServe(ctx context.Context, c cli) error {
 	}
 	srv.check(&errs)
 	b := app.build(&errs)
+	identity := webs.identity("", &errs)
 	logger := srv.log.logger(c.stderr, &errs)
 	if err := errs.err(); err != nil {
 		return err
 	}
-	return runApp(ctx, logger, appOptions{server: srv, app: app, built: b, databaseURL: databaseURL, http: true, worker: !noWorker})
+	return runApp(ctx, logger, appOptions{server: srv, app: app, built: b, identity: identity,
+		databaseURL: databaseURL, http: true, worker: !noWorker})
 }
 
 // appOptions say which parts of rolegate one process runs.
@@ -84,6 +88,7 @@ type appOptions struct {
 	server      serverSettings
 	app         appSettings
 	built       built
+	identity    web.Identity
 	databaseURL string
 	http        bool
 	worker      bool
@@ -139,7 +144,8 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), db.Collector())
-	handler := web.New(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion(), ReadyTimeout: o.server.readyTimeout})
+	handler := web.New(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion(), ReadyTimeout: o.server.readyTimeout,
+		Store: db, Settings: o.built.settings, Identity: o.identity})
 
 	ln, err := net.Listen("tcp", o.server.listen)
 	if err != nil {

@@ -47,7 +47,7 @@ func cmdToken(ctx context.Context, c cli) error {
 		if len(c.args) == 0 {
 			return fmt.Errorf("token: say create, list or revoke")
 		}
-		return nil
+		return flag.ErrHelp
 	}
 	sub, args := c.args[0], c.args[1:]
 	var databaseURL string
