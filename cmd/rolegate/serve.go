@@ -24,6 +24,8 @@ type serverSettings struct {
 	listen          string
 	shutdownTimeout time.Duration
 	maxConns        int
+	apiRate         float64
+	apiBurst        int
 	readyTimeout    time.Duration
 	log             logSettings
 }
@@ -35,6 +37,10 @@ func (s *serverSettings) register(fs *flag.FlagSet, getenv func(string) string, 
 		fs.StringVar(&s.listen, "listen", envString(getenv, "LISTEN_ADDR", defListen), "address to serve HTTP on [LISTEN_ADDR]")
 		fs.DurationVar(&s.readyTimeout, "ready-timeout", envDuration(getenv, "READY_TIMEOUT", 2*time.Second, errs),
 			"how long /readyz waits for the database before answering 503 [READY_TIMEOUT]")
+		fs.Float64Var(&s.apiRate, "api-rate", envFloat(getenv, "API_RATE_LIMIT", 10, errs),
+			"API requests per second one token may make, sustained [API_RATE_LIMIT]")
+		fs.IntVar(&s.apiBurst, "api-burst", envInt(getenv, "API_BURST", 40, errs),
+			"API requests one token may make at once before the rate applies [API_BURST]")
 	}
 	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", envDuration(getenv, "SHUTDOWN_TIMEOUT", 15*time.Second, errs),
 		"how long in-flight requests may finish after SIGINT/SIGTERM [SHUTDOWN_TIMEOUT]")
@@ -45,6 +51,12 @@ func (s *serverSettings) register(fs *flag.FlagSet, getenv func(string) string, 
 func (s *serverSettings) check(errs *settingErrors) {
 	if s.listen != "" {
 		checkListen(s.listen, errs)
+		if s.apiRate <= 0 || s.apiRate > 100000 {
+			errs.add("--api-rate / API_RATE_LIMIT: %v is not from 0.01 to 100000 requests per second", s.apiRate)
+		}
+		if s.apiBurst < 1 || s.apiBurst > 100000 {
+			errs.add("--api-burst / API_BURST: %d is not from 1 to 100000", s.apiBurst)
+		}
 	}
 	if s.maxConns < 1 || s.maxConns > 1000 {
 		errs.add("--db-max-conns / DB_MAX_CONNS: %d is not from 1 to 1000", s.maxConns)
@@ -145,7 +157,8 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), db.Collector())
 	handler := web.New(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion(), ReadyTimeout: o.server.readyTimeout,
-		Store: db, Settings: o.built.settings, Identity: o.identity})
+		Store: db, Settings: o.built.settings, Identity: o.identity,
+		APILimits: web.APILimits{Rate: o.server.apiRate, Burst: o.server.apiBurst}})
 
 	ln, err := net.Listen("tcp", o.server.listen)
 	if err != nil {

@@ -19,8 +19,8 @@ import (
 	"github.com/rolegate/rolegate/store"
 )
 
-// ExpireArgs is the periodic job that revokes expired roles and sends
-// expiry reminders.
+// ExpireArgs is the periodic job that revokes expired roles, sends expiry
+// reminders and removes expired API idempotency keys.
 type ExpireArgs struct{}
 
 // Kind names the job in River.
@@ -146,6 +146,11 @@ func (j *jobs) expire(ctx context.Context, _ *river.Job[ExpireArgs]) error {
 		if _, err := j.st.RemindExpiring(ctx, j.cfg.RemindBefore); err != nil {
 			return err
 		}
+	}
+	// Housekeeping rides along: the API's idempotency keys are kept for
+	// the promised 24 hours, then removed.
+	if _, err := j.st.DeleteExpiredIdempotencyKeys(ctx, store.IdempotencyTTL); err != nil {
+		return err
 	}
 	return nil
 }

@@ -38,6 +38,7 @@ type Store interface {
 	RemindExpiring(ctx context.Context, within time.Duration) (int, error)
 	RecordDrift(ctx context.Context, id int64, version int, changes []string, repaired bool) error
 	LiveWork(ctx context.Context, afterID int64, limit int) ([]store.Work, error)
+	DeleteExpiredIdempotencyKeys(ctx context.Context, olderThan time.Duration) (int64, error)
 }
 
 // Config tunes the worker. Zero values take the defaults named.

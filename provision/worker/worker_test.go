@@ -492,3 +492,40 @@ func TestExpiredRoleIsRemoved(t *testing.T) {
 		t.Fatal("expired role still exists in IAM")
 	}
 }
+
+func TestExpireJobRemovesOldIdempotencyKeys(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(c *worker.Config, _ *store.Options) { c.ExpiryInterval = 100 * time.Millisecond })
+	ctx := context.Background()
+	if _, err := e.db.Pool().Exec(ctx, `INSERT INTO idempotency_keys (user_name, key, method, path, request_sha256, created_at)
+		VALUES ('alice', 'old', 'POST', '/api/v1/requests', decode(repeat('00', 32), 'hex'), now() - interval '25 hours'),
+		       ('alice', 'new', 'POST', '/api/v1/requests', decode(repeat('00', 32), 'hex'), now())`); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var keys []string
+		rows, err := e.db.Pool().Query(ctx, `SELECT key FROM idempotency_keys ORDER BY key`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, k)
+		}
+		rows.Close()
+		if len(keys) == 1 && keys[0] == "new" {
+			return
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("keys after the expiry job: %v, want only the recent one", keys)
+		case <-tick.C:
+		}
+	}
+}
