@@ -91,11 +91,16 @@ type EventFilter struct {
 	Until     time.Time
 	// AfterID continues from the last event of a previous page.
 	AfterID int64
+	// NewestFirst lists the newest events first; BeforeID then continues
+	// from the last (oldest) event of a previous page.
+	NewestFirst bool
+	BeforeID    int64
 	// Limit is the page size, 1..1000; default 100.
 	Limit int
 }
 
-// ListEvents returns events matching f, oldest first.
+// ListEvents returns events matching f, oldest first unless f.NewestFirst.
+// It returns ErrInvalid for a page size over 1000.
 func (db *DB) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -130,10 +135,17 @@ func (db *DB) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
 	if f.AfterID != 0 {
 		add("id > $%d", f.AfterID)
 	}
+	if f.BeforeID != 0 {
+		add("id < $%d", f.BeforeID)
+	}
+	order := "id"
+	if f.NewestFirst {
+		order = "id DESC"
+	}
 	args = append(args, limit)
 	rows, err := db.pool.Query(ctx, fmt.Sprintf(`
 		SELECT id, coalesce(request_id, 0), coalesce(version, 0), actor, kind, data, created_at
-		FROM audit_events WHERE %s ORDER BY id LIMIT $%d`, strings.Join(where, " AND "), len(args)), args...)
+		FROM audit_events WHERE %s ORDER BY %s LIMIT $%d`, strings.Join(where, " AND "), order, len(args)), args...)
 	if err != nil {
 		return nil, interpret(err)
 	}
