@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -72,10 +73,13 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		timeout = 5 * time.Second
 	}
 	cfg.ConnConfig.ConnectTimeout = timeout
+	reset := &resetOnDisconnect{}
+	cfg.ConnConfig.Tracer = reset
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
+	reset.pool.Store(pool)
 	pingCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
@@ -97,6 +101,28 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	}
 	return &DB{pool: pool, now: now, rules: opts.Rules.withDefaults(), settings: settings,
 		webhooks: opts.Webhooks, river: rc}, nil
+}
+
+// resetOnDisconnect empties the pool when a query finds its connection
+// gone: after a server restart or a mass termination every idle connection
+// is dead too, and handing them out one by one would fail a request each.
+type resetOnDisconnect struct {
+	pool atomic.Pointer[pgxpool.Pool]
+}
+
+func (r *resetOnDisconnect) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (r *resetOnDisconnect) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
+	// A query its caller gave up on says nothing about the server.
+	if data.Err != nil && ctx.Err() == nil && unavailable(data.Err) {
+		if p := r.pool.Load(); p != nil {
+			// Reset waits on the pool's lock; the query's goroutine must
+			// not, as it may hold a connection Reset is closing.
+			go p.Reset()
+		}
+	}
 }
 
 // describe names the server without credentials.
@@ -138,15 +164,35 @@ func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
 // Close waits for borrowed connections to be returned and closes the pool.
 func (db *DB) Close() { db.pool.Close() }
 
-// inTx runs fn in a transaction, committing when fn returns nil.
+// txAttempts is how often inTx runs a transaction whose connection broke
+// before it tried to commit.
+const txAttempts = 3
+
+// inTx runs fn in a transaction, committing when fn returns nil. When the
+// connection breaks before the commit (the server restarted, the backend
+// was terminated), nothing was written, so it runs fn again on a fresh
+// connection; a break during the commit itself is ambiguous and returned
+// as ErrUnavailable. fn must only work through tx.
 func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		committing, err := db.tryTx(ctx, fn)
+		if err == nil || committing || attempt == txAttempts || !errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+func (db *DB) tryTx(ctx context.Context, fn func(tx pgx.Tx) error) (committing bool, err error) {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
-		return interpret(err)
+		return false, interpret(err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
 	if err := fn(tx); err != nil {
-		return err
+		if unavailable(err) && !errors.Is(err, ErrUnavailable) {
+			err = fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		return false, err
 	}
-	return interpret(tx.Commit(ctx))
+	return true, interpret(tx.Commit(ctx))
 }

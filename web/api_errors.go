@@ -81,6 +81,10 @@ func classify(err error) (*apiError, bool) {
 		e := newAPIError(http.StatusUnauthorized, "unauthorized", trimKind(err, store.ErrBadToken)+".")
 		e.header = map[string]string{"WWW-Authenticate": `Bearer realm="rolegate", error="invalid_token"`}
 		return e, true
+	case errors.Is(err, store.ErrUnavailable):
+		e := newAPIError(http.StatusServiceUnavailable, "unavailable", "The database is not answering right now; retry shortly.")
+		e.retryAfter = 1
+		return e, true
 	case errors.Is(err, store.ErrNotFound):
 		return newAPIError(http.StatusNotFound, "not-found", "No such resource."), true
 	case errors.Is(err, store.ErrForbidden):
@@ -118,6 +122,9 @@ func apiProblems(logger *slog.Logger) echo.MiddlewareFunc {
 				return err
 			}
 			ae, ok := classify(err)
+			if ok && ae.status >= 500 {
+				logger.Warn("request failed: dependency unavailable", "err", err, "route", routeOf(c), "request_id", requestID(c))
+			}
 			if !ok {
 				logger.Error("request failed", "err", err, "route", routeOf(c), "request_id", requestID(c))
 				ae = newAPIError(http.StatusInternalServerError, "internal",

@@ -42,6 +42,9 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			}
 		} else if s, m, ok := userError(err); ok {
 			status, msg = s, m
+			if s >= 500 {
+				logger.Warn("request failed: dependency unavailable", "err", err, "route", routeOf(c), "request_id", requestID(c))
+			}
 		} else {
 			logger.Error("request failed", "err", err, "route", routeOf(c), "request_id", requestID(c))
 		}
@@ -82,6 +85,8 @@ func wantsJSON(r *http.Request) bool {
 func userError(err error) (int, string, bool) {
 	var verr *provision.ValidationError
 	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		return http.StatusServiceUnavailable, "The database is not answering right now. Nothing was lost; try again in a moment.", true
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, "There is nothing here. It may have been removed, or the link is mistyped.", true
 	case errors.Is(err, store.ErrForbidden):
