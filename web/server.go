@@ -137,6 +137,10 @@ func routes(e *echo.Echo, d Deps) {
 	g.GET("/dashboard", handleDashboard(d), approvers)
 	g.GET("/roles", handleRoles(d), anyone)
 	g.GET("/audit", handleAudit(d), approvers)
+	// Everyone manages their own API tokens; admins see and revoke all.
+	g.GET("/settings/tokens", handleTokens(d), anyone)
+	g.POST("/settings/tokens", handleCreateToken(d), anyone)
+	g.POST("/settings/tokens/:id/revoke", handleRevokeToken(d), anyone)
 }
 
 // handleHealthz answers as long as the process serves HTTP; it checks no

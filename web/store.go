@@ -22,4 +22,9 @@ type Store interface {
 	Allowed(actor store.Actor, r store.Request) store.Actions
 	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 	ListActiveRoles(ctx context.Context, cursor string, limit int) (store.RequestPage, error)
+
+	// The API tokens settings page.
+	CreateToken(ctx context.Context, in store.NewToken) (store.Token, string, error)
+	ListTokens(ctx context.Context, user string) ([]store.Token, error)
+	RevokeToken(ctx context.Context, id int64, owner, actor string) (store.Token, error)
 }
