@@ -62,7 +62,7 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 			return err
 		}
 		_, err = db.event(ctx, tx, Event{RequestID: id, Version: next, Actor: actor.Name, Kind: EventChangeSubmitted,
-			Data: map[string]any{"diff": DiffSpecs(live, nv.Spec).Lines()}}, now)
+			Data: map[string]any{"diff": DiffSpecs(live, nv.Spec).Lines(), "policy_diff": PolicyDiff(live, nv.Spec, db.settings)}}, now)
 		return err
 	})
 	if err != nil {

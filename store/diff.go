@@ -1,8 +1,11 @@
 package store
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/rolegate/rolegate/provision"
 )
@@ -81,6 +84,64 @@ func (d SpecDiff) Lines() []string {
 	}
 	for _, o := range d.Other {
 		out = append(out, "~ "+o)
+	}
+	return out
+}
+
+// PolicyDiff renders the permission policy of both specs under the
+// settings and returns the lines that differ, "+ " added and "- " removed,
+// so approvers of a change see what it grants beyond the scopes' summary.
+// It returns nil when either spec cannot be planned (the validator reports
+// that elsewhere).
+func PolicyDiff(old, new provision.RoleSpec, set provision.Settings) []string {
+	render := func(spec provision.RoleSpec) []string {
+		spec.ExpiresAt = nil // not part of the policy; may be in the past for the live version
+		p, err := provision.NewPlan(spec, set, provision.PlanMeta{RequestID: "diff"})
+		if err != nil {
+			return nil
+		}
+		var b bytes.Buffer
+		if err := json.Indent(&b, []byte(p.Policy.Document), "", "  "); err != nil {
+			return nil
+		}
+		return strings.Split(b.String(), "\n")
+	}
+	a, b := render(old), render(new)
+	if a == nil || b == nil {
+		return nil
+	}
+	return lineDiff(a, b)
+}
+
+// lineDiff is a longest-common-subsequence diff of two short texts.
+func lineDiff(a, b []string) []string {
+	n, m := len(a), len(b)
+	lcs := make([][]int, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var out []string
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && a[i] == b[j]:
+			i, j = i+1, j+1
+		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
+			out = append(out, "+ "+strings.TrimSpace(b[j]))
+			j++
+		default:
+			out = append(out, "- "+strings.TrimSpace(a[i]))
+			i++
+		}
 	}
 	return out
 }

@@ -179,7 +179,7 @@ func describeEvent(e store.Event) eventLine {
 			l.Detail = append(l.Detail, strings.ReplaceAll(k, "_", " ")+": "+s)
 		}
 	}
-	for _, k := range []string{"diff", "changes"} {
+	for _, k := range []string{"diff", "policy_diff", "changes"} {
 		if list, ok := e.Data[k].([]any); ok {
 			for _, x := range list {
 				l.Detail = append(l.Detail, fmt.Sprint(x))
