@@ -18,14 +18,38 @@ type AuditReport struct {
 	FirstBroken int64
 	// Reason says why FirstBroken does not verify.
 	Reason string
+	// Unsealed counts events written but not chained yet (the sealer runs
+	// every few seconds); they are not checked.
+	Unsealed int
+}
+
+// sealBatch is how many events one audit_seal call chains.
+const sealBatch = 1000
+
+// SealAudit chains every committed, unsealed audit event into the hash
+// chain, in ID order, and returns how many it sealed. Events are written
+// unsealed so no transaction waits on the chain; the worker seals every few
+// seconds, and verification seals first.
+func (db *DB) SealAudit(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		var n int
+		if err := db.pool.QueryRow(ctx, `SELECT audit_seal($1)`, sealBatch).Scan(&n); err != nil {
+			return total, interpret(err)
+		}
+		total += n
+		if n < sealBatch {
+			return total, nil
+		}
+	}
 }
 
 // Intact reports whether every event verified.
 func (r AuditReport) Intact() bool { return r.FirstBroken == 0 }
 
-// VerifyAuditChain reads every audit event in ID order and checks that its
-// stored hash is the digest of its content chained to its prev_hash
-// (recomputed by the database with the same function the insert trigger
+// VerifyAuditChain reads every sealed audit event in chain order and checks
+// that its stored hash is the digest of its content chained to its
+// prev_hash (recomputed by the database with the function the sealer
 // uses) and that its prev_hash is the hash of the event before it. It
 // stops at the first broken link and names it. A broken chain is a
 // report, not an error: the error is for failing to read the trail.
@@ -40,7 +64,7 @@ func (db *DB) VerifyAuditChain(ctx context.Context) (AuditReport, error) {
 		rows, err := tx.Query(ctx, `
 			SELECT id, prev_hash, hash,
 			       hash IS NOT DISTINCT FROM audit_event_digest(prev_hash, request_id, version, actor, kind, data, created_at)
-			FROM audit_events ORDER BY id`)
+			FROM audit_events WHERE seal_seq IS NOT NULL ORDER BY seal_seq`)
 		if err != nil {
 			return interpret(err)
 		}
@@ -80,7 +104,7 @@ func (db *DB) VerifyAuditChain(ctx context.Context) (AuditReport, error) {
 			return interpret(err)
 		}
 		if brokenAt == 0 {
-			return nil
+			return interpret(tx.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE seal_seq IS NULL`).Scan(&rep.Unsealed))
 		}
 		rep.FirstBroken, rep.Reason = brokenAt, reason
 		if !badLink {
@@ -93,7 +117,7 @@ func (db *DB) VerifyAuditChain(ctx context.Context) (AuditReport, error) {
 		// A link to a hash no event carries means the event it pointed at
 		// is gone (or was rewritten); one elsewhere means the order forked.
 		var linkedID int64
-		err = tx.QueryRow(ctx, `SELECT id FROM audit_events WHERE hash = $1 ORDER BY id LIMIT 1`, link).Scan(&linkedID)
+		err = tx.QueryRow(ctx, `SELECT id FROM audit_events WHERE hash = $1 ORDER BY seal_seq LIMIT 1`, link).Scan(&linkedID)
 		switch {
 		case err == pgx.ErrNoRows && len(link) > 0:
 			rep.Reason = fmt.Sprintf("deleted row: its prev_hash matches no event, so an event between %s and it was deleted (or rewritten)", before)

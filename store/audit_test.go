@@ -37,6 +37,17 @@ func busyHistory(t *testing.T, f fixture) {
 	if _, err := f.db.AppendEvent(ctx, store.Event{Actor: "admin", Kind: "settings.changed", Data: map[string]any{"k": "v"}}); err != nil {
 		t.Fatal(err)
 	}
+	seal(t, f.db)
+}
+
+// seal chains what is written, as the worker does every few seconds.
+func seal(t *testing.T, db *store.DB) int {
+	t.Helper()
+	n, err := db.SealAudit(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func mustGet(t *testing.T, db *store.DB, id int64) store.Request {
@@ -68,6 +79,7 @@ func eventIDs(t *testing.T, f fixture) []int64 {
 
 func verify(t *testing.T, db *store.DB) store.AuditReport {
 	t.Helper()
+	seal(t, db)
 	rep, err := db.VerifyAuditChain(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
@@ -235,5 +247,38 @@ func TestWebhookJobsPerURLInTheSameTransaction(t *testing.T) {
 	approve(t, g.db, bob, mustCreate(t, g.db, newRequest("reports-reader", "alice")))
 	if n := len(jobArgs(t, g.db, "webhook", 0)); n != 0 {
 		t.Fatalf("%d webhook jobs with none configured", n)
+	}
+}
+
+// Events are written unsealed; before sealing they are as append-only as
+// after, and sealing changes nothing but the seal.
+func TestUnsealedEventsAreAppendOnlyToo(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	e, err := f.db.AppendEvent(ctx, store.Event{Actor: "alice", Kind: "note.added"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		`UPDATE audit_events SET actor = 'mallory' WHERE id = $1`,
+		`UPDATE audit_events SET seal_seq = 999, prev_hash = '\x', hash = '\x00', actor = 'mallory' WHERE id = $1`,
+		`DELETE FROM audit_events WHERE id = $1`,
+	} {
+		if _, err := f.db.Pool().Exec(ctx, sql, e.ID); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Fatalf("%s on an unsealed event: err = %v, want refused", sql, err)
+		}
+	}
+	if n := seal(t, f.db); n != 1 {
+		t.Fatalf("sealed %d events, want 1", n)
+	}
+	if n := seal(t, f.db); n != 0 {
+		t.Fatalf("sealed %d events again, want 0", n)
+	}
+	if _, err := f.db.Pool().Exec(ctx, `UPDATE audit_events SET seal_seq = NULL, hash = NULL, prev_hash = NULL WHERE id = $1`, e.ID); err == nil {
+		t.Fatal("unsealing a sealed event was accepted")
+	}
+	if rep := verify(t, f.db); !rep.Intact() || rep.Checked != 1 || rep.Unsealed != 0 {
+		t.Fatalf("report = %+v", rep)
 	}
 }

@@ -32,6 +32,18 @@ type DriftArgs struct{}
 // Kind names the job in River.
 func (DriftArgs) Kind() string { return "drift" }
 
+// SealArgs is the periodic job that chains new audit events into the
+// audit trail's hash chain.
+type SealArgs struct{}
+
+// Kind names the job in River.
+func (SealArgs) Kind() string { return "audit-seal" }
+
+func (j *jobs) seal(ctx context.Context, _ *river.Job[SealArgs]) error {
+	_, err := j.st.SealAudit(ctx)
+	return err
+}
+
 type jobs struct {
 	st  Store
 	cfg Config

@@ -39,6 +39,7 @@ type Store interface {
 	RecordDrift(ctx context.Context, id int64, version int, changes []string, repaired bool) error
 	LiveWork(ctx context.Context, afterID int64, limit int) ([]store.Work, error)
 	DeleteExpiredIdempotencyKeys(ctx context.Context, olderThan time.Duration) (int64, error)
+	SealAudit(ctx context.Context) (int, error)
 }
 
 // Config tunes the worker. Zero values take the defaults named.
@@ -65,6 +66,9 @@ type Config struct {
 	DriftInterval time.Duration
 	// RepairDrift makes the drift check put IAM back to the plan.
 	RepairDrift bool
+	// SealInterval is how often new audit events are chained into the
+	// audit trail's hash chain; default 5s.
+	SealInterval time.Duration
 	// WebhookSecret signs webhook bodies (HMAC-SHA256).
 	WebhookSecret string
 	// HTTPClient delivers webhooks; default a client with a 10s timeout.
@@ -107,6 +111,9 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 	if cfg.ExpiryInterval <= 0 {
 		cfg.ExpiryInterval = time.Minute
 	}
+	if cfg.SealInterval <= 0 {
+		cfg.SealInterval = 5 * time.Second
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -120,11 +127,15 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 	river.AddWorker(workers, river.WorkFunc(j.webhook))
 	river.AddWorker(workers, river.WorkFunc(j.expire))
 	river.AddWorker(workers, river.WorkFunc(j.drift))
+	river.AddWorker(workers, river.WorkFunc(j.seal))
 
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpiryInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return ExpireArgs{}, nil },
 			&river.PeriodicJobOpts{ID: "expire", RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(cfg.SealInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return SealArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "audit-seal", RunOnStart: true}),
 	}
 	if cfg.DriftInterval > 0 {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.DriftInterval),

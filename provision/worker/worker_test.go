@@ -529,3 +529,32 @@ func TestExpireJobRemovesOldIdempotencyKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkerSealsTheAuditTrail(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(c *worker.Config, _ *store.Options) { c.SealInterval = 100 * time.Millisecond })
+	ctx := context.Background()
+	r := e.submit("sealed")
+	e.approve(r)
+	e.await(r.ID, store.StatusActive)
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		rep, err := e.db.VerifyAuditChain(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.Intact() {
+			t.Fatalf("chain broken: %+v", rep)
+		}
+		if rep.Unsealed == 0 && rep.Checked > 0 {
+			return
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("events still unsealed after 30s: %+v", rep)
+		case <-tick.C:
+		}
+	}
+}
