@@ -1,0 +1,462 @@
+package web
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
+)
+
+// The kinds of caller of the authorisation matrix. Browsers are known by
+// the trusted proxy's headers; the API by bearer tokens.
+const (
+	zOut       = "signed out"      // no sign-in, no token
+	zMalformed = "malformed token" // API only
+	zExpired   = "expired token"   // API only: alice's, expired
+	zRevoked   = "revoked token"   // API only: alice's, revoked
+	zNoRole    = "no role"         // HTML only: signed in, in no group that maps to a role
+	zOwner     = "owner"           // alice, requester of every fixture
+	zOther     = "other requester" // erin
+	zApprover  = "approver"        // bob
+	zAdmin     = "admin"           // carol
+	zDataOwner = "data owner"      // dave: a requester in the data-owners group the fixtures' bucket is routed to
+)
+
+var (
+	htmlCallers = []string{zOut, zNoRole, zOwner, zOther, zApprover, zAdmin, zDataOwner}
+	apiCallers  = []string{zOut, zMalformed, zExpired, zRevoked, zOwner, zOther, zApprover, zAdmin, zDataOwner}
+	// withRole are the callers holding a role, in either half.
+	withRole = []string{zOwner, zOther, zApprover, zAdmin, zDataOwner}
+	// anyone marks routes open to every caller.
+	anyone = []string{"*"}
+)
+
+// secEnv is one server with the pages (behind a trusted proxy) and the
+// API on a database whose fixtures' bucket is routed to data owners, with
+// a browser and a token for every kind of caller; plus servers in dev-user
+// and OIDC mode, for the sign-in routes only those modes mount.
+type secEnv struct {
+	t       *testing.T
+	db      *store.DB
+	ui      *uiFixture
+	api     *apiEnv
+	clients map[string]*uiClient
+	seq     atomic.Int64
+
+	main, dev, oidc *echo.Echo
+	devSrv, oidcSrv *httptest.Server
+}
+
+func secIdentity() Identity {
+	return Identity{
+		Proxy:      &ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}},
+		Roles:      RoleGroups{Requester: []string{"staff"}, Approver: []string{"approvers"}, Admin: []string{"admins"}},
+		SessionKey: []byte(strings.Repeat("s", 32)),
+	}
+}
+
+func secSetup(t *testing.T, id Identity) *secEnv {
+	t.Helper()
+	t.Parallel()
+	env := &secEnv{t: t}
+	api := &apiEnv{t: t, tokens: map[string]string{}, tok: map[string]store.Token{}}
+	env.db = storetest.Open(t, storetest.URL(t), store.Options{
+		Now:   func() time.Time { return time.Now().Add(time.Duration(api.offset.Load())) },
+		Rules: store.ApprovalRules{Routes: []store.Route{{Pattern: "owned-*", Group: "data-owners"}}},
+	})
+	api.db = env.db
+	deps := func(id Identity, st Store) Deps {
+		return Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(), Version: "test",
+			Store: st, Settings: env.db.Settings(), Identity: id, APILimits: APILimits{Rate: 1000, Burst: 1000}}
+	}
+	env.main = New(deps(id, env.db))
+	api.srv = httptest.NewServer(env.main)
+	t.Cleanup(api.srv.Close)
+	env.api = api
+	env.ui = &uiFixture{t: t, db: env.db, srv: api.srv}
+
+	env.dev = New(deps(Identity{DevUsers: true, CookieSecure: id.CookieSecure}, nil))
+	env.devSrv = httptest.NewServer(env.dev)
+	t.Cleanup(env.devSrv.Close)
+	p := newTestProvider(t)
+	var oidcHandler http.Handler
+	env.oidcSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { oidcHandler.ServeHTTP(w, r) }))
+	t.Cleanup(env.oidcSrv.Close)
+	env.oidc = New(deps(Identity{OIDC: &OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret",
+		RedirectURL: env.oidcSrv.URL + "/auth/callback"}, SessionKey: []byte(strings.Repeat("o", 32)), CookieSecure: id.CookieSecure}, nil))
+	oidcHandler = env.oidc
+
+	env.clients = map[string]*uiClient{
+		zOut:       env.ui.client("", ""),
+		zNoRole:    env.ui.client("mallory", "contractors"),
+		zOwner:     env.ui.client("alice", "staff"),
+		zOther:     env.ui.client("erin", "staff"),
+		zApprover:  env.ui.client("bob", "staff,approvers"),
+		zAdmin:     env.ui.client("carol", "staff,admins"),
+		zDataOwner: env.ui.client("dave", "staff,data-owners"),
+	}
+
+	ctx := ctxT(t)
+	mk := func(kind, user string, groups []string, roles ...store.Role) {
+		tok, secret, err := env.db.CreateToken(ctx, store.NewToken{User: user, Roles: roles, Groups: groups, CreatedBy: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		api.tokens[kind], api.tok[kind] = secret, tok
+	}
+	mk(zOwner, "alice", nil, store.RoleRequester)
+	mk(zOther, "erin", nil, store.RoleRequester)
+	mk(zApprover, "bob", nil, store.RoleRequester, store.RoleApprover)
+	mk(zAdmin, "carol", nil, store.RoleRequester, store.RoleAdmin)
+	mk(zDataOwner, "dave", []string{"data-owners"}, store.RoleRequester)
+	mk(zRevoked, "alice", nil, store.RoleRequester)
+	if _, err := env.db.RevokeToken(ctx, api.tok[zRevoked].ID, "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	// Made an hour ago, valid for half of it.
+	api.offset.Store(int64(-time.Hour))
+	exp := time.Now().Add(-30 * time.Minute)
+	tok, secret, err := env.db.CreateToken(ctx, store.NewToken{User: "alice", ExpiresAt: &exp, CreatedBy: "test"})
+	api.offset.Store(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.tokens[zExpired], api.tok[zExpired] = secret, tok
+	api.tokens[zMalformed] = "rgt_1_not-a-secret"
+	return env
+}
+
+// fixture returns a new request of alice's for a bucket routed to the data
+// owners, in state "pending", "active" or "failed"; for "token", only the
+// ID is set: that of a new API token of alice's.
+func (env *secEnv) fixture(state string) store.Request {
+	t := env.t
+	t.Helper()
+	ctx := ctxT(t)
+	if state == "token" {
+		tok, _, err := env.db.CreateToken(ctx, store.NewToken{User: "alice", Description: "fixture", CreatedBy: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store.Request{ID: tok.ID}
+	}
+	name := fmt.Sprintf("authz-%s-%d", state, env.seq.Add(1))
+	r := uiCreate(t, env.db, store.NewRequest{Spec: provision.RoleSpec{Name: name, Description: "reads reports",
+		Buckets: []provision.BucketScope{{Bucket: "owned-reports", Prefix: "daily/", Access: provision.AccessRead}}},
+		Justification: "the nightly report job reads it", Requester: "alice"})
+	if state == "pending" {
+		return r
+	}
+	var err error
+	for _, a := range []store.Actor{{Name: "bob", Roles: []store.Role{store.RoleApprover}},
+		{Name: "dave", Roles: []store.Role{store.RoleRequester}, Groups: []string{"data-owners"}}} {
+		if r, err = env.db.Decide(ctx, a, r.ID, r.Version, store.Decision{Approve: true}); err != nil {
+			t.Fatalf("approve fixture as %s: %v", a.Name, err)
+		}
+	}
+	if r.Status != store.StatusApproved {
+		t.Fatalf("fixture is %s after both approvals", r.Status)
+	}
+	switch state {
+	case "active":
+		provisionFromStore(t, env.db, r.ID)
+	case "failed":
+		if _, err := env.db.BeginProvisioning(ctx, r.ID, r.Version); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.db.FailProvisioning(ctx, r.ID, r.Version, "AccessDenied: test"); err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatalf("unknown fixture state %q", state)
+	}
+	r, err = env.db.GetRequest(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// routeKeys lists the routes of e as "METHOD /path", leaving out echo's
+// own not-found handlers.
+func routeKeys(e *echo.Echo) []string {
+	var out []string
+	for _, r := range e.Routes() {
+		if r.Method == echo.RouteNotFound {
+			continue
+		}
+		out = append(out, r.Method+" "+r.Path)
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// allRoutes is every route any identity mode mounts, each with the
+// server that mounts it.
+func (env *secEnv) allRoutes() map[string]string {
+	out := map[string]string{}
+	for _, s := range []struct {
+		e   *echo.Echo
+		url string
+	}{{env.oidc, env.oidcSrv.URL}, {env.dev, env.devSrv.URL}, {env.main, env.api.srv.URL}} {
+		for _, k := range routeKeys(s.e) {
+			out[k] = s.url
+		}
+	}
+	return out
+}
+
+// authzCase is one route's row: which fixture its :id names (fresh ones
+// are made for every caller, so one call does not spoil the next), the
+// callers allowed, and the form or body to send.
+type authzCase struct {
+	route   string
+	fixture string // "", "pending", "active", "failed" or "token"
+	fresh   bool
+	allowed []string
+	form    func(r store.Request) url.Values
+	body    func(r store.Request) any
+}
+
+func authzTable() []authzCase {
+	formOf := func(name string) url.Values {
+		return url.Values{"name": {name}, "description": {"reads reports"}, "justification": {"the nightly job reads it"},
+			"bucket": {"owned-reports"}, "prefix": {"weekly/"}, "access": {"read"}}
+	}
+	var n atomic.Int64
+	newForm := func(store.Request) url.Values { return formOf(fmt.Sprintf("authz-new-%d", n.Add(1))) }
+	changeForm := func(r store.Request) url.Values { return formOf(r.Spec.Name) }
+	decide := func(r store.Request) url.Values {
+		return url.Values{"version": {fmt.Sprint(r.Version)}, "decision": {"approve"}, "comment": {"ok"}}
+	}
+	newBody := func(store.Request) any { return spec(fmt.Sprintf("authz-api-%d", n.Add(1))) }
+	changeBody := func(r store.Request) any {
+		b := spec(r.Spec.Name)
+		b["buckets"] = []map[string]any{{"bucket": "owned-reports", "prefix": "weekly/", "access": "read"}}
+		return b
+	}
+	comment := func(store.Request) any { return map[string]any{"comment": "ok"} }
+	deciders := []string{zApprover, zAdmin, zDataOwner}
+	approvers := []string{zApprover, zAdmin}
+	viewers := []string{zOwner, zApprover, zAdmin, zDataOwner}
+	return []authzCase{
+		// Infrastructure and sign-in: open to all.
+		{route: "GET /healthz", allowed: anyone},
+		{route: "GET /readyz", allowed: anyone},
+		{route: "GET /metrics", allowed: anyone},
+		{route: "GET /static/*", allowed: anyone},
+		{route: "GET /", allowed: anyone},
+		{route: "GET /signin", allowed: anyone},
+		{route: "POST /signout", allowed: anyone},
+		{route: "POST /dev/signin", allowed: anyone, form: func(store.Request) url.Values { return url.Values{"user": {"alice"}} }},
+		{route: "GET /auth/login", allowed: anyone},
+		{route: "GET /auth/callback", allowed: anyone}, // refused with 400 without the sign-in's state, which is not an authz matter
+
+		// Pages.
+		{route: "GET /requests", allowed: withRole},
+		{route: "GET /requests/new", allowed: withRole},
+		{route: "POST /requests/new", allowed: withRole, form: newForm},
+		{route: "POST /requests/preview", allowed: withRole, form: newForm},
+		{route: "GET /requests/:id", fixture: "pending", allowed: viewers},
+		{route: "GET /requests/:id/terraform", fixture: "pending", allowed: viewers},
+		{route: "POST /requests/:id/decide", fixture: "pending", fresh: true, allowed: deciders, form: decide},
+		{route: "POST /requests/:id/cancel", fixture: "pending", fresh: true, allowed: []string{zOwner}},
+		{route: "POST /requests/:id/revoke", fixture: "active", fresh: true, allowed: []string{zOwner, zAdmin}},
+		{route: "POST /requests/:id/retry", fixture: "failed", fresh: true, allowed: []string{zAdmin}},
+		{route: "GET /requests/:id/change", fixture: "active", allowed: []string{zOwner}},
+		{route: "POST /requests/:id/change", fixture: "active", fresh: true, allowed: []string{zOwner}, form: changeForm},
+		{route: "GET /dashboard", allowed: approvers},
+		{route: "GET /roles", allowed: withRole},
+		{route: "GET /audit", allowed: approvers},
+		{route: "GET /settings/tokens", allowed: withRole},
+		{route: "POST /settings/tokens", allowed: withRole, form: func(store.Request) url.Values {
+			return url.Values{"description": {"deploy pipeline"}, "expiry": {"30d"}, "role": {"requester"}}
+		}},
+		{route: "POST /settings/tokens/:id/revoke", fixture: "token", fresh: true, allowed: []string{zOwner, zAdmin}},
+
+		// The API. Its document and reference page are public; every
+		// operation needs a live token. Every token holder may read any
+		// request (GET /requests/{id} and its Terraform), unlike the pages,
+		// where other requesters may not.
+		{route: "GET /api/openapi.json", allowed: anyone},
+		{route: "GET /api/docs", allowed: anyone},
+		{route: "GET /api/v1/me", allowed: withRole},
+		{route: "POST /api/v1/preview", allowed: withRole, body: newBody},
+		{route: "GET /api/v1/requests", allowed: withRole},
+		{route: "POST /api/v1/requests", allowed: withRole, body: newBody},
+		{route: "GET /api/v1/requests/:id", fixture: "pending", allowed: withRole},
+		{route: "POST /api/v1/requests/:id/changes", fixture: "active", fresh: true, allowed: []string{zOwner}, body: changeBody},
+		{route: "POST /api/v1/requests/:id/approve", fixture: "pending", fresh: true, allowed: deciders, body: comment},
+		{route: "POST /api/v1/requests/:id/reject", fixture: "pending", fresh: true, allowed: deciders, body: comment},
+		{route: "POST /api/v1/requests/:id/cancel", fixture: "pending", fresh: true, allowed: []string{zOwner}},
+		{route: "POST /api/v1/requests/:id/revoke", fixture: "active", fresh: true, allowed: []string{zOwner, zAdmin}},
+		{route: "POST /api/v1/requests/:id/retry", fixture: "failed", fresh: true, allowed: []string{zAdmin}},
+		{route: "GET /api/v1/requests/:id/terraform", fixture: "active", allowed: withRole},
+		{route: "GET /api/v1/requests/:id/versions/:version/terraform", fixture: "active", allowed: withRole},
+		{route: "GET /api/v1/roles", allowed: withRole},
+		{route: "GET /api/v1/events", allowed: approvers}, // requesters only with request_id= or actor=themselves
+	}
+}
+
+// denied reports whether a response refuses the caller: 401, 403, a
+// browser sent to sign in, or a 404 for a fixture that exists (someone
+// else's token is "not found" to everybody else).
+func denied(status int, location string, fixture bool) bool {
+	return status == http.StatusUnauthorized || status == http.StatusForbidden ||
+		status == http.StatusSeeOther && strings.HasPrefix(location, "/signin") ||
+		status == http.StatusNotFound && fixture
+}
+
+func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
+
+// concrete fills a route template's parameters.
+func concrete(route string, r store.Request) string {
+	_, path, _ := strings.Cut(route, " ")
+	return strings.NewReplacer(":id", fmt.Sprint(r.ID), ":version", fmt.Sprint(r.Version), "*", "app.css").Replace(path)
+}
+
+// call makes one request as who and returns the status and Location.
+func (env *secEnv) call(base, who string, c authzCase, r store.Request) (int, string) {
+	method, _, _ := strings.Cut(c.route, " ")
+	path := concrete(c.route, r)
+	if strings.HasPrefix(path, "/api/") {
+		var body any
+		if c.body != nil {
+			body = c.body(r)
+		}
+		res := env.api.do(req{method: method, path: path, as: who, body: body})
+		return res.StatusCode, res.Header.Get("Location")
+	}
+	cl := env.clients[who]
+	if base != env.api.srv.URL {
+		// The dev and OIDC servers know users by their own sessions:
+		// every caller there is a browser that has not signed in yet.
+		cl = (&uiFixture{t: env.t, db: env.db, srv: &httptest.Server{URL: base}}).client(cl.user, cl.groups)
+	}
+	if method == http.MethodGet {
+		res := cl.get(path)
+		return res.status, res.header.Get("Location")
+	}
+	var form url.Values
+	if c.form != nil {
+		form = c.form(r)
+	} else {
+		form = url.Values{}
+	}
+	form.Set("csrf", env.csrfFor(cl, base))
+	res := cl.do(method, path, form)
+	return res.status, res.header.Get("Location")
+}
+
+// csrfFor returns a CSRF token good for cl's session. Behind the proxy the
+// session only carries the token, so a page fetched under a signed-in
+// name serves any caller of the same browser; a dev-mode browser finds
+// one on the sign-in page. The CSRF check itself has its own tests.
+func (env *secEnv) csrfFor(cl *uiClient, base string) string {
+	env.t.Helper()
+	if base != env.api.srv.URL {
+		cl.get("/signin")
+		return cl.csrf
+	}
+	user, groups := cl.user, cl.groups
+	cl.user, cl.groups = "csrf-primer", "staff"
+	cl.get("/requests")
+	cl.user, cl.groups = user, groups
+	if cl.csrf == "" {
+		env.t.Fatal("no CSRF token on /requests")
+	}
+	return cl.csrf
+}
+
+// TestAuthorisationMatrix calls every route of the router as every kind
+// of caller and compares who got through (not 401, 403 or sent to sign in)
+// with the table. A route without a row fails, and so does a row without
+// a route; no call may end in a 5xx.
+func TestAuthorisationMatrix(t *testing.T) {
+	env := secSetup(t, secIdentity())
+	routes := env.allRoutes()
+	table := authzTable()
+	rows := map[string]bool{}
+	for _, c := range table {
+		if rows[c.route] {
+			t.Errorf("route %s has two rows", c.route)
+		}
+		rows[c.route] = true
+		if _, ok := routes[c.route]; !ok {
+			t.Errorf("row %s names no route of the router", c.route)
+		}
+	}
+	var missing []string
+	for k := range routes {
+		if !rows[k] {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		t.Fatalf("routes without a row in the authorisation table (add one saying who may call them):\n%s", strings.Join(missing, "\n"))
+	}
+	if len(routes) < 40 {
+		t.Fatalf("only %d routes: is the API mounted?", len(routes))
+	}
+
+	shared := map[string]store.Request{}
+	calls := 0
+	for _, c := range table {
+		base := routes[c.route]
+		callers := htmlCallers
+		if strings.HasPrefix(c.route, "GET /api/") || strings.HasPrefix(c.route, "POST /api/") {
+			callers = apiCallers
+		}
+		var got []string
+		for _, who := range callers {
+			var r store.Request
+			switch {
+			case c.fixture == "":
+			case c.fresh:
+				r = env.fixture(c.fixture)
+			default:
+				if _, ok := shared[c.fixture]; !ok {
+					shared[c.fixture] = env.fixture(c.fixture)
+				}
+				r = shared[c.fixture]
+			}
+			status, loc := env.call(base, who, c, r)
+			calls++
+			if status >= 500 {
+				t.Errorf("%s as %s: %d", c.route, who, status)
+			}
+			if !denied(status, loc, c.fixture != "") {
+				got = append(got, who)
+			}
+			slices.Sort(got)
+			if strings.HasPrefix(c.route, "POST ") && !strings.Contains(c.route, "/api/") && who == zOut &&
+				!slices.Equal(c.allowed, anyone) && status != http.StatusUnauthorized {
+				t.Errorf("%s signed out: %d, want 401", c.route, status)
+			}
+		}
+		want := c.allowed
+		if slices.Equal(want, anyone) {
+			want = callers
+		}
+		if !slices.Equal(got, sorted(want)) {
+			t.Errorf("%s: allowed %v, want %v", c.route, got, want)
+		}
+	}
+	t.Logf("%d routes, %d calls", len(routes), calls)
+}
