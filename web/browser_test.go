@@ -14,6 +14,10 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/provision/iamlocal"
+	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
+	"github.com/rolegate/rolegate/provision/worker"
 	"github.com/rolegate/rolegate/store"
 )
 
@@ -128,8 +132,9 @@ func TestBrowserRequestToActiveRole(t *testing.T) {
 		t.Fatalf("after bob's approval: %s, %v", r.Status, err)
 	}
 
-	// The provisioning worker's side: begin, apply, complete.
-	live := uiActivate(t, f.db, req)
+	// The real worker provisions it through the SDK into a local IAM
+	// endpoint over HTTP.
+	live := provisionWithWorker(t, f.db, req.ID)
 
 	run("the request page shows the active role",
 		chromedp.Navigate(f.srv.URL+"/requests/"+strconv.FormatInt(req.ID, 10)),
@@ -167,5 +172,48 @@ func TestBrowserRequestToActiveRole(t *testing.T) {
 			t.Fatalf("downloaded Terraform:\n%s", tf)
 		}
 		break
+	}
+}
+
+// provisionWithWorker runs rolegate's worker against a local IAM endpoint
+// until request id is active, and returns it.
+func provisionWithWorker(t *testing.T, db *store.DB, id int64) store.Request {
+	t.Helper()
+	_, url := iamlocaltest.Start(t, iamlocal.Options{})
+	w, err := worker.New(db.Pool(), db, worker.Config{
+		Settings:          db.Settings(),
+		Reconciler:        provision.NewReconciler(iamlocaltest.Client(t, url), provision.ReconcilerOptions{PollMinDelay: 10 * time.Millisecond}),
+		FetchPollInterval: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := uiCtx(t)
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		w.Stop(stopCtx) //nolint:errcheck // best effort at the end of the test
+	})
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		r, err := db.GetRequest(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch r.Status {
+		case store.StatusActive:
+			return r
+		case store.StatusFailed:
+			t.Fatalf("provisioning failed: %s", r.StatusReason)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("request %d still %s", id, r.Status)
+		case <-tick.C:
+		}
 	}
 }
