@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -36,41 +35,6 @@ func finishAction(c echo.Context, d Deps, id int64, err error, ok string) error 
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, back)
-}
-
-// handleDecide records an approval or rejection, with its comment, on the
-// version the approver was looking at.
-func handleDecide(d Deps) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
-		id, err := requestIDParam(c)
-		if err != nil {
-			return err
-		}
-		version, err := strconv.Atoi(c.FormValue("version"))
-		if err != nil || version < 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, "The form did not say which version you decided on. Reload the page and try again.")
-		}
-		var approve bool
-		switch c.FormValue("decision") {
-		case "approve":
-			approve = true
-		case "reject":
-		default:
-			return echo.NewHTTPError(http.StatusBadRequest, "Choose approve or reject.")
-		}
-		comment := strings.TrimSpace(c.FormValue("comment"))
-		r, err := d.Store.Decide(c.Request().Context(), actor, id, version, store.Decision{Approve: approve, Comment: comment})
-		verb := "Rejected"
-		if approve {
-			verb = "Approved"
-		}
-		msg := fmt.Sprintf("%s request #%d (%s).", verb, id, r.Spec.Name)
-		if approve && r.Status == store.StatusPending {
-			msg = fmt.Sprintf("Approval recorded on request #%d; it needs more approvals.", id)
-		}
-		return finishAction(c, d, id, err, msg)
-	}
 }
 
 func handleCancel(d Deps) echo.HandlerFunc {

@@ -26,6 +26,8 @@ type detailView struct {
 	Policy   string
 	TF       terraformText
 	PlanErr  string
+	// Decide is the decide form as typed when it comes back with errors.
+	Decide decideInput
 }
 
 // terraformText is the Terraform of the current version: the text stored
@@ -84,29 +86,38 @@ func planOf(d Deps, r store.Request) (provision.Plan, error) {
 func handleRequestDetail(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		actor, _ := actorOf(c)
-		r, acts, err := loadVisible(c, d, actor)
+		v, err := loadDetail(c, d, actor)
 		if err != nil {
 			return err
-		}
-		ctx := c.Request().Context()
-		versions, err := d.Store.ListVersions(ctx, r.ID)
-		if err != nil {
-			return err
-		}
-		events, err := d.Store.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Limit: 1000})
-		if err != nil {
-			return err
-		}
-		v := detailView{R: r, Acts: acts, Owner: actor.Name == r.Requester, Versions: versions, Events: events}
-		tf, plan, err := currentTerraform(d, r, versions)
-		if err != nil {
-			// A spec the settings no longer allow still deserves its page.
-			v.PlanErr = "The policies cannot be rendered with the current settings: " + err.Error()
-		} else {
-			v.Trust, v.Policy, v.TF = prettyJSON(plan.Role.TrustPolicy), prettyJSON(plan.Policy.Document), tf
 		}
 		return render(c, http.StatusOK, detailPage(v))
 	}
+}
+
+// loadDetail gathers the request page of the :id parameter for actor.
+func loadDetail(c echo.Context, d Deps, actor store.Actor) (detailView, error) {
+	r, acts, err := loadVisible(c, d, actor)
+	if err != nil {
+		return detailView{}, err
+	}
+	ctx := c.Request().Context()
+	versions, err := d.Store.ListVersions(ctx, r.ID)
+	if err != nil {
+		return detailView{}, err
+	}
+	events, err := d.Store.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Limit: 1000})
+	if err != nil {
+		return detailView{}, err
+	}
+	v := detailView{R: r, Acts: acts, Owner: actor.Name == r.Requester, Versions: versions, Events: events}
+	tf, plan, err := currentTerraform(d, r, versions)
+	if err != nil {
+		// A spec the settings no longer allow still deserves its page.
+		v.PlanErr = "The policies cannot be rendered with the current settings: " + err.Error()
+	} else {
+		v.Trust, v.Policy, v.TF = prettyJSON(plan.Role.TrustPolicy), prettyJSON(plan.Policy.Document), tf
+	}
+	return v, nil
 }
 
 // handleTerraformDownload sends the current version's Terraform as a file.

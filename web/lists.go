@@ -24,6 +24,8 @@ type dashboardView struct {
 	Acts                                    map[int64]store.Actions
 	Me                                      string
 	Here                                    string
+	// Decide is a decide form that came back with errors.
+	Decide decideInput
 }
 
 // query returns the dashboard's filters as a query string, with extra
@@ -51,38 +53,48 @@ func (v dashboardView) query(extra ...string) string {
 func handleDashboard(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		actor, _ := actorOf(c)
-		v := dashboardView{
-			Status: c.QueryParam("status"), Requester: strings.TrimSpace(c.QueryParam("requester")),
-			Bucket: strings.TrimSpace(c.QueryParam("bucket")), Text: strings.TrimSpace(c.QueryParam("q")),
-			Cursor: c.QueryParam("cursor"), Me: actor.Name, Here: c.Request().URL.RequestURI(),
-		}
-		if _, set := c.QueryParams()["status"]; !set {
-			v.Status = string(store.StatusPending)
-		}
-		if v.Status == "all" {
-			v.Status = ""
-		}
-		ctx := c.Request().Context()
-		var err error
-		v.Page, err = d.Store.ListRequests(ctx, store.ListFilter{
-			Status: store.Status(v.Status), Requester: v.Requester, Bucket: v.Bucket, Text: v.Text,
-			Cursor: v.Cursor, Limit: pageSize, OldestFirst: v.Status == string(store.StatusPending),
-		})
+		v, err := loadDashboard(c, d, actor, c.QueryParams(), c.Request().URL.RequestURI())
 		if err != nil {
 			return err
 		}
-		if v.Counts, err = d.Store.CountByStatus(ctx); err != nil {
-			return err
-		}
-		v.Acts = make(map[int64]store.Actions, len(v.Page.Requests))
-		for _, r := range v.Page.Requests {
-			v.Acts[r.ID] = d.Store.Allowed(actor, r)
-		}
-		if v.Status == "" {
-			v.Status = "all"
-		}
 		return render(c, http.StatusOK, dashboardPage(v))
 	}
+}
+
+// loadDashboard gathers the dashboard for the filters of q; here is the
+// dashboard's own address, where its decide forms come back to.
+func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here string) (dashboardView, error) {
+	v := dashboardView{
+		Status: q.Get("status"), Requester: strings.TrimSpace(q.Get("requester")),
+		Bucket: strings.TrimSpace(q.Get("bucket")), Text: strings.TrimSpace(q.Get("q")),
+		Cursor: q.Get("cursor"), Me: actor.Name, Here: here,
+	}
+	if _, set := q["status"]; !set {
+		v.Status = string(store.StatusPending)
+	}
+	if v.Status == "all" {
+		v.Status = ""
+	}
+	ctx := c.Request().Context()
+	var err error
+	v.Page, err = d.Store.ListRequests(ctx, store.ListFilter{
+		Status: store.Status(v.Status), Requester: v.Requester, Bucket: v.Bucket, Text: v.Text,
+		Cursor: v.Cursor, Limit: pageSize, OldestFirst: v.Status == string(store.StatusPending),
+	})
+	if err != nil {
+		return dashboardView{}, err
+	}
+	if v.Counts, err = d.Store.CountByStatus(ctx); err != nil {
+		return dashboardView{}, err
+	}
+	v.Acts = make(map[int64]store.Actions, len(v.Page.Requests))
+	for _, r := range v.Page.Requests {
+		v.Acts[r.ID] = d.Store.Allowed(actor, r)
+	}
+	if v.Status == "" {
+		v.Status = "all"
+	}
+	return v, nil
 }
 
 // handleMyRequests lists the signed-in user's own requests, newest first.
@@ -113,19 +125,19 @@ func handleRoles(d Deps) echo.HandlerFunc {
 type auditView struct {
 	Actor, Kind, Request, Since, Until string
 	Events                             []store.Event
-	Next                               string
+	Next, First                        string
 	Error                              string
 }
 
 const auditPageSize = 100
 
-// handleAudit shows the audit trail, oldest first, filtered by actor,
-// kind, request and date range, paged after the last event shown.
+// handleAudit shows the audit trail, newest first, filtered by actor,
+// kind, request and date range, paged before the last (oldest) event shown.
 func handleAudit(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		v := auditView{Actor: strings.TrimSpace(c.QueryParam("actor")), Kind: strings.TrimSpace(c.QueryParam("kind")),
 			Request: strings.TrimSpace(c.QueryParam("request")), Since: c.QueryParam("since"), Until: c.QueryParam("until")}
-		f := store.EventFilter{Actor: v.Actor, Kind: v.Kind, Limit: auditPageSize}
+		f := store.EventFilter{Actor: v.Actor, Kind: v.Kind, Limit: auditPageSize, NewestFirst: true}
 		var bad []string
 		if v.Request != "" {
 			id, err := strconv.ParseInt(strings.TrimPrefix(v.Request, "#"), 10, 64)
@@ -148,12 +160,15 @@ func handleAudit(d Deps) echo.HandlerFunc {
 			}
 			f.Until = t.Add(24 * time.Hour)
 		}
-		if after := c.QueryParam("after"); after != "" {
-			id, err := strconv.ParseInt(after, 10, 64)
+		if before := c.QueryParam("before"); before != "" {
+			id, err := strconv.ParseInt(before, 10, 64)
 			if err != nil || id < 0 {
 				return echo.NewHTTPError(http.StatusBadRequest, "That page link is broken; start from the first page.")
 			}
-			f.AfterID = id
+			f.BeforeID = id
+			q := c.QueryParams()
+			q.Del("before")
+			v.First = "/audit?" + q.Encode()
 		}
 		status := http.StatusOK
 		if len(bad) > 0 {
@@ -167,7 +182,7 @@ func handleAudit(d Deps) echo.HandlerFunc {
 		v.Events = events
 		if len(events) == auditPageSize {
 			q := c.QueryParams()
-			q.Set("after", strconv.FormatInt(events[len(events)-1].ID, 10))
+			q.Set("before", strconv.FormatInt(events[len(events)-1].ID, 10))
 			v.Next = "/audit?" + q.Encode()
 		}
 		return render(c, status, auditPage(v))
