@@ -42,10 +42,10 @@ func TestApproverShortensExpiry(t *testing.T) {
 	}
 	longer := asked.Add(48 * time.Hour).Format(expiryLayout)
 	for name, tc := range map[string]struct{ value, back, title, msg string }{
-		"lengthened":           {longer, "", "<title>Request #", "may shorten the expiry, not lengthen it"},
+		"lengthened":            {longer, "", "<title>Request #", "may shorten the expiry, not lengthen it"},
 		"lengthened, dashboard": {longer, "/dashboard?status=pending", "<title>Approver dashboard", "may shorten the expiry, not lengthen it"},
-		"past":                 {time.Now().Add(-time.Hour).UTC().Format(expiryLayout), "", "<title>Request #", "must be in the future"},
-		"not a time":           {"next tuesday", "", "<title>Request #", "Enter a date and time (UTC)"},
+		"past":                  {time.Now().Add(-time.Hour).UTC().Format(expiryLayout), "", "<title>Request #", "must be in the future"},
+		"not a time":            {"next tuesday", "", "<title>Request #", "Enter a date and time (UTC)"},
 	} {
 		r := decide(tc.value, tc.back)
 		if r.status != http.StatusUnprocessableEntity {
