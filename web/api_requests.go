@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -26,6 +27,15 @@ type decisionBody struct {
 	Version int `json:"version,omitempty"`
 	// ExpiresAt shortens the requested expiry (approve only).
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// textOK refuses a justification the store cannot keep as text (the
+// spec's own fields are checked by its validation).
+func (b specBody) textOK() error {
+	if p := textProblem(b.Justification); p != "" {
+		return &provision.ValidationError{Problems: []provision.FieldError{{Field: "justification", Message: "justification " + p}}}
+	}
+	return nil
 }
 
 // pathID parses the :id path parameter.
@@ -77,6 +87,9 @@ func handleAPICreateRequest(st APIStore) echo.HandlerFunc {
 		if err := decodeJSON(c, &b, false); err != nil {
 			return err
 		}
+		if err := b.textOK(); err != nil {
+			return err
+		}
 		r, err := st.CreateRequest(c.Request().Context(), store.NewRequest{
 			Spec: b.RoleSpec, Justification: b.Justification, Requester: apiActor(c).Name})
 		if err != nil {
@@ -95,6 +108,9 @@ func handleAPIRequestChange(st APIStore) echo.HandlerFunc {
 		}
 		var b specBody
 		if err := decodeJSON(c, &b, false); err != nil {
+			return err
+		}
+		if err := b.textOK(); err != nil {
 			return err
 		}
 		r, err := st.RequestChange(c.Request().Context(), apiActor(c), id, store.NewVersion{Spec: b.RoleSpec, Justification: b.Justification})
@@ -129,6 +145,9 @@ func handleAPIDecide(st APIStore, approve bool) echo.HandlerFunc {
 		var b decisionBody
 		if err := decodeJSON(c, &b, true); err != nil {
 			return err
+		}
+		if p := textProblem(b.Comment); p != "" {
+			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "comment", Message: "comment " + p}}}
 		}
 		if !approve && b.ExpiresAt != nil {
 			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "expires_at", Message: "only an approval may shorten the expiry"}}}
@@ -191,7 +210,13 @@ func newQuery(c echo.Context, allowed ...string) *query {
 	return q
 }
 
-func (q *query) str(name string) string { return q.c.QueryParam(name) }
+func (q *query) str(name string) string {
+	s := q.c.QueryParam(name)
+	if p := textProblem(s); p != "" {
+		q.errs = append(q.errs, fieldProblem{Field: name, Message: p})
+	}
+	return s
+}
 
 func (q *query) int(name string, min, max int) int {
 	s := q.c.QueryParam(name)
@@ -247,6 +272,9 @@ func handleAPIListRequests(st APIStore) echo.HandlerFunc {
 			return err
 		}
 		page, err := st.ListRequests(c.Request().Context(), f)
+		if errors.Is(err, store.ErrInvalid) {
+			return newAPIError(http.StatusBadRequest, "bad-query", trimKind(err, store.ErrInvalid)+".")
+		}
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -69,10 +70,45 @@ func (a *auth) identify(next echo.HandlerFunc) echo.HandlerFunc {
 			return echo.NewHTTPError(http.StatusForbidden,
 				"This form has expired or came from another site. Go back, reload the page and try again.")
 		}
+		if !textOnly(c) {
+			return echo.NewHTTPError(http.StatusBadRequest,
+				"The form or the address holds characters that are not text (a NUL, or bytes that are not UTF-8). Remove them and try again.")
+		}
 		v.Flash = a.takeFlash(c)
 		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), viewerKey{}, v)))
 		return next(c)
 	}
+}
+
+// textOnly reports whether every query and form value is text the store
+// can keep and compare: PostgreSQL refuses NUL and invalid UTF-8, which
+// would otherwise surface as internal errors.
+func textOnly(c echo.Context) bool {
+	vals := c.QueryParams()
+	if !safeMethod(c.Request().Method) {
+		if f, err := c.FormParams(); err == nil {
+			vals = f
+		}
+	}
+	for _, vs := range vals {
+		for _, v := range vs {
+			if textProblem(v) != "" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// textProblem says why s is not storable text, or "" when it is.
+func textProblem(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "must be UTF-8 text"
+	case strings.ContainsRune(s, 0):
+		return "must not contain NUL characters"
+	}
+	return ""
 }
 
 func safeMethod(m string) bool {
