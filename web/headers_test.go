@@ -1,0 +1,192 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// safeReferrerPolicies leak no path or query to other sites.
+var safeReferrerPolicies = []string{"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
+
+// headerCheck asserts the security headers of responses and the
+// attributes of every cookie they set.
+type headerCheck struct {
+	t         *testing.T
+	secure    bool
+	responses int
+	cookies   map[string]int
+}
+
+func (hc *headerCheck) check(what string, status int, h http.Header) {
+	t := hc.t
+	t.Helper()
+	hc.responses++
+	if status >= 500 {
+		t.Errorf("%s: %d", what, status)
+	}
+	csp := map[string]string{}
+	for _, d := range strings.Split(h.Get("Content-Security-Policy"), ";") {
+		name, value, _ := strings.Cut(strings.TrimSpace(d), " ")
+		if name != "" {
+			csp[strings.ToLower(name)] = value
+		}
+	}
+	script, ok := csp["script-src"]
+	if !ok {
+		script, ok = csp["default-src"]
+	}
+	if !ok || strings.Contains(script, "'unsafe-inline'") || strings.Contains(script, "'unsafe-eval'") || strings.Contains(script, "*") {
+		t.Errorf("%s: CSP %q: scripts are not limited to the site's own files", what, h.Get("Content-Security-Policy"))
+	}
+	if csp["object-src"] != "'none'" {
+		t.Errorf("%s: CSP %q lacks object-src 'none'", what, h.Get("Content-Security-Policy"))
+	}
+	if csp["frame-ancestors"] != "'none'" && !strings.EqualFold(h.Get("X-Frame-Options"), "DENY") {
+		t.Errorf("%s: the page may be framed (CSP %q, X-Frame-Options %q)", what, h.Get("Content-Security-Policy"), h.Get("X-Frame-Options"))
+	}
+	if h.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("%s: X-Content-Type-Options %q", what, h.Get("X-Content-Type-Options"))
+	}
+	if rp := h.Get("Referrer-Policy"); !slices.Contains(safeReferrerPolicies, rp) {
+		t.Errorf("%s: Referrer-Policy %q", what, rp)
+	}
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		hc.cookies[c.Name]++
+		if !c.HttpOnly {
+			t.Errorf("%s: cookie %s is not HttpOnly", what, c.Name)
+		}
+		if c.SameSite != http.SameSiteLaxMode && c.SameSite != http.SameSiteStrictMode {
+			t.Errorf("%s: cookie %s has SameSite %v, want Lax or Strict", what, c.Name, c.SameSite)
+		}
+		if hc.secure && !c.Secure {
+			t.Errorf("%s: cookie %s is not Secure although the cookie-secure setting is on", what, c.Name)
+		}
+	}
+}
+
+// TestSecurityHeaders fetches every GET route of every sign-in mode and
+// of the API, signed in and out, the error pages (401, 403, 404, a refused
+// form) and the responses that set cookies, with the cookie-secure
+// setting off and on, and checks the headers and cookies of each.
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	for _, secure := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cookie-secure=%v", secure), func(t *testing.T) {
+			id := secIdentity()
+			id.CookieSecure = secure
+			env := secSetup(t, id)
+			hc := &headerCheck{t: t, secure: secure, cookies: map[string]int{}}
+			active, pending := env.fixture("active"), env.fixture("pending")
+
+			routes := env.allRoutes()
+			var keys []string
+			for k := range routes {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, route := range keys {
+				if !strings.HasPrefix(route, "GET ") {
+					continue
+				}
+				base, path := routes[route], concrete(route, active)
+				switch {
+				case strings.HasPrefix(path, "/api/"):
+					for _, who := range []string{zOut, zApprover, zOwner} {
+						r := env.api.do(req{method: "GET", path: path, as: who})
+						hc.check(fmt.Sprintf("GET %s as %s", path, who), r.StatusCode, r.Header)
+					}
+				case base != env.api.srv.URL:
+					cl := (&uiFixture{t: t, db: env.db, srv: env.oidcSrv}).client("", "")
+					if base == env.devSrv.URL {
+						cl = (&uiFixture{t: t, db: env.db, srv: env.devSrv}).client("", "")
+					}
+					r := cl.get(path)
+					hc.check(fmt.Sprintf("GET %s (%s)", path, base), r.status, r.header)
+				default:
+					for _, who := range []string{zOut, zNoRole, zOwner, zApprover} {
+						r := env.clients[who].get(path)
+						hc.check(fmt.Sprintf("GET %s as %s", path, who), r.status, r.header)
+					}
+				}
+			}
+
+			// Error pages.
+			for _, e := range []struct {
+				who, path string
+				status    int
+			}{
+				{zOut, "/no-such-page", 404},
+				{zApprover, "/no-such-page", 404},
+				{zApprover, "/requests/999999", 404},
+				{zOwner, "/dashboard", 403},
+				{zOther, fmt.Sprintf("/requests/%d", pending.ID), 403},
+				{zNoRole, "/requests", 403},
+			} {
+				r := env.clients[e.who].get(e.path)
+				if r.status != e.status {
+					t.Errorf("GET %s as %s: %d, want %d", e.path, e.who, r.status, e.status)
+				}
+				hc.check(fmt.Sprintf("GET %s as %s", e.path, e.who), r.status, r.header)
+			}
+			for _, e := range []struct {
+				who, path string
+				status    int
+			}{
+				{zOut, "/api/v1/me", 401},
+				{zExpired, "/api/v1/me", 401},
+				{zOwner, "/api/v1/events", 403},
+				{zOwner, "/api/v1/requests/999999", 404},
+				{zOwner, "/api/v1/no-such-thing", 404},
+			} {
+				r := env.api.do(req{method: "GET", path: e.path, as: e.who})
+				if r.StatusCode != e.status {
+					t.Errorf("GET %s as %s: %d, want %d", e.path, e.who, r.StatusCode, e.status)
+				}
+				hc.check(fmt.Sprintf("GET %s as %s", e.path, e.who), r.StatusCode, r.header())
+			}
+			// A form without its CSRF token.
+			r := env.clients[zApprover].do(http.MethodPost, fmt.Sprintf("/requests/%d/decide", pending.ID), url.Values{"version": {"1"}, "decision": {"approve"}})
+			if r.status != http.StatusForbidden {
+				t.Errorf("decide without CSRF: %d", r.status)
+			}
+			hc.check("POST decide without CSRF", r.status, r.header)
+
+			// The cookies of sign-in and of actions.
+			oidc := (&uiFixture{t: t, db: env.db, srv: env.oidcSrv}).client("", "")
+			r = oidc.get("/auth/login")
+			hc.check("GET /auth/login", r.status, r.header)
+			if !secure {
+				// Plain HTTP: the browser sends cookies back only when not Secure.
+				dev := (&uiFixture{t: t, db: env.db, srv: env.devSrv}).client("", "")
+				dev.get("/signin")
+				r = dev.post("/dev/signin", url.Values{"user": {"bob"}})
+				hc.check("POST /dev/signin", r.status, r.header)
+				r = dev.post("/signout", nil)
+				hc.check("POST /signout", r.status, r.header)
+				bob := env.clients[zApprover]
+				r = bob.do(http.MethodPost, fmt.Sprintf("/requests/%d/decide", pending.ID), url.Values{"version": {"1"}, "decision": {"approve"},
+					"csrf": {env.csrfFor(bob, env.api.srv.URL)}})
+				hc.check("POST decide", r.status, r.header)
+				r = bob.get(fmt.Sprintf("/requests/%d", pending.ID))
+				hc.check("GET after the flash", r.status, r.header)
+			}
+			want := []string{sessionCookie, authCookie}
+			if !secure {
+				want = append(want, flashCookie)
+			}
+			for _, name := range want {
+				if hc.cookies[name] == 0 {
+					t.Errorf("no response set cookie %s: its attributes went unchecked", name)
+				}
+			}
+			t.Logf("%d responses, cookies checked %v", hc.responses, hc.cookies)
+		})
+	}
+}
+
+func (r resp) header() http.Header { return r.Header }
