@@ -30,6 +30,11 @@ type benchSettings struct {
 	concurrency  []int
 	cpuProfile   string
 	keepDatabase bool
+
+	apiConcurrency []int
+	apiRequests    int
+	dashboardRows  int
+	dashboardPages int
 }
 
 // benchEnv is what every bench section gets: the settings, a way to make
@@ -65,6 +70,8 @@ type benchSection struct {
 
 func benchSections() []benchSection {
 	return []benchSection{
+		{"api", "request creation through the API of a server process against direct pgx INSERTs at each concurrency; server memory", benchAPI},
+		{"dashboard", "approver dashboard pages over HTTP against their bare SQL over stored requests; server memory", benchDashboard},
 		{"provision", "provisioning throughput against the ideal at each worker concurrency; second apply; memory", benchProvision},
 	}
 }
@@ -74,6 +81,7 @@ func cmdBench(ctx context.Context, c cli) error {
 		errs        settingErrors
 		s           benchSettings
 		concurrency string
+		apiConc     string
 	)
 	names := []string{}
 	for _, sec := range benchSections() {
@@ -85,6 +93,10 @@ func cmdBench(ctx context.Context, c cli) error {
 	fs.IntVar(&s.requests, "requests", 1000, "approved requests provisioned per run")
 	fs.DurationVar(&s.latency, "iam-latency", 50*time.Millisecond, "latency of every call to the in-process local IAM endpoint")
 	fs.StringVar(&concurrency, "concurrency", "1,8,32", "comma-separated worker concurrencies to measure")
+	fs.StringVar(&apiConc, "api-concurrency", "1,8,64", "comma-separated API client concurrencies to measure")
+	fs.IntVar(&s.apiRequests, "api-requests", 2000, "requests created per API concurrency (and as many direct INSERTs)")
+	fs.IntVar(&s.dashboardRows, "dashboard-rows", 100_000, "requests stored for the dashboard section")
+	fs.IntVar(&s.dashboardPages, "dashboard-pages", 50, "fetches of each dashboard page timed")
 	fs.StringVar(&s.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the whole run to `file`")
 	fs.BoolVar(&s.keepDatabase, "keep-database", false, "keep the bench databases for inspection")
 	if err := fs.Parse(c.args); err != nil {
@@ -106,6 +118,26 @@ func cmdBench(ctx context.Context, c cli) error {
 			continue
 		}
 		s.concurrency = append(s.concurrency, n)
+	}
+	for _, part := range splitList(apiConc) {
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 1 || n > 1000 {
+			errs.add("--api-concurrency: %q is not a whole number from 1 to 1000", part)
+			continue
+		}
+		s.apiConcurrency = append(s.apiConcurrency, n)
+	}
+	if len(s.apiConcurrency) == 0 {
+		errs.add("--api-concurrency: no concurrency given")
+	}
+	if s.apiRequests < 1 || s.apiRequests > 1_000_000 {
+		errs.add("--api-requests: %d is not from 1 to 1000000", s.apiRequests)
+	}
+	if s.dashboardRows < 5000 || s.dashboardRows > 10_000_000 {
+		errs.add("--dashboard-rows: %d is not from 5000 to 10000000", s.dashboardRows)
+	}
+	if s.dashboardPages < 1 || s.dashboardPages > 100_000 {
+		errs.add("--dashboard-pages: %d is not from 1 to 100000", s.dashboardPages)
 	}
 	var run []benchSection
 	for _, name := range splitList(s.sections) {
