@@ -24,7 +24,8 @@ import (
 // TestBrowserRequestToActiveRole drives Debian's chromium: alice asks for a
 // role with two bucket scopes and sees the live preview, bob approves it on
 // the dashboard, the worker's side of the store provisions it, and the
-// request page shows it active with its ARNs and downloads its Terraform.
+// request page shows it active with its ARNs and downloads its Terraform;
+// bob then makes an API token, shown once with a copy button.
 // Screenshots go to testoutput/.
 func TestBrowserRequestToActiveRole(t *testing.T) {
 	t.Parallel()
@@ -172,6 +173,21 @@ func TestBrowserRequestToActiveRole(t *testing.T) {
 			t.Fatalf("downloaded Terraform:\n%s", tf)
 		}
 		break
+	}
+
+	// bob makes an API token: shown once, with a working copy button.
+	run("bob creates an API token",
+		chromedp.Navigate(f.srv.URL+"/settings/tokens"),
+		chromedp.WaitVisible(css(`#t-description`)),
+		chromedp.SendKeys(css(`#t-description`), "approval bot"),
+		chromedp.Click(css(`#t-role-approver`)),
+		chromedp.Click(css(`#create-token`)),
+		chromedp.WaitVisible(css(`#token-secret`)),
+		chromedp.WaitVisible(css(`[data-copy="token-secret"]`)),
+		shot("4-api-token"),
+	)
+	if secret := text("#token-secret"); !secretRe.MatchString(secret) {
+		t.Fatalf("token page shows %q", secret)
 	}
 }
 

@@ -718,7 +718,7 @@ func tokenCreatedPage(v tokenCreatedView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 72, "</h2><p class=\"reason\" role=\"alert\"><strong>Copy this token now.</strong> It is shown only once: rolegate keeps only a hash of it and cannot show it again.</p><div class=\"card-head\"><code class=\"secret\" id=\"token-secret\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 72, "</h2><p class=\"reason\" role=\"alert\"><strong>Copy this token now.</strong> It is shown only once: rolegate keeps only a hash of it and cannot show it again.</p><div class=\"card-head secret-row\"><code class=\"secret\" id=\"token-secret\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
