@@ -37,6 +37,7 @@ docker:
 # Budgets are execution counts, each about 10s here: a duration (-fuzztime 10s) can fail with a spurious
 # "context deadline exceeded" on a loaded machine (Go's fuzz coordinator, golang/go#75804, fixed in Go 1.27).
 FUZZ_TARGETS ?= ./provision:FuzzValidate:50000x ./provision:FuzzPolicyRendering:4000x ./provision:FuzzTerraform:2000x ./provision/iamlocal:FuzzRequestParsing:20000x
+FUZZ_TARGETS += ./web:FuzzAPIDecode:20000x ./web:FuzzRequestForm:25000x
 .PHONY: fuzz
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
