@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -120,6 +121,9 @@ func apiProblems(logger *slog.Logger) echo.MiddlewareFunc {
 			err := next(c)
 			if err == nil || c.Response().Committed {
 				return err
+			}
+			if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+				return err // the caller went away; the error handler records it
 			}
 			ae, ok := classify(err)
 			if ok && ae.status >= 500 {

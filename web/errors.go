@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,9 @@ type problem struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
+// statusClientClosed records a request its caller abandoned.
+const statusClientClosed = 499
+
 // errorHandler is the one place errors become responses. Errors the
 // handlers meant for users (echo.HTTPError) keep their status and message;
 // anything else is an internal error: logged once here with the request ID,
@@ -28,6 +32,12 @@ type problem struct {
 func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
+			return
+		}
+		if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+			// The caller went away: nothing failed on our side and nobody
+			// reads the answer. 499 is the usual record of it.
+			c.Response().WriteHeader(statusClientClosed)
 			return
 		}
 		status := http.StatusInternalServerError
