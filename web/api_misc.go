@@ -68,6 +68,13 @@ func handleAPITerraform(st APIStore, byVersion bool) echo.HandlerFunc {
 			}
 			want = n
 		}
+		r, err := st.GetRequest(c.Request().Context(), id)
+		if err != nil {
+			return err
+		}
+		if err := apiMayView(st, apiActor(c), r); err != nil {
+			return err
+		}
 		versions, err := st.ListVersions(c.Request().Context(), id)
 		if err != nil {
 			return err

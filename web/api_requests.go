@@ -132,8 +132,21 @@ func handleAPIGetRequest(st APIStore) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if err := apiMayView(st, apiActor(c), r); err != nil {
+			return err
+		}
 		return renderDetail(c, st, http.StatusOK, r)
 	}
+}
+
+// apiMayView applies the pages' rule to the API: the requester,
+// approvers, admins and the data owners a pending request is routed to may
+// read a request; other requesters may not.
+func apiMayView(st APIStore, actor store.Actor, r store.Request) error {
+	if !mayView(actor, r, st.Allowed(actor, r)) {
+		return newAPIError(http.StatusForbidden, "forbidden", "This request belongs to someone else; requesters read their own requests, approvers all.")
+	}
+	return nil
 }
 
 func handleAPIDecide(st APIStore, approve bool) echo.HandlerFunc {
@@ -270,6 +283,13 @@ func handleAPIListRequests(st APIStore) echo.HandlerFunc {
 		}
 		if err := q.err(); err != nil {
 			return err
+		}
+		// As on the pages, requesters list their own requests only.
+		if actor := apiActor(c); !actor.Has(store.RoleApprover) && !actor.Has(store.RoleAdmin) {
+			if f.Requester != "" && f.Requester != actor.Name {
+				return newAPIError(http.StatusForbidden, "forbidden", "Requesters list their own requests only; approvers may list anyone's.")
+			}
+			f.Requester = actor.Name
 		}
 		page, err := st.ListRequests(c.Request().Context(), f)
 		if errors.Is(err, store.ErrInvalid) {

@@ -70,7 +70,8 @@ func TestAPICreateAndGet(t *testing.T) {
 	if strings.Join(v.Actions, ",") != "cancel" {
 		t.Errorf("alice's actions on her pending request: %v", v.Actions)
 	}
-	// Everyone signed in may read it; approvers see they may decide.
+	// Its requester and approvers may read it (approvers see they may
+	// decide); other requesters may not, as on the pages.
 	var got apiRequestDetail
 	g := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", v.ID), as: asBob})
 	wantStatus(t, g, 200)
@@ -78,7 +79,9 @@ func TestAPICreateAndGet(t *testing.T) {
 	if got.ID != v.ID || strings.Join(got.Actions, ",") != "approve,reject" {
 		t.Fatalf("bob's view: %+v", got)
 	}
-	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", v.ID), as: asErin}), 200)
+	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", v.ID), as: asErin}), http.StatusForbidden)
+	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", v.ID), as: asErin}), http.StatusForbidden)
+	wantStatus(t, env.do(req{method: "GET", path: "/api/v1/requests?requester=alice", as: asErin}), http.StatusForbidden)
 	env.do(req{method: "GET", path: "/api/v1/requests/999999", as: asAlice}).problem(t)
 	wantStatus(t, env.do(req{method: "GET", path: "/api/v1/requests/999999", as: asAlice}), 404)
 	wantStatus(t, env.do(req{method: "GET", path: "/api/v1/requests/abc", as: asAlice}), 404)
@@ -178,7 +181,7 @@ func TestAPIListFiltersAndPages(t *testing.T) {
 		"updated_since=" + since: 6, "q=erin": 1, "order=oldest&limit=1": 1,
 	} {
 		var p apiRequestPage
-		r := env.do(req{method: "GET", path: "/api/v1/requests?" + q, as: asAlice})
+		r := env.do(req{method: "GET", path: "/api/v1/requests?" + q, as: asBob})
 		wantStatus(t, r, 200)
 		r.json(t, &p)
 		if len(p.Items) != n {
@@ -308,13 +311,14 @@ func TestAPITerraformRolesAndPreview(t *testing.T) {
 		t.Errorf("type %s", p.Type)
 	}
 	env.activate(id)
-	r = env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asErin})
+	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asErin}), 403)
+	r = env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asAlice})
 	wantStatus(t, r, 200)
 	etag := r.Header.Get("ETag")
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") || len(etag) != 66 || !strings.Contains(string(r.body), `resource "aws_iam_role"`) {
 		t.Fatalf("terraform: %s etag %q\n%s", r.Header.Get("Content-Type"), etag, r.body)
 	}
-	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asErin, header: map[string]string{"If-None-Match": etag}}), 304)
+	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asAlice, header: map[string]string{"If-None-Match": etag}}), 304)
 	v1 := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/versions/1/terraform", id), as: asBob})
 	wantStatus(t, v1, 200)
 	if string(v1.body) != string(r.body) || v1.Header.Get("ETag") != etag {

@@ -290,24 +290,24 @@ func authzTable() []authzCase {
 		{route: "POST /settings/tokens/:id/revoke", fixture: "token", fresh: true, allowed: []string{zOwner, zAdmin}},
 
 		// The API. Its document and reference page are public; every
-		// operation needs a live token. Every token holder may read any
-		// request (GET /requests/{id} and its Terraform), unlike the pages,
-		// where other requesters may not.
+		// operation needs a live token. Reading a request follows the
+		// pages' rule: not other requesters. The Terraform of an active
+		// request is no longer routed to data owners (nothing to decide).
 		{route: "GET /api/openapi.json", allowed: anyone},
 		{route: "GET /api/docs", allowed: anyone},
 		{route: "GET /api/v1/me", allowed: withRole},
 		{route: "POST /api/v1/preview", allowed: withRole, body: newBody},
 		{route: "GET /api/v1/requests", allowed: withRole},
 		{route: "POST /api/v1/requests", allowed: withRole, body: newBody},
-		{route: "GET /api/v1/requests/:id", fixture: "pending", allowed: withRole},
+		{route: "GET /api/v1/requests/:id", fixture: "pending", allowed: viewers},
 		{route: "POST /api/v1/requests/:id/changes", fixture: "active", fresh: true, allowed: []string{zOwner}, body: changeBody},
 		{route: "POST /api/v1/requests/:id/approve", fixture: "pending", fresh: true, allowed: deciders, body: comment},
 		{route: "POST /api/v1/requests/:id/reject", fixture: "pending", fresh: true, allowed: deciders, body: comment},
 		{route: "POST /api/v1/requests/:id/cancel", fixture: "pending", fresh: true, allowed: []string{zOwner}},
 		{route: "POST /api/v1/requests/:id/revoke", fixture: "active", fresh: true, allowed: []string{zOwner, zAdmin}},
 		{route: "POST /api/v1/requests/:id/retry", fixture: "failed", fresh: true, allowed: []string{zAdmin}},
-		{route: "GET /api/v1/requests/:id/terraform", fixture: "active", allowed: withRole},
-		{route: "GET /api/v1/requests/:id/versions/:version/terraform", fixture: "active", allowed: withRole},
+		{route: "GET /api/v1/requests/:id/terraform", fixture: "active", allowed: []string{zOwner, zApprover, zAdmin}},
+		{route: "GET /api/v1/requests/:id/versions/:version/terraform", fixture: "active", allowed: []string{zOwner, zApprover, zAdmin}},
 		{route: "GET /api/v1/roles", allowed: withRole},
 		{route: "GET /api/v1/events", allowed: approvers}, // requesters only with request_id= or actor=themselves
 	}
