@@ -45,7 +45,8 @@ func interpret(err error) error {
 		switch pgErr.Code {
 		case "23505": // unique_violation
 			return fmt.Errorf("%w: %s", ErrConflict, pgErr.ConstraintName)
-		case "23514", "23502", "23503", "22001", "22P02", "23P01": // check, not null, FK, too long, bad text, exclusion
+		case "23514", "23502", "23503", "22001", "22P02", "23P01", // check, not null, FK, too long, bad text, exclusion
+			"22021", "22P05": // text PostgreSQL cannot store: invalid UTF-8, NUL
 			return fmt.Errorf("%w: %s (%s)", ErrInvalid, pgErr.Message, pgErr.ConstraintName)
 		}
 	}

@@ -59,6 +59,10 @@ func New(d Deps) *echo.Echo {
 
 	metrics := newHTTPMetrics(d.Registry)
 	e.Use(
+		// No request needs more than a few hundred KiB (the API refuses
+		// over 64 KiB itself): larger bodies are refused before any
+		// handler or form parser reads them.
+		middleware.BodyLimit("1M"),
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
 		sanitizeRequestID,
 		metrics.middleware,
