@@ -33,6 +33,7 @@ type benchSettings struct {
 
 	apiConcurrency []int
 	apiRequests    int
+	serverConns    int
 	dashboardRows  int
 	dashboardPages int
 }
@@ -95,6 +96,7 @@ func cmdBench(ctx context.Context, c cli) error {
 	fs.StringVar(&concurrency, "concurrency", "1,8,32", "comma-separated worker concurrencies to measure")
 	fs.StringVar(&apiConc, "api-concurrency", "1,8,64", "comma-separated API client concurrencies to measure")
 	fs.IntVar(&s.apiRequests, "api-requests", 2000, "requests created per API concurrency (and as many direct INSERTs)")
+	fs.IntVar(&s.serverConns, "server-db-conns", 10, "the server's database pool in the api section (10 is serve's default; 0: as many as the highest concurrency)")
 	fs.IntVar(&s.dashboardRows, "dashboard-rows", 100_000, "requests stored for the dashboard section")
 	fs.IntVar(&s.dashboardPages, "dashboard-pages", 50, "fetches of each dashboard page timed")
 	fs.StringVar(&s.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the whole run to `file`")

@@ -48,13 +48,18 @@ func benchAPI(ctx context.Context, e *benchEnv) ([]benchRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	maxConc := slices.Max(e.settings.apiConcurrency)
-	srv, err := startBenchServer(ctx, e, dbURL, maxConc)
+	// The server runs with the pool it has in production unless asked
+	// otherwise: more connections than cores only add contention.
+	conns := e.settings.serverConns
+	if conns <= 0 {
+		conns = slices.Max(e.settings.apiConcurrency)
+	}
+	srv, err := startBenchServer(ctx, e, dbURL, conns)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
-	client := srv.client(maxConc)
+	client := srv.client(slices.Max(e.settings.apiConcurrency))
 
 	var rows []benchRow
 	n := e.settings.apiRequests
