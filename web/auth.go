@@ -137,6 +137,32 @@ func (a *auth) startSession(c echo.Context, actor store.Actor) error {
 // allow lets signed-in users holding any of roles through; with no roles,
 // any signed-in user. Signed-out browsers asking for a page are sent to
 // sign in and brought back afterwards.
+// allowDeciders lets through approvers, admins and the members of any
+// group an approval route names, and refuses everyone else like allow.
+func allowDeciders(d Deps) echo.MiddlewareFunc {
+	approvers := allow(store.RoleApprover, store.RoleAdmin)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		refuse := approvers(next)
+		return func(c echo.Context) error {
+			if actor, ok := actorOf(c); ok && isDataOwner(actor, d.Store.Rules()) {
+				return next(c)
+			}
+			return refuse(c)
+		}
+	}
+}
+
+// isDataOwner reports whether actor belongs to a group an approval route
+// sends requests to.
+func isDataOwner(actor store.Actor, rules store.ApprovalRules) bool {
+	for _, r := range rules.Routes {
+		if actor.InGroup(r.Group) {
+			return true
+		}
+	}
+	return false
+}
+
 func allow(roles ...store.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

@@ -280,7 +280,7 @@ func authzTable() []authzCase {
 		{route: "POST /requests/:id/retry", fixture: "failed", fresh: true, allowed: []string{zAdmin}},
 		{route: "GET /requests/:id/change", fixture: "active", allowed: []string{zOwner}},
 		{route: "POST /requests/:id/change", fixture: "active", fresh: true, allowed: []string{zOwner}, form: changeForm},
-		{route: "GET /dashboard", allowed: approvers},
+		{route: "GET /dashboard", allowed: []string{zApprover, zAdmin, zDataOwner}},
 		{route: "GET /roles", allowed: withRole},
 		{route: "GET /audit", allowed: approvers},
 		{route: "GET /settings/tokens", allowed: withRole},

@@ -77,10 +77,15 @@ func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here
 	}
 	ctx := c.Request().Context()
 	var err error
-	v.Page, err = d.Store.ListRequests(ctx, store.ListFilter{
+	f := store.ListFilter{
 		Status: store.Status(v.Status), Requester: v.Requester, Bucket: v.Bucket, Text: v.Text,
 		Cursor: v.Cursor, Limit: pageSize, OldestFirst: v.Status == string(store.StatusPending),
-	})
+	}
+	// A data owner who is not an approver sees only what is routed to them.
+	if !actor.Has(store.RoleApprover) && !actor.Has(store.RoleAdmin) {
+		f.DecidableBy = &actor
+	}
+	v.Page, err = d.Store.ListRequests(ctx, f)
 	if err != nil {
 		return dashboardView{}, err
 	}

@@ -138,7 +138,9 @@ func routes(e *echo.Echo, d Deps) {
 	g.POST("/requests/:id/retry", handleRetry(d), allow(store.RoleAdmin))
 	g.GET("/requests/:id/change", handleChangeForm(d), anyone)
 	g.POST("/requests/:id/change", handleChange(d), anyone)
-	g.GET("/dashboard", handleDashboard(d), approvers)
+	// Approvers and admins see the whole queue; data owners (members of
+	// a group approval routes name) see what is routed to them.
+	g.GET("/dashboard", handleDashboard(d), allowDeciders(d))
 	g.GET("/roles", handleRoles(d), anyone)
 	g.GET("/audit", handleAudit(d), approvers)
 	// Everyone manages their own API tokens; admins see and revoke all.

@@ -20,6 +20,8 @@ type Store interface {
 	Revoke(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
 	Retry(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
 	Allowed(actor store.Actor, r store.Request) store.Actions
+	// Rules are the approval rules: which groups own which buckets.
+	Rules() store.ApprovalRules
 	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 	ListActiveRoles(ctx context.Context, cursor string, limit int) (store.RequestPage, error)
 
