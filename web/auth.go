@@ -20,9 +20,12 @@ import (
 type viewer struct {
 	Actor    store.Actor
 	SignedIn bool
-	CSRF     string
-	Flash    flash
-	Mode     string
+	// Decides: the viewer may use the dashboard (approver, admin, or a
+	// data owner approval routes name).
+	Decides bool
+	CSRF    string
+	Flash   flash
+	Mode    string
 }
 
 type viewerKey struct{}
@@ -45,6 +48,9 @@ type auth struct {
 	id      Identity
 	cookies *cookies
 	oidc    *oidcClient
+	// rules returns the approval rules, to tell data owners; nil when no
+	// store is served.
+	rules func() store.ApprovalRules
 }
 
 // identify loads (or starts) the browser's session, works out who the
@@ -74,6 +80,8 @@ func (a *auth) identify(next echo.HandlerFunc) echo.HandlerFunc {
 			return echo.NewHTTPError(http.StatusBadRequest,
 				"The form or the address holds characters that are not text (a NUL, or bytes that are not UTF-8). Remove them and try again.")
 		}
+		v.Decides = v.Actor.Has(store.RoleApprover) || v.Actor.Has(store.RoleAdmin) ||
+			(a.rules != nil && isDataOwner(v.Actor, a.rules()))
 		v.Flash = a.takeFlash(c)
 		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), viewerKey{}, v)))
 		return next(c)

@@ -34,6 +34,9 @@ func TestDashboardShowsDataOwnersTheirRoutedRequests(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatalf("data owner on the dashboard: %d", r.status)
 	}
+	if !strings.Contains(r.body, `href="/dashboard"`) {
+		t.Error("the data owner's header has no link to the dashboard")
+	}
 	if !strings.Contains(r.body, fmt.Sprintf(`data-id="%d"`, routed.ID)) || strings.Contains(r.body, fmt.Sprintf(`data-id="%d"`, other.ID)) {
 		t.Fatalf("data owner should see request %d only:\n%s", routed.ID, r.body)
 	}
@@ -43,5 +46,8 @@ func TestDashboardShowsDataOwnersTheirRoutedRequests(t *testing.T) {
 	}
 	if r := f.client("erin", "staff").get("/dashboard"); r.status != http.StatusForbidden {
 		t.Fatalf("plain requester on the dashboard: %d, want 403", r.status)
+	}
+	if r := f.client("erin", "staff").get("/requests"); strings.Contains(r.body, `href="/dashboard"`) {
+		t.Error("a plain requester's header links to the dashboard")
 	}
 }

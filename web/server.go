@@ -76,6 +76,9 @@ func New(d Deps) *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
 	e.GET("/static/*", handleStatic())
 	d.auth = newAuth(d.Identity, d.Logger)
+	if d.Store != nil {
+		d.auth.rules = d.Store.Rules
+	}
 	routes(e, d)
 	registerAPI(e, d)
 	return e
