@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/rolegate/rolegate/store"
 )
@@ -13,12 +12,12 @@ import (
 // is one.
 func cmdAudit(ctx context.Context, c cli) error {
 	var (
-		errs        settingErrors
-		databaseURL string
-		logs        logSettings
+		errs settingErrors
+		dbf  dbFlag
+		logs logSettings
 	)
 	fs := newFlagSet("audit", "audit [flags] verify", c.stderr)
-	fs.StringVar(&databaseURL, "database-url", c.getenv("DATABASE_URL"), "PostgreSQL URL (required) [DATABASE_URL]")
+	dbf.register(fs, c.getenv)
 	logs.register(fs, c.getenv)
 	if err := fs.Parse(c.args); err != nil {
 		return err
@@ -27,16 +26,14 @@ func cmdAudit(ctx context.Context, c cli) error {
 		fs.Usage()
 		return fmt.Errorf("audit: say `verify`")
 	}
-	if databaseURL == "" {
-		errs.add("--database-url / DATABASE_URL: not set")
-	}
+	dbf.check(&errs)
 	logs.logger(c.stderr, &errs)
 	if err := errs.err(); err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, databaseURL, store.Options{MaxConns: 2, ConnectTimeout: 5 * time.Second})
+	db, err := dbf.open(ctx, store.Options{})
 	if err != nil {
-		return fmt.Errorf("database: %w", err)
+		return err
 	}
 	defer db.Close()
 	// Chain what the worker has not sealed yet, so every event is checked;

@@ -11,12 +11,12 @@ import (
 
 func cmdMigrate(ctx context.Context, c cli) error {
 	var (
-		errs        settingErrors
-		databaseURL string
-		logs        logSettings
+		errs settingErrors
+		dbf  dbFlag
+		logs logSettings
 	)
 	fs := newFlagSet("migrate", "migrate [flags] up|status", c.stderr)
-	fs.StringVar(&databaseURL, "database-url", c.getenv("DATABASE_URL"), "PostgreSQL URL (required) [DATABASE_URL]")
+	dbf.register(fs, c.getenv)
 	logs.register(fs, c.getenv)
 	if err := fs.Parse(c.args); err != nil {
 		return err
@@ -25,16 +25,14 @@ func cmdMigrate(ctx context.Context, c cli) error {
 		fs.Usage()
 		return fmt.Errorf("migrate: say `up` or `status`")
 	}
-	if databaseURL == "" {
-		errs.add("--database-url / DATABASE_URL: not set")
-	}
+	dbf.check(&errs)
 	logger := logs.logger(c.stderr, &errs)
 	if err := errs.err(); err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, databaseURL, store.Options{MaxConns: 2, ConnectTimeout: 5 * time.Second})
+	db, err := dbf.open(ctx, store.Options{})
 	if err != nil {
-		return fmt.Errorf("database: %w", err)
+		return err
 	}
 	defer db.Close()
 	if fs.Arg(0) == "up" {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/provision/worker"
@@ -17,15 +16,15 @@ import (
 // opsFlags are what the one-shot operator commands need: the database and
 // the guardrails the plans are built with.
 type opsFlags struct {
-	databaseURL string
-	app         appSettings
-	log         logSettings
+	db  dbFlag
+	app appSettings
+	log logSettings
 }
 
 func (o *opsFlags) open(ctx context.Context, c cli, name, synopsis string, extra func(fs *flag.FlagSet)) (*store.DB, built, error) {
 	var errs settingErrors
 	fs := newFlagSet(name, synopsis, c.stderr)
-	fs.StringVar(&o.databaseURL, "database-url", c.getenv("DATABASE_URL"), "PostgreSQL URL (required) [DATABASE_URL]")
+	o.db.register(fs, c.getenv)
 	o.app.register(fs, c.getenv, &errs)
 	o.log.register(fs, c.getenv)
 	if extra != nil {
@@ -34,18 +33,15 @@ func (o *opsFlags) open(ctx context.Context, c cli, name, synopsis string, extra
 	if err := fs.Parse(c.args); err != nil {
 		return nil, built{}, err
 	}
-	if o.databaseURL == "" {
-		errs.add("--database-url / DATABASE_URL: not set")
-	}
+	o.db.check(&errs)
 	b := o.app.build(&errs)
 	o.log.logger(c.stderr, &errs)
 	if err := errs.err(); err != nil {
 		return nil, built{}, err
 	}
-	db, err := store.Open(ctx, o.databaseURL, store.Options{MaxConns: 4, ConnectTimeout: 5 * time.Second,
-		Rules: b.rules, Settings: &b.settings})
+	db, err := o.db.open(ctx, store.Options{MaxConns: 4, Rules: b.rules, Settings: &b.settings})
 	if err != nil {
-		return nil, built{}, fmt.Errorf("database: %w", err)
+		return nil, built{}, err
 	}
 	if err := db.SchemaCurrent(ctx); err != nil {
 		db.Close()

@@ -50,9 +50,9 @@ func cmdToken(ctx context.Context, c cli) error {
 		return flag.ErrHelp
 	}
 	sub, args := c.args[0], c.args[1:]
-	var databaseURL string
+	var dbf dbFlag
 	fs := newFlagSet("token "+sub, "token "+sub+" [flags]", c.stderr)
-	fs.StringVar(&databaseURL, "database-url", c.getenv("DATABASE_URL"), "PostgreSQL URL (required) [DATABASE_URL]")
+	dbf.register(fs, c.getenv)
 	var run func(db *store.DB, fs *flag.FlagSet) error
 	switch sub {
 	case "create":
@@ -139,12 +139,14 @@ func cmdToken(ctx context.Context, c cli) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if databaseURL == "" {
-		return fmt.Errorf("--database-url / DATABASE_URL: not set")
+	var errs settingErrors
+	dbf.check(&errs)
+	if err := errs.err(); err != nil {
+		return err
 	}
-	db, err := store.Open(ctx, databaseURL, store.Options{MaxConns: 2, ConnectTimeout: 5 * time.Second})
+	db, err := dbf.open(ctx, store.Options{})
 	if err != nil {
-		return fmt.Errorf("database: %w", err)
+		return err
 	}
 	defer db.Close()
 	if err := db.SchemaCurrent(ctx); err != nil {
