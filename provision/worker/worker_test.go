@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -117,20 +118,32 @@ func (e *env) approve(r store.Request) {
 // state that is not want, or after 30 seconds.
 func (e *env) await(id int64, want store.Status) store.Request {
 	e.t.Helper()
+	var r store.Request
+	eventually(e.t, func() (bool, string) {
+		var err error
+		if r, err = e.db.GetRequest(context.Background(), id); err != nil {
+			e.t.Fatal(err)
+		}
+		return r.Status == want, fmt.Sprintf("request %d is %s (%s), want %s", id, r.Status, r.StatusReason, want)
+	})
+	return r
+}
+
+// eventually polls cond until it holds, failing with cond's account of
+// the state after 30 seconds.
+func eventually(t *testing.T, cond func() (bool, string)) {
+	t.Helper()
 	deadline := time.After(30 * time.Second)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		r, err := e.db.GetRequest(context.Background(), id)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if r.Status == want {
-			return r
+		ok, state := cond()
+		if ok {
+			return
 		}
 		select {
 		case <-deadline:
-			e.t.Fatalf("request %d is %s (%s), want %s", id, r.Status, r.StatusReason, want)
+			t.Fatal(state)
 		case <-tick.C:
 		}
 	}
@@ -502,10 +515,7 @@ func TestExpireJobRemovesOldIdempotencyKeys(t *testing.T) {
 		       ('alice', 'new', 'POST', '/api/v1/requests', decode(repeat('00', 32), 'hex'), now())`); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(30 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	eventually(t, func() (bool, string) {
 		var keys []string
 		rows, err := e.db.Pool().Query(ctx, `SELECT key FROM idempotency_keys ORDER BY key`)
 		if err != nil {
@@ -519,15 +529,8 @@ func TestExpireJobRemovesOldIdempotencyKeys(t *testing.T) {
 			keys = append(keys, k)
 		}
 		rows.Close()
-		if len(keys) == 1 && keys[0] == "new" {
-			return
-		}
-		select {
-		case <-deadline:
-			t.Fatalf("keys after the expiry job: %v, want only the recent one", keys)
-		case <-tick.C:
-		}
-	}
+		return len(keys) == 1 && keys[0] == "new", fmt.Sprintf("keys after the expiry job: %v, want only the recent one", keys)
+	})
 }
 
 func TestWorkerSealsTheAuditTrail(t *testing.T) {
@@ -537,10 +540,7 @@ func TestWorkerSealsTheAuditTrail(t *testing.T) {
 	r := e.submit("sealed")
 	e.approve(r)
 	e.await(r.ID, store.StatusActive)
-	deadline := time.After(30 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	eventually(t, func() (bool, string) {
 		rep, err := e.db.VerifyAuditChain(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -548,13 +548,6 @@ func TestWorkerSealsTheAuditTrail(t *testing.T) {
 		if !rep.Intact() {
 			t.Fatalf("chain broken: %+v", rep)
 		}
-		if rep.Unsealed == 0 && rep.Checked > 0 {
-			return
-		}
-		select {
-		case <-deadline:
-			t.Fatalf("events still unsealed after 30s: %+v", rep)
-		case <-tick.C:
-		}
-	}
+		return rep.Unsealed == 0 && rep.Checked > 0, fmt.Sprintf("events still unsealed after 30s: %+v", rep)
+	})
 }
