@@ -45,15 +45,27 @@ var notified = map[string]bool{
 // notification exists exactly when its event does.
 func (db *DB) event(ctx context.Context, tx pgx.Tx, e Event, now time.Time) (Event, error) {
 	e, err := appendEvent(ctx, tx, e, now)
-	if err != nil || !notified[e.Kind] {
+	if err != nil {
 		return e, err
+	}
+	if err := db.notify(ctx, tx, e); err != nil {
+		return Event{}, err
+	}
+	return e, nil
+}
+
+// notify enqueues, in tx, one webhook delivery per configured URL for an
+// event of a kind webhooks receive.
+func (db *DB) notify(ctx context.Context, tx pgx.Tx, e Event) error {
+	if !notified[e.Kind] {
+		return nil
 	}
 	for i, url := range db.webhooks {
 		if err := db.enqueue(ctx, tx, WebhookArgs{URL: url, EventID: e.ID, Target: i, Payload: webhookPayload(e)}); err != nil {
-			return Event{}, err
+			return err
 		}
 	}
-	return e, nil
+	return nil
 }
 
 func appendEvent(ctx context.Context, q querier, e Event, now time.Time) (Event, error) {

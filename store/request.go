@@ -85,85 +85,162 @@ const (
 	EventSubmitted = "request.submitted"
 )
 
+// Created is what CreateRequest wrote: the request, its first version and
+// the "submitted" event, exactly as reading them back would return them.
+type Created struct {
+	Request
+	First     Version
+	Submitted Event
+}
+
 // CreateRequest validates the spec against the settings, then stores a new
 // pending request, its first version, its scopes and the "submitted" audit
-// event in one transaction. It returns a *provision.ValidationError listing
-// every problem, ErrConflict when a live request already holds the role
-// name (IAM names are unique case-insensitively) and ErrInvalid when the
-// database refuses a value.
-func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Request, error) {
+// event in one transaction, with one statement. It returns what it wrote,
+// so callers need not read it back. It returns a *provision.ValidationError
+// listing every problem, ErrConflict when a live request already holds the
+// role name (IAM names are unique case-insensitively) and ErrInvalid when
+// the database refuses a value.
+func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error) {
 	if strings.TrimSpace(in.Requester) == "" {
-		return Request{}, fmt.Errorf("%w: a request needs a requester", ErrInvalid)
+		return Created{}, fmt.Errorf("%w: a request needs a requester", ErrInvalid)
 	}
 	if err := db.validateSpec(in.Spec, in.Justification); err != nil {
-		return Request{}, err
+		return Created{}, err
 	}
-	now := db.now().UTC()
-	var id int64
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	// The database keeps microseconds: the times returned are the stored ones.
+	now := dbTime(db.now())
+	va, err := newVersionArgs(in, now)
+	if err != nil {
+		return Created{}, err
+	}
+	data := map[string]any{"role_name": in.Spec.Name, "buckets": len(in.Spec.Buckets)}
+	var id, eventID int64
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		// Data-modifying CTEs run as one statement: one round trip for the
+		// four tables; foreign keys are checked at its end.
 		err := tx.QueryRow(ctx, `
-			INSERT INTO requests (role_name, requester, status, version, created_at, updated_at)
-			VALUES ($1, $2, 'pending', 1, $3, $3)
-			RETURNING id`,
-			in.Spec.Name, in.Requester, now).Scan(&id)
+			WITH r AS (
+				INSERT INTO requests (role_name, requester, status, version, created_at, updated_at)
+				VALUES ($1, $2, 'pending', 1, $3, $3)
+				RETURNING id),
+			v AS (
+				INSERT INTO request_versions (request_id, version, description, justification,
+					max_session_duration, managed_policies, expires_at, requested_ttl_seconds, created_by, created_at)
+				SELECT r.id, 1, $4, $5, $6, $7, $8, $9, $2, $3 FROM r),
+			s AS (
+				INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
+				SELECT r.id, 1, (t.n - 1)::smallint, t.bucket, t.prefix, t.access
+				FROM r, unnest($10::text[], $11::text[], $12::text[]) WITH ORDINALITY AS t(bucket, prefix, access, n)),
+			e AS (
+				INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
+				SELECT r.id, 1, $2, $13, $14, $3 FROM r
+				RETURNING id)
+			SELECT r.id, e.id FROM r, e`,
+			in.Spec.Name, in.Requester, now, in.Spec.Description, in.Justification,
+			va.maxSession, va.managed, va.expiresAt, va.ttl, va.buckets, va.prefixes, va.accesses,
+			EventSubmitted, data).Scan(&id, &eventID)
 		if err != nil {
-			if errors.Is(interpret(err), ErrConflict) {
+			err = interpret(err)
+			if errors.Is(err, ErrConflict) && strings.Contains(err.Error(), "requests_live_role_name") {
 				return fmt.Errorf("%w: a role named %q is already requested or live", ErrConflict, in.Spec.Name)
 			}
-			return interpret(err)
-		}
-		if err := insertVersion(ctx, tx, id, 1, in, now); err != nil {
 			return err
 		}
-		_, err = db.event(ctx, tx, Event{
-			RequestID: id, Version: 1, Actor: in.Requester, Kind: EventSubmitted,
-			Data: map[string]any{"role_name": in.Spec.Name, "buckets": len(in.Spec.Buckets)},
-		}, now)
-		return err
+		return db.notify(ctx, tx, Event{ID: eventID, RequestID: id, Version: 1, Actor: in.Requester,
+			Kind: EventSubmitted, Data: data, CreatedAt: now})
 	})
 	if err != nil {
-		return Request{}, err
+		return Created{}, err
 	}
-	return db.GetRequest(ctx, id)
+	spec := va.stored(in.Spec)
+	return Created{
+		Request: Request{ID: id, Requester: in.Requester, Status: StatusPending, Version: 1, Spec: spec,
+			Justification: in.Justification, CreatedAt: now, UpdatedAt: now},
+		First: Version{Number: 1, Spec: spec, Justification: in.Justification, CreatedBy: in.Requester,
+			CreatedAt: now, TTL: time.Duration(va.ttlSeconds()) * time.Second},
+		Submitted: Event{ID: eventID, RequestID: id, Version: 1, Actor: in.Requester, Kind: EventSubmitted,
+			Data: data, CreatedAt: now},
+	}, nil
+}
+
+// dbTime is t as PostgreSQL's timestamptz keeps it and pgx returns it:
+// whole microseconds, in the local time zone.
+func dbTime(t time.Time) time.Time { return time.UnixMicro(t.UnixMicro()) }
+
+// versionArgs are a version's column values as stored.
+type versionArgs struct {
+	maxSession                  *int32
+	managed                     []string
+	expiresAt                   *time.Time
+	ttl                         *int64
+	buckets, prefixes, accesses []string
+}
+
+func newVersionArgs(in NewRequest, now time.Time) (versionArgs, error) {
+	var va versionArgs
+	if in.Spec.MaxSessionDuration != 0 {
+		va.maxSession = &in.Spec.MaxSessionDuration
+	}
+	va.managed = in.Spec.ManagedPolicies
+	if va.managed == nil {
+		va.managed = []string{}
+	}
+	// The expiry asked for becomes a lifetime: it counts from activation.
+	if in.Spec.ExpiresAt != nil {
+		at := dbTime(*in.Spec.ExpiresAt)
+		secs := int64(at.Sub(now).Seconds())
+		if secs <= 0 {
+			return versionArgs{}, fmt.Errorf("%w: the expiry must be in the future", ErrInvalid)
+		}
+		va.expiresAt, va.ttl = &at, &secs
+	}
+	if len(in.Spec.Buckets) == 0 {
+		return versionArgs{}, fmt.Errorf("%w: a request needs at least one bucket scope", ErrInvalid)
+	}
+	for _, s := range in.Spec.Buckets {
+		va.buckets = append(va.buckets, s.Bucket)
+		va.prefixes = append(va.prefixes, s.Prefix)
+		va.accesses = append(va.accesses, string(s.Access))
+	}
+	return va, nil
+}
+
+func (va versionArgs) ttlSeconds() int64 {
+	if va.ttl == nil {
+		return 0
+	}
+	return *va.ttl
+}
+
+// stored is spec as reading it back returns it.
+func (va versionArgs) stored(spec provision.RoleSpec) provision.RoleSpec {
+	spec.ExpiresAt = va.expiresAt
+	if len(spec.ManagedPolicies) == 0 {
+		spec.ManagedPolicies = nil
+	}
+	spec.Buckets = append([]provision.BucketScope(nil), spec.Buckets...)
+	return spec
 }
 
 func insertVersion(ctx context.Context, tx pgx.Tx, id int64, version int, in NewRequest, now time.Time) error {
-	var maxSession *int32
-	if in.Spec.MaxSessionDuration != 0 {
-		maxSession = &in.Spec.MaxSessionDuration
+	va, err := newVersionArgs(in, now)
+	if err != nil {
+		return err
 	}
-	managed := in.Spec.ManagedPolicies
-	if managed == nil {
-		managed = []string{}
-	}
-	// The expiry asked for becomes a lifetime: it counts from activation.
-	var ttl *int64
-	if in.Spec.ExpiresAt != nil {
-		secs := int64(in.Spec.ExpiresAt.Sub(now).Seconds())
-		if secs <= 0 {
-			return fmt.Errorf("%w: the expiry must be in the future", ErrInvalid)
-		}
-		ttl = &secs
-	}
-	_, err := tx.Exec(ctx, `
+	_, err = tx.Exec(ctx, `
 		INSERT INTO request_versions (request_id, version, description, justification,
 			max_session_duration, managed_policies, expires_at, requested_ttl_seconds, created_by, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		id, version, in.Spec.Description, in.Justification, maxSession, managed,
-		in.Spec.ExpiresAt, ttl, in.Requester, now)
+		id, version, in.Spec.Description, in.Justification, va.maxSession, va.managed,
+		va.expiresAt, va.ttl, in.Requester, now)
 	if err != nil {
 		return interpret(err)
 	}
-	if len(in.Spec.Buckets) == 0 {
-		return fmt.Errorf("%w: a request needs at least one bucket scope", ErrInvalid)
-	}
-	rows := make([][]any, len(in.Spec.Buckets))
-	for i, s := range in.Spec.Buckets {
-		rows[i] = []any{id, version, int16(i), s.Bucket, s.Prefix, string(s.Access)}
-	}
-	_, err = tx.CopyFrom(ctx, pgx.Identifier{"request_scopes"},
-		[]string{"request_id", "version", "position", "bucket", "prefix", "access"},
-		pgx.CopyFromRows(rows))
+	_, err = tx.Exec(ctx, `
+		INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
+		SELECT $1, $2, (t.n - 1)::smallint, t.bucket, t.prefix, t.access
+		FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(bucket, prefix, access, n)`,
+		id, version, va.buckets, va.prefixes, va.accesses)
 	return interpret(err)
 }
 

@@ -2,8 +2,11 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,7 +46,7 @@ func mustCreate(t *testing.T, db *store.DB, in store.NewRequest) store.Request {
 	if err != nil {
 		t.Fatalf("CreateRequest(%s): %v", in.Spec.Name, err)
 	}
-	return r
+	return r.Request
 }
 
 func TestCreateAndGetRequest(t *testing.T) {
@@ -52,7 +55,9 @@ func TestCreateAndGetRequest(t *testing.T) {
 	set.AllowedManagedPolicies = []string{"AmazonSSMManagedInstanceCore"}
 	db := storetest.Open(t, storetest.URL(t), store.Options{Settings: &set})
 	ctx := ctxT(t)
-	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	// Nanoseconds the database does not keep: the returned request must
+	// still equal the stored one.
+	exp := time.Date(2030, 1, 2, 3, 4, 5, 123456789, time.UTC)
 	in := newRequest("reports-reader", "alice",
 		provision.BucketScope{Bucket: "team-reports", Prefix: "daily/", Access: provision.AccessRead},
 		provision.BucketScope{Bucket: "team-exports", Access: provision.AccessReadWrite})
@@ -73,7 +78,7 @@ func TestCreateAndGetRequest(t *testing.T) {
 	}
 	if got.Spec.Name != "reports-reader" || got.Justification != in.Justification ||
 		got.Spec.MaxSessionDuration != 7200 || len(got.Spec.ManagedPolicies) != 1 ||
-		got.Spec.ExpiresAt == nil || !got.Spec.ExpiresAt.Equal(exp) {
+		got.Spec.ExpiresAt == nil || !got.Spec.ExpiresAt.Equal(exp.Truncate(time.Microsecond)) {
 		t.Fatalf("got = %+v", got)
 	}
 	if fmt.Sprint(got.Spec.Buckets) != fmt.Sprint(in.Spec.Buckets) {
@@ -86,6 +91,30 @@ func TestCreateAndGetRequest(t *testing.T) {
 	if len(events) != 1 || events[0].Kind != store.EventSubmitted || events[0].Actor != "alice" || events[0].Version != 1 {
 		t.Fatalf("events = %+v", events)
 	}
+	// CreateRequest returns what it wrote, so the API answers without
+	// reading it back: it must be exactly what reading it back gives.
+	if !reflect.DeepEqual(created.Request, got) {
+		t.Fatalf("CreateRequest returned\n%+v\nGetRequest reads\n%+v", created.Request, got)
+	}
+	versions, err := db.ListVersions(ctx, created.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(versions) != 1 || !reflect.DeepEqual(created.First, versions[0]) {
+		t.Fatalf("CreateRequest returned version\n%+v\nListVersions reads\n%+v", created.First, versions)
+	}
+	if a, b := mustJSON(t, created.Submitted), mustJSON(t, events[0]); a != b {
+		t.Fatalf("CreateRequest returned event\n%s\nListEvents reads\n%s", a, b)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestGetRequestNotFound(t *testing.T) {
@@ -101,8 +130,8 @@ func TestCreateRequestRoleNameTakenCaseInsensitively(t *testing.T) {
 	db := storetest.New(t)
 	mustCreate(t, db, newRequest("Reports-Reader", "alice"))
 	_, err := db.CreateRequest(ctxT(t), newRequest("reports-reader", "bob"))
-	if !errors.Is(err, store.ErrConflict) {
-		t.Fatalf("err = %v, want ErrConflict", err)
+	if !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), `a role named "reports-reader" is already requested or live`) {
+		t.Fatalf("err = %v, want ErrConflict naming the role", err)
 	}
 }
 

@@ -18,7 +18,7 @@ type APIStore interface {
 	CompleteIdempotencyKey(ctx context.Context, k store.IdempotencyKey, r store.StoredResponse) error
 	ReleaseIdempotencyKey(ctx context.Context, k store.IdempotencyKey) error
 
-	CreateRequest(ctx context.Context, in store.NewRequest) (store.Request, error)
+	CreateRequest(ctx context.Context, in store.NewRequest) (store.Created, error)
 	GetRequest(ctx context.Context, id int64) (store.Request, error)
 	ListRequests(ctx context.Context, f store.ListFilter) (store.RequestPage, error)
 	ListVersions(ctx context.Context, id int64) ([]store.Version, error)

@@ -58,6 +58,10 @@ func detail(ctx context.Context, st APIStore, actor store.Actor, r store.Request
 	if err != nil {
 		return apiRequestDetail{}, err
 	}
+	return detailOf(st, actor, r, versions, events), nil
+}
+
+func detailOf(st APIStore, actor store.Actor, r store.Request, versions []store.Version, events []store.Event) apiRequestDetail {
 	v := apiRequestDetail{apiRequestView: requestView(st, actor, r),
 		Decisions: []apiDecisionView{}, Versions: []apiVersionView{}, History: []apiEventView{}}
 	for _, ver := range versions {
@@ -70,7 +74,7 @@ func detail(ctx context.Context, st APIStore, actor store.Actor, r store.Request
 		v.History = append(v.History, eventView(e))
 	}
 	v.Plan = currentPlan(st, r)
-	return v, nil
+	return v
 }
 
 func renderDetail(c echo.Context, st APIStore, status int, r store.Request) error {
@@ -90,13 +94,16 @@ func handleAPICreateRequest(st APIStore) echo.HandlerFunc {
 		if err := b.textOK(); err != nil {
 			return err
 		}
-		r, err := st.CreateRequest(c.Request().Context(), store.NewRequest{
+		created, err := st.CreateRequest(c.Request().Context(), store.NewRequest{
 			Spec: b.RoleSpec, Justification: b.Justification, Requester: apiActor(c).Name})
 		if err != nil {
 			return err
 		}
-		c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/requests/%d", r.ID))
-		return renderDetail(c, st, http.StatusCreated, r)
+		c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/requests/%d", created.ID))
+		// The answer is built from what was written, not read back: a new
+		// request has one version and one event.
+		return c.JSON(http.StatusCreated, detailOf(st, apiActor(c), created.Request,
+			[]store.Version{created.First}, []store.Event{created.Submitted}))
 	}
 }
 

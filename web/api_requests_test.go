@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"strings"
@@ -79,6 +80,13 @@ func TestAPICreateAndGet(t *testing.T) {
 	if got.ID != v.ID || strings.Join(got.Actions, ",") != "approve,reject" {
 		t.Fatalf("bob's view: %+v", got)
 	}
+	// The 201 is built from what was written, not read back: it is what a
+	// GET by the same caller answers, field for field.
+	mine := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", v.ID), as: asAlice})
+	wantStatus(t, mine, 200)
+	if !bytes.Equal(mine.body, r.body) {
+		t.Fatalf("201 body\n%s\nGET body\n%s", r.body, mine.body)
+	}
 	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", v.ID), as: asErin}), http.StatusForbidden)
 	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", v.ID), as: asErin}), http.StatusForbidden)
 	wantStatus(t, env.do(req{method: "GET", path: "/api/v1/requests?requester=alice", as: asErin}), http.StatusForbidden)
@@ -92,6 +100,33 @@ func TestAPICreateAndGet(t *testing.T) {
 	wantStatus(t, c, http.StatusConflict)
 	if p := c.problem(t); p.Type != problemBase+"conflict" {
 		t.Errorf("type %s", p.Type)
+	}
+}
+
+// TestAPICreateAnswerIsTheStoredRequest holds the 201 body of a request
+// using every spec field (an expiry with nanoseconds the database does not
+// keep, managed policies, several scopes) to what GET reads back.
+func TestAPICreateAnswerIsTheStoredRequest(t *testing.T) {
+	env := setupAPI(t, APILimits{})
+	body := spec("full-spec")
+	body["max_session_duration"] = 7200
+	body["expires_at"] = time.Now().Add(72*time.Hour + 123456789).Format(time.RFC3339Nano)
+	body["buckets"] = []map[string]any{
+		{"bucket": "example-bucket", "prefix": "reports/", "access": "read"},
+		{"bucket": "example-exports", "access": "read-write"},
+		{"bucket": "example-bucket", "prefix": "uploads/", "access": "write"},
+	}
+	created := env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: body})
+	wantStatus(t, created, http.StatusCreated)
+	var v apiRequestDetail
+	created.json(t, &v)
+	if v.Spec.ExpiresAt == nil || len(v.Spec.Buckets) != 3 || len(v.Versions) != 1 || len(v.History) != 1 {
+		t.Fatalf("created %s", created.body)
+	}
+	got := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", v.ID), as: asAlice})
+	wantStatus(t, got, 200)
+	if !bytes.Equal(got.body, created.body) {
+		t.Fatalf("201 body\n%s\nGET body\n%s", created.body, got.body)
 	}
 }
 

@@ -24,7 +24,7 @@ func TestDashboardShowsDataOwnersTheirRoutedRequests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return r
+		return r.Request
 	}
 	routed := mk("ledger-reader", "fin-ledger")
 	other := mk("logs-reader", "team-logs")

@@ -192,7 +192,7 @@ func uiCreate(t testing.TB, db *store.DB, in store.NewRequest) store.Request {
 	if err != nil {
 		t.Fatalf("CreateRequest(%s): %v", in.Spec.Name, err)
 	}
-	return r
+	return r.Request
 }
 
 // activate drives the worker's side of the lifecycle: approve, provision,

@@ -9,7 +9,7 @@ import (
 // Store is the web's view of the store: the workflow functions the pages
 // call. *store.DB satisfies it.
 type Store interface {
-	CreateRequest(ctx context.Context, in store.NewRequest) (store.Request, error)
+	CreateRequest(ctx context.Context, in store.NewRequest) (store.Created, error)
 	GetRequest(ctx context.Context, id int64) (store.Request, error)
 	ListRequests(ctx context.Context, f store.ListFilter) (store.RequestPage, error)
 	CountByStatus(ctx context.Context) (map[store.Status]int, error)

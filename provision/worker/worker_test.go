@@ -104,7 +104,7 @@ func (e *env) submit(name string, scopes ...provision.BucketScope) store.Request
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return r
+	return r.Request
 }
 
 func (e *env) approve(r store.Request) {
@@ -490,7 +490,7 @@ func TestExpiredRoleIsRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Add(24 * time.Hour) // approved a day later: the lifetime counts from activation
-	e.approve(r)
+	e.approve(r.Request)
 	active := e.await(r.ID, store.StatusActive)
 	if active.ExpiresAt == nil || !active.ExpiresAt.Equal(active.ActivatedAt.Add(48*time.Hour)) {
 		t.Fatalf("expires at %v, activated at %v: want activation + 48h", active.ExpiresAt, active.ActivatedAt)
