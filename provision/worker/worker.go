@@ -76,6 +76,11 @@ type Config struct {
 	// FetchPollInterval is how often idle workers look for jobs besides
 	// being notified; default River's (1s). Tests lower it.
 	FetchPollInterval time.Duration
+	// FetchCooldown is the shortest time between two fetches of new jobs;
+	// default 20ms. River's own default (100ms) leaves a freed slot idle
+	// for 50ms on average, a tenth of a 500ms provisioning job; fetches
+	// happen only when slots free up or jobs arrive.
+	FetchCooldown time.Duration
 	// JobTimeout is how long one job may run before its context is
 	// cancelled (it is then retried); default 10m. A job left running by a
 	// worker that died (SIGKILL, lost host) is rescued and retried once it
@@ -117,6 +122,12 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
+	if cfg.FetchCooldown <= 0 {
+		cfg.FetchCooldown = 20 * time.Millisecond
+	}
+	if cfg.FetchPollInterval > 0 && cfg.FetchPollInterval < cfg.FetchCooldown {
+		cfg.FetchCooldown = cfg.FetchPollInterval
+	}
 	if cfg.JobTimeout <= 0 {
 		cfg.JobTimeout = 10 * time.Minute
 	}
@@ -150,6 +161,7 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 		RetryPolicy:          backoff{base: cfg.RetryBase},
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: 2 * cfg.JobTimeout,
+		FetchCooldown:        cfg.FetchCooldown,
 		FetchPollInterval:    cfg.FetchPollInterval,
 		Logger:               cfg.Logger.WithGroup("river"),
 	})
