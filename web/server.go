@@ -31,6 +31,9 @@ type Deps struct {
 	Ready    Readiness
 	Registry *prometheus.Registry
 	Version  string
+	// MetricsToken, when set, is the bearer token /metrics asks for;
+	// when empty, /metrics answers only clients on this host.
+	MetricsToken string
 	// ReadyTimeout bounds the database checks of /readyz; default 2s.
 	ReadyTimeout time.Duration
 	// Store serves the pages; without it only the health checks, metrics
@@ -73,7 +76,7 @@ func New(d Deps) *echo.Echo {
 
 	e.GET("/healthz", handleHealthz())
 	e.GET("/readyz", handleReadyz(d.Ready, d.ReadyTimeout))
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})), metricsGuard(d.MetricsToken))
 	e.GET("/static/*", handleStatic())
 	d.auth = newAuth(d.Identity, d.Logger)
 	if d.Store != nil {

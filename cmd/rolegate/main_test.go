@@ -313,3 +313,28 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestServeMetricsToken(t *testing.T) {
+	t.Parallel()
+	const token = "serve-metrics-token-0123"
+	base, _, _, logs := startServe(t, storetest.EmptyURL(t), "--metrics-token", token)
+	if code, _ := get(t, base+"/metrics"); code != http.StatusUnauthorized {
+		t.Fatalf("/metrics without the token = %d, want 401", code)
+	}
+	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics with the token = %d, want 200", resp.StatusCode)
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Fatal("the metrics token was logged")
+	}
+}

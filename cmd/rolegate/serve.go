@@ -27,6 +27,7 @@ type serverSettings struct {
 	apiRate         float64
 	apiBurst        int
 	readyTimeout    time.Duration
+	metricsToken    string
 	log             logSettings
 }
 
@@ -41,6 +42,8 @@ func (s *serverSettings) register(fs *flag.FlagSet, getenv func(string) string, 
 			"API requests per second one token may make, sustained [API_RATE_LIMIT]")
 		fs.IntVar(&s.apiBurst, "api-burst", envInt(getenv, "API_BURST", 40, errs),
 			"API requests one token may make at once before the rate applies [API_BURST]")
+		fs.StringVar(&s.metricsToken, "metrics-token", getenv("METRICS_TOKEN"),
+			"bearer token /metrics asks for; without one, /metrics answers this host only; prefer the environment variable [METRICS_TOKEN]")
 	}
 	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", envDuration(getenv, "SHUTDOWN_TIMEOUT", 15*time.Second, errs),
 		"how long in-flight requests may finish after SIGINT/SIGTERM [SHUTDOWN_TIMEOUT]")
@@ -56,6 +59,9 @@ func (s *serverSettings) check(errs *settingErrors) {
 		}
 		if s.apiBurst < 1 || s.apiBurst > 100000 {
 			errs.add("--api-burst / API_BURST: %d is not from 1 to 100000", s.apiBurst)
+		}
+		if s.metricsToken != "" && len(s.metricsToken) < 16 {
+			errs.add("--metrics-token / METRICS_TOKEN: use at least 16 random characters (it is %d)", len(s.metricsToken))
 		}
 	}
 	if s.maxConns < 1 || s.maxConns > 1000 {
@@ -157,6 +163,7 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), db.Collector())
 	handler := web.New(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion(), ReadyTimeout: o.server.readyTimeout,
+		MetricsToken: o.server.metricsToken,
 		Store: db, Settings: o.built.settings, Identity: o.identity,
 		APILimits: web.APILimits{Rate: o.server.apiRate, Burst: o.server.apiBurst}})
 

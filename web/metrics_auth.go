@@ -1,0 +1,47 @@
+package web
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// metricsGuard protects /metrics, which tells anyone who reads it the
+// routes, request rates and pool sizes of the service. With a token, a
+// scraper must send it as a bearer token; without one, only clients on
+// this host (the TCP peer, never a forwarded header) may read it.
+func metricsGuard(token string) echo.MiddlewareFunc {
+	want := sha256.Sum256([]byte(token))
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if token == "" {
+				if peerIsLoopback(c.Request().RemoteAddr) {
+					return next(c)
+				}
+				return echo.NewHTTPError(http.StatusForbidden,
+					"Metrics are served to this host only; set a metrics token to scrape them from elsewhere.")
+			}
+			got, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+			sum := sha256.Sum256([]byte(got))
+			if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="rolegate metrics"`)
+				return echo.NewHTTPError(http.StatusUnauthorized, "Send the metrics token as a bearer token.")
+			}
+			return next(c)
+		}
+	}
+}
+
+func peerIsLoopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}

@@ -1,0 +1,82 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func metricsServer(t *testing.T, token string) http.Handler {
+	t.Helper()
+	return New(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Version: "test",
+		MetricsToken: token})
+}
+
+func getMetrics(h http.Handler, remote string, header map[string]string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	r.RemoteAddr = remote
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestMetricsWithoutTokenAnswerThisHostOnly(t *testing.T) {
+	t.Parallel()
+	h := metricsServer(t, "")
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	for _, c := range []struct {
+		remote string
+		header map[string]string
+		want   int
+	}{
+		{"127.0.0.1:40000", nil, http.StatusOK},
+		{"[::1]:40000", nil, http.StatusOK},
+		{"[::ffff:127.0.0.1]:40000", nil, http.StatusOK},
+		{"203.0.113.7:40000", nil, http.StatusForbidden},
+		{"10.0.0.8:40000", nil, http.StatusForbidden},
+		// A forwarded header does not make a remote client local.
+		{"203.0.113.7:40000", map[string]string{"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1"}, http.StatusForbidden},
+	} {
+		w := getMetrics(h, c.remote, c.header)
+		if w.Code != c.want {
+			t.Errorf("from %s %v: %d, want %d\n%s", c.remote, c.header, w.Code, c.want, w.Body)
+		}
+		if c.want == http.StatusOK && !strings.Contains(w.Body.String(), "rolegate_http_request_duration_seconds") {
+			t.Errorf("from %s: no rolegate metrics:\n%.300s", c.remote, w.Body)
+		}
+		if c.want == http.StatusForbidden && !strings.Contains(w.Body.String(), "metrics token") {
+			t.Errorf("from %s: the refusal does not say how to scrape: %s", c.remote, w.Body)
+		}
+	}
+}
+
+func TestMetricsTokenIsRequiredFromEverywhere(t *testing.T) {
+	t.Parallel()
+	const token = "0123456789abcdef-metrics"
+	h := metricsServer(t, token)
+	for _, c := range []struct {
+		name, remote, auth string
+		want               int
+	}{
+		{"none, even from this host", "127.0.0.1:40000", "", http.StatusUnauthorized},
+		{"wrong", "203.0.113.7:40000", "Bearer 0123456789abcdef-metricz", http.StatusUnauthorized},
+		{"not bearer", "203.0.113.7:40000", token, http.StatusUnauthorized},
+		{"right, remote", "203.0.113.7:40000", "Bearer " + token, http.StatusOK},
+		{"right, local", "127.0.0.1:40000", "Bearer " + token, http.StatusOK},
+	} {
+		w := getMetrics(h, c.remote, map[string]string{"Authorization": c.auth})
+		if w.Code != c.want {
+			t.Errorf("%s: %d, want %d\n%s", c.name, w.Code, c.want, w.Body)
+		}
+		if c.want == http.StatusUnauthorized && !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%s: WWW-Authenticate %q", c.name, w.Header().Get("WWW-Authenticate"))
+		}
+	}
+}
