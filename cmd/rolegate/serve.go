@@ -163,8 +163,7 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), db.Collector())
 	handler := web.New(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion(), ReadyTimeout: o.server.readyTimeout,
-		MetricsToken: o.server.metricsToken,
-		Store: db, Settings: o.built.settings, Identity: o.identity,
+		Store: db, Settings: o.built.settings, Identity: o.identity, MetricsToken: o.server.metricsToken,
 		APILimits: web.APILimits{Rate: o.server.apiRate, Burst: o.server.apiBurst}})
 
 	ln, err := net.Listen("tcp", o.server.listen)
