@@ -182,6 +182,38 @@ func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	}
 }
 
+// oneStatement runs fn, which must issue exactly one statement through q
+// and return a broken connection's error as pgx gave it, outside an
+// explicit transaction: the statement commits on its own, which saves the
+// round trips of BEGIN and COMMIT. When the connection breaks before the
+// statement was sent, it runs fn again. When it breaks after, the
+// statement may have committed: fn runs again, and if that fails (say, on
+// the unique key the first attempt wrote), written tells whether the first
+// attempt's write is there, so the caller gets its result rather than an
+// error. A break on the last attempt is ErrUnavailable.
+func (db *DB) oneStatement(ctx context.Context, fn func(q querier) error, written func() (bool, error)) error {
+	ambiguous := false
+	for attempt := 1; ; attempt++ {
+		err := fn(db.pool)
+		if err != nil && ambiguous && !unavailable(err) {
+			ok, werr := written()
+			if werr != nil {
+				return interpret(werr)
+			}
+			if ok {
+				return nil
+			}
+		}
+		if err == nil || !unavailable(err) {
+			return err
+		}
+		if attempt == txAttempts || ctx.Err() != nil {
+			return interpret(err)
+		}
+		ambiguous = ambiguous || !pgconn.SafeToRetry(err)
+	}
+}
+
 func (db *DB) tryTx(ctx context.Context, fn func(tx pgx.Tx) error) (committing bool, err error) {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {

@@ -115,10 +115,10 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 	}
 	data := map[string]any{"role_name": in.Spec.Name, "buckets": len(in.Spec.Buckets)}
 	var id, eventID int64
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		// Data-modifying CTEs run as one statement: one round trip for the
-		// four tables; foreign keys are checked at its end.
-		err := tx.QueryRow(ctx, `
+	// Data-modifying CTEs run as one statement: one round trip for the
+	// four tables, atomic on its own; foreign keys are checked at its end.
+	insert := func(q querier) error {
+		err := q.QueryRow(ctx, `
 			WITH r AS (
 				INSERT INTO requests (role_name, requester, status, version, created_at, updated_at)
 				VALUES ($1, $2, 'pending', 1, $3, $3)
@@ -139,16 +139,40 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 			in.Spec.Name, in.Requester, now, in.Spec.Description, in.Justification,
 			va.maxSession, va.managed, va.expiresAt, va.ttl, va.buckets, va.prefixes, va.accesses,
 			EventSubmitted, data).Scan(&id, &eventID)
-		if err != nil {
+		if err != nil && !unavailable(err) { // a broken connection is the runner's to judge
 			err = interpret(err)
 			if errors.Is(err, ErrConflict) && strings.Contains(err.Error(), "requests_live_role_name") {
 				return fmt.Errorf("%w: a role named %q is already requested or live", ErrConflict, in.Spec.Name)
 			}
-			return err
 		}
-		return db.notify(ctx, tx, Event{ID: eventID, RequestID: id, Version: 1, Actor: in.Requester,
-			Kind: EventSubmitted, Data: data, CreatedAt: now})
-	})
+		return err
+	}
+	if len(db.webhooks) == 0 {
+		// The request carries its requester and creation time to the
+		// microsecond: after a break, finding it tells the statement
+		// committed.
+		err = db.oneStatement(ctx, insert, func() (bool, error) {
+			err := db.pool.QueryRow(ctx, `
+				SELECT r.id, e.id FROM requests r
+				JOIN audit_events e ON e.request_id = r.id AND e.version = 1 AND e.kind = $4
+				WHERE lower(r.role_name) = lower($1) AND r.requester = $2 AND r.created_at = $3`,
+				in.Spec.Name, in.Requester, now, EventSubmitted).Scan(&id, &eventID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return false, nil
+			}
+			return err == nil, err
+		})
+	} else {
+		// Webhook deliveries are enqueued with their event, in one
+		// transaction.
+		err = db.inTx(ctx, func(tx pgx.Tx) error {
+			if err := insert(tx); err != nil {
+				return err
+			}
+			return db.notify(ctx, tx, Event{ID: eventID, RequestID: id, Version: 1, Actor: in.Requester,
+				Kind: EventSubmitted, Data: data, CreatedAt: now})
+		})
+	}
 	if err != nil {
 		return Created{}, err
 	}
