@@ -54,6 +54,9 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 		if tag.RowsAffected() != 1 {
 			return stateError(r, "be changed")
 		}
+		if err := linkIdempotencyKey(ctx, tx, nv.Idempotency, id); err != nil {
+			return err
+		}
 		// Approvers judge the change against what is live in IAM, not
 		// against the current version, which may be a rejected or
 		// cancelled change.

@@ -42,12 +42,30 @@ type StoredResponse struct {
 	Status  int
 	Headers map[string]string
 	Body    []byte
+	// RequestID is set instead when a stale claim is taken over whose
+	// first attempt wrote this request and died before storing its
+	// response: the new claimant answers with the request rather than
+	// running again.
+	RequestID int64
+}
+
+// linkIdempotencyKey records on a claimed key, in the writing transaction,
+// the request written under it.
+func linkIdempotencyKey(ctx context.Context, tx pgx.Tx, k *IdempotencyKey, requestID int64) error {
+	if k == nil {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET request_id = $3 WHERE user_name = $1 AND key = $2 AND status IS NULL`,
+		k.User, k.Key, requestID)
+	return interpret(err)
 }
 
 // ClaimIdempotencyKey records that k's request is starting. It returns
 // claimed=true when the caller should run the request (the key is new, or
-// a claim abandoned by a crashed server is taken over) and then call
-// CompleteIdempotencyKey or ReleaseIdempotencyKey. When the key completed
+// a claim abandoned by a crashed server is taken over; when that server
+// had written its request, StoredResponse.RequestID names it and the
+// caller answers with it instead) and then call CompleteIdempotencyKey or
+// ReleaseIdempotencyKey. When the key completed
 // earlier it returns claimed=false and the stored response to replay. It
 // returns ErrIdempotencyMismatch for another body or path, and
 // ErrIdempotencyInFlight while another request holds the claim.
@@ -82,10 +100,11 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) (Stored
 			sum          []byte
 			status       *int
 			claimedAt    time.Time
+			requestID    *int64
 		)
-		err = tx.QueryRow(ctx, `SELECT method, path, request_sha256, status, coalesce(headers, '{}'), coalesce(body, ''), claimed_at
+		err = tx.QueryRow(ctx, `SELECT method, path, request_sha256, status, coalesce(headers, '{}'), coalesce(body, ''), claimed_at, request_id
 			FROM idempotency_keys WHERE user_name = $1 AND key = $2 FOR UPDATE`, k.User, k.Key).
-			Scan(&method, &path, &sum, &status, &resp.Headers, &resp.Body, &claimedAt)
+			Scan(&method, &path, &sum, &status, &resp.Headers, &resp.Body, &claimedAt, &requestID)
 		if err != nil {
 			return interpret(err)
 		}
@@ -102,6 +121,9 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) (Stored
 		_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET claimed_at = $3 WHERE user_name = $1 AND key = $2 AND status IS NULL`,
 			k.User, k.Key, now)
 		claimed = true
+		if requestID != nil {
+			resp.RequestID = *requestID
+		}
 		return interpret(err)
 	})
 	if err != nil {

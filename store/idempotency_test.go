@@ -136,3 +136,65 @@ func TestIdempotencyKeyConcurrentClaimsOneWins(t *testing.T) {
 		t.Fatalf("claims=%d in-flight=%d, want 1 and %d", claims, inFlight, n-1)
 	}
 }
+
+// A server that wrote its request under a key and died before storing the
+// answer: the retry that takes the stale claim over learns which request
+// was written, for a new request and for a change alike. Without a key,
+// nothing is recorded anywhere.
+func TestIdempotencyKeyRecordsTheRequestWrittenUnderIt(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+
+	k := idemKey("alice", "create-1", `{"name":"reports-reader"}`)
+	if _, claimed, err := f.db.ClaimIdempotencyKey(ctx, k); err != nil || !claimed {
+		t.Fatal(claimed, err)
+	}
+	in := newRequest("reports-reader", "alice")
+	in.Idempotency = &k
+	created, err := f.db.CreateRequest(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server dies here. A retry at once finds the claim in flight ...
+	if _, _, err := f.db.ClaimIdempotencyKey(ctx, k); !errors.Is(err, store.ErrIdempotencyInFlight) {
+		t.Fatalf("retry while the claim is fresh: %v", err)
+	}
+	// ... and once it is stale, takes it over with the request to answer.
+	f.clock.Advance(3 * time.Minute)
+	got, claimed, err := f.db.ClaimIdempotencyKey(ctx, k)
+	if err != nil || !claimed || got.RequestID != created.ID {
+		t.Fatalf("stale takeover = %+v claimed=%v err=%v, want request %d", got, claimed, err, created.ID)
+	}
+
+	// A change made under a key is recorded the same way.
+	active := activate(t, f, created.Request)
+	ck := idemKey("alice", "change-1", `{"change":1}`)
+	ck.Path = "/api/v1/requests/1/changes"
+	if _, claimed, err := f.db.ClaimIdempotencyKey(ctx, ck); err != nil || !claimed {
+		t.Fatal(claimed, err)
+	}
+	if _, err := f.db.RequestChange(ctx, alice, active.ID, store.NewVersion{
+		Spec: withScopes(active.Spec, read("reports-archive")), Justification: "archive too", Idempotency: &ck}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(3 * time.Minute)
+	if got, claimed, err := f.db.ClaimIdempotencyKey(ctx, ck); err != nil || !claimed || got.RequestID != active.ID {
+		t.Fatalf("stale change claim = %+v claimed=%v err=%v, want request %d", got, claimed, err, active.ID)
+	}
+
+	// A key whose request was never written is taken over with nothing to
+	// answer: the retry runs afresh.
+	nk := idemKey("alice", "never-written", "x")
+	if _, claimed, err := f.db.ClaimIdempotencyKey(ctx, nk); err != nil || !claimed {
+		t.Fatal(claimed, err)
+	}
+	other := newRequest("unrelated", "alice")
+	if _, err := f.db.CreateRequest(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(3 * time.Minute)
+	if got, claimed, err := f.db.ClaimIdempotencyKey(ctx, nk); err != nil || !claimed || got.RequestID != 0 {
+		t.Fatalf("stale claim without a write = %+v claimed=%v err=%v", got, claimed, err)
+	}
+}

@@ -78,6 +78,10 @@ type NewRequest struct {
 	Spec          provision.RoleSpec
 	Justification string
 	Requester     string
+	// Idempotency is the claimed API Idempotency-Key the request is made
+	// under, if any: the write records the request on it in the same
+	// transaction, so a retry after a crash can answer with it.
+	Idempotency *IdempotencyKey
 }
 
 // Event kinds written by the store itself.
@@ -115,8 +119,12 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 	}
 	data := map[string]any{"role_name": in.Spec.Name, "buckets": len(in.Spec.Buckets)}
 	var id, eventID int64
+	var keyUser, keyName *string // no key: the UPDATE matches nothing
+	if k := in.Idempotency; k != nil {
+		keyUser, keyName = &k.User, &k.Key
+	}
 	// Data-modifying CTEs run as one statement: one round trip for the
-	// four tables, atomic on its own; foreign keys are checked at its end.
+	// four tables (and the idempotency key), atomic on its own; foreign keys are checked at its end.
 	insert := func(q querier) error {
 		err := q.QueryRow(ctx, `
 			WITH r AS (
@@ -134,11 +142,14 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 			e AS (
 				INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
 				SELECT r.id, 1, $2, $13, $14, $3 FROM r
-				RETURNING id)
+				RETURNING id),
+			k AS (
+				UPDATE idempotency_keys SET request_id = r.id FROM r
+				WHERE user_name = $15::text AND key = $16::text AND status IS NULL)
 			SELECT r.id, e.id FROM r, e`,
 			in.Spec.Name, in.Requester, now, in.Spec.Description, in.Justification,
 			va.maxSession, va.managed, va.expiresAt, va.ttl, va.buckets, va.prefixes, va.accesses,
-			EventSubmitted, data).Scan(&id, &eventID)
+			EventSubmitted, data, keyUser, keyName).Scan(&id, &eventID)
 		if err != nil && !unavailable(err) { // a broken connection is the runner's to judge
 			err = interpret(err)
 			if errors.Is(err, ErrConflict) && strings.Contains(err.Error(), "requests_live_role_name") {

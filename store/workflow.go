@@ -49,6 +49,8 @@ type Decision struct {
 type NewVersion struct {
 	Spec          provision.RoleSpec
 	Justification string
+	// Idempotency is the claimed API Idempotency-Key, as in NewRequest.
+	Idempotency *IdempotencyKey
 }
 
 // stateError explains a refused transition; it wraps ErrConflict.

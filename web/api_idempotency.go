@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -60,12 +61,20 @@ func idempotent(st APIStore, logger *slog.Logger) echo.MiddlewareFunc {
 				return c.Blob(stored.Status, stored.Headers[echo.HeaderContentType], stored.Body)
 			}
 
+			handler := next
+			if stored.RequestID != 0 {
+				// A server died after writing this key's request and
+				// before storing its answer: answer with the request.
+				handler = func(c echo.Context) error { return answerCreated(c, st, stored.RequestID) }
+			}
+			c.Set(idempotencyKeyContext, &k)
+
 			// Run the handler, rendering its error here, into a copy of
 			// the response as well as to the caller.
 			res := c.Response()
 			rec := &teeWriter{ResponseWriter: res.Writer}
 			res.Writer = rec
-			if err := next(c); err != nil {
+			if err := handler(c); err != nil {
 				if _, known := classify(err); !known {
 					// Not stored: the retry should run again.
 					releaseKey(st, ctx, k, logger, c)
@@ -97,6 +106,27 @@ func idempotent(st APIStore, logger *slog.Logger) echo.MiddlewareFunc {
 			return nil
 		}
 	}
+}
+
+// idempotencyKeyContext holds the claimed key for the handler, which
+// passes it to the store so the write records its request on the key.
+const idempotencyKeyContext = "rolegate.idempotency_key"
+
+// claimedKey is the key the request runs under, or nil.
+func claimedKey(c echo.Context) *store.IdempotencyKey {
+	k, _ := c.Get(idempotencyKeyContext).(*store.IdempotencyKey)
+	return k
+}
+
+// answerCreated answers a creating POST whose write happened under a
+// server that died before answering: 201 with the request as it is now.
+func answerCreated(c echo.Context, st APIStore, id int64) error {
+	r, err := st.GetRequest(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/requests/%d", r.ID))
+	return renderDetail(c, st, http.StatusCreated, r)
 }
 
 func mustClassify(err error) *apiError {

@@ -1,10 +1,14 @@
 package web
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 )
 
@@ -85,5 +89,52 @@ func TestAPIIdempotencyConcurrentRetriesCreateOne(t *testing.T) {
 	wantStatus(t, r, http.StatusCreated)
 	if !bodies[string(r.body)] {
 		t.Fatal("the replay after the race differs")
+	}
+}
+
+// A server wrote the request under a key and died before answering (done
+// here by making its store calls and stopping): retries first hear that
+// the key is in use, then, once the claim is stale, 201 with that request,
+// which later retries replay. Nothing is created twice.
+func TestAPIIdempotencyKeyAnswersForADeadServer(t *testing.T) {
+	env := setupAPI(t, APILimits{})
+	ctx := ctxT(t)
+	body := `{"name": "orphaned", "justification": "the first server died", "buckets": [{"bucket": "example-bucket", "access": "read"}]}`
+	k := store.IdempotencyKey{User: "alice", Key: "dead-server", Method: http.MethodPost, Path: "/api/v1/requests",
+		BodySHA256: sha256.Sum256([]byte(body))}
+	if _, claimed, err := env.db.ClaimIdempotencyKey(ctx, k); err != nil || !claimed {
+		t.Fatal(claimed, err)
+	}
+	written, err := env.db.CreateRequest(ctx, store.NewRequest{Requester: "alice", Justification: "the first server died",
+		Spec:        provision.RoleSpec{Name: "orphaned", Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}},
+		Idempotency: &k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry := func() resp {
+		return env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: body, header: map[string]string{"Idempotency-Key": "dead-server"}})
+	}
+	busy := retry()
+	wantStatus(t, busy, http.StatusConflict)
+	if p := busy.problem(t); p.Type != problemBase+"idempotency-key-in-use" || busy.Header.Get("Retry-After") == "" {
+		t.Fatalf("retry while the claim is fresh: %+v, Retry-After %q", p, busy.Header.Get("Retry-After"))
+	}
+
+	env.offset.Add(int64(3 * time.Minute))
+	answered := retry()
+	wantStatus(t, answered, http.StatusCreated)
+	var v apiRequestDetail
+	answered.json(t, &v)
+	if v.ID != written.ID || answered.Header.Get("Location") != pathf("/api/v1/requests/%d", written.ID) || v.Spec.Name != "orphaned" {
+		t.Fatalf("answer for the dead server's request #%d: Location %q, %s", written.ID, answered.Header.Get("Location"), answered.body)
+	}
+	again := retry()
+	wantStatus(t, again, http.StatusCreated)
+	if again.Header.Get(replayedHeader) != "true" || !bytes.Equal(again.body, answered.body) {
+		t.Fatalf("the next retry is not a replay: %s", again.body)
+	}
+	page, err := env.db.ListRequests(ctx, store.ListFilter{Requester: "alice"})
+	if err != nil || len(page.Requests) != 1 {
+		t.Fatalf("alice has %d requests (err %v), want exactly the one written", len(page.Requests), err)
 	}
 }

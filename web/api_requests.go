@@ -95,7 +95,7 @@ func handleAPICreateRequest(st APIStore) echo.HandlerFunc {
 			return err
 		}
 		created, err := st.CreateRequest(c.Request().Context(), store.NewRequest{
-			Spec: b.RoleSpec, Justification: b.Justification, Requester: apiActor(c).Name})
+			Spec: b.RoleSpec, Justification: b.Justification, Requester: apiActor(c).Name, Idempotency: claimedKey(c)})
 		if err != nil {
 			return err
 		}
@@ -120,7 +120,8 @@ func handleAPIRequestChange(st APIStore) echo.HandlerFunc {
 		if err := b.textOK(); err != nil {
 			return err
 		}
-		r, err := st.RequestChange(c.Request().Context(), apiActor(c), id, store.NewVersion{Spec: b.RoleSpec, Justification: b.Justification})
+		r, err := st.RequestChange(c.Request().Context(), apiActor(c), id,
+			store.NewVersion{Spec: b.RoleSpec, Justification: b.Justification, Idempotency: claimedKey(c)})
 		if err != nil {
 			return err
 		}
