@@ -23,6 +23,9 @@ const TokenPrefix = "rgt_"
 const (
 	EventTokenCreated = "token.created"
 	EventTokenRevoked = "token.revoked"
+	// EventTokenNarrowed: a token lost roles or groups its user no longer
+	// holds.
+	EventTokenNarrowed = "token.narrowed"
 )
 
 // ErrBadToken: the bearer token is malformed, unknown, expired or revoked.
@@ -220,6 +223,37 @@ func (db *DB) ListTokens(ctx context.Context, user string) ([]Token, error) {
 		out = append(out, t)
 	}
 	return out, interpret(rows.Err())
+}
+
+// NarrowTokens takes from the live tokens user made for themself every
+// role and group the user no longer holds, as their identity provider now
+// says, recording one event per token changed, and returns how many
+// changed. A token never gains anything this way. Tokens an admin made for
+// the user on the command line (created by "cli") are left alone: they
+// stand for automation, not for the person's memberships.
+func (db *DB) NarrowTokens(ctx context.Context, user string, roles []Role, groups []string) (int, error) {
+	held := make([]string, len(roles))
+	for i, r := range roles {
+		held[i] = string(r)
+	}
+	if groups == nil {
+		groups = []string{}
+	}
+	var n int
+	err := db.pool.QueryRow(ctx, `
+		WITH t AS (
+			UPDATE api_tokens SET
+				roles = ARRAY(SELECT x FROM unnest(roles) WITH ORDINALITY AS u(x, i) WHERE x = ANY($2::text[]) ORDER BY i),
+				groups = ARRAY(SELECT x FROM unnest(groups) WITH ORDINALITY AS u(x, i) WHERE x = ANY($3::text[]) ORDER BY i)
+			WHERE user_name = $1 AND created_by = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $4)
+			  AND NOT (roles <@ $2::text[] AND groups <@ $3::text[])
+			RETURNING id, roles, groups),
+		e AS (
+			INSERT INTO audit_events (actor, kind, data, created_at)
+			SELECT $1, $5, jsonb_build_object('token_id', t.id, 'user', $1::text, 'roles', t.roles, 'groups', t.groups), $4 FROM t)
+		SELECT count(*) FROM t`,
+		user, held, groups, db.now().UTC(), EventTokenNarrowed).Scan(&n)
+	return n, interpret(err)
 }
 
 // RevokeToken revokes token id. When owner is not empty only that user's

@@ -51,6 +51,9 @@ type auth struct {
 	// rules returns the approval rules, to tell data owners; nil when no
 	// store is served.
 	rules func() store.ApprovalRules
+	// tokens keeps users' API tokens within their current roles; nil
+	// when no store is served.
+	tokens *narrower
 }
 
 // identify loads (or starts) the browser's session, works out who the
@@ -79,6 +82,9 @@ func (a *auth) identify(next echo.HandlerFunc) echo.HandlerFunc {
 		if !textOnly(c) {
 			return echo.NewHTTPError(http.StatusBadRequest,
 				"The form or the address holds characters that are not text (a NUL, or bytes that are not UTF-8). Remove them and try again.")
+		}
+		if v.SignedIn && a.tokens != nil {
+			a.tokens.observe(c.Request().Context(), v.Actor)
 		}
 		v.Decides = v.Actor.Has(store.RoleApprover) || v.Actor.Has(store.RoleAdmin) ||
 			(a.rules != nil && isDataOwner(v.Actor, a.rules()))

@@ -81,6 +81,7 @@ func New(d Deps) *echo.Echo {
 	d.auth = newAuth(d.Identity, d.Logger)
 	if d.Store != nil {
 		d.auth.rules = d.Store.Rules
+		d.auth.tokens = newNarrower(d.Store.NarrowTokens, d.Logger)
 	}
 	routes(e, d)
 	registerAPI(e, d)

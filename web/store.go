@@ -29,4 +29,5 @@ type Store interface {
 	CreateToken(ctx context.Context, in store.NewToken) (store.Token, string, error)
 	ListTokens(ctx context.Context, user string) ([]store.Token, error)
 	RevokeToken(ctx context.Context, id int64, owner, actor string) (store.Token, error)
+	NarrowTokens(ctx context.Context, user string, roles []store.Role, groups []string) (int, error)
 }

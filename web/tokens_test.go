@@ -248,3 +248,56 @@ func TestTokenRevokedFromThePage(t *testing.T) {
 		t.Errorf("malformed token ID: %d", r.status)
 	}
 }
+
+// A token made on the page carries its maker's roles and groups of that
+// day. When the user is next seen with fewer (left the approvers group),
+// the tokens they made lose what they no longer hold, for good; tokens an
+// admin made for them on the command line are the admin's to manage.
+func TestTokensNarrowToTheUsersCurrentRoles(t *testing.T) {
+	t.Parallel()
+	f := uiServeWithAPI(t, uiProxyIdentity())
+	ctx := uiCtx(t)
+	_, secret := createToken(t, f.client("dave", "approvers,data-owners"),
+		url.Values{"description": {"deploy"}, "expiry": {"30d"}, "role": {"requester", "approver"}})
+	_, cliSecret, err := f.db.CreateToken(ctx, store.NewToken{User: "dave", Groups: []string{"approvers"},
+		Roles: []store.Role{store.RoleRequester, store.RoleApprover}, CreatedBy: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := func(token string) string {
+		t.Helper()
+		code, me := apiMe(t, f, token)
+		if code != http.StatusOK {
+			t.Fatalf("/api/v1/me = %d", code)
+		}
+		var rs []string
+		for _, r := range me.Roles {
+			rs = append(rs, string(r))
+		}
+		return strings.Join(rs, ",") + " / " + strings.Join(me.Groups, ",")
+	}
+	if got := roles(secret); got != "requester,approver / approvers,data-owners" {
+		t.Fatalf("the new token speaks for %q", got)
+	}
+
+	// dave leaves the approvers group; any page he opens narrows his token.
+	if r := f.client("dave", "data-owners").get("/requests"); r.status != http.StatusOK {
+		t.Fatalf("dave's page: %d", r.status)
+	}
+	if got := roles(secret); got != "requester / data-owners" {
+		t.Fatalf("after dave left the approvers, his token speaks for %q", got)
+	}
+	if got := roles(cliSecret); got != "requester,approver / approvers" {
+		t.Fatalf("the command line's token changed to %q", got)
+	}
+	events, err := f.db.ListEvents(ctx, store.EventFilter{Kind: store.EventTokenNarrowed})
+	if err != nil || len(events) != 1 || events[0].Actor != "dave" {
+		t.Fatalf("audit events for the narrowing: %+v (err %v)", events, err)
+	}
+
+	// Rejoining does not give the token back what it lost.
+	f.client("dave", "approvers,data-owners").get("/requests")
+	if got := roles(secret); got != "requester / data-owners" {
+		t.Fatalf("after dave rejoined, his token speaks for %q", got)
+	}
+}
