@@ -197,10 +197,14 @@ func (db *DB) oneStatement(ctx context.Context, fn func(q querier) error, writte
 		err := fn(db.pool)
 		if err != nil && ambiguous && !unavailable(err) {
 			ok, werr := written()
-			if werr != nil {
+			switch {
+			case werr != nil && unavailable(werr):
+				// Whether the first attempt wrote is unknown: say so
+				// rather than report err, which may be about that write.
 				return interpret(werr)
-			}
-			if ok {
+			case werr != nil:
+				return fmt.Errorf("%w (checking whether an earlier attempt wrote it failed too: %v)", err, werr)
+			case ok:
 				return nil
 			}
 		}

@@ -161,10 +161,17 @@ func (db *DB) CompleteIdempotencyKey(ctx context.Context, k IdempotencyKey, r St
 }
 
 // ReleaseIdempotencyKey forgets a claimed key whose request failed on the
-// server's side, so a retry runs it again. A completed key is kept.
+// server's side, so a retry runs it again. A completed key is kept. A key
+// whose request was written (the failure came after the write) is kept
+// too, its claim made stale at once, so the retry takes it over and
+// answers with that request.
 func (db *DB) ReleaseIdempotencyKey(ctx context.Context, k IdempotencyKey) error {
-	_, err := db.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE user_name = $1 AND key = $2 AND status IS NULL`,
-		k.User, k.Key)
+	_, err := db.pool.Exec(ctx, `
+		WITH forget AS (
+			DELETE FROM idempotency_keys WHERE user_name = $1 AND key = $2 AND status IS NULL AND request_id IS NULL)
+		UPDATE idempotency_keys SET claimed_at = $3
+		WHERE user_name = $1 AND key = $2 AND status IS NULL AND request_id IS NOT NULL`,
+		k.User, k.Key, db.now().UTC().Add(-idempotencyStale-time.Second))
 	return interpret(err)
 }
 

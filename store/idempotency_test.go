@@ -167,6 +167,15 @@ func TestIdempotencyKeyRecordsTheRequestWrittenUnderIt(t *testing.T) {
 		t.Fatalf("stale takeover = %+v claimed=%v err=%v, want request %d", got, claimed, err, created.ID)
 	}
 
+	// A server error after the write releases the key, but the link
+	// stays: the next retry answers with the request at once.
+	if err := f.db.ReleaseIdempotencyKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	if got, claimed, err := f.db.ClaimIdempotencyKey(ctx, k); err != nil || !claimed || got.RequestID != created.ID {
+		t.Fatalf("claim after releasing a linked key = %+v claimed=%v err=%v, want request %d", got, claimed, err, created.ID)
+	}
+
 	// A change made under a key is recorded the same way.
 	active := activate(t, f, created.Request)
 	ck := idemKey("alice", "change-1", `{"change":1}`)

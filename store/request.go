@@ -158,11 +158,13 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 		}
 		return err
 	}
+	recovered := false
 	if len(db.webhooks) == 0 {
 		// The request carries its requester and creation time to the
 		// microsecond: after a break, finding it tells the statement
 		// committed.
 		err = db.oneStatement(ctx, insert, func() (bool, error) {
+			recovered = true
 			err := db.pool.QueryRow(ctx, `
 				SELECT r.id, e.id FROM requests r
 				JOIN audit_events e ON e.request_id = r.id AND e.version = 1 AND e.kind = $4
@@ -187,6 +189,11 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 	if err != nil {
 		return Created{}, err
 	}
+	if recovered {
+		// Rare: a break lost the answer. Return what is stored, not what
+		// this call meant to store.
+		return db.readCreated(ctx, id)
+	}
 	spec := va.stored(in.Spec)
 	return Created{
 		Request: Request{ID: id, Requester: in.Requester, Status: StatusPending, Version: 1, Spec: spec,
@@ -196,6 +203,26 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 		Submitted: Event{ID: eventID, RequestID: id, Version: 1, Actor: in.Requester, Kind: EventSubmitted,
 			Data: data, CreatedAt: now},
 	}, nil
+}
+
+// readCreated reads back what CreateRequest wrote for request id.
+func (db *DB) readCreated(ctx context.Context, id int64) (Created, error) {
+	r, err := db.GetRequest(ctx, id)
+	if err != nil {
+		return Created{}, err
+	}
+	versions, err := db.ListVersions(ctx, id)
+	if err != nil {
+		return Created{}, err
+	}
+	events, err := db.ListEvents(ctx, EventFilter{RequestID: id, Kind: EventSubmitted, Limit: 1})
+	if err != nil {
+		return Created{}, err
+	}
+	if len(versions) == 0 || len(events) == 0 {
+		return Created{}, fmt.Errorf("%w: request %d has no first version or submitted event", ErrNotFound, id)
+	}
+	return Created{Request: r, First: versions[0], Submitted: events[0]}, nil
 }
 
 // dbTime is t as PostgreSQL's timestamptz keeps it and pgx returns it:

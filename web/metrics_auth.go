@@ -14,19 +14,22 @@ import (
 // metricsGuard protects /metrics, which tells anyone who reads it the
 // routes, request rates and pool sizes of the service. With a token, a
 // scraper must send it as a bearer token; without one, only clients on
-// this host (the TCP peer, never a forwarded header) may read it.
+// this host may read it: the TCP peer is a loopback address and the
+// request names no forwarded client (a reverse proxy or sidecar on the
+// same host connects from loopback on behalf of anyone).
 func metricsGuard(token string) echo.MiddlewareFunc {
 	want := sha256.Sum256([]byte(token))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if token == "" {
-				if peerIsLoopback(c.Request().RemoteAddr) {
+				if peerIsLoopback(c.Request().RemoteAddr) && !forwarded(c.Request().Header) {
 					return next(c)
 				}
 				return echo.NewHTTPError(http.StatusForbidden,
 					"Metrics are served to this host only; set a metrics token to scrape them from elsewhere.")
 			}
-			got, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+			scheme, got, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+			ok = ok && strings.EqualFold(scheme, "Bearer")
 			sum := sha256.Sum256([]byte(got))
 			if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="rolegate metrics"`)
@@ -44,4 +47,15 @@ func peerIsLoopback(remoteAddr string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// forwarded reports whether a proxy says it passes the request on for
+// another client.
+func forwarded(h http.Header) bool {
+	for _, name := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+		if h.Get(name) != "" {
+			return true
+		}
+	}
+	return false
 }

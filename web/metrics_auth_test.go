@@ -41,8 +41,13 @@ func TestMetricsWithoutTokenAnswerThisHostOnly(t *testing.T) {
 		{"[::ffff:127.0.0.1]:40000", nil, http.StatusOK},
 		{"203.0.113.7:40000", nil, http.StatusForbidden},
 		{"10.0.0.8:40000", nil, http.StatusForbidden},
-		// A forwarded header does not make a remote client local.
+		// A forwarded header does not make a remote client local ...
 		{"203.0.113.7:40000", map[string]string{"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1"}, http.StatusForbidden},
+		// ... and a proxy on this host passing on someone else's request
+		// is not a local client.
+		{"127.0.0.1:40000", map[string]string{"X-Forwarded-For": "203.0.113.7"}, http.StatusForbidden},
+		{"[::1]:40000", map[string]string{"Forwarded": "for=203.0.113.7"}, http.StatusForbidden},
+		{"127.0.0.6:40000", map[string]string{"X-Forwarded-Proto": "https"}, http.StatusForbidden},
 	} {
 		w := getMetrics(h, c.remote, c.header)
 		if w.Code != c.want {
@@ -69,6 +74,7 @@ func TestMetricsTokenIsRequiredFromEverywhere(t *testing.T) {
 		{"wrong", "203.0.113.7:40000", "Bearer 0123456789abcdef-metricz", http.StatusUnauthorized},
 		{"not bearer", "203.0.113.7:40000", token, http.StatusUnauthorized},
 		{"right, remote", "203.0.113.7:40000", "Bearer " + token, http.StatusOK},
+		{"right, scheme in lower case", "203.0.113.7:40000", "bearer " + token, http.StatusOK},
 		{"right, local", "127.0.0.1:40000", "Bearer " + token, http.StatusOK},
 	} {
 		w := getMetrics(h, c.remote, map[string]string{"Authorization": c.auth})
