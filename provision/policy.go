@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // policyDocument is an IAM policy in the shape rolegate renders. Field
@@ -134,7 +136,11 @@ func marshalPolicy(doc policyDocument) (string, error) {
 		return "", err
 	}
 	out := bytes.TrimRight(buf.Bytes(), "\n")
+	if !slices.ContainsFunc(out, func(c byte) bool { return c >= utf8.RuneSelf }) {
+		return string(out), nil // ASCII already, as almost every policy is
+	}
 	var b strings.Builder
+	b.Grow(len(out) + 16)
 	for _, r := range string(out) {
 		switch {
 		case r < 0x80:
