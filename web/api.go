@@ -100,7 +100,8 @@ func registerAPI(e *echo.Echo, d Deps) {
 		{http.MethodGet, "/roles", handleAPIListRoles(st), nil},
 		{http.MethodGet, "/events", handleAPIListEvents(st), nil},
 	}
-	g := e.Group("/api/v1", apiProblems(d.Logger), bearerAuth(st), rateLimit(lim), bodyLimits(lim.MaxBody))
+	d.auth.apiTokens = newTokenCache(lim.Now)
+	g := e.Group("/api/v1", apiProblems(d.Logger), bearerAuth(st, d.auth.apiTokens), rateLimit(lim), bodyLimits(lim.MaxBody))
 	for _, r := range routes {
 		g.Add(r.method, r.path, r.handler, r.middleware...)
 	}

@@ -27,7 +27,7 @@ func apiActor(c echo.Context) store.Actor { return tokenOf(c).Actor() }
 // bearerAuth authenticates `Authorization: Bearer rgt_...`. Missing,
 // malformed, unknown, expired and revoked tokens are all 401; the detail
 // says which, the log never holds the token.
-func bearerAuth(st APIStore) echo.MiddlewareFunc {
+func bearerAuth(st APIStore, cache *tokenCache) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			scheme, token, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
@@ -37,9 +37,14 @@ func bearerAuth(st APIStore) echo.MiddlewareFunc {
 				e.header = map[string]string{"WWW-Authenticate": `Bearer realm="rolegate"`}
 				return e
 			}
-			t, err := st.Authenticate(c.Request().Context(), strings.TrimSpace(token))
-			if err != nil {
-				return err
+			token = strings.TrimSpace(token)
+			t, ok := cache.get(token)
+			if !ok {
+				var err error
+				if t, err = st.Authenticate(c.Request().Context(), token); err != nil {
+					return err
+				}
+				cache.put(token, t)
 			}
 			c.Set(apiTokenKey, t)
 			return next(c)

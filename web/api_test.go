@@ -406,3 +406,35 @@ func TestContractCatchesDrift(t *testing.T) {
 		t.Error("an undocumented status passed the contract")
 	}
 }
+
+// A checked token is trusted for a second without asking the database: a
+// revocation made elsewhere (the command line, another instance) applies
+// within that second; one on this process's settings page at once
+// (TestTokenRevokedFromThePage). Only the exact secret is remembered.
+func TestAPITokenCheckIsRememberedForASecond(t *testing.T) {
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	env := setupAPI(t, APILimits{Now: clock})
+	me := func(secret string) int {
+		return env.do(req{method: "GET", path: "/api/v1/me", header: map[string]string{"Authorization": "Bearer " + secret}}).StatusCode
+	}
+	secret := env.tokens[asAlice]
+	if got := me(secret); got != http.StatusOK {
+		t.Fatalf("alice's token: %d", got)
+	}
+	// The same token id with another secret is checked, and refused.
+	forged := secret[:len(secret)-4] + "AAAA"
+	if got := me(forged); got != http.StatusUnauthorized {
+		t.Fatalf("a forged secret for a remembered token: %d, want 401", got)
+	}
+	if _, err := env.db.RevokeToken(ctxT(t), env.tok[asAlice].ID, "", "cli"); err != nil {
+		t.Fatal(err)
+	}
+	if got := me(secret); got != http.StatusOK {
+		t.Fatalf("within the second after a revocation elsewhere: %d, want 200 (remembered)", got)
+	}
+	offset.Add(int64(time.Second))
+	if got := me(secret); got != http.StatusUnauthorized {
+		t.Fatalf("a second after the revocation: %d, want 401", got)
+	}
+}

@@ -54,6 +54,17 @@ type auth struct {
 	// tokens keeps users' API tokens within their current roles; nil
 	// when no store is served.
 	tokens *narrower
+	// apiTokens are the API's recently checked tokens; nil when the API
+	// is not served.
+	apiTokens *tokenCache
+}
+
+// forgetAPITokens makes the API check the matching tokens with the
+// database again on their next call.
+func (a *auth) forgetAPITokens(drop func(store.Token) bool) {
+	if a.apiTokens != nil {
+		a.apiTokens.forget(drop)
+	}
 }
 
 // identify loads (or starts) the browser's session, works out who the
@@ -83,8 +94,9 @@ func (a *auth) identify(next echo.HandlerFunc) echo.HandlerFunc {
 			return echo.NewHTTPError(http.StatusBadRequest,
 				"The form or the address holds characters that are not text (a NUL, or bytes that are not UTF-8). Remove them and try again.")
 		}
-		if v.SignedIn && a.tokens != nil {
-			a.tokens.observe(c.Request().Context(), v.Actor)
+		if v.SignedIn && a.tokens != nil && a.tokens.observe(c.Request().Context(), v.Actor) {
+			user := v.Actor.Name
+			a.forgetAPITokens(func(t store.Token) bool { return t.User == user })
 		}
 		v.Decides = v.Actor.Has(store.RoleApprover) || v.Actor.Has(store.RoleAdmin) ||
 			(a.rules != nil && isDataOwner(v.Actor, a.rules()))

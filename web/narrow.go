@@ -32,9 +32,10 @@ func newNarrower(narrow func(context.Context, string, []store.Role, []string) (i
 }
 
 // observe applies actor's current roles and groups to their tokens, unless
-// this process did so for the same roles and groups already. A failure is
-// logged and tried again on the user's next request.
-func (n *narrower) observe(ctx context.Context, actor store.Actor) {
+// this process did so for the same roles and groups already, and reports
+// whether any token changed. A failure is logged and tried again on the
+// user's next request.
+func (n *narrower) observe(ctx context.Context, actor store.Actor) bool {
 	roles := make([]string, len(actor.Roles))
 	for i, r := range actor.Roles {
 		roles[i] = string(r)
@@ -46,13 +47,13 @@ func (n *narrower) observe(ctx context.Context, actor store.Actor) {
 	done := n.seen[actor.Name] == key
 	n.mu.Unlock()
 	if done {
-		return
+		return false
 	}
 	changed, err := n.narrow(ctx, actor.Name, actor.Roles, actor.Groups)
 	if err != nil {
 		n.log.Warn("narrowing the user's API tokens to their current roles failed; tried again on their next request",
 			"user", actor.Name, "err", err)
-		return
+		return false
 	}
 	if changed > 0 {
 		n.log.Info("API tokens narrowed to the user's current roles and groups", "user", actor.Name, "tokens", changed)
@@ -63,4 +64,5 @@ func (n *narrower) observe(ctx context.Context, actor store.Actor) {
 	}
 	n.seen[actor.Name] = key
 	n.mu.Unlock()
+	return changed > 0
 }

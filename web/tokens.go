@@ -169,6 +169,7 @@ func handleRevokeToken(d Deps) echo.HandlerFunc {
 		tok, err := d.Store.RevokeToken(c.Request().Context(), id, owner, actor.Name)
 		switch {
 		case err == nil:
+			d.auth.forgetAPITokens(func(t store.Token) bool { return t.ID == tok.ID })
 			d.auth.setFlash(c, "ok", fmt.Sprintf("Token %s (%s) revoked; it no longer works.", tokenLabel(tok), tok.Description))
 		case errors.Is(err, store.ErrConflict):
 			_, msg, _ := userError(err)

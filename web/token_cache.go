@@ -1,0 +1,75 @@
+package web
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+// tokenCacheTTL is how long a checked token is trusted without asking the
+// database again. A revocation on the settings page of this process takes
+// effect at once; one made elsewhere (another instance, the command line)
+// within this time.
+const tokenCacheTTL = time.Second
+
+// tokenCacheMax bounds the tokens remembered; past it the memory starts
+// again, which costs one database read per token.
+const tokenCacheMax = 10_000
+
+// tokenCache remembers, for a second, tokens the database accepted: a busy
+// client then costs one token read a second rather than one per call.
+// Entries are keyed by the SHA-256 of the whole secret, so only the exact
+// token that was checked is accepted; refusals are never remembered.
+type tokenCache struct {
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[[32]byte]cachedToken
+}
+
+type cachedToken struct {
+	tok     store.Token
+	checked time.Time
+}
+
+func newTokenCache(now func() time.Time) *tokenCache {
+	return &tokenCache{now: now, m: map[[32]byte]cachedToken{}}
+}
+
+// get returns the token for secret when it was accepted less than
+// tokenCacheTTL ago and has not expired since.
+func (c *tokenCache) get(secret string) (store.Token, bool) {
+	key := sha256.Sum256([]byte(secret))
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if !ok || now.Sub(e.checked) >= tokenCacheTTL || now.Before(e.checked) ||
+		(e.tok.ExpiresAt != nil && !now.Before(*e.tok.ExpiresAt)) {
+		return store.Token{}, false
+	}
+	return e.tok, true
+}
+
+func (c *tokenCache) put(secret string, t store.Token) {
+	key := sha256.Sum256([]byte(secret))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= tokenCacheMax {
+		clear(c.m)
+	}
+	c.m[key] = cachedToken{tok: t, checked: c.now()}
+}
+
+// forget drops the tokens matching drop, so a revocation or narrowing made
+// in this process applies to the next call.
+func (c *tokenCache) forget(drop func(store.Token) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.m {
+		if drop(e.tok) {
+			delete(c.m, k)
+		}
+	}
+}
