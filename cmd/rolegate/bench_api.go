@@ -64,7 +64,9 @@ func benchAPI(ctx context.Context, e *benchEnv) ([]benchRow, error) {
 	var rows []benchRow
 	n := e.settings.apiRequests
 	for _, conc := range e.settings.apiConcurrency {
-		pool, err := benchPool(ctx, dbURL, conc)
+		// The direct side gets the database concurrency the server has:
+		// as many connections as callers, up to the server's pool.
+		pool, err := benchPool(ctx, dbURL, min(conc, conns))
 		if err != nil {
 			return rows, err
 		}
@@ -219,37 +221,25 @@ func benchPool(ctx context.Context, dbURL string, conns int) (*pgxpool.Pool, err
 }
 
 // directCreate writes the rows CreateRequest writes for a one-scope
-// read-only request, as plain SQL in one transaction.
+// read-only request the way it writes them: one statement, committing on
+// its own.
 func directCreate(ctx context.Context, pool *pgxpool.Pool, name string) error {
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
 	now := time.Now().UTC()
-	var id int64
-	if err := tx.QueryRow(ctx, `
-		INSERT INTO requests (role_name, requester, status, version, created_at, updated_at)
-		VALUES ($1, 'bench-requester', 'pending', 1, $2, $2) RETURNING id`, name, now).Scan(&id); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `
-		INSERT INTO request_versions (request_id, version, description, justification, managed_policies, created_by, created_at)
-		VALUES ($1, 1, '', 'rolegate bench', '{}', 'bench-requester', $2)`, id, now); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `
-		INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
-		VALUES ($1, 1, 0, 'bench-bucket', 'team-1/', 'read')`, id); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `
+	_, err := pool.Exec(ctx, `
+		WITH r AS (
+			INSERT INTO requests (role_name, requester, status, version, created_at, updated_at)
+			VALUES ($1, 'bench-requester', 'pending', 1, $2, $2)
+			RETURNING id),
+		v AS (
+			INSERT INTO request_versions (request_id, version, description, justification, managed_policies, created_by, created_at)
+			SELECT r.id, 1, '', 'rolegate bench', '{}', 'bench-requester', $2 FROM r),
+		s AS (
+			INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
+			SELECT r.id, 1, 0, 'bench-bucket', 'team-1/', 'read' FROM r)
 		INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
-		VALUES ($1, 1, 'bench-requester', 'request.submitted', $2, $3)`,
-		id, map[string]any{"role_name": name, "buckets": 1}, now); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+		SELECT r.id, 1, 'bench-requester', 'request.submitted', $3, $2 FROM r`,
+		name, now, map[string]any{"role_name": name, "buckets": 1})
+	return err
 }
 
 // apiCreate creates one request through POST /api/v1/requests and reads
