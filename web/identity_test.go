@@ -18,14 +18,7 @@ func TestTrustedHeadersOnlyFromProxies(t *testing.T) {
 	id.Proxy = &ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
 	e := uiServe(t, db, id).srv.Config.Handler
 	ask := func(remote string, hdr map[string]string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodGet, "/requests", nil)
-		req.RemoteAddr = remote
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
-		return rec
+		return getFrom(e, "/requests", remote, hdr)
 	}
 	as := map[string]string{"X-Forwarded-User": "mallory", "X-Forwarded-Groups": "admins"}
 	if rec := ask("10.1.2.3:4567", as); rec.Code != 200 || !strings.Contains(rec.Body.String(), `data-user="mallory"`) {

@@ -16,8 +16,9 @@ func metricsServer(t *testing.T, token string) http.Handler {
 		MetricsToken: token})
 }
 
-func getMetrics(h http.Handler, remote string, header map[string]string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+// getFrom serves GET path to a client at remote sending header.
+func getFrom(h http.Handler, path, remote string, header map[string]string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, path, nil)
 	r.RemoteAddr = remote
 	for k, v := range header {
 		r.Header.Set(k, v)
@@ -25,6 +26,10 @@ func getMetrics(h http.Handler, remote string, header map[string]string) *httpte
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w
+}
+
+func getMetrics(h http.Handler, remote string, header map[string]string) *httptest.ResponseRecorder {
+	return getFrom(h, "/metrics", remote, header)
 }
 
 func TestMetricsWithoutTokenAnswerThisHostOnly(t *testing.T) {
