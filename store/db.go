@@ -203,7 +203,9 @@ func (db *DB) oneStatement(ctx context.Context, fn func(q querier) error, writte
 				// rather than report err, which may be about that write.
 				return interpret(werr)
 			case werr != nil:
-				return fmt.Errorf("%w (checking whether an earlier attempt wrote it failed too: %v)", err, werr)
+				// err may be the first attempt's own write meeting the
+				// retry: the outcome is unknown.
+				return fmt.Errorf("%w: whether an earlier attempt wrote is unknown: %v (the retry said: %v)", ErrUnavailable, werr, err)
 			case ok:
 				return nil
 			}

@@ -241,16 +241,25 @@ func (db *DB) NarrowTokens(ctx context.Context, user string, roles []Role, group
 	}
 	var n int
 	err := db.pool.QueryRow(ctx, `
-		WITH t AS (
-			UPDATE api_tokens SET
-				roles = ARRAY(SELECT x FROM unnest(roles) WITH ORDINALITY AS u(x, i) WHERE x = ANY($2::text[]) ORDER BY i),
-				groups = ARRAY(SELECT x FROM unnest(groups) WITH ORDINALITY AS u(x, i) WHERE x = ANY($3::text[]) ORDER BY i)
+		WITH n AS (
+			SELECT id,
+				ARRAY(SELECT x FROM unnest(roles) WITH ORDINALITY AS u(x, i) WHERE x = ANY($2::text[]) ORDER BY i) AS roles,
+				ARRAY(SELECT x FROM unnest(groups) WITH ORDINALITY AS u(x, i) WHERE x = ANY($3::text[]) ORDER BY i) AS groups
+			FROM api_tokens
 			WHERE user_name = $1 AND created_by = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $4)
 			  AND NOT (roles <@ $2::text[] AND groups <@ $3::text[])
-			RETURNING id, roles, groups),
+			FOR UPDATE),
+		t AS (
+			-- A token left with no role could do nothing the user may: it
+			-- is revoked.
+			UPDATE api_tokens a SET roles = n.roles, groups = n.groups,
+				revoked_at = CASE WHEN cardinality(n.roles) = 0 THEN $4 END
+			FROM n WHERE a.id = n.id
+			RETURNING a.id, a.roles, a.groups, a.revoked_at IS NOT NULL AS revoked),
 		e AS (
 			INSERT INTO audit_events (actor, kind, data, created_at)
-			SELECT $1, $5, jsonb_build_object('token_id', t.id, 'user', $1::text, 'roles', t.roles, 'groups', t.groups), $4 FROM t)
+			SELECT $1, $5, jsonb_build_object('token_id', t.id, 'user', $1::text, 'roles', t.roles, 'groups', t.groups,
+				'revoked', t.revoked), $4 FROM t)
 		SELECT count(*) FROM t`,
 		user, held, groups, db.now().UTC(), EventTokenNarrowed).Scan(&n)
 	return n, interpret(err)

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +100,51 @@ func TestCreateTokenRefusesBadInput(t *testing.T) {
 	tok, _, err := db.CreateToken(ctx, store.NewToken{User: "a"})
 	if err != nil || len(tok.Roles) != 1 || tok.Roles[0] != store.RoleRequester || tok.ExpiresAt != nil {
 		t.Fatalf("default token = %+v, %v; want requester, no expiry", tok, err)
+	}
+}
+
+// Narrowing takes from a user's own tokens what the user no longer holds,
+// in order; a token left with no role is revoked; command-line tokens and
+// other users' are untouched; nothing is ever added.
+func TestNarrowTokens(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	db := storetest.New(t)
+	mk := func(user, by string, roles []store.Role, groups ...string) string {
+		t.Helper()
+		_, secret, err := db.CreateToken(ctx, store.NewToken{User: user, Roles: roles, Groups: groups, CreatedBy: by})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return secret
+	}
+	all := []store.Role{store.RoleRequester, store.RoleApprover, store.RoleAdmin}
+	own := mk("alice", "alice", all, "ops", "data-owners", "finance")
+	onlyAdmin := mk("alice", "alice", []store.Role{store.RoleAdmin})
+	cli := mk("alice", "cli", all, "ops")
+	bobs := mk("bob", "bob", all, "ops")
+
+	n, err := db.NarrowTokens(ctx, "alice", []store.Role{store.RoleRequester, store.RoleApprover, "reader"}, []string{"finance", "ops", "new-group"})
+	if err != nil || n != 2 {
+		t.Fatalf("NarrowTokens = %d, %v; want 2 tokens changed", n, err)
+	}
+	tok, err := db.Authenticate(ctx, own)
+	if err != nil || fmt.Sprint(tok.Roles) != "[requester approver]" || fmt.Sprint(tok.Groups) != "[ops finance]" {
+		t.Fatalf("alice's token = %v %v (%v), want [requester approver] [ops finance]", tok.Roles, tok.Groups, err)
+	}
+	if _, err := db.Authenticate(ctx, onlyAdmin); !errors.Is(err, store.ErrBadToken) || !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("a token left with no role: %v, want revoked", err)
+	}
+	for name, secret := range map[string]string{"the command line's": cli, "bob's": bobs} {
+		if tok, err := db.Authenticate(ctx, secret); err != nil || len(tok.Roles) != 3 {
+			t.Fatalf("%s token = %v (%v), want untouched", name, tok.Roles, err)
+		}
+	}
+	if n, err := db.NarrowTokens(ctx, "alice", all, []string{"ops", "data-owners", "finance"}); err != nil || n != 0 {
+		t.Fatalf("narrowing to more = %d, %v; want nothing changed", n, err)
+	}
+	events, err := db.ListEvents(ctx, store.EventFilter{Kind: store.EventTokenNarrowed})
+	if err != nil || len(events) != 2 {
+		t.Fatalf("token.narrowed events: %d (%v), want 2", len(events), err)
 	}
 }

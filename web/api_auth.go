@@ -40,11 +40,12 @@ func bearerAuth(st APIStore, cache *tokenCache) echo.MiddlewareFunc {
 			token = strings.TrimSpace(token)
 			t, ok := cache.get(token)
 			if !ok {
+				started, gen := cache.checkStarts()
 				var err error
 				if t, err = st.Authenticate(c.Request().Context(), token); err != nil {
 					return err
 				}
-				cache.put(token, t)
+				cache.put(token, t, started, gen)
 			}
 			c.Set(apiTokenKey, t)
 			return next(c)

@@ -85,8 +85,20 @@ func renderDetail(c echo.Context, st APIStore, status int, r store.Request) erro
 	return c.JSON(status, v)
 }
 
+// requesterOnly refuses a token without the requester role: only
+// requesters ask for roles, as on the pages.
+func requesterOnly(c echo.Context) error {
+	if !apiActor(c).Has(store.RoleRequester) {
+		return newAPIError(http.StatusForbidden, "forbidden", "This token does not carry the requester role, which asking for a role needs.")
+	}
+	return nil
+}
+
 func handleAPICreateRequest(st APIStore) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if err := requesterOnly(c); err != nil {
+			return err
+		}
 		var b specBody
 		if err := decodeJSON(c, &b, false); err != nil {
 			return err
@@ -109,6 +121,9 @@ func handleAPICreateRequest(st APIStore) echo.HandlerFunc {
 
 func handleAPIRequestChange(st APIStore) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if err := requesterOnly(c); err != nil {
+			return err
+		}
 		id, err := pathID(c, "id")
 		if err != nil {
 			return err

@@ -445,3 +445,21 @@ func TestAPIRateLimit(t *testing.T) {
 	mu.Unlock()
 	wantStatus(t, env.do(req{method: "GET", path: "/api/v1/me", as: asAlice}), 200)
 }
+
+// Asking for a role needs the requester role, as on the pages: a token
+// made for approving only cannot submit or change requests.
+func TestAPICreateNeedsTheRequesterRole(t *testing.T) {
+	env := setupAPI(t, APILimits{})
+	_, secret, err := env.db.CreateToken(ctxT(t), store.NewToken{User: "frank", Roles: []store.Role{store.RoleApprover}, CreatedBy: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := map[string]string{"Authorization": "Bearer " + secret}
+	r := env.do(req{method: "POST", path: "/api/v1/requests", body: spec("approvers-own"), header: auth})
+	wantStatus(t, r, http.StatusForbidden)
+	if p := r.problem(t); !strings.Contains(p.Detail, "requester role") {
+		t.Errorf("detail %q", p.Detail)
+	}
+	wantStatus(t, env.do(req{method: "POST", path: "/api/v1/requests/1/changes", body: spec("approvers-own"), header: auth}), http.StatusForbidden)
+	wantStatus(t, env.do(req{method: "GET", path: "/api/v1/requests", header: auth}), http.StatusOK)
+}

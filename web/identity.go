@@ -236,3 +236,16 @@ func proxyActor(p *ProxyConfig, roles RoleGroups, r *http.Request) (store.Actor,
 	}
 	return store.Actor{Name: name, Roles: roles.rolesFor(groups), Groups: groups}, true
 }
+
+// proxyOnLoopback reports whether a trusted proxy may sit on this host.
+func (id Identity) proxyOnLoopback() bool {
+	if id.Proxy == nil {
+		return false
+	}
+	for _, p := range id.Proxy.Trusted {
+		if p.Overlaps(netip.MustParsePrefix("127.0.0.0/8")) || p.Overlaps(netip.MustParsePrefix("::1/128")) {
+			return true
+		}
+	}
+	return false
+}

@@ -17,12 +17,16 @@ import (
 // this host may read it: the TCP peer is a loopback address and the
 // request names no forwarded client (a reverse proxy or sidecar on the
 // same host connects from loopback on behalf of anyone).
-func metricsGuard(token string) echo.MiddlewareFunc {
+//
+// When the trusted proxies include a loopback address, every request
+// reaches rolegate from this host, so without a token /metrics answers
+// nobody.
+func metricsGuard(token string, proxyOnLoopback bool) echo.MiddlewareFunc {
 	want := sha256.Sum256([]byte(token))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if token == "" {
-				if peerIsLoopback(c.Request().RemoteAddr) && !forwarded(c.Request().Header) {
+				if !proxyOnLoopback && peerIsLoopback(c.Request().RemoteAddr) && !forwarded(c.Request().Header) {
 					return next(c)
 				}
 				return echo.NewHTTPError(http.StatusForbidden,
@@ -52,7 +56,7 @@ func peerIsLoopback(remoteAddr string) bool {
 // forwarded reports whether a proxy says it passes the request on for
 // another client.
 func forwarded(h http.Header) bool {
-	for _, name := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+	for _, name := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "X-Forwarded-Host", "X-Forwarded-Proto", "Via"} {
 		if h.Get(name) != "" {
 			return true
 		}

@@ -53,6 +53,7 @@ func TestMetricsWithoutTokenAnswerThisHostOnly(t *testing.T) {
 		{"127.0.0.1:40000", map[string]string{"X-Forwarded-For": "203.0.113.7"}, http.StatusForbidden},
 		{"[::1]:40000", map[string]string{"Forwarded": "for=203.0.113.7"}, http.StatusForbidden},
 		{"127.0.0.6:40000", map[string]string{"X-Forwarded-Proto": "https"}, http.StatusForbidden},
+		{"127.0.0.1:40000", map[string]string{"Via": "1.1 proxy"}, http.StatusForbidden},
 	} {
 		w := getMetrics(h, c.remote, c.header)
 		if w.Code != c.want {
@@ -89,5 +90,22 @@ func TestMetricsTokenIsRequiredFromEverywhere(t *testing.T) {
 		if c.want == http.StatusUnauthorized && !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("%s: WWW-Authenticate %q", c.name, w.Header().Get("WWW-Authenticate"))
 		}
+	}
+}
+
+// Behind a trusted proxy on this host every request comes from loopback:
+// without a token, /metrics answers nobody.
+func TestMetricsBehindALoopbackProxyNeedTheToken(t *testing.T) {
+	t.Parallel()
+	h := New(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Version: "test",
+		Identity: uiProxyIdentity()})
+	if w := getMetrics(h, "127.0.0.1:40000", nil); w.Code != http.StatusForbidden {
+		t.Fatalf("loopback, proxy trusted on loopback, no token: %d, want 403", w.Code)
+	}
+	const token = "0123456789abcdef-metrics"
+	h = New(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Version: "test",
+		Identity: uiProxyIdentity(), MetricsToken: token})
+	if w := getMetrics(h, "127.0.0.1:40000", map[string]string{"Authorization": "Bearer " + token}); w.Code != http.StatusOK {
+		t.Fatalf("with the token: %d, want 200", w.Code)
 	}
 }

@@ -76,7 +76,7 @@ func New(d Deps) *echo.Echo {
 
 	e.GET("/healthz", handleHealthz())
 	e.GET("/readyz", handleReadyz(d.Ready, d.ReadyTimeout))
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})), metricsGuard(d.MetricsToken))
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})), metricsGuard(d.MetricsToken, d.Identity.proxyOnLoopback()))
 	e.GET("/static/*", handleStatic())
 	d.auth = newAuth(d.Identity, d.Logger)
 	if d.Store != nil {

@@ -26,6 +26,9 @@ type tokenCache struct {
 	now func() time.Time
 	mu  sync.Mutex
 	m   map[[32]byte]cachedToken
+	// gen counts forgets: a check that began before one is not kept, as
+	// it may have read what the forget was for.
+	gen uint64
 }
 
 type cachedToken struct {
@@ -52,14 +55,27 @@ func (c *tokenCache) get(secret string) (store.Token, bool) {
 	return e.tok, true
 }
 
-func (c *tokenCache) put(secret string, t store.Token) {
+// checkStarts marks the start of a database check: its time, from which
+// the entry counts, and the forgets so far.
+func (c *tokenCache) checkStarts() (time.Time, uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now(), c.gen
+}
+
+// put remembers t as checked at started, unless something was forgotten
+// since the check began.
+func (c *tokenCache) put(secret string, t store.Token, started time.Time, gen uint64) {
 	key := sha256.Sum256([]byte(secret))
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if len(c.m) >= tokenCacheMax {
 		clear(c.m)
 	}
-	c.m[key] = cachedToken{tok: t, checked: c.now()}
+	c.m[key] = cachedToken{tok: t, checked: started}
 }
 
 // forget drops the tokens matching drop, so a revocation or narrowing made
@@ -67,6 +83,7 @@ func (c *tokenCache) put(secret string, t store.Token) {
 func (c *tokenCache) forget(drop func(store.Token) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for k, e := range c.m {
 		if drop(e.tok) {
 			delete(c.m, k)
