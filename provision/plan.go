@@ -82,11 +82,7 @@ func NewPlan(spec RoleSpec, set Settings, meta PlanMeta) (Plan, error) {
 		meta.Time = time.Now()
 	}
 	meta.Time = meta.Time.UTC()
-	if err := spec.validate(set, meta.Time); err != nil {
-		return Plan{}, err
-	}
-	scopes := sortedScopes(spec.Buckets)
-	doc, err := renderPermissionPolicy(scopes, set.partition())
+	doc, err := spec.validated(set, meta.Time)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -118,7 +114,7 @@ func NewPlan(spec RoleSpec, set Settings, meta PlanMeta) (Plan, error) {
 		Policy:          InlinePolicy{Name: InlinePolicyName, Document: doc},
 		ManagedPolicies: managed,
 		InstanceProfile: InstanceProfilePlan{Name: name, Path: set.RolePath, RoleName: name, Tags: tags},
-		Scopes:          scopes,
+		Scopes:          sortedScopes(spec.Buckets),
 		Partition:       set.partition(),
 		AccountID:       set.AccountID,
 	}

@@ -38,7 +38,15 @@ func (s RoleSpec) Validate(set Settings) error {
 }
 
 func (s RoleSpec) validate(set Settings, now time.Time) error {
+	_, err := s.validated(set, now)
+	return err
+}
+
+// validated validates s and returns its permission policy, which the
+// size check renders anyway, so a plan need not render it again.
+func (s RoleSpec) validated(set Settings, now time.Time) (string, error) {
 	var v problems
+	var doc string
 	s.validateName(&v, set)
 	s.validateDescription(&v)
 	s.validateScopes(&v, set)
@@ -49,14 +57,18 @@ func (s RoleSpec) validate(set Settings, now time.Time) error {
 	}
 	// The policy size is only meaningful once every scope is well formed.
 	if len(v.list) == 0 {
-		doc, err := renderPermissionPolicy(sortedScopes(s.Buckets), set.partition())
+		var err error
+		doc, err = renderPermissionPolicy(sortedScopes(s.Buckets), set.partition())
 		if err != nil {
 			v.add("buckets", "cannot render the access policy: %v", err)
 		} else if n := iamPolicySize(doc); n > maxInlinePolicySize {
 			v.add("buckets", "these scopes need an access policy of %d characters, more than IAM's limit of %d; use fewer scopes or shorter prefixes", n, maxInlinePolicySize)
 		}
 	}
-	return v.err()
+	if err := v.err(); err != nil {
+		return "", err
+	}
+	return doc, nil
 }
 
 func (s RoleSpec) validateName(v *problems, set Settings) {
