@@ -24,20 +24,27 @@ func tokenOf(c echo.Context) store.Token {
 // apiActor is who the request speaks for.
 func apiActor(c echo.Context) store.Actor { return tokenOf(c).Actor() }
 
+// bearerToken is the token of an `Authorization: Bearer <token>` header
+// (the scheme in any case); ok is false without a non-empty one.
+func bearerToken(h http.Header) (token string, ok bool) {
+	scheme, token, ok := strings.Cut(h.Get(echo.HeaderAuthorization), " ")
+	token = strings.TrimSpace(token)
+	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
+}
+
 // bearerAuth authenticates `Authorization: Bearer rgt_...`. Missing,
 // malformed, unknown, expired and revoked tokens are all 401; the detail
 // says which, the log never holds the token.
 func bearerAuth(st APIStore, cache *tokenCache) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			scheme, token, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
-			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			token, ok := bearerToken(c.Request().Header)
+			if !ok {
 				e := newAPIError(http.StatusUnauthorized, "unauthorized",
 					"Send an API token as `Authorization: Bearer rgt_...`; create one with `rolegate token create` or on the settings page.")
 				e.header = map[string]string{"WWW-Authenticate": `Bearer realm="rolegate"`}
 				return e
 			}
-			token = strings.TrimSpace(token)
 			t, ok := cache.get(token)
 			if !ok {
 				started, gen := cache.checkStarts()

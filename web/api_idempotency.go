@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -125,8 +124,7 @@ func answerCreated(c echo.Context, st APIStore, id int64) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/requests/%d", r.ID))
-	return renderDetail(c, st, http.StatusCreated, r)
+	return renderCreated(c, st, r)
 }
 
 func mustClassify(err error) *apiError {

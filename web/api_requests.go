@@ -94,16 +94,29 @@ func requesterOnly(c echo.Context) error {
 	return nil
 }
 
+// readSpecBody reads the body of a create or change, which only
+// requesters may send.
+func readSpecBody(c echo.Context) (specBody, error) {
+	var b specBody
+	if err := requesterOnly(c); err != nil {
+		return b, err
+	}
+	if err := decodeJSON(c, &b, false); err != nil {
+		return b, err
+	}
+	return b, b.textOK()
+}
+
+// renderCreated answers 201 with the request and its Location.
+func renderCreated(c echo.Context, st APIStore, r store.Request) error {
+	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/requests/%d", r.ID))
+	return renderDetail(c, st, http.StatusCreated, r)
+}
+
 func handleAPICreateRequest(st APIStore) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if err := requesterOnly(c); err != nil {
-			return err
-		}
-		var b specBody
-		if err := decodeJSON(c, &b, false); err != nil {
-			return err
-		}
-		if err := b.textOK(); err != nil {
+		b, err := readSpecBody(c)
+		if err != nil {
 			return err
 		}
 		created, err := st.CreateRequest(c.Request().Context(), store.NewRequest{
@@ -121,18 +134,12 @@ func handleAPICreateRequest(st APIStore) echo.HandlerFunc {
 
 func handleAPIRequestChange(st APIStore) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if err := requesterOnly(c); err != nil {
-			return err
-		}
 		id, err := pathID(c, "id")
 		if err != nil {
 			return err
 		}
-		var b specBody
-		if err := decodeJSON(c, &b, false); err != nil {
-			return err
-		}
-		if err := b.textOK(); err != nil {
+		b, err := readSpecBody(c)
+		if err != nil {
 			return err
 		}
 		r, err := st.RequestChange(c.Request().Context(), apiActor(c), id,
@@ -140,8 +147,7 @@ func handleAPIRequestChange(st APIStore) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/requests/%d", r.ID))
-		return renderDetail(c, st, http.StatusCreated, r)
+		return renderCreated(c, st, r)
 	}
 }
 

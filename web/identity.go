@@ -209,16 +209,8 @@ func devUser(name string) (DevUser, bool) {
 // connection itself comes from a trusted proxy: the peer address, never a
 // forwarded-for header, which anyone can send.
 func proxyActor(p *ProxyConfig, roles RoleGroups, r *http.Request) (store.Actor, bool) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return store.Actor{}, false
-	}
-	addr = addr.Unmap()
-	if !slices.ContainsFunc(p.Trusted, func(pr netip.Prefix) bool { return pr.Contains(addr) }) {
+	addr, ok := peerAddr(r)
+	if !ok || !slices.ContainsFunc(p.Trusted, func(pr netip.Prefix) bool { return pr.Contains(addr) }) {
 		return store.Actor{}, false
 	}
 	name := strings.TrimSpace(r.Header.Get(p.UserHeader))
@@ -248,4 +240,18 @@ func (id Identity) proxyOnLoopback() bool {
 		}
 	}
 	return false
+}
+
+// peerAddr is the address of the TCP peer (IPv4-mapped addresses as
+// IPv4), never one a header names.
+func peerAddr(r *http.Request) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return addr.Unmap(), true
 }

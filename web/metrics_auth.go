@@ -3,10 +3,7 @@ package web
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"net"
 	"net/http"
-	"net/netip"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -26,14 +23,13 @@ func metricsGuard(token string, proxyOnLoopback bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if token == "" {
-				if !proxyOnLoopback && peerIsLoopback(c.Request().RemoteAddr) && !forwarded(c.Request().Header) {
+				if peer, ok := peerAddr(c.Request()); ok && peer.IsLoopback() && !proxyOnLoopback && !forwarded(c.Request().Header) {
 					return next(c)
 				}
 				return echo.NewHTTPError(http.StatusForbidden,
 					"Metrics are served to this host only; set a metrics token to scrape them from elsewhere.")
 			}
-			scheme, got, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
-			ok = ok && strings.EqualFold(scheme, "Bearer")
+			got, ok := bearerToken(c.Request().Header)
 			sum := sha256.Sum256([]byte(got))
 			if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="rolegate metrics"`)
@@ -42,15 +38,6 @@ func metricsGuard(token string, proxyOnLoopback bool) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
-}
-
-func peerIsLoopback(remoteAddr string) bool {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // forwarded reports whether a proxy says it passes the request on for
