@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/rolegate/rolegate/store"
 )
 
 // benchSettings are the flags of `rolegate bench`.
@@ -202,6 +204,25 @@ func (e *benchEnv) newDatabase(ctx context.Context, suffix string) (string, erro
 	}
 	e.dbs = append(e.dbs, name)
 	return databaseURL(e.settings.adminURL, name), nil
+}
+
+// newStore makes a database of the bench's own, opens a store on it with
+// opts (a 5 s connect timeout) and migrates it. The caller closes the store.
+func (e *benchEnv) newStore(ctx context.Context, suffix string, opts store.Options) (*store.DB, string, error) {
+	dbURL, err := e.newDatabase(ctx, suffix)
+	if err != nil {
+		return nil, "", err
+	}
+	opts.ConnectTimeout = 5 * time.Second
+	db, err := store.Open(ctx, dbURL, opts)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := db.Migrate(ctx, nil); err != nil {
+		db.Close()
+		return nil, "", err
+	}
+	return db, dbURL, nil
 }
 
 func (e *benchEnv) dropDatabases() {

@@ -44,18 +44,11 @@ const dashboardSeed = `
 // page is made of (ListRequests and CountByStatus) run alone.
 func benchDashboard(ctx context.Context, e *benchEnv) ([]benchRow, error) {
 	n := e.settings.dashboardRows
-	dbURL, err := e.newDatabase(ctx, "dashboard")
-	if err != nil {
-		return nil, err
-	}
-	db, err := store.Open(ctx, dbURL, store.Options{MaxConns: 4, ConnectTimeout: 5 * time.Second})
+	db, dbURL, err := e.newStore(ctx, "dashboard", store.Options{MaxConns: 4})
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx, nil); err != nil {
-		return nil, err
-	}
 	seeded := time.Now()
 	if _, err := db.Pool().Exec(ctx, fmt.Sprintf(dashboardSeed, n)); err != nil {
 		return nil, fmt.Errorf("seed %d requests: %w", n, err)

@@ -110,19 +110,12 @@ func startBenchIAM(latency time.Duration) (*benchIAM, error) {
 
 func provisionRun(ctx context.Context, e *benchEnv, conc int, secondApply bool) ([]benchRow, error) {
 	n := e.settings.requests
-	dbURL, err := e.newDatabase(ctx, fmt.Sprintf("c%d", conc))
-	if err != nil {
-		return nil, err
-	}
 	set := provision.DefaultSettings()
-	db, err := store.Open(ctx, dbURL, store.Options{MaxConns: int32(min(conc+6, 40)), ConnectTimeout: 5 * time.Second, Settings: &set})
+	db, _, err := e.newStore(ctx, fmt.Sprintf("c%d", conc), store.Options{MaxConns: int32(min(conc+6, 40)), Settings: &set})
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx, nil); err != nil {
-		return nil, err
-	}
 	ib, err := startBenchIAM(e.settings.latency)
 	if err != nil {
 		return nil, err
