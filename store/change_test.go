@@ -74,6 +74,10 @@ func TestChangeRequestOnALiveRole(t *testing.T) {
 	if vs[0].Terraform != string(result("reports-reader", 1).Terraform) || vs[1].Terraform != string(result("reports-reader", 2).Terraform) {
 		t.Fatalf("Terraform of the versions: %q / %q", vs[0].Terraform, vs[1].Terraform)
 	}
+	if fmt.Sprint(vs[1].Spec.Buckets) != fmt.Sprint(next.Buckets) || vs[1].Justification != "the job now writes" ||
+		vs[1].CreatedBy != "alice" || fmt.Sprint(vs[0].Spec.Buckets) != fmt.Sprint(v1.Spec.Buckets) {
+		t.Fatalf("stored versions: v1 %v, v2 %v %q by %s", vs[0].Spec.Buckets, vs[1].Spec.Buckets, vs[1].Justification, vs[1].CreatedBy)
+	}
 	if len(vs[1].Decisions) != 2 || len(vs[0].Decisions) != 1 {
 		t.Fatalf("decisions per version: %d, %d", len(vs[0].Decisions), len(vs[1].Decisions))
 	}

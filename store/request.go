@@ -126,19 +126,12 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 	// Data-modifying CTEs run as one statement: one round trip for the
 	// four tables (and the idempotency key), atomic on its own; foreign keys are checked at its end.
 	insert := func(q querier) error {
+		args := append([]any{in.Spec.Name}, va.args(in, now)...)
 		err := q.QueryRow(ctx, `
 			WITH r AS (
 				INSERT INTO requests (role_name, requester, status, version, created_at, updated_at)
 				VALUES ($1, $2, 'pending', 1, $3, $3)
-				RETURNING id),
-			v AS (
-				INSERT INTO request_versions (request_id, version, description, justification,
-					max_session_duration, managed_policies, expires_at, requested_ttl_seconds, created_by, created_at)
-				SELECT r.id, 1, $4, $5, $6, $7, $8, $9, $2, $3 FROM r),
-			s AS (
-				INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
-				SELECT r.id, 1, (t.n - 1)::smallint, t.bucket, t.prefix, t.access
-				FROM r, unnest($10::text[], $11::text[], $12::text[]) WITH ORDINALITY AS t(bucket, prefix, access, n)),
+				RETURNING id, version),`+versionCTEs+`,
 			e AS (
 				INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
 				SELECT r.id, 1, $2, $13, $14, $3 FROM r
@@ -147,9 +140,7 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 				UPDATE idempotency_keys SET request_id = r.id FROM r
 				WHERE user_name = $15::text AND key = $16::text AND status IS NULL)
 			SELECT r.id, e.id FROM r, e`,
-			in.Spec.Name, in.Requester, now, in.Spec.Description, in.Justification,
-			va.maxSession, va.managed, va.expiresAt, va.ttl, va.buckets, va.prefixes, va.accesses,
-			EventSubmitted, data, keyUser, keyName).Scan(&id, &eventID)
+			append(args, EventSubmitted, data, keyUser, keyName)...).Scan(&id, &eventID)
 		if err != nil && !unavailable(err) { // a broken connection is the runner's to judge
 			err = interpret(err)
 			if errors.Is(err, ErrConflict) && strings.Contains(err.Error(), "requests_live_role_name") {
@@ -284,25 +275,34 @@ func (va versionArgs) stored(spec provision.RoleSpec) provision.RoleSpec {
 	return spec
 }
 
+// versionCTEs insert a version and its scopes for the request r of the
+// enclosing WITH (columns id and version), taking $2..$12 from
+// versionArgs.args.
+const versionCTEs = `
+	v AS (
+		INSERT INTO request_versions (request_id, version, description, justification,
+			max_session_duration, managed_policies, expires_at, requested_ttl_seconds, created_by, created_at)
+		SELECT r.id, r.version, $4, $5, $6, $7, $8, $9, $2, $3 FROM r),
+	s AS (
+		INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
+		SELECT r.id, r.version, (t.n - 1)::smallint, t.bucket, t.prefix, t.access
+		FROM r, unnest($10::text[], $11::text[], $12::text[]) WITH ORDINALITY AS t(bucket, prefix, access, n))`
+
+// args are the parameters $2..$12 of versionCTEs.
+func (va versionArgs) args(in NewRequest, now time.Time) []any {
+	return []any{in.Requester, now, in.Spec.Description, in.Justification,
+		va.maxSession, va.managed, va.expiresAt, va.ttl, va.buckets, va.prefixes, va.accesses}
+}
+
+// insertVersion stores version of request id with its scopes.
 func insertVersion(ctx context.Context, tx pgx.Tx, id int64, version int, in NewRequest, now time.Time) error {
 	va, err := newVersionArgs(in, now)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `
-		INSERT INTO request_versions (request_id, version, description, justification,
-			max_session_duration, managed_policies, expires_at, requested_ttl_seconds, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		id, version, in.Spec.Description, in.Justification, va.maxSession, va.managed,
-		va.expiresAt, va.ttl, in.Requester, now)
-	if err != nil {
-		return interpret(err)
-	}
-	_, err = tx.Exec(ctx, `
-		INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
-		SELECT $1, $2, (t.n - 1)::smallint, t.bucket, t.prefix, t.access
-		FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(bucket, prefix, access, n)`,
-		id, version, va.buckets, va.prefixes, va.accesses)
+	args := append([]any{id}, va.args(in, now)...)
+	_, err = tx.Exec(ctx, `WITH r AS (SELECT $1::bigint AS id, $13::integer AS version),`+versionCTEs+`
+		SELECT 1`, append(args, version)...)
 	return interpret(err)
 }
 
