@@ -57,7 +57,7 @@ type Actions struct {
 func allowed(a Actor, r Request, rules ApprovalRules) Actions {
 	owner := a.Name == r.Requester
 	var act Actions
-	if r.Status == StatusPending && !owner && rules.mayDecide(a, r) {
+	if r.Status == StatusPending && !owner && rules.mayDecide(a, r) && r.DecisionOf(a.Name) == nil {
 		act.Approve, act.Reject = true, true
 	}
 	act.Cancel = r.Status == StatusPending && owner
@@ -76,3 +76,26 @@ func liveInIAM(r Request) bool {
 
 // Allowed returns what actor may do to r now.
 func (db *DB) Allowed(a Actor, r Request) Actions { return allowed(a, r, db.rules) }
+
+// DecisionOf returns the decision approver made on r's current version, or
+// nil when they have not decided.
+func (r Request) DecisionOf(approver string) *DecisionRecord {
+	for i := range r.Decisions {
+		if r.Decisions[i].Approver == approver {
+			return &r.Decisions[i]
+		}
+	}
+	return nil
+}
+
+// Progress returns how far r's current version is from approval under the
+// store's rules.
+func (db *DB) Progress(r Request) Progress { return db.rules.Progress(r.Spec, r.Decisions) }
+
+// MayView is the one rule for reading a request and everything about it
+// (versions, policies, Terraform, history): its requester, approvers,
+// admins, and members of a group its buckets are routed to. Anyone else
+// sees only what the Roles page shows of an active role (RoleSummary).
+func (db *DB) MayView(a Actor, r Request) bool {
+	return a.Name == r.Requester || counts(a.Roles) || db.rules.routedTo(a, r.Spec)
+}

@@ -39,7 +39,8 @@ func TestConstraintsRefuseImpossibleRows(t *testing.T) {
 		{"unknown access", `INSERT INTO request_scopes (request_id, version, position, bucket, access) VALUES ($1, 1, 5, 'bucket', 'admin')`, []any{r.ID}, "23514"},
 		{"duplicate scope", `INSERT INTO request_scopes (request_id, version, position, bucket, access) VALUES ($1, 1, 5, 'example-bucket', 'write')`, []any{r.ID}, "23505"},
 		{"scope of a missing version", `INSERT INTO request_scopes (request_id, version, position, bucket, access) VALUES ($1, 9, 0, 'bucket', 'read')`, []any{r.ID}, "23503"},
-		{"unknown decision", `INSERT INTO decisions (request_id, version, approver, decision) VALUES ($1, 1, 'bob', 'maybe')`, []any{r.ID}, "23514"},
+		{"unknown decision", `INSERT INTO decisions (request_id, version, approver, approver_roles, decision) VALUES ($1, 1, 'bob', '{approver}', 'maybe')`, []any{r.ID}, "23514"},
+		{"decision without its maker's roles", `INSERT INTO decisions (request_id, version, approver, decision) VALUES ($1, 1, 'bob', 'approve')`, []any{r.ID}, "23514"},
 		{"event with no actor", `INSERT INTO audit_events (actor, kind) VALUES ('', 'x')`, nil, "23514"},
 		{"event data not an object", `INSERT INTO audit_events (actor, kind, data) VALUES ('a', 'x', '[1]')`, nil, "23514"},
 		{"event version without request", `INSERT INTO audit_events (actor, kind, version) VALUES ('a', 'x', 1)`, nil, "23514"},
@@ -60,10 +61,10 @@ func TestConstraintsRefuseImpossibleRows(t *testing.T) {
 	}
 
 	// One decision per approver per version.
-	if _, err := pool.Exec(ctx, `INSERT INTO decisions (request_id, version, approver, decision) VALUES ($1, 1, 'bob', 'approve')`, r.ID); err != nil {
+	if _, err := pool.Exec(ctx, `INSERT INTO decisions (request_id, version, approver, approver_roles, decision) VALUES ($1, 1, 'bob', '{approver}', 'approve')`, r.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, err := pool.Exec(ctx, `INSERT INTO decisions (request_id, version, approver, decision) VALUES ($1, 1, 'bob', 'reject')`, r.ID)
+	_, err := pool.Exec(ctx, `INSERT INTO decisions (request_id, version, approver, approver_roles, decision) VALUES ($1, 1, 'bob', '{approver}', 'reject')`, r.ID)
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
 		t.Fatalf("second decision by bob: err = %v, want unique violation", err)

@@ -67,7 +67,9 @@ type Request struct {
 	ActivatedAt *time.Time
 	// Drifted is true when the last drift check found IAM differing from
 	// the plan.
-	Drifted   bool
+	Drifted bool
+	// Decisions are those made on the current version, oldest first.
+	Decisions []DecisionRecord
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -308,14 +310,15 @@ func insertVersion(ctx context.Context, tx pgx.Tx, id int64, version int, in New
 
 // requestColumns selects a request at its current version, its scopes
 // aggregated in position order, so a page of requests is one query.
-const requestColumns = `
+var requestColumns = `
 	r.id, r.requester, r.status, r.status_reason, r.version, r.role_name,
 	v.description, v.justification, v.max_session_duration, v.managed_policies, v.expires_at,
 	coalesce(r.role_arn, ''), coalesce(r.instance_profile_arn, ''), coalesce(r.live_version, 0),
 	r.expires_at, r.activated_at, r.drifted, r.created_at, r.updated_at,
 	(SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
 	        ORDER BY s.position), '[]')
-	   FROM request_scopes s WHERE s.request_id = r.id AND s.version = r.version)`
+	   FROM request_scopes s WHERE s.request_id = r.id AND s.version = r.version),
+	` + decisionsJSON("r.id", "r.version")
 
 const requestFrom = ` FROM requests r JOIN request_versions v ON v.request_id = r.id AND v.version = r.version`
 
@@ -324,13 +327,17 @@ func scanRequest(row pgx.Row) (Request, error) {
 		r          Request
 		maxSession *int32
 		scopes     []byte
+		decisions  []byte
 	)
 	err := row.Scan(&r.ID, &r.Requester, &r.Status, &r.StatusReason, &r.Version, &r.Spec.Name,
 		&r.Spec.Description, &r.Justification, &maxSession, &r.Spec.ManagedPolicies, &r.Spec.ExpiresAt,
 		&r.RoleARN, &r.InstanceProfileARN, &r.LiveVersion, &r.ExpiresAt, &r.ActivatedAt, &r.Drifted,
-		&r.CreatedAt, &r.UpdatedAt, &scopes)
+		&r.CreatedAt, &r.UpdatedAt, &scopes, &decisions)
 	if err != nil {
 		return Request{}, interpret(err)
+	}
+	if r.Decisions, err = decodeDecisions(decisions); err != nil {
+		return Request{}, err
 	}
 	if maxSession != nil {
 		r.Spec.MaxSessionDuration = *maxSession

@@ -3,7 +3,9 @@ package store
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/rolegate/rolegate/provision"
 )
@@ -94,13 +96,23 @@ func (r ApprovalRules) Need(spec provision.RoleSpec) Needed {
 	return n
 }
 
+// counts reports whether a decision by someone holding roles counts toward
+// the approval count: only approvers' and admins' do.
+func counts(roles []Role) bool {
+	return slices.Contains(roles, RoleApprover) || slices.Contains(roles, RoleAdmin)
+}
+
 // mayDecide: an approver or admin may decide any request; a member of a
-// routed group may decide the requests routed to it.
+// routed group may decide the requests routed to it (their approval
+// satisfies the group, not the count).
 func (r ApprovalRules) mayDecide(a Actor, req Request) bool {
-	if a.Has(RoleApprover) || a.Has(RoleAdmin) {
-		return true
-	}
-	for _, g := range r.Need(req.Spec).Groups {
+	return counts(a.Roles) || r.routedTo(a, req.Spec)
+}
+
+// routedTo reports whether a belongs to a group the spec's buckets are
+// routed to.
+func (r ApprovalRules) routedTo(a Actor, spec provision.RoleSpec) bool {
+	for _, g := range r.Need(spec).Groups {
 		if a.InGroup(g) {
 			return true
 		}
@@ -108,24 +120,110 @@ func (r ApprovalRules) mayDecide(a Actor, req Request) bool {
 	return false
 }
 
-// satisfied reports whether the approvals given (approver -> their groups)
-// meet what is needed, and if not, what is missing, in words.
-func (n Needed) satisfied(approvals map[string][]string) (bool, string) {
-	if len(approvals) < n.Approvals {
-		return false, fmt.Sprintf("%d of %d approvals", len(approvals), n.Approvals)
+// GroupProgress says whether a routed group has given its approval.
+type GroupProgress struct {
+	Group     string
+	Satisfied bool
+}
+
+// Progress is how far a request version is from approval: the approvals
+// the count needs and has (approvers' and admins' only), and each routed
+// group with whether one of its members approved.
+type Progress struct {
+	Required int
+	Given    int
+	Groups   []GroupProgress
+}
+
+// Progress is the one approval rule. The count (Required) is met only by
+// approvals of people who held the approver or admin role when they
+// decided; each routed group additionally needs an approval from one of
+// its members. One decision by an approver who is also a member satisfies
+// both; a data owner's approval never stands in for the count.
+func (r ApprovalRules) Progress(spec provision.RoleSpec, decisions []DecisionRecord) Progress {
+	need := r.Need(spec)
+	p := Progress{Required: need.Approvals}
+	for _, d := range decisions {
+		if d.Approve && counts(d.Roles) {
+			p.Given++
+		}
 	}
-	for _, g := range n.Groups {
-		found := false
-		for _, groups := range approvals {
-			for _, have := range groups {
-				if have == g {
-					found = true
-				}
+	for _, g := range need.Groups {
+		gp := GroupProgress{Group: g}
+		for _, d := range decisions {
+			if d.Approve && slices.Contains(d.Groups, g) {
+				gp.Satisfied = true
 			}
 		}
-		if !found {
-			return false, "an approval from group " + g
+		p.Groups = append(p.Groups, gp)
+	}
+	return p
+}
+
+// Complete reports whether the approvals meet the rule.
+func (p Progress) Complete() bool {
+	if p.Given < p.Required {
+		return false
+	}
+	for _, g := range p.Groups {
+		if !g.Satisfied {
+			return false
 		}
 	}
-	return true, ""
+	return true
+}
+
+func (p Progress) satisfiedGroups() []string {
+	out := []string{}
+	for _, g := range p.Groups {
+		if g.Satisfied {
+			out = append(out, g.Group)
+		}
+	}
+	return out
+}
+
+// Missing lists the routed groups still waiting for an approval.
+func (p Progress) Missing() []string {
+	var out []string
+	for _, g := range p.Groups {
+		if !g.Satisfied {
+			out = append(out, g.Group)
+		}
+	}
+	return out
+}
+
+// String says the progress in words: "1 of 2 approvals; still needs
+// finance-owners".
+func (p Progress) String() string {
+	s := fmt.Sprintf("%d of %d approval%s", p.Given, p.Required, plural(p.Required))
+	if m := p.Missing(); len(m) > 0 {
+		s += "; still needs " + strings.Join(m, ", ")
+	}
+	return s
+}
+
+// Requirement says what a version will need before anyone decided: "will
+// need 2 approvals and one from finance-owners".
+func (p Progress) Requirement() string {
+	s := fmt.Sprintf("will need %d approval%s from approvers", p.Required, plural(p.Required))
+	if len(p.Groups) > 0 {
+		names := make([]string, 0, len(p.Groups))
+		for _, g := range p.Groups {
+			names = append(names, g.Group)
+		}
+		s += " and one from each of " + strings.Join(names, ", ")
+		if len(names) == 1 {
+			s = fmt.Sprintf("will need %d approval%s from approvers and one from %s", p.Required, plural(p.Required), names[0])
+		}
+	}
+	return s
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

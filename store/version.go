@@ -28,11 +28,43 @@ type Version struct {
 
 // DecisionRecord is a stored decision.
 type DecisionRecord struct {
-	Approver  string
-	Groups    []string
+	Approver string
+	Groups   []string
+	// Roles are the roles the approver held when deciding; nil for
+	// decisions older than the record of roles (they never count).
+	Roles     []Role
 	Approve   bool
 	Comment   string
 	CreatedAt time.Time
+}
+
+// decisionsJSON selects the decisions on one version as a JSON array,
+// oldest first; decodeDecisions reads it.
+func decisionsJSON(requestID, version string) string {
+	return `(SELECT coalesce(json_agg(json_build_object('approver', d.approver, 'groups', d.approver_groups,
+	               'roles', d.approver_roles, 'decision', d.decision, 'comment', d.comment, 'created_at', d.created_at)
+	               ORDER BY d.id), '[]')
+	          FROM decisions d WHERE d.request_id = ` + requestID + ` AND d.version = ` + version + `)`
+}
+
+func decodeDecisions(b []byte) ([]DecisionRecord, error) {
+	var ds []struct {
+		Approver  string    `json:"approver"`
+		Groups    []string  `json:"groups"`
+		Roles     []Role    `json:"roles"`
+		Decision  string    `json:"decision"`
+		Comment   string    `json:"comment"`
+		CreatedAt time.Time `json:"created_at"`
+	}
+	if err := json.Unmarshal(b, &ds); err != nil {
+		return nil, fmt.Errorf("decode decisions: %w", err)
+	}
+	var out []DecisionRecord
+	for _, d := range ds {
+		out = append(out, DecisionRecord{Approver: d.Approver, Groups: d.Groups, Roles: d.Roles,
+			Approve: d.Decision == "approve", Comment: d.Comment, CreatedAt: d.CreatedAt})
+	}
+	return out, nil
 }
 
 // ListVersions returns every version of request id, oldest first, or
@@ -46,9 +78,7 @@ func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
 		       (SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
 		               ORDER BY s.position), '[]')
 		          FROM request_scopes s WHERE s.request_id = v.request_id AND s.version = v.version),
-		       (SELECT coalesce(json_agg(json_build_object('approver', d.approver, 'groups', d.approver_groups,
-		               'decision', d.decision, 'comment', d.comment, 'created_at', d.created_at) ORDER BY d.id), '[]')
-		          FROM decisions d WHERE d.request_id = v.request_id AND d.version = v.version)
+		       `+decisionsJSON("v.request_id", "v.version")+`
 		FROM request_versions v JOIN requests r ON r.id = v.request_id
 		WHERE v.request_id = $1 ORDER BY v.version`, id)
 	if err != nil {
@@ -78,19 +108,8 @@ func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
 		if err := json.Unmarshal(scopes, &v.Spec.Buckets); err != nil {
 			return nil, fmt.Errorf("decode scopes: %w", err)
 		}
-		var ds []struct {
-			Approver  string    `json:"approver"`
-			Groups    []string  `json:"groups"`
-			Decision  string    `json:"decision"`
-			Comment   string    `json:"comment"`
-			CreatedAt time.Time `json:"created_at"`
-		}
-		if err := json.Unmarshal(decisions, &ds); err != nil {
-			return nil, fmt.Errorf("decode decisions: %w", err)
-		}
-		for _, d := range ds {
-			v.Decisions = append(v.Decisions, DecisionRecord{Approver: d.Approver, Groups: d.Groups,
-				Approve: d.Decision == "approve", Comment: d.Comment, CreatedAt: d.CreatedAt})
+		if v.Decisions, err = decodeDecisions(decisions); err != nil {
+			return nil, err
 		}
 		out = append(out, v)
 	}

@@ -137,8 +137,12 @@ func (db *DB) Decide(ctx context.Context, actor Actor, id int64, version int, d 
 		if groups == nil {
 			groups = []string{}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO decisions (request_id, version, approver, approver_groups, decision, comment, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, version, actor.Name, groups, verdict, d.Comment, now); err != nil {
+		roles := make([]string, 0, len(actor.Roles))
+		for _, role := range actor.Roles {
+			roles = append(roles, string(role))
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO decisions (request_id, version, approver, approver_groups, approver_roles, decision, comment, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, version, actor.Name, groups, roles, verdict, d.Comment, now); err != nil {
 			if errors.Is(interpret(err), ErrConflict) {
 				return fmt.Errorf("%w: you have already decided on version %d", ErrConflict, version)
 			}
@@ -217,28 +221,19 @@ func (db *DB) shortenExpiry(ctx context.Context, tx pgx.Tx, r Request, until tim
 }
 
 // approveIfComplete approves the version once its approvals meet the
-// rules, and enqueues provisioning in the same transaction.
+// rules (ApprovalRules.Progress), and enqueues provisioning in the same
+// transaction.
 func (db *DB) approveIfComplete(ctx context.Context, tx pgx.Tx, r Request, now time.Time) error {
-	rows, err := tx.Query(ctx, `SELECT approver, approver_groups FROM decisions
-		WHERE request_id = $1 AND version = $2 AND decision = 'approve'`, r.ID, r.Version)
+	var raw []byte
+	if err := tx.QueryRow(ctx, `SELECT `+decisionsJSON("$1::bigint", "$2::integer"), r.ID, r.Version).Scan(&raw); err != nil {
+		return interpret(err)
+	}
+	decisions, err := decodeDecisions(raw)
 	if err != nil {
-		return interpret(err)
+		return err
 	}
-	approvals := map[string][]string{}
-	for rows.Next() {
-		var name string
-		var groups []string
-		if err := rows.Scan(&name, &groups); err != nil {
-			rows.Close()
-			return interpret(err)
-		}
-		approvals[name] = groups
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return interpret(err)
-	}
-	if ok, _ := db.rules.Need(r.Spec).satisfied(approvals); !ok {
+	p := db.rules.Progress(r.Spec, decisions)
+	if !p.Complete() {
 		return nil
 	}
 	if err := setStatus(ctx, tx, r.ID, StatusPending, StatusApproved, "", now); err != nil {
@@ -249,7 +244,7 @@ func (db *DB) approveIfComplete(ctx context.Context, tx pgx.Tx, r Request, now t
 		return interpret(err)
 	}
 	if _, err := db.event(ctx, tx, Event{RequestID: r.ID, Version: r.Version, Actor: "rolegate", Kind: EventApproved,
-		Data: map[string]any{"approvers": len(approvals)}}, now); err != nil {
+		Data: map[string]any{"approvers": p.Given, "groups": p.satisfiedGroups()}}, now); err != nil {
 		return err
 	}
 	return db.enqueue(ctx, tx, ProvisionArgs{RequestID: r.ID, Version: r.Version})

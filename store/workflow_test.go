@@ -55,9 +55,12 @@ func TestDecideOnlyByApproversOrRoutedGroup(t *testing.T) {
 	if got := f.db.Allowed(erin, routed); !got.Approve || !got.Reject {
 		t.Fatalf("Allowed(erin, routed) = %+v, want approve and reject", got)
 	}
-	got := approve(t, f.db, erin, routed)
-	if got.Status != store.StatusApproved {
-		t.Fatalf("routed request after erin's approval: %s", got.Status)
+	// erin's approval satisfies her group, never the count.
+	if got := approve(t, f.db, erin, routed); got.Status != store.StatusPending {
+		t.Fatalf("routed request after erin's approval alone: %s, want pending", got.Status)
+	}
+	if got := approve(t, f.db, bob, routed); got.Status != store.StatusApproved {
+		t.Fatalf("routed request after erin's and bob's approvals: %s", got.Status)
 	}
 	wantStatus(t, f.db, plain.ID, store.StatusPending)
 }

@@ -100,7 +100,7 @@ func handleChangeForm(d Deps) echo.HandlerFunc {
 			return err
 		}
 		f := formFromRequest(r)
-		pv, err := buildPreview(f.spec(), d.Settings, actor.Name)
+		pv, err := buildPreview(f.spec(), d.Settings, d.Store.Rules(), actor.Name)
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func handleChange(d Deps) echo.HandlerFunc {
 			}
 			status = http.StatusUnprocessableEntity
 		}
-		pv, err := buildPreview(f.spec(), d.Settings, actor.Name)
+		pv, err := buildPreview(f.spec(), d.Settings, d.Store.Rules(), actor.Name)
 		if err != nil {
 			return err
 		}

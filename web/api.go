@@ -28,6 +28,9 @@ type APIStore interface {
 	Revoke(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
 	Retry(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
 	Allowed(actor store.Actor, r store.Request) store.Actions
+	MayView(actor store.Actor, r store.Request) bool
+	Progress(r store.Request) store.Progress
+	Rules() store.ApprovalRules
 	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 	ListActiveRoles(ctx context.Context, cursor string, limit int) (store.RequestPage, error)
 	Settings() provision.Settings

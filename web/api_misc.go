@@ -46,7 +46,9 @@ func handleAPIPreview(st APIStore) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, apiPreviewView{Plan: planView(plan), Terraform: string(tf)})
+		need := approvalsView(st.Rules().Progress(b.RoleSpec, nil))
+		need.Summary = st.Rules().Progress(b.RoleSpec, nil).Requirement()
+		return c.JSON(http.StatusOK, apiPreviewView{Plan: planView(plan), Terraform: string(tf), Approvals: need})
 	}
 }
 
@@ -132,8 +134,17 @@ func handleAPIListEvents(st APIStore) echo.HandlerFunc {
 			return err
 		}
 		actor := apiActor(c)
-		if !actor.Has(store.RoleApprover) && !actor.Has(store.RoleAdmin) && f.Actor != actor.Name && f.RequestID == 0 {
-			return fmt.Errorf("%w: requesters list the events of a request (request_id=) or their own (actor=%s); the whole trail is for approvers and admins",
+		// A request's history follows the request's own read rule.
+		if f.RequestID != 0 {
+			r, err := st.GetRequest(c.Request().Context(), f.RequestID)
+			if err != nil {
+				return err
+			}
+			if err := apiMayView(st, actor, r); err != nil {
+				return err
+			}
+		} else if !actor.Has(store.RoleApprover) && !actor.Has(store.RoleAdmin) && f.Actor != actor.Name {
+			return fmt.Errorf("%w: requesters list the events of a request they may read (request_id=) or their own actions (actor=%s); the whole trail is for approvers and admins",
 				store.ErrForbidden, actor.Name)
 		}
 		limit := f.Limit

@@ -411,7 +411,14 @@ func TestAPIEvents(t *testing.T) {
 			t.Errorf("alice sees %+v", e)
 		}
 	}
-	wantStatus(t, list(asAlice, pathf("?request_id=%d", id)), 200)
+	// A request's history follows the request's read rule: erin's is
+	// hers (and approvers'), not alice's, not even filtered to her own
+	// actions.
+	wantStatus(t, list(asErin, pathf("?request_id=%d", id)), 200)
+	wantStatus(t, list(asBob, pathf("?request_id=%d", id)), 200)
+	wantStatus(t, list(asAlice, pathf("?request_id=%d", id)), 403)
+	wantStatus(t, list(asAlice, pathf("?request_id=%d&actor=alice", id)), 403)
+	wantStatus(t, list(asAlice, "?request_id=999999"), 404)
 	// Paging with after.
 	r = list(asBob, "?limit=1")
 	page = apiEventPage{}

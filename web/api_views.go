@@ -30,6 +30,56 @@ type apiRequestView struct {
 	UpdatedAt          time.Time          `json:"updated_at"`
 	// Actions are what the caller may do to the request now.
 	Actions []string `json:"actions"`
+	// Approvals is the current version's approval progress.
+	Approvals apiApprovalsView `json:"approvals"`
+}
+
+// apiApprovalsView is store.Progress: the approvals the count needs and
+// has, and each routed group with whether one of its members approved.
+type apiApprovalsView struct {
+	Required int                `json:"required"`
+	Given    int                `json:"given"`
+	Complete bool               `json:"complete"`
+	Summary  string             `json:"summary"`
+	Groups   []apiGroupProgress `json:"groups"`
+}
+
+type apiGroupProgress struct {
+	Group     string `json:"group"`
+	Satisfied bool   `json:"satisfied"`
+}
+
+func approvalsView(p store.Progress) apiApprovalsView {
+	v := apiApprovalsView{Required: p.Required, Given: p.Given, Complete: p.Complete(), Summary: p.String(),
+		Groups: []apiGroupProgress{}}
+	for _, g := range p.Groups {
+		v.Groups = append(v.Groups, apiGroupProgress{Group: g.Group, Satisfied: g.Satisfied})
+	}
+	return v
+}
+
+// apiRoleView is what anyone signed in sees of an active role, as on the
+// Roles page: who owns it and its ARNs, never its spec or justification
+// (those follow the request's read rule, GET /requests/{id}).
+type apiRoleView struct {
+	ID                 int64        `json:"id"`
+	RoleName           string       `json:"role_name"`
+	Status             store.Status `json:"status"`
+	Requester          string       `json:"requester"`
+	RoleARN            string       `json:"role_arn,omitempty"`
+	InstanceProfileARN string       `json:"instance_profile_arn,omitempty"`
+	ExpiresAt          *time.Time   `json:"expires_at,omitempty"`
+	Drifted            bool         `json:"drifted"`
+}
+
+type apiRolePage struct {
+	Items      []apiRoleView `json:"items"`
+	NextCursor string        `json:"next_cursor,omitempty"`
+}
+
+func roleView(r store.Request) apiRoleView {
+	return apiRoleView{ID: r.ID, RoleName: r.Spec.Name, Status: r.Status, Requester: r.Requester, RoleARN: r.RoleARN,
+		InstanceProfileARN: r.InstanceProfileARN, ExpiresAt: r.ExpiresAt, Drifted: r.Drifted}
 }
 
 // apiRequestDetail is the single-request view: the request with the
@@ -95,6 +145,8 @@ type apiEventPage struct {
 type apiPreviewView struct {
 	Plan      apiPlanView `json:"plan"`
 	Terraform string      `json:"terraform"`
+	// Approvals is what the request will need, in numbers and in words.
+	Approvals apiApprovalsView `json:"approvals"`
 }
 
 type apiMeView struct {
@@ -131,7 +183,7 @@ func requestView(st APIStore, actor store.Actor, r store.Request) apiRequestView
 		Requester: r.Requester, Spec: r.Spec, Justification: r.Justification, RoleARN: r.RoleARN,
 		InstanceProfileARN: r.InstanceProfileARN, ExpiresAt: r.ExpiresAt, ActivatedAt: r.ActivatedAt,
 		Drifted: r.Drifted, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		Actions: actionNames(st.Allowed(actor, r)),
+		Actions: actionNames(st.Allowed(actor, r)), Approvals: approvalsView(st.Progress(r)),
 	}
 }
 

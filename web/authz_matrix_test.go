@@ -293,9 +293,9 @@ func authzTable() []authzCase {
 		{route: "POST /settings/tokens/:id/revoke", fixture: "token", fresh: true, allowed: []string{zOwner, zAdmin}},
 
 		// The API. Its document and reference page are public; every
-		// operation needs a live token. Reading a request follows the
-		// pages' rule: not other requesters. The Terraform of an active
-		// request is no longer routed to data owners (nothing to decide).
+		// operation needs a live token. Reading a request (and its
+		// Terraform and history) follows one rule in every state: its
+		// requester, approvers, admins and the data owners it is routed to.
 		{route: "GET /api/openapi.json", allowed: anyone},
 		{route: "GET /api/docs", allowed: anyone},
 		{route: "GET /api/v1/me", allowed: withRole},
@@ -309,8 +309,8 @@ func authzTable() []authzCase {
 		{route: "POST /api/v1/requests/:id/cancel", fixture: "pending", fresh: true, allowed: []string{zOwner}},
 		{route: "POST /api/v1/requests/:id/revoke", fixture: "active", fresh: true, allowed: []string{zOwner, zAdmin}},
 		{route: "POST /api/v1/requests/:id/retry", fixture: "failed", fresh: true, allowed: []string{zAdmin}},
-		{route: "GET /api/v1/requests/:id/terraform", fixture: "active", allowed: []string{zOwner, zApprover, zAdmin}},
-		{route: "GET /api/v1/requests/:id/versions/:version/terraform", fixture: "active", allowed: []string{zOwner, zApprover, zAdmin}},
+		{route: "GET /api/v1/requests/:id/terraform", fixture: "active", allowed: viewers},
+		{route: "GET /api/v1/requests/:id/versions/:version/terraform", fixture: "active", allowed: viewers},
 		{route: "GET /api/v1/roles", allowed: withRole},
 		{route: "GET /api/v1/events", allowed: approvers}, // requesters only with request_id= or actor=themselves
 	}

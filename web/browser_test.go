@@ -19,6 +19,7 @@ import (
 	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
 	"github.com/rolegate/rolegate/provision/worker"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
 )
 
 // TestBrowserRequestToActiveRole drives Debian's chromium: alice asks for a
@@ -29,55 +30,10 @@ import (
 // Screenshots go to testoutput/.
 func TestBrowserRequestToActiveRole(t *testing.T) {
 	t.Parallel()
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed: apt-get install -y chromium")
-		}
-		t.Skip("chromium is not installed (apt-get install -y chromium)")
-	}
+	b := newBrowser(t)
 	f := uiSetup(t, Identity{DevUsers: true})
-	out := "testoutput"
 	downloads := t.TempDir()
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 1000), chromedp.UserDataDir(t.TempDir()))
-	t.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(cancel)
-	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(cancel)
-
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			buf, err := chromedp.FullScreenshot(100)(ctx, tg)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(out, name+".png"), buf, 0o644)
-		})
-	}
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(v)
-	}
-	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	ctx, run, text, shot, css := b.ctx, b.run, b.text, b.shot, b.css
 
 	// alice signs in and fills the form, adding a second scope row.
 	run("alice fills the form",
@@ -188,6 +144,168 @@ func TestBrowserRequestToActiveRole(t *testing.T) {
 	)
 	if secret := text("#token-secret"); !secretRe.MatchString(secret) {
 		t.Fatalf("token page shows %q", secret)
+	}
+}
+
+// browserSession is one headless chromium with helpers that fail the test
+// on error; screenshots go to testoutput/.
+type browserSession struct {
+	t   *testing.T
+	ctx context.Context
+	out string
+}
+
+// newBrowser starts Debian's chromium, or skips outside CI when it is not
+// installed (CI fails instead).
+func newBrowser(t *testing.T) *browserSession {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed: apt-get install -y chromium")
+		}
+		t.Skip("chromium is not installed (apt-get install -y chromium)")
+	}
+	out := "testoutput"
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 1000), chromedp.UserDataDir(t.TempDir()))
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancel)
+	return &browserSession{t: t, ctx: ctx, out: out}
+}
+
+func (b *browserSession) shot(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		buf, err := chromedp.FullScreenshot(100)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(b.out, name+".png"), buf, 0o644)
+	})
+}
+
+func (b *browserSession) run(step string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", step, err)
+	}
+}
+
+func (b *browserSession) text(sel string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(v)
+}
+
+// count returns how many elements match sel.
+func (b *browserSession) count(sel string) int {
+	b.t.Helper()
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	if err != nil {
+		b.t.Fatalf("count %s: %v", sel, err)
+	}
+	return n
+}
+
+func (b *browserSession) css(s string) chromedp.CSS { return chromedp.CSS(s) }
+
+// TestBrowserApprovalProgress: the preview says what a request will
+// need, and the dashboard row and request page say how far it is; an
+// approver who decided sees their decision, not the buttons.
+func TestBrowserApprovalProgress(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	db := storetest.Open(t, storetest.URL(t), store.Options{Rules: store.ApprovalRules{
+		Routes: []store.Route{{Pattern: "owned-*", Group: "data-owners"}}}})
+	f := uiServe(t, db, Identity{DevUsers: true})
+	css := b.css
+	b.run("alice previews a routed write request",
+		chromedp.Navigate(f.srv.URL+"/signin"),
+		chromedp.Click(chromedp.Search(`//button[contains(., "Sign in as alice")]`)),
+		chromedp.WaitVisible(css(`[data-user="alice"]`)),
+		chromedp.Navigate(f.srv.URL+"/requests/new"),
+		chromedp.WaitVisible(css(`#f-name`)),
+		chromedp.SendKeys(css(`#f-name`), "owned-writer"),
+		chromedp.SendKeys(css(`#f-justification`), "The export job writes its results here."),
+		chromedp.SendKeys(css(`#f-bucket-0`), "owned-exports"),
+		chromedp.SetValue(css(`#f-access-0`), "write"),
+		chromedp.WaitVisible(css(`[data-testid="preview-approvals"]`)),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](`(document.querySelector('[data-testid="preview-approvals"]')||{}).textContent?.includes("2 approvals")`)(ctx, tg)
+			return err
+		}),
+		b.shot("progress-1-preview"),
+	)
+	if got, want := b.text(`[data-testid="preview-approvals"]`), "This request will need 2 approvals from approvers and one from data-owners."; got != want {
+		t.Fatalf("preview says %q, want %q", got, want)
+	}
+	b.run("alice submits", chromedp.Click(css(`#submit`)), chromedp.WaitVisible(css(`.flash-ok`)))
+	page, err := db.ListRequests(uiCtx(t), store.ListFilter{Requester: "alice"})
+	if err != nil || len(page.Requests) != 1 {
+		t.Fatalf("stored: %+v, %v", page.Requests, err)
+	}
+	id := page.Requests[0].ID
+	row := fmt.Sprintf(`[data-id="%d"]`, id)
+
+	b.run("bob approves on the dashboard",
+		chromedp.SetValue(css(`#switch-user`), "bob"),
+		chromedp.Click(css(`.switcher button`)),
+		chromedp.WaitVisible(css(`[data-user="bob"]`)),
+		chromedp.Navigate(f.srv.URL+"/dashboard"),
+		chromedp.WaitVisible(css(row)),
+	)
+	if got := b.text(row + ` [data-testid="approvals"]`); got != "0 of 2 approvals; still needs data-owners" {
+		t.Fatalf("dashboard row before any decision: %q", got)
+	}
+	b.run("bob approves",
+		chromedp.Click(css(fmt.Sprintf(`[aria-label="Approve request %d"]`, id))),
+		chromedp.WaitVisible(css(`.flash-ok`)),
+		chromedp.Navigate(f.srv.URL+"/dashboard"),
+		chromedp.WaitVisible(css(row+` [data-testid="my-decision"]`)),
+		b.shot("progress-2-dashboard-after-bob"),
+	)
+	if got := b.text(row + ` [data-testid="approvals"]`); got != "1 of 2 approvals; still needs data-owners" {
+		t.Fatalf("dashboard row after bob: %q", got)
+	}
+	if n := b.count(row + ` [aria-label="Approve request ` + strconv.FormatInt(id, 10) + `"]`); n != 0 {
+		t.Fatalf("bob still has %d Approve buttons after deciding", n)
+	}
+	b.run("bob's request page",
+		chromedp.Navigate(fmt.Sprintf("%s/requests/%d", f.srv.URL, id)),
+		chromedp.WaitVisible(css(`[data-testid="approvals"]`)),
+		b.shot("progress-3-request-page-bob"),
+	)
+	if got, mine := b.text(`[data-testid="approvals"]`), b.text(`[data-testid="my-decision"]`); got != "1 of 2 approvals; still needs data-owners" ||
+		!strings.HasPrefix(mine, "You approved this version") {
+		t.Fatalf("request page: %q, %q", got, mine)
+	}
+	if n := b.count(`button[value="approve"]`); n != 0 {
+		t.Fatalf("request page offers bob %d Approve buttons after he decided", n)
+	}
+	// dave approves as an approver in data-owners: both at once.
+	b.run("dave approves",
+		chromedp.SetValue(css(`#switch-user`), "dave"),
+		chromedp.Click(css(`.switcher button`)),
+		chromedp.WaitVisible(css(`[data-user="dave"]`)),
+		chromedp.Navigate(fmt.Sprintf("%s/requests/%d", f.srv.URL, id)),
+		chromedp.WaitVisible(css(`button[value="approve"]`)),
+		chromedp.Click(css(`button[value="approve"]`)),
+		chromedp.WaitVisible(css(`.flash-ok`)),
+	)
+	if r, err := db.GetRequest(uiCtx(t), id); err != nil || r.Status != store.StatusApproved {
+		t.Fatalf("after bob and dave: %s, %v", r.Status, err)
 	}
 }
 

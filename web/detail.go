@@ -19,6 +19,8 @@ import (
 type detailView struct {
 	R        store.Request
 	Acts     store.Actions
+	Progress store.Progress
+	Me       string
 	Owner    bool
 	Versions []store.Version
 	Events   []store.Event
@@ -38,12 +40,6 @@ type terraformText struct {
 	SHA256 string
 }
 
-// mayView: the requester, approvers, admins and the data owners the
-// request is routed to may see a request; other requesters may not.
-func mayView(actor store.Actor, r store.Request, acts store.Actions) bool {
-	return actor.Name == r.Requester || actor.Has(store.RoleApprover) || actor.Has(store.RoleAdmin) || acts.Approve
-}
-
 // loadVisible returns the request of the :id parameter when actor may see it.
 func loadVisible(c echo.Context, d Deps, actor store.Actor) (store.Request, store.Actions, error) {
 	id, err := requestIDParam(c)
@@ -54,12 +50,15 @@ func loadVisible(c echo.Context, d Deps, actor store.Actor) (store.Request, stor
 	if err != nil {
 		return store.Request{}, store.Actions{}, err
 	}
-	acts := d.Store.Allowed(actor, r)
-	if !mayView(actor, r, acts) {
-		return store.Request{}, store.Actions{}, echo.NewHTTPError(http.StatusForbidden, "This request belongs to someone else. Requesters see their own requests; approvers see all.")
+	if !d.Store.MayView(actor, r) {
+		return store.Request{}, store.Actions{}, echo.NewHTTPError(http.StatusForbidden, forbiddenView)
 	}
-	return r, acts, nil
+	return r, d.Store.Allowed(actor, r), nil
 }
+
+// forbiddenView is what pages and API say to someone who may not read a
+// request (store.DB.MayView).
+const forbiddenView = "This request belongs to someone else. Its requester, approvers, admins and the data owners its buckets are routed to may read it."
 
 func currentTerraform(d Deps, r store.Request, versions []store.Version) (terraformText, provision.Plan, error) {
 	for _, v := range versions {
@@ -109,7 +108,8 @@ func loadDetail(c echo.Context, d Deps, actor store.Actor) (detailView, error) {
 	if err != nil {
 		return detailView{}, err
 	}
-	v := detailView{R: r, Acts: acts, Owner: actor.Name == r.Requester, Versions: versions, Events: events}
+	v := detailView{R: r, Acts: acts, Progress: d.Store.Progress(r), Me: actor.Name, Owner: actor.Name == r.Requester,
+		Versions: versions, Events: events}
 	tf, plan, err := currentTerraform(d, r, versions)
 	if err != nil {
 		// A spec the settings no longer allow still deserves its page.

@@ -22,6 +22,7 @@ type dashboardView struct {
 	Page                                    store.RequestPage
 	Counts                                  map[store.Status]int
 	Acts                                    map[int64]store.Actions
+	Progress                                map[int64]store.Progress
 	Me                                      string
 	Here                                    string
 	// Decide is a decide form that came back with errors.
@@ -93,8 +94,10 @@ func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here
 		return dashboardView{}, err
 	}
 	v.Acts = make(map[int64]store.Actions, len(v.Page.Requests))
+	v.Progress = make(map[int64]store.Progress, len(v.Page.Requests))
 	for _, r := range v.Page.Requests {
 		v.Acts[r.ID] = d.Store.Allowed(actor, r)
+		v.Progress[r.ID] = d.Store.Progress(r)
 	}
 	if v.Status == "" {
 		v.Status = "all"

@@ -19,11 +19,14 @@ type preview struct {
 	Problems                 []provision.FieldError
 	RoleName                 string
 	Trust, Policy, Terraform string
+	// Approvals says what the request will need: "will need 2 approvals
+	// from approvers and one from finance-owners".
+	Approvals string
 }
 
 // buildPreview renders the plan of spec exactly as provisioning will, from
 // the one Plan value.
-func buildPreview(spec provision.RoleSpec, set provision.Settings, user string) (preview, error) {
+func buildPreview(spec provision.RoleSpec, set provision.Settings, rules store.ApprovalRules, user string) (preview, error) {
 	if spec.Name == "" && (len(spec.Buckets) == 0 || spec.Buckets[0].Bucket == "") {
 		return preview{Empty: true}, nil
 	}
@@ -39,7 +42,8 @@ func buildPreview(spec provision.RoleSpec, set provision.Settings, user string) 
 	if err != nil {
 		return preview{}, err
 	}
-	return preview{RoleName: plan.Role.Name, Trust: prettyJSON(plan.Role.TrustPolicy), Policy: prettyJSON(plan.Policy.Document), Terraform: string(tf)}, nil
+	return preview{RoleName: plan.Role.Name, Trust: prettyJSON(plan.Role.TrustPolicy), Policy: prettyJSON(plan.Policy.Document),
+		Terraform: string(tf), Approvals: "This request " + rules.Progress(spec, nil).Requirement() + "."}, nil
 }
 
 func handleNewRequestForm(d Deps) echo.HandlerFunc {
@@ -56,7 +60,7 @@ func handlePreview(d Deps) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		pv, err := buildPreview(f.spec(), d.Settings, actor.Name)
+		pv, err := buildPreview(f.spec(), d.Settings, d.Store.Rules(), actor.Name)
 		if err != nil {
 			return err
 		}
@@ -107,7 +111,7 @@ func handleCreateRequest(d Deps) echo.HandlerFunc {
 			}
 			status = http.StatusUnprocessableEntity
 		}
-		pv, err := buildPreview(f.spec(), d.Settings, actor.Name)
+		pv, err := buildPreview(f.spec(), d.Settings, d.Store.Rules(), actor.Name)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,10 @@ type Store interface {
 	Revoke(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
 	Retry(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
 	Allowed(actor store.Actor, r store.Request) store.Actions
+	// MayView is the one rule for reading a request and its history.
+	MayView(actor store.Actor, r store.Request) bool
+	// Progress is how far a request's current version is from approval.
+	Progress(r store.Request) store.Progress
 	// Rules are the approval rules: which groups own which buckets.
 	Rules() store.ApprovalRules
 	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
