@@ -272,8 +272,19 @@ func lastLines(s string, n int) string {
 func (c *Cluster) Dir() string { return c.dir }
 
 // URL is the connection string for database name over the Unix socket.
-func (c *Cluster) URL(database string) string {
-	return fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable", c.dir, socketPort, database)
+func (c *Cluster) URL(database string) string { return SocketURL(c.dir, database) }
+
+// SocketURL is the connection string for database name of the cluster
+// whose data directory is dir (an absolute path), as Cluster.URL gives it.
+func SocketURL(dir, database string) string {
+	return fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable", dir, socketPort, database)
+}
+
+// Listening reports whether a server of the cluster in dir has its socket
+// there, which it removes when it stops.
+func Listening(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, fmt.Sprintf(".s.PGSQL.%d", socketPort)))
+	return err == nil && fi.Mode()&os.ModeSocket != 0
 }
 
 // EnsureDatabase creates the database name when it does not exist yet.
