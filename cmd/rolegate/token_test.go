@@ -11,6 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/rolegate/rolegate/provision/iamlocal"
+	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
 )
@@ -119,11 +124,27 @@ func TestAPIWalkthrough(t *testing.T) {
 		t.Errorf("README.md's compose example does not use compose.yaml's DATABASE_URL %s", m[1])
 	}
 
+	out, dir, d, _ := runWalkthrough(t, blocks, nil)
+	if !regexp.MustCompile(`request /api/v1/requests/\d+: active \(details: ` + regexp.QuoteMeta(d.base) + `/requests/\d+\)`).MatchString(out) {
+		t.Fatalf("the walk-through did not report the request active:\n%s", out)
+	}
+	tf, err := os.ReadFile(filepath.Join(dir, "nightly-report.tf"))
+	if err != nil || !strings.Contains(string(tf), `resource "aws_iam_role"`) {
+		t.Fatalf("Terraform: %v\n%s", err, tf)
+	}
+	d.stop()
+}
+
+// runWalkthrough starts `rolegate dev` with devEnv added to a fresh
+// environment and runs the walk-through blocks in a second process with
+// the same data directory and no DATABASE_URL. It returns their output,
+// the directory they ran in, dev, and how long they took.
+func runWalkthrough(t *testing.T, blocks []string, devEnv []string) (string, string, *devProcess, time.Duration) {
+	t.Helper()
 	bin := buildBinary(t)
 	dataDir := filepath.Join(openTempDir(t, "rolegate-walkthrough-"), "data")
-	home := t.TempDir()
-	env := []string{"HOME=" + home, "ROLEGATE_DATA_DIR=" + dataDir}
-	d := startDev(t, bin, env, nil)
+	env := []string{"HOME=" + t.TempDir(), "ROLEGATE_DATA_DIR=" + dataDir}
+	d := startDev(t, bin, append(env, devEnv...), nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -133,16 +154,37 @@ func TestAPIWalkthrough(t *testing.T) {
 	// No DATABASE_URL: the token commands find the dev cluster by the
 	// data directory. The binary is on PATH as `make build` leaves it.
 	cmd.Env = append([]string{"PATH=" + filepath.Dir(bin) + ":" + os.Getenv("PATH"), "ROLEGATE_URL=" + d.base}, env...)
+	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("walk-through: %v\n%s\ndev:\n%s", err, out, d.out)
 	}
-	if !regexp.MustCompile(`request /api/v1/requests/\d+: active \(details: ` + regexp.QuoteMeta(d.base) + `/requests/\d+\)`).Match(out) {
-		t.Fatalf("the walk-through did not report the request active:\n%s", out)
+	return string(out), dir, d, time.Since(start)
+}
+
+// The walk-through's wait ends as soon as provisioning fails, and says
+// so: here the role's name is taken in IAM by a role rolegate does not
+// own, a permanent error.
+func TestAPIWalkthroughReportsAFailedRequest(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
 	}
-	tf, err := os.ReadFile(filepath.Join(dir, "nightly-report.tf"))
-	if err != nil || !strings.Contains(string(tf), `resource "aws_iam_role"`) {
-		t.Fatalf("Terraform: %v\n%s", err, tf)
+	blocks := walkthroughBlocks(t, string(readme))
+	_, iamURL := iamlocaltest.Start(t, iamlocal.Options{})
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	if _, err := iamlocaltest.Client(t, iamURL).CreateRole(context.Background(), &iam.CreateRoleInput{
+		RoleName: aws.String("nightly-report"), Path: aws.String("/"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, d, took := runWalkthrough(t, blocks, []string{"AWS_ENDPOINT_URL_IAM=" + iamURL, "AWS_ENDPOINT_URL_STS=" + iamURL,
+		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "AWS_REGION=us-east-1"})
+	if !regexp.MustCompile(`request /api/v1/requests/\d+: failed \(details: ` + regexp.QuoteMeta(d.base) + `/requests/\d+\)`).MatchString(out) {
+		t.Fatalf("the walk-through did not report the request failed:\n%s", out)
+	}
+	if took > 45*time.Second {
+		t.Fatalf("the walk-through took %s: it waited out its minute instead of stopping at the failure", took)
 	}
 	d.stop()
 }
