@@ -5,8 +5,11 @@ TEST_FLAGS ?= -race -count=1 -timeout 15m
 .PHONY: run test generate check-generated fmt-check vet build docker
 
 ## run: start rolegate locally (private PostgreSQL, migrations, server on http://127.0.0.1:8080)
-run:
-	$(GO) run ./cmd/rolegate dev
+# It builds bin/rolegate and runs that rather than `go run`: after Ctrl-C,
+# `go run` exits 1 even when rolegate stopped cleanly, and make then
+# reports an error.
+run: build
+	bin/rolegate dev
 
 ## test: run every test against a real PostgreSQL (see README: TEST_DATABASE_URL, Docker or local binaries)
 test:

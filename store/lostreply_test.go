@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +52,7 @@ func (p *lossyProxy) serve() {
 		if err != nil {
 			return
 		}
-		server, err := net.Dial("tcp", p.upstream)
+		server, err := net.Dial(upstreamNetwork(p.upstream), p.upstream)
 		if err != nil {
 			client.Close()
 			continue
@@ -102,6 +103,23 @@ func (p *lossyProxy) serve() {
 	}
 }
 
+// upstreamAddr is where the server of cfg answers: its Unix socket when
+// the host is a directory (a private cluster listens on nothing else),
+// else its TCP address.
+func upstreamAddr(cfg *pgconn.Config) string {
+	if strings.HasPrefix(cfg.Host, "/") {
+		return filepath.Join(cfg.Host, ".s.PGSQL."+strconv.Itoa(int(cfg.Port)))
+	}
+	return net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
+}
+
+func upstreamNetwork(addr string) string {
+	if strings.HasPrefix(addr, "/") {
+		return "unix"
+	}
+	return "tcp"
+}
+
 // throughProxy is dsn pointed at the proxy.
 func throughProxy(t *testing.T, dsn, addr string) string {
 	t.Helper()
@@ -128,7 +146,7 @@ func TestCreateRequestAnswerLostAfterCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := startLossyProxy(t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), "INSERT INTO requests")
+	proxy := startLossyProxy(t, upstreamAddr(cfg), "INSERT INTO requests")
 	db := storetest.Open(t, throughProxy(t, dsn, proxy.ln.Addr().String()), store.Options{MaxConns: 2})
 	direct := storetest.Open(t, dsn, store.Options{MaxConns: 2})
 	ctx := ctxT(t)

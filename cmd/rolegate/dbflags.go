@@ -11,18 +11,29 @@ import (
 
 // dbFlag is the --database-url flag of the one-shot commands (migrate,
 // audit, token, drift, export-terraform), which need a database and no
-// server.
-type dbFlag struct{ url string }
+// server. With no URL they use the private cluster of a `rolegate dev`
+// running with the same data directory on this machine.
+type dbFlag struct{ url, dataDir string }
 
 func (d *dbFlag) register(fs *flag.FlagSet, getenv func(string) string) {
-	fs.StringVar(&d.url, "database-url", getenv("DATABASE_URL"), "PostgreSQL URL (required) [DATABASE_URL]")
+	fs.StringVar(&d.url, "database-url", getenv("DATABASE_URL"),
+		"PostgreSQL URL; when empty, the private cluster of a running `rolegate dev` with the same data directory [DATABASE_URL]")
+	fs.StringVar(&d.dataDir, "data-dir", envString(getenv, "ROLEGATE_DATA_DIR", defaultDataDir(getenv)),
+		"the data directory of `rolegate dev`, whose cluster is used when no database URL is given [ROLEGATE_DATA_DIR]")
 }
 
-// check records a missing URL among the start-up errors.
+// check finds the dev cluster when no URL is set, and records among the
+// start-up errors that neither is there.
 func (d *dbFlag) check(errs *settingErrors) {
-	if d.url == "" {
-		errs.add("--database-url / DATABASE_URL: not set")
+	if d.url != "" {
+		return
 	}
+	if u, ok := devClusterURL(d.dataDir); ok {
+		d.url = u
+		return
+	}
+	errs.add("--database-url / DATABASE_URL: not set, and no `rolegate dev` is running with data directory %s "+
+		"(--data-dir / ROLEGATE_DATA_DIR): start `rolegate dev` (or `make run`) first, or set DATABASE_URL", d.dataDir)
 }
 
 // open connects with a small pool (opts.MaxConns defaults to 2) and fails

@@ -4,31 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/rolegate/rolegate/provision/iamlocal"
+	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/pglocal"
 	"github.com/rolegate/rolegate/web"
 )
-
-// defaultDataDir is where `rolegate dev` keeps its state between runs: the
-// user's data directory, or /var/lib/rolegate for root (whose home the
-// postgres system user, which runs the server for root, cannot enter).
-func defaultDataDir(getenv func(string) string) string {
-	if os.Geteuid() == 0 {
-		return "/var/lib/rolegate"
-	}
-	if d := getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "rolegate")
-	}
-	if home := getenv("HOME"); home != "" {
-		return filepath.Join(home, ".local", "share", "rolegate")
-	}
-	return filepath.Join(os.TempDir(), "rolegate")
-}
 
 func cmdDev(ctx context.Context, c cli) error {
 	var (
@@ -52,22 +39,29 @@ func cmdDev(ctx context.Context, c cli) error {
 	}
 	srv.check(&errs)
 	b := app.build(&errs)
+	logger := srv.log.logger(c.stderr, &errs)
 	var identity web.Identity
+	if abs, err := filepath.Abs(dataDir); err == nil && dataDir != "" {
+		dataDir = abs
+	}
 	if dataDir == "" {
 		errs.add("--data-dir / ROLEGATE_DATA_DIR: empty")
+	} else if changed, err := prepareDataDir(dataDir); err != nil {
+		// Before the session key below is kept in it.
+		errs.add("--data-dir / ROLEGATE_DATA_DIR: %v", err)
 	} else {
+		if changed != "" {
+			logger.Info("data directory: " + changed)
+		}
 		identity = webs.identity(dataDir, &errs)
 	}
-	logger := srv.log.logger(c.stderr, &errs)
 	if err := errs.err(); err != nil {
 		return err
 	}
 
+	privateURL := ""
 	if databaseURL == "" {
-		if err := os.MkdirAll(dataDir, 0o755); err != nil {
-			return fmt.Errorf("--data-dir / ROLEGATE_DATA_DIR: %w", err)
-		}
-		cluster, err := pglocal.Start(ctx, pglocal.Options{Dir: filepath.Join(dataDir, "postgres"), Logger: logger})
+		cluster, err := pglocal.Start(ctx, pglocal.Options{Dir: devClusterDir(dataDir), Logger: logger})
 		if errors.Is(err, pglocal.ErrNoBinaries) {
 			return noBinariesError()
 		}
@@ -81,10 +75,11 @@ func cmdDev(ctx context.Context, c cli) error {
 				logger.Info("private PostgreSQL stopped")
 			}
 		}()
-		if err := cluster.EnsureDatabase(ctx, "rolegate"); err != nil {
+		if err := cluster.EnsureDatabase(ctx, devDatabase); err != nil {
 			return fmt.Errorf("private PostgreSQL: %w", err)
 		}
-		databaseURL = cluster.URL("rolegate")
+		databaseURL = cluster.URL(devDatabase)
+		privateURL = databaseURL
 	}
 	if c.getenv("AWS_ENDPOINT_URL_IAM") == "" {
 		stop, err := startLocalIAM(ctx, logger, dataDir)
@@ -96,7 +91,44 @@ func cmdDev(ctx context.Context, c cli) error {
 		logger.Info("using the IAM endpoint from AWS_ENDPOINT_URL_IAM", "endpoint", c.getenv("AWS_ENDPOINT_URL_IAM"))
 	}
 	return runApp(ctx, logger, appOptions{server: srv, app: app, built: b, identity: identity,
-		databaseURL: databaseURL, http: true, worker: true})
+		databaseURL: databaseURL, http: true, worker: true,
+		ready: func(addr string) { writeDevBanner(c.stdout, addr, identity.DevUsers, dataDir, privateURL) }})
+}
+
+// roleDoes says what a role lets a dev user do, for the banner.
+var roleDoes = map[store.Role]string{
+	store.RoleRequester: "requests roles",
+	store.RoleApprover:  "approves others' requests",
+	store.RoleAdmin:     "administers: revokes, retries, sees everyone's tokens",
+}
+
+// writeDevBanner tells the person who ran `rolegate dev`, once it serves,
+// where to go, who to sign in as and how a second terminal reaches the
+// same database. privateURL is empty when DATABASE_URL was given (its
+// owner knows it, and it may hold a password).
+func writeDevBanner(w io.Writer, addr string, devUsers bool, dataDir, privateURL string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nrolegate dev is ready: %s\n", addr)
+	if devUsers {
+		b.WriteString("\nSign in as one of the dev users (switch in the page header):\n")
+		for _, u := range web.DevUserList() {
+			var does []string
+			for _, r := range u.Roles {
+				does = append(does, roleDoes[r])
+			}
+			if len(u.Groups) > 0 {
+				does = append(does, "approves what is routed to group "+strings.Join(u.Groups, ", "))
+			}
+			fmt.Fprintf(&b, "  %-6s %s\n", u.Name, strings.Join(does, "; "))
+		}
+	}
+	if privateURL != "" {
+		fmt.Fprintf(&b, "\nIn a second terminal, the one-shot commands (token, migrate, audit, drift, export-terraform)\n"+
+			"find this database by themselves with the same data directory (%s); other clients can use:\n"+
+			"  export DATABASE_URL='%s'\n", dataDir, privateURL)
+	}
+	b.WriteString("\nStop with Ctrl-C.\n\n")
+	io.WriteString(w, b.String())
 }
 
 // noBinariesError is what dev says when it cannot start PostgreSQL itself:

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,15 +19,96 @@ import (
 	"github.com/rolegate/rolegate/store/pglocal"
 )
 
-// buildBinary builds rolegate once for the tests that run it as a process.
+// buildBinary builds rolegate for the tests that run it as a process, in
+// a directory every user may enter (a test runs it as another user).
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "rolegate")
+	dir := openTempDir(t, "rolegate-bin-")
+	bin := filepath.Join(dir, "rolegate")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// openTempDir is a new directory under the system's temporary directory
+// that other users (the postgres user, when the tests run as root) may
+// pass through, removed when the test ends. t.TempDir's parent is 0700.
+func openTempDir(t *testing.T, pattern string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// devProcess is `rolegate dev` running as a process of its own.
+type devProcess struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	out     *syncBuffer   // standard output and error together
+	exited  chan error    // its exit, once, for waitFor
+	done    chan struct{} // closed when it has exited, with err set
+	err     error
+	base    string // its URL, from the ready banner
+	stopped bool
+}
+
+var devReadyRE = regexp.MustCompile(`rolegate dev is ready: (http://\S+)`)
+
+// startDev runs bin dev with args and exactly env (plus PATH), as cred's
+// user when cred is set, and waits for its ready banner.
+func startDev(t *testing.T, bin string, env []string, cred *syscall.Credential, args ...string) *devProcess {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"dev", "--listen", "127.0.0.1:0", "--drift-interval", "0"}, args...)...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	d := &devProcess{t: t, cmd: cmd, out: newSyncBuffer(), exited: make(chan error, 1), done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = d.out, d.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		d.err = cmd.Wait()
+		close(d.done)
+		d.exited <- d.err
+	}()
+	t.Cleanup(func() {
+		if !d.stopped {
+			d.stop()
+		}
+	})
+	d.base = d.out.waitFor(t, devReadyRE, d.exited)
+	return d
+}
+
+// stop sends SIGINT and checks that dev exits with status 0 within a
+// minute, having stopped its private cluster.
+func (d *devProcess) stop() {
+	t := d.t
+	t.Helper()
+	d.stopped = true
+	d.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-d.done:
+		if d.err != nil {
+			t.Fatalf("dev exited with %v:\n%s", d.err, d.out)
+		}
+	case <-time.After(60 * time.Second):
+		d.cmd.Process.Kill()
+		t.Fatalf("dev did not stop within 60s:\n%s", d.out)
+	}
+	if !strings.Contains(d.out.String(), "private PostgreSQL stopped") {
+		t.Fatalf("the private cluster was not stopped:\n%s", d.out)
+	}
 }
 
 // TestDevKeepsDataAcrossRestarts is the quick start: `rolegate dev` with no
@@ -36,44 +120,11 @@ func TestDevKeepsDataAcrossRestarts(t *testing.T) {
 		t.Fatalf("this test needs the PostgreSQL server binaries: %v", err)
 	}
 	bin := buildBinary(t)
-	dataDir, err := os.MkdirTemp("", "rolegate-dev-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dataDir) })
-	if err := os.Chmod(dataDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-
+	dataDir := openTempDir(t, "rolegate-dev-test-")
 	start := func() (string, func()) {
 		t.Helper()
-		cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--drift-interval", "0")
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dataDir}
-		logs := newSyncBuffer()
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		base := logs.waitFor(t, listeningRE, exited)
-		stop := func() {
-			t.Helper()
-			cmd.Process.Signal(syscall.SIGINT)
-			select {
-			case err := <-exited:
-				if err != nil {
-					t.Fatalf("dev exited with %v:\n%s", err, logs)
-				}
-			case <-time.After(60 * time.Second):
-				cmd.Process.Kill()
-				t.Fatalf("dev did not stop within 60s:\n%s", logs)
-			}
-			if !strings.Contains(logs.String(), "private PostgreSQL stopped") {
-				t.Fatalf("the private cluster was not stopped:\n%s", logs)
-			}
-		}
-		return base, stop
+		d := startDev(t, bin, []string{"HOME=" + dataDir}, nil, "--data-dir", dataDir)
+		return d.base, d.stop
 	}
 
 	base, stop := start()
@@ -121,5 +172,163 @@ func TestDevWithoutBinariesNamesTheWaysForward(t *testing.T) {
 		if !want.MatchString(line) {
 			t.Errorf("%q does not mention %s", line, want)
 		}
+	}
+}
+
+// fileOwner returns the mode and owner of path.
+func fileOwner(t *testing.T, path string) (os.FileMode, uint32) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode().Perm(), fi.Sys().(*syscall.Stat_t).Uid
+}
+
+// checkBanner checks what dev prints once ready: its URL, every dev user
+// with what they may do, and the DATABASE_URL of its private cluster.
+func checkBanner(t *testing.T, d *devProcess, dataDir string) {
+	t.Helper()
+	out := d.out.String()
+	for _, want := range []string{
+		"rolegate dev is ready: " + d.base + "\n",
+		"  alice  requests roles\n",
+		"  bob    requests roles; approves others' requests\n",
+		"  carol  requests roles; administers",
+		"  dave   requests roles; approves others' requests; approves what is routed to group data-owners\n",
+		"export DATABASE_URL='host=" + filepath.Join(dataDir, "postgres") + " port=5432 user=postgres dbname=rolegate sslmode=disable'\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the ready banner lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// `make run` as root, the way a newcomer meets it: a data directory that
+// does not exist yet (flag or environment), or one an earlier version left
+// closed (0700). Each directory rolegate makes must let its user in: the
+// data directory root's alone but passable by the postgres user, the
+// cluster's directory the postgres user's alone.
+func TestDevMakesDataDirectoriesItsUsersCanEnter(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Fatal("this test covers running as root; run the tests as root (TestDevAsOrdinaryUser covers the rest)")
+	}
+	if _, err := pglocal.FindBinaries(nil, nil); err != nil {
+		t.Fatalf("this test needs the PostgreSQL server binaries: %v", err)
+	}
+	pgUser, err := user.Lookup("postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := buildBinary(t)
+	for _, tc := range []struct {
+		name    string
+		prepare func(dir string) // nil: the directory does not exist
+		byEnv   bool
+		mode    os.FileMode // of the data directory
+	}{
+		{name: "new directory by flag", mode: 0o711},
+		{name: "new directory by ROLEGATE_DATA_DIR", byEnv: true, mode: 0o711},
+		{name: "existing 0700 directory", mode: 0o701, prepare: func(dir string) {
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			base := openTempDir(t, "rolegate-dev-dirs-")
+			dataDir := filepath.Join(base, "not", "yet", "data")
+			if tc.prepare != nil {
+				dataDir = filepath.Join(base, "data")
+				tc.prepare(dataDir)
+			}
+			env, args := []string{"HOME=" + t.TempDir()}, []string{"--data-dir", dataDir}
+			if tc.byEnv {
+				env, args = append(env, "ROLEGATE_DATA_DIR="+dataDir), nil
+			}
+			d := startDev(t, bin, env, nil, args...)
+			checkBanner(t, d, dataDir)
+			if code, body := get(t, d.base+"/readyz"); code != 200 {
+				t.Fatalf("/readyz = %d %s", code, body)
+			}
+			if mode, uid := fileOwner(t, dataDir); mode != tc.mode || uid != 0 {
+				t.Errorf("data directory: mode %04o owner %d, want %04o root", mode, uid, tc.mode)
+			}
+			if mode, uid := fileOwner(t, filepath.Join(dataDir, "postgres")); mode != 0o700 || strconv.Itoa(int(uid)) != pgUser.Uid {
+				t.Errorf("cluster directory: mode %04o owner %d, want 0700 postgres (%s)", mode, uid, pgUser.Uid)
+			}
+			if mode, _ := fileOwner(t, filepath.Join(dataDir, "session.key")); mode != 0o600 {
+				t.Errorf("session key: mode %04o, want 0600", mode)
+			}
+			d.stop()
+		})
+	}
+}
+
+// `make run` as an ordinary user with the default data directory under
+// HOME: everything is that user's alone and the server runs as that user.
+func TestDevAsOrdinaryUser(t *testing.T) {
+	t.Parallel()
+	if _, err := pglocal.FindBinaries(nil, nil); err != nil {
+		t.Fatalf("this test needs the PostgreSQL server binaries: %v", err)
+	}
+	var cred *syscall.Credential
+	uid := uint32(os.Geteuid())
+	home := openTempDir(t, "rolegate-dev-home-")
+	if uid == 0 { // become nobody
+		nobody, err := user.Lookup("nobody")
+		if err != nil {
+			t.Fatalf("running as root, this test needs the nobody user: %v", err)
+		}
+		u, _ := strconv.Atoi(nobody.Uid)
+		g, _ := strconv.Atoi(nobody.Gid)
+		cred, uid = &syscall.Credential{Uid: uint32(u), Gid: uint32(g)}, uint32(u)
+		if err := os.Chown(home, u, g); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chown(home, 0, 0) }) //nolint:errcheck // RemoveAll as root works either way
+	}
+	bin := buildBinary(t)
+	d := startDev(t, bin, []string{"HOME=" + home}, cred)
+	dataDir := filepath.Join(home, ".local", "share", "rolegate")
+	checkBanner(t, d, dataDir)
+	if code, body := get(t, d.base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz = %d %s", code, body)
+	}
+	for _, dir := range []string{dataDir, filepath.Join(dataDir, "postgres")} {
+		if mode, owner := fileOwner(t, dir); mode != 0o700 || owner != uid {
+			t.Errorf("%s: mode %04o owner %d, want 0700 %d", dir, mode, owner, uid)
+		}
+	}
+	d.stop()
+}
+
+// A data directory the postgres user cannot reach (root's dev under a
+// closed parent) stops dev at once with the path and the fix, before
+// anything runs.
+func TestDevDataDirClosedToPostgresNamesTheFix(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Fatal("this test covers running as root")
+	}
+	closed := filepath.Join(openTempDir(t, "rolegate-dev-closed-"), "closed")
+	if err := os.Mkdir(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	env := func(k string) string { return map[string]string{"HOME": closed}[k] }
+	err := run(context.Background(), []string{"rolegate", "dev", "--listen", "127.0.0.1:0", "--data-dir", filepath.Join(closed, "data")}, env, &out, &errOut)
+	if err == nil {
+		t.Fatal("dev started under a directory the postgres user cannot enter")
+	}
+	for _, want := range []string{"cannot enter " + closed + " ", "chmod o+x " + closed} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not say %q", err, want)
+		}
+	}
+	if strings.HasSuffix(err.Error(), ": ") {
+		t.Errorf("dangling end: %q", err)
 	}
 }

@@ -110,6 +110,8 @@ type appOptions struct {
 	databaseURL string
 	http        bool
 	worker      bool
+	// ready, when set, is called once the server listens, with its URL.
+	ready func(url string)
 }
 
 // runApp opens the database, applies pending migrations under the
@@ -182,6 +184,9 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
 	logger.Info("rolegate listening", "addr", "http://"+ln.Addr().String(), "worker", o.worker, "version", buildVersion())
+	if o.ready != nil {
+		o.ready("http://" + ln.Addr().String())
+	}
 
 	select {
 	case err := <-served:

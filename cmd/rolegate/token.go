@@ -43,7 +43,8 @@ func cmdToken(ctx context.Context, c cli) error {
 			"  create --user NAME [--role requester|approver|admin]... [--group G]... [--expires 90d|12h|never] [--description TEXT]\n"+
 			"         prints the token alone on the last line; it is shown only once\n"+
 			"  list   [--user NAME]\n"+
-			"  revoke ID\n\nEach takes --database-url [DATABASE_URL].\n")
+			"  revoke ID\n\nEach takes --database-url [DATABASE_URL]; without it, the database of a running `rolegate dev`\n"+
+			"with the same --data-dir [ROLEGATE_DATA_DIR].\n")
 		if len(c.args) == 0 {
 			return fmt.Errorf("token: say create, list or revoke")
 		}

@@ -5,9 +5,14 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/rolegate/rolegate/provision/iamlocal"
 	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
@@ -69,68 +74,141 @@ func TestTokenCreateListRevoke(t *testing.T) {
 	}
 }
 
-// apiWalkthrough is the curl walk-through of README.md's API section,
-// after the tokens are made with `rolegate token create`.
-const apiWalkthrough = `REQ=$(curl -sf -o /dev/null -w '%header{location}' -X POST "$ROLEGATE_URL/api/v1/requests" \
-  -H "Authorization: Bearer $ALICE" -H 'Content-Type: application/json' -H 'Idempotency-Key: walkthrough-1' \
-  -d '{"name": "nightly-report", "justification": "the nightly report job reads it",
-       "buckets": [{"bucket": "example-bucket", "prefix": "reports/", "access": "read"}]}')
-echo "submitted $REQ"
-curl -sf -X POST "$ROLEGATE_URL$REQ/approve" -H "Authorization: Bearer $BOB" \
-  -H 'Content-Type: application/json' -d '{"comment": "read-only, fine"}' > /dev/null
-until curl -sf "$ROLEGATE_URL$REQ" -H "Authorization: Bearer $ALICE" | grep -q '"status":"active"'; do sleep 1; done
-curl -sf "$ROLEGATE_URL$REQ/terraform" -H "Authorization: Bearer $ALICE" > nightly-report.tf
-`
+// walkthroughBlocks returns the shell blocks of README.md's walk-through,
+// each one announced by a walkthrough marker comment.
+func walkthroughBlocks(t *testing.T, readme string) []string {
+	t.Helper()
+	var blocks []string
+	for _, part := range strings.Split(readme, "<!-- walkthrough:")[1:] {
+		_, rest, ok := strings.Cut(part, "-->\n```sh\n")
+		block, _, closed := strings.Cut(rest, "```\n")
+		if !ok || !closed {
+			t.Fatalf("a walkthrough marker in README.md is not followed by a sh block:\n%.200s", part)
+		}
+		blocks = append(blocks, block)
+	}
+	if len(blocks) != 2 {
+		t.Fatalf("README.md has %d walkthrough blocks, want 2 (tokens, then curl)", len(blocks))
+	}
+	return blocks
+}
 
-// TestAPIWalkthrough runs the README's walk-through against the real
-// `serve` (with its worker, against the local IAM endpoint): tokens from
-// the command line, submit, approve with a second token, poll until
-// active, fetch the Terraform. Not parallel: the AWS SDK reads the process
-// environment.
+// TestAPIWalkthrough runs README.md's walk-through verbatim, as a newcomer
+// would in a second terminal: `rolegate dev` (its private cluster, its
+// worker, the local IAM endpoint) runs; `rolegate token create` finds its
+// database with no DATABASE_URL; then submit, approve with a second token,
+// wait until active and fetch the Terraform with curl.
 func TestAPIWalkthrough(t *testing.T) {
-	for _, tool := range []string{"sh", "curl", "grep"} {
+	t.Parallel()
+	for _, tool := range []string{"sh", "curl", "grep", "cut", "seq", "tail", "head"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed", tool)
+			t.Fatalf("the walk-through needs %s", tool)
 		}
 	}
-	if readme, err := os.ReadFile("../../README.md"); err == nil && strings.Contains(string(readme), "api-walkthrough") &&
-		!strings.Contains(string(readme), apiWalkthrough) {
-		t.Fatal("README.md's API walk-through differs from the one this test runs; keep them equal")
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
 	}
-	_, iamURL := iamlocaltest.Start(t, iamlocal.Options{})
-	for k, v := range map[string]string{"AWS_ENDPOINT_URL_IAM": iamURL, "AWS_ACCESS_KEY_ID": "local",
-		"AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1", "AWS_PROFILE": "", "AWS_CONFIG_FILE": os.DevNull,
-		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull} {
-		t.Setenv(k, v)
-	}
-	dbURL := storetest.EmptyURL(t)
-	base, _, _, _ := startServe(t, dbURL)
+	blocks := walkthroughBlocks(t, string(readme))
 
-	alice, err := tokenCLI(t, dbURL, "create", "--user", "alice", "--role", "requester", "--expires", "30d")
+	// The compose example names the URL compose.yaml really defines.
+	compose, err := os.ReadFile("../../compose.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bob, err := tokenCLI(t, dbURL, "create", "--user", "bob", "--role", "approver", "--expires", "30d")
-	if err != nil {
-		t.Fatal(err)
+	m := regexp.MustCompile(`(?m)^\s*DATABASE_URL:\s*(\S+)\s*$`).FindSubmatch(compose)
+	if m == nil {
+		t.Fatal("compose.yaml defines no DATABASE_URL")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	dir := t.TempDir()
-	cmd := exec.CommandContext(ctx, "sh", "-e", "-c", apiWalkthrough)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "ROLEGATE_URL="+base, "ALICE="+lastLine(alice), "BOB="+lastLine(bob))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("walk-through: %v\n%s", err, out)
+	if !strings.Contains(string(readme), "DATABASE_URL="+string(m[1])) {
+		t.Errorf("README.md's compose example does not use compose.yaml's DATABASE_URL %s", m[1])
 	}
-	tf, err := os.ReadFile(dir + "/nightly-report.tf")
-	if err != nil || !strings.Contains(string(tf), `resource "aws_iam_role" "nightly_report"`) && !strings.Contains(string(tf), `resource "aws_iam_role"`) {
+
+	out, dir, d, _ := runWalkthrough(t, blocks, nil)
+	if !regexp.MustCompile(`request /api/v1/requests/\d+: active \(details: ` + regexp.QuoteMeta(d.base) + `/requests/\d+\)`).MatchString(out) {
+		t.Fatalf("the walk-through did not report the request active:\n%s", out)
+	}
+	tf, err := os.ReadFile(filepath.Join(dir, "nightly-report.tf"))
+	if err != nil || !strings.Contains(string(tf), `resource "aws_iam_role"`) {
 		t.Fatalf("Terraform: %v\n%s", err, tf)
 	}
-	db := storetest.Open(t, dbURL, store.Options{})
-	page, err := db.ListActiveRoles(context.Background(), "", 10)
-	if err != nil || len(page.Requests) != 1 || page.Requests[0].RoleARN == "" {
-		t.Fatalf("active roles: %+v, %v", page, err)
+	d.stop()
+}
+
+// runWalkthrough starts `rolegate dev` with devEnv added to a fresh
+// environment and runs the walk-through blocks in a second process with
+// the same data directory and no DATABASE_URL. It returns their output,
+// the directory they ran in, dev, and how long they took.
+func runWalkthrough(t *testing.T, blocks []string, devEnv []string) (string, string, *devProcess, time.Duration) {
+	t.Helper()
+	bin := buildBinary(t)
+	dataDir := filepath.Join(openTempDir(t, "rolegate-walkthrough-"), "data")
+	env := []string{"HOME=" + t.TempDir(), "ROLEGATE_DATA_DIR=" + dataDir}
+	d := startDev(t, bin, append(env, devEnv...), nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	cmd := exec.CommandContext(ctx, "sh", "-e", "-c", strings.Join(blocks, "\n"))
+	cmd.Dir = dir
+	// No DATABASE_URL: the token commands find the dev cluster by the
+	// data directory. The binary is on PATH as `make build` leaves it.
+	cmd.Env = append([]string{"PATH=" + filepath.Dir(bin) + ":" + os.Getenv("PATH"), "ROLEGATE_URL=" + d.base}, env...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("walk-through: %v\n%s\ndev:\n%s", err, out, d.out)
+	}
+	return string(out), dir, d, time.Since(start)
+}
+
+// The walk-through's wait ends as soon as provisioning fails, and says
+// so: here the role's name is taken in IAM by a role rolegate does not
+// own, a permanent error.
+func TestAPIWalkthroughReportsAFailedRequest(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := walkthroughBlocks(t, string(readme))
+	_, iamURL := iamlocaltest.Start(t, iamlocal.Options{})
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	if _, err := iamlocaltest.Client(t, iamURL).CreateRole(context.Background(), &iam.CreateRoleInput{
+		RoleName: aws.String("nightly-report"), Path: aws.String("/"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, d, took := runWalkthrough(t, blocks, []string{"AWS_ENDPOINT_URL_IAM=" + iamURL, "AWS_ENDPOINT_URL_STS=" + iamURL,
+		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "AWS_REGION=us-east-1"})
+	if !regexp.MustCompile(`request /api/v1/requests/\d+: failed \(details: ` + regexp.QuoteMeta(d.base) + `/requests/\d+\)`).MatchString(out) {
+		t.Fatalf("the walk-through did not report the request failed:\n%s", out)
+	}
+	if took > 45*time.Second {
+		t.Fatalf("the walk-through took %s: it waited out its minute instead of stopping at the failure", took)
+	}
+	d.stop()
+}
+
+// Every one-shot command, with no DATABASE_URL and no dev running with
+// its data directory, says both ways to give it a database.
+func TestOneShotCommandsWithoutDatabaseSayHow(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	env := func(k string) string { return map[string]string{"ROLEGATE_DATA_DIR": dataDir}[k] }
+	for _, args := range [][]string{
+		{"token", "list"}, {"token", "create", "--user", "alice"}, {"token", "revoke", "1"},
+		{"migrate", "status"}, {"audit", "verify"}, {"drift"}, {"export-terraform", "--dir", t.TempDir()},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"rolegate"}, args...), env, &out, &errOut)
+		if err == nil {
+			t.Errorf("%v succeeded with no database", args)
+			continue
+		}
+		for _, want := range []string{"DATABASE_URL: not set", "no `rolegate dev` is running with data directory " + dataDir, "start `rolegate dev`"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%v: %q does not say %q", args, err, want)
+			}
+		}
 	}
 }

@@ -163,7 +163,7 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 		RescueStuckJobsAfter: 2 * cfg.JobTimeout,
 		FetchCooldown:        cfg.FetchCooldown,
 		FetchPollInterval:    cfg.FetchPollInterval,
-		Logger:               cfg.Logger.WithGroup("river"),
+		Logger:               slog.New(quietHandler{cfg.Logger.Handler()}).WithGroup("river"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)

@@ -181,20 +181,57 @@ func postgresUser() (*syscall.Credential, error) {
 }
 
 // prepareDir creates the data directory, owned by whoever runs the server
-// and closed to everyone else.
+// and closed to everyone else. Missing parents are created searchable by
+// all (as mkdir -p does), and when the server runs as the postgres user
+// every parent must let that user through: PostgreSQL has to reach its
+// directory by its path.
 func (c *Cluster) prepareDir() error {
-	if err := os.MkdirAll(c.dir, 0o700); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
+	parent := filepath.Dir(c.dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("create data directory %s: %w", c.dir, err)
+	}
+	if c.runAs != nil {
+		if err := searchableBy(parent, c.runAs); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(c.dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("create data directory %s: %w", c.dir, err)
 	}
 	if c.runAs != nil {
 		if err := os.Chown(c.dir, int(c.runAs.Uid), int(c.runAs.Gid)); err != nil {
-			return fmt.Errorf("hand data directory to the postgres user: %w", err)
+			return fmt.Errorf("hand data directory %s to the postgres user: %w", c.dir, err)
 		}
 	}
 	if err := os.Chmod(c.dir, 0o700); err != nil {
-		return fmt.Errorf("restrict data directory: %w", err)
+		return fmt.Errorf("restrict data directory %s: %w", c.dir, err)
 	}
 	return nil
+}
+
+// searchableBy returns an error naming the first directory from dir up
+// to / that the user of cred (with no supplementary groups, as pg runs
+// it) may not pass through, and the two ways out.
+func searchableBy(dir string, cred *syscall.Credential) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return nil
+		}
+		perm := fi.Mode().Perm()
+		if !(perm&0o001 != 0 || st.Uid == cred.Uid && perm&0o100 != 0 || st.Gid == cred.Gid && perm&0o010 != 0) {
+			return fmt.Errorf("the postgres user (uid %d), which runs PostgreSQL when rolegate runs as root, cannot enter %s "+
+				"(owner uid %d, mode %04o): choose a data directory outside it (e.g. under /var/lib), or let it through with `chmod o+x %s`",
+				cred.Uid, d, st.Uid, perm, d)
+		}
+		if d == "/" || d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }
 
 // pg runs one of the server binaries, as the postgres user when needed.
@@ -211,7 +248,10 @@ func (c *Cluster) pg(ctx context.Context, name string, args ...string) error {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%w: %s", err, strings.TrimSpace(lastLines(out.String(), 5)))
+		if tail := lastLines(out.String(), 5); tail != "" {
+			return fmt.Errorf("%w: %s", err, tail)
+		}
+		return err
 	}
 	return nil
 }
@@ -232,8 +272,19 @@ func lastLines(s string, n int) string {
 func (c *Cluster) Dir() string { return c.dir }
 
 // URL is the connection string for database name over the Unix socket.
-func (c *Cluster) URL(database string) string {
-	return fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable", c.dir, socketPort, database)
+func (c *Cluster) URL(database string) string { return SocketURL(c.dir, database) }
+
+// SocketURL is the connection string for database name of the cluster
+// whose data directory is dir (an absolute path), as Cluster.URL gives it.
+func SocketURL(dir, database string) string {
+	return fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable", dir, socketPort, database)
+}
+
+// Listening reports whether a server of the cluster in dir has its socket
+// there, which it removes when it stops.
+func Listening(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, fmt.Sprintf(".s.PGSQL.%d", socketPort)))
+	return err == nil && fi.Mode()&os.ModeSocket != 0
 }
 
 // EnsureDatabase creates the database name when it does not exist yet.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -127,5 +129,70 @@ func TestClusterKeepsDataAndAdoptsRunningServer(t *testing.T) {
 	}
 	if fi.Mode().Perm() != 0o700 {
 		t.Fatalf("data directory mode %v, want 0700", fi.Mode().Perm())
+	}
+}
+
+// As root the server runs as the postgres user, which must pass through
+// every parent of the data directory; when it cannot, the error names the
+// directory that stops it and the fix.
+func TestSearchableByNamesTheDirectoryAndTheFix(t *testing.T) {
+	t.Parallel()
+	parent, err := os.MkdirTemp("", "pglocal-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	closed := filepath.Join(parent, "closed")
+	open := filepath.Join(closed, "open")
+	if err := os.MkdirAll(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	stranger := &syscall.Credential{Uid: 54321, Gid: 54321}
+	err = searchableBy(open, stranger)
+	if err == nil {
+		t.Fatalf("searchableBy(%s) = nil, but %s is 0700", open, closed)
+	}
+	for _, want := range []string{"cannot enter " + closed + " ", "chmod o+x " + closed, "uid 54321"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not say %q", err, want)
+		}
+	}
+	if err := os.Chmod(closed, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := searchableBy(open, stranger); err != nil {
+		t.Fatalf("searchableBy after chmod o+x: %v", err)
+	}
+}
+
+// Start creates missing parents of the data directory that the server's
+// user can pass through (as root, the postgres user), not 0700 ones.
+func TestStartCreatesMissingParents(t *testing.T) {
+	t.Parallel()
+	if _, err := FindBinaries(nil, nil); err != nil {
+		t.Fatalf("this test needs the PostgreSQL server binaries: %v", err)
+	}
+	parent, err := os.MkdirTemp("", "pglocal-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	if err := os.Chmod(parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := Start(ctx, Options{Dir: filepath.Join(parent, "not", "yet", "pg"), Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
