@@ -62,6 +62,7 @@ func setup(t *testing.T, mod func(*worker.Config, *store.Options)) *env {
 		mod(&e.cfg, &e.opts)
 	}
 	e.opts.Settings = &e.cfg.Settings
+	e.opts.JobAttempts = e.cfg.MaxAttempts
 	e.db = storetest.Open(t, storetest.URL(t), e.opts)
 	e.start()
 	return e
