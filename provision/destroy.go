@@ -19,6 +19,18 @@ func (r *Reconciler) Destroy(ctx context.Context, p Plan) (Report, error) {
 	return x.report, err
 }
 
+// Sweep removes what rolegate created for the plan's request and nothing
+// else: a role or instance profile of the plan's names that does not carry
+// rolegate's tags for this request is left alone and reported as
+// OutcomeForeign. It is for requests that never went live, whose first
+// provisioning may have stopped on a foreign entity of the same name after
+// creating the rest. Otherwise it is Destroy.
+func (r *Reconciler) Sweep(ctx context.Context, p Plan) (Report, error) {
+	x := &run{r: r, plan: p, leaveForeign: true}
+	err := x.destroy(ctx)
+	return x.report, err
+}
+
 func (x *run) destroy(ctx context.Context) error {
 	// Check ownership of both before touching either.
 	prof, err := x.getProfile(ctx)
@@ -27,26 +39,36 @@ func (x *run) destroy(ctx context.Context) error {
 	}
 	if prof != nil {
 		if tags := profileTags(prof); !x.owns(tags) {
-			return foreignError("GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name, x.plan.Meta.RequestID, tags)
+			if !x.leaveForeign {
+				return foreignError("GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name, x.plan.Meta.RequestID, tags)
+			}
+			x.result(ResourceResult{Kind: KindInstanceProfile, Name: x.plan.InstanceProfile.Name, ARN: aws.ToString(prof.Arn), Outcome: OutcomeForeign})
+			prof = nil
 		}
 	}
 	role, err := x.getRole(ctx)
 	if err != nil {
 		return err
 	}
+	foreignRole := false
 	if role != nil {
 		tags, err := x.roleTags(ctx)
 		if err != nil && !isNoSuchEntity(err) {
 			return err
 		}
 		if err == nil && !x.owns(tags) {
-			return foreignError("GetRole", "role", x.plan.Role.Name, x.plan.Meta.RequestID, tags)
+			if !x.leaveForeign {
+				return foreignError("GetRole", "role", x.plan.Role.Name, x.plan.Meta.RequestID, tags)
+			}
+			foreignRole = true
 		}
 	}
 
 	profName := x.plan.InstanceProfile.Name
 	if prof == nil {
-		x.result(ResourceResult{Kind: KindInstanceProfile, Name: profName, ARN: x.plan.InstanceProfileARN(), Outcome: OutcomeAbsent})
+		if len(x.report.Resources) == 0 { // not reported as foreign
+			x.result(ResourceResult{Kind: KindInstanceProfile, Name: profName, ARN: x.plan.InstanceProfileARN(), Outcome: OutcomeAbsent})
+		}
 	} else {
 		for _, rl := range prof.Roles {
 			if err := x.gone(ctx, Call{"RemoveRoleFromInstanceProfile", profName, aws.ToString(rl.RoleName)}, func(ctx context.Context) error {
@@ -66,6 +88,10 @@ func (x *run) destroy(ctx context.Context) error {
 	}
 
 	roleName := aws.String(x.plan.Role.Name)
+	if foreignRole {
+		x.result(ResourceResult{Kind: KindRole, Name: x.plan.Role.Name, ARN: aws.ToString(role.Arn), Outcome: OutcomeForeign})
+		return nil
+	}
 	if role == nil {
 		x.result(ResourceResult{Kind: KindRole, Name: x.plan.Role.Name, ARN: x.plan.RoleARN(), Outcome: OutcomeAbsent})
 		return nil
