@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,5 +93,29 @@ func TestPendingTerraformIsWhatTheWorkerStores(t *testing.T) {
 	}
 	if now := alice.get(fmt.Sprintf("/requests/%d/terraform", r.ID)); now.body != stored {
 		t.Fatalf("after provisioning the page serves other Terraform than stored:\n%s", now.body)
+	}
+}
+
+// The requester of a failed request is offered, and may use, revoke: a
+// failed first provisioning may have left the role in IAM.
+func TestAPIRevokeAFailedRequest(t *testing.T) {
+	env := setupAPI(t, APILimits{})
+	id := env.create(asAlice, "half-made")
+	wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", id), as: asBob, body: map[string]any{}}), 200)
+	if err := env.db.FailProvisioning(ctxT(t), id, 1, "instance profile half-made exists and is not rolegate's"); err != nil {
+		t.Fatal(err)
+	}
+	var v apiRequestDetail
+	r := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", id), as: asAlice})
+	r.json(t, &v)
+	if !slices.Contains(v.Actions, "revoke") || slices.Contains(v.Actions, "retry") {
+		t.Fatalf("actions offered to the requester of a failed request: %v", v.Actions)
+	}
+	wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/revoke", id), as: asErin}), 403)
+	r = env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/revoke", id), as: asAlice})
+	wantStatus(t, r, 200)
+	r.json(t, &v)
+	if v.Status != store.StatusRevoking {
+		t.Fatalf("after revoke: %s", v.Status)
 	}
 }
