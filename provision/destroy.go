@@ -37,13 +37,13 @@ func (x *run) destroy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	foreignProfile := false
 	if prof != nil {
 		if tags := profileTags(prof); !x.owns(tags) {
 			if !x.leaveForeign {
 				return foreignError("GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name, x.plan.Meta.RequestID, tags)
 			}
-			x.result(ResourceResult{Kind: KindInstanceProfile, Name: x.plan.InstanceProfile.Name, ARN: aws.ToString(prof.Arn), Outcome: OutcomeForeign})
-			prof = nil
+			foreignProfile = true
 		}
 	}
 	role, err := x.getRole(ctx)
@@ -65,11 +65,12 @@ func (x *run) destroy(ctx context.Context) error {
 	}
 
 	profName := x.plan.InstanceProfile.Name
-	if prof == nil {
-		if len(x.report.Resources) == 0 { // not reported as foreign
-			x.result(ResourceResult{Kind: KindInstanceProfile, Name: profName, ARN: x.plan.InstanceProfileARN(), Outcome: OutcomeAbsent})
-		}
-	} else {
+	switch {
+	case foreignProfile:
+		x.result(ResourceResult{Kind: KindInstanceProfile, Name: profName, ARN: aws.ToString(prof.Arn), Outcome: OutcomeForeign})
+	case prof == nil:
+		x.result(ResourceResult{Kind: KindInstanceProfile, Name: profName, ARN: x.plan.InstanceProfileARN(), Outcome: OutcomeAbsent})
+	default:
 		for _, rl := range prof.Roles {
 			if err := x.gone(ctx, Call{"RemoveRoleFromInstanceProfile", profName, aws.ToString(rl.RoleName)}, func(ctx context.Context) error {
 				_, err := x.r.client.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: aws.String(profName), RoleName: rl.RoleName})
