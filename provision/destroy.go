@@ -19,35 +19,58 @@ func (r *Reconciler) Destroy(ctx context.Context, p Plan) (Report, error) {
 	return x.report, err
 }
 
+// Sweep removes what rolegate created for the plan's request and nothing
+// else: a role or instance profile of the plan's names that does not carry
+// rolegate's tags for this request is left alone and reported as
+// OutcomeForeign. It is for requests that never went live, whose first
+// provisioning may have stopped on a foreign entity of the same name after
+// creating the rest. Otherwise it is Destroy.
+func (r *Reconciler) Sweep(ctx context.Context, p Plan) (Report, error) {
+	x := &run{r: r, plan: p, leaveForeign: true}
+	err := x.destroy(ctx)
+	return x.report, err
+}
+
 func (x *run) destroy(ctx context.Context) error {
 	// Check ownership of both before touching either.
 	prof, err := x.getProfile(ctx)
 	if err != nil {
 		return err
 	}
+	foreignProfile := false
 	if prof != nil {
 		if tags := profileTags(prof); !x.owns(tags) {
-			return foreignError("GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name, x.plan.Meta.RequestID, tags)
+			if !x.leaveForeign {
+				return foreignError("GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name, x.plan.Meta.RequestID, tags)
+			}
+			foreignProfile = true
 		}
 	}
 	role, err := x.getRole(ctx)
 	if err != nil {
 		return err
 	}
+	foreignRole := false
 	if role != nil {
 		tags, err := x.roleTags(ctx)
 		if err != nil && !isNoSuchEntity(err) {
 			return err
 		}
 		if err == nil && !x.owns(tags) {
-			return foreignError("GetRole", "role", x.plan.Role.Name, x.plan.Meta.RequestID, tags)
+			if !x.leaveForeign {
+				return foreignError("GetRole", "role", x.plan.Role.Name, x.plan.Meta.RequestID, tags)
+			}
+			foreignRole = true
 		}
 	}
 
 	profName := x.plan.InstanceProfile.Name
-	if prof == nil {
+	switch {
+	case foreignProfile:
+		x.result(ResourceResult{Kind: KindInstanceProfile, Name: profName, ARN: aws.ToString(prof.Arn), Outcome: OutcomeForeign})
+	case prof == nil:
 		x.result(ResourceResult{Kind: KindInstanceProfile, Name: profName, ARN: x.plan.InstanceProfileARN(), Outcome: OutcomeAbsent})
-	} else {
+	default:
 		for _, rl := range prof.Roles {
 			if err := x.gone(ctx, Call{"RemoveRoleFromInstanceProfile", profName, aws.ToString(rl.RoleName)}, func(ctx context.Context) error {
 				_, err := x.r.client.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: aws.String(profName), RoleName: rl.RoleName})
@@ -66,6 +89,10 @@ func (x *run) destroy(ctx context.Context) error {
 	}
 
 	roleName := aws.String(x.plan.Role.Name)
+	if foreignRole {
+		x.result(ResourceResult{Kind: KindRole, Name: x.plan.Role.Name, ARN: aws.ToString(role.Arn), Outcome: OutcomeForeign})
+		return nil
+	}
 	if role == nil {
 		x.result(ResourceResult{Kind: KindRole, Name: x.plan.Role.Name, ARN: x.plan.RoleARN(), Outcome: OutcomeAbsent})
 		return nil

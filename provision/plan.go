@@ -16,8 +16,9 @@ type PlanMeta struct {
 	RequestID string
 	Requester string
 	Approvers []string
-	// Time is when the request was approved; zero means now. Expiry is
-	// checked against it.
+	// Time is when the request was approved; zero means not approved yet:
+	// the Terraform header then claims no approval. A requested expiry is
+	// checked against it (against the current time when zero).
 	Time time.Time
 }
 
@@ -61,7 +62,9 @@ type Plan struct {
 	ManagedPolicies []string // ARNs, sorted
 	InstanceProfile InstanceProfilePlan
 	Scopes          []BucketScope // sorted by bucket, then prefix
-	ExpiresAt       *time.Time
+	// ExpiresAt is the spec's requested expiry, for Summary; it is in
+	// neither the IAM tags nor the Terraform.
+	ExpiresAt *time.Time
 	// Partition and AccountID (if known) come from Settings and let the
 	// plan predict ARNs before anything exists.
 	Partition string
@@ -78,16 +81,17 @@ func NewPlan(spec RoleSpec, set Settings, meta PlanMeta) (Plan, error) {
 	if meta.RequestID == "" || len(meta.RequestID) > 256 || !tagCharsRe.MatchString(meta.RequestID) {
 		return Plan{}, errors.New("plan: request ID must be 1 to 256 letters, digits, spaces or _ . : / = + - @")
 	}
-	if meta.Time.IsZero() {
-		meta.Time = time.Now()
+	at := time.Now()
+	if !meta.Time.IsZero() {
+		meta.Time = meta.Time.UTC()
+		at = meta.Time
 	}
-	meta.Time = meta.Time.UTC()
-	doc, err := spec.validated(set, meta.Time)
+	doc, err := spec.validated(set, at)
 	if err != nil {
 		return Plan{}, err
 	}
 	name := set.NamePrefix + spec.Name
-	tags := planTags(set, meta, spec.ExpiresAt)
+	tags := planTags(set, meta)
 	var managed []string
 	for _, p := range spec.ManagedPolicies {
 		arn, err := set.managedPolicyARN(p)
@@ -126,15 +130,17 @@ func NewPlan(spec RoleSpec, set Settings, meta PlanMeta) (Plan, error) {
 	return p, nil
 }
 
-func planTags(set Settings, meta PlanMeta, expires *time.Time) []Tag {
-	tags := make([]Tag, 0, len(set.Tags)+3)
+// planTags are the settings' tags and rolegate's ownership tags. The
+// expiry is not among them: it is known only at activation, counts from
+// there, may change with every extension, and rolegate's expiry job (not
+// a tag) enforces it; a tag would make the Terraform approvers review
+// differ from what is stored, and every extension a drift.
+func planTags(set Settings, meta PlanMeta) []Tag {
+	tags := make([]Tag, 0, len(set.Tags)+2)
 	for _, k := range sortedKeys(set.Tags) {
 		tags = append(tags, Tag{k, set.Tags[k]})
 	}
 	tags = append(tags, Tag{TagManagedBy, ManagedByValue}, Tag{TagRequestID, meta.RequestID})
-	if expires != nil {
-		tags = append(tags, Tag{TagExpiresAt, expires.UTC().Format(time.RFC3339)})
-	}
 	sort.Slice(tags, func(i, j int) bool { return tags[i].Key < tags[j].Key })
 	return tags
 }

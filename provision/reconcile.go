@@ -60,6 +60,9 @@ const (
 	OutcomeUnchanged Outcome = "unchanged"
 	OutcomeDeleted   Outcome = "deleted"
 	OutcomeAbsent    Outcome = "absent" // Destroy found nothing to delete
+	// OutcomeForeign: Sweep found the resource but it is not rolegate's
+	// for the plan's request, so it left it alone.
+	OutcomeForeign Outcome = "foreign"
 )
 
 // ResourceKind names the kind of an IAM resource in a Report.
@@ -116,7 +119,7 @@ type Report struct {
 // Changed reports whether any resource was created, updated or deleted.
 func (r Report) Changed() bool {
 	for _, res := range r.Resources {
-		if res.Outcome != OutcomeUnchanged && res.Outcome != OutcomeAbsent {
+		if res.Outcome != OutcomeUnchanged && res.Outcome != OutcomeAbsent && res.Outcome != OutcomeForeign {
 			return true
 		}
 	}
@@ -159,6 +162,16 @@ func (r *Reconciler) Apply(ctx context.Context, p Plan) (Report, error) {
 	return run.report, err
 }
 
+// ApplyChecked is Apply that calls check before each write call and stops,
+// returning check's error, as soon as check fails: a caller whose right to
+// write can be withdrawn meanwhile (the worker, when the request is
+// revoked during provisioning) writes nothing more after it is.
+func (r *Reconciler) ApplyChecked(ctx context.Context, p Plan, check func(context.Context) error) (Report, error) {
+	run := &run{r: r, plan: p, check: check}
+	err := run.apply(ctx)
+	return run.report, err
+}
+
 // DryRun reads IAM and returns the Report Apply would produce, with the
 // write calls it would make, without writing anything. It fails like
 // Apply on foreign entities and read errors.
@@ -169,20 +182,30 @@ func (r *Reconciler) DryRun(ctx context.Context, p Plan) (Report, error) {
 	return run.report, err
 }
 
-// run is the state of one Apply, DryRun or Destroy.
+// run is the state of one Apply, DryRun, Destroy or Sweep.
 type run struct {
-	r      *Reconciler
-	plan   Plan
-	dry    bool
-	report Report
+	r    *Reconciler
+	plan Plan
+	dry  bool
+	// check, when set, is asked before each write (ApplyChecked).
+	check func(context.Context) error
+	// leaveForeign makes a destroy skip what is not the plan's (Sweep).
+	leaveForeign bool
+	report       Report
 }
 
 // write records a write call and, unless this is a dry run, makes it.
 func (x *run) write(ctx context.Context, c Call, fn func(context.Context) error) error {
-	x.report.Calls = append(x.report.Calls, c)
 	if x.dry {
+		x.report.Calls = append(x.report.Calls, c)
 		return nil
 	}
+	if x.check != nil {
+		if err := x.check(ctx); err != nil {
+			return err
+		}
+	}
+	x.report.Calls = append(x.report.Calls, c)
 	return classify(c.Action, fn(ctx))
 }
 

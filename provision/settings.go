@@ -47,7 +47,6 @@ type Settings struct {
 const (
 	TagManagedBy = "managed-by"
 	TagRequestID = "rolegate:request-id"
-	TagExpiresAt = "rolegate:expires-at"
 	// ManagedByValue is the value of TagManagedBy.
 	ManagedByValue = "rolegate"
 	// InlinePolicyName is the name of the one inline policy of every role.

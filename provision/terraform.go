@@ -92,15 +92,23 @@ func Terraform(p Plan) ([]byte, error) {
 	return hclwrite.Format(f.Bytes()), nil
 }
 
+// headerTokens are the comment lines above the resources. Only the
+// approval lines depend on the approval: a plan not approved yet (zero
+// Meta.Time) says so instead of claiming approvers and a time, and every
+// other byte is what the worker stores once the version is approved. The
+// expiry is not printed: it is set at activation, after the Terraform is
+// rendered, and shown by rolegate itself.
 func headerTokens(p Plan) hclwrite.Tokens {
 	lines := []string{
 		"Rendered by rolegate for request " + p.Meta.RequestID + ".",
 		"Requested by: " + p.Meta.Requester,
-		"Approved by: " + strings.Join(p.Meta.Approvers, ", "),
-		"Approved at: " + p.Meta.Time.UTC().Format(time.RFC3339),
 	}
-	if p.ExpiresAt != nil {
-		lines = append(lines, "Expires at: "+p.ExpiresAt.UTC().Format(time.RFC3339))
+	if p.Meta.Time.IsZero() {
+		lines = append(lines, "Not approved yet.")
+	} else {
+		lines = append(lines,
+			"Approved by: "+strings.Join(p.Meta.Approvers, ", "),
+			"Approved at: "+p.Meta.Time.UTC().Format(time.RFC3339))
 	}
 	lines = append(lines, "The import blocks adopt the live resources without recreating them.")
 	var toks hclwrite.Tokens

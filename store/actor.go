@@ -62,16 +62,27 @@ func allowed(a Actor, r Request, rules ApprovalRules) Actions {
 	}
 	act.Cancel = r.Status == StatusPending && owner
 	act.Change = r.Status == StatusActive && owner
-	act.Revoke = liveInIAM(r) && (owner || a.Has(RoleAdmin))
+	act.Revoke = revocable(r) && (owner || a.Has(RoleAdmin))
 	act.Retry = r.Status == StatusFailed && a.Has(RoleAdmin)
 	return act
 }
 
-// liveInIAM reports whether r's role exists in IAM and may be revoked:
-// active, or active with a change waiting for approval (the role keeps its
-// permissions until the change is provisioned).
-func liveInIAM(r Request) bool {
-	return r.Status == StatusActive || (r.Status == StatusPending && r.LiveVersion != 0)
+// revocable reports whether something of r may exist in IAM, so that
+// revoking it has something to remove: a live role (active, or with a
+// change pending, approved, being provisioned or failed), a first version
+// approved or being provisioned, and any failed request (a failed first
+// provisioning may have created the role before it stopped; a failed
+// revocation left part of the role). Pending first versions hold nothing
+// in IAM (the requester cancels them) and ended requests hold nothing
+// more.
+func revocable(r Request) bool {
+	switch r.Status {
+	case StatusActive, StatusApproved, StatusProvisioning, StatusFailed:
+		return true
+	case StatusPending:
+		return r.LiveVersion != 0
+	}
+	return false
 }
 
 // Allowed returns what actor may do to r now.

@@ -104,10 +104,15 @@ func specOf(ctx context.Context, q querier, id int64, version int) (provision.Ro
 	return spec, nil
 }
 
-// Revoke removes an active role, also one with a change waiting for
-// approval (the change is dropped): the owner or an admin may. The request
-// moves to revoking and a job destroys its IAM resources. It returns
-// ErrForbidden and ErrConflict as the others.
+// Revoke removes a role from IAM, in every state in which something of it
+// may exist there (see revocable): an active role, one with a change
+// pending, approved, being provisioned or failed (the change is
+// superseded), and a failed or unfinished first provisioning (whatever it
+// created is removed and the name is freed). The owner or an admin may.
+// The request moves to revoking and a job destroys its IAM resources once
+// no provisioning job of the request is still running. It returns
+// ErrForbidden, and ErrConflict when nothing of the request can be in IAM
+// (pending first version, ended) or it is being revoked already.
 func (db *DB) Revoke(ctx context.Context, actor Actor, id int64) (Request, error) {
 	now := db.now().UTC()
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -118,8 +123,8 @@ func (db *DB) Revoke(ctx context.Context, actor Actor, id int64) (Request, error
 		if actor.Name != r.Requester && !actor.Has(RoleAdmin) {
 			return fmt.Errorf("%w: only the requester or an admin can revoke a role", ErrForbidden)
 		}
-		if !liveInIAM(r) {
-			return stateError(r, "be revoked (only active roles can)")
+		if !revocable(r) {
+			return stateError(r, "be revoked (nothing of it is in IAM)")
 		}
 		return db.beginRevoke(ctx, tx, r, actor.Name, StatusRevoked, now)
 	})
@@ -129,24 +134,47 @@ func (db *DB) Revoke(ctx context.Context, actor Actor, id int64) (Request, error
 	return db.GetRequest(ctx, id)
 }
 
+// beginRevoke moves r (locked by the caller) to revoking and enqueues the
+// revocation job, in tx. A version that is not live (a pending, approved,
+// provisioning or failed change, or a first version that never went live)
+// is superseded, and the audit trail says so. A failed revocation keeps
+// the final state it was started for.
 func (db *DB) beginRevoke(ctx context.Context, tx pgx.Tx, r Request, actor string, final Status, now time.Time) error {
-	// A pending change is dropped: the live version is what gets removed.
-	tag, err := tx.Exec(ctx, `UPDATE requests SET status = 'revoking', final_status = $3, status_reason = '', updated_at = $4,
-			version = coalesce(live_version, version)
-		WHERE id = $1 AND status = $2`, r.ID, r.Status, final, now)
+	var wasFinal *string
+	if err := tx.QueryRow(ctx, `SELECT final_status FROM requests WHERE id = $1`, r.ID).Scan(&wasFinal); err != nil {
+		return interpret(err)
+	}
+	var target int
+	err := tx.QueryRow(ctx, `UPDATE requests SET status = 'revoking', final_status = coalesce(final_status, $3),
+			status_reason = '', updated_at = $4, version = coalesce(live_version, version)
+		WHERE id = $1 AND status = $2 RETURNING version, final_status`, r.ID, r.Status, final, now).Scan(&target, &final)
+	if err == pgx.ErrNoRows {
+		return stateError(r, "be revoked")
+	}
 	if err != nil {
 		return interpret(err)
 	}
-	if tag.RowsAffected() != 1 {
-		return stateError(r, "be revoked")
+	// What the revocation overrides: a version on its way to IAM (or
+	// stopped on the way) that will now never be live.
+	inFlight := r.Status == StatusApproved || r.Status == StatusProvisioning || r.Status == StatusFailed ||
+		r.Version != target || r.LiveVersion == 0
+	if inFlight && wasFinal == nil {
+		if _, err := db.event(ctx, tx, Event{RequestID: r.ID, Version: r.Version, Actor: actor, Kind: EventSuperseded,
+			Data: map[string]any{"status": string(r.Status), "final_status": string(final)}}, now); err != nil {
+			return err
+		}
 	}
-	if _, err := db.event(ctx, tx, Event{RequestID: r.ID, Version: r.Version, Actor: actor, Kind: EventRevokeRequested,
+	if _, err := db.event(ctx, tx, Event{RequestID: r.ID, Version: target, Actor: actor, Kind: EventRevokeRequested,
 		Data: map[string]any{"final_status": string(final)}}, now); err != nil {
 		return err
 	}
-	attempt, err := retries(ctx, tx, r.ID)
-	if err != nil {
-		return err
+	// Each start of a revocation (a retry, or a revoke after a failed one)
+	// is numbered by the starts before it, so River's uniqueness never
+	// swallows its job as a duplicate of an earlier one.
+	var attempt int
+	if err := tx.QueryRow(ctx, `SELECT count(*) - 1 FROM audit_events WHERE request_id = $1 AND kind = $2`,
+		r.ID, EventRevokeRequested).Scan(&attempt); err != nil {
+		return interpret(err)
 	}
 	return db.enqueue(ctx, tx, RevokeArgs{RequestID: r.ID, Attempt: attempt})
 }

@@ -46,6 +46,12 @@ type Options struct {
 	Settings *provision.Settings
 	// Webhooks are URLs notified of request events, by River jobs.
 	Webhooks []string
+	// JobAttempts is how many times River runs each job the store inserts
+	// (provisioning, revocation, webhook delivery) before giving up; 0
+	// means 10, the worker's default. Set it to the worker's MaxAttempts
+	// (--job-attempts): River keeps the count with the job, so the
+	// inserting side decides it.
+	JobAttempts int
 }
 
 // querier is what both the pool and a transaction offer; helpers take it so
@@ -94,7 +100,11 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if opts.Settings != nil {
 		settings = *opts.Settings
 	}
-	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
+	attempts := opts.JobAttempts
+	if attempts <= 0 {
+		attempts = 10
+	}
+	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{MaxAttempts: attempts})
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("job queue client: %w", err)

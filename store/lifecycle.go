@@ -12,7 +12,7 @@ import (
 	"github.com/rolegate/rolegate/provision"
 )
 
-// Work is what the worker needs to build the plan of one request version.
+// Work is what the plan of one request version is built from (PlanOf).
 type Work struct {
 	Request    Request
 	Version    int
@@ -50,19 +50,9 @@ func (db *DB) work(ctx context.Context, id int64, version int) (Work, error) {
 		return Work{}, err
 	}
 	for _, v := range versions {
-		if v.Number != version {
-			continue
+		if v.Number == version {
+			return WorkOf(r, v), nil
 		}
-		w := Work{Request: r, Version: version, Spec: v.Spec, TTL: v.TTL}
-		if v.ApprovedAt != nil {
-			w.ApprovedAt = *v.ApprovedAt
-		}
-		for _, d := range v.Decisions {
-			if d.Approve {
-				w.Approvers = append(w.Approvers, d.Approver)
-			}
-		}
-		return w, nil
 	}
 	return Work{}, fmt.Errorf("%w: request %d has no version %d", ErrNotFound, id, version)
 }
@@ -100,6 +90,23 @@ func (db *DB) BeginProvisioning(ctx context.Context, id int64, version int) (Wor
 		return Work{}, err
 	}
 	return db.work(ctx, id, version)
+}
+
+// StillProvisioning returns nil while request id is provisioning version,
+// and ErrConflict once it has moved on (revoked or expired meanwhile): the
+// provisioning job asks before each IAM write and stops, so it does not
+// create again what a revocation is about to remove.
+func (db *DB) StillProvisioning(ctx context.Context, id int64, version int) error {
+	var ok bool
+	err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM requests
+		WHERE id = $1 AND version = $2 AND status = 'provisioning')`, id, version).Scan(&ok)
+	if err != nil {
+		return interpret(err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: request %d is no longer provisioning version %d", ErrConflict, id, version)
+	}
+	return nil
 }
 
 // CompleteProvisioning records each step as an audit event, stores the

@@ -22,15 +22,18 @@ func TestAllowedByStateAndActor(t *testing.T) {
 		cancel = store.Actions{Cancel: true}
 		own    = store.Actions{Change: true, Revoke: true}
 		revoke = store.Actions{Revoke: true}
-		retry  = store.Actions{Retry: true}
+		// revokeRetry: a failed request may be retried or removed.
+		revokeRetry = store.Actions{Revoke: true, Retry: true}
 	)
 	type want struct{ owner, ownerAdmin, approver, admin, stranger, member, memberRouted store.Actions }
+	// Wherever something may be in IAM (approved, provisioning, failed),
+	// the owner and admins may revoke.
 	cases := map[store.Status]want{
 		store.StatusPending:      {cancel, cancel, decide, decide, none, none, decide},
 		store.StatusActive:       {own, own, none, revoke, none, none, none},
-		store.StatusFailed:       {none, retry, none, retry, none, none, none},
-		store.StatusApproved:     {},
-		store.StatusProvisioning: {},
+		store.StatusFailed:       {revoke, revokeRetry, none, revokeRetry, none, none, none},
+		store.StatusApproved:     {owner: revoke, ownerAdmin: revoke, admin: revoke},
+		store.StatusProvisioning: {owner: revoke, ownerAdmin: revoke, admin: revoke},
 		store.StatusRejected:     {},
 		store.StatusCancelled:    {},
 		store.StatusRevoking:     {},

@@ -2,15 +2,32 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
+// EventSuperseded: a version on its way to IAM (pending, approved, being
+// provisioned, or failed) was dropped because the role is being revoked or
+// has expired; its data names the state it was in.
+const EventSuperseded = "version.superseded"
+
+// ErrProvisioningRunning: a provisioning job of the request is still
+// running, so a revocation must not touch IAM yet (the job could create
+// again what the revocation removes). The revocation job waits and asks
+// again.
+var ErrProvisioningRunning = errors.New("a provisioning job of the request is still running")
+
 // BeginRevocation returns what to destroy for a revoking request: the
 // plan of its live version (or of its current one when nothing went live,
-// to sweep up a partial provisioning). ErrConflict when not revoking.
+// to sweep up a partial provisioning). It returns ErrConflict when the
+// request is not revoking, and ErrProvisioningRunning while a provisioning
+// job of the request is running: River marks a job running before it
+// calls the worker and until the worker returns, and once the request is
+// revoking no provisioning job can start to write (BeginProvisioning
+// refuses), so when none is running none will touch IAM again.
 func (db *DB) BeginRevocation(ctx context.Context, id int64) (Work, error) {
 	r, err := db.GetRequest(ctx, id)
 	if err != nil {
@@ -18,6 +35,15 @@ func (db *DB) BeginRevocation(ctx context.Context, id int64) (Work, error) {
 	}
 	if r.Status != StatusRevoking {
 		return Work{}, fmt.Errorf("%w: request %d is %s, not revoking", ErrConflict, id, r.Status)
+	}
+	var running bool
+	if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM river_job
+		WHERE state = 'running' AND kind = $2 AND (args->>'request_id')::bigint = $1)`,
+		id, ProvisionArgs{}.Kind()).Scan(&running); err != nil {
+		return Work{}, interpret(err)
+	}
+	if running {
+		return Work{}, fmt.Errorf("%w (request %d)", ErrProvisioningRunning, id)
 	}
 	v := r.LiveVersion
 	if v == 0 {
@@ -81,19 +107,29 @@ func (db *DB) FailRevocation(ctx context.Context, id int64, reason string) error
 	})
 }
 
-// liveSQL is liveInIAM in SQL: a pending change does not stop the clock of
-// the role that is live, or a requester could keep a role past its expiry
-// by leaving a change undecided.
+// liveSQL selects the requests whose live version is in IAM as planned:
+// active, or active with a change waiting for approval. A pending change
+// does not stop the clock of the role that is live, or a requester could
+// keep a role past its expiry by leaving a change undecided. Drift checks
+// and exports read these.
 const liveSQL = `(status = 'active' OR (status = 'pending' AND live_version IS NOT NULL))`
 
+// expirableSQL selects the requests with a live role whose lifetime runs:
+// liveSQL, and a live role with a change approved, being provisioned or
+// failed. None of these states stops the clock. A failed revocation is
+// left to the owner and admins (revoking it again is one click), so a
+// revocation that cannot succeed does not loop.
+const expirableSQL = `(live_version IS NOT NULL AND (status IN ('active', 'pending', 'approved', 'provisioning')
+	OR (status = 'failed' AND final_status IS NULL)))`
+
 // ExpireDue starts the revocation of every live role whose lifetime has
-// ended (dropping a change waiting for approval), and returns how many it
-// started.
+// ended (superseding a change pending, approved, being provisioned or
+// failed), and returns how many it started.
 func (db *DB) ExpireDue(ctx context.Context) (int, error) {
 	now := db.now().UTC()
 	n := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id FROM requests WHERE `+liveSQL+` AND expires_at <= $1
+		rows, err := tx.Query(ctx, `SELECT id FROM requests WHERE `+expirableSQL+` AND expires_at <= $1
 			ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED`, now)
 		if err != nil {
 			return interpret(err)
@@ -124,7 +160,7 @@ func (db *DB) RemindExpiring(ctx context.Context, within time.Duration) (int, er
 	n := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE requests SET reminded_at = $1
-			WHERE `+liveSQL+` AND reminded_at IS NULL AND expires_at <= $2
+			WHERE `+expirableSQL+` AND reminded_at IS NULL AND expires_at <= $2
 			RETURNING id, live_version, expires_at`, now, now.Add(within))
 		if err != nil {
 			return interpret(err)
@@ -221,4 +257,28 @@ func (db *DB) LiveWork(ctx context.Context, afterID int64, limit int) ([]Work, e
 		out = append(out, w)
 	}
 	return out, nil
+}
+
+// ListLiveRoles returns the requests with id above afterID, up to limit,
+// whose live version is in IAM and not being removed: active, or with a
+// change pending, approved, being provisioned or failed (the live version
+// stays in IAM meanwhile). export-terraform writes the stored Terraform of
+// each one's LiveVersion.
+func (db *DB) ListLiveRoles(ctx context.Context, afterID int64, limit int) ([]Request, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+requestColumns+requestFrom+`
+		WHERE r.id IN (SELECT id FROM requests WHERE `+expirableSQL+` AND id > $1)
+		ORDER BY r.id LIMIT $2`, afterID, limit)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	defer rows.Close()
+	var out []Request
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, interpret(rows.Err())
 }

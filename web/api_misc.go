@@ -53,9 +53,11 @@ func handleAPIPreview(st APIStore) echo.HandlerFunc {
 }
 
 // handleAPITerraform returns the Terraform stored when a version was
-// provisioned, as text/plain with its SHA-256 as a strong ETag. Versions
-// not provisioned yet have none (404); the preview shows what one would
-// look like.
+// provisioned, as text/plain with its SHA-256 as a strong ETag. Without a
+// version it is the live one's (store.LiveVersion): the role as it is in
+// IAM, also while a change is pending or after one was rejected or failed.
+// A request that never went live, and a version never provisioned, have
+// none (404); the page and the preview show what one would look like.
 func handleAPITerraform(st APIStore, byVersion bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := pathID(c, "id")
@@ -81,32 +83,42 @@ func handleAPITerraform(st APIStore, byVersion bool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		var v store.Version
 		if want == 0 {
-			want = versions[len(versions)-1].Number
-		}
-		for _, v := range versions {
-			if v.Number != want {
-				continue
-			}
-			if v.Terraform == "" {
+			live, ok := store.LiveVersion(r, versions)
+			if !ok {
 				return newAPIError(http.StatusNotFound, "not-provisioned",
-					fmt.Sprintf("Version %d of request %d has not been provisioned, so it has no Terraform yet.", want, id))
+					fmt.Sprintf("Request %d has no live version: nothing of it has been provisioned, so it has no Terraform yet.", id))
 			}
-			sum := v.TerraformSHA256
-			if sum == "" {
-				s := sha256.Sum256([]byte(v.Terraform))
-				sum = hex.EncodeToString(s[:])
+			v = live
+		} else {
+			found := false
+			for _, ver := range versions {
+				if ver.Number == want {
+					v, found = ver, true
+				}
 			}
-			etag := `"` + sum + `"`
-			h := c.Response().Header()
-			h.Set("ETag", etag)
-			h.Set("Cache-Control", "private, max-age=0, must-revalidate")
-			if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
-				return c.NoContent(http.StatusNotModified)
+			if !found {
+				return newAPIError(http.StatusNotFound, "not-found", fmt.Sprintf("Request %d has no version %d.", id, want))
 			}
-			return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(v.Terraform))
 		}
-		return newAPIError(http.StatusNotFound, "not-found", fmt.Sprintf("Request %d has no version %d.", id, want))
+		if v.Terraform == "" {
+			return newAPIError(http.StatusNotFound, "not-provisioned",
+				fmt.Sprintf("Version %d of request %d has not been provisioned, so it has no Terraform yet.", v.Number, id))
+		}
+		sum := v.TerraformSHA256
+		if sum == "" {
+			s := sha256.Sum256([]byte(v.Terraform))
+			sum = hex.EncodeToString(s[:])
+		}
+		etag := `"` + sum + `"`
+		h := c.Response().Header()
+		h.Set("ETag", etag)
+		h.Set("Cache-Control", "private, max-age=0, must-revalidate")
+		if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
+			return c.NoContent(http.StatusNotModified)
+		}
+		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(v.Terraform))
 	}
 }
 

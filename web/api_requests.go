@@ -73,7 +73,7 @@ func detailOf(st APIStore, actor store.Actor, r store.Request, versions []store.
 	for _, e := range events {
 		v.History = append(v.History, eventView(e))
 	}
-	v.Plan = currentPlan(st, r)
+	v.Plan = currentPlan(st, r, versions)
 	return v
 }
 

@@ -322,9 +322,7 @@ func provisionFromStore(t *testing.T, db *store.DB, id int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := w.Spec
-	s.ExpiresAt = nil
-	plan, err := provision.NewPlan(s, db.Settings(), provision.PlanMeta{RequestID: pathf("%d", id), Requester: r.Requester, Approvers: w.Approvers})
+	plan, err := store.PlanOf(w, db.Settings())
 	if err != nil {
 		t.Fatal(err)
 	}

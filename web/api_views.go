@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"strconv"
 	"time"
 
 	"github.com/rolegate/rolegate/provision"
@@ -225,16 +224,20 @@ func planView(p provision.Plan) apiPlanView {
 	}
 }
 
-// currentPlan is the plan of r's current version under today's settings;
-// nil when the spec no longer passes them (the view still shows the rest).
-func currentPlan(st APIStore, r store.Request) *apiPlanView {
-	spec := r.Spec
-	spec.ExpiresAt = nil
-	p, err := provision.NewPlan(spec, st.Settings(), provision.PlanMeta{
-		RequestID: strconv.FormatInt(r.ID, 10), Requester: r.Requester})
-	if err != nil {
-		return nil
+// currentPlan is the plan of r's current version (store.PlanOf) under
+// today's settings; nil when the spec no longer passes them (the view
+// still shows the rest).
+func currentPlan(st APIStore, r store.Request, versions []store.Version) *apiPlanView {
+	for _, ver := range versions {
+		if ver.Number != r.Version {
+			continue
+		}
+		p, err := store.PlanOf(store.WorkOf(r, ver), st.Settings())
+		if err != nil {
+			return nil
+		}
+		v := planView(p)
+		return &v
 	}
-	v := planView(p)
-	return &v
+	return nil
 }

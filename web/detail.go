@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -60,26 +59,27 @@ func loadVisible(c echo.Context, d Deps, actor store.Actor) (store.Request, stor
 // request (store.DB.MayView).
 const forbiddenView = "This request belongs to someone else. Its requester, approvers, admins and the data owners its buckets are routed to may read it."
 
+// currentTerraform is the Terraform of the version the page shows (the
+// current one, which approvers decide on): the text stored when it was
+// provisioned, or else rendered from store.PlanOf, byte for byte what the
+// worker will store once it is approved except the header's approval
+// lines.
 func currentTerraform(d Deps, r store.Request, versions []store.Version) (terraformText, provision.Plan, error) {
 	for _, v := range versions {
-		if v.Number == r.Version && v.Terraform != "" {
-			plan, err := planOf(d, r)
+		if v.Number != r.Version {
+			continue
+		}
+		plan, err := store.PlanOf(store.WorkOf(r, v), d.Settings)
+		if v.Terraform != "" {
 			return terraformText{Text: v.Terraform, Stored: true, SHA256: v.TerraformSHA256}, plan, err
 		}
+		if err != nil {
+			return terraformText{}, plan, err
+		}
+		tf, err := provision.Terraform(plan)
+		return terraformText{Text: string(tf)}, plan, err
 	}
-	plan, err := planOf(d, r)
-	if err != nil {
-		return terraformText{}, plan, err
-	}
-	tf, err := provision.Terraform(plan)
-	return terraformText{Text: string(tf)}, plan, err
-}
-
-// planOf builds the plan of the request's current version as of its
-// creation, so an expiry that has passed since does not hide the policies.
-func planOf(d Deps, r store.Request) (provision.Plan, error) {
-	return provision.NewPlan(r.Spec, d.Settings, provision.PlanMeta{
-		RequestID: strconv.FormatInt(r.ID, 10), Requester: r.Requester, Time: r.CreatedAt})
+	return terraformText{}, provision.Plan{}, fmt.Errorf("%w: request %d has no version %d", store.ErrNotFound, r.ID, r.Version)
 }
 
 func handleRequestDetail(d Deps) echo.HandlerFunc {
@@ -166,6 +166,7 @@ var eventTitles = map[string]string{
 	store.EventFailed:           "failed",
 	store.EventRetried:          "retried",
 	store.EventRevokeRequested:  "asked to revoke the role",
+	store.EventSuperseded:       "version dropped: the role is being removed",
 	store.EventRevoked:          "role revoked",
 	store.EventExpired:          "role expired",
 	store.EventExpiryReminder:   "expiry reminder sent",

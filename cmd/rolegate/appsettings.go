@@ -33,7 +33,7 @@ type appSettings struct {
 func (a *appSettings) register(fs *flag.FlagSet, getenv func(string) string, errs *settingErrors) {
 	fs.IntVar(&a.concurrency, "worker-concurrency", envInt(getenv, "WORKER_CONCURRENCY", 8, errs), "provisioning jobs run at once per worker [WORKER_CONCURRENCY]")
 	fs.Float64Var(&a.iamRate, "iam-rate", envFloat(getenv, "IAM_RATE_LIMIT", provision.DefaultRatePerSecond, errs), "most IAM calls per second per worker, retries included [IAM_RATE_LIMIT]")
-	fs.IntVar(&a.maxAttempts, "job-attempts", envInt(getenv, "JOB_MAX_ATTEMPTS", 10, errs), "attempts of a provisioning job before the request fails [JOB_MAX_ATTEMPTS]")
+	fs.IntVar(&a.maxAttempts, "job-attempts", envInt(getenv, "JOB_MAX_ATTEMPTS", 10, errs), "attempts of every job (provisioning, revocation, webhook delivery) before it gives up and the request fails [JOB_MAX_ATTEMPTS]")
 	fs.DurationVar(&a.jobTimeout, "job-timeout", envDuration(getenv, "JOB_TIMEOUT", 10*time.Minute, errs),
 		"how long one job may run; a job left running by a killed worker is retried after twice this [JOB_TIMEOUT]")
 	fs.DurationVar(&a.driftInterval, "drift-interval", envDuration(getenv, "DRIFT_INTERVAL", time.Hour, errs), "how often active roles are compared with their plans; 0 disables [DRIFT_INTERVAL]")

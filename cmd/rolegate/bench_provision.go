@@ -264,7 +264,7 @@ func applyAllAgain(ctx context.Context, db *store.DB, rec *provision.Reconciler,
 		go func() {
 			defer wg.Done()
 			for w := range work {
-				plan, err := worker.PlanFor(w, set)
+				plan, err := store.PlanOf(w, set)
 				if err == nil {
 					_, err = rec.Apply(ctx, plan)
 				}

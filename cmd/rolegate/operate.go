@@ -39,7 +39,8 @@ func (o *opsFlags) open(ctx context.Context, c cli, name, synopsis string, extra
 	if err := errs.err(); err != nil {
 		return nil, built{}, err
 	}
-	db, err := o.db.open(ctx, store.Options{MaxConns: 4, Rules: b.rules, Settings: &b.settings})
+	db, err := o.db.open(ctx, store.Options{MaxConns: 4, Rules: b.rules, Settings: &b.settings,
+		JobAttempts: o.app.maxAttempts})
 	if err != nil {
 		return nil, built{}, err
 	}
@@ -139,31 +140,32 @@ func cmdExportTerraform(ctx context.Context, c cli) error {
 		return err
 	}
 	n := 0
-	for cursor := ""; ; {
-		page, err := db.ListActiveRoles(ctx, cursor, 100)
+	// Every role live in IAM, also one with a change under way, as its live
+	// version's stored Terraform: what IAM holds, not what was asked since.
+	for after := int64(0); ; {
+		page, err := db.ListLiveRoles(ctx, after, 100)
 		if err != nil {
 			return err
 		}
-		for _, r := range page.Requests {
+		if len(page) == 0 {
+			break
+		}
+		for _, r := range page {
+			after = r.ID
 			versions, err := db.ListVersions(ctx, r.ID)
 			if err != nil {
 				return err
 			}
-			for _, v := range versions {
-				if v.Number != r.LiveVersion || v.Terraform == "" {
-					continue
-				}
-				name := filepath.Join(dir, provision.TerraformLabel(r.Spec.Name)+".tf")
-				if err := os.WriteFile(name, []byte(v.Terraform), 0o644); err != nil {
-					return err
-				}
-				n++
+			v, ok := store.LiveVersion(r, versions)
+			if !ok || v.Terraform == "" {
+				continue
 			}
+			name := filepath.Join(dir, provision.TerraformLabel(r.Spec.Name)+".tf")
+			if err := os.WriteFile(name, []byte(v.Terraform), 0o644); err != nil {
+				return err
+			}
+			n++
 		}
-		if page.Next == "" {
-			break
-		}
-		cursor = page.Next
 	}
 	fmt.Fprintf(c.stdout, "wrote %d role(s) and versions.tf to %s\n", n, dir)
 	return nil

@@ -54,8 +54,13 @@ func cmdRender(ctx context.Context, c cli) error {
 	if err != nil {
 		return err
 	}
-	plan, err := provision.NewPlan(spec, set, provision.PlanMeta{
-		RequestID: *requestID, Requester: *requester, Approvers: splitList(*approvers), Time: time.Now()})
+	// Without approvers the render is a preview: its header claims no
+	// approval (nor an approval time of now).
+	meta := provision.PlanMeta{RequestID: *requestID, Requester: *requester, Approvers: splitList(*approvers)}
+	if len(meta.Approvers) > 0 {
+		meta.Time = time.Now()
+	}
+	plan, err := provision.NewPlan(spec, set, meta)
 	var verr *provision.ValidationError
 	if errors.As(err, &verr) {
 		fmt.Fprintf(c.stderr, "%s is not a valid role spec:\n", *specPath)

@@ -70,9 +70,21 @@ func reason(err error, attempt int, permanent bool) string {
 	return fmt.Sprintf("gave up after %d attempts: %v", attempt, err)
 }
 
+// provision brings IAM to the plan of an approved version. A revocation
+// (or expiry) may begin while it runs; the revocation must win. Three
+// things make sure it does: the job asks the store before each IAM write
+// whether the request is still provisioning this version and stops when
+// it is not (ApplyChecked); completing is guarded in SQL the same way, so
+// a revoked request never becomes active again; and the revocation job
+// does not touch IAM while this job is running (BeginRevocation waits for
+// it), so whatever this job created before it stopped is removed after.
 func (j *jobs) provision(ctx context.Context, job *river.Job[store.ProvisionArgs]) error {
 	id, version := job.Args.RequestID, job.Args.Version
 	log := j.log.With("request_id", id, "version", version, "attempt", job.Attempt)
+	stale := func(err error) error {
+		log.Info("request moved on while provisioning; stopping", "reason", err)
+		return nil
+	}
 	w, err := j.st.BeginProvisioning(ctx, id, version)
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 		log.Info("provisioning job is stale; nothing to do", "reason", err)
@@ -81,23 +93,28 @@ func (j *jobs) provision(ctx context.Context, job *river.Job[store.ProvisionArgs
 	if err != nil {
 		return err
 	}
-	plan, err := PlanFor(w, j.cfg.Settings)
+	plan, err := store.PlanOf(w, j.cfg.Settings)
 	if err != nil {
 		log.Warn("request no longer passes validation", "err", err)
-		return j.st.FailProvisioning(ctx, id, version, "the request no longer passes the guardrails: "+err.Error())
+		return j.fail(ctx, id, version, "the request no longer passes the guardrails: "+err.Error(), stale)
 	}
-	report, err := j.cfg.Reconciler.Apply(ctx, plan)
+	report, err := j.cfg.Reconciler.ApplyChecked(ctx, plan, func(ctx context.Context) error {
+		return j.st.StillProvisioning(ctx, id, version)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return stale(err)
+	}
 	if err != nil {
 		if giveUp(ctx, err, job.Attempt, job.MaxAttempts) {
 			log.Warn("provisioning failed", "err", err)
-			return j.st.FailProvisioning(ctx, id, version, reason(err, job.Attempt, !provision.IsRetryable(err)))
+			return j.fail(ctx, id, version, reason(err, job.Attempt, !provision.IsRetryable(err)), stale)
 		}
 		log.Info("provisioning will be retried", "err", err)
 		return err
 	}
 	tf, err := provision.Terraform(plan)
 	if err != nil {
-		return j.st.FailProvisioning(ctx, id, version, "render Terraform: "+err.Error())
+		return j.fail(ctx, id, version, "render Terraform: "+err.Error(), stale)
 	}
 	roleARN, profileARN := arns(report, plan)
 	_, err = j.st.CompleteProvisioning(ctx, id, version, store.ProvisionResult{
@@ -105,11 +122,20 @@ func (j *jobs) provision(ctx context.Context, job *river.Job[store.ProvisionArgs
 		Steps: steps(report), Waited: report.RoleWait + report.ProfileWait,
 	})
 	if errors.Is(err, store.ErrConflict) {
-		log.Info("request moved on while provisioning", "reason", err)
-		return nil
+		return stale(err)
 	}
 	if err == nil {
 		log.Info("provisioned", "role", plan.Role.Name, "calls", len(report.Calls))
+	}
+	return err
+}
+
+// fail records a failed provisioning; a request that moved on meanwhile
+// (revoked) is not failed, the job just stops.
+func (j *jobs) fail(ctx context.Context, id int64, version int, why string, stale func(error) error) error {
+	err := j.st.FailProvisioning(ctx, id, version, why)
+	if errors.Is(err, store.ErrConflict) {
+		return stale(err)
 	}
 	return err
 }
@@ -118,6 +144,12 @@ func (j *jobs) revoke(ctx context.Context, job *river.Job[store.RevokeArgs]) err
 	id := job.Args.RequestID
 	log := j.log.With("request_id", id, "attempt", job.Attempt)
 	w, err := j.st.BeginRevocation(ctx, id)
+	if errors.Is(err, store.ErrProvisioningRunning) {
+		// Snoozing does not use up an attempt: the wait is as long as the
+		// provisioning job runs, which JobTimeout bounds.
+		log.Info("waiting for the provisioning job to stop before revoking")
+		return river.JobSnooze(j.cfg.RetryBase)
+	}
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 		log.Info("revocation job is stale; nothing to do", "reason", err)
 		return nil
@@ -129,7 +161,15 @@ func (j *jobs) revoke(ctx context.Context, job *river.Job[store.RevokeArgs]) err
 	if err != nil {
 		return j.st.FailRevocation(ctx, id, "cannot rebuild the plan to remove: "+err.Error())
 	}
-	report, err := j.cfg.Reconciler.Destroy(ctx, plan)
+	// A role that went live is rolegate's: anything of its names without
+	// the request's tags is a surprise worth failing on. A request that
+	// never went live may have stopped on a foreign entity of the same
+	// name: remove what is provably ours, leave the rest.
+	destroy := j.cfg.Reconciler.Destroy
+	if w.Request.LiveVersion == 0 {
+		destroy = j.cfg.Reconciler.Sweep
+	}
+	report, err := destroy(ctx, plan)
 	if err != nil {
 		if giveUp(ctx, err, job.Attempt, job.MaxAttempts) {
 			return j.st.FailRevocation(ctx, id, reason(err, job.Attempt, !provision.IsRetryable(err)))
@@ -197,7 +237,7 @@ func CheckDrift(ctx context.Context, st Store, rec *provision.Reconciler, set pr
 		}
 		for _, w := range page {
 			after = w.Request.ID
-			plan, err := PlanFor(w, set)
+			plan, err := store.PlanOf(w, set)
 			if err != nil {
 				plan, err = destroyPlan(w, set)
 				if err != nil {

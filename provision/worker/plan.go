@@ -1,27 +1,9 @@
 package worker
 
 import (
-	"strconv"
-
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 )
-
-// PlanFor builds the plan of a stored request version: the one value both
-// the IAM calls and the Terraform are rendered from. The expiry is not part
-// of the plan: it counts from activation and rolegate's own expiry job
-// enforces it. It returns the validator's *provision.ValidationError when
-// the spec no longer passes the current guardrails.
-func PlanFor(w store.Work, set provision.Settings) (provision.Plan, error) {
-	spec := w.Spec
-	spec.ExpiresAt = nil
-	return provision.NewPlan(spec, set, provision.PlanMeta{
-		RequestID: strconv.FormatInt(w.Request.ID, 10),
-		Requester: w.Request.Requester,
-		Approvers: w.Approvers,
-		Time:      w.ApprovedAt,
-	})
-}
 
 // destroyPlan is the plan whose resources a revocation removes. It relaxes
 // the guardrails that decide what may be granted (allowed and denied
@@ -33,7 +15,7 @@ func destroyPlan(w store.Work, set provision.Settings) (provision.Plan, error) {
 	if set.MaxScopes < len(w.Spec.Buckets) {
 		set.MaxScopes = len(w.Spec.Buckets)
 	}
-	return PlanFor(w, set)
+	return store.PlanOf(w, set)
 }
 
 // steps turns a reconciler report into the store's audit steps.

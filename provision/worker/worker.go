@@ -31,6 +31,7 @@ type Store interface {
 	BeginProvisioning(ctx context.Context, id int64, version int) (store.Work, error)
 	CompleteProvisioning(ctx context.Context, id int64, version int, res store.ProvisionResult) (store.Request, error)
 	FailProvisioning(ctx context.Context, id int64, version int, reason string) error
+	StillProvisioning(ctx context.Context, id int64, version int) error
 	BeginRevocation(ctx context.Context, id int64) (store.Work, error)
 	CompleteRevocation(ctx context.Context, id int64, steps []store.Step) (store.Request, error)
 	FailRevocation(ctx context.Context, id int64, reason string) error

@@ -62,6 +62,7 @@ func setup(t *testing.T, mod func(*worker.Config, *store.Options)) *env {
 		mod(&e.cfg, &e.opts)
 	}
 	e.opts.Settings = &e.cfg.Settings
+	e.opts.JobAttempts = e.cfg.MaxAttempts
 	e.db = storetest.Open(t, storetest.URL(t), e.opts)
 	e.start()
 	return e
@@ -186,7 +187,7 @@ func TestSubmitApproveActive(t *testing.T) {
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("BeginRevocation on an active request = %+v, %v", work, err)
 	}
-	plan, err := worker.PlanFor(store.Work{Request: got, Version: 1, Spec: versions[0].Spec, Approvers: []string{"bob"}, ApprovedAt: *versions[0].ApprovedAt}, e.cfg.Settings)
+	plan, err := store.PlanOf(store.Work{Request: got, Version: 1, Spec: versions[0].Spec, Approvers: []string{"bob"}, ApprovedAt: *versions[0].ApprovedAt}, e.cfg.Settings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,12 +438,14 @@ type gate struct {
 	action string
 	open   chan struct{}
 	held   chan struct{}
+	// pass lets this many calls of action through before holding any.
+	pass atomic.Int32
 }
 
 func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	if strings.Contains(string(body), "Action="+g.action+"&") {
+	if strings.Contains(string(body), "Action="+g.action+"&") && g.pass.Add(-1) < 0 {
 		select {
 		case g.held <- struct{}{}:
 		default:

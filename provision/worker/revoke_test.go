@@ -1,0 +1,181 @@
+package worker_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/provision/iamlocal"
+	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
+	"github.com/rolegate/rolegate/provision/worker"
+	"github.com/rolegate/rolegate/store"
+)
+
+// setupGated is setup with the IAM endpoint behind g; the test's own IAM
+// client (e.api) reaches the same endpoint.
+func setupGated(t *testing.T, g *gate) *env {
+	t.Helper()
+	srv, err := iamlocal.New(iamlocal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.next = srv
+	hs := httptest.NewServer(g)
+	t.Cleanup(hs.Close)
+	e := setup(t, func(c *worker.Config, _ *store.Options) {
+		c.Reconciler = provision.NewReconciler(iamlocaltest.Client(t, hs.URL),
+			provision.ReconcilerOptions{PollMinDelay: 5 * time.Millisecond, PollMaxDelay: 20 * time.Millisecond})
+	})
+	e.iam, e.api, e.url = srv, iamlocaltest.Client(t, hs.URL), hs.URL
+	return e
+}
+
+func (e *env) profileExists(name string) bool {
+	e.t.Helper()
+	_, err := e.api.GetInstanceProfile(context.Background(), &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
+	return err == nil
+}
+
+// A revocation that begins while a provisioning job is writing to IAM
+// wins: the job stops at its next write and does not complete, and the
+// revocation removes everything once the job has stopped, including what
+// the job created after the revocation began. Both for a first version
+// and for a change to a live role.
+func TestRevokeWhileProvisioningWins(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		action string // the IAM call the job is held in
+		change bool
+	}{
+		{"first version", "CreateInstanceProfile", false},
+		{"change to a live role", "PutRolePolicy", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := &gate{action: tc.action, open: make(chan struct{}), held: make(chan struct{}, 1)}
+			if tc.change {
+				g.pass.Store(1) // version 1 puts its policy freely
+			}
+			e := setupGated(t, g)
+			ctx := context.Background()
+			r := e.submit("contested")
+			e.approve(r)
+			if tc.change {
+				e.await(r.ID, store.StatusActive)
+				v2, err := e.db.RequestChange(ctx, alice, r.ID, store.NewVersion{Justification: "more",
+					Spec: provision.RoleSpec{Name: "contested", Description: "test role", Buckets: []provision.BucketScope{
+						{Bucket: "example-bucket", Access: provision.AccessRead}, {Bucket: "other-bucket", Access: provision.AccessRead}}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.approve(v2)
+			}
+			select {
+			case <-g.held:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("the provisioning job never reached %s", tc.action)
+			}
+			got, err := e.db.Revoke(ctx, alice, r.ID)
+			if err != nil {
+				t.Fatalf("revoke while provisioning: %v", err)
+			}
+			if got.Status != store.StatusRevoking {
+				t.Fatalf("after revoke: %s", got.Status)
+			}
+			// Let the revocation job try first, while the provisioning job is
+			// held in its IAM call.
+			eventually(t, func() (bool, string) {
+				var tried bool
+				if err := e.db.Pool().QueryRow(ctx, `SELECT coalesce(bool_and(attempted_at IS NOT NULL AND state <> 'running'), false)
+					FROM river_job WHERE kind = 'revoke' AND (args->>'request_id')::bigint = $1`, r.ID).Scan(&tried); err != nil {
+					t.Fatal(err)
+				}
+				return tried, "the revocation job never ran"
+			})
+			close(g.open) // the held call goes through, after the revocation began
+			done := e.await(r.ID, store.StatusRevoked)
+			if tc.change && (done.Version != 1 || done.LiveVersion != 1) {
+				t.Fatalf("revoked at version %d, live %d", done.Version, done.LiveVersion)
+			}
+			// Look at IAM only once the provisioning job has ended: a call it
+			// still had in flight must not land after the check.
+			eventually(t, func() (bool, string) {
+				var ended bool
+				if err := e.db.Pool().QueryRow(ctx, `SELECT bool_and(state IN ('completed', 'discarded', 'cancelled'))
+					FROM river_job WHERE kind = 'provision' AND (args->>'request_id')::bigint = $1`, r.ID).Scan(&ended); err != nil {
+					t.Fatal(err)
+				}
+				return ended, "the provisioning jobs never ended"
+			})
+			if e.roleExists("contested") || e.profileExists("contested") {
+				t.Fatal("the provisioning job left (or put back) the role or its profile after the revocation")
+			}
+			if n := countKind(t, e, r.ID, store.EventActive); (tc.change && n != 1) || (!tc.change && n != 0) {
+				t.Fatalf("%d request.active events: the superseded version went live", n)
+			}
+		})
+	}
+}
+
+func countKind(t *testing.T, e *env, id int64, kind string) int {
+	t.Helper()
+	events, err := e.db.ListEvents(context.Background(), store.EventFilter{RequestID: id, Kind: kind, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(events)
+}
+
+// A first provisioning stopped by a foreign instance profile of the same
+// name leaves the role rolegate created. Revoking the failed request
+// removes that role and its policy, leaves the foreign profile alone, and
+// frees the name for a new request.
+func TestRevokeFailedFirstProvisioningRemovesOnlyWhatIsOurs(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	ctx := context.Background()
+	if _, err := e.api.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{
+		InstanceProfileName: aws.String("squatted"), Path: aws.String("/rolegate/")}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.submit("squatted")
+	e.approve(r)
+	failed := e.await(r.ID, store.StatusFailed)
+	if !e.roleExists("squatted") {
+		t.Fatalf("the role should have been created before the profile clash (%s)", failed.StatusReason)
+	}
+	if a := e.db.Allowed(alice, failed); !a.Revoke {
+		t.Fatalf("the requester may not revoke the failed request: %+v", a)
+	}
+	if _, err := e.db.Revoke(ctx, alice, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.await(r.ID, store.StatusRevoked)
+	if e.roleExists("squatted") {
+		t.Fatal("the role rolegate created is still in IAM")
+	}
+	if !e.profileExists("squatted") {
+		t.Fatal("the foreign instance profile was removed")
+	}
+	steps, err := e.db.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Kind: store.EventProvisionStep, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := false
+	for _, s := range steps {
+		if s.Data["resource"] == "instance-profile" && s.Data["outcome"] == string(provision.OutcomeForeign) {
+			foreign = true
+		}
+	}
+	if !foreign {
+		t.Fatalf("the audit trail does not say the foreign profile was left alone: %+v", steps)
+	}
+	// The name is free: a new request for it may be made.
+	e.submit("squatted")
+}

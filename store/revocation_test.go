@@ -1,0 +1,209 @@
+package store_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+// changeIn puts a live role's change (version 2, read-only: one approval)
+// into state: approved, provisioning or failed.
+func changeIn(t *testing.T, f fixture, r store.Request, state store.Status) store.Request {
+	t.Helper()
+	ctx := ctxT(t)
+	v2, err := f.db.RequestChange(ctx, alice, r.ID, store.NewVersion{Spec: withScopes(r.Spec, read("other")), Justification: "more"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 = approve(t, f.db, bob, v2)
+	if state == store.StatusApproved {
+		return wantStatus(t, f.db, r.ID, store.StatusApproved)
+	}
+	if _, err := f.db.BeginProvisioning(ctx, r.ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	if state == store.StatusFailed {
+		if err := f.db.FailProvisioning(ctx, r.ID, 2, "iam said no"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return wantStatus(t, f.db, r.ID, state)
+}
+
+// A change on its way to IAM (approved, provisioning, failed) no longer
+// shields a live role from revocation: the revocation supersedes it, says
+// so in the audit trail, and the change's provisioning can neither write
+// nor complete.
+func TestRevokeSupersedesAChangeInFlight(t *testing.T) {
+	t.Parallel()
+	for _, state := range []store.Status{store.StatusApproved, store.StatusProvisioning, store.StatusFailed} {
+		t.Run(string(state), func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, store.Options{})
+			ctx := ctxT(t)
+			r := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
+			r = changeIn(t, f, r, state)
+			for _, who := range []store.Actor{alice, dave} {
+				if a := f.db.Allowed(who, r); !a.Revoke {
+					t.Fatalf("Allowed(%s) on a live role with a %s change = %+v, want Revoke", who.Name, state, a)
+				}
+			}
+			_, err := f.db.Revoke(ctx, mallory, r.ID)
+			wantErr(t, err, store.ErrForbidden, "")
+			got, err := f.db.Revoke(ctx, alice, r.ID)
+			if err != nil || got.Status != store.StatusRevoking || got.Version != 1 || got.LiveVersion != 1 {
+				t.Fatalf("Revoke = %+v, %v; want revoking the live version 1", got, err)
+			}
+			sup, err := f.db.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Kind: store.EventSuperseded})
+			if err != nil || len(sup) != 1 || sup[0].Version != 2 || sup[0].Data["status"] != string(state) || sup[0].Actor != "alice" {
+				t.Fatalf("superseded events = %+v, %v; want one for version 2 that was %s", sup, err, state)
+			}
+			// The change's job, running or not, writes and completes nothing.
+			wantErr(t, f.db.StillProvisioning(ctx, r.ID, 2), store.ErrConflict, "")
+			_, err = f.db.BeginProvisioning(ctx, r.ID, 2)
+			wantErr(t, err, store.ErrConflict, "")
+			_, err = f.db.CompleteProvisioning(ctx, r.ID, 2, result("reports-reader", 2))
+			wantErr(t, err, store.ErrConflict, "")
+			wantErr(t, f.db.FailProvisioning(ctx, r.ID, 2, "late"), store.ErrConflict, "")
+			w, err := f.db.BeginRevocation(ctx, r.ID)
+			if err != nil || w.Version != 1 {
+				t.Fatalf("BeginRevocation = %+v, %v; want the live version 1", w, err)
+			}
+			if done, err := f.db.CompleteRevocation(ctx, r.ID, nil); err != nil || done.Status != store.StatusRevoked {
+				t.Fatalf("CompleteRevocation = %+v, %v", done, err)
+			}
+		})
+	}
+}
+
+// A live role expires whatever its change is doing.
+func TestExpirySupersedesAChangeInFlight(t *testing.T) {
+	t.Parallel()
+	for _, state := range []store.Status{store.StatusApproved, store.StatusProvisioning, store.StatusFailed} {
+		t.Run(string(state), func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, store.Options{})
+			ctx := ctxT(t)
+			exp := f.clock.Now().Add(2 * time.Hour)
+			in := newRequest("reports-reader", "alice")
+			in.Spec.ExpiresAt = &exp
+			r := activate(t, f, mustCreate(t, f.db, in))
+			changeIn(t, f, r, state)
+			f.clock.Advance(90 * time.Minute)
+			if n, err := f.db.RemindExpiring(ctx, time.Hour); err != nil || n != 1 {
+				t.Fatalf("RemindExpiring = %d, %v; want the live role reminded", n, err)
+			}
+			f.clock.Advance(time.Hour)
+			if n, err := f.db.ExpireDue(ctx); err != nil || n != 1 {
+				t.Fatalf("ExpireDue = %d, %v; want the live role expired", n, err)
+			}
+			got := wantStatus(t, f.db, r.ID, store.StatusRevoking)
+			if got.Version != 1 || countEvents(t, f.db, r.ID, store.EventSuperseded) != 1 {
+				t.Fatalf("version %d, superseded events %d", got.Version, countEvents(t, f.db, r.ID, store.EventSuperseded))
+			}
+			if jobs := jobArgs(t, f.db, "revoke", r.ID); len(jobs) != 1 {
+				t.Fatalf("revoke jobs = %v", jobs)
+			}
+			if done, err := f.db.CompleteRevocation(ctx, r.ID, nil); err != nil || done.Status != store.StatusExpired {
+				t.Fatalf("CompleteRevocation = %+v, %v", done, err)
+			}
+		})
+	}
+}
+
+// A first provisioning that failed may have created the role: the
+// requester or an admin revokes the failed request, which removes what
+// rolegate created and frees the name.
+func TestRevokeAFailedFirstProvisioning(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	failFirst := func(name string) store.Request {
+		r := approve(t, f.db, bob, mustCreate(t, f.db, newRequest(name, "alice")))
+		if _, err := f.db.BeginProvisioning(ctx, r.ID, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.db.FailProvisioning(ctx, r.ID, 1, "instance profile taken"); err != nil {
+			t.Fatal(err)
+		}
+		return wantStatus(t, f.db, r.ID, store.StatusFailed)
+	}
+	for _, who := range []store.Actor{alice, dave} {
+		r := failFirst("half-made-" + who.Name)
+		_, err := f.db.Revoke(ctx, bob, r.ID) // an approver is no admin
+		wantErr(t, err, store.ErrForbidden, "")
+		got, err := f.db.Revoke(ctx, who, r.ID)
+		if err != nil || got.Status != store.StatusRevoking {
+			t.Fatalf("%s revokes a failed request: %+v, %v", who.Name, got, err)
+		}
+		if countEvents(t, f.db, r.ID, store.EventSuperseded) != 1 {
+			t.Fatal("want the failed version recorded as superseded")
+		}
+		w, err := f.db.BeginRevocation(ctx, r.ID)
+		if err != nil || w.Version != 1 || w.Request.LiveVersion != 0 {
+			t.Fatalf("BeginRevocation = %+v, %v; want version 1 of a request never live", w, err)
+		}
+		if done, err := f.db.CompleteRevocation(ctx, r.ID, nil); err != nil || done.Status != store.StatusRevoked {
+			t.Fatalf("CompleteRevocation = %+v, %v", done, err)
+		}
+		// The name is free again.
+		mustCreate(t, f.db, newRequest("half-made-"+who.Name, "alice"))
+	}
+
+	// A failed revocation can be revoked again (not only retried by an
+	// admin), and its new job is not taken for a duplicate of the first.
+	r := activate(t, f, mustCreate(t, f.db, newRequest("stubborn", "alice", read("stubborn"))))
+	if _, err := f.db.Revoke(ctx, alice, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.FailRevocation(ctx, r.ID, "AccessDenied"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.db.Revoke(ctx, alice, r.ID); err != nil || got.Status != store.StatusRevoking {
+		t.Fatalf("revoke after a failed revocation: %+v, %v", got, err)
+	}
+	if jobs := jobArgs(t, f.db, "revoke", r.ID); len(jobs) != 2 || jobs[1]["attempt"] != float64(1) {
+		t.Fatalf("revoke jobs = %v, want a second one", jobs)
+	}
+	if countEvents(t, f.db, r.ID, store.EventSuperseded) != 0 {
+		t.Fatal("revoking a live role with nothing in flight supersedes nothing")
+	}
+
+	// A pending first version has nothing in IAM: cancel it instead.
+	p := mustCreate(t, f.db, newRequest("pending-role", "alice"))
+	_, err := f.db.Revoke(ctx, alice, p.ID)
+	wantErr(t, err, store.ErrConflict, "is pending, so it cannot be revoked")
+}
+
+// The revocation does not touch IAM while a provisioning job of the
+// request is running (it could create again what was removed).
+func TestRevocationWaitsForARunningProvisioningJob(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	r := approve(t, f.db, bob, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
+	// River marks a job running when a worker takes it.
+	if _, err := f.db.Pool().Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now(),
+		attempted_by = '{test}' WHERE kind = 'provision' AND (args->>'request_id')::bigint = $1`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.BeginProvisioning(ctx, r.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Revoke(ctx, alice, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.db.BeginRevocation(ctx, r.ID)
+	if !errors.Is(err, store.ErrProvisioningRunning) {
+		t.Fatalf("BeginRevocation with a provisioning job running: %v, want ErrProvisioningRunning", err)
+	}
+	if _, err := f.db.Pool().Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now()
+		WHERE kind = 'provision' AND (args->>'request_id')::bigint = $1`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := f.db.BeginRevocation(ctx, r.ID); err != nil || w.Version != 1 {
+		t.Fatalf("BeginRevocation once the job stopped: %+v, %v", w, err)
+	}
+}

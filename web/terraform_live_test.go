@@ -1,0 +1,121 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+// The API's Terraform of a request is its live version's: it stays
+// served, unchanged, while a change waits for approval and after the
+// change is rejected.
+func TestAPITerraformIsTheLiveVersion(t *testing.T) {
+	env := setupAPI(t, APILimits{})
+	id := env.create(asAlice, "live-tf")
+	env.activate(id)
+	get := func() resp {
+		return env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asAlice})
+	}
+	live := get()
+	wantStatus(t, live, 200)
+	changed := spec("live-tf")
+	changed["buckets"] = []map[string]any{{"bucket": "example-bucket", "access": "read"}}
+	wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/changes", id), as: asAlice, body: changed}), 201)
+	for _, when := range []string{"while a change is pending", "after the change was rejected"} {
+		r := get()
+		if r.StatusCode != 200 || string(r.body) != string(live.body) || r.Header.Get("ETag") != live.Header.Get("ETag") {
+			t.Fatalf("%s: %d %s, want the live version's Terraform", when, r.StatusCode, r.body)
+		}
+		if when == "while a change is pending" {
+			wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/reject", id), as: asBob,
+				body: map[string]any{"comment": "no"}}), 200)
+		}
+	}
+	// The change itself was never provisioned: it has none.
+	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/versions/2/terraform", id), as: asAlice}), 404)
+}
+
+// approvalLines are the header lines that differ between a version's
+// Terraform before its approval and after.
+var approvalLines = regexp.MustCompile(`# Approved by: .*\n# Approved at: .*\n`)
+
+// The Terraform shown for a pending request is, byte for byte, what the
+// worker stores for that version once approved and provisioned (through
+// the local IAM endpoint), except the header's approval lines; the
+// new-request preview differs from it only where it has no request ID.
+func TestPendingTerraformIsWhatTheWorkerStores(t *testing.T) {
+	t.Parallel()
+	f := uiSetup(t, uiProxyIdentity())
+	in := uiNewReq("byte-for-byte", "alice")
+	r := uiCreate(t, f.db, in)
+	alice := f.client("alice", "")
+	pending := alice.get(fmt.Sprintf("/requests/%d/terraform", r.ID))
+	if pending.status != http.StatusOK {
+		t.Fatalf("pending Terraform: %d %s", pending.status, pending.body)
+	}
+	if strings.Contains(pending.body, "Approved") || !strings.Contains(pending.body, "# Not approved yet.\n") {
+		t.Fatalf("pending Terraform claims an approval:\n%s", pending.body)
+	}
+	if strings.Contains(pending.body, "xpires") {
+		t.Fatalf("pending Terraform shows an expiry the stored one cannot have:\n%s", pending.body)
+	}
+	page := alice.get(fmt.Sprintf("/requests/%d", r.ID))
+	pageHas(t, page, "Not approved yet.")
+
+	pv, err := buildPreview(in.Spec, f.db.Settings(), f.db.Rules(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.ReplaceAll(pv.Terraform, "preview", fmt.Sprint(r.ID)); got != pending.body {
+		t.Fatalf("the preview differs from the pending request's Terraform beyond the request ID:\n%s\n---\n%s", pv.Terraform, pending.body)
+	}
+
+	if _, err := f.db.Decide(uiCtx(t), store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, r.ID, 1,
+		store.Decision{Approve: true}); err != nil {
+		t.Fatal(err)
+	}
+	provisionWithWorker(t, f.db, r.ID)
+	versions, err := f.db.ListVersions(uiCtx(t), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := versions[0].Terraform
+	if !strings.Contains(stored, "# Approved by: bob\n") {
+		t.Fatalf("stored Terraform does not name its approver:\n%s", stored)
+	}
+	if got := approvalLines.ReplaceAllString(stored, "# Not approved yet.\n"); got != pending.body {
+		t.Fatalf("stored Terraform differs from the pending one beyond the approval lines:\n%s\n---\n%s", stored, pending.body)
+	}
+	if now := alice.get(fmt.Sprintf("/requests/%d/terraform", r.ID)); now.body != stored {
+		t.Fatalf("after provisioning the page serves other Terraform than stored:\n%s", now.body)
+	}
+}
+
+// The requester of a failed request is offered, and may use, revoke: a
+// failed first provisioning may have left the role in IAM.
+func TestAPIRevokeAFailedRequest(t *testing.T) {
+	env := setupAPI(t, APILimits{})
+	id := env.create(asAlice, "half-made")
+	wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", id), as: asBob, body: map[string]any{}}), 200)
+	if err := env.db.FailProvisioning(ctxT(t), id, 1, "instance profile half-made exists and is not rolegate's"); err != nil {
+		t.Fatal(err)
+	}
+	var v apiRequestDetail
+	r := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", id), as: asAlice})
+	r.json(t, &v)
+	if !slices.Contains(v.Actions, "revoke") || slices.Contains(v.Actions, "retry") {
+		t.Fatalf("actions offered to the requester of a failed request: %v", v.Actions)
+	}
+	wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/revoke", id), as: asErin}), 403)
+	r = env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/revoke", id), as: asAlice})
+	wantStatus(t, r, 200)
+	r.json(t, &v)
+	if v.Status != store.StatusRevoking {
+		t.Fatalf("after revoke: %s", v.Status)
+	}
+}
