@@ -1,0 +1,189 @@
+package web
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
+)
+
+// clockFixture serves the pages and the API on a database whose clock
+// runs offset from the real one, so a sign-in can be made to lie in the
+// past.
+type clockFixture struct {
+	*uiFixture
+	offset *atomic.Int64
+}
+
+func uiServeClock(t *testing.T, id Identity) clockFixture {
+	t.Helper()
+	offset := &atomic.Int64{}
+	db := storetest.Open(t, storetest.URL(t), store.Options{Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
+	return clockFixture{uiFixture: uiServeOn(t, db, id), offset: offset}
+}
+
+// uiServeOn serves the pages and the API of db: several of these on one
+// database are several instances of rolegate.
+func uiServeOn(t *testing.T, db *store.DB, id Identity) *uiFixture {
+	t.Helper()
+	e := New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
+		Store: db, Settings: db.Settings(), Identity: id})
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return &uiFixture{t: t, db: db, srv: srv}
+}
+
+// devSignIn signs c in as a dev user and returns the page it lands on.
+func devSignIn(t *testing.T, c *uiClient, user string) uiResponse {
+	t.Helper()
+	c.get("/signin")
+	c.follow("/dev/signin", url.Values{"user": {user}})
+	r := c.get("/requests")
+	if r.status != http.StatusOK {
+		t.Fatalf("dev sign-in as %s: /requests = %d", user, r.status)
+	}
+	return r
+}
+
+// steal copies c's cookies and CSRF token into a new browser of f.
+func steal(f *uiFixture, c *uiClient) *uiClient {
+	u, _ := url.Parse(c.f.srv.URL)
+	thief := f.client("", "")
+	fu, _ := url.Parse(f.srv.URL)
+	thief.hc.Jar.SetCookies(fu, c.hc.Jar.Cookies(u))
+	thief.csrf = c.csrf
+	return thief
+}
+
+var adminTokenForm = url.Values{"description": {"admin bot"}, "expiry": {"30d"}, "role": {"admin"}}
+
+// TestSignOutEndsSession: a session cookie captured before sign-out is
+// worthless after it; before sessions were kept on the server it still
+// signed its holder in and could mint an admin API token.
+func TestSignOutEndsSession(t *testing.T) {
+	t.Parallel()
+	f := uiServeWithAPI(t, Identity{DevUsers: true})
+	carol := f.client("", "")
+	devSignIn(t, carol, "carol")
+	pageHas(t, carol.get("/settings/tokens"), `data-user="carol"`)
+	thief := steal(f, carol)
+	pageHas(t, carol.follow("/signout", nil), "You are signed out.")
+
+	if r := thief.do(http.MethodPost, "/settings/tokens", url.Values{"description": {"admin bot"}, "expiry": {"never"},
+		"role": {"admin"}, "csrf": {thief.csrf}}); r.status != http.StatusUnauthorized && r.status != http.StatusForbidden {
+		t.Errorf("token minted with a signed-out cookie: %d, want 401 or 403", r.status)
+	}
+	if r := thief.get("/settings/tokens"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/signin") {
+		t.Errorf("signed-out cookie GET /settings/tokens = %d %s, want a redirect to sign in", r.status, r.header.Get("Location"))
+	}
+	if tokens, err := f.db.ListTokens(uiCtx(t), ""); err != nil || len(tokens) != 0 {
+		t.Fatalf("tokens after sign-out: %+v, %v", tokens, err)
+	}
+}
+
+// TestSignOutEndsSessionOnEveryInstance: two instances share the
+// database; a sign-out on one ends the session on the other at once.
+func TestSignOutEndsSessionOnEveryInstance(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	id := Identity{DevUsers: true, SessionKey: []byte(strings.Repeat("m", 32))}
+	a, b := uiServeOn(t, db, id), uiServeOn(t, db, id)
+	alice := a.client("", "")
+	devSignIn(t, alice, "alice")
+	onB := steal(b, alice)
+	pageHas(t, onB.get("/requests"), `data-user="alice"`)
+	alice.follow("/signout", nil)
+	if r := onB.get("/requests"); r.status != http.StatusSeeOther {
+		t.Errorf("the other instance after sign-out: %d, want a redirect to sign in", r.status)
+	}
+}
+
+// TestCSRFBoundToProxyIdentity: behind the proxy, a form posted with
+// mallory's session cookie and CSRF token while the proxy names eve (a
+// cookie planted in eve's browser, a form on mallory's site) must not act
+// as eve. It used to be recorded as eve's approval.
+func TestCSRFBoundToProxyIdentity(t *testing.T) {
+	t.Parallel()
+	f := uiSetup(t, uiProxyIdentity())
+	req := uiCreate(t, f.db, uiNewReq("reports-reader", "alice"))
+	c := f.client("mallory", "")
+	c.get("/requests")
+	malloryToken := c.csrf
+	c.user, c.groups = "eve", approverGroups
+	r := c.do(http.MethodPost, fmt.Sprintf("/requests/%d/decide", req.ID),
+		url.Values{"version": {"1"}, "decision": {"approve"}, "csrf": {malloryToken}})
+	if r.status != http.StatusForbidden {
+		t.Errorf("mallory's cookie and token with eve's identity: %d, want 403", r.status)
+	}
+	evs, err := f.db.ListEvents(uiCtx(t), store.EventFilter{RequestID: req.ID, Actor: "eve"})
+	if err != nil || len(evs) != 0 {
+		t.Fatalf("eve's events after the forged decision: %+v, %v", evs, err)
+	}
+	// Eve's own page gives her a token of her own, which works.
+	pageHas(t, c.get("/dashboard"), `data-user="eve"`)
+	if c.csrf == malloryToken {
+		t.Fatal("eve was given mallory's CSRF token")
+	}
+	if r := c.post(fmt.Sprintf("/requests/%d/decide", req.ID), url.Values{"version": {"1"}, "decision": {"approve"}}); r.status != http.StatusSeeOther {
+		t.Errorf("eve's own decision: %d, want 303", r.status)
+	}
+}
+
+// TestSecureCookiesUseHostPrefix: with Secure cookies every cookie is a
+// __Host- cookie: Secure, Path=/, no Domain, so a sibling subdomain
+// cannot plant one.
+func TestSecureCookiesUseHostPrefix(t *testing.T) {
+	t.Parallel()
+	f := uiServeWithAPI(t, Identity{DevUsers: true, CookieSecure: true})
+	c := f.client("", "")
+	check := func(what string, h http.Header, want ...string) {
+		t.Helper()
+		got := map[string]bool{}
+		for _, ck := range (&http.Response{Header: h}).Cookies() {
+			got[ck.Name] = true
+			if !strings.HasPrefix(ck.Name, "__Host-") || !ck.Secure || ck.Path != "/" || ck.Domain != "" {
+				t.Errorf("%s: cookie %s (Secure=%v Path=%q Domain=%q) is not a __Host- cookie", what, ck.Name, ck.Secure, ck.Path, ck.Domain)
+			}
+		}
+		for _, w := range want {
+			if !got[w] {
+				t.Errorf("%s: no cookie %s set; got %v", what, w, got)
+			}
+		}
+	}
+	r := c.get("/signin")
+	check("GET /signin", r.header, "__Host-rolegate_session")
+	// The test server is plain HTTP, so the browser would not send Secure
+	// cookies back: send them by hand.
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/dev/signin", strings.NewReader(url.Values{"user": {"carol"}, "csrf": {c.csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, ck := range (&http.Response{Header: r.header}).Cookies() {
+		req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+	}
+	res, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("dev sign-in with __Host- cookies: %d", res.StatusCode)
+	}
+	check("POST /dev/signin", res.Header, "__Host-rolegate_session", "__Host-rolegate_flash")
+
+	oidc := Identity{OIDC: &OIDCConfig{Issuer: "http://127.0.0.1:1", ClientID: "c", RedirectURL: "https://rolegate.example/auth/callback"},
+		SessionKey: []byte(strings.Repeat("o", 32)), CookieSecure: true}
+	rec := httptest.NewRecorder()
+	New(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Identity: oidc}).
+		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/signin", nil))
+	check("GET /signin (OIDC)", rec.Header(), "__Host-rolegate_session")
+}
