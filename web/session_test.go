@@ -65,7 +65,9 @@ func steal(f *uiFixture, c *uiClient) *uiClient {
 	return thief
 }
 
-var adminTokenForm = url.Values{"description": {"admin bot"}, "expiry": {"30d"}, "role": {"admin"}}
+func adminTokenForm() url.Values {
+	return url.Values{"description": {"admin bot"}, "expiry": {"30d"}, "role": {"admin"}}
+}
 
 // TestSignOutEndsSession: a session cookie captured before sign-out is
 // worthless after it; before sessions were kept on the server it still
@@ -186,4 +188,59 @@ func TestSecureCookiesUseHostPrefix(t *testing.T) {
 	New(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Identity: oidc}).
 		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/signin", nil))
 	check("GET /signin (OIDC)", rec.Header(), "__Host-rolegate_session")
+}
+
+// TestAdminEndsUserSessions: an admin ends every session of a user from
+// the sessions page; the user's browsers, on every instance, are signed
+// out at once. Others may end only their own.
+func TestAdminEndsUserSessions(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	id := Identity{DevUsers: true, SessionKey: []byte(strings.Repeat("e", 32))}
+	a, b := uiServeOn(t, db, id), uiServeOn(t, db, id)
+	alice1, alice2, bob, carol := a.client("", ""), b.client("", ""), a.client("", ""), b.client("", "")
+	devSignIn(t, alice1, "alice")
+	devSignIn(t, alice2, "alice")
+	devSignIn(t, bob, "bob")
+	devSignIn(t, carol, "carol")
+
+	// Alice sees her own two sessions, this browser marked; not bob's.
+	r := alice1.get("/settings/sessions")
+	pageHas(t, r, "<title>Sessions · rolegate</title>", "this browser", "Sign out everywhere")
+	if n := strings.Count(r.body, `data-user="alice"`) - 1; n != 2 { // one is the header's
+		t.Errorf("alice sees %d of her sessions, want 2", n)
+	}
+	pageLacks(t, r, `data-user="bob"`, `id="s-user"`)
+	if r := alice1.post("/settings/sessions/end", url.Values{"user": {"bob"}}); r.status != http.StatusForbidden {
+		t.Errorf("alice ends bob's sessions: %d, want 403", r.status)
+	}
+
+	// Carol, an admin, sees everyone's and ends alice's.
+	r = carol.get("/settings/sessions")
+	pageHas(t, r, `data-user="bob"`, `id="s-user"`, "End alice's sessions")
+	if r := carol.post("/settings/sessions/end", url.Values{"user": {""}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("no user named: %d, want 422", r.status)
+	} else {
+		pageHas(t, r, `id="s-user-error"`, "Name the user")
+	}
+	r = carol.follow("/settings/sessions/end", url.Values{"user": {"alice"}})
+	pageHas(t, r, "Ended 2 sessions of alice")
+	for i, c := range []*uiClient{alice1, alice2} {
+		if r := c.get("/requests"); r.status != http.StatusSeeOther {
+			t.Errorf("alice's browser %d after her sessions ended: %d, want a redirect to sign in", i+1, r.status)
+		}
+	}
+	if r := bob.get("/requests"); r.status != http.StatusOK {
+		t.Errorf("bob's session ended too: %d", r.status)
+	}
+	evs, err := db.ListEvents(uiCtx(t), store.EventFilter{Kind: store.EventSessionsEnded})
+	if err != nil || len(evs) != 1 || evs[0].Actor != "carol" || evs[0].Data["user"] != "alice" {
+		t.Fatalf("audit: %+v, %v", evs, err)
+	}
+
+	// Bob signs himself out everywhere.
+	pageHas(t, bob.follow("/settings/sessions/end", url.Values{"user": {"bob"}}), "Signed out everywhere (1 session).")
+	if r := bob.get("/requests"); r.status != http.StatusSeeOther {
+		t.Errorf("bob after signing out everywhere: %d", r.status)
+	}
 }

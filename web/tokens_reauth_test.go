@@ -23,11 +23,11 @@ func TestAdminTokenNeedsRecentSignIn(t *testing.T) {
 	f.offset.Store(0)
 
 	carol.get("/settings/tokens")
-	r := carol.post("/settings/tokens", adminTokenForm)
+	r := carol.post("/settings/tokens", adminTokenForm())
 	if r.status != http.StatusForbidden {
 		t.Fatalf("admin token 11 minutes after sign-in: %d, want 403\n%s", r.status, pageExcerpt(r.body))
 	}
-	pageHas(t, r, `id="token-form-error"`, "signed in more than 10 minutes ago", `href="/signin?next=%2Fsettings%2Ftokens"`,
+	pageHas(t, r, `id="token-form-error"`, "signed in more than 10 minutes ago", `href="/signin?again=1&amp;next=%2Fsettings%2Ftokens"`,
 		`value="admin bot"`)
 	if secretRe.MatchString(r.body) {
 		t.Fatal("a token was shown")
@@ -36,10 +36,10 @@ func TestAdminTokenNeedsRecentSignIn(t *testing.T) {
 	createToken(t, carol, url.Values{"description": {"requests bot"}, "expiry": {"30d"}, "role": {"requester"}})
 
 	// Signing in again (here: choosing the dev user again) comes back to the form.
-	carol.get("/signin?next=%2Fsettings%2Ftokens")
+	carol.get("/signin?again=1&next=%2Fsettings%2Ftokens")
 	r = carol.follow("/dev/signin", url.Values{"user": {"carol"}, "next": {"/settings/tokens"}})
 	pageHas(t, r, "<title>API tokens · rolegate</title>", `data-user="carol"`)
-	_, secret := createToken(t, carol, adminTokenForm)
+	_, secret := createToken(t, carol, adminTokenForm())
 	if status, me := apiMe(t, f.uiFixture, secret); status != http.StatusOK || !slices.Contains(me.Roles, store.RoleAdmin) {
 		t.Fatalf("the admin token: %d %+v", status, me)
 	}
@@ -76,7 +76,7 @@ func TestAdminTokenRecentSignInBehindProxy(t *testing.T) {
 	carol.get("/requests")
 	f.offset.Store(0)
 	carol.get("/settings/tokens")
-	r := carol.post("/settings/tokens", adminTokenForm)
+	r := carol.post("/settings/tokens", adminTokenForm())
 	if r.status != http.StatusForbidden {
 		t.Fatalf("admin token 11 minutes after the session started: %d, want 403", r.status)
 	}
@@ -86,7 +86,7 @@ func TestAdminTokenRecentSignInBehindProxy(t *testing.T) {
 		t.Fatalf("sign in again: %d %q", r.status, r.header.Get("Location"))
 	}
 	// The proxy signs carol in again and sends her back to the form.
-	createToken(t, carol, adminTokenForm)
+	createToken(t, carol, adminTokenForm())
 	tokens, err := f.db.ListTokens(uiCtx(t), "carol")
 	if err != nil || len(tokens) != 1 || !tokens[0].Actor().Has(store.RoleAdmin) {
 		t.Fatalf("carol's tokens: %+v, %v", tokens, err)
