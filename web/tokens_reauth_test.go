@@ -1,13 +1,20 @@
 package web
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
 )
 
 // TestAdminTokenNeedsRecentSignIn: a browser session signed in more than
@@ -90,5 +97,70 @@ func TestAdminTokenRecentSignInBehindProxy(t *testing.T) {
 	tokens, err := f.db.ListTokens(uiCtx(t), "carol")
 	if err != nil || len(tokens) != 1 || !tokens[0].Actor().Has(store.RoleAdmin) {
 		t.Fatalf("carol's tokens: %+v, %v", tokens, err)
+	}
+}
+
+// getFollowing gets path and follows redirects, across servers, to the
+// final page.
+func getFollowing(t *testing.T, c *uiClient, path string) uiResponse {
+	t.Helper()
+	u, err := url.Parse(c.f.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		res, err := c.hc.Get(u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusFound && res.StatusCode != http.StatusSeeOther {
+			r := uiResponse{status: res.StatusCode, body: string(b), header: res.Header}
+			if m := uiCSRFRe.FindStringSubmatch(r.body); m != nil {
+				c.csrf = m[1]
+			}
+			return r
+		}
+		if u, err = u.Parse(res.Header.Get("Location")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("GET %s: too many redirects", path)
+	return uiResponse{}
+}
+
+// TestAdminTokenRecentSignInOIDC: with OIDC the sign-in time is the
+// provider's auth_time, so a sign-in that only reused the provider's hour
+// old session is not recent; signing in again asks the provider for
+// prompt=login and then the admin token can be made.
+func TestAdminTokenRecentSignInOIDC(t *testing.T) {
+	t.Parallel()
+	p := newTestProvider(t)
+	db := storetest.New(t)
+	var handler http.Handler
+	rg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(rg.Close)
+	handler = New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
+		Store: pagesOnly{db}, Settings: db.Settings(), Identity: Identity{
+			OIDC:  &OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret", RedirectURL: rg.URL + "/auth/callback"},
+			Roles: RoleGroups{Admin: []string{"admins"}}, SessionKey: []byte(strings.Repeat("o", 32)),
+		}})
+	f := &uiFixture{t: t, db: db, srv: rg}
+	p.signInAs("olga", "admins")
+	p.mu.Lock()
+	p.authTime = time.Now().Add(-time.Hour)
+	p.mu.Unlock()
+
+	olga := f.client("", "")
+	pageHas(t, getFollowing(t, olga, "/auth/login?next=%2Fsettings%2Ftokens"), "<title>API tokens · rolegate</title>", `data-user="olga"`)
+	r := olga.post("/settings/tokens", adminTokenForm())
+	if r.status != http.StatusForbidden {
+		t.Fatalf("admin token after a sign-in on an hour-old provider session: %d, want 403", r.status)
+	}
+	pageHas(t, r, "signed in more than 10 minutes ago", `href="/auth/login?reauth=1&amp;next=%2Fsettings%2Ftokens"`)
+	pageHas(t, getFollowing(t, olga, "/auth/login?reauth=1&next=%2Fsettings%2Ftokens"), "<title>API tokens · rolegate</title>")
+	if r := olga.post("/settings/tokens", adminTokenForm()); r.status != http.StatusCreated {
+		t.Fatalf("admin token after signing in again: %d, want 201\n%s", r.status, pageExcerpt(r.body))
 	}
 }
