@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,6 +27,10 @@ type viewer struct {
 	CSRF    string
 	Flash   flash
 	Mode    string
+	// SignedInAt is when the viewer last proved who they are (see
+	// recentSignIn); SessionRef numbers their session in lists.
+	SignedInAt time.Time
+	SessionRef int64
 }
 
 type viewerKey struct{}
@@ -57,6 +62,9 @@ type auth struct {
 	// apiTokens are the API's recently checked tokens; nil when the API
 	// is not served.
 	apiTokens *tokenCache
+	// sessions keeps the signed-in sessions; nil when no database is
+	// served, and then nobody can sign in.
+	sessions SessionStore
 }
 
 // forgetAPITokens makes the API check the matching tokens with the
@@ -67,26 +75,71 @@ func (a *auth) forgetAPITokens(drop func(store.Token) bool) {
 	}
 }
 
-// identify loads (or starts) the browser's session, works out who the
-// user is, checks the CSRF token of every state-changing request and puts
-// the viewer into the request context.
+// identify works out who the user is from the browser's session (and,
+// behind a proxy, the proxy's headers), checks the CSRF token of every
+// state-changing request and puts the viewer into the request context.
+//
+// A signed-in session is a row in the database, looked up on every page
+// (one indexed read, no cache): signing out, or an admin ending a user's
+// sessions, takes effect on the next request to any instance. Behind a
+// proxy the session is bound to the user the proxy names: a browser whose
+// session is another user's (or has none) gets a new one on its next page,
+// and its forms are refused until then.
 func (a *auth) identify(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		ctx := c.Request().Context()
 		var s session
-		if err := a.cookies.get(c, sessionCookie, &s); err != nil || s.CSRF == "" {
-			s = session{CSRF: randomToken(), Expires: time.Now().Add(a.id.SessionLifetime).Unix()}
-			if err := a.cookies.set(c, sessionCookie, "/", s, time.Unix(s.Expires, 0)); err != nil {
+		if err := a.cookies.get(c, sessionCookie, &s); err != nil || s.ID == "" {
+			s = session{}
+		}
+		var row store.Session
+		live := false
+		if s.User != "" && a.sessions != nil {
+			switch got, err := a.sessions.LookupSession(ctx, s.ID); {
+			case err == nil:
+				row, live = got, true
+			case !errors.Is(err, store.ErrNotFound):
 				return err
 			}
 		}
-		v := viewer{CSRF: s.CSRF, Mode: a.id.Mode()}
+		v := viewer{Mode: a.id.Mode()}
+		acting := "" // whom the request acts for; the CSRF token must be theirs
 		switch {
 		case a.id.Proxy != nil:
-			v.Actor, v.SignedIn = proxyActor(a.id.Proxy, a.id.Roles, c.Request())
+			actor, ok := proxyActor(a.id.Proxy, a.id.Roles, c.Request())
+			if !ok {
+				break
+			}
+			acting = actor.Name
+			if (!live || row.User != actor.Name) && safeMethod(c.Request().Method) && a.sessions != nil {
+				// The proxy names a user this browser has no session of:
+				// their session starts now.
+				var err error
+				if s, row, err = a.startSession(c, actor, time.Time{}); err != nil {
+					return err
+				}
+				live = true
+			}
+			if live && row.User == actor.Name {
+				v.Actor, v.SignedIn = actor, true
+			}
 		case a.id.DevUsers || a.id.OIDC != nil:
-			v.Actor, v.SignedIn = s.actor()
+			if live {
+				v.Actor, v.SignedIn, acting = row.Actor(), true, row.User
+			}
 		}
-		if !safeMethod(c.Request().Method) && !a.csrfOK(c, s.CSRF) {
+		if v.SignedIn {
+			v.SignedInAt, v.SessionRef = row.SignedInAt, row.Ref
+		}
+		if s.ID == "" || (s.User != "" && !live) {
+			// No session, or one that ended: a fresh signed-out one.
+			s = session{ID: randomToken()}
+			if err := a.cookies.set(c, sessionCookie, s, time.Now().Add(a.id.SessionLifetime)); err != nil {
+				return err
+			}
+		}
+		v.CSRF = a.cookies.codec.csrfToken(s.ID, acting)
+		if !safeMethod(c.Request().Method) && !a.csrfOK(c, v.CSRF) {
 			return echo.NewHTTPError(http.StatusForbidden,
 				"This form has expired or came from another site. Go back, reload the page and try again.")
 		}
@@ -94,14 +147,14 @@ func (a *auth) identify(next echo.HandlerFunc) echo.HandlerFunc {
 			return echo.NewHTTPError(http.StatusBadRequest,
 				"The form or the address holds characters that are not text (a NUL, or bytes that are not UTF-8). Remove them and try again.")
 		}
-		if v.SignedIn && a.tokens != nil && a.tokens.observe(c.Request().Context(), v.Actor) {
+		if v.SignedIn && a.tokens != nil && a.tokens.observe(ctx, v.Actor) {
 			user := v.Actor.Name
 			a.forgetAPITokens(func(t store.Token) bool { return t.User == user })
 		}
 		v.Decides = v.Actor.Has(store.RoleApprover) || v.Actor.Has(store.RoleAdmin) ||
 			(a.rules != nil && isDataOwner(v.Actor, a.rules()))
 		v.Flash = a.takeFlash(c)
-		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), viewerKey{}, v)))
+		c.SetRequest(c.Request().WithContext(context.WithValue(ctx, viewerKey{}, v)))
 		return next(c)
 	}
 }
@@ -142,8 +195,8 @@ func safeMethod(m string) bool {
 }
 
 // csrfOK compares the token of the form (or the X-CSRF-Token header of a
-// script) with the one in the sealed session cookie, which another site
-// can neither read nor set.
+// script) with the one the session and user call for, which another site
+// can neither read nor compute.
 func (a *auth) csrfOK(c echo.Context, want string) bool {
 	got := c.Request().Header.Get("X-CSRF-Token")
 	if got == "" {
@@ -152,12 +205,46 @@ func (a *auth) csrfOK(c echo.Context, want string) bool {
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
-// startSession signs actor in: a new session with a new CSRF token, so a
-// token seen before sign-in is worthless after it.
-func (a *auth) startSession(c echo.Context, actor store.Actor) error {
-	s := session{User: actor.Name, Roles: actor.Roles, Groups: actor.Groups, CSRF: randomToken(),
-		Expires: time.Now().Add(a.id.SessionLifetime).Unix()}
-	return a.cookies.set(c, sessionCookie, "/", s, time.Unix(s.Expires, 0))
+// errNoSessions: sign-in was asked of a server that serves no database.
+var errNoSessions = errors.New("sign-in needs the database, which this server does not serve")
+
+// startSession signs actor in: the browser's previous session ends and a
+// new one, with a new ID (so a CSRF token seen before is worthless),
+// starts. signedInAt is when the user authenticated; zero means now.
+func (a *auth) startSession(c echo.Context, actor store.Actor, signedInAt time.Time) (session, store.Session, error) {
+	if a.sessions == nil {
+		return session{}, store.Session{}, errNoSessions
+	}
+	ctx := c.Request().Context()
+	var old session
+	if err := a.cookies.get(c, sessionCookie, &old); err == nil && old.User != "" {
+		if err := a.sessions.EndSession(ctx, old.ID); err != nil {
+			return session{}, store.Session{}, err
+		}
+	}
+	row, id, err := a.sessions.CreateSession(ctx, store.NewSession{User: actor.Name, Roles: actor.Roles, Groups: actor.Groups,
+		SignedInAt: signedInAt, Lifetime: a.id.SessionLifetime})
+	if err != nil {
+		return session{}, store.Session{}, err
+	}
+	s := session{ID: id, User: actor.Name}
+	if err := a.cookies.set(c, sessionCookie, s, row.ExpiresAt); err != nil {
+		return session{}, store.Session{}, err
+	}
+	return s, row, nil
+}
+
+// endSession signs the browser out: its session ends on the server and
+// its cookie is cleared.
+func (a *auth) endSession(c echo.Context) error {
+	var s session
+	if err := a.cookies.get(c, sessionCookie, &s); err == nil && s.User != "" && a.sessions != nil {
+		if err := a.sessions.EndSession(c.Request().Context(), s.ID); err != nil {
+			return err
+		}
+	}
+	a.cookies.clear(c, sessionCookie)
+	return nil
 }
 
 // allow lets signed-in users holding any of roles through; with no roles,

@@ -52,6 +52,7 @@ var (
 // and OIDC mode, for the sign-in routes only those modes mount.
 type secEnv struct {
 	t       *testing.T
+	id      Identity
 	db      *store.DB
 	ui      *uiFixture
 	api     *apiEnv
@@ -73,7 +74,7 @@ func secIdentity() Identity {
 func secSetup(t *testing.T, id Identity) *secEnv {
 	t.Helper()
 	t.Parallel()
-	env := &secEnv{t: t}
+	env := &secEnv{t: t, id: id}
 	api := &apiEnv{t: t, tokens: map[string]string{}, tok: map[string]store.Token{}}
 	env.db = storetest.Open(t, storetest.URL(t), store.Options{
 		Now:   func() time.Time { return time.Now().Add(time.Duration(api.offset.Load())) },
@@ -82,7 +83,7 @@ func secSetup(t *testing.T, id Identity) *secEnv {
 	api.db = env.db
 	deps := func(id Identity, st Store) Deps {
 		return Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(), Version: "test",
-			Store: st, Settings: env.db.Settings(), Identity: id, APILimits: APILimits{Rate: 1000, Burst: 1000},
+			Store: st, Sessions: env.db, Settings: env.db.Settings(), Identity: id, APILimits: APILimits{Rate: 1000, Burst: 1000},
 			MetricsToken: "matrix-metrics-token"}
 	}
 	env.main = New(deps(id, env.db))
@@ -291,6 +292,11 @@ func authzTable() []authzCase {
 			return url.Values{"description": {"deploy pipeline"}, "expiry": {"30d"}, "role": {"requester"}}
 		}},
 		{route: "POST /settings/tokens/:id/revoke", fixture: "token", fresh: true, allowed: []string{zOwner, zAdmin}},
+		{route: "GET /settings/sessions", allowed: withRole},
+		// Ending alice's sessions: hers to end, or an admin's.
+		{route: "POST /settings/sessions/end", allowed: []string{zOwner, zAdmin}, form: func(store.Request) url.Values {
+			return url.Values{"user": {"alice"}}
+		}},
 
 		// The API. Its document and reference page are public; every
 		// operation needs a live token. Reading a request (and its
@@ -366,24 +372,45 @@ func (env *secEnv) call(base, who string, c authzCase, r store.Request) (int, st
 	return res.status, res.header.Get("Location")
 }
 
-// csrfFor returns a CSRF token good for cl's session. Behind the proxy the
-// session only carries the token, so a page fetched under a signed-in
-// name serves any caller of the same browser; a dev-mode browser finds
-// one on the sign-in page. The CSRF check itself has its own tests.
+// csrfFor returns a CSRF token good for cl's session. Behind the proxy
+// the token is bound to the session and the user the proxy names, so it
+// comes from a page fetched as that caller (no page shows a signed-out
+// browser a form: its token is computed as the server does); a dev-mode
+// browser finds one on the sign-in page. The CSRF check itself has its
+// own tests.
 func (env *secEnv) csrfFor(cl *uiClient, base string) string {
 	env.t.Helper()
 	if base != env.api.srv.URL {
 		cl.get("/signin")
 		return cl.csrf
 	}
-	user, groups := cl.user, cl.groups
-	cl.user, cl.groups = "csrf-primer", "staff"
+	cl.csrf = ""
 	cl.get("/requests")
-	cl.user, cl.groups = user, groups
+	if cl.csrf == "" && cl.user == "" {
+		cl.csrf = signedOutCSRF(cl, env.id)
+	}
 	if cl.csrf == "" {
 		env.t.Fatal("no CSRF token on /requests")
 	}
 	return cl.csrf
+}
+
+// signedOutCSRF is the CSRF token of cl's signed-out session under id,
+// computed from its session cookie as the server does; "" without one.
+func signedOutCSRF(cl *uiClient, id Identity) string {
+	codec, err := newCookieCodec(id.SessionKey)
+	if err != nil {
+		cl.f.t.Fatal(err)
+	}
+	name := (&cookies{codec: codec, secure: id.CookieSecure}).name(sessionCookie)
+	u, _ := url.Parse(cl.f.srv.URL)
+	for _, ck := range cl.hc.Jar.Cookies(u) {
+		var s session
+		if ck.Name == name && codec.open(name, ck.Value, &s, time.Now()) == nil {
+			return codec.csrfToken(s.ID, "")
+		}
+	}
+	return ""
 }
 
 // TestAuthorisationMatrix calls every route of the router as every kind

@@ -16,7 +16,7 @@ type flash struct {
 
 func (a *auth) setFlash(c echo.Context, kind, text string) {
 	// Failing to seal only loses the message; the action itself succeeded.
-	_ = a.cookies.set(c, flashCookie, "/", flash{Kind: kind, Text: text}, time.Now().Add(5*time.Minute))
+	_ = a.cookies.set(c, flashCookie, flash{Kind: kind, Text: text}, time.Now().Add(5*time.Minute))
 }
 
 // takeFlash reads the pending message and, once an HTML page has been
@@ -29,7 +29,7 @@ func (a *auth) takeFlash(c echo.Context) flash {
 	if c.Request().Method == http.MethodGet {
 		c.Response().Before(func() {
 			if strings.HasPrefix(c.Response().Header().Get(echo.HeaderContentType), echo.MIMETextHTML) {
-				a.cookies.clear(c, flashCookie, "/")
+				a.cookies.clear(c, flashCookie)
 			}
 		})
 	}

@@ -66,6 +66,9 @@ func (hc *headerCheck) check(what string, status int, h http.Header) {
 		if hc.secure && !c.Secure {
 			t.Errorf("%s: cookie %s is not Secure although the cookie-secure setting is on", what, c.Name)
 		}
+		if hc.secure && (!strings.HasPrefix(c.Name, "__Host-") || c.Path != "/" || c.Domain != "") {
+			t.Errorf("%s: cookie %s (Path %q, Domain %q) is not a __Host- cookie although the cookie-secure setting is on", what, c.Name, c.Path, c.Domain)
+		}
 	}
 }
 
@@ -179,7 +182,13 @@ func TestSecurityHeaders(t *testing.T) {
 			if !secure {
 				want = append(want, flashCookie)
 			}
-			for _, name := range want {
+			for i, name := range want {
+				if secure {
+					// Secure cookies are __Host- cookies, which no sibling
+					// subdomain can plant.
+					name = "__Host-" + name
+					want[i] = name
+				}
 				if hc.cookies[name] == 0 {
 					t.Errorf("no response set cookie %s: its attributes went unchecked", name)
 				}

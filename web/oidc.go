@@ -57,7 +57,10 @@ type pendingAuth struct {
 }
 
 // handleOIDCLogin starts the authorization code flow with PKCE: fresh
-// state, nonce and verifier, kept sealed in a short-lived cookie.
+// state, nonce and verifier, kept sealed in a short-lived cookie. With
+// reauth=1 (signing in again for an action that asks for a recent
+// sign-in) it asks the provider to check the user's credentials again
+// (prompt=login) rather than reuse its own session.
 func handleOIDCLogin(a *auth) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		_, conf, err := a.oidc.get(c.Request().Context())
@@ -66,10 +69,14 @@ func handleOIDCLogin(a *auth) echo.HandlerFunc {
 		}
 		p := pendingAuth{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(),
 			Next: localPath(c.QueryParam("next"), "/")}
-		if err := a.cookies.set(c, authCookie, "/auth", p, time.Now().Add(10*time.Minute)); err != nil {
+		if err := a.cookies.set(c, authCookie, p, time.Now().Add(10*time.Minute)); err != nil {
 			return err
 		}
-		return c.Redirect(http.StatusFound, conf.AuthCodeURL(p.State, oidc.Nonce(p.Nonce), oauth2.S256ChallengeOption(p.Verifier)))
+		opts := []oauth2.AuthCodeOption{oidc.Nonce(p.Nonce), oauth2.S256ChallengeOption(p.Verifier)}
+		if c.QueryParam("reauth") == "1" {
+			opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"))
+		}
+		return c.Redirect(http.StatusFound, conf.AuthCodeURL(p.State, opts...))
 	}
 }
 
@@ -83,7 +90,7 @@ func handleOIDCCallback(a *auth) echo.HandlerFunc {
 		if err := a.cookies.get(c, authCookie, &p); err != nil {
 			return refuse("the sign-in took too long or was started in another browser. Please sign in again.")
 		}
-		a.cookies.clear(c, authCookie, "/auth")
+		a.cookies.clear(c, authCookie)
 		if subtle.ConstantTimeCompare([]byte(c.QueryParam("state")), []byte(p.State)) != 1 {
 			return refuse("the answer from the identity provider does not belong to this sign-in (state mismatch).")
 		}
@@ -115,7 +122,7 @@ func handleOIDCCallback(a *auth) echo.HandlerFunc {
 			return fmt.Errorf("oidc claims: %w", err)
 		}
 		actor := a.actorFromClaims(claims, idt.Subject)
-		if err := a.startSession(c, actor); err != nil {
+		if _, _, err := a.startSession(c, actor, authTime(claims)); err != nil {
 			return err
 		}
 		return c.Redirect(http.StatusSeeOther, localPath(p.Next, "/"))
@@ -146,6 +153,17 @@ func (a *auth) actorFromClaims(claims map[string]any, sub string) store.Actor {
 		}
 	}
 	return store.Actor{Name: name, Roles: a.id.Roles.rolesFor(groups), Groups: groups}
+}
+
+// authTime is the ID token's auth_time claim, when the provider last
+// checked the user's credentials (it may be long before this sign-in,
+// when the provider reused its own session); zero without the claim,
+// which makes the sign-in time now.
+func authTime(claims map[string]any) time.Time {
+	if at, ok := claims["auth_time"].(float64); ok && at > 0 {
+		return time.Unix(int64(at), 0)
+	}
+	return time.Time{}
 }
 
 func truncateText(s string, n int) string {

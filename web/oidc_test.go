@@ -34,10 +34,16 @@ type testProvider struct {
 	user     string
 	groups   []string
 	badNonce bool
+	// authTime is the auth_time the provider reports when it reuses its
+	// own session (zero: no claim); prompt=login makes it now.
+	authTime time.Time
 	codes    map[string]pendingCode
 }
 
-type pendingCode struct{ nonce, challenge, clientID string }
+type pendingCode struct {
+	nonce, challenge, clientID string
+	authTime                   time.Time
+}
 
 func newTestProvider(t *testing.T) *testProvider {
 	t.Helper()
@@ -65,7 +71,11 @@ func newTestProvider(t *testing.T) *testProvider {
 		}
 		code := randomToken()
 		p.mu.Lock()
-		p.codes[code] = pendingCode{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), clientID: q.Get("client_id")}
+		at := p.authTime
+		if q.Get("prompt") == "login" {
+			at = time.Now()
+		}
+		p.codes[code] = pendingCode{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), clientID: q.Get("client_id"), authTime: at}
 		p.mu.Unlock()
 		http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {code}, "state": {q.Get("state")}}.Encode(), http.StatusFound)
 	})
@@ -87,9 +97,13 @@ func newTestProvider(t *testing.T) *testProvider {
 		if badNonce {
 			nonce = "someone-elses"
 		}
-		claims, _ := json.Marshal(map[string]any{"iss": p.srv.URL, "sub": "id-" + user, "aud": pc.clientID,
+		cl := map[string]any{"iss": p.srv.URL, "sub": "id-" + user, "aud": pc.clientID,
 			"exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix(), "nonce": nonce,
-			"preferred_username": user, "groups": groups})
+			"preferred_username": user, "groups": groups}
+		if !pc.authTime.IsZero() {
+			cl["auth_time"] = pc.authTime.Unix()
+		}
+		claims, _ := json.Marshal(cl)
 		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
 			(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "k1"))
 		if err != nil {

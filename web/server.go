@@ -44,6 +44,9 @@ type Deps struct {
 	Settings provision.Settings
 	// Identity says how browser users are known.
 	Identity Identity
+	// Sessions keeps the signed-in browser sessions; default Store. With
+	// neither, nobody can sign in.
+	Sessions SessionStore
 	// APILimits tune the JSON API, which is served when Store also
 	// satisfies APIStore (as *store.DB does).
 	APILimits APILimits
@@ -79,7 +82,11 @@ func New(d Deps) *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})), metricsGuard(d.MetricsToken, d.Identity.proxyOnLoopback()))
 	e.GET("/static/*", handleStatic())
 	d.auth = newAuth(d.Identity, d.Logger)
+	d.auth.sessions = d.Sessions
 	if d.Store != nil {
+		if d.auth.sessions == nil {
+			d.auth.sessions = d.Store
+		}
 		d.auth.rules = d.Store.Rules
 		d.auth.tokens = newNarrower(d.Store.NarrowTokens, d.Logger)
 	}
@@ -154,6 +161,9 @@ func routes(e *echo.Echo, d Deps) {
 	g.GET("/settings/tokens", handleTokens(d), anyone)
 	g.POST("/settings/tokens", handleCreateToken(d), anyone)
 	g.POST("/settings/tokens/:id/revoke", handleRevokeToken(d), anyone)
+	// Everyone sees and ends their own signed-in sessions; admins anyone's.
+	g.GET("/settings/sessions", handleSessions(d), anyone)
+	g.POST("/settings/sessions/end", handleEndSessions(d), anyone)
 }
 
 // handleHealthz answers as long as the process serves HTTP; it checks no

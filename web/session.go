@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -12,41 +13,34 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/rolegate/rolegate/store"
 )
 
-// Cookie names. The session carries the signed-in user and the CSRF token;
-// the auth cookie carries the OIDC state, nonce and PKCE verifier between
-// the redirect and the callback; the flash cookie one message.
+// Cookie names. The session cookie carries the browser's session ID; the
+// auth cookie carries the OIDC state, nonce and PKCE verifier between the
+// redirect and the callback; the flash cookie one message. With Secure
+// cookies each name gets the __Host- prefix (see cookies.name).
 const (
 	sessionCookie = "rolegate_session"
 	authCookie    = "rolegate_auth"
 	flashCookie   = "rolegate_flash"
 )
 
-// session is what the session cookie holds, sealed: who is signed in
-// (empty when nobody is) and the CSRF token of this browser.
+// session is what the session cookie holds, sealed: the secret ID of the
+// browser's session and, once signed in, whose it is. The server's row
+// (store.Session) is what counts: User only spares a database read for
+// browsers that never signed in. A browser that is not signed in has an
+// ID too, which its CSRF token is derived from, but no row.
 type session struct {
-	User    string       `json:"u,omitempty"`
-	Roles   []store.Role `json:"r,omitempty"`
-	Groups  []string     `json:"g,omitempty"`
-	CSRF    string       `json:"c"`
-	Expires int64        `json:"e"`
-}
-
-func (s *session) actor() (store.Actor, bool) {
-	if s.User == "" {
-		return store.Actor{}, false
-	}
-	return store.Actor{Name: s.User, Roles: s.Roles, Groups: s.Groups}, true
+	ID   string `json:"i"`
+	User string `json:"u,omitempty"`
 }
 
 // cookieCodec seals values into cookies with AES-256-GCM: the browser can
 // neither read nor alter them. The cookie name is authenticated too, so a
 // value cannot be moved from one cookie to another.
 type cookieCodec struct {
-	aead cipher.AEAD
+	aead    cipher.AEAD
+	csrfKey []byte
 }
 
 // errBadCookie: a cookie that is missing, expired, or not sealed with our key.
@@ -65,7 +59,8 @@ func newCookieCodec(key []byte) (*cookieCodec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cookieCodec{aead: aead}, nil
+	ck := sha256.Sum256(append([]byte("rolegate csrf v1\x00"), key...))
+	return &cookieCodec{aead: aead, csrfKey: ck[:]}, nil
 }
 
 type envelope struct {
@@ -109,26 +104,40 @@ func (c *cookieCodec) open(name, value string, v any, now time.Time) error {
 }
 
 // cookies writes and reads rolegate's sealed cookies with the same
-// attributes everywhere: HttpOnly, SameSite=Lax, Secure when configured or
-// when the request came over TLS.
+// attributes everywhere: Path=/, HttpOnly, SameSite=Lax, Secure when
+// configured or when the request came over TLS. With Secure configured
+// the names carry the __Host- prefix, so browsers refuse the cookie from
+// a sibling subdomain or over plain HTTP: nobody can plant a session (and
+// its CSRF token) in another user's browser.
 type cookies struct {
 	codec  *cookieCodec
 	secure bool
 }
 
-func (k *cookies) set(c echo.Context, name, path string, v any, expires time.Time) error {
+// name is the cookie's name as sent: base, with the __Host- prefix when
+// cookies are Secure.
+func (k *cookies) name(base string) string {
+	if k.secure {
+		return "__Host-" + base
+	}
+	return base
+}
+
+func (k *cookies) set(c echo.Context, base string, v any, expires time.Time) error {
+	name := k.name(base)
 	val, err := k.codec.seal(name, v, expires)
 	if err != nil {
 		return err
 	}
 	http.SetCookie(c.Response(), &http.Cookie{
-		Name: name, Value: val, Path: path, Expires: expires, MaxAge: int(time.Until(expires).Seconds()),
+		Name: name, Value: val, Path: "/", Expires: expires, MaxAge: int(time.Until(expires).Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: k.secure || c.Request().TLS != nil,
 	})
 	return nil
 }
 
-func (k *cookies) get(c echo.Context, name string, v any) error {
+func (k *cookies) get(c echo.Context, base string, v any) error {
+	name := k.name(base)
 	ck, err := c.Cookie(name)
 	if err != nil {
 		return errBadCookie
@@ -136,11 +145,24 @@ func (k *cookies) get(c echo.Context, name string, v any) error {
 	return k.codec.open(name, ck.Value, v, time.Now())
 }
 
-func (k *cookies) clear(c echo.Context, name, path string) {
+func (k *cookies) clear(c echo.Context, base string) {
 	http.SetCookie(c.Response(), &http.Cookie{
-		Name: name, Value: "", Path: path, MaxAge: -1, Expires: time.Unix(1, 0),
+		Name: k.name(base), Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(1, 0),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: k.secure || c.Request().TLS != nil,
 	})
+}
+
+// csrfToken is the CSRF token of session ID sid acting as user ("" when
+// signed out): an HMAC under a key derived from the session key, so it
+// can be recomputed rather than stored, and it is good only for that
+// session and that user. A cookie and token pair made for mallory are
+// refused when the proxy says the request comes from eve.
+func (c *cookieCodec) csrfToken(sid, user string) string {
+	m := hmac.New(sha256.New, c.csrfKey)
+	m.Write([]byte(sid))
+	m.Write([]byte{0})
+	m.Write([]byte(user))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 func randomToken() string {

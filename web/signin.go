@@ -2,7 +2,9 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,7 +28,9 @@ func handleHome(version string) echo.HandlerFunc {
 func handleSignin(a *auth) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		next := localPath(c.QueryParam("next"), "/")
-		if _, ok := actorOf(c); ok {
+		// again=1 is "sign in again" (a recent sign-in is asked for): the
+		// page is shown to a signed-in user too.
+		if _, ok := actorOf(c); ok && c.QueryParam("again") != "1" {
 			return c.Redirect(http.StatusSeeOther, next)
 		}
 		return render(c, http.StatusOK, signinPage(a.id.Mode(), next, ""))
@@ -41,7 +45,7 @@ func handleDevSignin(a *auth) echo.HandlerFunc {
 		if !ok {
 			return echo.NewHTTPError(http.StatusBadRequest, "No such dev user.")
 		}
-		if err := a.startSession(c, store.Actor{Name: u.Name, Roles: u.Roles, Groups: u.Groups}); err != nil {
+		if _, _, err := a.startSession(c, store.Actor{Name: u.Name, Roles: u.Roles, Groups: u.Groups}, time.Time{}); err != nil {
 			return err
 		}
 		a.setFlash(c, "ok", "Signed in as "+u.Name+".")
@@ -53,17 +57,34 @@ func handleDevSignin(a *auth) echo.HandlerFunc {
 	}
 }
 
-// handleSignout ends the session; behind a proxy it goes on to the
-// proxy's own sign-out.
+// handleSignout ends the session on the server, so a copy of the cookie
+// is worthless too. Behind a proxy it goes on to the proxy's own sign-out,
+// passing the form's "next" path as rd (which oauth2-proxy follows once
+// signed out, so the proxy signs the user in again and brings them back).
 func handleSignout(a *auth) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		a.cookies.clear(c, sessionCookie, "/")
+		if err := a.endSession(c); err != nil {
+			return err
+		}
 		if a.id.Proxy != nil {
-			return c.Redirect(http.StatusSeeOther, a.id.Proxy.SignOutURL)
+			return c.Redirect(http.StatusSeeOther, proxySignOutURL(a.id.Proxy.SignOutURL, localPath(c.FormValue("next"), "")))
 		}
 		a.setFlash(c, "ok", "You are signed out.")
 		return c.Redirect(http.StatusSeeOther, "/signin")
 	}
+}
+
+// proxySignOutURL is the proxy's sign-out address with rd=next added
+// (unless next is empty or the address already names one).
+func proxySignOutURL(signOut, next string) string {
+	u, err := url.Parse(signOut)
+	if next == "" || err != nil || u.Query().Has("rd") {
+		return signOut
+	}
+	q := u.Query()
+	q.Set("rd", next)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func rolesText(roles []store.Role) string {

@@ -33,6 +33,20 @@ var tokenExpiries = []tokenExpiry{
 
 const defaultTokenExpiry = "90d"
 
+// recentSignIn is how recent a browser session's sign-in must be to
+// create a token with the admin role: a session cookie left in an
+// unattended browser, or copied, must not mint lasting admin access.
+const recentSignIn = 10 * time.Minute
+
+// expiryChoices are the expiry options offered: no "never" to those who
+// may give a token the admin role, which must expire.
+func expiryChoices(admin bool) []tokenExpiry {
+	if !admin {
+		return tokenExpiries
+	}
+	return slices.DeleteFunc(slices.Clone(tokenExpiries), func(e tokenExpiry) bool { return e.Days == 0 })
+}
+
 // maxTokenGroups is the schema's cap on the groups a token carries.
 const maxTokenGroups = 100
 
@@ -42,6 +56,8 @@ type tokenForm struct {
 	Expiry      string
 	Roles       []store.Role
 	Errors      map[string]string
+	// Reauth: the form asks for a recent sign-in; the page offers one.
+	Reauth bool
 }
 
 // tokensView is the settings page: the tokens listed, whether they are
@@ -92,7 +108,15 @@ func renderTokens(c echo.Context, d Deps, actor store.Actor, all bool, f tokenFo
 func handleCreateToken(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		actor, _ := actorOf(c)
-		f, in := parseTokenForm(c, actor, time.Now())
+		now := time.Now()
+		f, in := parseTokenForm(c, actor, now)
+		if signedIn := viewerOf(c.Request().Context()).SignedInAt; len(f.Errors) == 0 &&
+			slices.Contains(in.Roles, store.RoleAdmin) && now.Sub(signedIn) > recentSignIn {
+			f.Errors["form"] = fmt.Sprintf("You signed in more than %d minutes ago (at %s). A token with the admin role needs a recent sign-in: sign in again, then create the token.",
+				int(recentSignIn.Minutes()), stamp(signedIn))
+			f.Reauth = true
+			return renderTokens(c, d, actor, false, f, http.StatusForbidden)
+		}
 		if len(f.Errors) == 0 {
 			tok, secret, err := d.Store.CreateToken(c.Request().Context(), in)
 			switch {
@@ -146,6 +170,9 @@ func parseTokenForm(c echo.Context, actor store.Actor, now time.Time) (tokenForm
 		f.Errors["roles"] = "Choose at least one role for the token."
 	}
 	in.Roles = f.Roles
+	if i >= 0 && in.ExpiresAt == nil && slices.Contains(in.Roles, store.RoleAdmin) {
+		f.Errors["expiry"] = "A token with the admin role must expire: choose 30 days, 90 days or 1 year."
+	}
 	if len(actor.Groups) > maxTokenGroups {
 		f.Errors["form"] = fmt.Sprintf("You are in %d groups; a token can carry at most %d. Ask an admin to create it with the command line.", len(actor.Groups), maxTokenGroups)
 	}

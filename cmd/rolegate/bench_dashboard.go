@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"slices"
 	"time"
@@ -78,6 +79,12 @@ func benchDashboard(ctx context.Context, e *benchEnv) ([]benchRow, error) {
 	}
 	defer srv.stop()
 	client := srv.client(1)
+	// A browser keeps its session cookie: one session, then one session
+	// read per page, as for a person at the dashboard.
+	client.Jar, err = cookiejar.New(nil)
+	if err != nil {
+		return nil, err
+	}
 	pages := []struct {
 		name   string
 		path   string

@@ -63,6 +63,7 @@ func commands() map[string]command {
 		"migrate":          {"apply (up) or show (status) database migrations", cmdMigrate},
 		"audit":            {"verify the audit trail's hash chain", cmdAudit},
 		"token":            {"create, list and revoke API tokens", cmdToken},
+		"sessions":         {"list browser sessions and end a user's", cmdSessions},
 		"version":          {"print the version", cmdVersion},
 		"iam-local":        {"serve the local IAM endpoint for development and tests", cmdIAMLocal},
 		"render":           {"render the plan, policies and Terraform of a role spec", cmdRender},
