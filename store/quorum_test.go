@@ -175,3 +175,32 @@ func TestMayViewIsOneRule(t *testing.T) {
 		t.Fatalf("erin may not read the approved request routed to her (%s)", done.Status)
 	}
 }
+
+// TestRolesListEveryRoleInIAM: a live role with a change under way is
+// still in IAM, so the Roles listing keeps it; ended ones are gone.
+func TestRolesListEveryRoleInIAM(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	steady := activate(t, f, mustCreate(t, f.db, newRequest("steady-reader", "alice")))
+	changing := activate(t, f, mustCreate(t, f.db, newRequest("changing-reader", "alice")))
+	if _, err := f.db.RequestChange(ctx, alice, changing.ID, store.NewVersion{Spec: withScopes(changing.Spec, read("reports")), Justification: "more"}); err != nil {
+		t.Fatal(err)
+	}
+	gone := activate(t, f, mustCreate(t, f.db, newRequest("gone-reader", "alice")))
+	if _, err := f.db.Revoke(ctx, alice, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, f.db, newRequest("never-live", "alice"))
+	page, err := f.db.ListActiveRoles(ctx, "", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range page.Requests {
+		names = append(names, r.Spec.Name)
+	}
+	if want := []string{"changing-reader", "steady-reader"}; !slices.Equal(names, want) {
+		t.Fatalf("roles listed: %v, want %v (steady %d)", names, want, steady.ID)
+	}
+}

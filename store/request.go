@@ -369,6 +369,9 @@ type ListFilter struct {
 	// and for a data owner who is not an approver, only those touching the
 	// buckets routed to their groups (the approver dashboard's queue).
 	DecidableBy *Actor
+	// LiveInIAM keeps the requests whose role is in IAM: active, or live
+	// with a change pending, approved, being provisioned or failed.
+	LiveInIAM bool
 	// Cursor continues a previous page (RequestPage.Next).
 	Cursor string
 	// Limit is the page size, 1..500; default 50.
@@ -447,6 +450,9 @@ func (db *DB) ListRequests(ctx context.Context, f ListFilter) (RequestPage, erro
 	}
 	if f.Status != "" {
 		add("r.status = $%d", string(f.Status))
+	}
+	if f.LiveInIAM {
+		where = append(where, expirableSQL)
 	}
 	if f.Requester != "" {
 		add("r.requester = $%d", f.Requester)

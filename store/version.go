@@ -141,7 +141,9 @@ func (db *DB) CountByStatus(ctx context.Context) (map[Status]int, error) {
 	return out, interpret(rows.Err())
 }
 
-// ListActiveRoles returns one page of active roles, newest first.
+// ListActiveRoles returns one page of the roles live in IAM, newest first:
+// active ones, and live ones with a change under way (their live version
+// is still in IAM).
 func (db *DB) ListActiveRoles(ctx context.Context, cursor string, limit int) (RequestPage, error) {
-	return db.ListRequests(ctx, ListFilter{Status: StatusActive, Cursor: cursor, Limit: limit})
+	return db.ListRequests(ctx, ListFilter{LiveInIAM: true, Cursor: cursor, Limit: limit})
 }
