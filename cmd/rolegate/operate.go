@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/provision/worker"
@@ -135,10 +134,7 @@ func cmdExportTerraform(ctx context.Context, c cli) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("--dir: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "versions.tf"), []byte(providerRequirements), 0o644); err != nil {
-		return err
-	}
-	n := 0
+	files := []exportFile{{name: "versions.tf", text: []byte(providerRequirements)}}
 	for cursor := ""; ; {
 		page, err := db.ListActiveRoles(ctx, cursor, 100)
 		if err != nil {
@@ -153,11 +149,7 @@ func cmdExportTerraform(ctx context.Context, c cli) error {
 				if v.Number != r.LiveVersion || v.Terraform == "" {
 					continue
 				}
-				name := filepath.Join(dir, provision.TerraformLabel(r.Spec.Name)+".tf")
-				if err := os.WriteFile(name, []byte(v.Terraform), 0o644); err != nil {
-					return err
-				}
-				n++
+				files = append(files, exportFile{name: roleFileName(r.ID, r.Spec.Name), text: []byte(v.Terraform)})
 			}
 		}
 		if page.Next == "" {
@@ -165,6 +157,10 @@ func cmdExportTerraform(ctx context.Context, c cli) error {
 		}
 		cursor = page.Next
 	}
-	fmt.Fprintf(c.stdout, "wrote %d role(s) and versions.tf to %s\n", n, dir)
+	n, err := writeExport(dir, files)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "wrote %d role(s) and versions.tf to %s\n", n-1, dir)
 	return nil
 }
