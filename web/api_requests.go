@@ -40,8 +40,8 @@ func (b specBody) textOK() error {
 
 // pathID parses the :id path parameter.
 func pathID(c echo.Context, name string) (int64, error) {
-	id, err := strconv.ParseInt(c.Param(name), 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := store.ParseID(c.Param(name))
+	if !ok {
 		return 0, newAPIError(http.StatusNotFound, "not-found", fmt.Sprintf("%q is not a %s.", c.Param(name), name))
 	}
 	return id, nil
