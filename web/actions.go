@@ -135,6 +135,8 @@ func handleChange(d Deps) echo.HandlerFunc {
 				case !f.setProblems(err):
 					return err
 				}
+			} else {
+				f.setProblems(spec.Validate(d.Settings))
 			}
 			status = http.StatusUnprocessableEntity
 		}

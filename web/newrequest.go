@@ -104,6 +104,9 @@ func handleCreateRequest(d Deps) echo.HandlerFunc {
 				case !f.setProblems(err):
 					return err
 				}
+			} else {
+				// Report the spec's other problems with the form's own.
+				f.setProblems(spec.Validate(d.Settings))
 			}
 			status = http.StatusUnprocessableEntity
 		}
