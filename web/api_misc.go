@@ -38,7 +38,7 @@ func handleAPIPreview(st APIStore) echo.HandlerFunc {
 		if err := decodeJSON(c, &b, false); err != nil {
 			return err
 		}
-		plan, err := provision.NewPlan(b.RoleSpec, st.Settings(), provision.PlanMeta{RequestID: "preview", Requester: apiActor(c).Name})
+		plan, err := provision.NewPlan(b.spec(), st.Settings(), provision.PlanMeta{RequestID: "preview", Requester: apiActor(c).Name})
 		if err != nil {
 			return err
 		}
