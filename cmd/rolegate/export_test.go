@@ -99,6 +99,9 @@ func TestExportTerraformGivesEveryRoleItsOwnFile(t *testing.T) {
 	if string(versions) != providerRequirements {
 		t.Errorf("versions.tf was overwritten:\n%s", versions)
 	}
+	// The directory is one Terraform module: no resource may be declared
+	// in two files.
+	declared := map[string]string{}
 	for f, r := range byFile {
 		b, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
@@ -106,6 +109,14 @@ func TestExportTerraformGivesEveryRoleItsOwnFile(t *testing.T) {
 		}
 		if !strings.Contains(string(b), `"`+r.Spec.Name+`"`) {
 			t.Errorf("%s does not hold role %s:\n%s", f, r.Spec.Name, b)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "resource ") {
+				if prev, dup := declared[line]; dup {
+					t.Errorf("%s and %s both declare %s", prev, f, line)
+				}
+				declared[line] = f
+			}
 		}
 	}
 
