@@ -22,7 +22,7 @@ func TestFormSessionHoursOutOfRange(t *testing.T) {
 			"bucket": {"team-reports"}, "prefix": {"daily/"}, "access": {"read"}, "session_hours": {hours}}
 	}
 	active := env.fixture("active")
-	for i, hours := range []string{"1193048", "13", "0", "-1", "99999999999999999999", "2147483647", "596524"} {
+	for i, hours := range []string{"1193048", "13", "0", "-1", "2147483647", "596524", "99999999999"} {
 		name := fmt.Sprintf("session-%d", i)
 		for _, path := range []string{"/requests/new", pathf("/requests/%d/change", active.ID)} {
 			r := alice.post(path, form(name, hours))
@@ -32,9 +32,19 @@ func TestFormSessionHoursOutOfRange(t *testing.T) {
 			pageHas(t, r, `id="error-summary"`, `href="#f-session"`, "session length must be 1 to 12 hours; "+hours+" is out of range")
 		}
 	}
+	long := alice.post("/requests/new", form("session-long", "99999999999999999999"))
+	if long.status != http.StatusUnprocessableEntity {
+		t.Fatalf("20-digit session_hours: %d", long.status)
+	}
+	pageHas(t, long, "session length must be 1 to 12 hours")
+	// The live preview shows the problem instead of a plan.
+	f := form("session-preview", "1193048")
+	f.Set("csrf", alice.csrf)
+	pv := alice.do(http.MethodPost, "/requests/preview", f)
+	pageHas(t, pv, "session length must be 1 to 12 hours; 1193048 is out of range")
+	pageLacks(t, pv, "aws_iam_role")
 	// Other problems are reported with it, not after it.
-	f := form("bad name!", "1193048")
-	r := alice.post("/requests/new", f)
+	r := alice.post("/requests/new", form("bad name!", "1193048"))
 	pageHas(t, r, "session length must be 1 to 12 hours", `href="#f-name"`)
 	r = alice.post("/requests/new", form("session-text", "a lot"))
 	if r.status != http.StatusUnprocessableEntity {

@@ -60,6 +60,11 @@ func handlePreview(d Deps) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if f.hasErrors() {
+			// A value the form could not read (a session out of range)
+			// would otherwise be previewed as if left empty.
+			pv = preview{Problems: append(f.Problems, pv.Problems...)}
+		}
 		return render(c, http.StatusOK, previewPanel(pv))
 	}
 }

@@ -105,6 +105,8 @@ func (f *requestForm) spec() provision.RoleSpec {
 		switch {
 		case err != nil && !errors.Is(err, strconv.ErrRange):
 			f.addError("max_session_duration", fmt.Sprintf("choose a session length from the list (%d to %d hours)", minH, maxH))
+		case len(f.SessionHours) > 12:
+			f.addError("max_session_duration", fmt.Sprintf("session length must be %d to %d hours", minH, maxH))
 		case err != nil || h < minH || h > maxH:
 			f.addError("max_session_duration", fmt.Sprintf("session length must be %d to %d hours; %s is out of range", minH, maxH, f.SessionHours))
 		default:
