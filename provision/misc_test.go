@@ -85,6 +85,25 @@ func TestTerraformLabel(t *testing.T) {
 	}
 }
 
+// TestTerraformLabelOfALabelLookingName: a role may be named exactly like
+// another role's hashed label ("audit_target_5f8d853a" beside
+// "audit.target"); both used to get that label, so an exported module
+// declared the same resource twice.
+func TestTerraformLabelOfALabelLookingName(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"audit.target", "team@reader", "9lives", "a+b=c,d"} {
+		hashed := TerraformLabel(name)
+		if got := TerraformLabel(hashed); got == hashed {
+			t.Errorf("role %q and role %q share label %q", name, hashed, got)
+		}
+	}
+	for _, name := range []string{"reader", "x_1234567", "x_1234567z", "x_ABCDEF12", "deadbeef"} {
+		if got := TerraformLabel(name); got != name {
+			t.Errorf("label of %q = %q, want it kept", name, got)
+		}
+	}
+}
+
 func TestServicePolicyScopes(t *testing.T) {
 	t.Parallel()
 	set := DefaultSettings()

@@ -29,6 +29,13 @@ type BucketScope struct {
 	Access Access `json:"access"`
 }
 
+// The session lengths IAM allows a role, in seconds: RoleSpec's
+// MaxSessionDuration is 0 (IAM's default, one hour) or in this range.
+const (
+	MinSessionSeconds = minSession
+	MaxSessionSeconds = maxSession
+)
+
 // RoleSpec is what a requester asks for: an EC2 instance role reaching the
 // listed bucket scopes. Its JSON form is the one the REST API and
 // `rolegate render --spec` use.

@@ -143,7 +143,8 @@ func tagsValue(tags []Tag) cty.Value {
 // TerraformLabel derives a Terraform resource label from a role name. A
 // name that is already a valid identifier is used as is; otherwise the
 // invalid characters become `_` and a short hash of the name is added, so
-// two different role names never share a label. The result is stable.
+// two different role names never share a label (a name that looks like
+// such a label is hashed as well). The result is stable.
 func TerraformLabel(roleName string) string {
 	var b strings.Builder
 	for _, r := range roleName {
@@ -157,10 +158,27 @@ func TerraformLabel(roleName string) string {
 	if label == "" || !(unicode.IsLetter(rune(label[0])) || label[0] == '_') {
 		label = "role_" + label
 	}
-	if label != roleName {
+	// A name that already ends like a hash suffix is hashed too: else
+	// role "a_b_5f8d853a" would share the label of role "a.b".
+	if label != roleName || hasHashSuffix(label) {
 		label += "_" + shortHash(roleName)
 	}
 	return label
+}
+
+// hasHashSuffix reports whether label ends in "_" and the eight lowercase
+// hex digits shortHash gives.
+func hasHashSuffix(label string) bool {
+	i := len(label) - 9
+	if i < 0 || label[i] != '_' {
+		return false
+	}
+	for _, r := range label[i+1:] {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func shortHash(s string) string {

@@ -149,8 +149,8 @@ func parseToken(s string) (int64, string, error) {
 		return 0, "", fmt.Errorf("%w: not a rolegate token (they start with %s)", ErrBadToken, TokenPrefix)
 	}
 	idPart, secret, ok := strings.Cut(rest, "_")
-	id, err := strconv.ParseInt(idPart, 10, 64)
-	if !ok || err != nil || id <= 0 || len(secret) != 43 {
+	id, idOK := ParseID(idPart)
+	if !ok || !idOK || len(secret) != 43 {
 		return 0, "", fmt.Errorf("%w: malformed token", ErrBadToken)
 	}
 	return id, secret, nil

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -12,8 +11,8 @@ import (
 )
 
 func requestIDParam(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := store.ParseID(c.Param("id"))
+	if !ok {
 		return 0, store.ErrNotFound
 	}
 	return id, nil
@@ -136,6 +135,8 @@ func handleChange(d Deps) echo.HandlerFunc {
 				case !f.setProblems(err):
 					return err
 				}
+			} else {
+				f.setProblems(spec.Validate(d.Settings))
 			}
 			status = http.StatusUnprocessableEntity
 		}

@@ -87,8 +87,13 @@ func jsonError(body []byte, err error) error {
 	var (
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
+		fve *fieldValueError
 	)
 	switch {
+	case errors.As(err, &fve):
+		e := newAPIError(http.StatusUnprocessableEntity, "validation-failed", "The request has invalid fields; see errors.")
+		e.fields = []fieldProblem{{Field: fve.field, Message: fve.message}}
+		return e
 	case errors.As(err, &syn):
 		// Offset counts the offending byte itself.
 		line, col := position(body, max(syn.Offset-1, 0))
@@ -106,7 +111,7 @@ func jsonError(body []byte, err error) error {
 			field = "(body)"
 		}
 		e := newAPIError(http.StatusUnprocessableEntity, "validation-failed", "The request has invalid fields; see errors.")
-		e.fields = []fieldProblem{{Field: field, Message: fmt.Sprintf("must be %s, not %s", jsonKind(typ.Type.String()), typ.Value)}}
+		e.fields = []fieldProblem{{Field: field, Message: wrongType(field, typ.Type.String(), typ.Value)}}
 		return e
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
@@ -114,7 +119,8 @@ func jsonError(body []byte, err error) error {
 		e.fields = []fieldProblem{{Field: field, Message: "unknown field"}}
 		return e
 	}
-	// time.Time and other text fields report their own parse errors.
+	// Every field's own shape errors are handled above; what is left is
+	// JSON the decoder could not read.
 	return newAPIError(http.StatusBadRequest, "malformed-json", "Malformed JSON: "+strings.TrimPrefix(err.Error(), "json: ")+".")
 }
 

@@ -4,8 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -38,7 +38,7 @@ func handleAPIPreview(st APIStore) echo.HandlerFunc {
 		if err := decodeJSON(c, &b, false); err != nil {
 			return err
 		}
-		plan, err := provision.NewPlan(b.RoleSpec, st.Settings(), provision.PlanMeta{RequestID: "preview", Requester: apiActor(c).Name})
+		plan, err := provision.NewPlan(b.spec(), st.Settings(), provision.PlanMeta{RequestID: "preview", Requester: apiActor(c).Name})
 		if err != nil {
 			return err
 		}
@@ -66,11 +66,11 @@ func handleAPITerraform(st APIStore, byVersion bool) echo.HandlerFunc {
 		}
 		want := 0
 		if byVersion {
-			n, err := strconv.Atoi(c.Param("version"))
-			if err != nil || n < 1 {
+			n, ok := store.ParseID(c.Param("version"))
+			if !ok || n > math.MaxInt32 {
 				return newAPIError(http.StatusNotFound, "not-found", fmt.Sprintf("%q is not a version.", c.Param("version")))
 			}
-			want = n
+			want = int(n)
 		}
 		r, err := st.GetRequest(c.Request().Context(), id)
 		if err != nil {

@@ -15,9 +15,19 @@ import (
 )
 
 // specBody is the create and change body: the spec's JSON form plus why.
+// Its expires_at shadows the spec's, so a value of the wrong shape is a
+// problem of that field; spec() puts it back in place.
 type specBody struct {
 	provision.RoleSpec
-	Justification string `json:"justification"`
+	Justification string    `json:"justification"`
+	ExpiresAt     expiresAt `json:"expires_at,omitempty"`
+}
+
+// spec is the role spec the body asks for.
+func (b specBody) spec() provision.RoleSpec {
+	s := b.RoleSpec
+	s.ExpiresAt = b.ExpiresAt.t
+	return s
 }
 
 // decisionBody is what approve and reject take.
@@ -26,7 +36,7 @@ type decisionBody struct {
 	// Version is the version the approver reviewed; default the current.
 	Version int `json:"version,omitempty"`
 	// ExpiresAt shortens the requested expiry (approve only).
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	ExpiresAt expiresAt `json:"expires_at,omitempty"`
 }
 
 // textOK refuses a justification the store cannot keep as text (the
@@ -40,8 +50,8 @@ func (b specBody) textOK() error {
 
 // pathID parses the :id path parameter.
 func pathID(c echo.Context, name string) (int64, error) {
-	id, err := strconv.ParseInt(c.Param(name), 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := store.ParseID(c.Param(name))
+	if !ok {
 		return 0, newAPIError(http.StatusNotFound, "not-found", fmt.Sprintf("%q is not a %s.", c.Param(name), name))
 	}
 	return id, nil
@@ -120,7 +130,7 @@ func handleAPICreateRequest(st APIStore) echo.HandlerFunc {
 			return err
 		}
 		created, err := st.CreateRequest(c.Request().Context(), store.NewRequest{
-			Spec: b.RoleSpec, Justification: b.Justification, Requester: apiActor(c).Name, Idempotency: claimedKey(c)})
+			Spec: b.spec(), Justification: b.Justification, Requester: apiActor(c).Name, Idempotency: claimedKey(c)})
 		if err != nil {
 			return err
 		}
@@ -143,7 +153,7 @@ func handleAPIRequestChange(st APIStore) echo.HandlerFunc {
 			return err
 		}
 		r, err := st.RequestChange(c.Request().Context(), apiActor(c), id,
-			store.NewVersion{Spec: b.RoleSpec, Justification: b.Justification, Idempotency: claimedKey(c)})
+			store.NewVersion{Spec: b.spec(), Justification: b.Justification, Idempotency: claimedKey(c)})
 		if err != nil {
 			return err
 		}
@@ -189,7 +199,10 @@ func handleAPIDecide(st APIStore, approve bool) echo.HandlerFunc {
 		if p := textProblem(b.Comment); p != "" {
 			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "comment", Message: "comment " + p}}}
 		}
-		if !approve && b.ExpiresAt != nil {
+		if b.Version < 0 {
+			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "version", Message: fmt.Sprintf("must be a version number of the request (1, 2, ...); %d is not", b.Version)}}}
+		}
+		if !approve && b.ExpiresAt.t != nil {
 			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "expires_at", Message: "only an approval may shorten the expiry"}}}
 		}
 		ctx := c.Request().Context()
@@ -201,7 +214,7 @@ func handleAPIDecide(st APIStore, approve bool) echo.HandlerFunc {
 			}
 			version = r.Version
 		}
-		r, err := st.Decide(ctx, apiActor(c), id, version, store.Decision{Approve: approve, Comment: b.Comment, ExpiresAt: b.ExpiresAt})
+		r, err := st.Decide(ctx, apiActor(c), id, version, store.Decision{Approve: approve, Comment: b.Comment, ExpiresAt: b.ExpiresAt.t})
 		if err != nil {
 			return err
 		}

@@ -60,8 +60,6 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		}
 		var werr error
 		switch {
-		case c.Request().Method == http.MethodHead:
-			werr = c.NoContent(status)
 		case wantsJSON(c.Request()):
 			c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 			werr = c.JSON(status, problem{

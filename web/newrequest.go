@@ -64,6 +64,11 @@ func handlePreview(d Deps) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if f.hasErrors() {
+			// A value the form could not read (a session out of range)
+			// would otherwise be previewed as if left empty.
+			pv = preview{Problems: append(f.Problems, pv.Problems...)}
+		}
 		return render(c, http.StatusOK, previewPanel(pv))
 	}
 }
@@ -108,6 +113,9 @@ func handleCreateRequest(d Deps) echo.HandlerFunc {
 				case !f.setProblems(err):
 					return err
 				}
+			} else {
+				// Report the spec's other problems with the form's own.
+				f.setProblems(spec.Validate(d.Settings))
 			}
 			status = http.StatusUnprocessableEntity
 		}

@@ -92,6 +92,7 @@ func New(d Deps) *echo.Echo {
 	}
 	routes(e, d)
 	registerAPI(e, d)
+	e.Use(methodRouting(e, e.Routes()))
 	return e
 }
 

@@ -184,8 +184,8 @@ func parseTokenForm(c echo.Context, actor store.Actor, now time.Time) (tokenForm
 func handleRevokeToken(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		actor, _ := actorOf(c)
-		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-		if err != nil || id <= 0 {
+		id, ok := store.ParseID(c.Param("id"))
+		if !ok {
 			return store.ErrNotFound
 		}
 		owner := actor.Name

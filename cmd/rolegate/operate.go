@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/provision/worker"
@@ -136,10 +135,7 @@ func cmdExportTerraform(ctx context.Context, c cli) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("--dir: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "versions.tf"), []byte(providerRequirements), 0o644); err != nil {
-		return err
-	}
-	n := 0
+	files := []exportFile{{name: "versions.tf", text: []byte(providerRequirements)}}
 	// Every role live in IAM, also one with a change under way, as its live
 	// version's stored Terraform: what IAM holds, not what was asked since.
 	for after := int64(0); ; {
@@ -160,13 +156,13 @@ func cmdExportTerraform(ctx context.Context, c cli) error {
 			if !ok || v.Terraform == "" {
 				continue
 			}
-			name := filepath.Join(dir, provision.TerraformLabel(r.Spec.Name)+".tf")
-			if err := os.WriteFile(name, []byte(v.Terraform), 0o644); err != nil {
-				return err
-			}
-			n++
+			files = append(files, exportFile{name: roleFileName(r.ID, r.Spec.Name), text: []byte(v.Terraform)})
 		}
 	}
-	fmt.Fprintf(c.stdout, "wrote %d role(s) and versions.tf to %s\n", n, dir)
+	n, err := writeExport(dir, files)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "wrote %d role(s) and versions.tf to %s\n", n-1, dir)
 	return nil
 }

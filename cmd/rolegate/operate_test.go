@@ -53,7 +53,7 @@ func TestServeProvisionsExportsAndDetectsDrift(t *testing.T) {
 	if err := run(ctx, []string{"rolegate", "export-terraform", "--dir", dir}, env, &out, &out); err != nil {
 		t.Fatalf("export-terraform: %v\n%s", err, out.String())
 	}
-	tf, err := os.ReadFile(filepath.Join(dir, "exporter.tf"))
+	tf, err := os.ReadFile(filepath.Join(dir, roleFileName(r.ID, "exporter")))
 	if err != nil {
 		t.Fatal(err)
 	}

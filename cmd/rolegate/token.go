@@ -123,8 +123,8 @@ func cmdToken(ctx context.Context, c cli) error {
 			if fs.NArg() != 1 {
 				return fmt.Errorf("token revoke: give one token ID (see `rolegate token list`)")
 			}
-			id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
-			if err != nil || id <= 0 {
+			id, ok := store.ParseID(fs.Arg(0))
+			if !ok {
 				return fmt.Errorf("token revoke: %q is not a token ID", fs.Arg(0))
 			}
 			t, err := db.RevokeToken(ctx, id, "", "cli")

@@ -55,6 +55,15 @@ func TestTokenCreateListRevoke(t *testing.T) {
 	if err != nil || !strings.Contains(list, "bob") || !strings.Contains(list, "approver,requester") || strings.Contains(list, secret[len(secret)-20:]) {
 		t.Fatalf("list: %v\n%s", err, list)
 	}
+	// IDs are read strictly: "01" and "+1" are not token 1.
+	for _, alias := range []string{"01", "+1", " 1"} {
+		if out, err := tokenCLI(t, dbURL, "revoke", alias); err == nil {
+			t.Fatalf("revoke %q revoked: %s", alias, out)
+		}
+	}
+	if _, err := db.Authenticate(context.Background(), secret); err != nil {
+		t.Fatalf("the token stopped working after refused revokes: %v", err)
+	}
 	if out, err := tokenCLI(t, dbURL, "revoke", "1"); err != nil || !strings.Contains(out, "revoked token 1") {
 		t.Fatalf("revoke: %v %s", err, out)
 	}
