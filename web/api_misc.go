@@ -139,8 +139,8 @@ func handleAPIListEvents(st APIStore) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		q := newQuery(c, "request_id", "actor", "kind", "since", "until", "after", "limit")
 		f := store.EventFilter{
-			RequestID: int64(q.int("request_id", 1, 1<<62)), Actor: q.str("actor"), Kind: q.str("kind"),
-			Since: q.time("since"), Until: q.time("until"), AfterID: int64(q.int("after", 1, 1<<62)), Limit: q.int("limit", 1, 1000),
+			RequestID: q.id("request_id"), Actor: q.str("actor"), Kind: q.str("kind"),
+			Since: q.time("since"), Until: q.time("until"), AfterID: q.id("after"), Limit: q.int("limit", 1, 1000),
 		}
 		if err := q.err(); err != nil {
 			return err

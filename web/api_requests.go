@@ -283,6 +283,20 @@ func (q *query) int(name string, min, max int) int {
 	return n
 }
 
+// id reads an ID parameter: a canonical decimal (store.ParseID), so
+// `+1` and `01` are not aliases of 1.
+func (q *query) id(name string) int64 {
+	s := q.c.QueryParam(name)
+	if s == "" {
+		return 0
+	}
+	id, ok := store.ParseID(s)
+	if !ok {
+		q.errs = append(q.errs, fieldProblem{Field: name, Message: "must be an ID: a whole number from 1, without sign or leading zeros"})
+	}
+	return id
+}
+
 func (q *query) time(name string) time.Time {
 	s := q.c.QueryParam(name)
 	if s == "" {

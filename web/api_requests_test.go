@@ -428,7 +428,7 @@ func TestAPIEvents(t *testing.T) {
 	}
 	r = list(asBob, pathf("?limit=1&after=%d", page.NextAfter))
 	wantStatus(t, r, 200)
-	for _, q := range []string{"?since=never", "?limit=5000", "?request_id=x", "?colour=1"} {
+	for _, q := range []string{"?since=never", "?limit=5000", "?request_id=x", "?colour=1", "?request_id=+1", "?request_id=01", "?after=01", "?request_id=0"} {
 		wantStatus(t, list(asBob, q), 400)
 	}
 }
