@@ -100,7 +100,7 @@ func handleChangeForm(d Deps) echo.HandlerFunc {
 			return err
 		}
 		f := formFromRequest(r)
-		pv, err := buildPreview(f.spec(), d.Settings, d.Store.Rules(), actor.Name)
+		pv, err := buildPreview(c.Request().Context(), d, f, actor.Name)
 		if err != nil {
 			return err
 		}
@@ -116,8 +116,7 @@ func handleChange(d Deps) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		editing := c.FormValue("op") == "add" || c.FormValue("remove") != ""
-		f, err := parseRequestForm(c, editing)
+		f, err := parseRequestForm(c)
 		if err != nil {
 			return err
 		}
@@ -139,7 +138,7 @@ func handleChange(d Deps) echo.HandlerFunc {
 			}
 			status = http.StatusUnprocessableEntity
 		}
-		pv, err := buildPreview(f.spec(), d.Settings, d.Store.Rules(), actor.Name)
+		pv, err := buildPreview(c.Request().Context(), d, f, actor.Name)
 		if err != nil {
 			return err
 		}

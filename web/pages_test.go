@@ -144,7 +144,7 @@ func TestNewRequestForm(t *testing.T) {
 	pv := alice.post("/requests/preview", form)
 	pageHas(t, pv, "sts:AssumeRole", `arn:aws:s3:::team-reports`, `resource &#34;aws_iam_role&#34;`)
 	pageLacks(t, pv, "<html")
-	pageHas(t, alice.post("/requests/preview", bad), "buckets[1].bucket")
+	pageHas(t, alice.post("/requests/preview", bad), "Scope 2, bucket")
 
 	form.Set("justification", "the nightly report job reads it")
 	r = alice.post("/requests/new", form)
