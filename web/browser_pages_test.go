@@ -212,7 +212,6 @@ func TestBrowserLongContent(t *testing.T) {
 	}
 }
 
-
 // TestBrowserAuditProvisionSteps: each provisioning step in the audit log
 // names the resource and what was done to it.
 func TestBrowserAuditProvisionSteps(t *testing.T) {
