@@ -190,21 +190,23 @@ func TestBrowserLongContent(t *testing.T) {
 		chromedp.WaitVisible(b.css(`#role-arn`)),
 		b.shot("long-2-detail"),
 	)
-	for _, id := range []string{"role-arn", "profile-arn"} {
-		// Every line but the last ends right after ":" or "/".
-		bad := eval[string](b, fmt.Sprintf(`(() => { const el = document.getElementById(%q); const text = el.textContent;
-			const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT); const chars = [];
-			for (let n; (n = walker.nextNode());) { for (let i = 0; i < n.length; i++) { const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i+1); chars.push([n.data[i], r.getBoundingClientRect().top]); } }
-			for (let i = 1; i < chars.length; i++) { if (chars[i][1] > chars[i-1][1] + 1 && !":/".includes(chars[i-1][0])) { return text.slice(0, i) + " | " + text.slice(i); } }
-			return el.scrollWidth > el.parentElement.clientWidth + 1 ? "overflows: " + text : ""; })()`, id))
-		if bad != "" {
-			t.Errorf("#%s breaks mid-name: %s", id, bad)
-		}
+	// Every line of an ARN but the last ends right after ":" or "/", and
+	// no ARN overflows its box: on the role facts and in the timeline.
+	bad := eval[[]string](b, `[...document.querySelectorAll("#role-arn, #profile-arn, .timeline code.arn")].map(el => {
+		const text = el.textContent, walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT), chars = [];
+		for (let n; (n = walker.nextNode());) { for (let i = 0; i < n.length; i++) { const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i+1); chars.push([n.data[i], r.getBoundingClientRect().top]); } }
+		for (let i = 1; i < chars.length; i++) { if (chars[i][1] > chars[i-1][1] + 1 && !":/".includes(chars[i-1][0])) { return text.slice(0, i) + " | " + text.slice(i); } }
+		return el.getBoundingClientRect().right > el.parentElement.getBoundingClientRect().right + 1 ? "overflows: " + text : ""; }).filter(s => s)`)
+	if n := b.count(".timeline code.arn"); n < 3 || len(bad) > 0 {
+		t.Errorf("%d ARNs in the timeline; ARNs broken mid-name: %q", n, bad)
 	}
+	// Long Terraform lines scroll inside their box, which stays within its
+	// card and shows a shadow at the edge where more text lies.
 	tf := eval[[]float64](b, `(() => { const p = document.getElementById("terraform"), card = p.closest(".card").getBoundingClientRect(), r = p.getBoundingClientRect();
-		return [p.scrollWidth, p.clientWidth, r.right, card.right, getComputedStyle(p).overflowX === "auto" || getComputedStyle(p).overflowX === "scroll" ? 1 : 0]; })()`)
-	if len(tf) != 5 || tf[0] <= tf[1] || tf[2] > tf[3] || tf[4] != 1 {
-		t.Errorf("Terraform box: scrollWidth %v, clientWidth %v, right edge %v of the card's %v, scrolls %v", tf[0], tf[1], tf[2], tf[3], tf[4])
+		const wide = p.scrollWidth > p.clientWidth; p.scrollLeft = 40; const moved = p.scrollLeft > 0; p.scrollLeft = 0;
+		return [wide ? 1 : 0, moved ? 1 : 0, r.right <= card.right ? 1 : 0, getComputedStyle(p).backgroundImage.includes("radial-gradient") ? 1 : 0]; })()`)
+	if !slices.Equal(tf, []float64{1, 1, 1, 1}) {
+		t.Errorf("Terraform box: [long lines, scrolls, within its card, edge shadow] = %v, want all 1", tf)
 	}
 	b.run("bob opens the roles list", chromedp.Navigate(f.srv.URL+"/roles"), chromedp.WaitVisible(b.css(`.arns`)), b.shot("long-3-roles"))
 	if bad := eval[bool](b, `[...document.querySelectorAll(".arns code")].some(c => c.getBoundingClientRect().right > c.closest("td").getBoundingClientRect().right + 1)`); bad {
