@@ -59,12 +59,12 @@ func (s RoleSpec) validateScopes(v *problems, set Settings) {
 			}
 			field := fmt.Sprintf("buckets[%d]", j)
 			if a.Prefix == b.Prefix {
-				v.add(field, "repeats bucket %q%s of buckets[%d]; list each bucket and prefix once with the access you need", b.Bucket, prefixWords(b.Prefix), i)
+				v.add(field, "repeats bucket %q%s of scope %d; list each bucket and prefix once with the access you need", b.Bucket, prefixWords(b.Prefix), i+1)
 				break
 			}
 			if strings.HasPrefix(b.Prefix, a.Prefix) || strings.HasPrefix(a.Prefix, b.Prefix) {
-				v.add(field, "overlaps buckets[%d] on bucket %q (%s contains %s); merge them into one scope with the access you need",
-					i, b.Bucket, prefixLabel(shorter(a.Prefix, b.Prefix)), prefixLabel(longer(a.Prefix, b.Prefix)))
+				v.add(field, "overlaps scope %d on bucket %q (%s contains %s); merge them into one scope with the access you need",
+					i+1, b.Bucket, prefixLabel(shorter(a.Prefix, b.Prefix)), prefixLabel(longer(a.Prefix, b.Prefix)))
 				break
 			}
 		}
@@ -125,29 +125,32 @@ func validateBucketName(v *problems, field, b string) bool {
 		v.add(field, "bucket name must not contain /; put the key prefix in the prefix field")
 		return false
 	}
-	if l := len(b); l < 3 || l > 63 {
-		v.add(field, "bucket name must be 3 to 63 characters long (it has %d)", utf8.RuneCountInString(b))
-	}
-	if bad := firstBad(b, func(r rune) bool { return r == '.' || r == '-' || (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') }); bad != "" {
+	// One fault, one message: an upper-case name is not also reported as
+	// starting with a wrong character. The first rule broken is reported.
+	bad := firstBad(b, func(r rune) bool { return r == '.' || r == '-' || (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') })
+	switch {
+	case bad != "":
 		v.add(field, "bucket name may contain only lower-case letters, digits, dots and hyphens (found %s)", bad)
-	}
-	if !alnumByte(b[0]) || !alnumByte(b[len(b)-1]) {
+	case len(b) < 3 || len(b) > 63:
+		v.add(field, "bucket name must be 3 to 63 characters long (it has %d)", utf8.RuneCountInString(b))
+	case !alnumByte(b[0]) || !alnumByte(b[len(b)-1]):
 		v.add(field, "bucket name must start and end with a lower-case letter or a digit")
-	}
-	if strings.Contains(b, "..") {
+	case strings.Contains(b, ".."):
 		v.add(field, "bucket name must not contain two dots in a row")
-	}
-	if ipv4Re.MatchString(b) {
+	case ipv4Re.MatchString(b):
 		v.add(field, "bucket name must not look like an IP address")
-	}
-	for _, p := range reservedBucketPrefixes {
-		if strings.HasPrefix(b, p) {
-			v.add(field, "bucket names starting with %q are reserved by AWS", p)
+	default:
+		for _, p := range reservedBucketPrefixes {
+			if strings.HasPrefix(b, p) {
+				v.add(field, "bucket names starting with %q are reserved by AWS", p)
+				return false
+			}
 		}
-	}
-	for _, s := range reservedBucketSuffixes {
-		if strings.HasSuffix(b, s) {
-			v.add(field, "bucket names ending with %q are reserved by AWS", s)
+		for _, s := range reservedBucketSuffixes {
+			if strings.HasSuffix(b, s) {
+				v.add(field, "bucket names ending with %q are reserved by AWS", s)
+				return false
+			}
 		}
 	}
 	return len(v.list) == n

@@ -133,7 +133,7 @@ func (s RoleSpec) validateManaged(v *problems, set Settings) {
 			continue
 		}
 		if j, dup := seen[arn]; dup {
-			v.add(field, "managed policy %q is already listed at managed_policies[%d]", p, j)
+			v.add(field, "managed policy %q is listed twice (also as policy %d)", p, j+1)
 			continue
 		}
 		seen[arn] = i

@@ -76,15 +76,15 @@ func TestValidate(t *testing.T) {
 		{"prefix ARN", RoleSpec{Name: "r", Buckets: scope("team-data", "arn:aws:s3:::x", AccessRead)}, guard, "buckets[0].prefix", "not an ARN", false},
 		{"prefix too long", RoleSpec{Name: "r", Buckets: scope("team-data", strings.Repeat("é", 513), AccessRead)}, guard, "buckets[0].prefix", "at most 1024 bytes long (it has 1026)", false},
 		{"prefix invalid UTF-8", RoleSpec{Name: "r", Buckets: scope("team-data", "\xff", AccessRead)}, guard, "buckets[0].prefix", "UTF-8", false},
-		{"duplicate scope", RoleSpec{Name: "r", Buckets: []BucketScope{ok, ok}}, guard, "buckets[1]", `repeats bucket "team-data" (whole bucket) of buckets[0]`, false},
+		{"duplicate scope", RoleSpec{Name: "r", Buckets: []BucketScope{ok, ok}}, guard, "buckets[1]", `repeats bucket "team-data" (whole bucket) of scope 1`, false},
 		{"overlapping scopes", RoleSpec{Name: "r", Buckets: []BucketScope{{Bucket: "team-data", Prefix: "logs/", Access: AccessRead}, {Bucket: "team-data", Prefix: "logs/app/", Access: AccessWrite}}}, guard, "buckets[1]",
-			`overlaps buckets[0] on bucket "team-data" (prefix "logs/" contains prefix "logs/app/"); merge them into one scope with the access you need`, true},
+			`overlaps scope 1 on bucket "team-data" (prefix "logs/" contains prefix "logs/app/"); merge them into one scope with the access you need`, true},
 		{"whole bucket overlaps prefix", RoleSpec{Name: "r", Buckets: []BucketScope{{Bucket: "team-data", Prefix: "logs/", Access: AccessRead}, ok}}, guard, "buckets[1]", "the whole bucket contains", false},
 		{"session too short", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, MaxSessionDuration: 60}, guard, "max_session_duration", "max session duration must be between 3600 (1 hour) and 43200 (12 hours) seconds (got 60)", true},
 		{"session too long", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, MaxSessionDuration: 43201}, guard, "max_session_duration", "43200", false},
 		{"managed not allowed", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, ManagedPolicies: []string{"AdministratorAccess"}}, guard, "managed_policies[0]", `managed policy "AdministratorAccess" is not allowed; choose from`, false},
 		{"managed by ARN allowed", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, ManagedPolicies: []string{"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "CloudWatchAgentServerPolicy"}}, guard, "", "", false},
-		{"managed duplicate", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, ManagedPolicies: []string{"AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}}, guard, "managed_policies[1]", "already listed", false},
+		{"managed duplicate", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, ManagedPolicies: []string{"AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}}, guard, "managed_policies[1]", "listed twice (also as policy 1)", false},
 		{"managed invalid", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, ManagedPolicies: []string{"bad name"}}, guard, "managed_policies[0]", "not a managed policy name", false},
 		{"managed none allowed", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, ManagedPolicies: []string{"AmazonSSMManagedInstanceCore"}}, DefaultSettings(), "managed_policies[0]", "no managed policies may be requested", false},
 		{"expiry past", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, ExpiresAt: &past}, guard, "expires_at", "expiry must be in the future (it is 2026-01-02T02:04:05Z)", true},
@@ -118,6 +118,30 @@ func TestValidate(t *testing.T) {
 			}
 			t.Errorf("no problem on %s with message %q; got %v", tt.field, tt.msg, verr.Problems)
 		})
+	}
+}
+
+// TestValidateBucketOneFaultOneMessage: a bucket name gets one message,
+// for the first rule it breaks, and messages count scopes from 1 as people
+// do (field paths stay 0-based).
+func TestValidateBucketOneFaultOneMessage(t *testing.T) {
+	t.Parallel()
+	for _, b := range []string{"Team-Reports", "team-data-", "UP", "Team..x", "-a.b"} {
+		err := RoleSpec{Name: "r", Buckets: []BucketScope{{Bucket: b, Access: AccessRead}}}.Validate(testSettings())
+		var verr *ValidationError
+		if !errors.As(err, &verr) || len(verr.Problems) != 1 {
+			t.Errorf("bucket %q: want one problem, got %v", b, err)
+		}
+	}
+	spec := RoleSpec{Name: "r", Buckets: []BucketScope{{Bucket: "team-a", Access: AccessRead}, {Bucket: "Team-B", Access: AccessRead}, {Bucket: "team-a", Prefix: "logs/", Access: AccessRead}}}
+	var verr *ValidationError
+	if !errors.As(spec.Validate(testSettings()), &verr) {
+		t.Fatal("want *ValidationError")
+	}
+	for _, p := range verr.Problems {
+		if strings.Contains(p.Message, "buckets[") {
+			t.Errorf("%s: message names a field path: %q", p.Field, p.Message)
+		}
 	}
 }
 

@@ -99,7 +99,7 @@ func handleChangeForm(d Deps) echo.HandlerFunc {
 			return err
 		}
 		f := formFromRequest(r)
-		pv, err := buildPreview(f.spec(), d.Settings, d.Store.Rules(), actor.Name)
+		pv, err := buildPreview(c.Request().Context(), d, f, actor.Name)
 		if err != nil {
 			return err
 		}
@@ -115,8 +115,7 @@ func handleChange(d Deps) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		editing := c.FormValue("op") == "add" || c.FormValue("remove") != ""
-		f, err := parseRequestForm(c, editing)
+		f, err := parseRequestForm(c)
 		if err != nil {
 			return err
 		}
@@ -140,7 +139,7 @@ func handleChange(d Deps) echo.HandlerFunc {
 			}
 			status = http.StatusUnprocessableEntity
 		}
-		pv, err := buildPreview(f.spec(), d.Settings, d.Store.Rules(), actor.Name)
+		pv, err := buildPreview(c.Request().Context(), d, f, actor.Name)
 		if err != nil {
 			return err
 		}

@@ -65,7 +65,9 @@ func TestActionsByCaller(t *testing.T) {
 	// Revoke: the owner or an admin; the detail page offers it only to them.
 	live := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("live-one", "alice")))
 	page := fmt.Sprintf("/requests/%d", live.ID)
-	pageHas(t, alice.get(page), `id="action-revoke"`, "Request a change", live.RoleARN)
+	alicePage := alice.get(page)
+	pageHas(t, alicePage, `id="action-revoke"`, "Request a change")
+	textHas(t, alicePage, live.RoleARN)
 	pageLacks(t, bob.get(page), `id="action-revoke"`, "Request a change")
 	pageHas(t, carol.get(page), `id="action-revoke"`)
 	if r := bob.post(page+"/revoke", nil); r.status != http.StatusForbidden {

@@ -83,7 +83,8 @@ func registerAPI(e *echo.Echo, d Deps) {
 	lim := d.APILimits.withDefaults()
 	doc := mustOpenAPI()
 	e.GET("/api/openapi.json", handleOpenAPIJSON(doc))
-	e.GET("/api/docs", handleAPIReference(doc))
+	// The reference is a page: it knows who is signed in, for the header.
+	e.GET("/api/docs", handleAPIReference(doc), d.auth.identify)
 
 	idem := idempotent(st, d.Logger)
 	routes := []apiRoute{

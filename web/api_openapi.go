@@ -1,15 +1,17 @@
 package web
 
 import (
-	"bytes"
+	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"html/template"
+	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v3"
 )
@@ -20,11 +22,11 @@ import (
 //go:embed openapi.yaml
 var openapiYAML []byte
 
-// openAPIDoc is the document, parsed once, as JSON and as the reference
-// page generated from it.
+// openAPIDoc is the document, parsed once, as JSON and as the model of
+// the reference page generated from it.
 type openAPIDoc struct {
 	JSON []byte
-	HTML []byte
+	ref  refPage
 	tree map[string]any
 }
 
@@ -48,11 +50,7 @@ func parseOpenAPI(src []byte) (*openAPIDoc, error) {
 		return nil, fmt.Errorf("openapi.yaml as JSON: %w", err)
 	}
 	d := &openAPIDoc{JSON: js, tree: tree}
-	var buf bytes.Buffer
-	if err := referenceTmpl.Execute(&buf, d.reference()); err != nil {
-		return nil, fmt.Errorf("API reference page: %w", err)
-	}
-	d.HTML = buf.Bytes()
+	d.ref = d.reference()
 	return d, nil
 }
 
@@ -60,16 +58,16 @@ func parseOpenAPI(src []byte) (*openAPIDoc, error) {
 // "GET /api/v1/requests/{id}".
 func (d *openAPIDoc) operations() []string {
 	var out []string
-	for _, op := range d.reference().Operations {
+	for _, op := range d.ref.Operations {
 		out = append(out, op.Method+" "+op.Path)
 	}
 	return out
 }
 
 type refOperation struct {
-	Method, Path, Summary, Tag, Body string
-	Params                           []refParam
-	Responses                        []refResponse
+	ID, Method, Path, Summary, Description, Tag, Body string
+	Params                                            []refParam
+	Responses                                         []refResponse
 }
 
 type refParam struct{ Name, In, Type, Description string }
@@ -77,9 +75,16 @@ type refParam struct{ Name, In, Type, Description string }
 type refResponse struct{ Status, Description string }
 
 type refPage struct {
-	Title, Description string
-	Operations         []refOperation
-	Schemas            []refSchema
+	Title, Version, Description string
+	// Tags are the document's tags in its order, each with its operations.
+	Tags       []refTag
+	Operations []refOperation
+	Schemas    []refSchema
+}
+
+type refTag struct {
+	Name, Description string
+	Operations        []refOperation
 }
 
 type refSchema struct {
@@ -93,7 +98,7 @@ var methodOrder = map[string]int{"get": 0, "post": 1, "put": 2, "patch": 3, "del
 // with its parameters and responses, then every schema as JSON.
 func (d *openAPIDoc) reference() refPage {
 	info, _ := d.tree["info"].(map[string]any)
-	page := refPage{Title: str(info["title"]), Description: str(info["description"])}
+	page := refPage{Title: str(info["title"]), Version: str(info["version"]), Description: str(info["description"])}
 	comps, _ := d.tree["components"].(map[string]any)
 	paths, _ := d.tree["paths"].(map[string]any)
 	for path, item := range paths {
@@ -103,7 +108,8 @@ func (d *openAPIDoc) reference() refPage {
 			if _, known := methodOrder[method]; !ok || !known {
 				continue
 			}
-			ro := refOperation{Method: strings.ToUpper(method), Path: path, Summary: str(op["summary"])}
+			ro := refOperation{ID: str(op["operationId"]), Method: strings.ToUpper(method), Path: path,
+				Summary: str(op["summary"]), Description: str(op["description"])}
 			if tags, _ := op["tags"].([]any); len(tags) > 0 {
 				ro.Tag = str(tags[0])
 			}
@@ -137,6 +143,19 @@ func (d *openAPIDoc) reference() refPage {
 		}
 		return methodOrder[strings.ToLower(a.Method)] < methodOrder[strings.ToLower(b.Method)]
 	})
+	tags, _ := d.tree["tags"].([]any)
+	for _, t := range tags {
+		tm, _ := t.(map[string]any)
+		page.Tags = append(page.Tags, refTag{Name: str(tm["name"]), Description: str(tm["description"])})
+	}
+	for _, op := range page.Operations {
+		i := slices.IndexFunc(page.Tags, func(t refTag) bool { return t.Name == op.Tag })
+		if i < 0 {
+			page.Tags = append(page.Tags, refTag{Name: op.Tag})
+			i = len(page.Tags) - 1
+		}
+		page.Tags[i].Operations = append(page.Tags[i].Operations, op)
+	}
 	schemas, _ := comps["schemas"].(map[string]any)
 	for name, s := range schemas {
 		js, _ := json.MarshalIndent(s, "", "  ")
@@ -177,42 +196,6 @@ func str(v any) string {
 	return s
 }
 
-var referenceTmpl = template.Must(template.New("ref").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} reference</title>
-<link rel="stylesheet" href="/static/app.css">
-</head>
-<body>
-<main class="api-reference">
-<h1>{{.Title}}</h1>
-<p><a href="/api/openapi.json">OpenAPI 3.1 document (JSON)</a></p>
-<pre class="api-intro">{{.Description}}</pre>
-<h2>Operations</h2>
-<ul>{{range .Operations}}<li><a href="#{{.Method}}{{.Path}}"><code>{{.Method}} {{.Path}}</code></a> — {{.Summary}}</li>{{end}}</ul>
-{{range .Operations}}
-<section id="{{.Method}}{{.Path}}">
-<h3><code>{{.Method}} {{.Path}}</code></h3>
-<p>{{.Summary}}</p>
-{{if .Params}}<table><thead><tr><th>Parameter</th><th>In</th><th>Type</th><th>Description</th></tr></thead><tbody>
-{{range .Params}}<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{.Type}}</td><td>{{.Description}}</td></tr>{{end}}
-</tbody></table>{{end}}
-{{if .Body}}<p>Body: <code>{{.Body}}</code></p>{{end}}
-<table><thead><tr><th>Status</th><th>Meaning</th></tr></thead><tbody>
-{{range .Responses}}<tr><td>{{.Status}}</td><td>{{.Description}}</td></tr>{{end}}
-</tbody></table>
-</section>
-{{end}}
-<h2>Schemas</h2>
-{{range .Schemas}}<section id="schema-{{.Name}}"><h3>{{.Name}}</h3><pre>{{.JSON}}</pre></section>
-{{end}}
-</main>
-</body>
-</html>
-`))
-
 func handleOpenAPIJSON(d *openAPIDoc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "public, max-age=300")
@@ -220,8 +203,73 @@ func handleOpenAPIJSON(d *openAPIDoc) echo.HandlerFunc {
 	}
 }
 
+// handleAPIReference shows the reference as a page of the app, in its
+// layout, rendered from the same document as openapi.json.
 func handleAPIReference(d *openAPIDoc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		return c.HTMLBlob(http.StatusOK, d.HTML)
+		return render(c, http.StatusOK, apiReferencePage(d.ref))
+	}
+}
+
+// textBlock is one paragraph of a description, as runs of text and code.
+type textBlock []textRun
+
+type textRun struct {
+	Text string
+	Code bool
+}
+
+// paragraphs reads a description the way the document writes them:
+// paragraphs split by blank lines, `backticks` around code. Nothing else
+// of Markdown is used, so nothing else is read; all of it is escaped as
+// text when rendered.
+func paragraphs(s string) []textBlock {
+	var out []textBlock
+	for _, para := range strings.Split(strings.TrimSpace(s), "\n\n") {
+		if para = strings.Join(strings.Fields(para), " "); para != "" {
+			out = append(out, codeRuns(para))
+		}
+	}
+	return out
+}
+
+// runs renders a block as escaped text and <code> elements, with no
+// whitespace added between them (a template would add some).
+func runs(b textBlock) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		var sb strings.Builder
+		for _, r := range b {
+			if r.Code {
+				sb.WriteString("<code>" + templ.EscapeString(r.Text) + "</code>")
+			} else {
+				sb.WriteString(templ.EscapeString(r.Text))
+			}
+		}
+		_, err := io.WriteString(w, sb.String())
+		return err
+	})
+}
+
+// codeRuns splits one line of text at its backticks; an unpaired one stays
+// as it is.
+func codeRuns(s string) textBlock {
+	var runs textBlock
+	for {
+		i := strings.IndexByte(s, '`')
+		j := -1
+		if i >= 0 {
+			j = strings.IndexByte(s[i+1:], '`')
+		}
+		if i < 0 || j < 0 {
+			if s != "" {
+				runs = append(runs, textRun{Text: s})
+			}
+			return runs
+		}
+		if i > 0 {
+			runs = append(runs, textRun{Text: s[:i]})
+		}
+		runs = append(runs, textRun{Text: s[i+1 : i+1+j], Code: true})
+		s = s[i+2+j:]
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/a-h/templ"
 	"net/http"
 	"strings"
 	"time"
@@ -184,7 +185,7 @@ func describeEvent(e store.Event) eventLine {
 		l.Detail = append(l.Detail, "“"+s+"”")
 	}
 	if e.Kind == store.EventProvisionStep {
-		l.Title = fmt.Sprintf("%s %s: %s", str("resource"), str("name"), str("outcome"))
+		l.Title = stepText(str("resource"), str("name"), str("outcome"))
 	}
 	for _, k := range []string{"role_arn", "instance_profile_arn", "arn", "reason", "expires_at", "final_status"} {
 		if s := str(k); s != "" {
@@ -199,6 +200,44 @@ func describeEvent(e store.Event) eventLine {
 		}
 	}
 	return l
+}
+
+// stepResources name the reconciler's resource kinds for people.
+var stepResources = map[string]string{
+	"role": "role", "inline-policy": "inline policy", "policy-attachment": "managed policy attachment",
+	"instance-profile": "instance profile", "profile-role": "role in instance profile",
+}
+
+// stepText says what one provisioning step did to which resource: "inline
+// policy rolegate-s3 updated".
+func stepText(resource, name, outcome string) string {
+	words, ok := stepResources[resource]
+	if !ok {
+		words = strings.ReplaceAll(resource, "-", " ")
+	}
+	return strings.Join(strings.Fields(words+" "+name+" "+outcome), " ")
+}
+
+// arnParts splits an ARN after each ":" and "/", where a line may break.
+func arnParts(arn string) []string {
+	var parts []string
+	for len(arn) > 0 {
+		i := strings.IndexAny(arn, ":/")
+		if i < 0 {
+			return append(parts, arn)
+		}
+		parts = append(parts, arn[:i+1])
+		arn = arn[i+1:]
+	}
+	return parts
+}
+
+// idAttr is an id attribute, or none for an empty id.
+func idAttr(id string) templ.Attributes {
+	if id == "" {
+		return nil
+	}
+	return templ.Attributes{"id": id}
 }
 
 // ago says how long ago t was, in the largest whole unit.

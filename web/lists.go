@@ -197,8 +197,14 @@ func handleAudit(d Deps) echo.HandlerFunc {
 	}
 }
 
+// eventData is an audit row's details; a provisioning step names its
+// resource and what was done first, as the bare ARN is the same for a role
+// and its inline policy.
 func eventData(e store.Event) string {
 	l := describeEvent(e)
+	if e.Kind == store.EventProvisionStep {
+		return strings.Join(append([]string{l.Title}, l.Detail...), " · ")
+	}
 	return strings.Join(l.Detail, " · ")
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,26 +25,39 @@ type preview struct {
 	Approvals string
 }
 
-// buildPreview renders the plan of spec exactly as provisioning will, from
-// the one Plan value.
-func buildPreview(spec provision.RoleSpec, set provision.Settings, rules store.ApprovalRules, user string) (preview, error) {
+// buildPreview renders the plan of the form's spec exactly as
+// provisioning will, from the one Plan value; or lists its problems as the
+// form would show them, one per field in the order of the fields, with a
+// role name another request holds among them. The justification is not
+// part of the preview.
+func buildPreview(ctx context.Context, d Deps, f requestForm, user string) (preview, error) {
+	f.Errors, f.Problems = nil, nil
+	spec := f.spec()
 	if spec.Name == "" && (len(spec.Buckets) == 0 || spec.Buckets[0].Bucket == "") {
 		return preview{Empty: true}, nil
 	}
-	plan, err := provision.NewPlan(spec, set, provision.PlanMeta{RequestID: "preview", Requester: user})
-	var verr *provision.ValidationError
-	if errors.As(err, &verr) {
-		return preview{Problems: verr.Problems}, nil
-	}
-	if err != nil {
+	plan, err := provision.NewPlan(spec, d.Settings, provision.PlanMeta{RequestID: "preview", Requester: user})
+	if err != nil && !f.setProblems(err) {
 		return preview{}, err
+	}
+	if _, bad := f.Errors["name"]; spec.Name != "" && !bad {
+		taken, err := d.Store.RoleNameTaken(ctx, spec.Name, f.ChangeOf)
+		if err != nil {
+			return preview{}, err
+		}
+		if taken {
+			f.addError("name", nameTakenMessage)
+		}
+	}
+	if f.hasErrors() {
+		return preview{Problems: orderedProblems(f.Problems)}, nil
 	}
 	tf, err := provision.Terraform(plan)
 	if err != nil {
 		return preview{}, err
 	}
 	return preview{RoleName: plan.Role.Name, Trust: prettyJSON(plan.Role.TrustPolicy), Policy: prettyJSON(plan.Policy.Document),
-		Terraform: string(tf), Approvals: "This request " + rules.Progress(spec, nil).Requirement() + "."}, nil
+		Terraform: string(tf), Approvals: "This request " + d.Store.Rules().Progress(spec, nil).Requirement() + "."}, nil
 }
 
 func handleNewRequestForm(d Deps) echo.HandlerFunc {
@@ -56,11 +70,16 @@ func handleNewRequestForm(d Deps) echo.HandlerFunc {
 func handlePreview(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		actor, _ := actorOf(c)
-		f, err := parseRequestForm(c, false)
+		f, err := parseRequestForm(c)
 		if err != nil {
 			return err
 		}
-		pv, err := buildPreview(f.spec(), d.Settings, d.Store.Rules(), actor.Name)
+		// The change form's preview names its request: its own name is
+		// not taken.
+		if id, err := strconv.ParseInt(c.FormValue("change_of"), 10, 64); err == nil && id > 0 {
+			f.ChangeOf = id
+		}
+		pv, err := buildPreview(c.Request().Context(), d, f, actor.Name)
 		if err != nil {
 			return err
 		}
@@ -94,8 +113,7 @@ func editRows(c echo.Context, f *requestForm) bool {
 func handleCreateRequest(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		actor, _ := actorOf(c)
-		editing := c.FormValue("op") == "add" || c.FormValue("remove") != ""
-		f, err := parseRequestForm(c, editing)
+		f, err := parseRequestForm(c)
 		if err != nil {
 			return err
 		}
@@ -109,7 +127,7 @@ func handleCreateRequest(d Deps) echo.HandlerFunc {
 					d.auth.setFlash(c, "ok", fmt.Sprintf("Request #%d for %s submitted. Approvers have been asked.", r.ID, r.Spec.Name))
 					return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
 				case errors.Is(err, store.ErrConflict):
-					f.addError("name", "a role with this name is already requested or live; choose another name")
+					f.addError("name", nameTakenMessage)
 				case !f.setProblems(err):
 					return err
 				}
@@ -119,7 +137,7 @@ func handleCreateRequest(d Deps) echo.HandlerFunc {
 			}
 			status = http.StatusUnprocessableEntity
 		}
-		pv, err := buildPreview(f.spec(), d.Settings, d.Store.Rules(), actor.Name)
+		pv, err := buildPreview(c.Request().Context(), d, f, actor.Name)
 		if err != nil {
 			return err
 		}

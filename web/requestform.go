@@ -55,9 +55,10 @@ func formFromRequest(r store.Request) requestForm {
 	return f
 }
 
-// parseRequestForm reads the form. Blank scope rows are dropped unless
-// keepBlank (while the user is still adding rows).
-func parseRequestForm(c echo.Context, keepBlank bool) (requestForm, error) {
+// parseRequestForm reads the form. Every scope row is kept, blank ones
+// too: a row the user added and left empty gets its message at its field
+// rather than vanishing.
+func parseRequestForm(c echo.Context) (requestForm, error) {
 	params, err := c.FormParams()
 	if err != nil {
 		return requestForm{}, echo.NewHTTPError(400, "The form could not be read.")
@@ -81,9 +82,6 @@ func parseRequestForm(c echo.Context, keepBlank bool) (requestForm, error) {
 		}
 		if i < len(access) {
 			row.Access = access[i]
-		}
-		if !keepBlank && row.Bucket == "" && row.Prefix == "" {
-			continue
 		}
 		f.Scopes = append(f.Scopes, row)
 	}

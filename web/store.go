@@ -28,6 +28,8 @@ type Store interface {
 	Rules() store.ApprovalRules
 	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 	ListActiveRoles(ctx context.Context, cursor string, limit int) (store.RequestPage, error)
+	// RoleNameTaken: another live or pending request holds the name.
+	RoleNameTaken(ctx context.Context, name string, except int64) (bool, error)
 
 	// The API tokens settings page.
 	CreateToken(ctx context.Context, in store.NewToken) (store.Token, string, error)
