@@ -67,7 +67,8 @@ func TestPendingTerraformIsWhatTheWorkerStores(t *testing.T) {
 	page := alice.get(fmt.Sprintf("/requests/%d", r.ID))
 	pageHas(t, page, "Not approved yet.")
 
-	pv, err := buildPreview(in.Spec, f.db.Settings(), f.db.Rules(), "alice")
+	// The form of the request itself (its own name is not "taken").
+	pv, err := buildPreview(uiCtx(t), Deps{Settings: f.db.Settings(), Store: f.db}, formFromRequest(r), "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
