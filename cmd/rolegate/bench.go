@@ -49,22 +49,8 @@ func cmdBench(ctx context.Context, c cli) error {
 	if s.Latency < 0 {
 		errs.add("--iam-latency: must not be negative")
 	}
-	for _, part := range splitList(concurrency) {
-		n, err := strconv.Atoi(part)
-		if err != nil || n < 1 || n > 1000 {
-			errs.add("--concurrency: %q is not a whole number from 1 to 1000", part)
-			continue
-		}
-		s.Concurrency = append(s.Concurrency, n)
-	}
-	for _, part := range splitList(apiConc) {
-		n, err := strconv.Atoi(part)
-		if err != nil || n < 1 || n > 1000 {
-			errs.add("--api-concurrency: %q is not a whole number from 1 to 1000", part)
-			continue
-		}
-		s.APIConcurrency = append(s.APIConcurrency, n)
-	}
+	s.Concurrency = concurrencies("--concurrency", concurrency, &errs)
+	s.APIConcurrency = concurrencies("--api-concurrency", apiConc, &errs)
 	if len(s.APIConcurrency) == 0 {
 		errs.add("--api-concurrency: no concurrency given")
 	}
@@ -95,6 +81,21 @@ func cmdBench(ctx context.Context, c cli) error {
 	s.Version = buildVersion()
 	s.Server = benchServeCommand
 	return bench.Run(ctx, s, run, c.stdout, c.stderr)
+}
+
+// concurrencies parses the comma-separated list of flag name, recording
+// each entry that is not a whole number from 1 to 1000 among errs.
+func concurrencies(name, list string, errs *settingErrors) []int {
+	var out []int
+	for _, part := range splitList(list) {
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 1 || n > 1000 {
+			errs.add("%s: %q is not a whole number from 1 to 1000", name, part)
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // benchServeCommand is `rolegate serve` from this binary as the bench

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"time"
@@ -17,7 +16,7 @@ import (
 )
 
 // benchAPI measures request creation through the API of a real server
-// (this binary, `serve --no-worker`, a separate process on loopback) at each
+// (`rolegate serve` from Settings.Server, a separate process on loopback) at each
 // concurrency, against the same rows written directly with pgx at the same
 // concurrency and the way the store writes them (one statement into
 // requests, request_versions, request_scopes and audit_events): what the
@@ -168,17 +167,5 @@ func apiCreate(ctx context.Context, client *http.Client, base, token, name strin
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	got, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("POST /api/v1/requests = %d: %.300s", resp.StatusCode, got)
-	}
-	return nil
+	return exchange(client, req, http.StatusCreated, "POST /api/v1/requests")
 }

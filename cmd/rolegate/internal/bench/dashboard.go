@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -156,17 +155,5 @@ func dashboardGet(ctx context.Context, client *http.Client, u string) error {
 	}
 	req.Header.Set("X-Forwarded-User", "bench-approver")
 	req.Header.Set("X-Forwarded-Groups", approverGroup)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s = %d: %.300s", u, resp.StatusCode, body)
-	}
-	return nil
+	return exchange(client, req, http.StatusOK, "GET "+u)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -126,6 +127,25 @@ func (s *serverProcess) memoryRow(section string) tableRow {
 	row.measured = fmt.Sprintf("%.1f MiB", mib)
 	row.ok = mib <= 100
 	return row
+}
+
+// exchange sends req and reads the whole answer. It returns the error of
+// the round trip, or one naming what (e.g. "GET /x") and showing the start
+// of the answer when its status is not want.
+func exchange(client *http.Client, req *http.Request, want int, what string) error {
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s = %d: %.300s", what, resp.StatusCode, body)
+	}
+	return nil
 }
 
 // pidCPU is the user and system CPU time a process has used so far, from
