@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 )
 
 // Destroy removes what the plan created, in the order IAM requires: the
@@ -31,74 +32,134 @@ func (r *Reconciler) Sweep(ctx context.Context, p Plan) (Report, error) {
 	return x.report, err
 }
 
+// destroy checks that the plan's profile and role are this request's (or,
+// in a Sweep, notes which are not), then deletes the profile and the role
+// with what hangs on it.
 func (x *run) destroy(ctx context.Context) error {
 	// Check ownership of both before touching either.
-	prof, err := x.getProfile(ctx)
+	prof, foreignProfile, err := x.profileToDestroy(ctx)
 	if err != nil {
 		return err
 	}
-	foreignProfile := false
-	if prof != nil {
-		if tags := profileTags(prof); !x.owns(tags) {
-			if !x.leaveForeign {
-				return foreignError("GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name, x.plan.Meta.RequestID, tags)
-			}
-			foreignProfile = true
-		}
-	}
-	role, err := x.getRole(ctx)
+	role, foreignRole, err := x.roleToDestroy(ctx)
 	if err != nil {
 		return err
 	}
-	foreignRole := false
-	if role != nil {
-		tags, err := x.roleTags(ctx)
-		if err != nil && !isNoSuchEntity(err) {
-			return err
-		}
-		if err == nil && !x.owns(tags) {
-			if !x.leaveForeign {
-				return foreignError("GetRole", "role", x.plan.Role.Name, x.plan.Meta.RequestID, tags)
-			}
-			foreignRole = true
-		}
+	if err := x.destroyProfile(ctx, prof, foreignProfile); err != nil {
+		return err
 	}
+	return x.destroyRole(ctx, role, foreignRole)
+}
 
+// profileToDestroy returns the plan's instance profile (nil when there is
+// none) and whether it is someone else's and left alone (Sweep). It returns
+// a *PermanentError for someone else's profile in a Destroy, or the error
+// of reading it.
+func (x *run) profileToDestroy(ctx context.Context) (*types.InstanceProfile, bool, error) {
+	prof, err := x.getProfile(ctx)
+	if err != nil || prof == nil {
+		return prof, false, err
+	}
+	if tags := profileTags(prof); !x.owns(tags) {
+		if !x.leaveForeign {
+			return nil, false, foreignError("GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name, x.plan.Meta.RequestID, tags)
+		}
+		return prof, true, nil
+	}
+	return prof, false, nil
+}
+
+// roleToDestroy returns the plan's role (nil when there is none) and
+// whether it is someone else's and left alone (Sweep). It returns a
+// *PermanentError for someone else's role in a Destroy, or the error of
+// reading it or its tags (a role gone since is not an error).
+func (x *run) roleToDestroy(ctx context.Context) (*types.Role, bool, error) {
+	role, err := x.getRole(ctx)
+	if err != nil || role == nil {
+		return role, false, err
+	}
+	tags, err := x.roleTags(ctx)
+	if err != nil && !isNoSuchEntity(err) {
+		return nil, false, err
+	}
+	if err == nil && !x.owns(tags) {
+		if !x.leaveForeign {
+			return nil, false, foreignError("GetRole", "role", x.plan.Role.Name, x.plan.Meta.RequestID, tags)
+		}
+		return role, true, nil
+	}
+	return role, false, nil
+}
+
+// destroyProfile takes the roles out of the plan's instance profile and
+// deletes it, or reports it absent or foreign. It returns the error of the
+// first call that failed.
+func (x *run) destroyProfile(ctx context.Context, prof *types.InstanceProfile, foreign bool) error {
 	profName := x.plan.InstanceProfile.Name
 	switch {
-	case foreignProfile:
+	case foreign:
 		x.result(ResourceResult{Kind: KindInstanceProfile, Name: profName, ARN: aws.ToString(prof.Arn), Outcome: OutcomeForeign})
+		return nil
 	case prof == nil:
 		x.result(ResourceResult{Kind: KindInstanceProfile, Name: profName, ARN: x.plan.InstanceProfileARN(), Outcome: OutcomeAbsent})
-	default:
-		for _, rl := range prof.Roles {
-			if err := x.gone(ctx, Call{"RemoveRoleFromInstanceProfile", profName, aws.ToString(rl.RoleName)}, func(ctx context.Context) error {
-				_, err := x.r.client.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: aws.String(profName), RoleName: rl.RoleName})
-				return err
-			}); err != nil {
-				return err
-			}
-		}
-		if err := x.gone(ctx, Call{"DeleteInstanceProfile", profName, ""}, func(ctx context.Context) error {
-			_, err := x.r.client.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String(profName)})
+		return nil
+	}
+	for _, rl := range prof.Roles {
+		if err := x.gone(ctx, Call{"RemoveRoleFromInstanceProfile", profName, aws.ToString(rl.RoleName)}, func(ctx context.Context) error {
+			_, err := x.r.client.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: aws.String(profName), RoleName: rl.RoleName})
 			return err
 		}); err != nil {
 			return err
 		}
-		x.result(ResourceResult{Kind: KindInstanceProfile, Name: profName, ARN: aws.ToString(prof.Arn), Outcome: OutcomeDeleted})
 	}
+	if err := x.gone(ctx, Call{"DeleteInstanceProfile", profName, ""}, func(ctx context.Context) error {
+		_, err := x.r.client.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String(profName)})
+		return err
+	}); err != nil {
+		return err
+	}
+	x.result(ResourceResult{Kind: KindInstanceProfile, Name: profName, ARN: aws.ToString(prof.Arn), Outcome: OutcomeDeleted})
+	return nil
+}
 
-	roleName := aws.String(x.plan.Role.Name)
-	if foreignRole {
+// destroyRole takes the plan's role out of every instance profile, deletes
+// its inline policies, detaches its managed policies and deletes it, or
+// reports it absent or foreign. It returns the error of the first call
+// that failed.
+func (x *run) destroyRole(ctx context.Context, role *types.Role, foreign bool) error {
+	switch {
+	case foreign:
 		x.result(ResourceResult{Kind: KindRole, Name: x.plan.Role.Name, ARN: aws.ToString(role.Arn), Outcome: OutcomeForeign})
 		return nil
-	}
-	if role == nil {
+	case role == nil:
 		x.result(ResourceResult{Kind: KindRole, Name: x.plan.Role.Name, ARN: x.plan.RoleARN(), Outcome: OutcomeAbsent})
 		return nil
 	}
-	// The role may sit in profiles other than the plan's; IAM refuses to
-	// delete it until it leaves them all.
+	if err := x.leaveAllProfiles(ctx); err != nil {
+		return err
+	}
+	if err := x.deleteInlinePolicies(ctx, aws.ToString(role.Arn)); err != nil {
+		return err
+	}
+	if err := x.detachAllPolicies(ctx); err != nil {
+		return err
+	}
+	if err := x.gone(ctx, Call{"DeleteRole", x.plan.Role.Name, ""}, func(ctx context.Context) error {
+		_, err := x.r.client.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(x.plan.Role.Name)})
+		return err
+	}); err != nil {
+		return err
+	}
+	x.result(ResourceResult{Kind: KindRole, Name: x.plan.Role.Name, ARN: aws.ToString(role.Arn), Outcome: OutcomeDeleted})
+	return nil
+}
+
+// leaveAllProfiles takes the role out of every instance profile it sits
+// in: the role may sit in profiles other than the plan's, and IAM refuses
+// to delete it until it leaves them all. It returns the error of listing
+// them or of the first removal that failed.
+func (x *run) leaveAllProfiles(ctx context.Context) error {
+	roleName := aws.String(x.plan.Role.Name)
 	profiles := iam.NewListInstanceProfilesForRolePaginator(x.r.client, &iam.ListInstanceProfilesForRoleInput{RoleName: roleName})
 	for profiles.HasMorePages() {
 		page, err := profiles.NextPage(ctx)
@@ -117,6 +178,14 @@ func (x *run) destroy(ctx context.Context) error {
 			}
 		}
 	}
+	return nil
+}
+
+// deleteInlinePolicies deletes every inline policy of the role (roleARN
+// is for the report). It returns the error of listing them or of the first
+// deletion that failed.
+func (x *run) deleteInlinePolicies(ctx context.Context, roleARN string) error {
+	roleName := aws.String(x.plan.Role.Name)
 	policies := iam.NewListRolePoliciesPaginator(x.r.client, &iam.ListRolePoliciesInput{RoleName: roleName})
 	for policies.HasMorePages() {
 		page, err := policies.NextPage(ctx)
@@ -133,29 +202,28 @@ func (x *run) destroy(ctx context.Context) error {
 			}); err != nil {
 				return err
 			}
-			x.result(ResourceResult{Kind: KindInlinePolicy, Name: x.plan.Role.Name + ":" + n, ARN: aws.ToString(role.Arn), Outcome: OutcomeDeleted})
+			x.result(ResourceResult{Kind: KindInlinePolicy, Name: x.plan.Role.Name + ":" + n, ARN: roleARN, Outcome: OutcomeDeleted})
 		}
 	}
+	return nil
+}
+
+// detachAllPolicies detaches every managed policy from the role. It
+// returns the error of listing them or of the first detachment that failed.
+func (x *run) detachAllPolicies(ctx context.Context) error {
 	attached, err := x.attachedPolicies(ctx)
 	if err != nil && !isNoSuchEntity(err) {
 		return err
 	}
 	for _, arn := range attached {
 		if err := x.gone(ctx, Call{"DetachRolePolicy", x.plan.Role.Name, arn}, func(ctx context.Context) error {
-			_, err := x.r.client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: roleName, PolicyArn: aws.String(arn)})
+			_, err := x.r.client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(x.plan.Role.Name), PolicyArn: aws.String(arn)})
 			return err
 		}); err != nil {
 			return err
 		}
 		x.result(ResourceResult{Kind: KindAttachment, Name: x.plan.Role.Name, ARN: arn, Outcome: OutcomeDeleted})
 	}
-	if err := x.gone(ctx, Call{"DeleteRole", x.plan.Role.Name, ""}, func(ctx context.Context) error {
-		_, err := x.r.client.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: roleName})
-		return err
-	}); err != nil {
-		return err
-	}
-	x.result(ResourceResult{Kind: KindRole, Name: x.plan.Role.Name, ARN: aws.ToString(role.Arn), Outcome: OutcomeDeleted})
 	return nil
 }
 

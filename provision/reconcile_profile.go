@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -35,67 +34,97 @@ func profileTags(prof *types.InstanceProfile) map[string]string {
 // applyProfile creates the instance profile or repairs its tags, and makes
 // it hold exactly the plan's role; then it waits until IAM shows that.
 func (x *run) applyProfile(ctx context.Context) error {
-	want := x.plan.InstanceProfile
-	name := aws.String(want.Name)
 	prof, err := x.getProfile(ctx)
 	if err != nil {
 		return err
 	}
 	existed := prof != nil
-	var changes []string
-	var roles []string
-	arn := x.plan.InstanceProfileARN()
+	var changes, roles []string
+	var arn string
 	if !existed {
-		err := x.write(ctx, Call{"CreateInstanceProfile", want.Name, "path " + want.Path}, func(ctx context.Context) error {
-			out, err := x.r.client.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{
-				InstanceProfileName: name, Path: aws.String(want.Path), Tags: iamTags(want.Tags)})
-			if err == nil {
-				arn = aws.ToString(out.InstanceProfile.Arn)
-			}
+		if arn, err = x.createProfile(ctx); err != nil {
 			return err
-		})
-		if err != nil {
-			return err
-		}
-		if !x.dry {
-			if err := x.waitProfile(ctx, ""); err != nil {
-				return err
-			}
 		}
 	} else {
 		arn = aws.ToString(prof.Arn)
-		tags := profileTags(prof)
-		if !x.owns(tags) {
-			return foreignError("GetInstanceProfile", "instance profile", want.Name, x.plan.Meta.RequestID, tags)
-		}
-		if p := aws.ToString(prof.Path); p != want.Path {
-			return &PermanentError{Op: "GetInstanceProfile", Code: "PathMismatch", Message: fmt.Sprintf(
-				"instance profile %q is under path %s but the plan wants %s; IAM cannot move it, so destroy it and apply again", want.Name, p, want.Path)}
-		}
-		set, remove := diffTags(tags, want.Tags)
-		if len(set) > 0 {
-			changes = append(changes, "tags set: "+strings.Join(tagKeys(set), ", "))
-			if err := x.write(ctx, Call{"TagInstanceProfile", want.Name, strings.Join(tagKeys(set), ", ")}, func(ctx context.Context) error {
-				_, err := x.r.client.TagInstanceProfile(ctx, &iam.TagInstanceProfileInput{InstanceProfileName: name, Tags: iamTags(set)})
-				return err
-			}); err != nil {
-				return err
-			}
-		}
-		if len(remove) > 0 {
-			changes = append(changes, "tags removed: "+strings.Join(remove, ", "))
-			if err := x.write(ctx, Call{"UntagInstanceProfile", want.Name, strings.Join(remove, ", ")}, func(ctx context.Context) error {
-				_, err := x.r.client.UntagInstanceProfile(ctx, &iam.UntagInstanceProfileInput{InstanceProfileName: name, TagKeys: remove})
-				return err
-			}); err != nil {
-				return err
-			}
+		if changes, err = x.repairProfile(ctx, prof); err != nil {
+			return err
 		}
 		for _, r := range prof.Roles {
 			roles = append(roles, aws.ToString(r.RoleName))
 		}
 	}
+	placed, err := x.placeRole(ctx, roles, existed)
+	if err != nil {
+		return err
+	}
+	changes = append(changes, placed...)
+	want := x.plan.InstanceProfile
+	x.result(ResourceResult{Kind: KindInstanceProfile, Name: want.Name, ARN: arn, Outcome: outcome(existed, changes), Changes: changes})
+	return nil
+}
 
+// createProfile creates the planned instance profile, empty, and unless
+// this is a dry run waits until IAM shows it. It returns the profile's ARN
+// (the planned one in a dry run), or the error of the call or the wait.
+func (x *run) createProfile(ctx context.Context) (string, error) {
+	want := x.plan.InstanceProfile
+	arn := x.plan.InstanceProfileARN()
+	err := x.write(ctx, Call{"CreateInstanceProfile", want.Name, "path " + want.Path}, func(ctx context.Context) error {
+		out, err := x.r.client.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{
+			InstanceProfileName: aws.String(want.Name), Path: aws.String(want.Path), Tags: iamTags(want.Tags)})
+		if err == nil {
+			arn = aws.ToString(out.InstanceProfile.Arn)
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if !x.dry {
+		if err := x.waitProfile(ctx, ""); err != nil {
+			return "", err
+		}
+	}
+	return arn, nil
+}
+
+// repairProfile sets the planned tags an existing instance profile lacks
+// and removes the others. It returns the changes made; a *PermanentError
+// when the profile is not rolegate's for this request or sits under another
+// path, which IAM cannot change; or the error of the first call that failed.
+func (x *run) repairProfile(ctx context.Context, prof *types.InstanceProfile) ([]string, error) {
+	want := x.plan.InstanceProfile
+	name := aws.String(want.Name)
+	tags := profileTags(prof)
+	if !x.owns(tags) {
+		return nil, foreignError("GetInstanceProfile", "instance profile", want.Name, x.plan.Meta.RequestID, tags)
+	}
+	if p := aws.ToString(prof.Path); p != want.Path {
+		return nil, &PermanentError{Op: "GetInstanceProfile", Code: "PathMismatch", Message: fmt.Sprintf(
+			"instance profile %q is under path %s but the plan wants %s; IAM cannot move it, so destroy it and apply again", want.Name, p, want.Path)}
+	}
+	return x.repairTags(ctx, tagging{
+		resource: want.Name, tagAction: "TagInstanceProfile", untagAction: "UntagInstanceProfile",
+		tag: func(ctx context.Context, set []types.Tag) error {
+			_, err := x.r.client.TagInstanceProfile(ctx, &iam.TagInstanceProfileInput{InstanceProfileName: name, Tags: set})
+			return err
+		},
+		untag: func(ctx context.Context, keys []string) error {
+			_, err := x.r.client.UntagInstanceProfile(ctx, &iam.UntagInstanceProfileInput{InstanceProfileName: name, TagKeys: keys})
+			return err
+		},
+	}, tags, want.Tags)
+}
+
+// placeRole makes the instance profile, which holds roles now, hold only
+// the plan's role, and unless this is a dry run waits until IAM shows it
+// there. It returns the changes made (none are reported for a profile that
+// did not exist before), or the error of the first call or of the wait.
+func (x *run) placeRole(ctx context.Context, roles []string, existed bool) ([]string, error) {
+	want := x.plan.InstanceProfile
+	name := aws.String(want.Name)
+	var changes []string
 	holds := false
 	for _, r := range roles {
 		if r == want.RoleName {
@@ -111,25 +140,25 @@ func (x *run) applyProfile(ctx context.Context) error {
 			}
 			return err
 		}); err != nil {
-			return err
+			return changes, err
 		}
 	}
-	if !holds {
-		if existed {
-			changes = append(changes, "added role "+want.RoleName)
-		}
-		if err := x.write(ctx, Call{"AddRoleToInstanceProfile", want.Name, want.RoleName}, func(ctx context.Context) error {
-			_, err := x.r.client.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: name, RoleName: aws.String(want.RoleName)})
-			return err
-		}); err != nil {
-			return err
-		}
-		if !x.dry {
-			if err := x.waitProfile(ctx, want.RoleName); err != nil {
-				return err
-			}
+	if holds {
+		return changes, nil
+	}
+	if existed {
+		changes = append(changes, "added role "+want.RoleName)
+	}
+	if err := x.write(ctx, Call{"AddRoleToInstanceProfile", want.Name, want.RoleName}, func(ctx context.Context) error {
+		_, err := x.r.client.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: name, RoleName: aws.String(want.RoleName)})
+		return err
+	}); err != nil {
+		return changes, err
+	}
+	if !x.dry {
+		if err := x.waitProfile(ctx, want.RoleName); err != nil {
+			return changes, err
 		}
 	}
-	x.result(ResourceResult{Kind: KindInstanceProfile, Name: want.Name, ARN: arn, Outcome: outcome(existed, changes), Changes: changes})
-	return nil
+	return changes, nil
 }

@@ -45,72 +45,115 @@ func (x *run) owns(tags map[string]string) bool {
 // applyRole creates the role or repairs its attributes. It returns the
 // role's ARN and whether the role was (or, in a dry run, would be) created.
 func (x *run) applyRole(ctx context.Context) (string, bool, error) {
-	want := x.plan.Role
 	role, err := x.getRole(ctx)
 	if err != nil {
 		return "", false, err
 	}
 	if role == nil {
-		arn := x.plan.RoleARN()
-		in := &iam.CreateRoleInput{
-			RoleName:                 aws.String(want.Name),
-			Path:                     aws.String(want.Path),
-			Description:              aws.String(want.Description),
-			AssumeRolePolicyDocument: aws.String(want.TrustPolicy),
-			MaxSessionDuration:       aws.Int32(want.MaxSessionDuration),
-			Tags:                     iamTags(want.Tags),
-		}
-		if want.PermissionsBoundaryARN != "" {
-			in.PermissionsBoundary = aws.String(want.PermissionsBoundaryARN)
-		}
-		err := x.write(ctx, Call{"CreateRole", want.Name, "path " + want.Path}, func(ctx context.Context) error {
-			out, err := x.r.client.CreateRole(ctx, in)
-			if err == nil {
-				arn = aws.ToString(out.Role.Arn)
-			}
-			return err
-		})
-		if err != nil {
-			return "", false, err
-		}
-		x.result(ResourceResult{Kind: KindRole, Name: want.Name, ARN: arn, Outcome: OutcomeCreated})
-		if !x.dry {
-			if err := x.waitRole(ctx); err != nil {
-				return "", false, err
-			}
-		}
-		return arn, true, nil
+		arn, err := x.createRole(ctx)
+		return arn, err == nil, err
 	}
-
-	arn := aws.ToString(role.Arn)
-	tags, err := x.roleTags(ctx)
+	tags, err := x.checkRole(ctx, role)
 	if err != nil {
 		return "", false, err
 	}
-	if !x.owns(tags) {
-		return "", false, foreignError("GetRole", "role", want.Name, x.plan.Meta.RequestID, tags)
-	}
-	if p := aws.ToString(role.Path); p != want.Path {
-		return "", false, &PermanentError{Op: "GetRole", Code: "PathMismatch", Message: fmt.Sprintf(
-			"role %q is under path %s but the plan wants %s; IAM cannot move a role, so destroy it and apply again", want.Name, p, want.Path)}
-	}
 	var changes []string
-	name := aws.String(want.Name)
-
-	trust, err := decodePolicyDocument(aws.ToString(role.AssumeRolePolicyDocument))
-	if err != nil {
-		return "", false, fmt.Errorf("decode trust policy of role %q: %w", want.Name, err)
-	}
-	if same, _ := policiesEqual(trust, want.TrustPolicy); !same {
-		changes = append(changes, "trust policy")
-		if err := x.write(ctx, Call{"UpdateAssumeRolePolicy", want.Name, ""}, func(ctx context.Context) error {
-			_, err := x.r.client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: name, PolicyDocument: aws.String(want.TrustPolicy)})
-			return err
-		}); err != nil {
+	for _, repair := range []func() ([]string, error){
+		func() ([]string, error) { return x.repairTrust(ctx, role) },
+		func() ([]string, error) { return x.repairRoleAttributes(ctx, role) },
+		func() ([]string, error) { return x.repairBoundary(ctx, role) },
+		func() ([]string, error) { return x.repairRoleTags(ctx, tags) },
+	} {
+		done, err := repair()
+		changes = append(changes, done...)
+		if err != nil {
 			return "", false, err
 		}
 	}
+	arn := aws.ToString(role.Arn)
+	x.result(ResourceResult{Kind: KindRole, Name: x.plan.Role.Name, ARN: arn, Outcome: outcome(true, changes), Changes: changes})
+	return arn, false, nil
+}
 
+// createRole creates the planned role and, unless this is a dry run, waits
+// until IAM shows it. It returns the role's ARN (the planned one in a dry
+// run), or the error of the call or the wait.
+func (x *run) createRole(ctx context.Context) (string, error) {
+	want := x.plan.Role
+	arn := x.plan.RoleARN()
+	in := &iam.CreateRoleInput{
+		RoleName:                 aws.String(want.Name),
+		Path:                     aws.String(want.Path),
+		Description:              aws.String(want.Description),
+		AssumeRolePolicyDocument: aws.String(want.TrustPolicy),
+		MaxSessionDuration:       aws.Int32(want.MaxSessionDuration),
+		Tags:                     iamTags(want.Tags),
+	}
+	if want.PermissionsBoundaryARN != "" {
+		in.PermissionsBoundary = aws.String(want.PermissionsBoundaryARN)
+	}
+	err := x.write(ctx, Call{"CreateRole", want.Name, "path " + want.Path}, func(ctx context.Context) error {
+		out, err := x.r.client.CreateRole(ctx, in)
+		if err == nil {
+			arn = aws.ToString(out.Role.Arn)
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	x.result(ResourceResult{Kind: KindRole, Name: want.Name, ARN: arn, Outcome: OutcomeCreated})
+	if !x.dry {
+		if err := x.waitRole(ctx); err != nil {
+			return "", err
+		}
+	}
+	return arn, nil
+}
+
+// checkRole returns the tags of an existing role of the plan's name, or a
+// *PermanentError when the role is not rolegate's for this request or sits
+// under another path, which IAM cannot change.
+func (x *run) checkRole(ctx context.Context, role *types.Role) (map[string]string, error) {
+	want := x.plan.Role
+	tags, err := x.roleTags(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !x.owns(tags) {
+		return nil, foreignError("GetRole", "role", want.Name, x.plan.Meta.RequestID, tags)
+	}
+	if p := aws.ToString(role.Path); p != want.Path {
+		return nil, &PermanentError{Op: "GetRole", Code: "PathMismatch", Message: fmt.Sprintf(
+			"role %q is under path %s but the plan wants %s; IAM cannot move a role, so destroy it and apply again", want.Name, p, want.Path)}
+	}
+	return tags, nil
+}
+
+// repairTrust replaces the role's trust policy when it differs from the
+// plan's in meaning. It returns the change made, or the error of decoding
+// the policy IAM holds or of the call.
+func (x *run) repairTrust(ctx context.Context, role *types.Role) ([]string, error) {
+	want := x.plan.Role
+	trust, err := decodePolicyDocument(aws.ToString(role.AssumeRolePolicyDocument))
+	if err != nil {
+		return nil, fmt.Errorf("decode trust policy of role %q: %w", want.Name, err)
+	}
+	if same, _ := policiesEqual(trust, want.TrustPolicy); same {
+		return nil, nil
+	}
+	changes := []string{"trust policy"}
+	return changes, x.write(ctx, Call{"UpdateAssumeRolePolicy", want.Name, ""}, func(ctx context.Context) error {
+		_, err := x.r.client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(want.Name), PolicyDocument: aws.String(want.TrustPolicy)})
+		return err
+	})
+}
+
+// repairRoleAttributes sets the description and maximum session duration
+// in one call when either differs. It returns the changes made, or the
+// call's error.
+func (x *run) repairRoleAttributes(ctx context.Context, role *types.Role) ([]string, error) {
+	want := x.plan.Role
 	var upd []string
 	if aws.ToString(role.Description) != want.Description {
 		upd = append(upd, "description")
@@ -118,61 +161,89 @@ func (x *run) applyRole(ctx context.Context) (string, bool, error) {
 	if aws.ToInt32(role.MaxSessionDuration) != want.MaxSessionDuration {
 		upd = append(upd, fmt.Sprintf("max session duration %d -> %d", aws.ToInt32(role.MaxSessionDuration), want.MaxSessionDuration))
 	}
-	if len(upd) > 0 {
-		changes = append(changes, upd...)
-		if err := x.write(ctx, Call{"UpdateRole", want.Name, strings.Join(upd, ", ")}, func(ctx context.Context) error {
-			_, err := x.r.client.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: name,
-				Description: aws.String(want.Description), MaxSessionDuration: aws.Int32(want.MaxSessionDuration)})
-			return err
-		}); err != nil {
-			return "", false, err
-		}
+	if len(upd) == 0 {
+		return nil, nil
 	}
+	return upd, x.write(ctx, Call{"UpdateRole", want.Name, strings.Join(upd, ", ")}, func(ctx context.Context) error {
+		_, err := x.r.client.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String(want.Name),
+			Description: aws.String(want.Description), MaxSessionDuration: aws.Int32(want.MaxSessionDuration)})
+		return err
+	})
+}
 
+// repairBoundary sets or removes the role's permissions boundary to match
+// the plan. It returns the change made, or the call's error.
+func (x *run) repairBoundary(ctx context.Context, role *types.Role) ([]string, error) {
+	want := x.plan.Role
 	var have string
 	if role.PermissionsBoundary != nil {
 		have = aws.ToString(role.PermissionsBoundary.PermissionsBoundaryArn)
 	}
 	switch {
 	case have == want.PermissionsBoundaryARN:
+		return nil, nil
 	case want.PermissionsBoundaryARN == "":
-		changes = append(changes, "permissions boundary removed")
-		err = x.write(ctx, Call{"DeleteRolePermissionsBoundary", want.Name, have}, func(ctx context.Context) error {
-			_, err := x.r.client.DeleteRolePermissionsBoundary(ctx, &iam.DeleteRolePermissionsBoundaryInput{RoleName: name})
+		return []string{"permissions boundary removed"}, x.write(ctx, Call{"DeleteRolePermissionsBoundary", want.Name, have}, func(ctx context.Context) error {
+			_, err := x.r.client.DeleteRolePermissionsBoundary(ctx, &iam.DeleteRolePermissionsBoundaryInput{RoleName: aws.String(want.Name)})
 			return err
 		})
 	default:
-		changes = append(changes, "permissions boundary set")
-		err = x.write(ctx, Call{"PutRolePermissionsBoundary", want.Name, want.PermissionsBoundaryARN}, func(ctx context.Context) error {
-			_, err := x.r.client.PutRolePermissionsBoundary(ctx, &iam.PutRolePermissionsBoundaryInput{RoleName: name, PermissionsBoundary: aws.String(want.PermissionsBoundaryARN)})
+		return []string{"permissions boundary set"}, x.write(ctx, Call{"PutRolePermissionsBoundary", want.Name, want.PermissionsBoundaryARN}, func(ctx context.Context) error {
+			_, err := x.r.client.PutRolePermissionsBoundary(ctx, &iam.PutRolePermissionsBoundaryInput{RoleName: aws.String(want.Name), PermissionsBoundary: aws.String(want.PermissionsBoundaryARN)})
 			return err
 		})
 	}
-	if err != nil {
-		return "", false, err
-	}
+}
 
-	set, remove := diffTags(tags, want.Tags)
+// repairRoleTags sets the planned tags the role lacks (or has with another
+// value) and removes those the plan does not have. It returns the changes
+// made, or the error of the first call that failed.
+func (x *run) repairRoleTags(ctx context.Context, have map[string]string) ([]string, error) {
+	name := aws.String(x.plan.Role.Name)
+	return x.repairTags(ctx, tagging{
+		resource: x.plan.Role.Name, tagAction: "TagRole", untagAction: "UntagRole",
+		tag: func(ctx context.Context, set []types.Tag) error {
+			_, err := x.r.client.TagRole(ctx, &iam.TagRoleInput{RoleName: name, Tags: set})
+			return err
+		},
+		untag: func(ctx context.Context, keys []string) error {
+			_, err := x.r.client.UntagRole(ctx, &iam.UntagRoleInput{RoleName: name, TagKeys: keys})
+			return err
+		},
+	}, have, x.plan.Role.Tags)
+}
+
+// tagging is how to set and remove the tags of one IAM resource.
+type tagging struct {
+	resource               string // its name, for the report's calls
+	tagAction, untagAction string
+	tag                    func(ctx context.Context, tags []types.Tag) error
+	untag                  func(ctx context.Context, keys []string) error
+}
+
+// repairTags sets the tags of want that have lacks (or has with another
+// value), then removes the keys of have that want does not have. It
+// returns the changes made, or the error of the first call that failed.
+func (x *run) repairTags(ctx context.Context, t tagging, have map[string]string, want []Tag) ([]string, error) {
+	var changes []string
+	set, remove := diffTags(have, want)
 	if len(set) > 0 {
 		changes = append(changes, "tags set: "+strings.Join(tagKeys(set), ", "))
-		if err := x.write(ctx, Call{"TagRole", want.Name, strings.Join(tagKeys(set), ", ")}, func(ctx context.Context) error {
-			_, err := x.r.client.TagRole(ctx, &iam.TagRoleInput{RoleName: name, Tags: iamTags(set)})
-			return err
+		if err := x.write(ctx, Call{t.tagAction, t.resource, strings.Join(tagKeys(set), ", ")}, func(ctx context.Context) error {
+			return t.tag(ctx, iamTags(set))
 		}); err != nil {
-			return "", false, err
+			return changes, err
 		}
 	}
 	if len(remove) > 0 {
 		changes = append(changes, "tags removed: "+strings.Join(remove, ", "))
-		if err := x.write(ctx, Call{"UntagRole", want.Name, strings.Join(remove, ", ")}, func(ctx context.Context) error {
-			_, err := x.r.client.UntagRole(ctx, &iam.UntagRoleInput{RoleName: name, TagKeys: remove})
-			return err
+		if err := x.write(ctx, Call{t.untagAction, t.resource, strings.Join(remove, ", ")}, func(ctx context.Context) error {
+			return t.untag(ctx, remove)
 		}); err != nil {
-			return "", false, err
+			return changes, err
 		}
 	}
-	x.result(ResourceResult{Kind: KindRole, Name: want.Name, ARN: arn, Outcome: outcome(true, changes), Changes: changes})
-	return arn, false, nil
+	return changes, nil
 }
 
 // diffTags returns the tags to set (missing or different) and the keys to

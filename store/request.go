@@ -440,6 +440,39 @@ func (db *DB) ListRequests(ctx context.Context, f ListFilter) (RequestPage, erro
 	if f.Status != "" && !f.Status.Valid() {
 		return RequestPage{}, fmt.Errorf("%w: unknown status %q", ErrInvalid, f.Status)
 	}
+	sql, args, err := db.listRequestsQuery(f, limit)
+	if err != nil {
+		return RequestPage{}, err
+	}
+	rows, err := db.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return RequestPage{}, interpret(err)
+	}
+	defer rows.Close()
+	var page RequestPage
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return RequestPage{}, err
+		}
+		page.Requests = append(page.Requests, r)
+	}
+	if err := rows.Err(); err != nil {
+		return RequestPage{}, interpret(err)
+	}
+	if len(page.Requests) > limit {
+		page.Requests = page.Requests[:limit]
+		page.Next = encodeCursor(page.Requests[limit-1].ID)
+	}
+	return page, nil
+}
+
+// listRequestsQuery builds the SELECT of one ListRequests page: f's
+// conditions, the keyset order and limit+1 rows (the one more tells that
+// there is a next page). It returns the statement and its arguments, or
+// ErrInvalid for an over-long search text and ErrBadCursor for a foreign
+// cursor.
+func (db *DB) listRequestsQuery(f ListFilter, limit int) (string, []any, error) {
 	var (
 		where []string
 		args  []any
@@ -459,7 +492,7 @@ func (db *DB) ListRequests(ctx context.Context, f ListFilter) (RequestPage, erro
 	}
 	if f.Text != "" {
 		if len(f.Text) > 200 {
-			return RequestPage{}, fmt.Errorf("%w: search text is over 200 characters", ErrInvalid)
+			return "", nil, fmt.Errorf("%w: search text is over 200 characters", ErrInvalid)
 		}
 		add("(r.role_name ILIKE $%[1]d OR r.requester ILIKE $%[1]d OR v.justification ILIKE $%[1]d)",
 			"%"+likeEscaper.Replace(f.Text)+"%")
@@ -485,7 +518,7 @@ func (db *DB) ListRequests(ctx context.Context, f ListFilter) (RequestPage, erro
 	if f.Cursor != "" {
 		after, err := decodeCursor(f.Cursor)
 		if err != nil {
-			return RequestPage{}, err
+			return "", nil, err
 		}
 		add("r.id "+cmp+" $%d", after)
 	}
@@ -495,26 +528,5 @@ func (db *DB) ListRequests(ctx context.Context, f ListFilter) (RequestPage, erro
 	}
 	args = append(args, limit+1)
 	sql += fmt.Sprintf(` ORDER BY r.id %s LIMIT $%d`, order, len(args))
-
-	rows, err := db.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return RequestPage{}, interpret(err)
-	}
-	defer rows.Close()
-	var page RequestPage
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return RequestPage{}, err
-		}
-		page.Requests = append(page.Requests, r)
-	}
-	if err := rows.Err(); err != nil {
-		return RequestPage{}, interpret(err)
-	}
-	if len(page.Requests) > limit {
-		page.Requests = page.Requests[:limit]
-		page.Next = encodeCursor(page.Requests[limit-1].ID)
-	}
-	return page, nil
+	return sql, args, nil
 }

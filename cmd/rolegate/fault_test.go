@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -479,7 +480,7 @@ type faultEnv struct {
 	db    *store.DB
 	iam   *iamlocal.Server
 	url   string
-	calls *callCounter
+	calls *atomic.Int64 // HTTP requests that reached the endpoint
 }
 
 func startFaultEnv(t *testing.T, opts iamlocal.Options) *faultEnv {
@@ -488,8 +489,11 @@ func startFaultEnv(t *testing.T, opts iamlocal.Options) *faultEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counter := &callCounter{next: srv}
-	hs := httptest.NewServer(counter)
+	calls := new(atomic.Int64)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		srv.ServeHTTP(w, r)
+	}))
 	t.Cleanup(hs.Close)
 	client := iam.NewFromConfig(iamlocaltest.Config(),
 		provision.IAMClientOptions(provision.ClientOptions{RatePerSecond: -1, MaxBackoff: 20 * time.Millisecond}),
@@ -516,7 +520,7 @@ func startFaultEnv(t *testing.T, opts iamlocal.Options) *faultEnv {
 			t.Errorf("stop worker: %v", err)
 		}
 	})
-	return &faultEnv{db: db, iam: srv, url: hs.URL, calls: counter}
+	return &faultEnv{db: db, iam: srv, url: hs.URL, calls: calls}
 }
 
 // TestIAMFaultsConvergeWithoutRetryStorms provisions 30 requests while IAM
@@ -536,12 +540,12 @@ func TestIAMFaultsConvergeWithoutRetryStorms(t *testing.T) {
 	clean := startFaultEnv(t, iamlocal.Options{Latency: 5 * time.Millisecond})
 	createApproved(t, ctx, clean.db, requests, "steady")
 	awaitAllActive(t, ctx, clean.db, requests)
-	baseline := clean.calls.calls.Load()
+	baseline := clean.calls.Load()
 
 	faulty := startFaultEnv(t, iamlocal.Options{Latency: 5 * time.Millisecond, ThrottleRate: 0.3, FailureRate: 0.05, Seed: faultSeed})
 	want := createApproved(t, ctx, faulty.db, requests, "steady")
 	awaitAllActive(t, ctx, faulty.db, requests)
-	total := faulty.calls.calls.Load()
+	total := faulty.calls.Load()
 	t.Logf("IAM calls for %d requests: %d without faults, %d with 30%% throttling and 5%% 5xx (%.2f×)",
 		requests, baseline, total, float64(total)/float64(baseline))
 	if total > 3*baseline {

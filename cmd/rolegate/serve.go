@@ -19,6 +19,10 @@ import (
 	"github.com/rolegate/rolegate/web"
 )
 
+// defaultDBMaxConns is the database pool of serve, worker and dev unless
+// --db-max-conns says otherwise; the bench's server uses it too.
+const defaultDBMaxConns = 10
+
 // serverSettings are the settings of the HTTP server, shared by serve and dev.
 type serverSettings struct {
 	listen          string
@@ -47,7 +51,7 @@ func (s *serverSettings) register(fs *flag.FlagSet, getenv func(string) string, 
 	}
 	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", envDuration(getenv, "SHUTDOWN_TIMEOUT", 15*time.Second, errs),
 		"how long in-flight requests may finish after SIGINT/SIGTERM [SHUTDOWN_TIMEOUT]")
-	fs.IntVar(&s.maxConns, "db-max-conns", envInt(getenv, "DB_MAX_CONNS", 10, errs), "database connection pool size [DB_MAX_CONNS]")
+	fs.IntVar(&s.maxConns, "db-max-conns", envInt(getenv, "DB_MAX_CONNS", defaultDBMaxConns, errs), "database connection pool size [DB_MAX_CONNS]")
 	s.log.register(fs, getenv)
 }
 

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -26,10 +26,10 @@ import (
 // with a fixed latency per call, against the ideal: the calls one request
 // needs (counted in the same run) × the latency ÷ the concurrency. After the
 // last run it applies every plan again, which must make no write call.
-func benchProvision(ctx context.Context, e *benchEnv) ([]benchRow, error) {
-	var rows []benchRow
-	for i, conc := range e.settings.concurrency {
-		got, err := provisionRun(ctx, e, conc, i == len(e.settings.concurrency)-1)
+func benchProvision(ctx context.Context, e *env) ([]tableRow, error) {
+	var rows []tableRow
+	for i, conc := range e.settings.Concurrency {
+		got, err := provisionRun(ctx, e, conc, i == len(e.settings.Concurrency)-1)
 		rows = append(rows, got...)
 		if err != nil {
 			return rows, err
@@ -108,15 +108,15 @@ func startBenchIAM(latency time.Duration) (*benchIAM, error) {
 	return &benchIAM{srv: srv, counter: counter, timed: timed, client: client, close: func() { hs.Close() }}, nil
 }
 
-func provisionRun(ctx context.Context, e *benchEnv, conc int, secondApply bool) ([]benchRow, error) {
-	n := e.settings.requests
+func provisionRun(ctx context.Context, e *env, conc int, secondApply bool) ([]tableRow, error) {
+	n := e.settings.Requests
 	set := provision.DefaultSettings()
 	db, _, err := e.newStore(ctx, fmt.Sprintf("c%d", conc), store.Options{MaxConns: int32(min(conc+6, 40)), Settings: &set})
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	ib, err := startBenchIAM(e.settings.latency)
+	ib, err := startBenchIAM(e.settings.Latency)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func provisionRun(ctx context.Context, e *benchEnv, conc int, secondApply bool) 
 		return nil, err
 	}
 	ideal := func(calls int64) time.Duration {
-		return time.Duration(float64(calls) * float64(e.settings.latency) / float64(conc))
+		return time.Duration(float64(calls) * float64(e.settings.Latency) / float64(conc))
 	}
 	// Bounded: three times the ideal of nine calls a request, plus a minute.
 	waitCtx, cancel := context.WithTimeout(ctx, 3*ideal(int64(9*n))+time.Minute)
@@ -164,11 +164,11 @@ func provisionRun(ctx context.Context, e *benchEnv, conc int, secondApply bool) 
 	perRequest := float64(calls) / float64(n)
 	best := ideal(calls)
 	ratio := wall.Seconds() / best.Seconds()
-	row := benchRow{
+	row := tableRow{
 		section:  "provision",
 		name:     fmt.Sprintf("%d requests, worker concurrency %d", n, conc),
 		measured: fmt.Sprintf("%s (%.1f req/s)", wall.Round(10*time.Millisecond), float64(n)/wall.Seconds()),
-		baseline: fmt.Sprintf("%s ideal (%.2f calls/req × %s ÷ %d)", best.Round(10*time.Millisecond), perRequest, e.settings.latency, conc),
+		baseline: fmt.Sprintf("%s ideal (%.2f calls/req × %s ÷ %d)", best.Round(10*time.Millisecond), perRequest, e.settings.Latency, conc),
 		ratio:    ratio,
 	}
 	if conc == 32 {
@@ -186,7 +186,7 @@ func provisionRun(ctx context.Context, e *benchEnv, conc int, secondApply bool) 
 		meanOf(ib.counter.nanos.Load(), calls).Round(100*time.Microsecond),
 		meanOf(ib.timed.nanos.Load(), ib.timed.calls.Load()).Round(100*time.Microsecond))
 	e.logf("concurrency %d: %s; %d calls, %d writes; %s", conc, row.measured, calls, writes, row.note)
-	rows := []benchRow{row}
+	rows := []tableRow{row}
 	if !secondApply {
 		return rows, nil
 	}
@@ -253,7 +253,7 @@ func awaitActive(ctx context.Context, db *store.DB, n int) error {
 
 // applyAllAgain applies every active request's unchanged plan once more,
 // conc at a time, and reports the IAM write calls that made (target 0).
-func applyAllAgain(ctx context.Context, db *store.DB, rec *provision.Reconciler, set provision.Settings, ib *benchIAM, conc int) (benchRow, error) {
+func applyAllAgain(ctx context.Context, db *store.DB, rec *provision.Reconciler, set provision.Settings, ib *benchIAM, conc int) (tableRow, error) {
 	writes0, calls0 := ib.srv.WriteCalls(), ib.counter.calls.Load()
 	start := time.Now()
 	work := make(chan store.Work)
@@ -299,11 +299,11 @@ func applyAllAgain(ctx context.Context, db *store.DB, rec *provision.Reconciler,
 	wg.Wait()
 	close(errs)
 	if err := errors.Join(listErr, <-errs); err != nil {
-		return benchRow{}, err
+		return tableRow{}, err
 	}
 	writes := ib.srv.WriteCalls() - writes0
 	calls := ib.counter.calls.Load() - calls0
-	return benchRow{
+	return tableRow{
 		section:  "provision",
 		name:     fmt.Sprintf("second apply of %d unchanged plans", applied),
 		measured: fmt.Sprintf("%d write calls (%d reads, %s)", writes, calls-int64(writes), time.Since(start).Round(10*time.Millisecond)),

@@ -1,9 +1,8 @@
-package main
+package bench
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -43,8 +42,8 @@ const dashboardSeed = `
 // benchDashboard seeds the stored requests, then times approver dashboard
 // pages fetched over HTTP from a real server against the store calls the
 // page is made of (ListRequests and CountByStatus) run alone.
-func benchDashboard(ctx context.Context, e *benchEnv) ([]benchRow, error) {
-	n := e.settings.dashboardRows
+func benchDashboard(ctx context.Context, e *env) ([]tableRow, error) {
+	n := e.settings.DashboardRows
 	db, dbURL, err := e.newStore(ctx, "dashboard", store.Options{MaxConns: 4})
 	if err != nil {
 		return nil, err
@@ -73,7 +72,7 @@ func benchDashboard(ctx context.Context, e *benchEnv) ([]benchRow, error) {
 	byBucket := pending
 	byBucket.Bucket = "bucket-42"
 
-	srv, err := startBenchServer(ctx, e, dbURL, 10)
+	srv, err := startServer(ctx, e, dbURL, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -94,8 +93,8 @@ func benchDashboard(ctx context.Context, e *benchEnv) ([]benchRow, error) {
 		{"pending queue, page 41 (keyset cursor)", "/dashboard?status=pending&cursor=" + url.QueryEscape(deep.Cursor), deep},
 		{"pending, bucket filter", "/dashboard?status=pending&bucket=bucket-42", byBucket},
 	}
-	iters := e.settings.dashboardPages
-	var rows []benchRow
+	iters := e.settings.DashboardPages
+	var rows []tableRow
 	for _, p := range pages {
 		get := func(ctx context.Context, _ int) error { return dashboardGet(ctx, client, srv.base+p.path) }
 		bare := func(ctx context.Context, _ int) error {
@@ -133,7 +132,7 @@ func benchDashboard(ctx context.Context, e *benchEnv) ([]benchRow, error) {
 		hp, sp := percentile(h, 50), percentile(s, 50)
 		ratio := hp.Seconds() / sp.Seconds()
 		e.logf("dashboard: %s: HTTP p50 %s p99 %s; bare SQL p50 %s p99 %s", p.name, fmtMS(hp), fmtMS(percentile(h, 99)), fmtMS(sp), fmtMS(percentile(s, 99)))
-		rows = append(rows, benchRow{
+		rows = append(rows, tableRow{
 			section:  "dashboard",
 			name:     fmt.Sprintf("%s, %d requests", p.name, n),
 			measured: fmt.Sprintf("%s/page over HTTP (p50 of %d)", fmtMS(hp), iters),
@@ -155,18 +154,6 @@ func dashboardGet(ctx context.Context, client *http.Client, u string) error {
 		return err
 	}
 	req.Header.Set("X-Forwarded-User", "bench-approver")
-	req.Header.Set("X-Forwarded-Groups", benchApproverGroup)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s = %d: %.300s", u, resp.StatusCode, body)
-	}
-	return nil
+	req.Header.Set("X-Forwarded-Groups", approverGroup)
+	return exchange(client, req, http.StatusOK, "GET "+u)
 }

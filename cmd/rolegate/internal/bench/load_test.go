@@ -1,9 +1,8 @@
-package main
+package bench
 
 import (
 	"context"
 	"errors"
-	"io"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -65,20 +64,5 @@ func TestDrive(t *testing.T) {
 		return nil
 	}); !errors.Is(err, boom) {
 		t.Fatalf("drive with a failing operation = %v, want boom", err)
-	}
-}
-
-func TestBenchFlags(t *testing.T) {
-	for _, args := range [][]string{
-		{"--api-concurrency", "0"},
-		{"--api-requests", "0"},
-		{"--dashboard-rows", "100"},
-		{"--sections", "api,nope"},
-	} {
-		c := cli{args: append([]string{"--database-url", "postgres://x@127.0.0.1:1/x"}, args...),
-			getenv: func(string) string { return "" }, stdout: io.Discard, stderr: io.Discard}
-		if err := cmdBench(context.Background(), c); err == nil {
-			t.Errorf("bench %v: no error", args)
-		}
 	}
 }
