@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/rolegate/rolegate/store/jobargs"
 )
 
 // Event is one entry of the append-only audit trail.
@@ -61,7 +63,7 @@ func (db *DB) notify(ctx context.Context, tx pgx.Tx, e Event) error {
 		return nil
 	}
 	for i, url := range db.webhooks {
-		if err := db.enqueue(ctx, tx, WebhookArgs{URL: url, EventID: e.ID, Target: i, Payload: webhookPayload(e)}); err != nil {
+		if err := db.enqueue(ctx, tx, jobargs.Webhook{URL: url, EventID: e.ID, Target: i, Payload: webhookPayload(e)}); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/rolegate/rolegate/store/jobargs"
 )
 
 // EventSuperseded: a version on its way to IAM (pending, approved, being
@@ -39,7 +41,7 @@ func (db *DB) BeginRevocation(ctx context.Context, id int64) (Work, error) {
 	var running bool
 	if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM river_job
 		WHERE state = 'running' AND kind = $2 AND (args->>'request_id')::bigint = $1)`,
-		id, ProvisionArgs{}.Kind()).Scan(&running); err != nil {
+		id, jobargs.Provision{}.Kind()).Scan(&running); err != nil {
 		return Work{}, interpret(err)
 	}
 	if running {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store/jobargs"
 )
 
 // Event kinds of the request lifecycle. Webhooks carry these names.
@@ -247,7 +248,7 @@ func (db *DB) approveIfComplete(ctx context.Context, tx pgx.Tx, r Request, now t
 		Data: map[string]any{"approvers": p.Given, "groups": p.satisfiedGroups()}}, now); err != nil {
 		return err
 	}
-	return db.enqueue(ctx, tx, ProvisionArgs{RequestID: r.ID, Version: r.Version})
+	return db.enqueue(ctx, tx, jobargs.Provision{RequestID: r.ID, Version: r.Version})
 }
 
 // Cancel withdraws a pending request (or a pending change, leaving the
