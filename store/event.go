@@ -36,12 +36,6 @@ func (db *DB) AppendEvent(ctx context.Context, e Event) (Event, error) {
 	return out, err
 }
 
-// notified are the event kinds webhooks receive.
-var notified = map[string]bool{
-	EventSubmitted: true, EventApproved: true, EventRejected: true, EventActive: true, EventFailed: true,
-	EventRevoked: true, EventExpired: true, EventDrift: true, EventExpiryReminder: true, EventChangeSubmitted: true,
-}
-
 // event appends e inside tx and, for the kinds webhooks receive, enqueues
 // one delivery per configured URL in the same transaction, so a
 // notification exists exactly when its event does.
@@ -59,7 +53,7 @@ func (db *DB) event(ctx context.Context, tx pgx.Tx, e Event, now time.Time) (Eve
 // notify enqueues, in tx, one webhook delivery per configured URL for an
 // event of a kind webhooks receive.
 func (db *DB) notify(ctx context.Context, tx pgx.Tx, e Event) error {
-	if !notified[e.Kind] {
+	if !notified(e.Kind) {
 		return nil
 	}
 	for i, url := range db.webhooks {

@@ -86,11 +86,6 @@ type NewRequest struct {
 	Idempotency *IdempotencyKey
 }
 
-// Event kinds written by the store itself.
-const (
-	EventSubmitted = "request.submitted"
-)
-
 // Created is what CreateRequest wrote: the request, its first version and
 // the "submitted" event, exactly as reading them back would return them.
 type Created struct {

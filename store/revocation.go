@@ -11,11 +11,6 @@ import (
 	"github.com/rolegate/rolegate/store/jobargs"
 )
 
-// EventSuperseded: a version on its way to IAM (pending, approved, being
-// provisioned, or failed) was dropped because the role is being revoked or
-// has expired; its data names the state it was in.
-const EventSuperseded = "version.superseded"
-
 // ErrProvisioningRunning: a provisioning job of the request is still
 // running, so a revocation must not touch IAM yet (the job could create
 // again what the revocation removes). The revocation job waits and asks

@@ -13,29 +13,6 @@ import (
 	"github.com/rolegate/rolegate/store/jobargs"
 )
 
-// Event kinds of the request lifecycle. Webhooks carry these names.
-const (
-	EventDecisionApproved = "decision.approved"
-	EventDecisionRejected = "decision.rejected"
-	EventApproved         = "request.approved"
-	EventRejected         = "request.rejected"
-	EventCancelled        = "request.cancelled"
-	EventChangeSubmitted  = "change.submitted"
-	EventChangeRejected   = "change.rejected"
-	EventChangeCancelled  = "change.cancelled"
-	EventProvisionStarted = "provision.started"
-	EventProvisionStep    = "provision.step"
-	EventActive           = "request.active"
-	EventFailed           = "request.failed"
-	EventRetried          = "request.retried"
-	EventRevokeRequested  = "revoke.requested"
-	EventRevoked          = "request.revoked"
-	EventExpired          = "request.expired"
-	EventExpiryReminder   = "expiry.reminder"
-	EventDrift            = "drift.detected"
-	EventDriftRepaired    = "drift.repaired"
-)
-
 // Decision is an approver's verdict on one request version.
 type Decision struct {
 	Approve bool
