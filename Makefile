@@ -2,7 +2,7 @@
 GO ?= go
 TEST_FLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: run test generate check-generated fmt-check vet build docker
+.PHONY: run test generate check-generated fmt-check tidy-check vet build docker
 
 ## run: start rolegate locally (private PostgreSQL, migrations, server on http://127.0.0.1:8080)
 # It builds bin/rolegate and runs that rather than `go run`: after Ctrl-C,
@@ -26,6 +26,10 @@ check-generated: generate
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt would change:"; echo "$$out"; exit 1; }
+
+## tidy-check: fail when go.mod or go.sum differ from what `go mod tidy` writes
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod or go.sum is not tidy: run 'go mod tidy' and commit"; exit 1; }
 
 vet:
 	$(GO) vet ./...

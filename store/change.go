@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store/jobargs"
 )
 
 // RequestChange asks for a new version of an active role (other scopes,
@@ -176,7 +177,7 @@ func (db *DB) beginRevoke(ctx context.Context, tx pgx.Tx, r Request, actor strin
 		r.ID, EventRevokeRequested).Scan(&attempt); err != nil {
 		return interpret(err)
 	}
-	return db.enqueue(ctx, tx, RevokeArgs{RequestID: r.ID, Attempt: attempt})
+	return db.enqueue(ctx, tx, jobargs.Revoke{RequestID: r.ID, Attempt: attempt})
 }
 
 // retries numbers a job by the admin retries before it, so a retry's job
@@ -220,7 +221,7 @@ func (db *DB) Retry(ctx context.Context, actor Actor, id int64) (Request, error)
 		if err != nil {
 			return err
 		}
-		return db.enqueue(ctx, tx, ProvisionArgs{RequestID: id, Version: r.Version, Attempt: attempt})
+		return db.enqueue(ctx, tx, jobargs.Provision{RequestID: id, Version: r.Version, Attempt: attempt})
 	})
 	if err != nil {
 		return Request{}, err

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/rolegate/rolegate/store/jobargs"
 )
 
 // Event is one entry of the append-only audit trail.
@@ -34,12 +36,6 @@ func (db *DB) AppendEvent(ctx context.Context, e Event) (Event, error) {
 	return out, err
 }
 
-// notified are the event kinds webhooks receive.
-var notified = map[string]bool{
-	EventSubmitted: true, EventApproved: true, EventRejected: true, EventActive: true, EventFailed: true,
-	EventRevoked: true, EventExpired: true, EventDrift: true, EventExpiryReminder: true, EventChangeSubmitted: true,
-}
-
 // event appends e inside tx and, for the kinds webhooks receive, enqueues
 // one delivery per configured URL in the same transaction, so a
 // notification exists exactly when its event does.
@@ -57,11 +53,11 @@ func (db *DB) event(ctx context.Context, tx pgx.Tx, e Event, now time.Time) (Eve
 // notify enqueues, in tx, one webhook delivery per configured URL for an
 // event of a kind webhooks receive.
 func (db *DB) notify(ctx context.Context, tx pgx.Tx, e Event) error {
-	if !notified[e.Kind] {
+	if !notified(e.Kind) {
 		return nil
 	}
 	for i, url := range db.webhooks {
-		if err := db.enqueue(ctx, tx, WebhookArgs{URL: url, EventID: e.ID, Target: i, Payload: webhookPayload(e)}); err != nil {
+		if err := db.enqueue(ctx, tx, jobargs.Webhook{URL: url, EventID: e.ID, Target: i, Payload: webhookPayload(e)}); err != nil {
 			return err
 		}
 	}

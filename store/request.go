@@ -86,11 +86,6 @@ type NewRequest struct {
 	Idempotency *IdempotencyKey
 }
 
-// Event kinds written by the store itself.
-const (
-	EventSubmitted = "request.submitted"
-)
-
 // Created is what CreateRequest wrote: the request, its first version and
 // the "submitted" event, exactly as reading them back would return them.
 type Created struct {
@@ -128,21 +123,22 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 	// Data-modifying CTEs run as one statement: one round trip for the
 	// four tables (and the idempotency key), atomic on its own; foreign keys are checked at its end.
 	insert := func(q querier) error {
-		args := append([]any{in.Spec.Name}, va.args(in, now)...)
+		args := va.named(in, now)
+		args["role_name"], args["kind"], args["data"] = in.Spec.Name, EventSubmitted, data
+		args["key_user"], args["key"] = keyUser, keyName
 		err := q.QueryRow(ctx, `
 			WITH r AS (
 				INSERT INTO requests (role_name, requester, status, version, created_at, updated_at)
-				VALUES ($1, $2, 'pending', 1, $3, $3)
+				VALUES (@role_name, @actor, 'pending', 1, @now, @now)
 				RETURNING id, version),`+versionCTEs+`,
 			e AS (
 				INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
-				SELECT r.id, 1, $2, $13, $14, $3 FROM r
+				SELECT r.id, 1, @actor, @kind, @data, @now FROM r
 				RETURNING id),
 			k AS (
 				UPDATE idempotency_keys SET request_id = r.id FROM r
-				WHERE user_name = $15::text AND key = $16::text AND status IS NULL)
-			SELECT r.id, e.id FROM r, e`,
-			append(args, EventSubmitted, data, keyUser, keyName)...).Scan(&id, &eventID)
+				WHERE user_name = @key_user::text AND key = @key::text AND status IS NULL)
+			SELECT r.id, e.id FROM r, e`, args).Scan(&id, &eventID)
 		if err != nil && !unavailable(err) { // a broken connection is the runner's to judge
 			err = interpret(err)
 			if errors.Is(err, ErrConflict) && strings.Contains(err.Error(), "requests_live_role_name") {
@@ -278,22 +274,40 @@ func (va versionArgs) stored(spec provision.RoleSpec) provision.RoleSpec {
 }
 
 // versionCTEs insert a version and its scopes for the request r of the
-// enclosing WITH (columns id and version), taking $2..$12 from
-// versionArgs.args.
+// enclosing WITH (columns id and version). Their named arguments come
+// from versionArgs.named; @actor and @now are there for the rest of the
+// statement to use too.
 const versionCTEs = `
 	v AS (
 		INSERT INTO request_versions (request_id, version, description, justification,
 			max_session_duration, managed_policies, expires_at, requested_ttl_seconds, created_by, created_at)
-		SELECT r.id, r.version, $4, $5, $6, $7, $8, $9, $2, $3 FROM r),
+		SELECT r.id, r.version, @description, @justification,
+			@max_session_duration, @managed_policies, @expires_at, @requested_ttl_seconds, @actor, @now FROM r),
 	s AS (
 		INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
 		SELECT r.id, r.version, (t.n - 1)::smallint, t.bucket, t.prefix, t.access
-		FROM r, unnest($10::text[], $11::text[], $12::text[]) WITH ORDINALITY AS t(bucket, prefix, access, n))`
+		FROM r, unnest(@buckets::text[], @prefixes::text[], @accesses::text[])
+			WITH ORDINALITY AS t(bucket, prefix, access, n))`
 
-// args are the parameters $2..$12 of versionCTEs.
-func (va versionArgs) args(in NewRequest, now time.Time) []any {
-	return []any{in.Requester, now, in.Spec.Description, in.Justification,
-		va.maxSession, va.managed, va.expiresAt, va.ttl, va.buckets, va.prefixes, va.accesses}
+// named returns the arguments of versionCTEs; a caller adds those of the
+// rest of its statement and passes the map as the statement's only
+// argument (pgx rewrites each @name to a $n and ignores arguments after
+// the map). They are strict: a statement that names an argument missing
+// here, or leaves one unused, fails before it is sent.
+func (va versionArgs) named(in NewRequest, now time.Time) pgx.StrictNamedArgs {
+	return pgx.StrictNamedArgs{
+		"actor":                 in.Requester,
+		"now":                   now,
+		"description":           in.Spec.Description,
+		"justification":         in.Justification,
+		"max_session_duration":  va.maxSession,
+		"managed_policies":      va.managed,
+		"expires_at":            va.expiresAt,
+		"requested_ttl_seconds": va.ttl,
+		"buckets":               va.buckets,
+		"prefixes":              va.prefixes,
+		"accesses":              va.accesses,
+	}
 }
 
 // insertVersion stores version of request id with its scopes.
@@ -302,9 +316,10 @@ func insertVersion(ctx context.Context, tx pgx.Tx, id int64, version int, in New
 	if err != nil {
 		return err
 	}
-	args := append([]any{id}, va.args(in, now)...)
-	_, err = tx.Exec(ctx, `WITH r AS (SELECT $1::bigint AS id, $13::integer AS version),`+versionCTEs+`
-		SELECT 1`, append(args, version)...)
+	args := va.named(in, now)
+	args["id"], args["version"] = id, version
+	_, err = tx.Exec(ctx, `WITH r AS (SELECT @id::bigint AS id, @version::integer AS version),`+versionCTEs+`
+		SELECT 1`, args)
 	return interpret(err)
 }
 

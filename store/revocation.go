@@ -7,12 +7,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// EventSuperseded: a version on its way to IAM (pending, approved, being
-// provisioned, or failed) was dropped because the role is being revoked or
-// has expired; its data names the state it was in.
-const EventSuperseded = "version.superseded"
+	"github.com/rolegate/rolegate/store/jobargs"
+)
 
 // ErrProvisioningRunning: a provisioning job of the request is still
 // running, so a revocation must not touch IAM yet (the job could create
@@ -39,7 +36,7 @@ func (db *DB) BeginRevocation(ctx context.Context, id int64) (Work, error) {
 	var running bool
 	if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM river_job
 		WHERE state = 'running' AND kind = $2 AND (args->>'request_id')::bigint = $1)`,
-		id, ProvisionArgs{}.Kind()).Scan(&running); err != nil {
+		id, jobargs.Provision{}.Kind()).Scan(&running); err != nil {
 		return Work{}, interpret(err)
 	}
 	if running {

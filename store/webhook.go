@@ -21,18 +21,7 @@ func webhookPayload(e Event) map[string]any {
 }
 
 func webhookText(e Event) string {
-	what := map[string]string{
-		EventSubmitted:       "was submitted",
-		EventChangeSubmitted: "has a change waiting for approval",
-		EventApproved:        "was approved",
-		EventRejected:        "was rejected",
-		EventActive:          "is active",
-		EventFailed:          "failed to provision",
-		EventRevoked:         "was revoked",
-		EventExpired:         "expired and was removed",
-		EventDrift:           "drifted from its approved plan",
-		EventExpiryReminder:  "expires soon",
-	}[e.Kind]
+	what := words[e.Kind].notice
 	if what == "" {
 		what = e.Kind
 	}

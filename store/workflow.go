@@ -10,29 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rolegate/rolegate/provision"
-)
-
-// Event kinds of the request lifecycle. Webhooks carry these names.
-const (
-	EventDecisionApproved = "decision.approved"
-	EventDecisionRejected = "decision.rejected"
-	EventApproved         = "request.approved"
-	EventRejected         = "request.rejected"
-	EventCancelled        = "request.cancelled"
-	EventChangeSubmitted  = "change.submitted"
-	EventChangeRejected   = "change.rejected"
-	EventChangeCancelled  = "change.cancelled"
-	EventProvisionStarted = "provision.started"
-	EventProvisionStep    = "provision.step"
-	EventActive           = "request.active"
-	EventFailed           = "request.failed"
-	EventRetried          = "request.retried"
-	EventRevokeRequested  = "revoke.requested"
-	EventRevoked          = "request.revoked"
-	EventExpired          = "request.expired"
-	EventExpiryReminder   = "expiry.reminder"
-	EventDrift            = "drift.detected"
-	EventDriftRepaired    = "drift.repaired"
+	"github.com/rolegate/rolegate/store/jobargs"
 )
 
 // Decision is an approver's verdict on one request version.
@@ -247,7 +225,7 @@ func (db *DB) approveIfComplete(ctx context.Context, tx pgx.Tx, r Request, now t
 		Data: map[string]any{"approvers": p.Given, "groups": p.satisfiedGroups()}}, now); err != nil {
 		return err
 	}
-	return db.enqueue(ctx, tx, ProvisionArgs{RequestID: r.ID, Version: r.Version})
+	return db.enqueue(ctx, tx, jobargs.Provision{RequestID: r.ID, Version: r.Version})
 }
 
 // Cancel withdraws a pending request (or a pending change, leaving the

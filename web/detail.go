@@ -151,35 +151,8 @@ type eventLine struct {
 	Kind   string
 }
 
-var eventTitles = map[string]string{
-	store.EventSubmitted:        "submitted the request",
-	store.EventDecisionApproved: "approved",
-	store.EventDecisionRejected: "rejected",
-	store.EventApproved:         "request approved; provisioning queued",
-	store.EventRejected:         "request rejected",
-	store.EventCancelled:        "cancelled the request",
-	store.EventChangeSubmitted:  "asked for a change",
-	store.EventChangeRejected:   "change rejected; the role stays as it was",
-	store.EventChangeCancelled:  "cancelled the change",
-	store.EventProvisionStarted: "provisioning started",
-	store.EventProvisionStep:    "provisioning step",
-	store.EventActive:           "role is active",
-	store.EventFailed:           "failed",
-	store.EventRetried:          "retried",
-	store.EventRevokeRequested:  "asked to revoke the role",
-	store.EventSuperseded:       "version dropped: the role is being removed",
-	store.EventRevoked:          "role revoked",
-	store.EventExpired:          "role expired",
-	store.EventExpiryReminder:   "expiry reminder sent",
-	store.EventDrift:            "drift detected: IAM differs from the plan",
-	store.EventDriftRepaired:    "drift repaired",
-}
-
 func describeEvent(e store.Event) eventLine {
-	l := eventLine{Title: eventTitles[e.Kind], Kind: e.Kind}
-	if l.Title == "" {
-		l.Title = e.Kind
-	}
+	l := eventLine{Title: store.EventTitle(e.Kind), Kind: e.Kind}
 	str := func(k string) string { s, _ := e.Data[k].(string); return s }
 	if s := str("comment"); s != "" {
 		l.Detail = append(l.Detail, "“"+s+"”")

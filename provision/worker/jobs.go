@@ -1,45 +1,20 @@
 package worker
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 
 	"github.com/riverqueue/river"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/provision/worker/webhook"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/jobargs"
 )
 
-// ExpireArgs is the periodic job that revokes expired roles, sends expiry
-// reminders and removes expired API idempotency keys.
-type ExpireArgs struct{}
-
-// Kind names the job in River.
-func (ExpireArgs) Kind() string { return "expire" }
-
-// DriftArgs is the periodic job that compares active roles with their plans.
-type DriftArgs struct{}
-
-// Kind names the job in River.
-func (DriftArgs) Kind() string { return "drift" }
-
-// SealArgs is the periodic job that chains new audit events into the
-// audit trail's hash chain.
-type SealArgs struct{}
-
-// Kind names the job in River.
-func (SealArgs) Kind() string { return "audit-seal" }
-
-func (j *jobs) seal(ctx context.Context, _ *river.Job[SealArgs]) error {
+func (j *jobs) seal(ctx context.Context, _ *river.Job[jobargs.Seal]) error {
 	_, err := j.st.SealAudit(ctx)
 	return err
 }
@@ -78,7 +53,7 @@ func reason(err error, attempt int, permanent bool) string {
 // a revoked request never becomes active again; and the revocation job
 // does not touch IAM while this job is running (BeginRevocation waits for
 // it), so whatever this job created before it stopped is removed after.
-func (j *jobs) provision(ctx context.Context, job *river.Job[store.ProvisionArgs]) error {
+func (j *jobs) provision(ctx context.Context, job *river.Job[jobargs.Provision]) error {
 	id, version := job.Args.RequestID, job.Args.Version
 	log := j.log.With("request_id", id, "version", version, "attempt", job.Attempt)
 	stale := func(err error) error {
@@ -140,7 +115,7 @@ func (j *jobs) fail(ctx context.Context, id int64, version int, why string, stal
 	return err
 }
 
-func (j *jobs) revoke(ctx context.Context, job *river.Job[store.RevokeArgs]) error {
+func (j *jobs) revoke(ctx context.Context, job *river.Job[jobargs.Revoke]) error {
 	id := job.Args.RequestID
 	log := j.log.With("request_id", id, "attempt", job.Attempt)
 	w, err := j.st.BeginRevocation(ctx, id)
@@ -186,7 +161,7 @@ func (j *jobs) revoke(ctx context.Context, job *river.Job[store.RevokeArgs]) err
 	return err
 }
 
-func (j *jobs) expire(ctx context.Context, _ *river.Job[ExpireArgs]) error {
+func (j *jobs) expire(ctx context.Context, _ *river.Job[jobargs.Expire]) error {
 	n, err := j.st.ExpireDue(ctx)
 	if err != nil {
 		return err
@@ -207,7 +182,7 @@ func (j *jobs) expire(ctx context.Context, _ *river.Job[ExpireArgs]) error {
 	return nil
 }
 
-func (j *jobs) drift(ctx context.Context, _ *river.Job[DriftArgs]) error {
+func (j *jobs) drift(ctx context.Context, _ *river.Job[jobargs.Drift]) error {
 	_, err := CheckDrift(ctx, j.st, j.cfg.Reconciler, j.cfg.Settings, j.cfg.RepairDrift)
 	return err
 }
@@ -266,41 +241,6 @@ func CheckDrift(ctx context.Context, st Store, rec *provision.Reconciler, set pr
 	}
 }
 
-// SignatureHeader carries the HMAC-SHA256 of a webhook body:
-// "sha256=" + hex, keyed with the webhook secret.
-const SignatureHeader = "X-Rolegate-Signature"
-
-// Sign returns the SignatureHeader value of body under secret.
-func Sign(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
-
-func (j *jobs) webhook(ctx context.Context, job *river.Job[store.WebhookArgs]) error {
-	body, err := json.Marshal(job.Args.Payload)
-	if err != nil {
-		return river.JobCancel(fmt.Errorf("encode webhook: %w", err))
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.Args.URL, bytes.NewReader(body))
-	if err != nil {
-		return river.JobCancel(fmt.Errorf("webhook URL: %w", err))
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "rolegate-webhook")
-	req.Header.Set("X-Rolegate-Event", fmt.Sprint(job.Args.Payload["kind"]))
-	req.Header.Set("X-Rolegate-Delivery", fmt.Sprint(job.Args.EventID))
-	if j.cfg.WebhookSecret != "" {
-		req.Header.Set(SignatureHeader, Sign(j.cfg.WebhookSecret, body))
-	}
-	resp, err := j.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("deliver webhook: %w", err)
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck // drain for connection reuse
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook receiver answered %s", resp.Status)
-	}
-	return nil
+func (j *jobs) webhook(ctx context.Context, job *river.Job[jobargs.Webhook]) error {
+	return webhook.Deliver(ctx, j.cfg.HTTPClient, j.cfg.WebhookSecret, job.Args)
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/jobargs"
 )
 
 // Store is the worker's view of the store: the worker-side transitions of
@@ -143,15 +144,15 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpiryInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return ExpireArgs{}, nil },
+			func() (river.JobArgs, *river.InsertOpts) { return jobargs.Expire{}, nil },
 			&river.PeriodicJobOpts{ID: "expire", RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(cfg.SealInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return SealArgs{}, nil },
+			func() (river.JobArgs, *river.InsertOpts) { return jobargs.Seal{}, nil },
 			&river.PeriodicJobOpts{ID: "audit-seal", RunOnStart: true}),
 	}
 	if cfg.DriftInterval > 0 {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.DriftInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return DriftArgs{}, nil },
+			func() (river.JobArgs, *river.InsertOpts) { return jobargs.Drift{}, nil },
 			&river.PeriodicJobOpts{ID: "drift"}))
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{

@@ -21,6 +21,7 @@ import (
 	"github.com/rolegate/rolegate/provision/iamlocal"
 	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
 	"github.com/rolegate/rolegate/provision/worker"
+	"github.com/rolegate/rolegate/provision/worker/webhook"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
 )
@@ -397,7 +398,7 @@ func TestWebhookSignedAndRetriedWhileReceiverFails(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		bodies = append(bodies, b)
-		sigs = append(sigs, r.Header.Get(worker.SignatureHeader))
+		sigs = append(sigs, r.Header.Get(webhook.SignatureHeader))
 		mu.Unlock()
 		got <- struct{}{}
 	}))
@@ -414,7 +415,7 @@ func TestWebhookSignedAndRetriedWhileReceiverFails(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if sigs[0] != worker.Sign("s3cret", bodies[0]) {
+	if sigs[0] != webhook.Sign("s3cret", bodies[0]) {
 		t.Fatalf("signature %q does not match the body", sigs[0])
 	}
 	if !containsAll(string(bodies[0]), `"kind":"request.submitted"`, `"text":"rolegate: request #`) {
