@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"slices"
+
+	"github.com/rolegate/rolegate/provision"
 )
 
 // Role is what a user may do in rolegate.
@@ -105,8 +107,18 @@ func (db *DB) Progress(r Request) Progress { return db.rules.Progress(r.Spec, r.
 
 // MayView is the one rule for reading a request and everything about it
 // (versions, policies, Terraform, history): its requester, approvers,
-// admins, and members of a group its buckets are routed to. Anyone else
-// sees only what the Roles page shows of an active role (RoleSummary).
+// admins, and members of a group the buckets of its current or live
+// version are routed to. Anyone else sees only what the Roles page shows
+// of a live role.
 func (db *DB) MayView(a Actor, r Request) bool {
-	return a.Name == r.Requester || counts(a.Roles) || db.rules.routedTo(a, r.Spec)
+	if a.Name == r.Requester || counts(a.Roles) || db.rules.routedTo(a, r.Spec) {
+		return true
+	}
+	// A change that drops a routed bucket does not hide the live role,
+	// which still reaches it, from that bucket's owners.
+	live := provision.RoleSpec{}
+	for _, b := range r.LiveBuckets {
+		live.Buckets = append(live.Buckets, provision.BucketScope{Bucket: b, Access: provision.AccessRead})
+	}
+	return db.rules.routedTo(a, live)
 }

@@ -204,3 +204,47 @@ func TestRolesListEveryRoleInIAM(t *testing.T) {
 		t.Fatalf("roles listed: %v, want %v (steady %d)", names, want, steady.ID)
 	}
 }
+
+// TestDataOwnersKeepSeeingTheLiveRole: a change that drops a routed
+// bucket does not hide the live role, which still reaches it, from that
+// bucket's owners (page, API and dashboard all ask MayView and the
+// DecidableBy filter).
+func TestDataOwnersKeepSeeingTheLiveRole(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	r := mustCreate(t, f.db, newRequest("ledger-writer", "alice", read("finance-ledger")))
+	approve(t, f.db, erin, r)
+	r = provisionNow(t, f, approve(t, f.db, bob, r))
+	changed, err := f.db.RequestChange(ctx, alice, r.ID, store.NewVersion{Spec: withScopes(r.Spec, read("reports")), Justification: "drop the ledger"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(changed.LiveBuckets, []string{"finance-ledger"}) {
+		t.Fatalf("LiveBuckets = %v", changed.LiveBuckets)
+	}
+	if !f.db.MayView(erin, changed) {
+		t.Fatal("erin may no longer read the live role on her bucket once a change dropping it is pending")
+	}
+	if f.db.MayView(mallory, changed) {
+		t.Fatal("mallory may read it")
+	}
+	page, err := f.db.ListRequests(ctx, store.ListFilter{DecidableBy: &erin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Requests) != 1 || page.Requests[0].ID != r.ID {
+		t.Fatalf("erin's dashboard: %+v", page.Requests)
+	}
+}
+
+func TestRoutePatternsAreWhatSQLReadsAlike(t *testing.T) {
+	t.Parallel()
+	for pattern, ok := range map[string]bool{"finance-*": true, "team-?-logs": true, "a.b-c*": true,
+		"finance-[ab]*": false, `fin\-*`: false, "Finance-*": false, "fin%": false, "fin_x": false} {
+		err := store.ApprovalRules{Routes: []store.Route{{Pattern: pattern, Group: "g"}}}.Validate()
+		if (err == nil) != ok {
+			t.Errorf("Validate(%q) = %v, want ok=%v", pattern, err, ok)
+		}
+	}
+}

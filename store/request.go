@@ -70,6 +70,10 @@ type Request struct {
 	Drifted bool
 	// Decisions are those made on the current version, oldest first.
 	Decisions []DecisionRecord
+	// LiveBuckets are the buckets of the live version when a change made
+	// another version current: the role in IAM still reaches them, so
+	// their data owners keep reading the request.
+	LiveBuckets []string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -333,6 +337,8 @@ var requestColumns = `
 	(SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
 	        ORDER BY s.position), '[]')
 	   FROM request_scopes s WHERE s.request_id = r.id AND s.version = r.version),
+	(SELECT coalesce(array_agg(DISTINCT s.bucket ORDER BY s.bucket), '{}')
+	   FROM request_scopes s WHERE s.request_id = r.id AND s.version = r.live_version AND r.live_version <> r.version),
 	` + decisionsJSON("r.id", "r.version")
 
 const requestFrom = ` FROM requests r JOIN request_versions v ON v.request_id = r.id AND v.version = r.version`
@@ -347,9 +353,12 @@ func scanRequest(row pgx.Row) (Request, error) {
 	err := row.Scan(&r.ID, &r.Requester, &r.Status, &r.StatusReason, &r.Version, &r.Spec.Name,
 		&r.Spec.Description, &r.Justification, &maxSession, &r.Spec.ManagedPolicies, &r.Spec.ExpiresAt,
 		&r.RoleARN, &r.InstanceProfileARN, &r.LiveVersion, &r.ExpiresAt, &r.ActivatedAt, &r.Drifted,
-		&r.CreatedAt, &r.UpdatedAt, &scopes, &decisions)
+		&r.CreatedAt, &r.UpdatedAt, &scopes, &r.LiveBuckets, &decisions)
 	if err != nil {
 		return Request{}, interpret(err)
+	}
+	if len(r.LiveBuckets) == 0 {
+		r.LiveBuckets = nil
 	}
 	if r.Decisions, err = decodeDecisions(decisions); err != nil {
 		return Request{}, err
@@ -518,7 +527,7 @@ func (db *DB) listRequestsQuery(f ListFilter, limit int) (string, []any, error) 
 	if a := f.DecidableBy; a != nil {
 		add("r.requester <> $%d", a.Name)
 		if !a.Has(RoleApprover) && !a.Has(RoleAdmin) {
-			add("EXISTS (SELECT 1 FROM request_scopes s WHERE s.request_id = r.id AND s.version = r.version AND s.bucket LIKE ANY($%d))",
+			add("EXISTS (SELECT 1 FROM request_scopes s WHERE s.request_id = r.id AND s.version IN (r.version, r.live_version) AND s.bucket LIKE ANY($%d))",
 				likePatterns(db.rules.Routes, a.Groups))
 		}
 	}

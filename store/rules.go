@@ -48,6 +48,10 @@ func (r ApprovalRules) withDefaults() ApprovalRules {
 	return r
 }
 
+// patternChars are the characters of a route pattern: those of bucket
+// names and the wildcards * and ?.
+const patternChars = "abcdefghijklmnopqrstuvwxyz0123456789.-*?"
+
 // Validate checks the rules; it returns an error naming the first bad
 // pattern or count.
 func (r ApprovalRules) Validate() error {
@@ -57,6 +61,12 @@ func (r ApprovalRules) Validate() error {
 	for _, rt := range r.Routes {
 		if _, err := path.Match(rt.Pattern, "x"); err != nil || rt.Pattern == "" || rt.Group == "" {
 			return fmt.Errorf("approval route %q -> %q: want PATTERN=GROUP with a valid pattern", rt.Pattern, rt.Group)
+		}
+		// The dashboard finds routed requests in SQL (LIKE), which knows
+		// * and ? but not character classes or escapes: a pattern is bucket
+		// name characters and wildcards only, so both readings agree.
+		if strings.IndexFunc(rt.Pattern, func(c rune) bool { return !strings.ContainsRune(patternChars, c) }) >= 0 {
+			return fmt.Errorf("approval route %q -> %q: a pattern holds lower-case letters, digits, '.', '-' and the wildcards * and ?", rt.Pattern, rt.Group)
 		}
 	}
 	return nil

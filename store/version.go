@@ -124,7 +124,22 @@ func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
 
 // CountByStatus returns how many requests are in each state.
 func (db *DB) CountByStatus(ctx context.Context) (map[Status]int, error) {
-	rows, err := db.pool.Query(ctx, `SELECT status, count(*) FROM requests GROUP BY status`)
+	return db.countByStatus(ctx, `SELECT status, count(*) FROM requests GROUP BY status`)
+}
+
+// CountRoutedByStatus counts, per state, the requests a data owner who is
+// not an approver sees on the dashboard (ListFilter.DecidableBy): not
+// their own, touching a bucket routed to one of their groups in the
+// current or live version.
+func (db *DB) CountRoutedByStatus(ctx context.Context, a Actor) (map[Status]int, error) {
+	return db.countByStatus(ctx, `SELECT status, count(*) FROM requests r WHERE r.requester <> $1
+		AND EXISTS (SELECT 1 FROM request_scopes s WHERE s.request_id = r.id AND s.version IN (r.version, r.live_version)
+		            AND s.bucket LIKE ANY($2))
+		GROUP BY status`, a.Name, likePatterns(db.rules.Routes, a.Groups))
+}
+
+func (db *DB) countByStatus(ctx context.Context, sql string, args ...any) (map[Status]int, error) {
+	rows, err := db.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, interpret(err)
 	}

@@ -61,14 +61,13 @@ func approvalsView(p store.Progress) apiApprovalsView {
 // Roles page: who owns it and its ARNs, never its spec or justification
 // (those follow the request's read rule, GET /requests/{id}).
 type apiRoleView struct {
-	ID                 int64        `json:"id"`
-	RoleName           string       `json:"role_name"`
-	Status             store.Status `json:"status"`
-	Requester          string       `json:"requester"`
-	RoleARN            string       `json:"role_arn,omitempty"`
-	InstanceProfileARN string       `json:"instance_profile_arn,omitempty"`
-	ExpiresAt          *time.Time   `json:"expires_at,omitempty"`
-	Drifted            bool         `json:"drifted"`
+	ID                 int64      `json:"id"`
+	RoleName           string     `json:"role_name"`
+	Requester          string     `json:"requester"`
+	RoleARN            string     `json:"role_arn,omitempty"`
+	InstanceProfileARN string     `json:"instance_profile_arn,omitempty"`
+	ExpiresAt          *time.Time `json:"expires_at,omitempty"`
+	Drifted            bool       `json:"drifted"`
 }
 
 type apiRolePage struct {
@@ -77,7 +76,7 @@ type apiRolePage struct {
 }
 
 func roleView(r store.Request) apiRoleView {
-	return apiRoleView{ID: r.ID, RoleName: r.Spec.Name, Status: r.Status, Requester: r.Requester, RoleARN: r.RoleARN,
+	return apiRoleView{ID: r.ID, RoleName: r.Spec.Name, Requester: r.Requester, RoleARN: r.RoleARN,
 		InstanceProfileARN: r.InstanceProfileARN, ExpiresAt: r.ExpiresAt, Drifted: r.Drifted}
 }
 

@@ -40,8 +40,14 @@ func TestDashboardShowsDataOwnersTheirRoutedRequests(t *testing.T) {
 	if !strings.Contains(r.body, fmt.Sprintf(`data-id="%d"`, routed.ID)) || strings.Contains(r.body, fmt.Sprintf(`data-id="%d"`, other.ID)) {
 		t.Fatalf("data owner should see request %d only:\n%s", routed.ID, r.body)
 	}
+	// The counts per state are of what the data owner sees: one pending,
+	// not the company's two.
+	if !strings.Contains(r.body, `pending <span class="count">1</span>`) {
+		t.Fatalf("data owner's pending count is not 1:\n%s", r.body)
+	}
 	approver := f.client("bob", "approvers")
-	if r := approver.get("/dashboard"); r.status != http.StatusOK || !strings.Contains(r.body, fmt.Sprintf(`data-id="%d"`, other.ID)) {
+	if r := approver.get("/dashboard"); r.status != http.StatusOK || !strings.Contains(r.body, fmt.Sprintf(`data-id="%d"`, other.ID)) ||
+		!strings.Contains(r.body, `pending <span class="count">2</span>`) {
 		t.Fatalf("approver should see the whole queue: %d", r.status)
 	}
 	if r := f.client("erin", "staff").get("/dashboard"); r.status != http.StatusForbidden {

@@ -52,6 +52,14 @@ func (hc *headerCheck) check(what string, status int, h http.Header) {
 	if h.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("%s: X-Content-Type-Options %q", what, h.Get("X-Content-Type-Options"))
 	}
+	// Only what speaks for nobody may be cached: static files and the
+	// OpenAPI document publicly, the ETag'd Terraform privately.
+	switch cc := h.Get("Cache-Control"); {
+	case strings.Contains(what, "/static/") || strings.Contains(what, "/api/openapi.json"):
+	case strings.Contains(what, "/terraform") && cc == "private, max-age=0, must-revalidate":
+	case cc != "no-store":
+		t.Errorf("%s: Cache-Control %q, want no-store", what, cc)
+	}
 	if rp := h.Get("Referrer-Policy"); !slices.Contains(safeReferrerPolicies, rp) {
 		t.Errorf("%s: Referrer-Policy %q", what, rp)
 	}

@@ -90,7 +90,12 @@ func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here
 	if err != nil {
 		return dashboardView{}, err
 	}
-	if v.Counts, err = d.Store.CountByStatus(ctx); err != nil {
+	if f.DecidableBy != nil {
+		v.Counts, err = d.Store.CountRoutedByStatus(ctx, actor)
+	} else {
+		v.Counts, err = d.Store.CountByStatus(ctx)
+	}
+	if err != nil {
 		return dashboardView{}, err
 	}
 	v.Acts = make(map[int64]store.Actions, len(v.Page.Requests))

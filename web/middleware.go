@@ -107,6 +107,10 @@ func secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
+		// Pages and API answers speak for the signed-in user: no cache
+		// (a shared browser's, a proxy's) keeps them past sign-out. Static
+		// assets, the OpenAPI document and the ETag'd Terraform set their own.
+		h.Set("Cache-Control", "no-store")
 		return next(c)
 	}
 }

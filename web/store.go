@@ -13,6 +13,8 @@ type Store interface {
 	GetRequest(ctx context.Context, id int64) (store.Request, error)
 	ListRequests(ctx context.Context, f store.ListFilter) (store.RequestPage, error)
 	CountByStatus(ctx context.Context) (map[store.Status]int, error)
+	// CountRoutedByStatus counts what a data owner's dashboard lists.
+	CountRoutedByStatus(ctx context.Context, a store.Actor) (map[store.Status]int, error)
 	ListVersions(ctx context.Context, id int64) ([]store.Version, error)
 	Decide(ctx context.Context, actor store.Actor, id int64, version int, d store.Decision) (store.Request, error)
 	Cancel(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
