@@ -74,8 +74,8 @@ type Request struct {
 	// another version current: the role in IAM still reaches them, so
 	// their data owners keep reading the request.
 	LiveBuckets []string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // NewRequest is what CreateRequest stores. The caller validates Spec first
