@@ -49,3 +49,23 @@ func (d *dbFlag) open(ctx context.Context, opts store.Options) (*store.DB, error
 	}
 	return db, nil
 }
+
+// openCurrent is check and open for a command with no other settings: it
+// connects and refuses a schema this binary does not know, saying to
+// migrate.
+func (d *dbFlag) openCurrent(ctx context.Context) (*store.DB, error) {
+	var errs settingErrors
+	d.check(&errs)
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	db, err := d.open(ctx, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := db.SchemaCurrent(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database: %w (run `rolegate migrate up`)", err)
+	}
+	return db, nil
+}

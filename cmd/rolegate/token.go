@@ -140,19 +140,11 @@ func cmdToken(ctx context.Context, c cli) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var errs settingErrors
-	dbf.check(&errs)
-	if err := errs.err(); err != nil {
-		return err
-	}
-	db, err := dbf.open(ctx, store.Options{})
+	db, err := dbf.openCurrent(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.SchemaCurrent(ctx); err != nil {
-		return fmt.Errorf("database: %w (run `rolegate migrate up`)", err)
-	}
 	return run(db, fs)
 }
 
