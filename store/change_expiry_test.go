@@ -202,3 +202,62 @@ func TestChangeRemovingTheExpiry(t *testing.T) {
 		t.Fatalf("diff = %q, want %q", got, want)
 	}
 }
+
+// Migration 00009 marks the changes already on their way to IAM that ask
+// for the live version's expiry, so they keep the expiry in force too.
+func TestMigrationMarksChangesInFlight(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	asked := f.clock.Now().Add(30 * 24 * time.Hour)
+	in := newRequest("reports-reader", "alice")
+	in.Spec.ExpiresAt = &asked
+	keeping := activate(t, f, mustCreate(t, f.db, in))
+	if _, err := f.db.RequestChange(ctx, alice, keeping.ID, store.NewVersion{
+		Spec: withScopes(keeping.Spec, read("example-bucket"), read("reports")), Justification: "reports too"}); err != nil {
+		t.Fatal(err)
+	}
+	in = newRequest("exports-reader", "alice", read("exports"))
+	in.Spec.ExpiresAt = &asked
+	extending := activate(t, f, mustCreate(t, f.db, in))
+	later := asked.Add(24 * time.Hour)
+	next := extending.Spec
+	next.ExpiresAt = &later
+	if _, err := f.db.RequestChange(ctx, alice, extending.ID, store.NewVersion{Spec: next, Justification: "a day more"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Down to before 00009 (and whatever came after it), then up again.
+	for {
+		status, err := f.db.MigrationStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		applied := false
+		for _, s := range status {
+			applied = applied || (s.Version == 9 && s.Applied)
+		}
+		if !applied {
+			break
+		}
+		if err := f.db.MigrateDown(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.db.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		r     store.Request
+		keeps bool
+	}{{keeping, true}, {extending, false}} {
+		vs, err := f.db.ListVersions(ctx, c.r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(vs) != 2 || vs[0].KeepsExpiry || vs[1].KeepsExpiry != c.keeps {
+			t.Fatalf("%s: KeepsExpiry of versions 1, 2 = %v, %v; want false, %v", c.r.Spec.Name,
+				vs[0].KeepsExpiry, vs[len(vs)-1].KeepsExpiry, c.keeps)
+		}
+	}
+}
