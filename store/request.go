@@ -66,6 +66,9 @@ type Request struct {
 	// that asks for no other expiry.
 	ExpiresAt   *time.Time
 	ActivatedAt *time.Time
+	// KeepsExpiry is true when the current version is a change that keeps
+	// the expiry in force (ExpiresAt) rather than asking for its own.
+	KeepsExpiry bool
 	// Drifted is true when the last drift check found IAM differing from
 	// the plan.
 	Drifted bool
@@ -334,7 +337,7 @@ func insertVersion(ctx context.Context, tx pgx.Tx, id int64, version int, in New
 // aggregated in position order, so a page of requests is one query.
 var requestColumns = `
 	r.id, r.requester, r.status, r.status_reason, r.version, r.role_name,
-	v.description, v.justification, v.max_session_duration, v.managed_policies, v.expires_at,
+	v.description, v.justification, v.max_session_duration, v.managed_policies, v.expires_at, v.keeps_expiry,
 	coalesce(r.role_arn, ''), coalesce(r.instance_profile_arn, ''), coalesce(r.live_version, 0),
 	r.expires_at, r.activated_at, r.drifted, r.created_at, r.updated_at,
 	(SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
@@ -352,7 +355,7 @@ func scanRequest(row pgx.Row) (Request, error) {
 		decisions  []byte
 	)
 	err := row.Scan(&r.ID, &r.Requester, &r.Status, &r.StatusReason, &r.Version, &r.Spec.Name,
-		&r.Spec.Description, &r.Justification, &maxSession, &r.Spec.ManagedPolicies, &r.Spec.ExpiresAt,
+		&r.Spec.Description, &r.Justification, &maxSession, &r.Spec.ManagedPolicies, &r.Spec.ExpiresAt, &r.KeepsExpiry,
 		&r.RoleARN, &r.InstanceProfileARN, &r.LiveVersion, &r.ExpiresAt, &r.ActivatedAt, &r.Drifted,
 		&r.CreatedAt, &r.UpdatedAt, &scopes, &decisions)
 	if err != nil {

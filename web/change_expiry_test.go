@@ -12,17 +12,26 @@ import (
 
 // The change form shows the expiry as a date; sending that date back
 // unchanged keeps the expiry of a role whose spec asked for a time of day
-// (through the API), rather than asking for midnight of that day.
+// (through the API), rather than asking for midnight of that day. The
+// approver of such a change may shorten the expiry in force, not the one
+// the spec asked for.
 func TestChangeFormKeepsTheExpiry(t *testing.T) {
 	t.Parallel()
 	f := uiSetup(t, uiProxyIdentity())
 	ctx := uiCtx(t)
-	alice := f.client("alice", "")
+	alice, bob := f.client("alice", ""), f.client("bob", approverGroups)
 	month := time.Now().UTC().Add(30 * 24 * time.Hour)
 	asked := time.Date(month.Year(), month.Month(), month.Day(), 12, 34, 56, 0, time.UTC)
 	in := uiNewReq("keeps-expiry", "alice")
 	in.Spec.ExpiresAt = &asked
-	live := uiActivate(t, f.db, uiCreate(t, f.db, in))
+	first := uiCreate(t, f.db, in)
+	short := time.Now().UTC().Add(7 * 24 * time.Hour).Truncate(time.Second)
+	if _, err := f.db.Decide(ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, first.ID, 1,
+		store.Decision{Approve: true, ExpiresAt: &short}); err != nil {
+		t.Fatal(err)
+	}
+	live := uiActivate(t, f.db, first)
+	inForce := *live.ExpiresAt
 	page := fmt.Sprintf("/requests/%d", live.ID)
 
 	pageHas(t, alice.get(page+"/change"), fmt.Sprintf(`value="%s"`, asked.Format(time.DateOnly)))
@@ -46,4 +55,7 @@ func TestChangeFormKeepsTheExpiry(t *testing.T) {
 	if err != nil || len(vs) != 2 || !vs[1].KeepsExpiry || vs[1].Spec.ExpiresAt == nil || !vs[1].Spec.ExpiresAt.Equal(asked) {
 		t.Fatalf("versions = %+v, %v; want version 2 to keep the expiry asked for", vs, err)
 	}
+	decide := bob.get(page)
+	pageHas(t, decide, "keeps the role", stamp(inForce), fmt.Sprintf(`max="%s"`, expiryValue(&inForce)))
+	pageLacks(t, decide, "Asked for "+stamp(asked))
 }
