@@ -15,9 +15,12 @@ import (
 // RequestChange asks for a new version of an active role (other scopes,
 // description, managed policies, or a new expiry as an extension). The
 // version goes through approval again; the role keeps its current
-// permissions until the new version is provisioned. Only the requester
-// may; the role name cannot change. It returns ErrForbidden, ErrConflict
-// when the request is not active, and *provision.ValidationError.
+// permissions until the new version is provisioned. A spec with the live
+// version's expires_at (or, like it, none) keeps the expiry in force;
+// another one, or none where one was asked, is shown in the diff against
+// the expiry in force and replaces it. Only the requester may; the role
+// name cannot change. It returns ErrForbidden, ErrConflict when the
+// request is not active, and *provision.ValidationError.
 func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVersion) (Request, error) {
 	now := db.now().UTC()
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -44,7 +47,15 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 		if err := tx.QueryRow(ctx, `SELECT max(version) + 1 FROM request_versions WHERE request_id = $1`, id).Scan(&next); err != nil {
 			return interpret(err)
 		}
-		if err := insertVersion(ctx, tx, id, next, NewRequest{Spec: nv.Spec, Justification: nv.Justification, Requester: actor.Name}, now); err != nil {
+		// Approvers judge the change against what is live in IAM, not
+		// against the current version, which may be a rejected or
+		// cancelled change; its expiry against the expiry in force.
+		live, err := specOf(ctx, tx, id, r.LiveVersion)
+		if err != nil {
+			return err
+		}
+		keeps := expiryKept(live.ExpiresAt, nv.Spec.ExpiresAt)
+		if err := insertVersion(ctx, tx, id, next, NewRequest{Spec: nv.Spec, Justification: nv.Justification, Requester: actor.Name}, keeps, now); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `UPDATE requests SET version = $2, status = 'pending', status_reason = '', updated_at = $3
@@ -58,15 +69,8 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 		if err := linkIdempotencyKey(ctx, tx, nv.Idempotency, id); err != nil {
 			return err
 		}
-		// Approvers judge the change against what is live in IAM, not
-		// against the current version, which may be a rejected or
-		// cancelled change.
-		live, err := specOf(ctx, tx, id, r.LiveVersion)
-		if err != nil {
-			return err
-		}
 		_, err = db.event(ctx, tx, Event{RequestID: id, Version: next, Actor: actor.Name, Kind: EventChangeSubmitted,
-			Data: map[string]any{"diff": DiffSpecs(live, nv.Spec).Lines(), "policy_diff": PolicyDiff(live, nv.Spec, db.settings)}}, now)
+			Data: map[string]any{"diff": changeDiff(live, r.ExpiresAt, nv.Spec).Lines(), "policy_diff": PolicyDiff(live, nv.Spec, db.settings)}}, now)
 		return err
 	})
 	if err != nil {

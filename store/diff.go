@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rolegate/rolegate/provision"
 )
@@ -19,13 +20,69 @@ type SpecDiff struct {
 	Other   []string // description, session, managed policies, expiry
 }
 
+// expiryKept reports whether a change whose spec asks for expiry next
+// keeps the expiry in force of a role whose live version asked for live:
+// it does when it asks for the same one (to the microsecond the database
+// keeps), or, like the live version, for none. Any other expiry, or none
+// where one was asked, is an explicit change.
+func expiryKept(live, next *time.Time) bool {
+	if live == nil || next == nil {
+		return live == nil && next == nil
+	}
+	return live.UnixMicro() == next.UnixMicro()
+}
+
+// changeDiff is what a change to a live role changes: DiffSpecs of the
+// live and the new spec, and, when the change asks for another expiry
+// (expiryKept is false), that expiry against the one in force (inForce,
+// the request's expires_at; nil when the role never expires), so
+// approvers see an extension: "expiry 2026-12-04 -> 2027-09-28 (extension)".
+func changeDiff(live provision.RoleSpec, inForce *time.Time, next provision.RoleSpec) SpecDiff {
+	d := DiffSpecs(live, next)
+	if !expiryKept(live.ExpiresAt, next.ExpiresAt) {
+		d.Other = append(d.Other, expiryLine(inForce, next.ExpiresAt))
+	}
+	return d
+}
+
+// expiryLine describes moving the expiry from (in force) to to, by date;
+// to the minute when both fall on the same day.
+func expiryLine(from, to *time.Time) string {
+	layout := time.DateOnly
+	if from != nil && to != nil && from.UTC().Format(layout) == to.UTC().Format(layout) {
+		layout = "2006-01-02 15:04 UTC"
+	}
+	show := func(t *time.Time) string {
+		if t == nil {
+			return "none"
+		}
+		return t.UTC().Format(layout)
+	}
+	var what string
+	switch {
+	case to == nil:
+		what = "never expires"
+	case from == nil:
+		what = "set"
+	case to.After(*from):
+		what = "extension"
+	case to.Before(*from):
+		what = "shortened"
+	default:
+		what = "same"
+	}
+	return fmt.Sprintf("expiry %s -> %s (%s)", show(from), show(to), what)
+}
+
 // ScopeChange is one scope whose access level changed.
 type ScopeChange struct {
 	Bucket, Prefix string
 	From, To       provision.Access
 }
 
-// DiffSpecs compares two versions of a spec.
+// DiffSpecs compares two versions of a spec, their expiry excepted: what
+// a change does to the expiry is judged against the expiry in force
+// (changeDiff), not against the live version's spec.
 func DiffSpecs(old, new provision.RoleSpec) SpecDiff {
 	type key struct{ b, p string }
 	oldScopes := map[key]provision.Access{}
@@ -57,14 +114,6 @@ func DiffSpecs(old, new provision.RoleSpec) SpecDiff {
 	}
 	if !slices.Equal(old.ManagedPolicies, new.ManagedPolicies) {
 		d.Other = append(d.Other, fmt.Sprintf("managed policies %v -> %v", old.ManagedPolicies, new.ManagedPolicies))
-	}
-	switch {
-	case old.ExpiresAt == nil && new.ExpiresAt != nil:
-		d.Other = append(d.Other, "expiry set")
-	case old.ExpiresAt != nil && new.ExpiresAt == nil:
-		d.Other = append(d.Other, "expiry removed")
-	case old.ExpiresAt != nil && !old.ExpiresAt.Equal(*new.ExpiresAt):
-		d.Other = append(d.Other, "expiry changed")
 	}
 	return d
 }

@@ -111,25 +111,41 @@ func (db *DB) StillProvisioning(ctx context.Context, id int64, version int) erro
 
 // CompleteProvisioning records each step as an audit event, stores the
 // version's Terraform with its SHA-256 (immutable from then on), and moves
-// the request to active, starting its lifetime now. It returns ErrConflict
+// the request to active. A version that asks for an expiry (or removes
+// one) starts its lifetime now; a change that keeps the expiry in force
+// keeps it exactly, shortened only by an approver. It returns ErrConflict
 // when the request is no longer provisioning that version.
 func (db *DB) CompleteProvisioning(ctx context.Context, id int64, version int, res ProvisionResult) (Request, error) {
 	now := db.now().UTC()
 	sum := sha256.Sum256(res.Terraform)
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		var ttl *int64
-		if err := tx.QueryRow(ctx, `SELECT coalesce(approved_ttl_seconds, requested_ttl_seconds)
-			FROM request_versions WHERE request_id = $1 AND version = $2`, id, version).Scan(&ttl); err != nil {
+		var (
+			keeps            bool
+			approved, asked  *int64
+			inForce, expires *time.Time
+		)
+		if err := tx.QueryRow(ctx, `SELECT v.keeps_expiry, v.approved_ttl_seconds, v.requested_ttl_seconds, r.expires_at
+			FROM request_versions v JOIN requests r ON r.id = v.request_id
+			WHERE v.request_id = $1 AND v.version = $2`, id, version).Scan(&keeps, &approved, &asked, &inForce); err != nil {
 			return interpret(err)
 		}
-		var expires *time.Time
-		if ttl != nil {
-			t := now.Add(time.Duration(*ttl) * time.Second)
-			expires = &t
+		ttl := asked
+		if keeps {
+			expires, ttl = inForce, nil
 		}
+		if approved != nil {
+			ttl = approved
+		}
+		if ttl != nil {
+			if t := now.Add(time.Duration(*ttl) * time.Second); expires == nil || t.Before(*expires) {
+				expires = &t
+			}
+		}
+		// A reminder already sent about an expiry that stays holds.
 		tag, err := tx.Exec(ctx, `UPDATE requests SET status = 'active', status_reason = '', role_arn = $3,
 				instance_profile_arn = $4, live_version = $2, activated_at = $5, expires_at = $6,
-				drifted = false, reminded_at = NULL, updated_at = $5
+				drifted = false, updated_at = $5,
+				reminded_at = CASE WHEN expires_at IS NOT DISTINCT FROM $6 THEN reminded_at END
 			WHERE id = $1 AND version = $2 AND status = 'provisioning'`,
 			id, version, res.RoleARN, res.InstanceProfileARN, now, expires)
 		if err != nil {

@@ -61,10 +61,14 @@ type Request struct {
 	InstanceProfileARN string
 	// LiveVersion is the version provisioned in IAM; 0 before the first.
 	LiveVersion int
-	// ExpiresAt is when the live role will be revoked: set at activation,
-	// counted from it.
+	// ExpiresAt is when the live role will be revoked (the expiry in
+	// force): set at activation, counted from it, and kept by a change
+	// that asks for no other expiry.
 	ExpiresAt   *time.Time
 	ActivatedAt *time.Time
+	// KeepsExpiry is true when the current version is a change that keeps
+	// the expiry in force (ExpiresAt) rather than asking for its own.
+	KeepsExpiry bool
 	// Drifted is true when the last drift check found IAM differing from
 	// the plan.
 	Drifted bool
@@ -224,10 +228,13 @@ func dbTime(t time.Time) time.Time { return time.UnixMicro(t.UnixMicro()) }
 
 // versionArgs are a version's column values as stored.
 type versionArgs struct {
-	maxSession                  *int32
-	managed                     []string
-	expiresAt                   *time.Time
-	ttl                         *int64
+	maxSession *int32
+	managed    []string
+	expiresAt  *time.Time
+	ttl        *int64
+	// keepsExpiry: a change asking for no other expiry than the live
+	// version's; it keeps the expiry in force (requests.expires_at).
+	keepsExpiry                 bool
 	buckets, prefixes, accesses []string
 }
 
@@ -284,9 +291,9 @@ func (va versionArgs) stored(spec provision.RoleSpec) provision.RoleSpec {
 const versionCTEs = `
 	v AS (
 		INSERT INTO request_versions (request_id, version, description, justification,
-			max_session_duration, managed_policies, expires_at, requested_ttl_seconds, created_by, created_at)
+			max_session_duration, managed_policies, expires_at, requested_ttl_seconds, keeps_expiry, created_by, created_at)
 		SELECT r.id, r.version, @description, @justification,
-			@max_session_duration, @managed_policies, @expires_at, @requested_ttl_seconds, @actor, @now FROM r),
+			@max_session_duration, @managed_policies, @expires_at, @requested_ttl_seconds, @keeps_expiry, @actor, @now FROM r),
 	s AS (
 		INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
 		SELECT r.id, r.version, (t.n - 1)::smallint, t.bucket, t.prefix, t.access
@@ -308,18 +315,21 @@ func (va versionArgs) named(in NewRequest, now time.Time) pgx.StrictNamedArgs {
 		"managed_policies":      va.managed,
 		"expires_at":            va.expiresAt,
 		"requested_ttl_seconds": va.ttl,
+		"keeps_expiry":          va.keepsExpiry,
 		"buckets":               va.buckets,
 		"prefixes":              va.prefixes,
 		"accesses":              va.accesses,
 	}
 }
 
-// insertVersion stores version of request id with its scopes.
-func insertVersion(ctx context.Context, tx pgx.Tx, id int64, version int, in NewRequest, now time.Time) error {
+// insertVersion stores version of request id with its scopes; keepsExpiry
+// marks a change that keeps the expiry in force.
+func insertVersion(ctx context.Context, tx pgx.Tx, id int64, version int, in NewRequest, keepsExpiry bool, now time.Time) error {
 	va, err := newVersionArgs(in, now)
 	if err != nil {
 		return err
 	}
+	va.keepsExpiry = keepsExpiry
 	args := va.named(in, now)
 	args["id"], args["version"] = id, version
 	_, err = tx.Exec(ctx, `WITH r AS (SELECT @id::bigint AS id, @version::integer AS version),`+versionCTEs+`
@@ -331,7 +341,7 @@ func insertVersion(ctx context.Context, tx pgx.Tx, id int64, version int, in New
 // aggregated in position order, so a page of requests is one query.
 var requestColumns = `
 	r.id, r.requester, r.status, r.status_reason, r.version, r.role_name,
-	v.description, v.justification, v.max_session_duration, v.managed_policies, v.expires_at,
+	v.description, v.justification, v.max_session_duration, v.managed_policies, v.expires_at, v.keeps_expiry,
 	coalesce(r.role_arn, ''), coalesce(r.instance_profile_arn, ''), coalesce(r.live_version, 0),
 	r.expires_at, r.activated_at, r.drifted, r.created_at, r.updated_at,
 	(SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
@@ -351,7 +361,7 @@ func scanRequest(row pgx.Row) (Request, error) {
 		decisions  []byte
 	)
 	err := row.Scan(&r.ID, &r.Requester, &r.Status, &r.StatusReason, &r.Version, &r.Spec.Name,
-		&r.Spec.Description, &r.Justification, &maxSession, &r.Spec.ManagedPolicies, &r.Spec.ExpiresAt,
+		&r.Spec.Description, &r.Justification, &maxSession, &r.Spec.ManagedPolicies, &r.Spec.ExpiresAt, &r.KeepsExpiry,
 		&r.RoleARN, &r.InstanceProfileARN, &r.LiveVersion, &r.ExpiresAt, &r.ActivatedAt, &r.Drifted,
 		&r.CreatedAt, &r.UpdatedAt, &scopes, &r.LiveBuckets, &decisions)
 	if err != nil {

@@ -19,8 +19,13 @@ type Version struct {
 	CreatedAt     time.Time
 	ApprovedAt    *time.Time
 	// TTL is the lifetime the role gets from activation (the approvers'
-	// shortened one when set); 0 means no expiry.
-	TTL             time.Duration
+	// shortened one when set); 0 means no expiry, or, when KeepsExpiry,
+	// that the expiry in force stays as it is.
+	TTL time.Duration
+	// KeepsExpiry is true for a change that asks for no other expiry than
+	// the live version's: the role keeps the expiry in force when it goes
+	// live (cut to TTL from activation when an approver shortened it).
+	KeepsExpiry     bool
 	Decisions       []DecisionRecord
 	Terraform       string
 	TerraformSHA256 string
@@ -73,7 +78,7 @@ func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT v.version, r.role_name, v.description, v.justification, v.max_session_duration,
 		       v.managed_policies, v.expires_at, v.created_by, v.created_at, v.approved_at,
-		       coalesce(v.approved_ttl_seconds, v.requested_ttl_seconds, 0),
+		       coalesce(v.approved_ttl_seconds, CASE WHEN NOT v.keeps_expiry THEN v.requested_ttl_seconds END, 0), v.keeps_expiry,
 		       coalesce(v.terraform, ''), coalesce(v.terraform_sha256, ''),
 		       (SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
 		               ORDER BY s.position), '[]')
@@ -94,7 +99,7 @@ func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
 			scopes, decisions []byte
 		)
 		if err := rows.Scan(&v.Number, &v.Spec.Name, &v.Spec.Description, &v.Justification, &maxSession,
-			&v.Spec.ManagedPolicies, &v.Spec.ExpiresAt, &v.CreatedBy, &v.CreatedAt, &v.ApprovedAt, &ttl,
+			&v.Spec.ManagedPolicies, &v.Spec.ExpiresAt, &v.CreatedBy, &v.CreatedAt, &v.ApprovedAt, &ttl, &v.KeepsExpiry,
 			&v.Terraform, &v.TerraformSHA256, &scopes, &decisions); err != nil {
 			return nil, interpret(err)
 		}

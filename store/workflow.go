@@ -178,18 +178,27 @@ func backToLive(ctx context.Context, tx pgx.Tx, id int64) error {
 	return interpret(err)
 }
 
+// shortenExpiry records an approver's shorter expiry on r's current
+// version, as a lifetime from now. It may not lengthen what the version
+// asked for, nor, for a change that keeps the expiry in force, that
+// expiry (r.ExpiresAt); it returns ErrInvalid then.
 func (db *DB) shortenExpiry(ctx context.Context, tx pgx.Tx, r Request, until time.Time, now time.Time) error {
 	var requested *int64
-	var created time.Time
-	if err := tx.QueryRow(ctx, `SELECT requested_ttl_seconds, created_at FROM request_versions
-		WHERE request_id = $1 AND version = $2`, r.ID, r.Version).Scan(&requested, &created); err != nil {
+	var keeps bool
+	if err := tx.QueryRow(ctx, `SELECT requested_ttl_seconds, keeps_expiry FROM request_versions
+		WHERE request_id = $1 AND version = $2`, r.ID, r.Version).Scan(&requested, &keeps); err != nil {
 		return interpret(err)
 	}
 	ttl := int64(until.Sub(now).Seconds())
 	if ttl <= 0 {
 		return fmt.Errorf("%w: the expiry must be in the future", ErrInvalid)
 	}
-	if requested != nil && ttl > *requested {
+	if keeps {
+		if r.ExpiresAt != nil && until.After(*r.ExpiresAt) {
+			return fmt.Errorf("%w: approvers may shorten the expiry, not lengthen it (the role expires at %s and the change keeps that)",
+				ErrInvalid, r.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+	} else if requested != nil && ttl > *requested {
 		return fmt.Errorf("%w: approvers may shorten the expiry, not lengthen it (asked for %s)", ErrInvalid,
 			time.Duration(*requested)*time.Second)
 	}

@@ -121,6 +121,12 @@ func handleChange(d Deps) echo.HandlerFunc {
 		}
 		f.ChangeOf, f.Name = r.ID, r.Spec.Name
 		spec := f.spec()
+		// The form shows the expiry by its date: the same date sent back
+		// is the expiry asked for before, to the second, so the change
+		// keeps the expiry in force rather than asking for midnight.
+		if r.Spec.ExpiresAt != nil && f.Expires == formFromRequest(r).Expires {
+			spec.ExpiresAt = r.Spec.ExpiresAt
+		}
 		status := http.StatusOK
 		if !editRows(c, &f) {
 			if !f.hasErrors() {

@@ -125,6 +125,22 @@ func rerenderDecide(c echo.Context, d Deps, actor store.Actor, in decideInput) e
 }
 
 // expiryValue formats t for a datetime-local input.
+// shortenable returns the expiry an approval of r's current version may
+// shorten, and what it is: the one asked for, or, for a change that keeps
+// the expiry in force, that one. It returns nil when there is none.
+func shortenable(r store.Request) (*time.Time, string) {
+	if r.KeepsExpiry {
+		if r.ExpiresAt == nil {
+			return nil, ""
+		}
+		return r.ExpiresAt, "The change keeps the role's expiry, " + stamp(*r.ExpiresAt) + "."
+	}
+	if r.Spec.ExpiresAt == nil {
+		return nil, ""
+	}
+	return r.Spec.ExpiresAt, "Asked for " + stamp(*r.Spec.ExpiresAt) + "."
+}
+
 func expiryValue(t *time.Time) string {
 	if t == nil {
 		return ""

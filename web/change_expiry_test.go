@@ -1,0 +1,61 @@
+package web
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+// The change form shows the expiry as a date; sending that date back
+// unchanged keeps the expiry of a role whose spec asked for a time of day
+// (through the API), rather than asking for midnight of that day. The
+// approver of such a change may shorten the expiry in force, not the one
+// the spec asked for.
+func TestChangeFormKeepsTheExpiry(t *testing.T) {
+	t.Parallel()
+	f := uiSetup(t, uiProxyIdentity())
+	ctx := uiCtx(t)
+	alice, bob := f.client("alice", ""), f.client("bob", approverGroups)
+	month := time.Now().UTC().Add(30 * 24 * time.Hour)
+	asked := time.Date(month.Year(), month.Month(), month.Day(), 12, 34, 56, 0, time.UTC)
+	in := uiNewReq("keeps-expiry", "alice")
+	in.Spec.ExpiresAt = &asked
+	first := uiCreate(t, f.db, in)
+	short := time.Now().UTC().Add(7 * 24 * time.Hour).Truncate(time.Second)
+	if _, err := f.db.Decide(ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, first.ID, 1,
+		store.Decision{Approve: true, ExpiresAt: &short}); err != nil {
+		t.Fatal(err)
+	}
+	live := uiActivate(t, f.db, first)
+	inForce := *live.ExpiresAt
+	page := fmt.Sprintf("/requests/%d", live.ID)
+
+	pageHas(t, alice.get(page+"/change"), fmt.Sprintf(`value="%s"`, asked.Format(time.DateOnly)))
+	form := url.Values{"name": {"keeps-expiry"}, "description": {"reads reports, typo fixed"},
+		"justification": {"typo"}, "bucket": {"team-reports"}, "prefix": {"daily/"}, "access": {"read"},
+		"expires": {asked.Format(time.DateOnly)}}
+	pageHas(t, alice.follow(page+"/change", form), "Change to keeps-expiry submitted")
+
+	events, err := f.db.ListEvents(ctx, store.EventFilter{RequestID: live.ID, Kind: store.EventChangeSubmitted})
+	if err != nil || len(events) != 1 {
+		t.Fatalf("change events = %+v, %v", events, err)
+	}
+	var diff []string
+	for _, l := range events[0].Data["diff"].([]any) {
+		diff = append(diff, l.(string))
+	}
+	if want := []string{"~ description changed"}; !slices.Equal(diff, want) {
+		t.Fatalf("diff = %q, want %q", diff, want)
+	}
+	vs, err := f.db.ListVersions(ctx, live.ID)
+	if err != nil || len(vs) != 2 || !vs[1].KeepsExpiry || vs[1].Spec.ExpiresAt == nil || !vs[1].Spec.ExpiresAt.Equal(asked) {
+		t.Fatalf("versions = %+v, %v; want version 2 to keep the expiry asked for", vs, err)
+	}
+	decide := bob.get(page)
+	pageHas(t, decide, "keeps the role", stamp(inForce), fmt.Sprintf(`max="%s"`, expiryValue(&inForce)))
+	pageLacks(t, decide, "Asked for "+stamp(asked))
+}
