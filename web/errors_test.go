@@ -29,6 +29,8 @@ func TestAPIAnswersStoreErrorsByKind(t *testing.T) {
 			http.StatusNotFound, "not-found", "No such resource."},
 		{"bad cursor", req{method: "GET", path: "/api/v1/roles?cursor=garbage", as: asBob},
 			http.StatusBadRequest, "bad-query", "The cursor is not one this API gave out."},
+		{"forbidden by the API", req{method: "GET", path: "/api/v1/events?actor=bob", as: asAlice},
+			http.StatusForbidden, "forbidden", "Requesters list the events of a request they may read (request_id=) or their own actions (actor=alice); the whole trail is for approvers and admins."},
 		{"bad token", req{method: "GET", path: "/api/v1/me", as: asMalformed},
 			http.StatusUnauthorized, "unauthorized", "Malformed token."},
 	} {
