@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"slices"
 
 	"github.com/rolegate/rolegate/provision"
@@ -38,9 +37,6 @@ func (a Actor) Has(r Role) bool { return slices.Contains(a.Roles, r) }
 
 // InGroup reports whether the actor belongs to approver group g.
 func (a Actor) InGroup(g string) bool { return slices.Contains(a.Groups, g) }
-
-// ErrForbidden: the actor may not do this to this request.
-var ErrForbidden = errors.New("forbidden")
 
 // Actions are what an actor may do to a request now; pages and the API
 // offer exactly these, and the store functions enforce the same rules.

@@ -29,7 +29,7 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 			return err
 		}
 		if actor.Name != r.Requester {
-			return fmt.Errorf("%w: only the requester can change a role", ErrForbidden)
+			return errorf(KindForbidden, "only the requester can change a role")
 		}
 		if r.Status != StatusActive {
 			return stateError(r, "be changed (only active roles can)")
@@ -126,7 +126,7 @@ func (db *DB) Revoke(ctx context.Context, actor Actor, id int64) (Request, error
 			return err
 		}
 		if actor.Name != r.Requester && !actor.Has(RoleAdmin) {
-			return fmt.Errorf("%w: only the requester or an admin can revoke a role", ErrForbidden)
+			return errorf(KindForbidden, "only the requester or an admin can revoke a role")
 		}
 		if !revocable(r) {
 			return stateError(r, "be revoked (nothing of it is in IAM)")
@@ -203,7 +203,7 @@ func (db *DB) Retry(ctx context.Context, actor Actor, id int64) (Request, error)
 			return err
 		}
 		if !actor.Has(RoleAdmin) {
-			return fmt.Errorf("%w: only admins can retry", ErrForbidden)
+			return errorf(KindForbidden, "only admins can retry")
 		}
 		if r.Status != StatusFailed {
 			return stateError(r, "be retried (only failed requests can)")

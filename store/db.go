@@ -215,7 +215,7 @@ func (db *DB) oneStatement(ctx context.Context, fn func(q querier) error, writte
 			case werr != nil:
 				// err may be the first attempt's own write meeting the
 				// retry: the outcome is unknown.
-				return fmt.Errorf("%w: whether an earlier attempt wrote is unknown: %v (the retry said: %v)", ErrUnavailable, werr, err)
+				return errorf(KindUnavailable, "whether an earlier attempt wrote is unknown: %v (the retry said: %v)", werr, err)
 			case ok:
 				return nil
 			}
@@ -238,7 +238,7 @@ func (db *DB) tryTx(ctx context.Context, fn func(tx pgx.Tx) error) (committing b
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
 	if err := fn(tx); err != nil {
 		if unavailable(err) && !errors.Is(err, ErrUnavailable) {
-			err = fmt.Errorf("%w: %v", ErrUnavailable, err)
+			err = errorf(KindUnavailable, "%v", err)
 		}
 		return false, err
 	}

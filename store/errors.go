@@ -11,22 +11,129 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// The kinds of failure callers act on. Wrapped errors keep the detail;
-// test with errors.Is.
-var (
-	// ErrNotFound: the row asked for does not exist.
-	ErrNotFound = errors.New("not found")
-	// ErrConflict: the change collides with existing data (a unique role
+// Kind is a class of failure callers act on: web answers each kind with
+// its own HTTP status and problem type.
+type Kind uint8
+
+// The kinds. The last three refine a general kind (see Kind.General) for
+// callers that tell them apart; the others are general themselves.
+const (
+	// KindNotFound: the row asked for does not exist.
+	KindNotFound Kind = iota + 1
+	// KindConflict: the change collides with existing data (a unique role
 	// name, a second decision by the same approver) or with the current
 	// state (the request is no longer pending).
-	ErrConflict = errors.New("conflict")
-	// ErrInvalid: the database refused the values (a CHECK or foreign-key
-	// constraint); callers should have validated earlier.
-	ErrInvalid = errors.New("invalid")
-	// ErrUnavailable: the database could not be reached, or dropped the
+	KindConflict
+	// KindInvalid: the values are refused (a rule of the store, or a
+	// CHECK or foreign-key constraint).
+	KindInvalid
+	// KindForbidden: the actor may not do this to this request.
+	KindForbidden
+	// KindUnavailable: the database could not be reached, or dropped the
 	// connection (restarted, failed over); trying again later may work.
-	ErrUnavailable = errors.New("database unavailable")
+	KindUnavailable
+	// KindBadToken: the bearer token is malformed, unknown, expired or
+	// revoked.
+	KindBadToken
+	// KindBadCursor: a page cursor the store did not give out; an invalid.
+	KindBadCursor
+	// KindIdempotencyMismatch: an Idempotency-Key used before with another
+	// body or for another operation; an invalid.
+	KindIdempotencyMismatch
+	// KindIdempotencyInFlight: a request with the Idempotency-Key is
+	// running now; a conflict.
+	KindIdempotencyInFlight
 )
+
+// General returns the kind k refines, or k itself.
+func (k Kind) General() Kind {
+	switch k {
+	case KindBadCursor, KindIdempotencyMismatch:
+		return KindInvalid
+	case KindIdempotencyInFlight:
+		return KindConflict
+	}
+	return k
+}
+
+// String returns the words that start the kind's error text.
+func (k Kind) String() string {
+	switch k.General() {
+	case KindNotFound:
+		return "not found"
+	case KindConflict:
+		return "conflict"
+	case KindInvalid:
+		return "invalid"
+	case KindForbidden:
+		return "forbidden"
+	case KindUnavailable:
+		return "database unavailable"
+	case KindBadToken:
+		return "invalid API token"
+	}
+	return fmt.Sprintf("kind %d", uint8(k))
+}
+
+// Error is a failure of the store that callers act on by its Kind.
+// errors.Is matches it against the sentinels below by kind, so
+// errors.Is(err, ErrConflict) holds for every conflict, refined or not.
+type Error struct {
+	Kind Kind
+	// Message says what happened in words a user can act on, as a
+	// clause without a final stop ("only admins can retry"); it may be
+	// empty.
+	Message string
+	// constraint is the PostgreSQL constraint that refused a statement.
+	constraint string
+}
+
+// Error returns the kind's words and the message, as "conflict: ...".
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return e.Kind.String()
+	}
+	return e.Kind.String() + ": " + e.Message
+}
+
+// Is reports whether target is an *Error of e's kind or of the kind e
+// refines; messages are not compared.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && (t.Kind == e.Kind || t.Kind == e.Kind.General())
+}
+
+// errorf returns an *Error of kind with a message for people.
+func errorf(kind Kind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// The sentinels of the kinds, for errors.Is; the store returns *Error
+// values with a message. Each matches every error of its kind.
+var (
+	ErrNotFound    = &Error{Kind: KindNotFound}
+	ErrConflict    = &Error{Kind: KindConflict}
+	ErrInvalid     = &Error{Kind: KindInvalid}
+	ErrForbidden   = &Error{Kind: KindForbidden}
+	ErrUnavailable = &Error{Kind: KindUnavailable}
+	ErrBadToken    = &Error{Kind: KindBadToken}
+	// ErrBadCursor: a cursor that ListRequests or ListActiveRoles did not
+	// produce. It is an ErrInvalid.
+	ErrBadCursor = &Error{Kind: KindBadCursor, Message: "malformed page cursor"}
+	// ErrIdempotencyMismatch: the key was used before with another body or
+	// for another operation. It is an ErrInvalid.
+	ErrIdempotencyMismatch = &Error{Kind: KindIdempotencyMismatch, Message: "the Idempotency-Key was used with a different request"}
+	// ErrIdempotencyInFlight: a request with the key is running now. It is
+	// an ErrConflict.
+	ErrIdempotencyInFlight = &Error{Kind: KindIdempotencyInFlight, Message: "a request with this Idempotency-Key is still in progress"}
+)
+
+// violated reports whether err is the store's answer to a statement that
+// the PostgreSQL constraint named refused.
+func violated(err error, constraint string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.constraint == constraint
+}
 
 // interpret is the one place that turns pgx and PostgreSQL errors into the
 // store's kinds. Other errors pass through unchanged.
@@ -38,16 +145,17 @@ func interpret(err error) error {
 		return ErrNotFound
 	}
 	if unavailable(err) {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return errorf(KindUnavailable, "%v", err)
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "23505": // unique_violation
-			return fmt.Errorf("%w: %s", ErrConflict, pgErr.ConstraintName)
+			return &Error{Kind: KindConflict, Message: pgErr.ConstraintName, constraint: pgErr.ConstraintName}
 		case "23514", "23502", "23503", "22001", "22P02", "23P01", // check, not null, FK, too long, bad text, exclusion
 			"22021", "22P05": // text PostgreSQL cannot store: invalid UTF-8, NUL
-			return fmt.Errorf("%w: %s (%s)", ErrInvalid, pgErr.Message, pgErr.ConstraintName)
+			return &Error{Kind: KindInvalid, Message: fmt.Sprintf("%s (%s)", pgErr.Message, pgErr.ConstraintName),
+				constraint: pgErr.ConstraintName}
 		}
 	}
 	return err

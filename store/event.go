@@ -115,7 +115,7 @@ func (db *DB) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
 		limit = 100
 	}
 	if limit > 1000 {
-		return nil, fmt.Errorf("%w: page size %d is over 1000", ErrInvalid, limit)
+		return nil, errorf(KindInvalid, "page size %d is over 1000", limit)
 	}
 	var (
 		where = []string{"TRUE"}

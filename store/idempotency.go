@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,16 +15,6 @@ const IdempotencyTTL = 24 * time.Hour
 // a retry takes it over: longer than any request may run, so only a
 // crashed server leaves one that old.
 const idempotencyStale = 2 * time.Minute
-
-// Errors of ClaimIdempotencyKey.
-var (
-	// ErrIdempotencyMismatch: the key was used before with another body or
-	// for another operation. Wraps ErrInvalid.
-	ErrIdempotencyMismatch = fmt.Errorf("%w: the Idempotency-Key was used with a different request", ErrInvalid)
-	// ErrIdempotencyInFlight: a request with the key is running now.
-	// Wraps ErrConflict.
-	ErrIdempotencyInFlight = fmt.Errorf("%w: a request with this Idempotency-Key is still in progress", ErrConflict)
-)
 
 // IdempotencyKey names one creating request of one user.
 type IdempotencyKey struct {
@@ -139,7 +128,7 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) (Stored
 // over after going stale).
 func (db *DB) CompleteIdempotencyKey(ctx context.Context, k IdempotencyKey, r StoredResponse) error {
 	if r.Status < 100 || r.Status > 499 {
-		return fmt.Errorf("%w: only responses 100..499 are kept, not %d", ErrInvalid, r.Status)
+		return errorf(KindInvalid, "only responses 100..499 are kept, not %d", r.Status)
 	}
 	if r.Headers == nil {
 		r.Headers = map[string]string{}
@@ -155,7 +144,7 @@ func (db *DB) CompleteIdempotencyKey(ctx context.Context, k IdempotencyKey, r St
 		return interpret(err)
 	}
 	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("%w: idempotency key is not claimed", ErrConflict)
+		return errorf(KindConflict, "idempotency key is not claimed")
 	}
 	return nil
 }
@@ -179,7 +168,7 @@ func (db *DB) ReleaseIdempotencyKey(ctx context.Context, k IdempotencyKey) error
 // IdempotencyTTL, which is enforced) and returns how many went.
 func (db *DB) DeleteExpiredIdempotencyKeys(ctx context.Context, olderThan time.Duration) (int64, error) {
 	if olderThan < IdempotencyTTL {
-		return 0, fmt.Errorf("%w: keys are kept at least %s", ErrInvalid, IdempotencyTTL)
+		return 0, errorf(KindInvalid, "keys are kept at least %s", IdempotencyTTL)
 	}
 	tag, err := db.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, db.now().UTC().Add(-olderThan))
 	if err != nil {

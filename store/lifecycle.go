@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,7 +53,7 @@ func (db *DB) work(ctx context.Context, id int64, version int) (Work, error) {
 			return WorkOf(r, v), nil
 		}
 	}
-	return Work{}, fmt.Errorf("%w: request %d has no version %d", ErrNotFound, id, version)
+	return Work{}, errorf(KindNotFound, "request %d has no version %d", id, version)
 }
 
 // BeginProvisioning marks version of request id as provisioning and
@@ -69,7 +68,7 @@ func (db *DB) BeginProvisioning(ctx context.Context, id int64, version int) (Wor
 		err := tx.QueryRow(ctx, `SELECT status FROM requests WHERE id = $1 AND version = $2 FOR UPDATE`, id, version).Scan(&was)
 		if err != nil {
 			if err == pgx.ErrNoRows {
-				return fmt.Errorf("%w: request %d is not at version %d", ErrConflict, id, version)
+				return errorf(KindConflict, "request %d is not at version %d", id, version)
 			}
 			return interpret(err)
 		}
@@ -78,7 +77,7 @@ func (db *DB) BeginProvisioning(ctx context.Context, id int64, version int) (Wor
 			return nil
 		case StatusApproved:
 		default:
-			return fmt.Errorf("%w: request %d is %s, not approved", ErrConflict, id, was)
+			return errorf(KindConflict, "request %d is %s, not approved", id, was)
 		}
 		if err := setStatus(ctx, tx, id, StatusApproved, StatusProvisioning, "", now); err != nil {
 			return err
@@ -104,7 +103,7 @@ func (db *DB) StillProvisioning(ctx context.Context, id int64, version int) erro
 		return interpret(err)
 	}
 	if !ok {
-		return fmt.Errorf("%w: request %d is no longer provisioning version %d", ErrConflict, id, version)
+		return errorf(KindConflict, "request %d is no longer provisioning version %d", id, version)
 	}
 	return nil
 }
@@ -152,7 +151,7 @@ func (db *DB) CompleteProvisioning(ctx context.Context, id int64, version int, r
 			return interpret(err)
 		}
 		if tag.RowsAffected() != 1 {
-			return fmt.Errorf("%w: request %d is no longer provisioning version %d", ErrConflict, id, version)
+			return errorf(KindConflict, "request %d is no longer provisioning version %d", id, version)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE request_versions SET terraform = $3, terraform_sha256 = $4
 			WHERE request_id = $1 AND version = $2 AND terraform IS NULL`,
@@ -192,7 +191,7 @@ func (db *DB) FailProvisioning(ctx context.Context, id int64, version int, reaso
 			return interpret(err)
 		}
 		if tag.RowsAffected() != 1 {
-			return fmt.Errorf("%w: request %d is not provisioning version %d", ErrConflict, id, version)
+			return errorf(KindConflict, "request %d is not provisioning version %d", id, version)
 		}
 		_, err = db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: "worker", Kind: EventFailed,
 			Data: map[string]any{"reason": reason, "stage": "provision"}}, now)

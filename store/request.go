@@ -111,7 +111,7 @@ type Created struct {
 // the database refuses a value.
 func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error) {
 	if strings.TrimSpace(in.Requester) == "" {
-		return Created{}, fmt.Errorf("%w: a request needs a requester", ErrInvalid)
+		return Created{}, errorf(KindInvalid, "a request needs a requester")
 	}
 	if err := db.validateSpec(in.Spec, in.Justification); err != nil {
 		return Created{}, err
@@ -149,8 +149,8 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 			SELECT r.id, e.id FROM r, e`, args).Scan(&id, &eventID)
 		if err != nil && !unavailable(err) { // a broken connection is the runner's to judge
 			err = interpret(err)
-			if errors.Is(err, ErrConflict) && strings.Contains(err.Error(), "requests_live_role_name") {
-				return fmt.Errorf("%w: a role named %q is already requested or live", ErrConflict, in.Spec.Name)
+			if violated(err, "requests_live_role_name") {
+				return errorf(KindConflict, "a role named %q is already requested or live", in.Spec.Name)
 			}
 		}
 		return err
@@ -217,7 +217,7 @@ func (db *DB) readCreated(ctx context.Context, id int64) (Created, error) {
 		return Created{}, err
 	}
 	if len(versions) == 0 || len(events) == 0 {
-		return Created{}, fmt.Errorf("%w: request %d has no first version or submitted event", ErrNotFound, id)
+		return Created{}, errorf(KindNotFound, "request %d has no first version or submitted event", id)
 	}
 	return Created{Request: r, First: versions[0], Submitted: events[0]}, nil
 }
@@ -252,12 +252,12 @@ func newVersionArgs(in NewRequest, now time.Time) (versionArgs, error) {
 		at := dbTime(*in.Spec.ExpiresAt)
 		secs := int64(at.Sub(now).Seconds())
 		if secs <= 0 {
-			return versionArgs{}, fmt.Errorf("%w: the expiry must be in the future", ErrInvalid)
+			return versionArgs{}, errorf(KindInvalid, "the expiry must be in the future")
 		}
 		va.expiresAt, va.ttl = &at, &secs
 	}
 	if len(in.Spec.Buckets) == 0 {
-		return versionArgs{}, fmt.Errorf("%w: a request needs at least one bucket scope", ErrInvalid)
+		return versionArgs{}, errorf(KindInvalid, "a request needs at least one bucket scope")
 	}
 	for _, s := range in.Spec.Buckets {
 		va.buckets = append(va.buckets, s.Bucket)
@@ -441,9 +441,6 @@ func likePatterns(routes []Route, groups []string) []string {
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-// ErrBadCursor: a cursor that ListRequests did not produce.
-var ErrBadCursor = fmt.Errorf("%w: malformed page cursor", ErrInvalid)
-
 func encodeCursor(id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("r" + strconv.FormatInt(id, 10)))
 }
@@ -469,10 +466,10 @@ func (db *DB) ListRequests(ctx context.Context, f ListFilter) (RequestPage, erro
 		limit = 50
 	}
 	if limit > 500 {
-		return RequestPage{}, fmt.Errorf("%w: page size %d is over 500", ErrInvalid, limit)
+		return RequestPage{}, errorf(KindInvalid, "page size %d is over 500", limit)
 	}
 	if f.Status != "" && !f.Status.Valid() {
-		return RequestPage{}, fmt.Errorf("%w: unknown status %q", ErrInvalid, f.Status)
+		return RequestPage{}, errorf(KindInvalid, "unknown status %q", f.Status)
 	}
 	sql, args, err := db.listRequestsQuery(f, limit)
 	if err != nil {
@@ -526,7 +523,7 @@ func (db *DB) listRequestsQuery(f ListFilter, limit int) (string, []any, error) 
 	}
 	if f.Text != "" {
 		if len(f.Text) > 200 {
-			return "", nil, fmt.Errorf("%w: search text is over 200 characters", ErrInvalid)
+			return "", nil, errorf(KindInvalid, "search text is over 200 characters")
 		}
 		add("(r.role_name ILIKE $%[1]d OR r.requester ILIKE $%[1]d OR v.justification ILIKE $%[1]d)",
 			"%"+likeEscaper.Replace(f.Text)+"%")

@@ -31,7 +31,7 @@ func (db *DB) BeginRevocation(ctx context.Context, id int64) (Work, error) {
 		return Work{}, err
 	}
 	if r.Status != StatusRevoking {
-		return Work{}, fmt.Errorf("%w: request %d is %s, not revoking", ErrConflict, id, r.Status)
+		return Work{}, errorf(KindConflict, "request %d is %s, not revoking", id, r.Status)
 	}
 	var running bool
 	if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM river_job
@@ -59,7 +59,7 @@ func (db *DB) CompleteRevocation(ctx context.Context, id int64, steps []Step) (R
 		err := tx.QueryRow(ctx, `UPDATE requests SET status = final_status, status_reason = '', updated_at = $2
 			WHERE id = $1 AND status = 'revoking' RETURNING status, version`, id, now).Scan(&final, &version)
 		if err == pgx.ErrNoRows {
-			return fmt.Errorf("%w: request %d is not revoking", ErrConflict, id)
+			return errorf(KindConflict, "request %d is not revoking", id)
 		}
 		if err != nil {
 			return interpret(err)
@@ -93,7 +93,7 @@ func (db *DB) FailRevocation(ctx context.Context, id int64, reason string) error
 		err := tx.QueryRow(ctx, `UPDATE requests SET status = 'failed', status_reason = $2, updated_at = $3
 			WHERE id = $1 AND status = 'revoking' RETURNING version`, id, reason, now).Scan(&version)
 		if err == pgx.ErrNoRows {
-			return fmt.Errorf("%w: request %d is not revoking", ErrConflict, id)
+			return errorf(KindConflict, "request %d is not revoking", id)
 		}
 		if err != nil {
 			return interpret(err)

@@ -79,14 +79,14 @@ func sessionHash(id string) []byte {
 func (db *DB) CreateSession(ctx context.Context, in NewSession) (Session, string, error) {
 	now := db.now().UTC()
 	if strings.TrimSpace(in.User) == "" {
-		return Session{}, "", fmt.Errorf("%w: a session needs a user", ErrInvalid)
+		return Session{}, "", errorf(KindInvalid, "a session needs a user")
 	}
 	if in.Lifetime <= 0 {
-		return Session{}, "", fmt.Errorf("%w: a session needs a positive lifetime", ErrInvalid)
+		return Session{}, "", errorf(KindInvalid, "a session needs a positive lifetime")
 	}
 	for _, r := range in.Roles {
 		if !r.Valid() {
-			return Session{}, "", fmt.Errorf("%w: unknown role %q", ErrInvalid, r)
+			return Session{}, "", errorf(KindInvalid, "unknown role %q", r)
 		}
 	}
 	signedIn := in.SignedInAt.UTC()

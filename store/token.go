@@ -28,10 +28,6 @@ const (
 	EventTokenNarrowed = "token.narrowed"
 )
 
-// ErrBadToken: the bearer token is malformed, unknown, expired or revoked.
-// The wrapped message says which, for the caller's own diagnosis.
-var ErrBadToken = errors.New("invalid API token")
-
 // Token is an API token as listed: never its secret.
 type Token struct {
 	ID          int64
@@ -72,7 +68,7 @@ type NewToken struct {
 func (db *DB) CreateToken(ctx context.Context, in NewToken) (Token, string, error) {
 	now := db.now().UTC()
 	if strings.TrimSpace(in.User) == "" {
-		return Token{}, "", fmt.Errorf("%w: a token needs a user", ErrInvalid)
+		return Token{}, "", errorf(KindInvalid, "a token needs a user")
 	}
 	if in.CreatedBy == "" {
 		in.CreatedBy = in.User
@@ -83,11 +79,11 @@ func (db *DB) CreateToken(ctx context.Context, in NewToken) (Token, string, erro
 	}
 	for _, r := range roles {
 		if !r.Valid() {
-			return Token{}, "", fmt.Errorf("%w: unknown role %q (want requester, approver or admin)", ErrInvalid, r)
+			return Token{}, "", errorf(KindInvalid, "unknown role %q (want requester, approver or admin)", r)
 		}
 	}
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
-		return Token{}, "", fmt.Errorf("%w: the token's expiry must be in the future", ErrInvalid)
+		return Token{}, "", errorf(KindInvalid, "the token's expiry must be in the future")
 	}
 	groups := in.Groups
 	if groups == nil {
@@ -146,12 +142,12 @@ func roleStrings(roles []Role) []string {
 func parseToken(s string) (int64, string, error) {
 	rest, ok := strings.CutPrefix(s, TokenPrefix)
 	if !ok {
-		return 0, "", fmt.Errorf("%w: not a rolegate token (they start with %s)", ErrBadToken, TokenPrefix)
+		return 0, "", errorf(KindBadToken, "not a rolegate token (they start with %s)", TokenPrefix)
 	}
 	idPart, secret, ok := strings.Cut(rest, "_")
 	id, idOK := ParseID(idPart)
 	if !ok || !idOK || len(secret) != 43 {
-		return 0, "", fmt.Errorf("%w: malformed token", ErrBadToken)
+		return 0, "", errorf(KindBadToken, "malformed token")
 	}
 	return id, secret, nil
 }
@@ -176,22 +172,22 @@ func (db *DB) Authenticate(ctx context.Context, token string) (Token, error) {
 		&t.ExpiresAt, &t.LastUsedAt, &t.RevokedAt, &stored)
 	sum := sha256.Sum256([]byte(secret))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Token{}, fmt.Errorf("%w: unknown token", ErrBadToken)
+		return Token{}, errorf(KindBadToken, "unknown token")
 	}
 	if err != nil {
 		return Token{}, interpret(err)
 	}
 	if subtle.ConstantTimeCompare(sum[:], stored) != 1 {
-		return Token{}, fmt.Errorf("%w: unknown token", ErrBadToken)
+		return Token{}, errorf(KindBadToken, "unknown token")
 	}
 	for _, r := range roles {
 		t.Roles = append(t.Roles, Role(r))
 	}
 	switch {
 	case t.RevokedAt != nil:
-		return Token{}, fmt.Errorf("%w: token %d was revoked", ErrBadToken, t.ID)
+		return Token{}, errorf(KindBadToken, "token %d was revoked", t.ID)
 	case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
-		return Token{}, fmt.Errorf("%w: token %d expired at %s", ErrBadToken, t.ID, t.ExpiresAt.UTC().Format(time.RFC3339))
+		return Token{}, errorf(KindBadToken, "token %d expired at %s", t.ID, t.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	// Last use is recorded at most once a minute, so busy tokens cost one
 	// write a minute rather than one per call.
@@ -282,7 +278,7 @@ func (db *DB) RevokeToken(ctx context.Context, id int64, owner, actor string) (T
 			if err != nil {
 				return interpret(err)
 			}
-			return fmt.Errorf("%w: token %d is already revoked", ErrConflict, id)
+			return errorf(KindConflict, "token %d is already revoked", id)
 		}
 		if err != nil {
 			return err

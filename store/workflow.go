@@ -33,7 +33,7 @@ type NewVersion struct {
 
 // stateError explains a refused transition; it wraps ErrConflict.
 func stateError(r Request, want string) error {
-	return fmt.Errorf("%w: request %d is %s, so it cannot %s", ErrConflict, r.ID, r.Status, want)
+	return errorf(KindConflict, "request %d is %s, so it cannot %s", r.ID, r.Status, want)
 }
 
 // lockRequest reads a request and locks its row until tx ends, so the
@@ -51,7 +51,7 @@ func setStatus(ctx context.Context, tx pgx.Tx, id int64, from, to Status, reason
 		return interpret(err)
 	}
 	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("%w: request %d is no longer %s", ErrConflict, id, from)
+		return errorf(KindConflict, "request %d is no longer %s", id, from)
 	}
 	return nil
 }
@@ -87,7 +87,7 @@ func (db *DB) validateSpec(spec provision.RoleSpec, justification string) error 
 // expiry.
 func (db *DB) Decide(ctx context.Context, actor Actor, id int64, version int, d Decision) (Request, error) {
 	if len(d.Comment) > 4000 {
-		return Request{}, fmt.Errorf("%w: comment is over 4000 characters", ErrInvalid)
+		return Request{}, errorf(KindInvalid, "comment is over 4000 characters")
 	}
 	now := db.now().UTC()
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -96,16 +96,16 @@ func (db *DB) Decide(ctx context.Context, actor Actor, id int64, version int, d 
 			return err
 		}
 		if actor.Name == r.Requester {
-			return fmt.Errorf("%w: you cannot decide on your own request", ErrForbidden)
+			return errorf(KindForbidden, "you cannot decide on your own request")
 		}
 		if !db.rules.mayDecide(actor, r) {
-			return fmt.Errorf("%w: only approvers (or the data owners of its buckets) decide on requests", ErrForbidden)
+			return errorf(KindForbidden, "only approvers (or the data owners of its buckets) decide on requests")
 		}
 		if r.Status != StatusPending {
 			return stateError(r, "be decided")
 		}
 		if r.Version != version {
-			return fmt.Errorf("%w: request %d is at version %d, not %d; review the new version", ErrConflict, id, r.Version, version)
+			return errorf(KindConflict, "request %d is at version %d, not %d; review the new version", id, r.Version, version)
 		}
 		verdict, kind := "reject", EventDecisionRejected
 		if d.Approve {
@@ -122,7 +122,7 @@ func (db *DB) Decide(ctx context.Context, actor Actor, id int64, version int, d 
 		if _, err := tx.Exec(ctx, `INSERT INTO decisions (request_id, version, approver, approver_groups, approver_roles, decision, comment, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, version, actor.Name, groups, roles, verdict, d.Comment, now); err != nil {
 			if errors.Is(interpret(err), ErrConflict) {
-				return fmt.Errorf("%w: you have already decided on version %d", ErrConflict, version)
+				return errorf(KindConflict, "you have already decided on version %d", version)
 			}
 			return interpret(err)
 		}
@@ -191,15 +191,15 @@ func (db *DB) shortenExpiry(ctx context.Context, tx pgx.Tx, r Request, until tim
 	}
 	ttl := int64(until.Sub(now).Seconds())
 	if ttl <= 0 {
-		return fmt.Errorf("%w: the expiry must be in the future", ErrInvalid)
+		return errorf(KindInvalid, "the expiry must be in the future")
 	}
 	if keeps {
 		if r.ExpiresAt != nil && until.After(*r.ExpiresAt) {
-			return fmt.Errorf("%w: approvers may shorten the expiry, not lengthen it (the role expires at %s and the change keeps that)",
-				ErrInvalid, r.ExpiresAt.UTC().Format(time.RFC3339))
+			return errorf(KindInvalid, "approvers may shorten the expiry, not lengthen it (the role expires at %s and the change keeps that)",
+				r.ExpiresAt.UTC().Format(time.RFC3339))
 		}
 	} else if requested != nil && ttl > *requested {
-		return fmt.Errorf("%w: approvers may shorten the expiry, not lengthen it (asked for %s)", ErrInvalid,
+		return errorf(KindInvalid, "approvers may shorten the expiry, not lengthen it (asked for %s)",
 			time.Duration(*requested)*time.Second)
 	}
 	_, err := tx.Exec(ctx, `UPDATE request_versions SET approved_ttl_seconds = least(coalesce(approved_ttl_seconds, $3), $3)
@@ -248,7 +248,7 @@ func (db *DB) Cancel(ctx context.Context, actor Actor, id int64) (Request, error
 			return err
 		}
 		if actor.Name != r.Requester {
-			return fmt.Errorf("%w: only the requester can cancel a request", ErrForbidden)
+			return errorf(KindForbidden, "only the requester can cancel a request")
 		}
 		if r.Status != StatusPending {
 			return stateError(r, "be cancelled")

@@ -89,7 +89,7 @@ func FuzzAPIDecode(f *testing.F) {
 		case rec.Code >= 500:
 			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body)
 		case rec.Code >= 400:
-			var p apiProblem
+			var p problem
 			if rec.Header().Get(echo.HeaderContentType) != "application/problem+json" || json.Unmarshal(rec.Body.Bytes(), &p) != nil ||
 				p.Status != rec.Code || p.Detail == "" || !strings.HasPrefix(p.Type, problemBase) {
 				t.Fatalf("refusal %d is not a problem document: %s", rec.Code, rec.Body)

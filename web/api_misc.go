@@ -156,8 +156,8 @@ func handleAPIListEvents(st APIStore) echo.HandlerFunc {
 				return err
 			}
 		} else if !actor.Has(store.RoleApprover) && !actor.Has(store.RoleAdmin) && f.Actor != actor.Name {
-			return fmt.Errorf("%w: requesters list the events of a request they may read (request_id=) or their own actions (actor=%s); the whole trail is for approvers and admins",
-				store.ErrForbidden, actor.Name)
+			return newAPIError(http.StatusForbidden, "forbidden", fmt.Sprintf("Requesters list the events of a request they may read (request_id=) or their own actions (actor=%s); the whole trail is for approvers and admins.",
+				actor.Name))
 		}
 		limit := f.Limit
 		if limit == 0 {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -346,8 +345,8 @@ func handleAPIListRequests(st APIStore) echo.HandlerFunc {
 			f.Requester = actor.Name
 		}
 		page, err := st.ListRequests(c.Request().Context(), f)
-		if errors.Is(err, store.ErrInvalid) {
-			return newAPIError(http.StatusBadRequest, "bad-query", trimKind(err, store.ErrInvalid)+".")
+		if se, _, _ := storeAnswer(err, true); se != nil && se.Kind.General() == store.KindInvalid {
+			return newAPIError(http.StatusBadRequest, "bad-query", sentence(se, ""))
 		}
 		if err != nil {
 			return err

@@ -148,12 +148,12 @@ func (r resp) json(t *testing.T, v any) {
 	}
 }
 
-func (r resp) problem(t *testing.T) apiProblem {
+func (r resp) problem(t *testing.T) problem {
 	t.Helper()
 	if ct := r.Header.Get(echo.HeaderContentType); ct != "application/problem+json" {
 		t.Fatalf("%s %s: content type %q, want application/problem+json\n%s", r.Request.Method, r.Request.URL.Path, ct, r.body)
 	}
-	var p apiProblem
+	var p problem
 	r.json(t, &p)
 	if p.Status != r.StatusCode || !strings.HasPrefix(p.Type, problemBase) || p.Detail == "" || p.Title == "" {
 		t.Fatalf("problem %+v does not match status %d", p, r.StatusCode)

@@ -80,7 +80,7 @@ func currentTerraform(d Deps, r store.Request, versions []store.Version) (terraf
 		tf, err := provision.Terraform(plan)
 		return terraformText{Text: string(tf)}, plan, err
 	}
-	return terraformText{}, provision.Plan{}, fmt.Errorf("%w: request %d has no version %d", store.ErrNotFound, r.ID, r.Version)
+	return terraformText{}, provision.Plan{}, &store.Error{Kind: store.KindNotFound, Message: fmt.Sprintf("request %d has no version %d", r.ID, r.Version)}
 }
 
 func handleRequestDetail(d Deps) echo.HandlerFunc {

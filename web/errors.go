@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -13,13 +15,86 @@ import (
 	"github.com/rolegate/rolegate/store"
 )
 
-// problem is an RFC 9457 problem document.
+// problem is the RFC 9457 document every error answered in JSON is, on
+// the API and off it.
 type problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
+	Type      string         `json:"type"`
+	Title     string         `json:"title"`
+	Status    int            `json:"status"`
+	Detail    string         `json:"detail"`
+	Instance  string         `json:"instance,omitempty"`
+	RequestID string         `json:"request_id,omitempty"`
+	Errors    []fieldProblem `json:"errors,omitempty"`
+}
+
+// fieldProblem is one invalid field of a request body or query.
+type fieldProblem struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// answer is how one kind of store error reaches people.
+type answer struct {
+	status  int
+	problem string // the API's problem type: problemBase + problem
+	page    string // what pages say; "" says the store's message
+	api     string // what the API says; "" says the store's message, then hint
+	hint    string
+	// retryAfter (seconds) and header go out with the API's answer.
+	retryAfter int
+	header     map[string]string
+}
+
+// answers is the one table of the store's error kinds. Pages answer with
+// the row of the general kind (a person reads the message; the refined
+// kinds' problem types are for programs), the API with the kind's own row.
+// A kind not in the table is an internal error.
+var answers = map[store.Kind]answer{
+	store.KindUnavailable: {status: http.StatusServiceUnavailable, problem: "unavailable",
+		page:       "The database is not answering right now. Nothing was lost; try again in a moment.",
+		api:        "The database is not answering right now; retry shortly.",
+		retryAfter: 1},
+	// A not-found keeps a fixed message so it reveals nothing.
+	store.KindNotFound: {status: http.StatusNotFound, problem: "not-found",
+		page: "There is nothing here. It may have been removed, or the link is mistyped.",
+		api:  "No such resource."},
+	store.KindForbidden: {status: http.StatusForbidden, problem: "forbidden"},
+	store.KindConflict:  {status: http.StatusConflict, problem: "conflict"},
+	store.KindInvalid:   {status: http.StatusUnprocessableEntity, problem: "invalid"},
+	store.KindBadToken: {status: http.StatusUnauthorized, problem: "unauthorized",
+		header: map[string]string{"WWW-Authenticate": `Bearer realm="rolegate", error="invalid_token"`}},
+	store.KindBadCursor: {status: http.StatusBadRequest, problem: "bad-query",
+		api: "The cursor is not one this API gave out."},
+	store.KindIdempotencyInFlight: {status: http.StatusConflict, problem: "idempotency-key-in-use",
+		hint: "; retry shortly", retryAfter: 1},
+	store.KindIdempotencyMismatch: {status: http.StatusUnprocessableEntity, problem: "idempotency-key-mismatch",
+		hint: "; use a new key for a new request"},
+}
+
+// storeAnswer finds the store error in err and the table's row for kind
+// (of that error, or its general kind); ok is false for any other error.
+func storeAnswer(err error, general bool) (*store.Error, answer, bool) {
+	var se *store.Error
+	if !errors.As(err, &se) {
+		return nil, answer{}, false
+	}
+	kind := se.Kind
+	if general {
+		kind = kind.General()
+	}
+	a, ok := answers[kind]
+	return se, a, ok
+}
+
+// sentence makes the store's message of se, a clause, into a sentence
+// that ends in hint and a full stop; a bare kind says its name.
+func sentence(se *store.Error, hint string) string {
+	msg := se.Message
+	if msg == "" {
+		msg = se.Kind.String()
+	}
+	r, size := utf8.DecodeRuneInString(msg)
+	return string(unicode.ToUpper(r)) + msg[size:] + hint + "."
 }
 
 // statusClientClosed records a request its caller abandoned.
@@ -63,7 +138,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		case wantsJSON(c.Request()):
 			c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 			werr = c.JSON(status, problem{
-				Type:      "https://rolegate.dev/problems/" + strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "-"),
+				Type:      problemBase + statusProblem(status),
 				Title:     http.StatusText(status),
 				Status:    status,
 				Detail:    msg,
@@ -87,33 +162,21 @@ func wantsJSON(r *http.Request) bool {
 	return strings.Contains(accept, "json") && !strings.Contains(accept, "text/html")
 }
 
-// userError maps the store's error kinds to statuses. Their messages are
-// written for users (who may not do what, which state forbids it); a
-// not-found keeps a fixed message so it reveals nothing.
-func userError(err error) (int, string, bool) {
+// userError is what pages say about err: the status and message of its
+// store error kind, or of a validation error; ok is false for any other
+// error.
+func userError(err error) (status int, msg string, ok bool) {
+	if se, a, ok := storeAnswer(err, true); ok {
+		if a.page != "" {
+			return a.status, a.page, true
+		}
+		return a.status, sentence(se, ""), true
+	}
 	var verr *provision.ValidationError
-	switch {
-	case errors.Is(err, store.ErrUnavailable):
-		return http.StatusServiceUnavailable, "The database is not answering right now. Nothing was lost; try again in a moment.", true
-	case errors.Is(err, store.ErrNotFound):
-		return http.StatusNotFound, "There is nothing here. It may have been removed, or the link is mistyped.", true
-	case errors.Is(err, store.ErrForbidden):
-		return http.StatusForbidden, capitalise(strings.TrimPrefix(err.Error(), store.ErrForbidden.Error()+": ")) + ".", true
-	case errors.Is(err, store.ErrConflict):
-		return http.StatusConflict, capitalise(strings.TrimPrefix(err.Error(), store.ErrConflict.Error()+": ")) + ".", true
-	case errors.As(err, &verr):
+	if errors.As(err, &verr) {
 		return http.StatusUnprocessableEntity, verr.Error(), true
-	case errors.Is(err, store.ErrInvalid):
-		return http.StatusUnprocessableEntity, capitalise(strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": ")) + ".", true
 	}
 	return 0, "", false
-}
-
-func capitalise(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // errorTitle is the friendly heading of an error page.
