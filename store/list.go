@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ListFilter narrows ListRequests. Zero fields do not filter.
+type ListFilter struct {
+	Status    Status
+	Requester string
+	Bucket    string
+	// Text matches role names, requesters and justifications (case-insensitive).
+	Text string
+	// UpdatedSince keeps requests changed at or after this time.
+	UpdatedSince time.Time
+	// DecidableBy keeps the requests this actor may decide: not their own,
+	// and for a data owner who is not an approver, only those touching the
+	// buckets routed to their groups (the approver dashboard's queue).
+	DecidableBy *Actor
+	// LiveInIAM keeps the requests whose role is in IAM: active, or live
+	// with a change pending, approved, being provisioned or failed.
+	LiveInIAM bool
+	// Cursor continues a previous page (RequestPage.Next).
+	Cursor string
+	// Limit is the page size, 1..500; default 50.
+	Limit int
+	// OldestFirst orders by creation ascending (the approver queue);
+	// the default is newest first.
+	OldestFirst bool
+}
+
+// RequestPage is one page of requests and the cursor of the next, empty on
+// the last page.
+type RequestPage struct {
+	Requests []Request
+	Next     string
+}
+
+// likePatterns turns the bucket patterns routed to any of groups into SQL
+// LIKE patterns (`*` becomes `%`, `?` becomes `_`). No group: no pattern,
+// which matches nothing.
+func likePatterns(routes []Route, groups []string) []string {
+	out := []string{}
+	for _, r := range routes {
+		for _, g := range groups {
+			if r.Group == g {
+				p := likeEscaper.Replace(r.Pattern)
+				p = strings.NewReplacer("*", "%", "?", "_").Replace(p)
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func encodeCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("r" + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(c string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || !strings.HasPrefix(string(b), "r") {
+		return 0, ErrBadCursor
+	}
+	id, err := strconv.ParseInt(string(b[1:]), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, ErrBadCursor
+	}
+	return id, nil
+}
+
+// ListRequests returns one page of requests matching f, using keyset
+// paging on the id (which grows with creation time), so deep pages cost
+// the same as the first. It returns ErrBadCursor for a foreign cursor.
+func (db *DB) ListRequests(ctx context.Context, f ListFilter) (RequestPage, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > 500 {
+		return RequestPage{}, errorf(KindInvalid, "page size %d is over 500", limit)
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		return RequestPage{}, errorf(KindInvalid, "unknown status %q", f.Status)
+	}
+	sql, args, err := db.listRequestsQuery(f, limit)
+	if err != nil {
+		return RequestPage{}, err
+	}
+	rows, err := db.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return RequestPage{}, interpret(err)
+	}
+	defer rows.Close()
+	var page RequestPage
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return RequestPage{}, err
+		}
+		page.Requests = append(page.Requests, r)
+	}
+	if err := rows.Err(); err != nil {
+		return RequestPage{}, interpret(err)
+	}
+	if len(page.Requests) > limit {
+		page.Requests = page.Requests[:limit]
+		page.Next = encodeCursor(page.Requests[limit-1].ID)
+	}
+	return page, nil
+}
+
+// listRequestsQuery builds the SELECT of one ListRequests page: f's
+// conditions, the keyset order and limit+1 rows (the one more tells that
+// there is a next page). It returns the statement and its arguments, or
+// ErrInvalid for an over-long search text and ErrBadCursor for a foreign
+// cursor.
+func (db *DB) listRequestsQuery(f ListFilter, limit int) (string, []any, error) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Status != "" {
+		add("r.status = $%d", string(f.Status))
+	}
+	if f.LiveInIAM {
+		where = append(where, expirableSQL)
+	}
+	if f.Requester != "" {
+		add("r.requester = $%d", f.Requester)
+	}
+	if f.Text != "" {
+		if len(f.Text) > 200 {
+			return "", nil, errorf(KindInvalid, "search text is over 200 characters")
+		}
+		add("(r.role_name ILIKE $%[1]d OR r.requester ILIKE $%[1]d OR v.justification ILIKE $%[1]d)",
+			"%"+likeEscaper.Replace(f.Text)+"%")
+	}
+	if !f.UpdatedSince.IsZero() {
+		add("r.updated_at >= $%d", f.UpdatedSince)
+	}
+	if a := f.DecidableBy; a != nil {
+		add("r.requester <> $%d", a.Name)
+		if !a.Has(RoleApprover) && !a.Has(RoleAdmin) {
+			add("EXISTS (SELECT 1 FROM request_scopes s WHERE s.request_id = r.id AND s.version IN (r.version, r.live_version) AND s.bucket LIKE ANY($%d))",
+				likePatterns(db.rules.Routes, a.Groups))
+		}
+	}
+	if f.Bucket != "" {
+		add("EXISTS (SELECT 1 FROM request_scopes s WHERE s.request_id = r.id AND s.version = r.version AND s.bucket = $%d)", f.Bucket)
+	}
+	order := "DESC"
+	cmp := "<"
+	if f.OldestFirst {
+		order, cmp = "ASC", ">"
+	}
+	if f.Cursor != "" {
+		after, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return "", nil, err
+		}
+		add("r.id "+cmp+" $%d", after)
+	}
+	sql := `SELECT ` + requestColumns + requestFrom
+	if len(where) > 0 {
+		sql += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, limit+1)
+	sql += fmt.Sprintf(` ORDER BY r.id %s LIMIT $%d`, order, len(args))
+	return sql, args, nil
+}
