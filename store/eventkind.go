@@ -1,5 +1,7 @@
 package store
 
+import "slices"
+
 // Event kinds of the request lifecycle. Webhooks carry these names.
 const (
 	EventSubmitted        = "request.submitted"
@@ -76,3 +78,10 @@ func EventTitle(kind string) string {
 
 // notified reports whether webhooks receive events of kind.
 func notified(kind string) bool { return words[kind].notice != "" }
+
+// systemActors are the names rolegate itself writes events under.
+var systemActors = []string{"rolegate", "worker", "drift-check", "cli"}
+
+// IsSystemActor reports whether name is one rolegate writes its own
+// events under: a user who happens to bear it is not the author of those.
+func IsSystemActor(name string) bool { return slices.Contains(systemActors, name) }

@@ -155,7 +155,7 @@ func handleAPIListEvents(st APIStore) echo.HandlerFunc {
 			if err := apiMayView(st, actor, r); err != nil {
 				return err
 			}
-		} else if !actor.Has(store.RoleApprover) && !actor.Has(store.RoleAdmin) && f.Actor != actor.Name {
+		} else if !actor.Has(store.RoleApprover) && !actor.Has(store.RoleAdmin) && (f.Actor != actor.Name || store.IsSystemActor(f.Actor)) {
 			return newAPIError(http.StatusForbidden, "forbidden", fmt.Sprintf("Requesters list the events of a request they may read (request_id=) or their own actions (actor=%s); the whole trail is for approvers and admins.",
 				actor.Name))
 		}

@@ -125,6 +125,16 @@ func TestAuthorisationMatrixQueryParameters(t *testing.T) {
 		page.Items[0]["role_arn"] == nil || page.Items[0]["spec"] != nil || page.Items[0]["justification"] != nil {
 		t.Fatalf("roles as another requester: %s", res.body)
 	}
+	// A user who bears a name rolegate writes its own events under is not
+	// their author: "actor=worker" is the whole trail of provisioning.
+	tok, secret, err := env.db.CreateToken(ctx, store.NewToken{User: "worker", Roles: []store.Role{store.RoleRequester}, CreatedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.api.tokens["user named worker"], env.api.tok["user named worker"] = secret, tok
+	if r := env.api.do(req{method: "GET", path: "/api/v1/events?actor=worker", as: "user named worker"}); r.StatusCode != 403 {
+		t.Fatalf("a user named worker lists the worker's events: %d\n%s", r.StatusCode, r.body)
+	}
 	html := env.clients[zOther].get("/roles")
 	if !strings.Contains(html.body, "params-plain") || strings.Contains(html.body, "secret-plain") {
 		t.Fatalf("roles page as another requester: %d", html.status)
