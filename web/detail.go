@@ -138,7 +138,12 @@ func handleTerraformDownload(d Deps) echo.HandlerFunc {
 			return err
 		}
 		// Role names hold only [A-Za-z0-9+=,.@_-]: safe inside the quotes.
+		// A version not provisioned yet says so in its name, so the file is
+		// never taken for the role's Terraform.
 		name := d.Settings.NamePrefix + r.Spec.Name
+		if !tf.Stored {
+			name += fmt.Sprintf(".v%d.not-approved", r.Version)
+		}
 		c.Response().Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.tf"`, name))
 		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(tf.Text))
 	}

@@ -101,6 +101,13 @@ func TestPageTitlesAndContent(t *testing.T) {
 		!strings.Contains(tf.body, `resource "aws_iam_instance_profile"`) {
 		t.Errorf("terraform download = %d %q\n%s", tf.status, tf.header.Get("Content-Disposition"), tf.body)
 	}
+	// A version not provisioned yet downloads under a name that says so.
+	pending := uiCreate(t, f.db, uiNewReq("pending-reader", "erin"))
+	tf = f.client("erin", "").get(fmt.Sprintf("/requests/%d/terraform", pending.ID))
+	if tf.status != 200 || tf.header.Get("Content-Disposition") != `attachment; filename="pending-reader.v1.not-approved.tf"` ||
+		!strings.Contains(tf.body, "# Not approved yet.") {
+		t.Errorf("pending terraform download = %d %q", tf.status, tf.header.Get("Content-Disposition"))
+	}
 }
 
 func TestNewRequestForm(t *testing.T) {
