@@ -22,8 +22,7 @@ type ListFilter struct {
 	// and for a data owner who is not an approver, only those touching the
 	// buckets routed to their groups (the approver dashboard's queue).
 	DecidableBy *Actor
-	// LiveInIAM keeps the requests whose role is in IAM: active, or live
-	// with a change pending, approved, being provisioned or failed.
+	// LiveInIAM keeps the requests whose role is in IAM (inIAMSQL).
 	LiveInIAM bool
 	// Cursor continues a previous page (RequestPage.Next).
 	Cursor string
@@ -135,7 +134,7 @@ func (db *DB) listRequestsQuery(f ListFilter, limit int) (string, []any, error) 
 		add("r.status = $%d", string(f.Status))
 	}
 	if f.LiveInIAM {
-		where = append(where, expirableSQL)
+		where = append(where, inIAMSQL)
 	}
 	if f.Requester != "" {
 		add("r.requester = $%d", f.Requester)

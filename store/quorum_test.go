@@ -191,6 +191,21 @@ func TestRolesListEveryRoleInIAM(t *testing.T) {
 	if _, err := f.db.Revoke(ctx, alice, gone.ID); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := f.db.CompleteRevocation(ctx, gone.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Being revoked, or failed to revoke: still in IAM until removed.
+	going := activate(t, f, mustCreate(t, f.db, newRequest("going-reader", "alice")))
+	if _, err := f.db.Revoke(ctx, alice, going.ID); err != nil {
+		t.Fatal(err)
+	}
+	stuck := activate(t, f, mustCreate(t, f.db, newRequest("stuck-reader", "alice")))
+	if _, err := f.db.Revoke(ctx, alice, stuck.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.FailRevocation(ctx, stuck.ID, "AccessDenied"); err != nil {
+		t.Fatal(err)
+	}
 	mustCreate(t, f.db, newRequest("never-live", "alice"))
 	page, err := f.db.ListActiveRoles(ctx, "", 50)
 	if err != nil {
@@ -200,7 +215,7 @@ func TestRolesListEveryRoleInIAM(t *testing.T) {
 	for _, r := range page.Requests {
 		names = append(names, r.Spec.Name)
 	}
-	if want := []string{"changing-reader", "steady-reader"}; !slices.Equal(names, want) {
+	if want := []string{"stuck-reader", "going-reader", "changing-reader", "steady-reader"}; !slices.Equal(names, want) {
 		t.Fatalf("roles listed: %v, want %v (steady %d)", names, want, steady.ID)
 	}
 }

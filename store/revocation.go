@@ -119,6 +119,11 @@ const liveSQL = `(status = 'active' OR (status = 'pending' AND live_version IS N
 const expirableSQL = `(live_version IS NOT NULL AND (status IN ('active', 'pending', 'approved', 'provisioning')
 	OR (status = 'failed' AND final_status IS NULL)))`
 
+// inIAMSQL selects the requests whose live role is, in whole or in part,
+// in IAM: expirableSQL, and those being revoked or whose revocation
+// failed (nothing is removed until the revocation completes).
+const inIAMSQL = `(live_version IS NOT NULL AND status IN ('active', 'pending', 'approved', 'provisioning', 'failed', 'revoking'))`
+
 // ExpireDue starts the revocation of every live role whose lifetime has
 // ended (superseding a change pending, approved, being provisioned or
 // failed), and returns how many it started.
