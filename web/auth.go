@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"github.com/rolegate/rolegate/web/problem"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -59,9 +59,9 @@ type auth struct {
 	// tokens keeps users' API tokens within their current roles; nil
 	// when no store is served.
 	tokens *narrower
-	// apiTokens are the API's recently checked tokens; nil when the API
-	// is not served.
-	apiTokens *tokenCache
+	// forgetTokens makes the API check the matching tokens with the
+	// database again; nil when the API is not served.
+	forgetTokens func(drop func(store.Token) bool)
 	// sessions keeps the signed-in sessions; nil when no database is
 	// served, and then nobody can sign in.
 	sessions SessionStore
@@ -70,8 +70,8 @@ type auth struct {
 // forgetAPITokens makes the API check the matching tokens with the
 // database again on their next call.
 func (a *auth) forgetAPITokens(drop func(store.Token) bool) {
-	if a.apiTokens != nil {
-		a.apiTokens.forget(drop)
+	if a.forgetTokens != nil {
+		a.forgetTokens(drop)
 	}
 }
 
@@ -171,23 +171,12 @@ func textOnly(c echo.Context) bool {
 	}
 	for _, vs := range vals {
 		for _, v := range vs {
-			if textProblem(v) != "" {
+			if problem.TextFault(v) != "" {
 				return false
 			}
 		}
 	}
 	return true
-}
-
-// textProblem says why s is not storable text, or "" when it is.
-func textProblem(s string) string {
-	switch {
-	case !utf8.ValidString(s):
-		return "must be UTF-8 text"
-	case strings.ContainsRune(s, 0):
-		return "must not contain NUL characters"
-	}
-	return ""
 }
 
 func safeMethod(m string) bool {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"github.com/rolegate/rolegate/web/api"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -75,22 +76,22 @@ func secSetup(t *testing.T, id Identity) *secEnv {
 	t.Helper()
 	t.Parallel()
 	env := &secEnv{t: t, id: id}
-	api := &apiEnv{t: t, tokens: map[string]string{}, tok: map[string]store.Token{}}
+	ae := &apiEnv{t: t, tokens: map[string]string{}, tok: map[string]store.Token{}}
 	env.db = storetest.Open(t, storetest.URL(t), store.Options{
-		Now:   func() time.Time { return time.Now().Add(time.Duration(api.offset.Load())) },
+		Now:   func() time.Time { return time.Now().Add(time.Duration(ae.offset.Load())) },
 		Rules: store.ApprovalRules{Routes: []store.Route{{Pattern: "owned-*", Group: "data-owners"}}},
 	})
-	api.db = env.db
+	ae.db = env.db
 	deps := func(id Identity, st Store) Deps {
 		return Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(), Version: "test",
-			Store: st, Sessions: env.db, Settings: env.db.Settings(), Identity: id, APILimits: APILimits{Rate: 1000, Burst: 1000},
+			Store: st, Sessions: env.db, Settings: env.db.Settings(), Identity: id,
 			MetricsToken: "matrix-metrics-token"}
 	}
-	env.main = New(deps(id, env.db))
-	api.srv = httptest.NewServer(env.main)
-	t.Cleanup(api.srv.Close)
-	env.api = api
-	env.ui = &uiFixture{t: t, db: env.db, srv: api.srv}
+	env.main = newServer(deps(id, env.db), env.db, api.Limits{Rate: 1000, Burst: 1000})
+	ae.srv = httptest.NewServer(env.main)
+	t.Cleanup(ae.srv.Close)
+	env.api = ae
+	env.ui = &uiFixture{t: t, db: env.db, srv: ae.srv}
 
 	env.dev = New(deps(Identity{DevUsers: true, CookieSecure: id.CookieSecure}, nil))
 	env.devSrv = httptest.NewServer(env.dev)
@@ -119,7 +120,7 @@ func secSetup(t *testing.T, id Identity) *secEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
-		api.tokens[kind], api.tok[kind] = secret, tok
+		ae.tokens[kind], ae.tok[kind] = secret, tok
 	}
 	mk(zOwner, "alice", nil, store.RoleRequester)
 	mk(zOther, "erin", nil, store.RoleRequester)
@@ -127,19 +128,19 @@ func secSetup(t *testing.T, id Identity) *secEnv {
 	mk(zAdmin, "carol", nil, store.RoleRequester, store.RoleAdmin)
 	mk(zDataOwner, "dave", []string{"data-owners"}, store.RoleRequester)
 	mk(zRevoked, "alice", nil, store.RoleRequester)
-	if _, err := env.db.RevokeToken(ctx, api.tok[zRevoked].ID, "", "test"); err != nil {
+	if _, err := env.db.RevokeToken(ctx, ae.tok[zRevoked].ID, "", "test"); err != nil {
 		t.Fatal(err)
 	}
 	// Made an hour ago, valid for half of it.
-	api.offset.Store(int64(-time.Hour))
+	ae.offset.Store(int64(-time.Hour))
 	exp := time.Now().Add(-30 * time.Minute)
 	tok, secret, err := env.db.CreateToken(ctx, store.NewToken{User: "alice", ExpiresAt: &exp, CreatedBy: "test"})
-	api.offset.Store(0)
+	ae.offset.Store(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	api.tokens[zExpired], api.tok[zExpired] = secret, tok
-	api.tokens[zMalformed] = "rgt_1_not-a-secret"
+	ae.tokens[zExpired], ae.tok[zExpired] = secret, tok
+	ae.tokens[zMalformed] = "rgt_1_not-a-secret"
 	return env
 }
 

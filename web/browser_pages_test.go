@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"github.com/rolegate/rolegate/web/api"
 	"log/slog"
 	"net/http/httptest"
 	"slices"
@@ -268,8 +269,8 @@ func TestBrowserAPIReference(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
 	db := storetest.New(t)
-	srv := httptest.NewServer(New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
-		Version: "test", Store: db, Settings: db.Settings(), Identity: Identity{DevUsers: true}}))
+	srv := httptest.NewServer(newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
+		Version: "test", Store: db, Settings: db.Settings(), Identity: Identity{DevUsers: true}}, db, api.Limits{}))
 	t.Cleanup(srv.Close)
 	b.run("open the API reference",
 		chromedp.Navigate(srv.URL+"/api/docs"),

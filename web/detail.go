@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/a-h/templ"
+	"github.com/rolegate/rolegate/web/problem"
 	"net/http"
 	"strings"
 	"time"
@@ -51,14 +52,10 @@ func loadVisible(c echo.Context, d Deps, actor store.Actor) (store.Request, stor
 		return store.Request{}, store.Actions{}, err
 	}
 	if !d.Store.MayView(actor, r) {
-		return store.Request{}, store.Actions{}, echo.NewHTTPError(http.StatusForbidden, forbiddenView)
+		return store.Request{}, store.Actions{}, echo.NewHTTPError(http.StatusForbidden, problem.ForbiddenView)
 	}
 	return r, d.Store.Allowed(actor, r), nil
 }
-
-// forbiddenView is what pages and API say to someone who may not read a
-// request (store.DB.MayView).
-const forbiddenView = "This request belongs to someone else. Its requester, approvers, admins and the data owners its buckets are routed to may read it."
 
 // currentTerraform is the Terraform of the version the page shows (the
 // current one, which approvers decide on): the text stored when it was

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/problem"
 	"net/http"
 	"net/url"
 	"slices"
@@ -164,7 +166,7 @@ func TestHostileInputThroughTheAPI(t *testing.T) {
 		switch {
 		case r.StatusCode == http.StatusCreated:
 			accepted++
-			var v apiRequestDetail
+			var v api.RequestDetail
 			r.json(t, &v)
 			if !utf8Valid(s, just) {
 				// JSON decoding turned the bad bytes into U+FFFD: check
@@ -179,7 +181,7 @@ func TestHostileInputThroughTheAPI(t *testing.T) {
 			inert(t, what+" detail", alice.get(fmt.Sprintf("/requests/%d", v.ID)).body, c.payload)
 		case r.StatusCode >= 400 && r.StatusCode < 500:
 			p := r.problem(t)
-			if r.StatusCode == http.StatusUnprocessableEntity && p.Type == problemBase+"validation-failed" && len(p.Errors) == 0 {
+			if r.StatusCode == http.StatusUnprocessableEntity && p.Type == problem.Base+"validation-failed" && len(p.Errors) == 0 {
 				t.Errorf("%s: 422 without field errors: %s", what, r.body)
 			}
 		default:

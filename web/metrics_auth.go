@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"github.com/rolegate/rolegate/web/api"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -29,7 +30,7 @@ func metricsGuard(token string, proxyOnLoopback bool) echo.MiddlewareFunc {
 				return echo.NewHTTPError(http.StatusForbidden,
 					"Metrics are served to this host only; set a metrics token to scrape them from elsewhere.")
 			}
-			got, ok := bearerToken(c.Request().Header)
+			got, ok := api.BearerToken(c.Request().Header)
 			sum := sha256.Sum256([]byte(got))
 			if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="rolegate metrics"`)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/rolegate/rolegate/web/api"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -137,11 +138,11 @@ func TestOIDCSignIn(t *testing.T) {
 	var handler http.Handler
 	rg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(rg.Close)
-	handler = New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
-		Store: pagesOnly{db}, Settings: db.Settings(), Identity: Identity{
+	handler = newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
+		Store: db, Settings: db.Settings(), Identity: Identity{
 			OIDC:  &OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret", RedirectURL: rg.URL + "/auth/callback"},
 			Roles: RoleGroups{Approver: []string{"approvers"}, Admin: []string{"admins"}}, SessionKey: []byte(strings.Repeat("o", 32)),
-		}})
+		}}, db, api.Limits{})
 	browser := func(follow bool) *http.Client {
 		jar, _ := cookiejar.New(nil)
 		c := &http.Client{Jar: jar}

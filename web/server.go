@@ -5,6 +5,7 @@ package web
 
 import (
 	"context"
+	"github.com/rolegate/rolegate/web/api"
 	"log/slog"
 	"net/http"
 	"time"
@@ -47,15 +48,22 @@ type Deps struct {
 	// Sessions keeps the signed-in browser sessions; default Store. With
 	// neither, nobody can sign in.
 	Sessions SessionStore
-	// APILimits tune the JSON API, which is served when Store also
-	// satisfies APIStore (as *store.DB does).
-	APILimits APILimits
+	// ForgetAPITokens, when the JSON API is served, makes it check the
+	// matching tokens with the database again: the token pages call it on
+	// a revocation, sign-in on a narrowing of the user's roles.
+	ForgetAPITokens func(drop func(store.Token) bool)
 
 	auth *auth
 }
 
-// New returns the HTTP handler with every route and middleware installed.
-func New(d Deps) *echo.Echo {
+// Mount installs another package's routes (the JSON API's, api.Mount) on
+// the server.
+type Mount func(e *echo.Echo)
+
+// New returns the HTTP handler with the middleware, the health checks and
+// the pages installed, then the routes of each of mounts: they run after
+// the pages and before the method router, which must know every route.
+func New(d Deps, mounts ...Mount) *echo.Echo {
 	if d.ReadyTimeout <= 0 {
 		d.ReadyTimeout = 2 * time.Second
 	}
@@ -83,6 +91,7 @@ func New(d Deps) *echo.Echo {
 	e.GET("/static/*", handleStatic())
 	d.auth = newAuth(d.Identity, d.Logger)
 	d.auth.sessions = d.Sessions
+	d.auth.forgetTokens = d.ForgetAPITokens
 	if d.Store != nil {
 		if d.auth.sessions == nil {
 			d.auth.sessions = d.Store
@@ -91,7 +100,9 @@ func New(d Deps) *echo.Echo {
 		d.auth.tokens = newNarrower(d.Store.NarrowTokens, d.Logger)
 	}
 	routes(e, d)
-	registerAPI(e, d)
+	for _, m := range mounts {
+		m(e)
+	}
 	e.Use(methodRouting(e, e.Routes()))
 	return e
 }
@@ -165,6 +176,9 @@ func routes(e *echo.Echo, d Deps) {
 	// Everyone sees and ends their own signed-in sessions; admins anyone's.
 	g.GET("/settings/sessions", handleSessions(d), anyone)
 	g.POST("/settings/sessions/end", handleEndSessions(d), anyone)
+	// The API's reference is a page: it knows who is signed in, for the
+	// header. The API itself is mounted by the caller (api.Mount).
+	g.GET("/api/docs", handleAPIReference(api.OpenAPI()))
 }
 
 // handleHealthz answers as long as the process serves HTTP; it checks no

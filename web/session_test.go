@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"github.com/rolegate/rolegate/web/api"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -36,8 +37,8 @@ func uiServeClock(t *testing.T, id Identity) clockFixture {
 // database are several instances of rolegate.
 func uiServeOn(t *testing.T, db *store.DB, id Identity) *uiFixture {
 	t.Helper()
-	e := New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
-		Store: db, Settings: db.Settings(), Identity: id})
+	e := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
+		Store: db, Settings: db.Settings(), Identity: id}, db, api.Limits{})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &uiFixture{t: t, db: db, srv: srv}

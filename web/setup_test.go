@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"github.com/rolegate/rolegate/web/api"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rolegate/rolegate/provision"
@@ -46,10 +48,10 @@ func uiSetup(t testing.TB, id Identity) *uiFixture {
 
 func uiServe(t testing.TB, db *store.DB, id Identity) *uiFixture {
 	t.Helper()
-	e := New(Deps{
+	e := newServer(Deps{
 		Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
-		Store: pagesOnly{db}, Settings: db.Settings(), Identity: id,
-	})
+		Store: db, Settings: db.Settings(), Identity: id,
+	}, db, api.Limits{})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &uiFixture{t: t, db: db, srv: srv}
@@ -62,9 +64,18 @@ func uiCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-// pagesOnly hides the API's store methods, so these tests serve the pages
-// alone and stay independent of the JSON API's own set-up.
-type pagesOnly struct{ Store }
+// newServer builds the server as cmd/rolegate does: the pages on d and
+// the JSON API on db mounted beside them, sharing the cache of checked
+// API tokens; lim tunes the API.
+func newServer(d Deps, db *store.DB, lim api.Limits) *echo.Echo {
+	now := lim.Now
+	if now == nil {
+		now = time.Now
+	}
+	tokens := api.NewTokenCache(now)
+	d.ForgetAPITokens = tokens.Forget
+	return New(d, api.Deps{Logger: d.Logger, Store: db, Limits: lim, Tokens: tokens}.Mount)
+}
 
 // uiClient is one browser: its cookies, the CSRF token of the last page and,
 // behind the test proxy, the user and groups it sends.

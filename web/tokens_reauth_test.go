@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/rolegate/rolegate/web/api"
 	"io"
 	"log/slog"
 	"net/http"
@@ -141,11 +142,11 @@ func TestAdminTokenRecentSignInOIDC(t *testing.T) {
 	var handler http.Handler
 	rg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(rg.Close)
-	handler = New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
-		Store: pagesOnly{db}, Settings: db.Settings(), Identity: Identity{
+	handler = newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
+		Store: db, Settings: db.Settings(), Identity: Identity{
 			OIDC:  &OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret", RedirectURL: rg.URL + "/auth/callback"},
 			Roles: RoleGroups{Admin: []string{"admins"}}, SessionKey: []byte(strings.Repeat("o", 32)),
-		}})
+		}}, db, api.Limits{})
 	f := &uiFixture{t: t, db: db, srv: rg}
 	p.signInAs("olga", "admins")
 	p.mu.Lock()

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/rolegate/rolegate/web/api"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -23,8 +24,8 @@ import (
 func uiServeWithAPI(t *testing.T, id Identity) *uiFixture {
 	t.Helper()
 	db := storetest.New(t)
-	e := New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
-		Store: db, Settings: db.Settings(), Identity: id})
+	e := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
+		Store: db, Settings: db.Settings(), Identity: id}, db, api.Limits{})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &uiFixture{t: t, db: db, srv: srv}
@@ -49,7 +50,7 @@ func createToken(t *testing.T, c *uiClient, form url.Values) (uiResponse, string
 }
 
 // apiMe calls /api/v1/me with a bearer token.
-func apiMe(t *testing.T, f *uiFixture, token string) (int, apiMeView) {
+func apiMe(t *testing.T, f *uiFixture, token string) (int, api.MeView) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, f.srv.URL+"/api/v1/me", nil)
 	if err != nil {
@@ -61,7 +62,7 @@ func apiMe(t *testing.T, f *uiFixture, token string) (int, apiMeView) {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var me apiMeView
+	var me api.MeView
 	if res.StatusCode == http.StatusOK {
 		if err := json.NewDecoder(res.Body).Decode(&me); err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/rolegate/rolegate/web/api"
 	"log/slog"
 	"net"
 	"net/http"
@@ -169,9 +170,14 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), db.Collector())
+	// The pages and the API share the cache of checked API tokens, so a
+	// token revoked on the settings page stops working at once.
+	tokens := api.NewTokenCache(time.Now)
 	handler := web.New(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion(), ReadyTimeout: o.server.readyTimeout,
 		Store: db, Settings: o.built.settings, Identity: o.identity, MetricsToken: o.server.metricsToken,
-		APILimits: web.APILimits{Rate: o.server.apiRate, Burst: o.server.apiBurst}})
+		ForgetAPITokens: tokens.Forget},
+		api.Deps{Logger: logger, Store: db, Tokens: tokens,
+			Limits: api.Limits{Rate: o.server.apiRate, Burst: o.server.apiBurst}}.Mount)
 
 	ln, err := net.Listen("tcp", o.server.listen)
 	if err != nil {

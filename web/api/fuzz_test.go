@@ -1,8 +1,9 @@
-package web
+package api
 
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/rolegate/rolegate/web/problem"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -89,9 +90,9 @@ func FuzzAPIDecode(f *testing.F) {
 		case rec.Code >= 500:
 			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body)
 		case rec.Code >= 400:
-			var p problem
+			var p problem.Problem
 			if rec.Header().Get(echo.HeaderContentType) != "application/problem+json" || json.Unmarshal(rec.Body.Bytes(), &p) != nil ||
-				p.Status != rec.Code || p.Detail == "" || !strings.HasPrefix(p.Type, problemBase) {
+				p.Status != rec.Code || p.Detail == "" || !strings.HasPrefix(p.Type, problem.Base) {
 				t.Fatalf("refusal %d is not a problem document: %s", rec.Code, rec.Body)
 			}
 		case rec.Code != http.StatusNoContent || accepted == nil:

@@ -1,10 +1,11 @@
-package web
+package api
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rolegate/rolegate/web/problem"
 	"io"
 	"mime"
 	"net/http"
@@ -92,7 +93,7 @@ func jsonError(body []byte, err error) error {
 	switch {
 	case errors.As(err, &fve):
 		e := newAPIError(http.StatusUnprocessableEntity, "validation-failed", "The request has invalid fields; see errors.")
-		e.fields = []fieldProblem{{Field: fve.field, Message: fve.message}}
+		e.fields = []problem.Field{{Field: fve.field, Message: fve.message}}
 		return e
 	case errors.As(err, &syn):
 		// Offset counts the offending byte itself.
@@ -111,12 +112,12 @@ func jsonError(body []byte, err error) error {
 			field = "(body)"
 		}
 		e := newAPIError(http.StatusUnprocessableEntity, "validation-failed", "The request has invalid fields; see errors.")
-		e.fields = []fieldProblem{{Field: field, Message: wrongType(field, typ.Type.String(), typ.Value)}}
+		e.fields = []problem.Field{{Field: field, Message: wrongType(field, typ.Type.String(), typ.Value)}}
 		return e
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		e := newAPIError(http.StatusUnprocessableEntity, "validation-failed", "The request has unknown fields; see errors.")
-		e.fields = []fieldProblem{{Field: field, Message: "unknown field"}}
+		e.fields = []problem.Field{{Field: field, Message: "unknown field"}}
 		return e
 	}
 	// Every field's own shape errors are handled above; what is left is
