@@ -3,8 +3,6 @@ package web
 import (
 	"bytes"
 	"crypto/sha256"
-	"github.com/rolegate/rolegate/web/api"
-	"github.com/rolegate/rolegate/web/problem"
 	"net/http"
 	"sync"
 	"testing"
@@ -12,6 +10,8 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 func TestAPIIdempotencyKeyReplaysAndRefuses(t *testing.T) {

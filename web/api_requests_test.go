@@ -3,8 +3,6 @@ package web
 import (
 	"bytes"
 	"fmt"
-	"github.com/rolegate/rolegate/web/api"
-	"github.com/rolegate/rolegate/web/problem"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +10,8 @@ import (
 	"time"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 var pathf = fmt.Sprintf

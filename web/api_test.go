@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/rolegate/rolegate/web/api"
-	"github.com/rolegate/rolegate/web/problem"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,6 +23,9 @@ import (
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // contract validates responses against the OpenAPI document. One per test
@@ -96,7 +97,7 @@ func setupAPI(t *testing.T, limits api.Limits) *apiEnv {
 		return time.Now().Add(time.Duration(env.offset.Load()))
 	}})
 	handler := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(),
-		Version: "test", Store: env.db, Settings: env.db.Settings()}, env.db, limits)
+		Version: "test", Store: env.db, Settings: env.db.Settings()}, auth.Identity{}, env.db, limits)
 	env.srv = httptest.NewServer(handler)
 	t.Cleanup(env.srv.Close)
 
@@ -343,7 +344,7 @@ func provisionFromStore(t *testing.T, db *store.DB, id int64) {
 // operation is routed.
 func TestAPIRoutesMatchTheDocument(t *testing.T) {
 	env := setupAPI(t, api.Limits{})
-	e := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(), Store: env.db}, env.db, api.Limits{})
+	e := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(), Store: env.db}, auth.Identity{}, env.db, api.Limits{})
 	var routed []string
 	for _, r := range e.Routes() {
 		if !strings.HasPrefix(r.Path, "/api") || r.Method == echo.RouteNotFound {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"github.com/rolegate/rolegate/web/api"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +20,8 @@ import (
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // The kinds of caller of the authorisation matrix. Browsers are known by
@@ -53,7 +54,7 @@ var (
 // and OIDC mode, for the sign-in routes only those modes mount.
 type secEnv struct {
 	t       *testing.T
-	id      Identity
+	id      auth.Identity
 	db      *store.DB
 	ui      *uiFixture
 	api     *apiEnv
@@ -64,15 +65,22 @@ type secEnv struct {
 	devSrv, oidcSrv *httptest.Server
 }
 
-func secIdentity() Identity {
-	return Identity{
-		Proxy:      &ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}},
-		Roles:      RoleGroups{Requester: []string{"staff"}, Approver: []string{"approvers"}, Admin: []string{"admins"}},
+// signInOnly is a server that signs users in under id, keeping their
+// sessions in sessions, and serves no pages beyond the start page.
+func signInOnly(d Deps, id auth.Identity, sessions auth.SessionStore) *echo.Echo {
+	d.Auth = auth.New(auth.Deps{Identity: id, Logger: d.Logger, Sessions: sessions})
+	return New(d)
+}
+
+func secIdentity() auth.Identity {
+	return auth.Identity{
+		Proxy:      &auth.ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}},
+		Roles:      auth.RoleGroups{Requester: []string{"staff"}, Approver: []string{"approvers"}, Admin: []string{"admins"}},
 		SessionKey: []byte(strings.Repeat("s", 32)),
 	}
 }
 
-func secSetup(t *testing.T, id Identity) *secEnv {
+func secSetup(t *testing.T, id auth.Identity) *secEnv {
 	t.Helper()
 	t.Parallel()
 	env := &secEnv{t: t, id: id}
@@ -82,26 +90,26 @@ func secSetup(t *testing.T, id Identity) *secEnv {
 		Rules: store.ApprovalRules{Routes: []store.Route{{Pattern: "owned-*", Group: "data-owners"}}},
 	})
 	ae.db = env.db
-	deps := func(id Identity, st Store) Deps {
+	deps := func(st Store) Deps {
 		return Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(), Version: "test",
-			Store: st, Sessions: env.db, Settings: env.db.Settings(), Identity: id,
+			Store: st, Settings: env.db.Settings(),
 			MetricsToken: "matrix-metrics-token"}
 	}
-	env.main = newServer(deps(id, env.db), env.db, api.Limits{Rate: 1000, Burst: 1000})
+	env.main = newServer(deps(env.db), id, env.db, api.Limits{Rate: 1000, Burst: 1000})
 	ae.srv = httptest.NewServer(env.main)
 	t.Cleanup(ae.srv.Close)
 	env.api = ae
 	env.ui = &uiFixture{t: t, db: env.db, srv: ae.srv}
 
-	env.dev = New(deps(Identity{DevUsers: true, CookieSecure: id.CookieSecure}, nil))
+	env.dev = signInOnly(deps(nil), auth.Identity{DevUsers: true, CookieSecure: id.CookieSecure}, env.db)
 	env.devSrv = httptest.NewServer(env.dev)
 	t.Cleanup(env.devSrv.Close)
 	p := newTestProvider(t)
 	var oidcHandler http.Handler
 	env.oidcSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { oidcHandler.ServeHTTP(w, r) }))
 	t.Cleanup(env.oidcSrv.Close)
-	env.oidc = New(deps(Identity{OIDC: &OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret",
-		RedirectURL: env.oidcSrv.URL + "/auth/callback"}, SessionKey: []byte(strings.Repeat("o", 32)), CookieSecure: id.CookieSecure}, nil))
+	env.oidc = signInOnly(deps(nil), auth.Identity{OIDC: &auth.OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret",
+		RedirectURL: env.oidcSrv.URL + "/auth/callback"}, SessionKey: []byte(strings.Repeat("o", 32)), CookieSecure: id.CookieSecure}, env.db)
 	oidcHandler = env.oidc
 
 	env.clients = map[string]*uiClient{
@@ -398,20 +406,9 @@ func (env *secEnv) csrfFor(cl *uiClient, base string) string {
 
 // signedOutCSRF is the CSRF token of cl's signed-out session under id,
 // computed from its session cookie as the server does; "" without one.
-func signedOutCSRF(cl *uiClient, id Identity) string {
-	codec, err := newCookieCodec(id.SessionKey)
-	if err != nil {
-		cl.f.t.Fatal(err)
-	}
-	name := (&cookies{codec: codec, secure: id.CookieSecure}).name(sessionCookie)
+func signedOutCSRF(cl *uiClient, id auth.Identity) string {
 	u, _ := url.Parse(cl.f.srv.URL)
-	for _, ck := range cl.hc.Jar.Cookies(u) {
-		var s session
-		if ck.Name == name && codec.open(name, ck.Value, &s, time.Now()) == nil {
-			return codec.csrfToken(s.ID, "")
-		}
-	}
-	return ""
+	return auth.SignedOutCSRF(id, cl.hc.Jar.Cookies(u))
 }
 
 // TestAuthorisationMatrix calls every route of the router as every kind

@@ -4,16 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/a-h/templ"
-	"github.com/rolegate/rolegate/web/problem"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/auth"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // detailView is everything the request page shows.
@@ -82,7 +83,7 @@ func currentTerraform(d Deps, r store.Request, versions []store.Version) (terraf
 
 func handleRequestDetail(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		v, err := loadDetail(c, d, actor)
 		if err != nil {
 			return err
@@ -121,7 +122,7 @@ func loadDetail(c echo.Context, d Deps, actor store.Actor) (detailView, error) {
 // handleTerraformDownload sends the current version's Terraform as a file.
 func handleTerraformDownload(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		r, _, err := loadVisible(c, d, actor)
 		if err != nil {
 			return err

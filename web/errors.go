@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"github.com/rolegate/rolegate/web/problem"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // statusClientClosed records a request its caller abandoned.

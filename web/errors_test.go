@@ -1,11 +1,12 @@
 package web
 
 import (
-	"github.com/rolegate/rolegate/web/api"
-	"github.com/rolegate/rolegate/web/problem"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // The store's error kinds reach API callers through the one table: each

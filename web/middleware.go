@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/rolegate/rolegate/web/problem"
 	"log/slog"
 	"strconv"
 	"time"
@@ -12,6 +11,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 func newRequestID() string {

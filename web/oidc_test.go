@@ -6,7 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"github.com/rolegate/rolegate/web/api"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -19,9 +19,9 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"log/slog"
-
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // testProvider is a minimal OpenID Connect provider: discovery, an
@@ -70,7 +70,7 @@ func newTestProvider(t *testing.T) *testProvider {
 			http.Error(w, "PKCE, nonce and state are required", http.StatusBadRequest)
 			return
 		}
-		code := randomToken()
+		code := auth.RandomToken()
 		p.mu.Lock()
 		at := p.authTime
 		if q.Get("prompt") == "login" {
@@ -139,10 +139,10 @@ func TestOIDCSignIn(t *testing.T) {
 	rg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(rg.Close)
 	handler = newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
-		Store: db, Settings: db.Settings(), Identity: Identity{
-			OIDC:  &OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret", RedirectURL: rg.URL + "/auth/callback"},
-			Roles: RoleGroups{Approver: []string{"approvers"}, Admin: []string{"admins"}}, SessionKey: []byte(strings.Repeat("o", 32)),
-		}}, db, api.Limits{})
+		Store: db, Settings: db.Settings()}, auth.Identity{
+		OIDC:  &auth.OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret", RedirectURL: rg.URL + "/auth/callback"},
+		Roles: auth.RoleGroups{Approver: []string{"approvers"}, Admin: []string{"admins"}}, SessionKey: []byte(strings.Repeat("o", 32)),
+	}, db, api.Limits{})
 	browser := func(follow bool) *http.Client {
 		jar, _ := cookiejar.New(nil)
 		c := &http.Client{Jar: jar}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"github.com/rolegate/rolegate/web/api"
 	"net/http"
 	"regexp"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/api"
 )
 
 // The API's Terraform of a request is its live version's: it stays

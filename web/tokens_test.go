@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/rolegate/rolegate/web/api"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,15 +16,17 @@ import (
 
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // uiServeWithAPI is uiSetup with the real store behind the router, so the
 // JSON API is mounted too and tokens made on the pages can be used.
-func uiServeWithAPI(t *testing.T, id Identity) *uiFixture {
+func uiServeWithAPI(t *testing.T, id auth.Identity) *uiFixture {
 	t.Helper()
 	db := storetest.New(t)
 	e := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
-		Store: db, Settings: db.Settings(), Identity: id}, db, api.Limits{})
+		Store: db, Settings: db.Settings()}, id, db, api.Limits{})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &uiFixture{t: t, db: db, srv: srv}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/rolegate/rolegate/web/api"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +17,8 @@ import (
 	"github.com/rolegate/rolegate/provision/worker"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/web"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // defaultDBMaxConns is the database pool of serve, worker and dev unless
@@ -111,7 +112,7 @@ type appOptions struct {
 	server      serverSettings
 	app         appSettings
 	built       built
-	identity    web.Identity
+	identity    auth.Identity
 	databaseURL string
 	http        bool
 	worker      bool
@@ -170,12 +171,14 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), db.Collector())
-	// The pages and the API share the cache of checked API tokens, so a
-	// token revoked on the settings page stops working at once.
+	// Three parts, mounted here: sign-in (auth), the pages (web) and the
+	// JSON API (api). The pages and the API share the cache of checked API
+	// tokens, so a token revoked on the settings page stops working at once.
 	tokens := api.NewTokenCache(time.Now)
+	signin := auth.New(auth.Deps{Identity: o.identity, Logger: logger, Sessions: db,
+		Rules: db.Rules, NarrowTokens: db.NarrowTokens, ForgetTokens: tokens.Forget})
 	handler := web.New(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion(), ReadyTimeout: o.server.readyTimeout,
-		Store: db, Settings: o.built.settings, Identity: o.identity, MetricsToken: o.server.metricsToken,
-		ForgetAPITokens: tokens.Forget},
+		Store: db, Settings: o.built.settings, Auth: signin, MetricsToken: o.server.metricsToken},
 		api.Deps{Logger: logger, Store: db, Tokens: tokens,
 			Limits: api.Limits{Rate: o.server.apiRate, Burst: o.server.apiBurst}}.Mount)
 

@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/rolegate/rolegate/web/problem"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // bodyLimits refuses bodies over max with 413, before and while reading.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/rolegate/rolegate/web/problem"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // apiError is an error a handler or middleware means for the caller: its

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/rolegate/rolegate/web/problem"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // The fuzz targets of the web package. `make fuzz` runs each for a short

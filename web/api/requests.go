@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"github.com/rolegate/rolegate/web/problem"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/auth"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // specBody is the create and change body: the spec's JSON form plus why.
@@ -42,7 +43,7 @@ type decisionBody struct {
 // textOK refuses a justification the store cannot keep as text (the
 // spec's own fields are checked by its validation).
 func (b specBody) textOK() error {
-	if p := problem.TextFault(b.Justification); p != "" {
+	if p := auth.TextFault(b.Justification); p != "" {
 		return &provision.ValidationError{Problems: []provision.FieldError{{Field: "justification", Message: "justification " + p}}}
 	}
 	return nil
@@ -196,7 +197,7 @@ func handleAPIDecide(st Store, approve bool) echo.HandlerFunc {
 		if err := decodeJSON(c, &b, true); err != nil {
 			return err
 		}
-		if p := problem.TextFault(b.Comment); p != "" {
+		if p := auth.TextFault(b.Comment); p != "" {
 			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "comment", Message: "comment " + p}}}
 		}
 		if b.Version < 0 {
@@ -265,7 +266,7 @@ func newQuery(c echo.Context, allowed ...string) *query {
 
 func (q *query) str(name string) string {
 	s := q.c.QueryParam(name)
-	if p := problem.TextFault(s); p != "" {
+	if p := auth.TextFault(s); p != "" {
 		q.errs = append(q.errs, problem.Field{Field: name, Message: p})
 	}
 	return s

@@ -124,15 +124,3 @@ func Route(c echo.Context) string {
 // ForbiddenView is what pages and API say to someone who may not read a
 // request: who may, without saying whether it exists beyond that.
 const ForbiddenView = "This request belongs to someone else. Its requester, approvers, admins and the data owners its buckets are routed to may read it."
-
-// TextFault says why s is not text the store can keep (PostgreSQL refuses
-// NUL and invalid UTF-8), or "" when it is.
-func TextFault(s string) string {
-	switch {
-	case !utf8.ValidString(s):
-		return "must be UTF-8 text"
-	case strings.ContainsRune(s, 0):
-		return "must not contain NUL characters"
-	}
-	return ""
-}
