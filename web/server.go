@@ -1,6 +1,8 @@
 // Package web is rolegate's HTTP face: the echo router, its middleware
 // (request IDs, recovery, logging, metrics, security headers), the HTML
-// pages rendered with templ and the health and metrics endpoints.
+// pages rendered with templ and the health and metrics endpoints. Sign-in
+// (web/auth) and the JSON API (web/api) are packages of their own, which
+// cmd mounts: the first through Deps.Auth, the second as a Mount.
 package web
 
 import (

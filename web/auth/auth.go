@@ -1,3 +1,8 @@
+// Package auth knows who a browser user is: OIDC, a trusted proxy's
+// headers or the dev users; server-side sessions in sealed cookies; CSRF
+// tokens; the roles a page asks for; and who may read /metrics. It
+// imports only the store, through the small interface it declares
+// (SessionStore). cmd builds it (New) and hands it to the pages.
 package auth
 
 import (

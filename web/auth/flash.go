@@ -14,6 +14,8 @@ type Flash struct {
 	Text string `json:"t"`
 }
 
+// SetFlash leaves a one-time message (kind "ok" or "error") for the next
+// page the browser shows.
 func (a *Auth) SetFlash(c echo.Context, kind, text string) {
 	// Failing to seal only loses the message; the action itself succeeded.
 	_ = a.cookies.set(c, FlashCookie, Flash{Kind: kind, Text: text}, time.Now().Add(5*time.Minute))

@@ -165,6 +165,8 @@ func (c *cookieCodec) csrfToken(sid, user string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
+// RandomToken is 256 random bits, URL-safe base64: session IDs, OIDC
+// state and nonces.
 func RandomToken() string {
 	b := make([]byte, 32)
 	rand.Read(b)
