@@ -51,7 +51,7 @@ type Deps struct {
 	Auth *auth.Auth
 }
 
-// Mount installs another package's routes (the JSON API's, api.Mount) on
+// Mount installs another package's routes (the JSON API's, api.Deps.Mount) on
 // the server.
 type Mount func(e *echo.Echo)
 
@@ -135,7 +135,7 @@ func routes(e *echo.Echo, d Deps) {
 	g.GET("/settings/sessions", handleSessions(d), anyone)
 	g.POST("/settings/sessions/end", handleEndSessions(d), anyone)
 	// The API's reference is a page: it knows who is signed in, for the
-	// header. The API itself is mounted by the caller (api.Mount).
+	// header. The API itself is mounted by the caller (api.Deps.Mount).
 	g.GET("/api/docs", handleAPIReference(api.OpenAPI()))
 }
 
