@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 func requestIDParam(c echo.Context) (int64, error) {
@@ -23,13 +24,13 @@ func requestIDParam(c echo.Context) (int64, error) {
 // else decided first) is news for the page; a refusal is a 403 page and
 // anything else goes to the error handler.
 func finishAction(c echo.Context, d Deps, id int64, err error, ok string) error {
-	back := localPath(c.FormValue("return"), fmt.Sprintf("/requests/%d", id))
+	back := auth.LocalPath(c.FormValue("return"), fmt.Sprintf("/requests/%d", id))
 	switch {
 	case err == nil:
-		d.auth.setFlash(c, "ok", ok)
+		d.Auth.SetFlash(c, "ok", ok)
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrInvalid):
 		_, msg, _ := userError(err)
-		d.auth.setFlash(c, "error", msg)
+		d.Auth.SetFlash(c, "error", msg)
 	default:
 		return err
 	}
@@ -38,7 +39,7 @@ func finishAction(c echo.Context, d Deps, id int64, err error, ok string) error 
 
 func handleCancel(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		id, err := requestIDParam(c)
 		if err != nil {
 			return err
@@ -50,7 +51,7 @@ func handleCancel(d Deps) echo.HandlerFunc {
 
 func handleRevoke(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		id, err := requestIDParam(c)
 		if err != nil {
 			return err
@@ -62,7 +63,7 @@ func handleRevoke(d Deps) echo.HandlerFunc {
 
 func handleRetry(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		id, err := requestIDParam(c)
 		if err != nil {
 			return err
@@ -93,7 +94,7 @@ func loadChangeable(c echo.Context, d Deps, actor store.Actor) (store.Request, e
 
 func handleChangeForm(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		r, err := loadChangeable(c, d, actor)
 		if err != nil {
 			return err
@@ -110,7 +111,7 @@ func handleChangeForm(d Deps) echo.HandlerFunc {
 // handleChange submits a new version of an active role for approval.
 func handleChange(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		r, err := loadChangeable(c, d, actor)
 		if err != nil {
 			return err
@@ -133,7 +134,7 @@ func handleChange(d Deps) echo.HandlerFunc {
 				_, err := d.Store.RequestChange(c.Request().Context(), actor, r.ID, store.NewVersion{Spec: spec, Justification: f.Justification})
 				switch {
 				case err == nil:
-					d.auth.setFlash(c, "ok", fmt.Sprintf("Change to %s submitted for approval. The role keeps its current access until then.", r.Spec.Name))
+					d.Auth.SetFlash(c, "ok", fmt.Sprintf("Change to %s submitted for approval. The role keeps its current access until then.", r.Spec.Name))
 					return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
 				case errors.Is(err, store.ErrConflict):
 					return finishAction(c, d, r.ID, err, "")

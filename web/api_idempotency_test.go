@@ -10,10 +10,12 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 func TestAPIIdempotencyKeyReplaysAndRefuses(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	post := func(key string, body any) resp {
 		return env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: body, header: map[string]string{"Idempotency-Key": key}})
 	}
@@ -22,12 +24,12 @@ func TestAPIIdempotencyKeyReplaysAndRefuses(t *testing.T) {
 	again := post("k-1", spec("once"))
 	wantStatus(t, again, http.StatusCreated)
 	if string(again.body) != string(first.body) || again.Header.Get("Location") != first.Header.Get("Location") ||
-		again.Header.Get(replayedHeader) != "true" || first.Header.Get(replayedHeader) != "" {
+		again.Header.Get(api.ReplayedHeader) != "true" || first.Header.Get(api.ReplayedHeader) != "" {
 		t.Fatalf("replay differs:\n%s\n%s", first.body, again.body)
 	}
 	r := post("k-1", spec("another"))
 	wantStatus(t, r, http.StatusUnprocessableEntity)
-	if p := r.problem(t); p.Type != problemBase+"idempotency-key-mismatch" {
+	if p := r.problem(t); p.Type != problem.Base+"idempotency-key-mismatch" {
 		t.Errorf("type %s", p.Type)
 	}
 	// A refused request is replayed too: the same answer, not a new attempt.
@@ -48,7 +50,7 @@ func TestAPIIdempotencyKeyReplaysAndRefuses(t *testing.T) {
 // Concurrent retries with one key create exactly one request; the others
 // get the replay or 409 while the first still runs.
 func TestAPIIdempotencyConcurrentRetriesCreateOne(t *testing.T) {
-	env := setupAPI(t, APILimits{Burst: 100, Rate: 100})
+	env := setupAPI(t, api.Limits{Burst: 100, Rate: 100})
 	const n = 10
 	var (
 		wg       sync.WaitGroup
@@ -97,7 +99,7 @@ func TestAPIIdempotencyConcurrentRetriesCreateOne(t *testing.T) {
 // the key is in use, then, once the claim is stale, 201 with that request,
 // which later retries replay. Nothing is created twice.
 func TestAPIIdempotencyKeyAnswersForADeadServer(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	ctx := ctxT(t)
 	body := `{"name": "orphaned", "justification": "the first server died", "buckets": [{"bucket": "example-bucket", "access": "read"}]}`
 	k := store.IdempotencyKey{User: "alice", Key: "dead-server", Method: http.MethodPost, Path: "/api/v1/requests",
@@ -116,21 +118,21 @@ func TestAPIIdempotencyKeyAnswersForADeadServer(t *testing.T) {
 	}
 	busy := retry()
 	wantStatus(t, busy, http.StatusConflict)
-	if p := busy.problem(t); p.Type != problemBase+"idempotency-key-in-use" || busy.Header.Get("Retry-After") == "" {
+	if p := busy.problem(t); p.Type != problem.Base+"idempotency-key-in-use" || busy.Header.Get("Retry-After") == "" {
 		t.Fatalf("retry while the claim is fresh: %+v, Retry-After %q", p, busy.Header.Get("Retry-After"))
 	}
 
 	env.offset.Add(int64(3 * time.Minute))
 	answered := retry()
 	wantStatus(t, answered, http.StatusCreated)
-	var v apiRequestDetail
+	var v api.RequestDetail
 	answered.json(t, &v)
 	if v.ID != written.ID || answered.Header.Get("Location") != pathf("/api/v1/requests/%d", written.ID) || v.Spec.Name != "orphaned" {
 		t.Fatalf("answer for the dead server's request #%d: Location %q, %s", written.ID, answered.Header.Get("Location"), answered.body)
 	}
 	again := retry()
 	wantStatus(t, again, http.StatusCreated)
-	if again.Header.Get(replayedHeader) != "true" || !bytes.Equal(again.body, answered.body) {
+	if again.Header.Get(api.ReplayedHeader) != "true" || !bytes.Equal(again.body, answered.body) {
 		t.Fatalf("the next retry is not a replay: %s", again.body)
 	}
 	page, err := env.db.ListRequests(ctx, store.ListFilter{Requester: "alice"})

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 var pathf = fmt.Sprintf
@@ -23,9 +25,9 @@ func wantStatus(t *testing.T, r resp, status int) {
 
 // Callers without a usable token get 401 from every operation.
 func TestAPIUnauthenticatedCallersGet401Everywhere(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	id := env.create(asAlice, "auth-check")
-	for _, op := range mustOpenAPI().operations() {
+	for _, op := range api.OpenAPI().Operations() {
 		method, path, _ := strings.Cut(op, " ")
 		if !strings.HasPrefix(path, "/api/v1/") {
 			continue
@@ -46,9 +48,9 @@ func TestAPIUnauthenticatedCallersGet401Everywhere(t *testing.T) {
 }
 
 func TestAPIMe(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	for as, want := range map[string]string{asAlice: "alice", asBob: "bob", asCarol: "carol"} {
-		var me apiMeView
+		var me api.MeView
 		r := env.do(req{method: "GET", path: "/api/v1/me", as: as})
 		wantStatus(t, r, 200)
 		r.json(t, &me)
@@ -59,10 +61,10 @@ func TestAPIMe(t *testing.T) {
 }
 
 func TestAPICreateAndGet(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	r := env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: spec("nightly-report")})
 	wantStatus(t, r, http.StatusCreated)
-	var v apiRequestDetail
+	var v api.RequestDetail
 	r.json(t, &v)
 	if v.Status != store.StatusPending || v.Version != 1 || v.Requester != "alice" || v.Spec.Name != "nightly-report" ||
 		r.Header.Get("Location") != pathf("/api/v1/requests/%d", v.ID) || v.Plan == nil || len(v.History) == 0 {
@@ -73,7 +75,7 @@ func TestAPICreateAndGet(t *testing.T) {
 	}
 	// Its requester and approvers may read it (approvers see they may
 	// decide); other requesters may not, as on the pages.
-	var got apiRequestDetail
+	var got api.RequestDetail
 	g := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", v.ID), as: asBob})
 	wantStatus(t, g, 200)
 	g.json(t, &got)
@@ -98,7 +100,7 @@ func TestAPICreateAndGet(t *testing.T) {
 	// The name is taken while the request lives.
 	c := env.do(req{method: "POST", path: "/api/v1/requests", as: asErin, body: spec("NIGHTLY-report")})
 	wantStatus(t, c, http.StatusConflict)
-	if p := c.problem(t); p.Type != problemBase+"conflict" {
+	if p := c.problem(t); p.Type != problem.Base+"conflict" {
 		t.Errorf("type %s", p.Type)
 	}
 }
@@ -107,7 +109,7 @@ func TestAPICreateAndGet(t *testing.T) {
 // using every spec field (an expiry with nanoseconds the database does not
 // keep, managed policies, several scopes) to what GET reads back.
 func TestAPICreateAnswerIsTheStoredRequest(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	body := spec("full-spec")
 	body["max_session_duration"] = 7200
 	body["expires_at"] = time.Now().Add(72*time.Hour + 123456789).Format(time.RFC3339Nano)
@@ -118,7 +120,7 @@ func TestAPICreateAnswerIsTheStoredRequest(t *testing.T) {
 	}
 	created := env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: body})
 	wantStatus(t, created, http.StatusCreated)
-	var v apiRequestDetail
+	var v api.RequestDetail
 	created.json(t, &v)
 	if v.Spec.ExpiresAt == nil || len(v.Spec.Buckets) != 3 || len(v.Versions) != 1 || len(v.History) != 1 {
 		t.Fatalf("created %s", created.body)
@@ -131,14 +133,14 @@ func TestAPICreateAnswerIsTheStoredRequest(t *testing.T) {
 }
 
 func TestAPIBodyErrors(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	post := func(body string, header map[string]string) resp {
 		return env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: body, header: header})
 	}
 	// Malformed JSON: 400 with the position.
 	r := post("{\n  \"name\": \"x\",\n  \"buckets\": [}\n", nil)
 	wantStatus(t, r, 400)
-	if p := r.problem(t); p.Type != problemBase+"malformed-json" || !strings.Contains(p.Detail, "line 3, column 15") {
+	if p := r.problem(t); p.Type != problem.Base+"malformed-json" || !strings.Contains(p.Detail, "line 3, column 15") {
 		t.Errorf("malformed: %+v", p)
 	}
 	r = post(`{"name": "x"`, nil)
@@ -166,7 +168,7 @@ func TestAPIBodyErrors(t *testing.T) {
 	for _, e := range p.Errors {
 		fields[e.Field] = true
 	}
-	if p.Type != problemBase+"validation-failed" || !fields["name"] || !fields["justification"] || len(p.Errors) < 3 {
+	if p.Type != problem.Base+"validation-failed" || !fields["name"] || !fields["justification"] || len(p.Errors) < 3 {
 		t.Errorf("validation: %+v", p)
 	}
 
@@ -182,12 +184,12 @@ func TestAPIBodyErrors(t *testing.T) {
 }
 
 func TestAPIListFiltersAndPages(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	for i := range 5 {
 		env.create(asAlice, pathf("alice-%d", i))
 	}
 	env.create(asErin, "erin-1")
-	var page apiRequestPage
+	var page api.RequestPage
 	r := env.do(req{method: "GET", path: "/api/v1/requests?requester=alice&limit=2", as: asBob})
 	wantStatus(t, r, 200)
 	r.json(t, &page)
@@ -204,7 +206,7 @@ func TestAPIListFiltersAndPages(t *testing.T) {
 		}
 		r = env.do(req{method: "GET", path: "/api/v1/requests?requester=alice&limit=2&cursor=" + page.NextCursor, as: asBob})
 		wantStatus(t, r, 200)
-		page = apiRequestPage{}
+		page = api.RequestPage{}
 		r.json(t, &page)
 	}
 	if len(seen) != 5 {
@@ -215,7 +217,7 @@ func TestAPIListFiltersAndPages(t *testing.T) {
 		"status=pending": 6, "bucket=example-bucket": 6, "bucket=other-bucket": 0, "status=active": 0,
 		"updated_since=" + since: 6, "q=erin": 1, "order=oldest&limit=1": 1,
 	} {
-		var p apiRequestPage
+		var p api.RequestPage
 		r := env.do(req{method: "GET", path: "/api/v1/requests?" + q, as: asBob})
 		wantStatus(t, r, 200)
 		r.json(t, &p)
@@ -226,7 +228,7 @@ func TestAPIListFiltersAndPages(t *testing.T) {
 	for _, q := range []string{"status=bogus", "limit=0", "limit=9999", "updated_since=yesterday", "cursor=%21%21", "colour=blue", "order=up"} {
 		r := env.do(req{method: "GET", path: "/api/v1/requests?" + q, as: asAlice})
 		wantStatus(t, r, 400)
-		if p := r.problem(t); p.Type != problemBase+"bad-query" {
+		if p := r.problem(t); p.Type != problem.Base+"bad-query" {
 			t.Errorf("%s: %s", q, p.Type)
 		}
 	}
@@ -235,7 +237,7 @@ func TestAPIListFiltersAndPages(t *testing.T) {
 // The decisions follow the same rules as the pages: no self-approval,
 // approvers only, pending only.
 func TestAPIApproveReject(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	id := env.create(asAlice, "decide-me")
 	approve := func(as string, body any) resp {
 		return env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", id), as: as, body: body})
@@ -251,7 +253,7 @@ func TestAPIApproveReject(t *testing.T) {
 	wantStatus(t, approve(asBob, strings.Repeat("x", 10)), 400)
 	r = approve(asBob, map[string]any{"comment": "looks right"})
 	wantStatus(t, r, 200)
-	var v apiRequestDetail
+	var v api.RequestDetail
 	r.json(t, &v)
 	if v.Status != store.StatusApproved || len(v.Decisions) != 1 || v.Decisions[0].Approver != "bob" || v.Decisions[0].Decision != "approve" {
 		t.Fatalf("after approval: %+v", v)
@@ -276,7 +278,7 @@ func TestAPIApproveReject(t *testing.T) {
 }
 
 func TestAPICancelRevokeRetryChange(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	act := func(as, action string, id int64, body any) resp {
 		return env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/%s", id, action), as: as, body: body})
 	}
@@ -298,7 +300,7 @@ func TestAPICancelRevokeRetryChange(t *testing.T) {
 	wantStatus(t, act(asAlice, "changes", id, spec("renamed")), 422)
 	r := act(asAlice, "changes", id, changed)
 	wantStatus(t, r, 201)
-	var v apiRequestDetail
+	var v api.RequestDetail
 	r.json(t, &v)
 	if v.Version != 2 || v.Status != store.StatusPending || v.LiveVersion != 1 || len(v.Versions) != 2 {
 		t.Fatalf("after change: %+v", v)
@@ -338,11 +340,11 @@ func TestAPICancelRevokeRetryChange(t *testing.T) {
 }
 
 func TestAPITerraformRolesAndPreview(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	id := env.create(asAlice, "with-terraform")
 	r := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asAlice})
 	wantStatus(t, r, 404)
-	if p := r.problem(t); p.Type != problemBase+"not-provisioned" {
+	if p := r.problem(t); p.Type != problem.Base+"not-provisioned" {
 		t.Errorf("type %s", p.Type)
 	}
 	env.activate(id)
@@ -362,7 +364,7 @@ func TestAPITerraformRolesAndPreview(t *testing.T) {
 	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/versions/7/terraform", id), as: asBob}), 404)
 	wantStatus(t, env.do(req{method: "GET", path: "/api/v1/requests/9999/terraform", as: asBob}), 404)
 
-	var roles apiRequestPage
+	var roles api.RequestPage
 	rr := env.do(req{method: "GET", path: "/api/v1/roles", as: asErin})
 	wantStatus(t, rr, 200)
 	rr.json(t, &roles)
@@ -371,7 +373,7 @@ func TestAPITerraformRolesAndPreview(t *testing.T) {
 	}
 	wantStatus(t, env.do(req{method: "GET", path: "/api/v1/roles?limit=x", as: asErin}), 400)
 
-	var pv apiPreviewView
+	var pv api.PreviewView
 	p := env.do(req{method: "POST", path: "/api/v1/preview", as: asErin, body: spec("previewed")})
 	wantStatus(t, p, 200)
 	p.json(t, &pv)
@@ -386,13 +388,13 @@ func TestAPITerraformRolesAndPreview(t *testing.T) {
 }
 
 func TestAPIEvents(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	id := env.create(asErin, "audited")
 	env.create(asAlice, "other")
 	list := func(as, q string) resp {
 		return env.do(req{method: "GET", path: "/api/v1/events" + q, as: as})
 	}
-	var page apiEventPage
+	var page api.EventPage
 	r := list(asBob, "?kind=request.submitted")
 	wantStatus(t, r, 200)
 	r.json(t, &page)
@@ -404,7 +406,7 @@ func TestAPIEvents(t *testing.T) {
 	wantStatus(t, list(asAlice, "?actor=erin"), 403)
 	r = list(asAlice, "?actor=alice")
 	wantStatus(t, r, 200)
-	page = apiEventPage{}
+	page = api.EventPage{}
 	r.json(t, &page)
 	for _, e := range page.Items {
 		if e.Actor != "alice" {
@@ -421,7 +423,7 @@ func TestAPIEvents(t *testing.T) {
 	wantStatus(t, list(asAlice, "?request_id=999999"), 404)
 	// Paging with after.
 	r = list(asBob, "?limit=1")
-	page = apiEventPage{}
+	page = api.EventPage{}
 	r.json(t, &page)
 	if len(page.Items) != 1 || page.NextAfter == 0 {
 		t.Fatalf("first page: %+v", page)
@@ -436,13 +438,13 @@ func TestAPIEvents(t *testing.T) {
 func TestAPIRateLimit(t *testing.T) {
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
-	env := setupAPI(t, APILimits{Rate: 0.5, Burst: 2, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	env := setupAPI(t, api.Limits{Rate: 0.5, Burst: 2, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
 	for range 2 {
 		wantStatus(t, env.do(req{method: "GET", path: "/api/v1/me", as: asAlice}), 200)
 	}
 	r := env.do(req{method: "GET", path: "/api/v1/me", as: asAlice})
 	wantStatus(t, r, 429)
-	if p := r.problem(t); p.Type != problemBase+"rate-limited" || r.Header.Get("Retry-After") != "2" {
+	if p := r.problem(t); p.Type != problem.Base+"rate-limited" || r.Header.Get("Retry-After") != "2" {
 		t.Fatalf("429: %+v Retry-After %q", p, r.Header.Get("Retry-After"))
 	}
 	// Another token has its own bucket; time refills this one.
@@ -456,7 +458,7 @@ func TestAPIRateLimit(t *testing.T) {
 // Asking for a role needs the requester role, as on the pages: a token
 // made for approving only cannot submit or change requests.
 func TestAPICreateNeedsTheRequesterRole(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	_, secret, err := env.db.CreateToken(ctxT(t), store.NewToken{User: "frank", Roles: []store.Role{store.RoleApprover}, CreatedBy: "cli"})
 	if err != nil {
 		t.Fatal(err)

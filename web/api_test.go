@@ -23,6 +23,9 @@ import (
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // contract validates responses against the OpenAPI document. One per test
@@ -38,7 +41,7 @@ var (
 func contract(t *testing.T) validator.Validator {
 	t.Helper()
 	contractOnce.Do(func() {
-		doc, err := libopenapi.NewDocument(mustOpenAPI().JSON)
+		doc, err := libopenapi.NewDocument(api.OpenAPI().JSON)
 		if err != nil {
 			contractErr = err
 			return
@@ -86,15 +89,15 @@ const (
 	asMalformed = "garbage"
 )
 
-func setupAPI(t *testing.T, limits APILimits) *apiEnv {
+func setupAPI(t *testing.T, limits api.Limits) *apiEnv {
 	t.Helper()
 	t.Parallel()
 	env := &apiEnv{t: t, tokens: map[string]string{}, tok: map[string]store.Token{}}
 	env.db = storetest.Open(t, storetest.URL(t), store.Options{Now: func() time.Time {
 		return time.Now().Add(time.Duration(env.offset.Load()))
 	}})
-	handler := New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(),
-		Version: "test", Store: env.db, Settings: env.db.Settings(), APILimits: limits})
+	handler := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(),
+		Version: "test", Store: env.db, Settings: env.db.Settings()}, auth.Identity{}, env.db, limits)
 	env.srv = httptest.NewServer(handler)
 	t.Cleanup(env.srv.Close)
 
@@ -148,14 +151,14 @@ func (r resp) json(t *testing.T, v any) {
 	}
 }
 
-func (r resp) problem(t *testing.T) problem {
+func (r resp) problem(t *testing.T) problem.Problem {
 	t.Helper()
 	if ct := r.Header.Get(echo.HeaderContentType); ct != "application/problem+json" {
 		t.Fatalf("%s %s: content type %q, want application/problem+json\n%s", r.Request.Method, r.Request.URL.Path, ct, r.body)
 	}
-	var p problem
+	var p problem.Problem
 	r.json(t, &p)
-	if p.Status != r.StatusCode || !strings.HasPrefix(p.Type, problemBase) || p.Detail == "" || p.Title == "" {
+	if p.Status != r.StatusCode || !strings.HasPrefix(p.Type, problem.Base) || p.Detail == "" || p.Title == "" {
 		t.Fatalf("problem %+v does not match status %d", p, r.StatusCode)
 	}
 	return p
@@ -254,7 +257,7 @@ func checkContract(t *testing.T, hr *http.Request, res *http.Response, body []by
 }
 
 func documentedPath(p string) bool {
-	for _, op := range mustOpenAPI().operations() {
+	for _, op := range api.OpenAPI().Operations() {
 		_, path, _ := strings.Cut(op, " ")
 		if matchTemplate(path, p) {
 			return true
@@ -293,7 +296,7 @@ func (env *apiEnv) create(as, name string) int64 {
 	if r.StatusCode != http.StatusCreated {
 		env.t.Fatalf("create %s: %d %s", name, r.StatusCode, r.body)
 	}
-	var v apiRequestDetail
+	var v api.RequestDetail
 	r.json(env.t, &v)
 	return v.ID
 }
@@ -340,8 +343,8 @@ func provisionFromStore(t *testing.T, db *store.DB, id int64) {
 // Every route under /api is in the document and every documented
 // operation is routed.
 func TestAPIRoutesMatchTheDocument(t *testing.T) {
-	env := setupAPI(t, APILimits{})
-	e := New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(), Store: env.db})
+	env := setupAPI(t, api.Limits{})
+	e := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(), Store: env.db}, auth.Identity{}, env.db, api.Limits{})
 	var routed []string
 	for _, r := range e.Routes() {
 		if !strings.HasPrefix(r.Path, "/api") || r.Method == echo.RouteNotFound {
@@ -355,7 +358,7 @@ func TestAPIRoutesMatchTheDocument(t *testing.T) {
 		}
 		routed = append(routed, r.Method+" "+path)
 	}
-	documented := mustOpenAPI().operations()
+	documented := api.OpenAPI().Operations()
 	sort.Strings(routed)
 	sort.Strings(documented)
 	if strings.Join(routed, "\n") != strings.Join(documented, "\n") {
@@ -367,7 +370,7 @@ func TestAPIRoutesMatchTheDocument(t *testing.T) {
 }
 
 func TestOpenAPIDocumentAndReferencePage(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	r := env.do(req{method: "GET", path: "/api/openapi.json"})
 	var doc map[string]any
 	r.json(t, &doc)
@@ -412,7 +415,7 @@ func TestContractCatchesDrift(t *testing.T) {
 func TestAPITokenCheckIsRememberedForASecond(t *testing.T) {
 	var offset atomic.Int64
 	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-	env := setupAPI(t, APILimits{Now: clock})
+	env := setupAPI(t, api.Limits{Now: clock})
 	me := func(secret string) int {
 		return env.do(req{method: "GET", path: "/api/v1/me", header: map[string]string{"Authorization": "Bearer " + secret}}).StatusCode
 	}

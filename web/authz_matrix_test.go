@@ -20,6 +20,8 @@ import (
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // The kinds of caller of the authorisation matrix. Browsers are known by
@@ -52,7 +54,7 @@ var (
 // and OIDC mode, for the sign-in routes only those modes mount.
 type secEnv struct {
 	t       *testing.T
-	id      Identity
+	id      auth.Identity
 	db      *store.DB
 	ui      *uiFixture
 	api     *apiEnv
@@ -63,44 +65,51 @@ type secEnv struct {
 	devSrv, oidcSrv *httptest.Server
 }
 
-func secIdentity() Identity {
-	return Identity{
-		Proxy:      &ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}},
-		Roles:      RoleGroups{Requester: []string{"staff"}, Approver: []string{"approvers"}, Admin: []string{"admins"}},
+// signInOnly is a server that signs users in under id, keeping their
+// sessions in sessions, and serves no pages beyond the start page.
+func signInOnly(d Deps, id auth.Identity, sessions auth.SessionStore) *echo.Echo {
+	d.Auth = auth.New(auth.Deps{Identity: id, Logger: d.Logger, Sessions: sessions})
+	return New(d)
+}
+
+func secIdentity() auth.Identity {
+	return auth.Identity{
+		Proxy:      &auth.ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}},
+		Roles:      auth.RoleGroups{Requester: []string{"staff"}, Approver: []string{"approvers"}, Admin: []string{"admins"}},
 		SessionKey: []byte(strings.Repeat("s", 32)),
 	}
 }
 
-func secSetup(t *testing.T, id Identity) *secEnv {
+func secSetup(t *testing.T, id auth.Identity) *secEnv {
 	t.Helper()
 	t.Parallel()
 	env := &secEnv{t: t, id: id}
-	api := &apiEnv{t: t, tokens: map[string]string{}, tok: map[string]store.Token{}}
+	ae := &apiEnv{t: t, tokens: map[string]string{}, tok: map[string]store.Token{}}
 	env.db = storetest.Open(t, storetest.URL(t), store.Options{
-		Now:   func() time.Time { return time.Now().Add(time.Duration(api.offset.Load())) },
+		Now:   func() time.Time { return time.Now().Add(time.Duration(ae.offset.Load())) },
 		Rules: store.ApprovalRules{Routes: []store.Route{{Pattern: "owned-*", Group: "data-owners"}}},
 	})
-	api.db = env.db
-	deps := func(id Identity, st Store) Deps {
+	ae.db = env.db
+	deps := func(st Store) Deps {
 		return Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(), Version: "test",
-			Store: st, Sessions: env.db, Settings: env.db.Settings(), Identity: id, APILimits: APILimits{Rate: 1000, Burst: 1000},
+			Store: st, Settings: env.db.Settings(),
 			MetricsToken: "matrix-metrics-token"}
 	}
-	env.main = New(deps(id, env.db))
-	api.srv = httptest.NewServer(env.main)
-	t.Cleanup(api.srv.Close)
-	env.api = api
-	env.ui = &uiFixture{t: t, db: env.db, srv: api.srv}
+	env.main = newServer(deps(env.db), id, env.db, api.Limits{Rate: 1000, Burst: 1000})
+	ae.srv = httptest.NewServer(env.main)
+	t.Cleanup(ae.srv.Close)
+	env.api = ae
+	env.ui = &uiFixture{t: t, db: env.db, srv: ae.srv}
 
-	env.dev = New(deps(Identity{DevUsers: true, CookieSecure: id.CookieSecure}, nil))
+	env.dev = signInOnly(deps(nil), auth.Identity{DevUsers: true, CookieSecure: id.CookieSecure}, env.db)
 	env.devSrv = httptest.NewServer(env.dev)
 	t.Cleanup(env.devSrv.Close)
 	p := newTestProvider(t)
 	var oidcHandler http.Handler
 	env.oidcSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { oidcHandler.ServeHTTP(w, r) }))
 	t.Cleanup(env.oidcSrv.Close)
-	env.oidc = New(deps(Identity{OIDC: &OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret",
-		RedirectURL: env.oidcSrv.URL + "/auth/callback"}, SessionKey: []byte(strings.Repeat("o", 32)), CookieSecure: id.CookieSecure}, nil))
+	env.oidc = signInOnly(deps(nil), auth.Identity{OIDC: &auth.OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret",
+		RedirectURL: env.oidcSrv.URL + "/auth/callback"}, SessionKey: []byte(strings.Repeat("o", 32)), CookieSecure: id.CookieSecure}, env.db)
 	oidcHandler = env.oidc
 
 	env.clients = map[string]*uiClient{
@@ -119,7 +128,7 @@ func secSetup(t *testing.T, id Identity) *secEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
-		api.tokens[kind], api.tok[kind] = secret, tok
+		ae.tokens[kind], ae.tok[kind] = secret, tok
 	}
 	mk(zOwner, "alice", nil, store.RoleRequester)
 	mk(zOther, "erin", nil, store.RoleRequester)
@@ -127,19 +136,19 @@ func secSetup(t *testing.T, id Identity) *secEnv {
 	mk(zAdmin, "carol", nil, store.RoleRequester, store.RoleAdmin)
 	mk(zDataOwner, "dave", []string{"data-owners"}, store.RoleRequester)
 	mk(zRevoked, "alice", nil, store.RoleRequester)
-	if _, err := env.db.RevokeToken(ctx, api.tok[zRevoked].ID, "", "test"); err != nil {
+	if _, err := env.db.RevokeToken(ctx, ae.tok[zRevoked].ID, "", "test"); err != nil {
 		t.Fatal(err)
 	}
 	// Made an hour ago, valid for half of it.
-	api.offset.Store(int64(-time.Hour))
+	ae.offset.Store(int64(-time.Hour))
 	exp := time.Now().Add(-30 * time.Minute)
 	tok, secret, err := env.db.CreateToken(ctx, store.NewToken{User: "alice", ExpiresAt: &exp, CreatedBy: "test"})
-	api.offset.Store(0)
+	ae.offset.Store(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	api.tokens[zExpired], api.tok[zExpired] = secret, tok
-	api.tokens[zMalformed] = "rgt_1_not-a-secret"
+	ae.tokens[zExpired], ae.tok[zExpired] = secret, tok
+	ae.tokens[zMalformed] = "rgt_1_not-a-secret"
 	return env
 }
 
@@ -397,20 +406,9 @@ func (env *secEnv) csrfFor(cl *uiClient, base string) string {
 
 // signedOutCSRF is the CSRF token of cl's signed-out session under id,
 // computed from its session cookie as the server does; "" without one.
-func signedOutCSRF(cl *uiClient, id Identity) string {
-	codec, err := newCookieCodec(id.SessionKey)
-	if err != nil {
-		cl.f.t.Fatal(err)
-	}
-	name := (&cookies{codec: codec, secure: id.CookieSecure}).name(sessionCookie)
+func signedOutCSRF(cl *uiClient, id auth.Identity) string {
 	u, _ := url.Parse(cl.f.srv.URL)
-	for _, ck := range cl.hc.Jar.Cookies(u) {
-		var s session
-		if ck.Name == name && codec.open(name, ck.Value, &s, time.Now()) == nil {
-			return codec.csrfToken(s.ID, "")
-		}
-	}
-	return ""
+	return auth.SignedOutCSRF(id, cl.hc.Jar.Cookies(u))
 }
 
 // TestAuthorisationMatrix calls every route of the router as every kind

@@ -15,6 +15,8 @@ import (
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // eval runs js in the page and returns its value, failing the test on
@@ -66,7 +68,7 @@ func waitFor(js string) chromedp.Action[chromedp.Void] {
 func TestBrowserFormProblems(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
-	f := uiSetup(t, Identity{DevUsers: true})
+	f := uiSetup(t, auth.Identity{DevUsers: true})
 	uiCreate(t, f.db, uiNewReq("reports-reader", "bob"))
 	css := b.css
 	b.signInAs(f.srv.URL, "alice")
@@ -167,7 +169,7 @@ func TestBrowserFormProblems(t *testing.T) {
 func TestBrowserLongContent(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
-	f := uiSetup(t, Identity{DevUsers: true})
+	f := uiSetup(t, auth.Identity{DevUsers: true})
 	long := uiNewReq("quarterly-finance-reports-reader-analytics", "alice",
 		provision.BucketScope{Bucket: "finance-quarterly-reports-archive-eu-west-1", Prefix: "exports/by-region/by-quarter/very-long-key-prefix-for-the-archive/", Access: provision.AccessReadWrite})
 	r := uiActivate(t, f.db, uiCreate(t, f.db, long))
@@ -219,7 +221,7 @@ func TestBrowserLongContent(t *testing.T) {
 func TestBrowserAuditProvisionSteps(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
-	f := uiSetup(t, Identity{DevUsers: true})
+	f := uiSetup(t, auth.Identity{DevUsers: true})
 	r := uiCreate(t, f.db, uiNewReq("reports-reader", "alice"))
 	ctx := uiCtx(t)
 	for _, name := range []string{"bob", "dave"} {
@@ -268,8 +270,8 @@ func TestBrowserAPIReference(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
 	db := storetest.New(t)
-	srv := httptest.NewServer(New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
-		Version: "test", Store: db, Settings: db.Settings(), Identity: Identity{DevUsers: true}}))
+	srv := httptest.NewServer(newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
+		Version: "test", Store: db, Settings: db.Settings()}, auth.Identity{DevUsers: true}, db, api.Limits{}))
 	t.Cleanup(srv.Close)
 	b.run("open the API reference",
 		chromedp.Navigate(srv.URL+"/api/docs"),

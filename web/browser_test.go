@@ -20,6 +20,7 @@ import (
 	"github.com/rolegate/rolegate/provision/worker"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // TestBrowserRequestToActiveRole drives Debian's chromium: alice asks for a
@@ -31,7 +32,7 @@ import (
 func TestBrowserRequestToActiveRole(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
-	f := uiSetup(t, Identity{DevUsers: true})
+	f := uiSetup(t, auth.Identity{DevUsers: true})
 	downloads := t.TempDir()
 	ctx, run, text, shot, css := b.ctx, b.run, b.text, b.shot, b.css
 
@@ -229,7 +230,7 @@ func TestBrowserApprovalProgress(t *testing.T) {
 	b := newBrowser(t)
 	db := storetest.Open(t, storetest.URL(t), store.Options{Rules: store.ApprovalRules{
 		Routes: []store.Route{{Pattern: "owned-*", Group: "data-owners"}}}})
-	f := uiServe(t, db, Identity{DevUsers: true})
+	f := uiServe(t, db, auth.Identity{DevUsers: true})
 	css := b.css
 	b.run("alice previews a routed write request",
 		chromedp.Navigate(f.srv.URL+"/signin"),

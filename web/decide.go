@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // expiryLayout is the value format of a datetime-local input. The pages
@@ -42,7 +43,7 @@ func (in decideInput) of(id int64) decideInput {
 // field, with 422, on the page the form was on.
 func handleDecide(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		id, err := requestIDParam(c)
 		if err != nil {
 			return err
@@ -107,7 +108,7 @@ func parseExpiry(s string) (time.Time, error) {
 // 422 and the approver's input at its fields: the dashboard (with its
 // filters) when the form was there, else the request page.
 func rerenderDecide(c echo.Context, d Deps, actor store.Actor, in decideInput) error {
-	if u, err := url.Parse(localPath(c.FormValue("return"), "")); err == nil && u.Path == "/dashboard" &&
+	if u, err := url.Parse(auth.LocalPath(c.FormValue("return"), "")); err == nil && u.Path == "/dashboard" &&
 		(actor.Has(store.RoleApprover) || actor.Has(store.RoleAdmin)) {
 		v, err := loadDashboard(c, d, actor, u.Query(), u.RequestURI())
 		if err != nil {

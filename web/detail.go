@@ -4,15 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/a-h/templ"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/auth"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // detailView is everything the request page shows.
@@ -51,14 +53,10 @@ func loadVisible(c echo.Context, d Deps, actor store.Actor) (store.Request, stor
 		return store.Request{}, store.Actions{}, err
 	}
 	if !d.Store.MayView(actor, r) {
-		return store.Request{}, store.Actions{}, echo.NewHTTPError(http.StatusForbidden, forbiddenView)
+		return store.Request{}, store.Actions{}, echo.NewHTTPError(http.StatusForbidden, problem.ForbiddenView)
 	}
 	return r, d.Store.Allowed(actor, r), nil
 }
-
-// forbiddenView is what pages and API say to someone who may not read a
-// request (store.DB.MayView).
-const forbiddenView = "This request belongs to someone else. Its requester, approvers, admins and the data owners its buckets are routed to may read it."
 
 // currentTerraform is the Terraform of the version the page shows (the
 // current one, which approvers decide on): the text stored when it was
@@ -85,7 +83,7 @@ func currentTerraform(d Deps, r store.Request, versions []store.Version) (terraf
 
 func handleRequestDetail(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		v, err := loadDetail(c, d, actor)
 		if err != nil {
 			return err
@@ -124,7 +122,7 @@ func loadDetail(c echo.Context, d Deps, actor store.Actor) (detailView, error) {
 // handleTerraformDownload sends the current version's Terraform as a file.
 func handleTerraformDownload(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		r, _, err := loadVisible(c, d, actor)
 		if err != nil {
 			return err

@@ -4,13 +4,16 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // The store's error kinds reach API callers through the one table: each
 // with its status, problem type and the store's message as a sentence (a
 // fixed one where the message would reveal something).
 func TestAPIAnswersStoreErrorsByKind(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	id := env.create(asAlice, "wording-check")
 	own := env.create(asBob, "wording-own")
 	for _, tc := range []struct {
@@ -36,7 +39,7 @@ func TestAPIAnswersStoreErrorsByKind(t *testing.T) {
 	} {
 		r := env.do(tc.r)
 		wantStatus(t, r, tc.status)
-		if p := r.problem(t); p.Type != problemBase+tc.problem || p.Detail != tc.detail || p.Title != http.StatusText(tc.status) {
+		if p := r.problem(t); p.Type != problem.Base+tc.problem || p.Detail != tc.detail || p.Title != http.StatusText(tc.status) {
 			t.Errorf("%s: %s %q (%s), want %s %q", tc.name, p.Type, p.Detail, p.Title, tc.problem, tc.detail)
 		}
 	}

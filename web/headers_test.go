@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // safeReferrerPolicies leak no path or query to other sites.
@@ -186,9 +188,9 @@ func TestSecurityHeaders(t *testing.T) {
 				r = bob.get(fmt.Sprintf("/requests/%d", pending.ID))
 				hc.check("GET after the flash", r.status, r.header)
 			}
-			want := []string{sessionCookie, authCookie}
+			want := []string{auth.SessionCookie, auth.AuthCookie}
 			if !secure {
-				want = append(want, flashCookie)
+				want = append(want, auth.FlashCookie)
 			}
 			for i, name := range want {
 				if secure {

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // hostileText is thrown at every free-text field.
@@ -60,7 +62,7 @@ func hostileCases() []hostileCase {
 func inert(t *testing.T, what, body, payload string) {
 	t.Helper()
 	if strings.ContainsAny(payload, `<>"'&`) && strings.Contains(body, payload) {
-		t.Errorf("%s: payload %q appears unescaped", what, truncateText(payload, 60))
+		t.Errorf("%s: payload %q appears unescaped", what, clip(payload, 60))
 	}
 	for _, bad := range []string{"<script>alert", "<img src=x", `href="javascript:`, `src="javascript:`} {
 		if strings.Contains(body, bad) {
@@ -102,7 +104,7 @@ func TestHostileInputThroughTheForm(t *testing.T) {
 		s, just := c.spec(fmt.Sprintf("form-hostile-%d", i))
 		form := url.Values{"name": {s.Name}, "description": {s.Description}, "justification": {just},
 			"bucket": {s.Buckets[0].Bucket}, "prefix": {s.Buckets[0].Prefix}, "access": {string(s.Buckets[0].Access)}}
-		what := fmt.Sprintf("form %s=%q", c.field, truncateText(c.payload, 40))
+		what := fmt.Sprintf("form %s=%q", c.field, clip(c.payload, 40))
 		form.Set("csrf", env.csrfFor(alice, env.api.srv.URL))
 		pv := alice.do(http.MethodPost, "/requests/preview", form)
 		if pv.status != http.StatusOK && pv.status != http.StatusBadRequest {
@@ -155,7 +157,7 @@ func TestHostileInputThroughTheAPI(t *testing.T) {
 		s, just := c.spec(fmt.Sprintf("api-hostile-%d", i))
 		body := rawJSON(t, map[string]any{"name": s.Name, "description": s.Description, "justification": just,
 			"buckets": []map[string]any{{"bucket": s.Buckets[0].Bucket, "prefix": s.Buckets[0].Prefix, "access": s.Buckets[0].Access}}})
-		what := fmt.Sprintf("api %s=%q", c.field, truncateText(c.payload, 40))
+		what := fmt.Sprintf("api %s=%q", c.field, clip(c.payload, 40))
 		pv := env.api.do(req{method: "POST", path: "/api/v1/preview", as: zOwner, body: body})
 		if pv.StatusCode != http.StatusOK && pv.StatusCode != http.StatusUnprocessableEntity {
 			t.Errorf("%s: preview %d %s", what, pv.StatusCode, pv.body)
@@ -164,7 +166,7 @@ func TestHostileInputThroughTheAPI(t *testing.T) {
 		switch {
 		case r.StatusCode == http.StatusCreated:
 			accepted++
-			var v apiRequestDetail
+			var v api.RequestDetail
 			r.json(t, &v)
 			if !utf8Valid(s, just) {
 				// JSON decoding turned the bad bytes into U+FFFD: check
@@ -179,7 +181,7 @@ func TestHostileInputThroughTheAPI(t *testing.T) {
 			inert(t, what+" detail", alice.get(fmt.Sprintf("/requests/%d", v.ID)).body, c.payload)
 		case r.StatusCode >= 400 && r.StatusCode < 500:
 			p := r.problem(t)
-			if r.StatusCode == http.StatusUnprocessableEntity && p.Type == problemBase+"validation-failed" && len(p.Errors) == 0 {
+			if r.StatusCode == http.StatusUnprocessableEntity && p.Type == problem.Base+"validation-failed" && len(p.Errors) == 0 {
 				t.Errorf("%s: 422 without field errors: %s", what, r.body)
 			}
 		default:
@@ -198,7 +200,7 @@ func TestHostileComments(t *testing.T) {
 	env := secSetup(t, secIdentity())
 	bob := env.clients[zApprover]
 	for _, p := range hostileText {
-		what := fmt.Sprintf("comment %q", truncateText(p, 40))
+		what := fmt.Sprintf("comment %q", clip(p, 40))
 		r := env.fixture("pending")
 		res := bob.do(http.MethodPost, fmt.Sprintf("/requests/%d/decide", r.ID), url.Values{"version": {"1"}, "decision": {"reject"},
 			"comment": {p}, "csrf": {env.csrfFor(bob, env.api.srv.URL)}})
@@ -410,9 +412,9 @@ func TestHostileQueryParameters(t *testing.T) {
 				path := page + "?" + url.Values{p: {v}}.Encode()
 				r := bob.get(path)
 				if r.status >= 500 {
-					t.Errorf("GET %s: %d", truncateText(path, 80), r.status)
+					t.Errorf("GET %s: %d", clip(path, 80), r.status)
 				}
-				inert(t, "GET "+truncateText(path, 80), r.body, v)
+				inert(t, "GET "+clip(path, 80), r.body, v)
 			}
 		}
 		for path, params := range api {
@@ -420,11 +422,19 @@ func TestHostileQueryParameters(t *testing.T) {
 				full := path + "?" + url.Values{p: {v}}.Encode()
 				r := env.api.do(req{method: "GET", path: full, as: zApprover})
 				if r.StatusCode >= 500 {
-					t.Errorf("GET %s: %d %s", truncateText(full, 80), r.StatusCode, r.body)
+					t.Errorf("GET %s: %d %s", clip(full, 80), r.StatusCode, r.body)
 				} else if r.StatusCode >= 400 {
 					r.problem(t)
 				}
 			}
 		}
 	}
+}
+
+// clip shortens a payload for a failure message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

@@ -9,13 +9,14 @@ import (
 	"testing"
 
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 func TestTrustedHeadersOnlyFromProxies(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
 	id := uiProxyIdentity()
-	id.Proxy = &ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	id.Proxy = &auth.ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
 	e := uiServe(t, db, id).srv.Config.Handler
 	ask := func(remote string, hdr map[string]string) *httptest.ResponseRecorder {
 		return getFrom(e, "/requests", remote, hdr)
@@ -39,7 +40,7 @@ func TestTrustedHeadersOnlyFromProxies(t *testing.T) {
 
 func TestDevUsersAndSessions(t *testing.T) {
 	t.Parallel()
-	id := Identity{DevUsers: true, CookieSecure: true}
+	id := auth.Identity{DevUsers: true, CookieSecure: true}
 	f := uiSetup(t, id)
 	c := f.client("", "")
 	r := c.get("/signin")
@@ -54,7 +55,7 @@ func TestDevUsersAndSessions(t *testing.T) {
 		t.Errorf("the session cookie is readable: %q", cookie)
 	}
 	// The test server is plain HTTP: Secure cookies would not come back.
-	f2 := uiSetup(t, Identity{DevUsers: true})
+	f2 := uiSetup(t, auth.Identity{DevUsers: true})
 	alice := f2.client("", "")
 	alice.get("/signin")
 	r = alice.follow("/dev/signin", url.Values{"user": {"alice"}, "next": {"/requests/new"}})
@@ -87,19 +88,19 @@ func TestDevUsersAndSessions(t *testing.T) {
 func TestIdentityValidate(t *testing.T) {
 	t.Parallel()
 	key := []byte(strings.Repeat("k", 32))
-	oidc := &OIDCConfig{Issuer: "https://id.example", ClientID: "c", RedirectURL: "https://r.example/auth/callback"}
-	proxy := &ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	oidc := &auth.OIDCConfig{Issuer: "https://id.example", ClientID: "c", RedirectURL: "https://r.example/auth/callback"}
+	proxy := &auth.ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
 	for name, tc := range map[string]struct {
-		id   Identity
+		id   auth.Identity
 		want string
 	}{
-		"dev":           {Identity{DevUsers: true}, ""},
-		"oidc":          {Identity{OIDC: oidc, SessionKey: key}, ""},
-		"dev and oidc":  {Identity{DevUsers: true, OIDC: oidc, SessionKey: key}, "choose one"},
-		"dev and proxy": {Identity{DevUsers: true, Proxy: proxy, SessionKey: key}, "choose one"},
-		"no key":        {Identity{Proxy: proxy}, "session key: required"},
-		"bad redirect":  {Identity{OIDC: &OIDCConfig{Issuer: "x", ClientID: "c", RedirectURL: "https://r/cb"}, SessionKey: key}, "must end in /auth/callback"},
-		"no proxies":    {Identity{Proxy: &ProxyConfig{}, SessionKey: key}, "at least one proxy"},
+		"dev":           {auth.Identity{DevUsers: true}, ""},
+		"oidc":          {auth.Identity{OIDC: oidc, SessionKey: key}, ""},
+		"dev and oidc":  {auth.Identity{DevUsers: true, OIDC: oidc, SessionKey: key}, "choose one"},
+		"dev and proxy": {auth.Identity{DevUsers: true, Proxy: proxy, SessionKey: key}, "choose one"},
+		"no key":        {auth.Identity{Proxy: proxy}, "session key: required"},
+		"bad redirect":  {auth.Identity{OIDC: &auth.OIDCConfig{Issuer: "x", ClientID: "c", RedirectURL: "https://r/cb"}, SessionKey: key}, "must end in /auth/callback"},
+		"no proxies":    {auth.Identity{Proxy: &auth.ProxyConfig{}, SessionKey: key}, "at least one proxy"},
 	} {
 		err := tc.id.Validate()
 		if (tc.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.want) {

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // pageSize is the number of requests per page of every list.
@@ -53,7 +54,7 @@ func (v dashboardView) query(extra ...string) string {
 // pages of a large table cost the same as the first.
 func handleDashboard(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		v, err := loadDashboard(c, d, actor, c.QueryParams(), c.Request().URL.RequestURI())
 		if err != nil {
 			return err
@@ -113,7 +114,7 @@ func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here
 // handleMyRequests lists the signed-in user's own requests, newest first.
 func handleMyRequests(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		page, err := d.Store.ListRequests(c.Request().Context(), store.ListFilter{
 			Requester: actor.Name, Cursor: c.QueryParam("cursor"), Limit: pageSize})
 		if err != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 func metricsServer(t *testing.T, token string) http.Handler {
@@ -97,14 +99,12 @@ func TestMetricsTokenIsRequiredFromEverywhere(t *testing.T) {
 // without a token, /metrics answers nobody.
 func TestMetricsBehindALoopbackProxyNeedTheToken(t *testing.T) {
 	t.Parallel()
-	h := New(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Version: "test",
-		Identity: uiProxyIdentity()})
+	h := New(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Version: "test", Auth: auth.New(auth.Deps{Identity: uiProxyIdentity()})})
 	if w := getMetrics(h, "127.0.0.1:40000", nil); w.Code != http.StatusForbidden {
 		t.Fatalf("loopback, proxy trusted on loopback, no token: %d, want 403", w.Code)
 	}
 	const token = "0123456789abcdef-metrics"
-	h = New(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Version: "test",
-		Identity: uiProxyIdentity(), MetricsToken: token})
+	h = New(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Version: "test", MetricsToken: token, Auth: auth.New(auth.Deps{Identity: uiProxyIdentity()})})
 	if w := getMetrics(h, "127.0.0.1:40000", map[string]string{"Authorization": "Bearer " + token}); w.Code != http.StatusOK {
 		t.Fatalf("with the token: %d, want 200", w.Code)
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 func newRequestID() string {
@@ -46,20 +48,6 @@ func validRequestID(id string) bool {
 	return true
 }
 
-func requestID(c echo.Context) string {
-	id, _ := c.Get("request_id").(string)
-	return id
-}
-
-// routeOf is the route template (e.g. /requests/:id), never the raw path,
-// so metrics and logs have bounded label sets and no user input.
-func routeOf(c echo.Context) string {
-	if p := c.Path(); p != "" && c.Response().Status != 404 {
-		return p
-	}
-	return "unmatched"
-}
-
 // requestLogger writes one line per request: method, route, status,
 // duration and request ID. Query strings, cookies and headers are left out:
 // they can carry tokens.
@@ -81,10 +69,10 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 			}
 			logger.LogAttrs(c.Request().Context(), level, "http request",
 				slog.String("method", c.Request().Method),
-				slog.String("route", routeOf(c)),
+				slog.String("route", problem.Route(c)),
 				slog.Int("status", status),
 				slog.Duration("duration", time.Since(start)),
-				slog.String("request_id", requestID(c)),
+				slog.String("request_id", problem.RequestID(c)),
 			)
 			return nil
 		}
@@ -93,7 +81,7 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 
 func logPanic(logger *slog.Logger) middleware.LogErrorFunc {
 	return func(c echo.Context, err error, stack []byte) error {
-		logger.Error("panic in handler", "err", err, "route", routeOf(c), "request_id", requestID(c), "stack", string(stack))
+		logger.Error("panic in handler", "err", err, "route", problem.Route(c), "request_id", problem.RequestID(c), "stack", string(stack))
 		return fmt.Errorf("panic: %w", err)
 	}
 }
@@ -138,7 +126,7 @@ func (m *httpMetrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		m.duration.WithLabelValues(routeOf(c), c.Request().Method, strconv.Itoa(c.Response().Status)).
+		m.duration.WithLabelValues(problem.Route(c), c.Request().Method, strconv.Itoa(c.Response().Status)).
 			Observe(time.Since(start).Seconds())
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // preview is what the live preview shows: the problems, or the policies
@@ -69,7 +70,7 @@ func handleNewRequestForm(d Deps) echo.HandlerFunc {
 // handlePreview answers the live preview's requests with the panel alone.
 func handlePreview(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		f, err := parseRequestForm(c)
 		if err != nil {
 			return err
@@ -112,7 +113,7 @@ func editRows(c echo.Context, f *requestForm) bool {
 // the user's input and each problem at its field (422).
 func handleCreateRequest(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		f, err := parseRequestForm(c)
 		if err != nil {
 			return err
@@ -124,7 +125,7 @@ func handleCreateRequest(d Deps) echo.HandlerFunc {
 				r, err := d.Store.CreateRequest(c.Request().Context(), store.NewRequest{Spec: spec, Justification: f.Justification, Requester: actor.Name})
 				switch {
 				case err == nil:
-					d.auth.setFlash(c, "ok", fmt.Sprintf("Request #%d for %s submitted. Approvers have been asked.", r.ID, r.Spec.Name))
+					d.Auth.SetFlash(c, "ok", fmt.Sprintf("Request #%d for %s submitted. Approvers have been asked.", r.ID, r.Spec.Name))
 					return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
 				case errors.Is(err, store.ErrConflict):
 					f.addError("name", nameTakenMessage)

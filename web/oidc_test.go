@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -18,9 +19,9 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"log/slog"
-
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // testProvider is a minimal OpenID Connect provider: discovery, an
@@ -69,7 +70,7 @@ func newTestProvider(t *testing.T) *testProvider {
 			http.Error(w, "PKCE, nonce and state are required", http.StatusBadRequest)
 			return
 		}
-		code := randomToken()
+		code := auth.RandomToken()
 		p.mu.Lock()
 		at := p.authTime
 		if q.Get("prompt") == "login" {
@@ -137,11 +138,11 @@ func TestOIDCSignIn(t *testing.T) {
 	var handler http.Handler
 	rg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(rg.Close)
-	handler = New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
-		Store: pagesOnly{db}, Settings: db.Settings(), Identity: Identity{
-			OIDC:  &OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret", RedirectURL: rg.URL + "/auth/callback"},
-			Roles: RoleGroups{Approver: []string{"approvers"}, Admin: []string{"admins"}}, SessionKey: []byte(strings.Repeat("o", 32)),
-		}})
+	handler = newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
+		Store: db, Settings: db.Settings()}, auth.Identity{
+		OIDC:  &auth.OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret", RedirectURL: rg.URL + "/auth/callback"},
+		Roles: auth.RoleGroups{Approver: []string{"approvers"}, Admin: []string{"admins"}}, SessionKey: []byte(strings.Repeat("o", 32)),
+	}, db, api.Limits{})
 	browser := func(follow bool) *http.Client {
 		jar, _ := cookiejar.New(nil)
 		c := &http.Client{Jar: jar}

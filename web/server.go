@@ -1,6 +1,8 @@
 // Package web is rolegate's HTTP face: the echo router, its middleware
 // (request IDs, recovery, logging, metrics, security headers), the HTML
-// pages rendered with templ and the health and metrics endpoints.
+// pages rendered with templ and the health and metrics endpoints. Sign-in
+// (web/auth) and the JSON API (web/api) are packages of their own, which
+// cmd mounts: the first through Deps.Auth, the second as a Mount.
 package web
 
 import (
@@ -16,6 +18,8 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // Readiness is what /readyz asks of the database: that it answers and
@@ -42,20 +46,19 @@ type Deps struct {
 	// Settings are the guardrails the live preview validates against; the
 	// same the store validates with.
 	Settings provision.Settings
-	// Identity says how browser users are known.
-	Identity Identity
-	// Sessions keeps the signed-in browser sessions; default Store. With
-	// neither, nobody can sign in.
-	Sessions SessionStore
-	// APILimits tune the JSON API, which is served when Store also
-	// satisfies APIStore (as *store.DB does).
-	APILimits APILimits
-
-	auth *auth
+	// Auth knows who browser users are (auth.New); default nobody can
+	// sign in.
+	Auth *auth.Auth
 }
 
-// New returns the HTTP handler with every route and middleware installed.
-func New(d Deps) *echo.Echo {
+// Mount installs another package's routes (the JSON API's, api.Deps.Mount) on
+// the server.
+type Mount func(e *echo.Echo)
+
+// New returns the HTTP handler with the middleware, the health checks and
+// the pages installed, then the routes of each of mounts: they run after
+// the pages and before the method router, which must know every route.
+func New(d Deps, mounts ...Mount) *echo.Echo {
 	if d.ReadyTimeout <= 0 {
 		d.ReadyTimeout = 2 * time.Second
 	}
@@ -79,69 +82,35 @@ func New(d Deps) *echo.Echo {
 
 	e.GET("/healthz", handleHealthz())
 	e.GET("/readyz", handleReadyz(d.Ready, d.ReadyTimeout))
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})), metricsGuard(d.MetricsToken, d.Identity.proxyOnLoopback()))
-	e.GET("/static/*", handleStatic())
-	d.auth = newAuth(d.Identity, d.Logger)
-	d.auth.sessions = d.Sessions
-	if d.Store != nil {
-		if d.auth.sessions == nil {
-			d.auth.sessions = d.Store
-		}
-		d.auth.rules = d.Store.Rules
-		d.auth.tokens = newNarrower(d.Store.NarrowTokens, d.Logger)
+	if d.Auth == nil {
+		d.Auth = auth.New(auth.Deps{Logger: d.Logger})
 	}
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})), d.Auth.MetricsGuard(d.MetricsToken))
+	e.GET("/static/*", handleStatic())
 	routes(e, d)
-	registerAPI(e, d)
+	for _, m := range mounts {
+		m(e)
+	}
 	e.Use(methodRouting(e, e.Routes()))
 	return e
-}
-
-// newAuth builds the identity machinery. Without a session key (allowed
-// only for dev users or no sign-in; Identity.Validate says so) a random one
-// is used: sessions then end when the process does.
-func newAuth(id Identity, logger *slog.Logger) *auth {
-	id = id.withDefaults()
-	key := id.SessionKey
-	if len(key) < 32 {
-		key = []byte(randomToken())
-	}
-	codec, err := newCookieCodec(key)
-	if err != nil {
-		panic(err) // unreachable: the key is long enough and AES-GCM is always available
-	}
-	a := &auth{id: id, cookies: &cookies{codec: codec, secure: id.CookieSecure}}
-	if id.OIDC != nil {
-		a.oidc = &oidcClient{cfg: id.OIDC}
-	}
-	if id.Mode() == "" {
-		logger.Warn("no sign-in configured: the pages ask for OIDC or trusted proxy settings")
-	}
-	return a
 }
 
 // routes installs the pages. Each route says who may use it: public, any
 // signed-in user holding a role, or approvers and admins.
 func routes(e *echo.Echo, d Deps) {
-	a := d.auth
-	g := e.Group("", a.identify)
+	a := d.Auth
+	g := e.Group("", a.Identify)
 	g.GET("/", handleHome(d.Version))
 	g.GET("/signin", handleSignin(a))
-	g.POST("/signout", handleSignout(a))
-	if d.Identity.DevUsers {
-		g.POST("/dev/signin", handleDevSignin(a))
-	}
-	if a.oidc != nil {
-		g.GET("/auth/login", handleOIDCLogin(a))
-		g.GET("/auth/callback", handleOIDCCallback(a))
-	}
+	a.Routes(g)
 	if d.Store == nil {
 		return
 	}
-	anyone := allow()
-	approvers := allow(store.RoleApprover, store.RoleAdmin)
+	anyone := auth.Allow()
+	approvers := auth.Allow(store.RoleApprover, store.RoleAdmin)
 	g.GET("/requests", handleMyRequests(d), anyone)
-	g.GET("/requests/new", handleNewRequestForm(d), allow(store.RoleRequester))
-	g.POST("/requests/new", handleCreateRequest(d), allow(store.RoleRequester))
+	g.GET("/requests/new", handleNewRequestForm(d), auth.Allow(store.RoleRequester))
+	g.POST("/requests/new", handleCreateRequest(d), auth.Allow(store.RoleRequester))
 	g.POST("/requests/preview", handlePreview(d), anyone)
 	g.GET("/requests/:id", handleRequestDetail(d), anyone)
 	g.GET("/requests/:id/terraform", handleTerraformDownload(d), anyone)
@@ -150,12 +119,12 @@ func routes(e *echo.Echo, d Deps) {
 	g.POST("/requests/:id/decide", handleDecide(d), anyone)
 	g.POST("/requests/:id/cancel", handleCancel(d), anyone)
 	g.POST("/requests/:id/revoke", handleRevoke(d), anyone)
-	g.POST("/requests/:id/retry", handleRetry(d), allow(store.RoleAdmin))
+	g.POST("/requests/:id/retry", handleRetry(d), auth.Allow(store.RoleAdmin))
 	g.GET("/requests/:id/change", handleChangeForm(d), anyone)
 	g.POST("/requests/:id/change", handleChange(d), anyone)
 	// Approvers and admins see the whole queue; data owners (members of
 	// a group approval routes name) see what is routed to them.
-	g.GET("/dashboard", handleDashboard(d), allowDeciders(d))
+	g.GET("/dashboard", handleDashboard(d), auth.AllowDeciders(d.Store.Rules))
 	g.GET("/roles", handleRoles(d), anyone)
 	g.GET("/audit", handleAudit(d), approvers)
 	// Everyone manages their own API tokens; admins see and revoke all.
@@ -165,6 +134,9 @@ func routes(e *echo.Echo, d Deps) {
 	// Everyone sees and ends their own signed-in sessions; admins anyone's.
 	g.GET("/settings/sessions", handleSessions(d), anyone)
 	g.POST("/settings/sessions/end", handleEndSessions(d), anyone)
+	// The API's reference is a page: it knows who is signed in, for the
+	// header. The API itself is mounted by the caller (api.Deps.Mount).
+	g.GET("/api/docs", handleAPIReference(api.OpenAPI()))
 }
 
 // handleHealthz answers as long as the process serves HTTP; it checks no

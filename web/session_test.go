@@ -15,6 +15,8 @@ import (
 
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // clockFixture serves the pages and the API on a database whose clock
@@ -25,7 +27,7 @@ type clockFixture struct {
 	offset *atomic.Int64
 }
 
-func uiServeClock(t *testing.T, id Identity) clockFixture {
+func uiServeClock(t *testing.T, id auth.Identity) clockFixture {
 	t.Helper()
 	offset := &atomic.Int64{}
 	db := storetest.Open(t, storetest.URL(t), store.Options{Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
@@ -34,10 +36,10 @@ func uiServeClock(t *testing.T, id Identity) clockFixture {
 
 // uiServeOn serves the pages and the API of db: several of these on one
 // database are several instances of rolegate.
-func uiServeOn(t *testing.T, db *store.DB, id Identity) *uiFixture {
+func uiServeOn(t *testing.T, db *store.DB, id auth.Identity) *uiFixture {
 	t.Helper()
-	e := New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
-		Store: db, Settings: db.Settings(), Identity: id})
+	e := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
+		Store: db, Settings: db.Settings()}, id, db, api.Limits{})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &uiFixture{t: t, db: db, srv: srv}
@@ -74,7 +76,7 @@ func adminTokenForm() url.Values {
 // signed its holder in and could mint an admin API token.
 func TestSignOutEndsSession(t *testing.T) {
 	t.Parallel()
-	f := uiServeWithAPI(t, Identity{DevUsers: true})
+	f := uiServeWithAPI(t, auth.Identity{DevUsers: true})
 	carol := f.client("", "")
 	devSignIn(t, carol, "carol")
 	pageHas(t, carol.get("/settings/tokens"), `data-user="carol"`)
@@ -98,7 +100,7 @@ func TestSignOutEndsSession(t *testing.T) {
 func TestSignOutEndsSessionOnEveryInstance(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
-	id := Identity{DevUsers: true, SessionKey: []byte(strings.Repeat("m", 32))}
+	id := auth.Identity{DevUsers: true, SessionKey: []byte(strings.Repeat("m", 32))}
 	a, b := uiServeOn(t, db, id), uiServeOn(t, db, id)
 	alice := a.client("", "")
 	devSignIn(t, alice, "alice")
@@ -146,7 +148,7 @@ func TestCSRFBoundToProxyIdentity(t *testing.T) {
 // cannot plant one.
 func TestSecureCookiesUseHostPrefix(t *testing.T) {
 	t.Parallel()
-	f := uiServeWithAPI(t, Identity{DevUsers: true, CookieSecure: true})
+	f := uiServeWithAPI(t, auth.Identity{DevUsers: true, CookieSecure: true})
 	c := f.client("", "")
 	check := func(what string, h http.Header, want ...string) {
 		t.Helper()
@@ -182,10 +184,10 @@ func TestSecureCookiesUseHostPrefix(t *testing.T) {
 	}
 	check("POST /dev/signin", res.Header, "__Host-rolegate_session", "__Host-rolegate_flash")
 
-	oidc := Identity{OIDC: &OIDCConfig{Issuer: "http://127.0.0.1:1", ClientID: "c", RedirectURL: "https://rolegate.example/auth/callback"},
+	oidc := auth.Identity{OIDC: &auth.OIDCConfig{Issuer: "http://127.0.0.1:1", ClientID: "c", RedirectURL: "https://rolegate.example/auth/callback"},
 		SessionKey: []byte(strings.Repeat("o", 32)), CookieSecure: true}
 	rec := httptest.NewRecorder()
-	New(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Identity: oidc}).
+	New(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Auth: auth.New(auth.Deps{Identity: oidc})}).
 		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/signin", nil))
 	check("GET /signin (OIDC)", rec.Header(), "__Host-rolegate_session")
 }
@@ -196,7 +198,7 @@ func TestSecureCookiesUseHostPrefix(t *testing.T) {
 func TestAdminEndsUserSessions(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
-	id := Identity{DevUsers: true, SessionKey: []byte(strings.Repeat("e", 32))}
+	id := auth.Identity{DevUsers: true, SessionKey: []byte(strings.Repeat("e", 32))}
 	a, b := uiServeOn(t, db, id), uiServeOn(t, db, id)
 	alice1, alice2, bob, carol := a.client("", ""), b.client("", ""), a.client("", ""), b.client("", "")
 	devSignIn(t, alice1, "alice")

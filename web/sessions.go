@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // maxSessionsListed bounds the sessions page; ending a user's sessions by
@@ -37,7 +38,7 @@ func handleSessions(d Deps) echo.HandlerFunc {
 }
 
 func renderSessions(c echo.Context, d Deps, user string, errs map[string]string, status int) error {
-	v := viewerOf(c.Request().Context())
+	v := auth.ViewerOf(c.Request().Context())
 	sv := sessionsView{All: v.Actor.Has(store.RoleAdmin), Me: v.Actor.Name, Current: v.SessionRef, User: user, Errors: errs, Now: time.Now()}
 	owner := sv.Me
 	if sv.All {
@@ -55,7 +56,7 @@ func renderSessions(c echo.Context, d Deps, user string, errs map[string]string,
 // someone else.
 func handleEndSessions(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		user := strings.TrimSpace(c.FormValue("user"))
 		if user == "" && !actor.Has(store.RoleAdmin) {
 			user = actor.Name
@@ -74,14 +75,14 @@ func handleEndSessions(d Deps) echo.HandlerFunc {
 		}
 		if user == actor.Name {
 			// This browser's session was one of them.
-			d.auth.cookies.clear(c, sessionCookie)
-			d.auth.setFlash(c, "ok", fmt.Sprintf("Signed out everywhere (%s).", sessionCount(n)))
+			d.Auth.ClearSession(c)
+			d.Auth.SetFlash(c, "ok", fmt.Sprintf("Signed out everywhere (%s).", sessionCount(n)))
 			return c.Redirect(http.StatusSeeOther, "/")
 		}
 		if n == 0 {
-			d.auth.setFlash(c, "ok", user+" had no signed-in sessions.")
+			d.Auth.SetFlash(c, "ok", user+" had no signed-in sessions.")
 		} else {
-			d.auth.setFlash(c, "ok", fmt.Sprintf("Ended %s of %s: they must sign in again.", sessionCount(n), user))
+			d.Auth.SetFlash(c, "ok", fmt.Sprintf("Ended %s of %s: they must sign in again.", sessionCount(n), user))
 		}
 		return c.Redirect(http.StatusSeeOther, "/settings/sessions")
 	}

@@ -14,11 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // uiFixture is a running web server on a test database of its own.
@@ -30,26 +33,26 @@ type uiFixture struct {
 
 // proxyIdentity trusts the loopback proxy: test clients name their user
 // and groups in headers, so any caller can be made up.
-func uiProxyIdentity() Identity {
-	return Identity{
-		Proxy:      &ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}},
-		Roles:      RoleGroups{Approver: []string{"approvers"}, Admin: []string{"admins"}},
+func uiProxyIdentity() auth.Identity {
+	return auth.Identity{
+		Proxy:      &auth.ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}},
+		Roles:      auth.RoleGroups{Approver: []string{"approvers"}, Admin: []string{"admins"}},
 		SessionKey: []byte(strings.Repeat("k", 32)),
 	}
 }
 
-func uiSetup(t testing.TB, id Identity) *uiFixture {
+func uiSetup(t testing.TB, id auth.Identity) *uiFixture {
 	t.Helper()
 	db := storetest.New(t)
 	return uiServe(t, db, id)
 }
 
-func uiServe(t testing.TB, db *store.DB, id Identity) *uiFixture {
+func uiServe(t testing.TB, db *store.DB, id auth.Identity) *uiFixture {
 	t.Helper()
-	e := New(Deps{
+	e := newServer(Deps{
 		Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
-		Store: pagesOnly{db}, Settings: db.Settings(), Identity: id,
-	})
+		Store: db, Settings: db.Settings(),
+	}, id, db, api.Limits{})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &uiFixture{t: t, db: db, srv: srv}
@@ -62,9 +65,19 @@ func uiCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-// pagesOnly hides the API's store methods, so these tests serve the pages
-// alone and stay independent of the JSON API's own set-up.
-type pagesOnly struct{ Store }
+// newServer builds the server as cmd/rolegate does: sign-in under id, the
+// pages on d and the JSON API on db mounted beside them, the pages and
+// the API sharing the cache of checked API tokens; lim tunes the API.
+func newServer(d Deps, id auth.Identity, db *store.DB, lim api.Limits) *echo.Echo {
+	now := lim.Now
+	if now == nil {
+		now = time.Now
+	}
+	tokens := api.NewTokenCache(now)
+	d.Auth = auth.New(auth.Deps{Identity: id, Logger: d.Logger, Sessions: db,
+		Rules: db.Rules, NarrowTokens: db.NarrowTokens, ForgetTokens: tokens.Forget})
+	return New(d, api.Deps{Logger: d.Logger, Store: db, Limits: lim, Tokens: tokens}.Mount)
+}
 
 // uiClient is one browser: its cookies, the CSRF token of the last page and,
 // behind the test proxy, the user and groups it sends.

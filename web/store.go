@@ -37,18 +37,8 @@ type Store interface {
 	CreateToken(ctx context.Context, in store.NewToken) (store.Token, string, error)
 	ListTokens(ctx context.Context, user string) ([]store.Token, error)
 	RevokeToken(ctx context.Context, id int64, owner, actor string) (store.Token, error)
-	NarrowTokens(ctx context.Context, user string, roles []store.Role, groups []string) (int, error)
 
-	// The signed-in sessions and the sessions page.
-	SessionStore
+	// The sessions page.
 	ListSessions(ctx context.Context, user string, limit int) ([]store.Session, error)
 	EndUserSessions(ctx context.Context, user, actor string) (int, error)
-}
-
-// SessionStore keeps browser sessions on the server, so that signing out
-// ends them on every instance. *store.DB satisfies it.
-type SessionStore interface {
-	CreateSession(ctx context.Context, in store.NewSession) (store.Session, string, error)
-	LookupSession(ctx context.Context, id string) (store.Session, error)
-	EndSession(ctx context.Context, id string) error
 }

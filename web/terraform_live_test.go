@@ -9,13 +9,14 @@ import (
 	"testing"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/api"
 )
 
 // The API's Terraform of a request is its live version's: it stays
 // served, unchanged, while a change waits for approval and after the
 // change is rejected.
 func TestAPITerraformIsTheLiveVersion(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	id := env.create(asAlice, "live-tf")
 	env.activate(id)
 	get := func() resp {
@@ -100,13 +101,13 @@ func TestPendingTerraformIsWhatTheWorkerStores(t *testing.T) {
 // The requester of a failed request is offered, and may use, revoke: a
 // failed first provisioning may have left the role in IAM.
 func TestAPIRevokeAFailedRequest(t *testing.T) {
-	env := setupAPI(t, APILimits{})
+	env := setupAPI(t, api.Limits{})
 	id := env.create(asAlice, "half-made")
 	wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", id), as: asBob, body: map[string]any{}}), 200)
 	if err := env.db.FailProvisioning(ctxT(t), id, 1, "instance profile half-made exists and is not rolegate's"); err != nil {
 		t.Fatal(err)
 	}
-	var v apiRequestDetail
+	var v api.RequestDetail
 	r := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", id), as: asAlice})
 	r.json(t, &v)
 	if !slices.Contains(v.Actions, "revoke") || slices.Contains(v.Actions, "retry") {

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // tokenExpiry is one choice of the new token form's expiry list.
@@ -83,7 +84,7 @@ type tokenCreatedView struct {
 // admin asking with all=1, above the form for a new one.
 func handleTokens(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		f := tokenForm{Expiry: defaultTokenExpiry, Roles: []store.Role{leastRole(actor.Roles)}}
 		return renderTokens(c, d, actor, c.QueryParam("all") == "1", f, http.StatusOK)
 	}
@@ -107,10 +108,10 @@ func renderTokens(c echo.Context, d Deps, actor store.Actor, all bool, f tokenFo
 // roles they hold and the groups they are in, and shows its secret once.
 func handleCreateToken(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		now := time.Now()
 		f, in := parseTokenForm(c, actor, now)
-		if signedIn := viewerOf(c.Request().Context()).SignedInAt; len(f.Errors) == 0 &&
+		if signedIn := auth.ViewerOf(c.Request().Context()).SignedInAt; len(f.Errors) == 0 &&
 			slices.Contains(in.Roles, store.RoleAdmin) && now.Sub(signedIn) > recentSignIn {
 			f.Errors["form"] = fmt.Sprintf("You signed in more than %d minutes ago (at %s). A token with the admin role needs a recent sign-in: sign in again, then create the token.",
 				int(recentSignIn.Minutes()), stamp(signedIn))
@@ -183,7 +184,7 @@ func parseTokenForm(c echo.Context, actor store.Actor, now time.Time) (tokenForm
 // token for an admin. Someone else's token is not found for everybody else.
 func handleRevokeToken(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		actor, _ := actorOf(c)
+		actor, _ := auth.ActorOf(c)
 		id, ok := store.ParseID(c.Param("id"))
 		if !ok {
 			return store.ErrNotFound
@@ -192,15 +193,15 @@ func handleRevokeToken(d Deps) echo.HandlerFunc {
 		if actor.Has(store.RoleAdmin) {
 			owner = ""
 		}
-		back := localPath(c.FormValue("return"), "/settings/tokens")
+		back := auth.LocalPath(c.FormValue("return"), "/settings/tokens")
 		tok, err := d.Store.RevokeToken(c.Request().Context(), id, owner, actor.Name)
 		switch {
 		case err == nil:
-			d.auth.forgetAPITokens(func(t store.Token) bool { return t.ID == tok.ID })
-			d.auth.setFlash(c, "ok", fmt.Sprintf("Token %s (%s) revoked; it no longer works.", tokenLabel(tok), tok.Description))
+			d.Auth.ForgetAPITokens(func(t store.Token) bool { return t.ID == tok.ID })
+			d.Auth.SetFlash(c, "ok", fmt.Sprintf("Token %s (%s) revoked; it no longer works.", tokenLabel(tok), tok.Description))
 		case errors.Is(err, store.ErrConflict):
 			_, msg, _ := userError(err)
-			d.auth.setFlash(c, "error", msg)
+			d.Auth.SetFlash(c, "error", msg)
 		default:
 			return err
 		}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // TestAdminTokenNeedsRecentSignIn: a browser session signed in more than
@@ -23,7 +25,7 @@ import (
 // without the admin role need no fresh sign-in.
 func TestAdminTokenNeedsRecentSignIn(t *testing.T) {
 	t.Parallel()
-	f := uiServeClock(t, Identity{DevUsers: true})
+	f := uiServeClock(t, auth.Identity{DevUsers: true})
 	carol := f.client("", "")
 	f.offset.Store(int64(-11 * time.Minute))
 	devSignIn(t, carol, "carol")
@@ -141,11 +143,11 @@ func TestAdminTokenRecentSignInOIDC(t *testing.T) {
 	var handler http.Handler
 	rg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(rg.Close)
-	handler = New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
-		Store: pagesOnly{db}, Settings: db.Settings(), Identity: Identity{
-			OIDC:  &OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret", RedirectURL: rg.URL + "/auth/callback"},
-			Roles: RoleGroups{Admin: []string{"admins"}}, SessionKey: []byte(strings.Repeat("o", 32)),
-		}})
+	handler = newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
+		Store: db, Settings: db.Settings()}, auth.Identity{
+		OIDC:  &auth.OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret", RedirectURL: rg.URL + "/auth/callback"},
+		Roles: auth.RoleGroups{Admin: []string{"admins"}}, SessionKey: []byte(strings.Repeat("o", 32)),
+	}, db, api.Limits{})
 	f := &uiFixture{t: t, db: db, srv: rg}
 	p.signInAs("olga", "admins")
 	p.mu.Lock()

@@ -16,15 +16,17 @@ import (
 
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // uiServeWithAPI is uiSetup with the real store behind the router, so the
 // JSON API is mounted too and tokens made on the pages can be used.
-func uiServeWithAPI(t *testing.T, id Identity) *uiFixture {
+func uiServeWithAPI(t *testing.T, id auth.Identity) *uiFixture {
 	t.Helper()
 	db := storetest.New(t)
-	e := New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
-		Store: db, Settings: db.Settings(), Identity: id})
+	e := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
+		Store: db, Settings: db.Settings()}, id, db, api.Limits{})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &uiFixture{t: t, db: db, srv: srv}
@@ -49,7 +51,7 @@ func createToken(t *testing.T, c *uiClient, form url.Values) (uiResponse, string
 }
 
 // apiMe calls /api/v1/me with a bearer token.
-func apiMe(t *testing.T, f *uiFixture, token string) (int, apiMeView) {
+func apiMe(t *testing.T, f *uiFixture, token string) (int, api.MeView) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, f.srv.URL+"/api/v1/me", nil)
 	if err != nil {
@@ -61,7 +63,7 @@ func apiMe(t *testing.T, f *uiFixture, token string) (int, apiMeView) {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var me apiMeView
+	var me api.MeView
 	if res.StatusCode == http.StatusOK {
 		if err := json.NewDecoder(res.Body).Decode(&me); err != nil {
 			t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	"github.com/rolegate/rolegate/provision/iamlocal"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/pglocal"
-	"github.com/rolegate/rolegate/web"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 func cmdDev(ctx context.Context, c cli) error {
@@ -40,7 +40,7 @@ func cmdDev(ctx context.Context, c cli) error {
 	srv.check(&errs)
 	b := app.build(&errs)
 	logger := srv.log.logger(c.stderr, &errs)
-	var identity web.Identity
+	var identity auth.Identity
 	if abs, err := filepath.Abs(dataDir); err == nil && dataDir != "" {
 		dataDir = abs
 	}
@@ -111,7 +111,7 @@ func writeDevBanner(w io.Writer, addr string, devUsers bool, dataDir, privateURL
 	fmt.Fprintf(&b, "\nrolegate dev is ready: %s\n", addr)
 	if devUsers {
 		b.WriteString("\nSign in as one of the dev users (switch in the page header):\n")
-		for _, u := range web.DevUserList() {
+		for _, u := range auth.DevUserList() {
 			var does []string
 			for _, r := range u.Roles {
 				does = append(does, roleDoes[r])

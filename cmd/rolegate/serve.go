@@ -17,6 +17,8 @@ import (
 	"github.com/rolegate/rolegate/provision/worker"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/web"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // defaultDBMaxConns is the database pool of serve, worker and dev unless
@@ -110,7 +112,7 @@ type appOptions struct {
 	server      serverSettings
 	app         appSettings
 	built       built
-	identity    web.Identity
+	identity    auth.Identity
 	databaseURL string
 	http        bool
 	worker      bool
@@ -169,9 +171,16 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), db.Collector())
+	// Three parts, mounted here: sign-in (auth), the pages (web) and the
+	// JSON API (api). The pages and the API share the cache of checked API
+	// tokens, so a token revoked on the settings page stops working at once.
+	tokens := api.NewTokenCache(time.Now)
+	signin := auth.New(auth.Deps{Identity: o.identity, Logger: logger, Sessions: db,
+		Rules: db.Rules, NarrowTokens: db.NarrowTokens, ForgetTokens: tokens.Forget})
 	handler := web.New(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion(), ReadyTimeout: o.server.readyTimeout,
-		Store: db, Settings: o.built.settings, Identity: o.identity, MetricsToken: o.server.metricsToken,
-		APILimits: web.APILimits{Rate: o.server.apiRate, Burst: o.server.apiBurst}})
+		Store: db, Settings: o.built.settings, Auth: signin, MetricsToken: o.server.metricsToken},
+		api.Deps{Logger: logger, Store: db, Tokens: tokens,
+			Limits: api.Limits{Rate: o.server.apiRate, Burst: o.server.apiBurst}}.Mount)
 
 	ln, err := net.Listen("tcp", o.server.listen)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rolegate/rolegate/web"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // webSettings are the sign-in and session settings of the web UI.
@@ -69,10 +69,10 @@ func (w *webSettings) registerWith(fs *flag.FlagSet, getenv func(string) string,
 // identity checks the settings (one line per problem into errs) and
 // returns the web's identity configuration. dataDir, when not empty (dev),
 // is where a generated session key is kept between runs.
-func (w *webSettings) identity(dataDir string, errs *settingErrors) web.Identity {
-	id := web.Identity{
+func (w *webSettings) identity(dataDir string, errs *settingErrors) auth.Identity {
+	id := auth.Identity{
 		DevUsers:        w.devUsers,
-		Roles:           web.RoleGroups{Requester: splitList(w.requesterGroups), Approver: splitList(w.approverGroups), Admin: splitList(w.adminGroups)},
+		Roles:           auth.RoleGroups{Requester: splitList(w.requesterGroups), Approver: splitList(w.approverGroups), Admin: splitList(w.adminGroups)},
 		SessionLifetime: w.sessionLifetime,
 		CookieSecure:    w.cookieSecure,
 	}
@@ -80,14 +80,14 @@ func (w *webSettings) identity(dataDir string, errs *settingErrors) web.Identity
 		errs.add("--session-lifetime / SESSION_LIFETIME: %s is not from 1m to 720h", w.sessionLifetime)
 	}
 	if w.oidcIssuer != "" {
-		id.OIDC = &web.OIDCConfig{Issuer: w.oidcIssuer, ClientID: w.oidcClientID, ClientSecret: w.oidcClientSecret,
+		id.OIDC = &auth.OIDCConfig{Issuer: w.oidcIssuer, ClientID: w.oidcClientID, ClientSecret: w.oidcClientSecret,
 			RedirectURL: w.oidcRedirectURL, Scopes: splitList(w.oidcScopes), GroupsClaim: w.oidcGroupsClaim, UsernameClaim: w.oidcUsernameClaim}
 		if strings.HasPrefix(w.oidcRedirectURL, "https://") {
 			id.CookieSecure = true
 		}
 	}
 	if w.trustedProxies != "" {
-		p := &web.ProxyConfig{UserHeader: w.proxyUserHeader, EmailHeader: w.proxyEmailHeader,
+		p := &auth.ProxyConfig{UserHeader: w.proxyUserHeader, EmailHeader: w.proxyEmailHeader,
 			GroupsHeader: w.proxyGroupsHeader, SignOutURL: w.proxySignOutURL}
 		for _, c := range splitList(w.trustedProxies) {
 			pr, err := netip.ParsePrefix(c)

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"bytes"
@@ -11,11 +11,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
-// replayedHeader marks a response replayed from an earlier request with
+// ReplayedHeader marks a response replayed from an earlier request with
 // the same Idempotency-Key.
-const replayedHeader = "Idempotent-Replayed"
+const ReplayedHeader = "Idempotent-Replayed"
 
 // keptHeaders are the response headers a replay repeats.
 var keptHeaders = []string{echo.HeaderContentType, echo.HeaderLocation, "ETag"}
@@ -27,7 +28,7 @@ var keptHeaders = []string{echo.HeaderContentType, echo.HeaderLocation, "ETag"}
 // and one while the first still runs 409 with Retry-After. Server errors
 // release the key so a retry runs afresh. Without the header the request
 // runs as it is.
-func idempotent(st APIStore, logger *slog.Logger) echo.MiddlewareFunc {
+func idempotent(st Store, logger *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			key := c.Request().Header.Get("Idempotency-Key")
@@ -56,7 +57,7 @@ func idempotent(st APIStore, logger *slog.Logger) echo.MiddlewareFunc {
 				for name, v := range stored.Headers {
 					h.Set(name, v)
 				}
-				h.Set(replayedHeader, "true")
+				h.Set(ReplayedHeader, "true")
 				return c.Blob(stored.Status, stored.Headers[echo.HeaderContentType], stored.Body)
 			}
 
@@ -99,7 +100,7 @@ func idempotent(st APIStore, logger *slog.Logger) echo.MiddlewareFunc {
 			// completed is released, so a retry runs (and meets the
 			// state guards) rather than waiting for a stale claim.
 			if err := st.CompleteIdempotencyKey(context.WithoutCancel(ctx), k, keep); err != nil {
-				logger.Error("storing the idempotent response failed", "err", err, "request_id", requestID(c))
+				logger.Error("storing the idempotent response failed", "err", err, "request_id", problem.RequestID(c))
 				releaseKey(st, ctx, k, logger, c)
 			}
 			return nil
@@ -119,7 +120,7 @@ func claimedKey(c echo.Context) *store.IdempotencyKey {
 
 // answerCreated answers a creating POST whose write happened under a
 // server that died before answering: 201 with the request as it is now.
-func answerCreated(c echo.Context, st APIStore, id int64) error {
+func answerCreated(c echo.Context, st Store, id int64) error {
 	r, err := st.GetRequest(c.Request().Context(), id)
 	if err != nil {
 		return err
@@ -132,9 +133,9 @@ func mustClassify(err error) *apiError {
 	return ae
 }
 
-func releaseKey(st APIStore, ctx context.Context, k store.IdempotencyKey, logger *slog.Logger, c echo.Context) {
+func releaseKey(st Store, ctx context.Context, k store.IdempotencyKey, logger *slog.Logger, c echo.Context) {
 	if err := st.ReleaseIdempotencyKey(context.WithoutCancel(ctx), k); err != nil {
-		logger.Error("releasing an idempotency key failed", "err", err, "request_id", requestID(c))
+		logger.Error("releasing an idempotency key failed", "err", err, "request_id", problem.RequestID(c))
 	}
 }
 

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"crypto/sha256"
@@ -24,15 +24,15 @@ func handleAPIMe() echo.HandlerFunc {
 		if groups == nil {
 			groups = []string{}
 		}
-		return c.JSON(http.StatusOK, apiMeView{Name: t.User, Roles: roles, Groups: groups,
-			Token: apiTokenView{ID: t.ID, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt}})
+		return c.JSON(http.StatusOK, MeView{Name: t.User, Roles: roles, Groups: groups,
+			Token: TokenView{ID: t.ID, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt}})
 	}
 }
 
 // handleAPIPreview validates a spec and returns the policies and the
 // Terraform it would get, storing nothing. The justification is optional
 // here: nobody decides on a preview.
-func handleAPIPreview(st APIStore) echo.HandlerFunc {
+func handleAPIPreview(st Store) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var b specBody
 		if err := decodeJSON(c, &b, false); err != nil {
@@ -48,7 +48,7 @@ func handleAPIPreview(st APIStore) echo.HandlerFunc {
 		}
 		need := approvalsView(st.Rules().Progress(b.RoleSpec, nil))
 		need.Summary = st.Rules().Progress(b.RoleSpec, nil).Requirement()
-		return c.JSON(http.StatusOK, apiPreviewView{Plan: planView(plan), Terraform: string(tf), Approvals: need})
+		return c.JSON(http.StatusOK, PreviewView{Plan: planView(plan), Terraform: string(tf), Approvals: need})
 	}
 }
 
@@ -58,7 +58,7 @@ func handleAPIPreview(st APIStore) echo.HandlerFunc {
 // IAM, also while a change is pending or after one was rejected or failed.
 // A request that never went live, and a version never provisioned, have
 // none (404); the page and the preview show what one would look like.
-func handleAPITerraform(st APIStore, byVersion bool) echo.HandlerFunc {
+func handleAPITerraform(st Store, byVersion bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := pathID(c, "id")
 		if err != nil {
@@ -135,7 +135,7 @@ func etagMatches(header, etag string) bool {
 // handleAPIListEvents lists the audit trail. Approvers and admins see all
 // of it; others the events of a request (every signed-in user may read
 // requests and their history) or their own actions.
-func handleAPIListEvents(st APIStore) echo.HandlerFunc {
+func handleAPIListEvents(st Store) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		q := newQuery(c, "request_id", "actor", "kind", "since", "until", "after", "limit")
 		f := store.EventFilter{
@@ -167,7 +167,7 @@ func handleAPIListEvents(st APIStore) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		out := apiEventPage{Items: []apiEventView{}}
+		out := EventPage{Items: []EventView{}}
 		for _, e := range events {
 			out.Items = append(out.Items, eventView(e))
 		}

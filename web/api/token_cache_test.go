@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"testing"
@@ -11,11 +11,11 @@ import (
 // process) is not kept: it may have read the token as it was before.
 func TestTokenCacheDropsChecksOverlappingAForget(t *testing.T) {
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := newTokenCache(func() time.Time { return now })
+	c := NewTokenCache(func() time.Time { return now })
 	tok := store.Token{ID: 7, User: "alice"}
 
 	started, gen := c.checkStarts()
-	c.forget(func(t store.Token) bool { return t.ID == 7 }) // the revocation commits meanwhile
+	c.Forget(func(t store.Token) bool { return t.ID == 7 }) // the revocation commits meanwhile
 	c.put("rgt_7_secret", tok, started, gen)
 	if _, ok := c.get("rgt_7_secret"); ok {
 		t.Fatal("a check overlapping a forget was remembered")

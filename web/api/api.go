@@ -1,7 +1,12 @@
-package web
+// Package api is rolegate's JSON API under /api/v1: bearer tokens, rate
+// limits, idempotency keys, problem+json errors and the OpenAPI document
+// the handlers follow. The server's middleware and the pages are package
+// web's; cmd mounts both.
+package api
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -11,8 +16,8 @@ import (
 	"github.com/rolegate/rolegate/store"
 )
 
-// APIStore is what the JSON API needs of the store; *store.DB satisfies it.
-type APIStore interface {
+// Store is what the JSON API needs of the store; *store.DB satisfies it.
+type Store interface {
 	Authenticate(ctx context.Context, token string) (store.Token, error)
 	ClaimIdempotencyKey(ctx context.Context, k store.IdempotencyKey) (store.StoredResponse, bool, error)
 	CompleteIdempotencyKey(ctx context.Context, k store.IdempotencyKey, r store.StoredResponse) error
@@ -36,8 +41,8 @@ type APIStore interface {
 	Settings() provision.Settings
 }
 
-// APILimits tune the API; the zero value gives the defaults.
-type APILimits struct {
+// Limits tune the API; the zero value gives the defaults.
+type Limits struct {
 	// Rate is the sustained requests per second one token may make
 	// (default 10) and Burst how many it may make at once (default 40).
 	Rate  float64
@@ -48,7 +53,7 @@ type APILimits struct {
 	Now func() time.Time
 }
 
-func (l APILimits) withDefaults() APILimits {
+func (l Limits) withDefaults() Limits {
 	if l.Rate <= 0 {
 		l.Rate = 10
 	}
@@ -64,6 +69,17 @@ func (l APILimits) withDefaults() APILimits {
 	return l
 }
 
+// Deps is what the API needs, built once in main.
+type Deps struct {
+	Logger *slog.Logger
+	Store  Store
+	Limits Limits
+	// Tokens are the recently checked API tokens. The pages share it to
+	// forget a token the moment it is revoked or its owner's roles shrink;
+	// default a cache of the API's own.
+	Tokens *TokenCache
+}
+
 // apiRoute is one operation of the API: the OpenAPI document lists the
 // same set, and a test holds the two equal.
 type apiRoute struct {
@@ -72,19 +88,16 @@ type apiRoute struct {
 	middleware   []echo.MiddlewareFunc
 }
 
-// registerAPI mounts the JSON API under /api/v1 and its OpenAPI document
-// and reference page under /api. Nothing is mounted when the store lacks
-// what the API needs (only the pages' tests pass such a store).
-func registerAPI(e *echo.Echo, d Deps) {
-	st, ok := d.Store.(APIStore)
-	if !ok {
-		return
+// Mount installs the JSON API under /api/v1 and its OpenAPI document at
+// /api/openapi.json on e, whose middleware (request IDs, logging, the
+// error handler) it relies on: pass it to web.New.
+func (d Deps) Mount(e *echo.Echo) {
+	st := d.Store
+	lim := d.Limits.withDefaults()
+	if d.Tokens == nil {
+		d.Tokens = NewTokenCache(lim.Now)
 	}
-	lim := d.APILimits.withDefaults()
-	doc := mustOpenAPI()
-	e.GET("/api/openapi.json", handleOpenAPIJSON(doc))
-	// The reference is a page: it knows who is signed in, for the header.
-	e.GET("/api/docs", handleAPIReference(doc), d.auth.identify)
+	e.GET("/api/openapi.json", handleOpenAPIJSON(OpenAPI()))
 
 	idem := idempotent(st, d.Logger)
 	routes := []apiRoute{
@@ -104,8 +117,7 @@ func registerAPI(e *echo.Echo, d Deps) {
 		{http.MethodGet, "/roles", handleAPIListRoles(st), nil},
 		{http.MethodGet, "/events", handleAPIListEvents(st), nil},
 	}
-	d.auth.apiTokens = newTokenCache(lim.Now)
-	g := e.Group("/api/v1", apiProblems(d.Logger), bearerAuth(st, d.auth.apiTokens), rateLimit(lim), bodyLimits(lim.MaxBody))
+	g := e.Group("/api/v1", apiProblems(d.Logger), bearerAuth(st, d.Tokens), rateLimit(lim), bodyLimits(lim.MaxBody))
 	for _, r := range routes {
 		g.Add(r.method, r.path, r.handler, r.middleware...)
 	}

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"crypto/sha256"
@@ -18,11 +18,11 @@ const tokenCacheTTL = time.Second
 // again, which costs one database read per token.
 const tokenCacheMax = 10_000
 
-// tokenCache remembers, for a second, tokens the database accepted: a busy
+// TokenCache remembers, for a second, tokens the database accepted: a busy
 // client then costs one token read a second rather than one per call.
 // Entries are keyed by the SHA-256 of the whole secret, so only the exact
 // token that was checked is accepted; refusals are never remembered.
-type tokenCache struct {
+type TokenCache struct {
 	now func() time.Time
 	mu  sync.Mutex
 	m   map[[32]byte]cachedToken
@@ -36,13 +36,14 @@ type cachedToken struct {
 	checked time.Time
 }
 
-func newTokenCache(now func() time.Time) *tokenCache {
-	return &tokenCache{now: now, m: map[[32]byte]cachedToken{}}
+// NewTokenCache returns an empty cache reading the clock now.
+func NewTokenCache(now func() time.Time) *TokenCache {
+	return &TokenCache{now: now, m: map[[32]byte]cachedToken{}}
 }
 
 // get returns the token for secret when it was accepted less than
 // tokenCacheTTL ago and has not expired since.
-func (c *tokenCache) get(secret string) (store.Token, bool) {
+func (c *TokenCache) get(secret string) (store.Token, bool) {
 	key := sha256.Sum256([]byte(secret))
 	now := c.now()
 	c.mu.Lock()
@@ -57,7 +58,7 @@ func (c *tokenCache) get(secret string) (store.Token, bool) {
 
 // checkStarts marks the start of a database check: its time, from which
 // the entry counts, and the forgets so far.
-func (c *tokenCache) checkStarts() (time.Time, uint64) {
+func (c *TokenCache) checkStarts() (time.Time, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now(), c.gen
@@ -65,7 +66,7 @@ func (c *tokenCache) checkStarts() (time.Time, uint64) {
 
 // put remembers t as checked at started, unless something was forgotten
 // since the check began.
-func (c *tokenCache) put(secret string, t store.Token, started time.Time, gen uint64) {
+func (c *TokenCache) put(secret string, t store.Token, started time.Time, gen uint64) {
 	key := sha256.Sum256([]byte(secret))
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -78,9 +79,9 @@ func (c *tokenCache) put(secret string, t store.Token, started time.Time, gen ui
 	c.m[key] = cachedToken{tok: t, checked: started}
 }
 
-// forget drops the tokens matching drop, so a revocation or narrowing made
+// Forget drops the tokens matching drop, so a revocation or narrowing made
 // in this process applies to the next call.
-func (c *tokenCache) forget(drop func(store.Token) bool) {
+func (c *TokenCache) Forget(drop func(store.Token) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++

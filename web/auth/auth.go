@@ -1,9 +1,15 @@
-package web
+// Package auth knows who a browser user is: OIDC, a trusted proxy's
+// headers or the dev users; server-side sessions in sealed cookies; CSRF
+// tokens; the roles a page asks for; and who may read /metrics. It
+// imports only the store, through the small interface it declares
+// (SessionStore). cmd builds it (New) and hands it to the pages.
+package auth
 
 import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,17 +21,17 @@ import (
 	"github.com/rolegate/rolegate/store"
 )
 
-// viewer is who is looking at a page and what the layout needs to know
+// Viewer is who is looking at a page and what the layout needs to know
 // about them: it travels in the request context, so every page and the
 // error pages can show the header without handlers passing it along.
-type viewer struct {
+type Viewer struct {
 	Actor    store.Actor
 	SignedIn bool
 	// Decides: the viewer may use the dashboard (approver, admin, or a
 	// data owner approval routes name).
 	Decides bool
 	CSRF    string
-	Flash   flash
+	Flash   Flash
 	Mode    string
 	// SignedInAt is when the viewer last proved who they are (see
 	// recentSignIn); SessionRef numbers their session in lists.
@@ -35,21 +41,22 @@ type viewer struct {
 
 type viewerKey struct{}
 
-// viewerOf returns the viewer of the request being rendered; the zero
+// ViewerOf returns the viewer of the request being rendered; the zero
 // viewer (signed out, no CSRF token) outside the identity middleware.
-func viewerOf(ctx context.Context) viewer {
-	v, _ := ctx.Value(viewerKey{}).(viewer)
+func ViewerOf(ctx context.Context) Viewer {
+	v, _ := ctx.Value(viewerKey{}).(Viewer)
 	return v
 }
 
-func actorOf(c echo.Context) (store.Actor, bool) {
-	v := viewerOf(c.Request().Context())
+// ActorOf is who the request acts for and whether anyone is signed in.
+func ActorOf(c echo.Context) (store.Actor, bool) {
+	v := ViewerOf(c.Request().Context())
 	return v.Actor, v.SignedIn
 }
 
-// auth holds the identity machinery the middleware and the sign-in
+// Auth holds the identity machinery the middleware and the sign-in
 // handlers share.
-type auth struct {
+type Auth struct {
 	id      Identity
 	cookies *cookies
 	oidc    *oidcClient
@@ -59,23 +66,91 @@ type auth struct {
 	// tokens keeps users' API tokens within their current roles; nil
 	// when no store is served.
 	tokens *narrower
-	// apiTokens are the API's recently checked tokens; nil when the API
-	// is not served.
-	apiTokens *tokenCache
+	// forgetTokens makes the API check the matching tokens with the
+	// database again; nil when the API is not served.
+	forgetTokens func(drop func(store.Token) bool)
 	// sessions keeps the signed-in sessions; nil when no database is
 	// served, and then nobody can sign in.
 	sessions SessionStore
 }
 
-// forgetAPITokens makes the API check the matching tokens with the
-// database again on their next call.
-func (a *auth) forgetAPITokens(drop func(store.Token) bool) {
-	if a.apiTokens != nil {
-		a.apiTokens.forget(drop)
+// Deps is what sign-in needs. Only Identity is required.
+type Deps struct {
+	Identity Identity
+	Logger   *slog.Logger
+	// Sessions keeps the signed-in sessions; without it nobody can sign in.
+	Sessions SessionStore
+	// Rules returns the approval rules, to tell data owners; nil: nobody is one.
+	Rules func() store.ApprovalRules
+	// NarrowTokens takes from a user's API tokens what the user no longer
+	// holds; nil: tokens are not narrowed.
+	NarrowTokens func(ctx context.Context, user string, roles []store.Role, groups []string) (int, error)
+	// ForgetTokens makes the JSON API check the matching tokens with the
+	// database again; nil when no API is served.
+	ForgetTokens func(drop func(store.Token) bool)
+}
+
+// New builds the identity machinery. Without a session key (allowed
+// only for dev users or no sign-in; Identity.Validate says so) a random one
+// is used: sessions then end when the process does.
+func New(d Deps) *Auth {
+	id := d.Identity.withDefaults()
+	key := id.SessionKey
+	if len(key) < 32 {
+		key = []byte(RandomToken())
+	}
+	codec, err := newCookieCodec(key)
+	if err != nil {
+		panic(err) // unreachable: the key is long enough and AES-GCM is always available
+	}
+	logger := d.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	a := &Auth{id: id, cookies: &cookies{codec: codec, secure: id.CookieSecure},
+		rules: d.Rules, sessions: d.Sessions, forgetTokens: d.ForgetTokens}
+	if d.NarrowTokens != nil {
+		a.tokens = newNarrower(d.NarrowTokens, logger)
+	}
+	if id.OIDC != nil {
+		a.oidc = &oidcClient{cfg: id.OIDC}
+	}
+	if id.Mode() == "" {
+		logger.Warn("no sign-in configured: the pages ask for OIDC or trusted proxy settings")
+	}
+	return a
+}
+
+// Identity is how users are known, with its defaults filled in.
+func (a *Auth) Identity() Identity { return a.id }
+
+// Routes installs the sign-in routes that show no page: the dev users'
+// sign-in (when enabled), the OIDC redirect and callback (when
+// configured) and sign-out, on g, which runs Identify.
+func (a *Auth) Routes(g *echo.Group) {
+	g.POST("/signout", a.signout())
+	if a.id.DevUsers {
+		g.POST("/dev/signin", a.devSignin())
+	}
+	if a.oidc != nil {
+		g.GET("/auth/login", oidcLogin(a))
+		g.GET("/auth/callback", oidcCallback(a))
 	}
 }
 
-// identify works out who the user is from the browser's session (and,
+// ClearSession removes the browser's session cookie, after its sessions
+// were ended on the server.
+func (a *Auth) ClearSession(c echo.Context) { a.cookies.clear(c, SessionCookie) }
+
+// ForgetAPITokens makes the API check the matching tokens with the
+// database again on their next call.
+func (a *Auth) ForgetAPITokens(drop func(store.Token) bool) {
+	if a.forgetTokens != nil {
+		a.forgetTokens(drop)
+	}
+}
+
+// Identify works out who the user is from the browser's session (and,
 // behind a proxy, the proxy's headers), checks the CSRF token of every
 // state-changing request and puts the viewer into the request context.
 //
@@ -85,11 +160,11 @@ func (a *auth) forgetAPITokens(drop func(store.Token) bool) {
 // proxy the session is bound to the user the proxy names: a browser whose
 // session is another user's (or has none) gets a new one on its next page,
 // and its forms are refused until then.
-func (a *auth) identify(next echo.HandlerFunc) echo.HandlerFunc {
+func (a *Auth) Identify(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
 		var s session
-		if err := a.cookies.get(c, sessionCookie, &s); err != nil || s.ID == "" {
+		if err := a.cookies.get(c, SessionCookie, &s); err != nil || s.ID == "" {
 			s = session{}
 		}
 		var row store.Session
@@ -102,7 +177,7 @@ func (a *auth) identify(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		v := viewer{Mode: a.id.Mode()}
+		v := Viewer{Mode: a.id.Mode()}
 		acting := "" // whom the request acts for; the CSRF token must be theirs
 		switch {
 		case a.id.Proxy != nil:
@@ -133,8 +208,8 @@ func (a *auth) identify(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if s.ID == "" || (s.User != "" && !live) {
 			// No session, or one that ended: a fresh signed-out one.
-			s = session{ID: randomToken()}
-			if err := a.cookies.set(c, sessionCookie, s, time.Now().Add(a.id.SessionLifetime)); err != nil {
+			s = session{ID: RandomToken()}
+			if err := a.cookies.set(c, SessionCookie, s, time.Now().Add(a.id.SessionLifetime)); err != nil {
 				return err
 			}
 		}
@@ -149,7 +224,7 @@ func (a *auth) identify(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if v.SignedIn && a.tokens != nil && a.tokens.observe(ctx, v.Actor) {
 			user := v.Actor.Name
-			a.forgetAPITokens(func(t store.Token) bool { return t.User == user })
+			a.ForgetAPITokens(func(t store.Token) bool { return t.User == user })
 		}
 		v.Decides = v.Actor.Has(store.RoleApprover) || v.Actor.Has(store.RoleAdmin) ||
 			(a.rules != nil && isDataOwner(v.Actor, a.rules()))
@@ -171,23 +246,12 @@ func textOnly(c echo.Context) bool {
 	}
 	for _, vs := range vals {
 		for _, v := range vs {
-			if textProblem(v) != "" {
+			if TextFault(v) != "" {
 				return false
 			}
 		}
 	}
 	return true
-}
-
-// textProblem says why s is not storable text, or "" when it is.
-func textProblem(s string) string {
-	switch {
-	case !utf8.ValidString(s):
-		return "must be UTF-8 text"
-	case strings.ContainsRune(s, 0):
-		return "must not contain NUL characters"
-	}
-	return ""
 }
 
 func safeMethod(m string) bool {
@@ -197,7 +261,7 @@ func safeMethod(m string) bool {
 // csrfOK compares the token of the form (or the X-CSRF-Token header of a
 // script) with the one the session and user call for, which another site
 // can neither read nor compute.
-func (a *auth) csrfOK(c echo.Context, want string) bool {
+func (a *Auth) csrfOK(c echo.Context, want string) bool {
 	got := c.Request().Header.Get("X-CSRF-Token")
 	if got == "" {
 		got = c.FormValue("csrf")
@@ -211,13 +275,13 @@ var errNoSessions = errors.New("sign-in needs the database, which this server do
 // startSession signs actor in: the browser's previous session ends and a
 // new one, with a new ID (so a CSRF token seen before is worthless),
 // starts. signedInAt is when the user authenticated; zero means now.
-func (a *auth) startSession(c echo.Context, actor store.Actor, signedInAt time.Time) (session, store.Session, error) {
+func (a *Auth) startSession(c echo.Context, actor store.Actor, signedInAt time.Time) (session, store.Session, error) {
 	if a.sessions == nil {
 		return session{}, store.Session{}, errNoSessions
 	}
 	ctx := c.Request().Context()
 	var old session
-	if err := a.cookies.get(c, sessionCookie, &old); err == nil && old.User != "" {
+	if err := a.cookies.get(c, SessionCookie, &old); err == nil && old.User != "" {
 		if err := a.sessions.EndSession(ctx, old.ID); err != nil {
 			return session{}, store.Session{}, err
 		}
@@ -228,7 +292,7 @@ func (a *auth) startSession(c echo.Context, actor store.Actor, signedInAt time.T
 		return session{}, store.Session{}, err
 	}
 	s := session{ID: id, User: actor.Name}
-	if err := a.cookies.set(c, sessionCookie, s, row.ExpiresAt); err != nil {
+	if err := a.cookies.set(c, SessionCookie, s, row.ExpiresAt); err != nil {
 		return session{}, store.Session{}, err
 	}
 	return s, row, nil
@@ -236,28 +300,25 @@ func (a *auth) startSession(c echo.Context, actor store.Actor, signedInAt time.T
 
 // endSession signs the browser out: its session ends on the server and
 // its cookie is cleared.
-func (a *auth) endSession(c echo.Context) error {
+func (a *Auth) endSession(c echo.Context) error {
 	var s session
-	if err := a.cookies.get(c, sessionCookie, &s); err == nil && s.User != "" && a.sessions != nil {
+	if err := a.cookies.get(c, SessionCookie, &s); err == nil && s.User != "" && a.sessions != nil {
 		if err := a.sessions.EndSession(c.Request().Context(), s.ID); err != nil {
 			return err
 		}
 	}
-	a.cookies.clear(c, sessionCookie)
+	a.cookies.clear(c, SessionCookie)
 	return nil
 }
 
-// allow lets signed-in users holding any of roles through; with no roles,
-// any signed-in user. Signed-out browsers asking for a page are sent to
-// sign in and brought back afterwards.
-// allowDeciders lets through approvers, admins and the members of any
-// group an approval route names, and refuses everyone else like allow.
-func allowDeciders(d Deps) echo.MiddlewareFunc {
-	approvers := allow(store.RoleApprover, store.RoleAdmin)
+// AllowDeciders lets through approvers, admins and the members of any
+// group one of rules' routes names, and refuses everyone else like Allow.
+func AllowDeciders(rules func() store.ApprovalRules) echo.MiddlewareFunc {
+	approvers := Allow(store.RoleApprover, store.RoleAdmin)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		refuse := approvers(next)
 		return func(c echo.Context) error {
-			if actor, ok := actorOf(c); ok && isDataOwner(actor, d.Store.Rules()) {
+			if actor, ok := ActorOf(c); ok && isDataOwner(actor, rules()) {
 				return next(c)
 			}
 			return refuse(c)
@@ -276,10 +337,13 @@ func isDataOwner(actor store.Actor, rules store.ApprovalRules) bool {
 	return false
 }
 
-func allow(roles ...store.Role) echo.MiddlewareFunc {
+// Allow lets signed-in users holding any of roles through; with no roles,
+// any signed-in user. Signed-out browsers asking for a page are sent to
+// sign in and brought back afterwards.
+func Allow(roles ...store.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			actor, ok := actorOf(c)
+			actor, ok := ActorOf(c)
 			if !ok {
 				if c.Request().Method == http.MethodGet {
 					return c.Redirect(http.StatusSeeOther, "/signin?next="+url.QueryEscape(c.Request().URL.RequestURI()))
@@ -310,9 +374,9 @@ func roleWords(roles []store.Role) string {
 	return strings.Join(words, " and ")
 }
 
-// localPath returns p when it is a path on this site, else fallback: the
+// LocalPath returns p when it is a path on this site, else fallback: the
 // "next" and "return" parameters must not send users elsewhere.
-func localPath(p, fallback string) string {
+func LocalPath(p, fallback string) string {
 	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
 		return fallback
 	}
@@ -320,4 +384,16 @@ func localPath(p, fallback string) string {
 		return fallback
 	}
 	return p
+}
+
+// TextFault says why s is not text the store can keep (PostgreSQL refuses
+// NUL and invalid UTF-8), or "" when it is.
+func TextFault(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "must be UTF-8 text"
+	case strings.ContainsRune(s, 0):
+		return "must not contain NUL characters"
+	}
+	return ""
 }

@@ -1,17 +1,14 @@
-package web
+package api
 
 import (
-	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sort"
 	"strings"
 
-	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v3"
 )
@@ -22,17 +19,18 @@ import (
 //go:embed openapi.yaml
 var openapiYAML []byte
 
-// openAPIDoc is the document, parsed once, as JSON and as the model of
+// Doc is the document, parsed once, as JSON and as the model of
 // the reference page generated from it.
-type openAPIDoc struct {
+type Doc struct {
 	JSON []byte
-	ref  refPage
+	// Ref is the document flattened for the reference page.
+	Ref  Reference
 	tree map[string]any
 }
 
-// mustOpenAPI parses the embedded document; it panics on a malformed one,
+// OpenAPI parses the embedded document; it panics on a malformed one,
 // which the tests catch long before a release could.
-func mustOpenAPI() *openAPIDoc {
+func OpenAPI() *Doc {
 	d, err := parseOpenAPI(openapiYAML)
 	if err != nil {
 		panic(err)
@@ -40,7 +38,7 @@ func mustOpenAPI() *openAPIDoc {
 	return d
 }
 
-func parseOpenAPI(src []byte) (*openAPIDoc, error) {
+func parseOpenAPI(src []byte) (*Doc, error) {
 	var tree map[string]any
 	if err := yaml.Unmarshal(src, &tree); err != nil {
 		return nil, fmt.Errorf("openapi.yaml: %w", err)
@@ -49,45 +47,51 @@ func parseOpenAPI(src []byte) (*openAPIDoc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openapi.yaml as JSON: %w", err)
 	}
-	d := &openAPIDoc{JSON: js, tree: tree}
-	d.ref = d.reference()
+	d := &Doc{JSON: js, tree: tree}
+	d.Ref = d.reference()
 	return d, nil
 }
 
-// operations lists every method and path the document defines, as
+// Operations lists every method and path the document defines, as
 // "GET /api/v1/requests/{id}".
-func (d *openAPIDoc) operations() []string {
+func (d *Doc) Operations() []string {
 	var out []string
-	for _, op := range d.ref.Operations {
+	for _, op := range d.Ref.Operations {
 		out = append(out, op.Method+" "+op.Path)
 	}
 	return out
 }
 
-type refOperation struct {
+// Operation is one method and path of the document, for the reference page.
+type Operation struct {
 	ID, Method, Path, Summary, Description, Tag, Body string
-	Params                                            []refParam
-	Responses                                         []refResponse
+	Params                                            []Param
+	Responses                                         []Response
 }
 
-type refParam struct{ Name, In, Type, Description string }
+// Param is one parameter of an operation.
+type Param struct{ Name, In, Type, Description string }
 
-type refResponse struct{ Status, Description string }
+// Response is one documented answer of an operation.
+type Response struct{ Status, Description string }
 
-type refPage struct {
+// Reference is the document flattened for the reference page.
+type Reference struct {
 	Title, Version, Description string
 	// Tags are the document's tags in its order, each with its operations.
-	Tags       []refTag
-	Operations []refOperation
-	Schemas    []refSchema
+	Tags       []Tag
+	Operations []Operation
+	Schemas    []Schema
 }
 
-type refTag struct {
+// Tag groups operations under one of the document's tags.
+type Tag struct {
 	Name, Description string
-	Operations        []refOperation
+	Operations        []Operation
 }
 
-type refSchema struct {
+// Schema is one component schema, as indented JSON.
+type Schema struct {
 	Name string
 	JSON string
 }
@@ -96,9 +100,9 @@ var methodOrder = map[string]int{"get": 0, "post": 1, "put": 2, "patch": 3, "del
 
 // reference flattens the document for the page: one entry per operation
 // with its parameters and responses, then every schema as JSON.
-func (d *openAPIDoc) reference() refPage {
+func (d *Doc) reference() Reference {
 	info, _ := d.tree["info"].(map[string]any)
-	page := refPage{Title: str(info["title"]), Version: str(info["version"]), Description: str(info["description"])}
+	page := Reference{Title: str(info["title"]), Version: str(info["version"]), Description: str(info["description"])}
 	comps, _ := d.tree["components"].(map[string]any)
 	paths, _ := d.tree["paths"].(map[string]any)
 	for path, item := range paths {
@@ -108,7 +112,7 @@ func (d *openAPIDoc) reference() refPage {
 			if _, known := methodOrder[method]; !ok || !known {
 				continue
 			}
-			ro := refOperation{ID: str(op["operationId"]), Method: strings.ToUpper(method), Path: path,
+			ro := Operation{ID: str(op["operationId"]), Method: strings.ToUpper(method), Path: path,
 				Summary: str(op["summary"]), Description: str(op["description"])}
 			if tags, _ := op["tags"].([]any); len(tags) > 0 {
 				ro.Tag = str(tags[0])
@@ -117,7 +121,7 @@ func (d *openAPIDoc) reference() refPage {
 			for _, p := range params {
 				pm := resolve(comps, p)
 				schema, _ := pm["schema"].(map[string]any)
-				ro.Params = append(ro.Params, refParam{Name: str(pm["name"]), In: str(pm["in"]),
+				ro.Params = append(ro.Params, Param{Name: str(pm["name"]), In: str(pm["in"]),
 					Type: schemaType(schema), Description: str(pm["description"])})
 			}
 			if body := resolve(comps, op["requestBody"]); body != nil {
@@ -130,7 +134,7 @@ func (d *openAPIDoc) reference() refPage {
 			}
 			resps, _ := op["responses"].(map[string]any)
 			for status, r := range resps {
-				ro.Responses = append(ro.Responses, refResponse{Status: status, Description: str(resolve(comps, r)["description"])})
+				ro.Responses = append(ro.Responses, Response{Status: status, Description: str(resolve(comps, r)["description"])})
 			}
 			sort.Slice(ro.Responses, func(i, j int) bool { return ro.Responses[i].Status < ro.Responses[j].Status })
 			page.Operations = append(page.Operations, ro)
@@ -146,12 +150,12 @@ func (d *openAPIDoc) reference() refPage {
 	tags, _ := d.tree["tags"].([]any)
 	for _, t := range tags {
 		tm, _ := t.(map[string]any)
-		page.Tags = append(page.Tags, refTag{Name: str(tm["name"]), Description: str(tm["description"])})
+		page.Tags = append(page.Tags, Tag{Name: str(tm["name"]), Description: str(tm["description"])})
 	}
 	for _, op := range page.Operations {
-		i := slices.IndexFunc(page.Tags, func(t refTag) bool { return t.Name == op.Tag })
+		i := slices.IndexFunc(page.Tags, func(t Tag) bool { return t.Name == op.Tag })
 		if i < 0 {
-			page.Tags = append(page.Tags, refTag{Name: op.Tag})
+			page.Tags = append(page.Tags, Tag{Name: op.Tag})
 			i = len(page.Tags) - 1
 		}
 		page.Tags[i].Operations = append(page.Tags[i].Operations, op)
@@ -159,7 +163,7 @@ func (d *openAPIDoc) reference() refPage {
 	schemas, _ := comps["schemas"].(map[string]any)
 	for name, s := range schemas {
 		js, _ := json.MarshalIndent(s, "", "  ")
-		page.Schemas = append(page.Schemas, refSchema{Name: name, JSON: string(js)})
+		page.Schemas = append(page.Schemas, Schema{Name: name, JSON: string(js)})
 	}
 	sort.Slice(page.Schemas, func(i, j int) bool { return page.Schemas[i].Name < page.Schemas[j].Name })
 	return page
@@ -196,80 +200,9 @@ func str(v any) string {
 	return s
 }
 
-func handleOpenAPIJSON(d *openAPIDoc) echo.HandlerFunc {
+func handleOpenAPIJSON(d *Doc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "public, max-age=300")
 		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, d.JSON)
-	}
-}
-
-// handleAPIReference shows the reference as a page of the app, in its
-// layout, rendered from the same document as openapi.json.
-func handleAPIReference(d *openAPIDoc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		return render(c, http.StatusOK, apiReferencePage(d.ref))
-	}
-}
-
-// textBlock is one paragraph of a description, as runs of text and code.
-type textBlock []textRun
-
-type textRun struct {
-	Text string
-	Code bool
-}
-
-// paragraphs reads a description the way the document writes them:
-// paragraphs split by blank lines, `backticks` around code. Nothing else
-// of Markdown is used, so nothing else is read; all of it is escaped as
-// text when rendered.
-func paragraphs(s string) []textBlock {
-	var out []textBlock
-	for _, para := range strings.Split(strings.TrimSpace(s), "\n\n") {
-		if para = strings.Join(strings.Fields(para), " "); para != "" {
-			out = append(out, codeRuns(para))
-		}
-	}
-	return out
-}
-
-// runs renders a block as escaped text and <code> elements, with no
-// whitespace added between them (a template would add some).
-func runs(b textBlock) templ.Component {
-	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		var sb strings.Builder
-		for _, r := range b {
-			if r.Code {
-				sb.WriteString("<code>" + templ.EscapeString(r.Text) + "</code>")
-			} else {
-				sb.WriteString(templ.EscapeString(r.Text))
-			}
-		}
-		_, err := io.WriteString(w, sb.String())
-		return err
-	})
-}
-
-// codeRuns splits one line of text at its backticks; an unpaired one stays
-// as it is.
-func codeRuns(s string) textBlock {
-	var runs textBlock
-	for {
-		i := strings.IndexByte(s, '`')
-		j := -1
-		if i >= 0 {
-			j = strings.IndexByte(s[i+1:], '`')
-		}
-		if i < 0 || j < 0 {
-			if s != "" {
-				runs = append(runs, textRun{Text: s})
-			}
-			return runs
-		}
-		if i > 0 {
-			runs = append(runs, textRun{Text: s[:i]})
-		}
-		runs = append(runs, textRun{Text: s[i+1 : i+1+j], Code: true})
-		s = s[i+2+j:]
 	}
 }

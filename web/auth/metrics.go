@@ -1,14 +1,15 @@
-package web
+package auth
 
 import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
 
-// metricsGuard protects /metrics, which tells anyone who reads it the
+// MetricsGuard protects /metrics, which tells anyone who reads it the
 // routes, request rates and pool sizes of the service. With a token, a
 // scraper must send it as a bearer token; without one, only clients on
 // this host may read it: the TCP peer is a loopback address and the
@@ -18,7 +19,8 @@ import (
 // When the trusted proxies include a loopback address, every request
 // reaches rolegate from this host, so without a token /metrics answers
 // nobody.
-func metricsGuard(token string, proxyOnLoopback bool) echo.MiddlewareFunc {
+func (a *Auth) MetricsGuard(token string) echo.MiddlewareFunc {
+	proxyOnLoopback := a.id.proxyOnLoopback()
 	want := sha256.Sum256([]byte(token))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -29,7 +31,7 @@ func metricsGuard(token string, proxyOnLoopback bool) echo.MiddlewareFunc {
 				return echo.NewHTTPError(http.StatusForbidden,
 					"Metrics are served to this host only; set a metrics token to scrape them from elsewhere.")
 			}
-			got, ok := bearerToken(c.Request().Header)
+			got, ok := BearerToken(c.Request().Header)
 			sum := sha256.Sum256([]byte(got))
 			if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="rolegate metrics"`)
@@ -49,4 +51,12 @@ func forwarded(h http.Header) bool {
 		}
 	}
 	return false
+}
+
+// BearerToken is the token of an `Authorization: Bearer <token>` header
+// (the scheme in any case); ok is false without a non-empty one.
+func BearerToken(h http.Header) (token string, ok bool) {
+	scheme, token, ok := strings.Cut(h.Get(echo.HeaderAuthorization), " ")
+	token = strings.TrimSpace(token)
+	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
 }

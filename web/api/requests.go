@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/auth"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // specBody is the create and change body: the spec's JSON form plus why.
@@ -41,7 +43,7 @@ type decisionBody struct {
 // textOK refuses a justification the store cannot keep as text (the
 // spec's own fields are checked by its validation).
 func (b specBody) textOK() error {
-	if p := textProblem(b.Justification); p != "" {
+	if p := auth.TextFault(b.Justification); p != "" {
 		return &provision.ValidationError{Problems: []provision.FieldError{{Field: "justification", Message: "justification " + p}}}
 	}
 	return nil
@@ -58,21 +60,21 @@ func pathID(c echo.Context, name string) (int64, error) {
 
 // detail renders one request with its versions, decisions, plan and
 // history, as GET /requests/{id} and every action answer it.
-func detail(ctx context.Context, st APIStore, actor store.Actor, r store.Request) (apiRequestDetail, error) {
+func detail(ctx context.Context, st Store, actor store.Actor, r store.Request) (RequestDetail, error) {
 	versions, err := st.ListVersions(ctx, r.ID)
 	if err != nil {
-		return apiRequestDetail{}, err
+		return RequestDetail{}, err
 	}
 	events, err := st.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Limit: 1000})
 	if err != nil {
-		return apiRequestDetail{}, err
+		return RequestDetail{}, err
 	}
 	return detailOf(st, actor, r, versions, events), nil
 }
 
-func detailOf(st APIStore, actor store.Actor, r store.Request, versions []store.Version, events []store.Event) apiRequestDetail {
-	v := apiRequestDetail{apiRequestView: requestView(st, actor, r),
-		Decisions: []apiDecisionView{}, Versions: []apiVersionView{}, History: []apiEventView{}}
+func detailOf(st Store, actor store.Actor, r store.Request, versions []store.Version, events []store.Event) RequestDetail {
+	v := RequestDetail{RequestView: requestView(st, actor, r),
+		Decisions: []DecisionView{}, Versions: []VersionView{}, History: []EventView{}}
 	for _, ver := range versions {
 		v.Versions = append(v.Versions, versionView(ver))
 		if ver.Number == r.Version {
@@ -86,7 +88,7 @@ func detailOf(st APIStore, actor store.Actor, r store.Request, versions []store.
 	return v
 }
 
-func renderDetail(c echo.Context, st APIStore, status int, r store.Request) error {
+func renderDetail(c echo.Context, st Store, status int, r store.Request) error {
 	v, err := detail(c.Request().Context(), st, apiActor(c), r)
 	if err != nil {
 		return err
@@ -117,12 +119,12 @@ func readSpecBody(c echo.Context) (specBody, error) {
 }
 
 // renderCreated answers 201 with the request and its Location.
-func renderCreated(c echo.Context, st APIStore, r store.Request) error {
+func renderCreated(c echo.Context, st Store, r store.Request) error {
 	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/requests/%d", r.ID))
 	return renderDetail(c, st, http.StatusCreated, r)
 }
 
-func handleAPICreateRequest(st APIStore) echo.HandlerFunc {
+func handleAPICreateRequest(st Store) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		b, err := readSpecBody(c)
 		if err != nil {
@@ -141,7 +143,7 @@ func handleAPICreateRequest(st APIStore) echo.HandlerFunc {
 	}
 }
 
-func handleAPIRequestChange(st APIStore) echo.HandlerFunc {
+func handleAPIRequestChange(st Store) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := pathID(c, "id")
 		if err != nil {
@@ -160,7 +162,7 @@ func handleAPIRequestChange(st APIStore) echo.HandlerFunc {
 	}
 }
 
-func handleAPIGetRequest(st APIStore) echo.HandlerFunc {
+func handleAPIGetRequest(st Store) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := pathID(c, "id")
 		if err != nil {
@@ -178,14 +180,14 @@ func handleAPIGetRequest(st APIStore) echo.HandlerFunc {
 }
 
 // apiMayView applies the one read rule (store.DB.MayView) to the API.
-func apiMayView(st APIStore, actor store.Actor, r store.Request) error {
+func apiMayView(st Store, actor store.Actor, r store.Request) error {
 	if !st.MayView(actor, r) {
-		return newAPIError(http.StatusForbidden, "forbidden", forbiddenView)
+		return newAPIError(http.StatusForbidden, "forbidden", problem.ForbiddenView)
 	}
 	return nil
 }
 
-func handleAPIDecide(st APIStore, approve bool) echo.HandlerFunc {
+func handleAPIDecide(st Store, approve bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := pathID(c, "id")
 		if err != nil {
@@ -195,7 +197,7 @@ func handleAPIDecide(st APIStore, approve bool) echo.HandlerFunc {
 		if err := decodeJSON(c, &b, true); err != nil {
 			return err
 		}
-		if p := textProblem(b.Comment); p != "" {
+		if p := auth.TextFault(b.Comment); p != "" {
 			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "comment", Message: "comment " + p}}}
 		}
 		if b.Version < 0 {
@@ -223,7 +225,7 @@ func handleAPIDecide(st APIStore, approve bool) echo.HandlerFunc {
 
 // handleAPIAction serves cancel, revoke and retry: no parameters, one
 // store call that enforces who may.
-func handleAPIAction(st APIStore, act func(context.Context, store.Actor, int64) (store.Request, error)) echo.HandlerFunc {
+func handleAPIAction(st Store, act func(context.Context, store.Actor, int64) (store.Request, error)) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := pathID(c, "id")
 		if err != nil {
@@ -245,7 +247,7 @@ func handleAPIAction(st APIStore, act func(context.Context, store.Actor, int64) 
 // with 400.
 type query struct {
 	c    echo.Context
-	errs []fieldProblem
+	errs []problem.Field
 }
 
 func newQuery(c echo.Context, allowed ...string) *query {
@@ -256,7 +258,7 @@ func newQuery(c echo.Context, allowed ...string) *query {
 	}
 	for name := range c.QueryParams() {
 		if !known[name] {
-			q.errs = append(q.errs, fieldProblem{Field: name, Message: "unknown query parameter"})
+			q.errs = append(q.errs, problem.Field{Field: name, Message: "unknown query parameter"})
 		}
 	}
 	return q
@@ -264,8 +266,8 @@ func newQuery(c echo.Context, allowed ...string) *query {
 
 func (q *query) str(name string) string {
 	s := q.c.QueryParam(name)
-	if p := textProblem(s); p != "" {
-		q.errs = append(q.errs, fieldProblem{Field: name, Message: p})
+	if p := auth.TextFault(s); p != "" {
+		q.errs = append(q.errs, problem.Field{Field: name, Message: p})
 	}
 	return s
 }
@@ -277,7 +279,7 @@ func (q *query) int(name string, min, max int) int {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < min || n > max {
-		q.errs = append(q.errs, fieldProblem{Field: name, Message: fmt.Sprintf("must be a whole number from %d to %d", min, max)})
+		q.errs = append(q.errs, problem.Field{Field: name, Message: fmt.Sprintf("must be a whole number from %d to %d", min, max)})
 	}
 	return n
 }
@@ -291,7 +293,7 @@ func (q *query) id(name string) int64 {
 	}
 	id, ok := store.ParseID(s)
 	if !ok {
-		q.errs = append(q.errs, fieldProblem{Field: name, Message: "must be an ID: a whole number from 1, without sign or leading zeros"})
+		q.errs = append(q.errs, problem.Field{Field: name, Message: "must be an ID: a whole number from 1, without sign or leading zeros"})
 	}
 	return id
 }
@@ -303,7 +305,7 @@ func (q *query) time(name string) time.Time {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		q.errs = append(q.errs, fieldProblem{Field: name, Message: "must be an RFC 3339 time, e.g. 2030-01-02T15:04:05Z"})
+		q.errs = append(q.errs, problem.Field{Field: name, Message: "must be an RFC 3339 time, e.g. 2030-01-02T15:04:05Z"})
 	}
 	return t
 }
@@ -317,7 +319,7 @@ func (q *query) err() error {
 	return e
 }
 
-func handleAPIListRequests(st APIStore) echo.HandlerFunc {
+func handleAPIListRequests(st Store) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		q := newQuery(c, "status", "requester", "bucket", "q", "updated_since", "cursor", "limit", "order")
 		f := store.ListFilter{
@@ -325,14 +327,14 @@ func handleAPIListRequests(st APIStore) echo.HandlerFunc {
 			Text: q.str("q"), UpdatedSince: q.time("updated_since"), Cursor: q.str("cursor"), Limit: q.int("limit", 1, 500),
 		}
 		if f.Status != "" && !f.Status.Valid() {
-			q.errs = append(q.errs, fieldProblem{Field: "status", Message: "unknown status"})
+			q.errs = append(q.errs, problem.Field{Field: "status", Message: "unknown status"})
 		}
 		switch q.str("order") {
 		case "", "newest":
 		case "oldest":
 			f.OldestFirst = true
 		default:
-			q.errs = append(q.errs, fieldProblem{Field: "order", Message: "must be newest or oldest"})
+			q.errs = append(q.errs, problem.Field{Field: "order", Message: "must be newest or oldest"})
 		}
 		if err := q.err(); err != nil {
 			return err
@@ -345,8 +347,8 @@ func handleAPIListRequests(st APIStore) echo.HandlerFunc {
 			f.Requester = actor.Name
 		}
 		page, err := st.ListRequests(c.Request().Context(), f)
-		if se, _, _ := storeAnswer(err, true); se != nil && se.Kind.General() == store.KindInvalid {
-			return newAPIError(http.StatusBadRequest, "bad-query", sentence(se, ""))
+		if se, _, _ := problem.Lookup(err, true); se != nil && se.Kind.General() == store.KindInvalid {
+			return newAPIError(http.StatusBadRequest, "bad-query", problem.Sentence(se, ""))
 		}
 		if err != nil {
 			return err
@@ -355,15 +357,15 @@ func handleAPIListRequests(st APIStore) echo.HandlerFunc {
 	}
 }
 
-func pageView(st APIStore, actor store.Actor, page store.RequestPage) apiRequestPage {
-	out := apiRequestPage{Items: []apiRequestView{}, NextCursor: page.Next}
+func pageView(st Store, actor store.Actor, page store.RequestPage) RequestPage {
+	out := RequestPage{Items: []RequestView{}, NextCursor: page.Next}
 	for _, r := range page.Requests {
 		out.Items = append(out.Items, requestView(st, actor, r))
 	}
 	return out
 }
 
-func handleAPIListRoles(st APIStore) echo.HandlerFunc {
+func handleAPIListRoles(st Store) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		q := newQuery(c, "cursor", "limit")
 		cursor, limit := q.str("cursor"), q.int("limit", 1, 500)
@@ -374,7 +376,7 @@ func handleAPIListRoles(st APIStore) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		out := apiRolePage{Items: []apiRoleView{}, NextCursor: page.Next}
+		out := RolePage{Items: []RoleView{}, NextCursor: page.Next}
 		for _, r := range page.Requests {
 			out.Items = append(out.Items, roleView(r))
 		}

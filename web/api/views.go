@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"encoding/json"
@@ -11,7 +11,8 @@ import (
 // The JSON shapes of the API. Each mirrors a schema of openapi.yaml; the
 // contract test validates every response against it.
 
-type apiRequestView struct {
+// RequestView is one request as the API shows it.
+type RequestView struct {
 	ID                 int64              `json:"id"`
 	Status             store.Status       `json:"status"`
 	StatusReason       string             `json:"status_reason,omitempty"`
@@ -30,37 +31,38 @@ type apiRequestView struct {
 	// Actions are what the caller may do to the request now.
 	Actions []string `json:"actions"`
 	// Approvals is the current version's approval progress.
-	Approvals apiApprovalsView `json:"approvals"`
+	Approvals ApprovalsView `json:"approvals"`
 }
 
-// apiApprovalsView is store.Progress: the approvals the count needs and
+// ApprovalsView is store.Progress: the approvals the count needs and
 // has, and each routed group with whether one of its members approved.
-type apiApprovalsView struct {
-	Required int                `json:"required"`
-	Given    int                `json:"given"`
-	Complete bool               `json:"complete"`
-	Summary  string             `json:"summary"`
-	Groups   []apiGroupProgress `json:"groups"`
+type ApprovalsView struct {
+	Required int             `json:"required"`
+	Given    int             `json:"given"`
+	Complete bool            `json:"complete"`
+	Summary  string          `json:"summary"`
+	Groups   []GroupProgress `json:"groups"`
 }
 
-type apiGroupProgress struct {
+// GroupProgress is one routed group and whether it has approved.
+type GroupProgress struct {
 	Group     string `json:"group"`
 	Satisfied bool   `json:"satisfied"`
 }
 
-func approvalsView(p store.Progress) apiApprovalsView {
-	v := apiApprovalsView{Required: p.Required, Given: p.Given, Complete: p.Complete(), Summary: p.String(),
-		Groups: []apiGroupProgress{}}
+func approvalsView(p store.Progress) ApprovalsView {
+	v := ApprovalsView{Required: p.Required, Given: p.Given, Complete: p.Complete(), Summary: p.String(),
+		Groups: []GroupProgress{}}
 	for _, g := range p.Groups {
-		v.Groups = append(v.Groups, apiGroupProgress{Group: g.Group, Satisfied: g.Satisfied})
+		v.Groups = append(v.Groups, GroupProgress{Group: g.Group, Satisfied: g.Satisfied})
 	}
 	return v
 }
 
-// apiRoleView is what anyone signed in sees of an active role, as on the
+// RoleView is what anyone signed in sees of an active role, as on the
 // Roles page: who owns it and its ARNs, never its spec or justification
 // (those follow the request's read rule, GET /requests/{id}).
-type apiRoleView struct {
+type RoleView struct {
 	ID                 int64      `json:"id"`
 	RoleName           string     `json:"role_name"`
 	Requester          string     `json:"requester"`
@@ -70,46 +72,50 @@ type apiRoleView struct {
 	Drifted            bool       `json:"drifted"`
 }
 
-type apiRolePage struct {
-	Items      []apiRoleView `json:"items"`
-	NextCursor string        `json:"next_cursor,omitempty"`
+// RolePage is one page of active roles and the cursor of the next.
+type RolePage struct {
+	Items      []RoleView `json:"items"`
+	NextCursor string     `json:"next_cursor,omitempty"`
 }
 
-func roleView(r store.Request) apiRoleView {
-	return apiRoleView{ID: r.ID, RoleName: r.Spec.Name, Requester: r.Requester, RoleARN: r.RoleARN,
+func roleView(r store.Request) RoleView {
+	return RoleView{ID: r.ID, RoleName: r.Spec.Name, Requester: r.Requester, RoleARN: r.RoleARN,
 		InstanceProfileARN: r.InstanceProfileARN, ExpiresAt: r.ExpiresAt, Drifted: r.Drifted}
 }
 
-// apiRequestDetail is the single-request view: the request with the
+// RequestDetail is the single-request view: the request with the
 // decisions on its current version, every version, the plan of the
 // current one and the history.
-type apiRequestDetail struct {
-	apiRequestView
-	Decisions []apiDecisionView `json:"decisions"`
-	Versions  []apiVersionView  `json:"versions"`
-	Plan      *apiPlanView      `json:"plan,omitempty"`
-	History   []apiEventView    `json:"history"`
+type RequestDetail struct {
+	RequestView
+	Decisions []DecisionView `json:"decisions"`
+	Versions  []VersionView  `json:"versions"`
+	Plan      *PlanView      `json:"plan,omitempty"`
+	History   []EventView    `json:"history"`
 }
 
-type apiDecisionView struct {
+// DecisionView is one approver's decision on a version.
+type DecisionView struct {
 	Approver  string    `json:"approver"`
 	Decision  string    `json:"decision"`
 	Comment   string    `json:"comment"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
-type apiVersionView struct {
+// VersionView is one version of a request's spec.
+type VersionView struct {
 	Number          int                `json:"number"`
 	Spec            provision.RoleSpec `json:"spec"`
 	Justification   string             `json:"justification"`
 	CreatedBy       string             `json:"created_by"`
 	CreatedAt       time.Time          `json:"created_at"`
 	ApprovedAt      *time.Time         `json:"approved_at,omitempty"`
-	Decisions       []apiDecisionView  `json:"decisions"`
+	Decisions       []DecisionView     `json:"decisions"`
 	TerraformSHA256 string             `json:"terraform_sha256,omitempty"`
 }
 
-type apiPlanView struct {
+// PlanView is the IAM plan of a version: names, ARNs and policy JSON.
+type PlanView struct {
 	RoleName           string          `json:"role_name"`
 	RoleARN            string          `json:"role_arn"`
 	InstanceProfileARN string          `json:"instance_profile_arn"`
@@ -119,7 +125,8 @@ type apiPlanView struct {
 	ManagedPolicies    []string        `json:"managed_policies"`
 }
 
-type apiEventView struct {
+// EventView is one audit event.
+type EventView struct {
 	ID        int64          `json:"id"`
 	RequestID int64          `json:"request_id,omitempty"`
 	Version   int            `json:"version,omitempty"`
@@ -129,32 +136,37 @@ type apiEventView struct {
 	CreatedAt time.Time      `json:"created_at"`
 }
 
-type apiRequestPage struct {
-	Items      []apiRequestView `json:"items"`
-	NextCursor string           `json:"next_cursor,omitempty"`
+// RequestPage is one page of requests and the cursor of the next.
+type RequestPage struct {
+	Items      []RequestView `json:"items"`
+	NextCursor string        `json:"next_cursor,omitempty"`
 }
 
-type apiEventPage struct {
-	Items []apiEventView `json:"items"`
+// EventPage is one page of audit events and the cursor of the next.
+type EventPage struct {
+	Items []EventView `json:"items"`
 	// NextAfter continues the listing (?after=); absent on the last page.
 	NextAfter int64 `json:"next_after,omitempty"`
 }
 
-type apiPreviewView struct {
-	Plan      apiPlanView `json:"plan"`
-	Terraform string      `json:"terraform"`
+// PreviewView is the plan and Terraform a spec would give.
+type PreviewView struct {
+	Plan      PlanView `json:"plan"`
+	Terraform string   `json:"terraform"`
 	// Approvals is what the request will need, in numbers and in words.
-	Approvals apiApprovalsView `json:"approvals"`
+	Approvals ApprovalsView `json:"approvals"`
 }
 
-type apiMeView struct {
+// MeView is who a token acts for (GET /api/v1/me).
+type MeView struct {
 	Name   string       `json:"name"`
 	Roles  []store.Role `json:"roles"`
 	Groups []string     `json:"groups"`
-	Token  apiTokenView `json:"token"`
+	Token  TokenView    `json:"token"`
 }
 
-type apiTokenView struct {
+// TokenView is the calling token, without its secret.
+type TokenView struct {
 	ID         int64      `json:"id"`
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
@@ -175,8 +187,8 @@ func actionNames(a store.Actions) []string {
 	return out
 }
 
-func requestView(st APIStore, actor store.Actor, r store.Request) apiRequestView {
-	return apiRequestView{
+func requestView(st Store, actor store.Actor, r store.Request) RequestView {
+	return RequestView{
 		ID: r.ID, Status: r.Status, StatusReason: r.StatusReason, Version: r.Version, LiveVersion: r.LiveVersion,
 		Requester: r.Requester, Spec: r.Spec, Justification: r.Justification, RoleARN: r.RoleARN,
 		InstanceProfileARN: r.InstanceProfileARN, ExpiresAt: r.ExpiresAt, ActivatedAt: r.ActivatedAt,
@@ -185,38 +197,38 @@ func requestView(st APIStore, actor store.Actor, r store.Request) apiRequestView
 	}
 }
 
-func decisionViews(ds []store.DecisionRecord) []apiDecisionView {
-	out := []apiDecisionView{}
+func decisionViews(ds []store.DecisionRecord) []DecisionView {
+	out := []DecisionView{}
 	for _, d := range ds {
 		verdict := "reject"
 		if d.Approve {
 			verdict = "approve"
 		}
-		out = append(out, apiDecisionView{Approver: d.Approver, Decision: verdict, Comment: d.Comment, CreatedAt: d.CreatedAt})
+		out = append(out, DecisionView{Approver: d.Approver, Decision: verdict, Comment: d.Comment, CreatedAt: d.CreatedAt})
 	}
 	return out
 }
 
-func versionView(v store.Version) apiVersionView {
-	return apiVersionView{Number: v.Number, Spec: v.Spec, Justification: v.Justification, CreatedBy: v.CreatedBy,
+func versionView(v store.Version) VersionView {
+	return VersionView{Number: v.Number, Spec: v.Spec, Justification: v.Justification, CreatedBy: v.CreatedBy,
 		CreatedAt: v.CreatedAt, ApprovedAt: v.ApprovedAt, Decisions: decisionViews(v.Decisions), TerraformSHA256: v.TerraformSHA256}
 }
 
-func eventView(e store.Event) apiEventView {
+func eventView(e store.Event) EventView {
 	data := e.Data
 	if data == nil {
 		data = map[string]any{}
 	}
-	return apiEventView{ID: e.ID, RequestID: e.RequestID, Version: e.Version, Actor: e.Actor, Kind: e.Kind, Data: data, CreatedAt: e.CreatedAt}
+	return EventView{ID: e.ID, RequestID: e.RequestID, Version: e.Version, Actor: e.Actor, Kind: e.Kind, Data: data, CreatedAt: e.CreatedAt}
 }
 
 // planView renders the policies of a plan as JSON objects, not strings.
-func planView(p provision.Plan) apiPlanView {
+func planView(p provision.Plan) PlanView {
 	managed := p.ManagedPolicies
 	if managed == nil {
 		managed = []string{}
 	}
-	return apiPlanView{
+	return PlanView{
 		RoleName: p.Role.Name, RoleARN: p.RoleARN(), InstanceProfileARN: p.InstanceProfileARN(),
 		TrustPolicy: json.RawMessage(p.Role.TrustPolicy), PolicyName: p.Policy.Name,
 		PermissionsPolicy: json.RawMessage(p.Policy.Document), ManagedPolicies: managed,
@@ -226,7 +238,7 @@ func planView(p provision.Plan) apiPlanView {
 // currentPlan is the plan of r's current version (store.PlanOf) under
 // today's settings; nil when the spec no longer passes them (the view
 // still shows the rest).
-func currentPlan(st APIStore, r store.Request, versions []store.Version) *apiPlanView {
+func currentPlan(st Store, r store.Request, versions []store.Version) *PlanView {
 	for _, ver := range versions {
 		if ver.Number != r.Version {
 			continue

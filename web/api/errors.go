@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"context"
@@ -7,16 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/web/problem"
 )
-
-// problemBase prefixes every problem type; the suffixes are stable and
-// documented in the OpenAPI document.
-const problemBase = "https://rolegate.dev/problems/"
 
 // apiError is an error a handler or middleware means for the caller: its
 // kind, status and detail go out as they are.
@@ -24,7 +20,7 @@ type apiError struct {
 	status     int
 	kind       string
 	detail     string
-	fields     []fieldProblem
+	fields     []problem.Field
 	retryAfter int // seconds; 429 and 409-in-progress
 	header     map[string]string
 }
@@ -33,12 +29,6 @@ func (e *apiError) Error() string { return e.kind + ": " + e.detail }
 
 func newAPIError(status int, kind, detail string) *apiError {
 	return &apiError{status: status, kind: kind, detail: detail}
-}
-
-// statusProblem is the problem type of a status no kind names: its
-// words, as "method-not-allowed".
-func statusProblem(status int) string {
-	return strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "-")
 }
 
 // classify turns any error into the caller's problem. ok is false for an
@@ -50,17 +40,17 @@ func classify(err error) (*apiError, bool) {
 	if verr := (*provision.ValidationError)(nil); errors.As(err, &verr) {
 		e := newAPIError(http.StatusUnprocessableEntity, "validation-failed", "The request has invalid fields; see errors.")
 		for _, p := range verr.Problems {
-			e.fields = append(e.fields, fieldProblem{Field: p.Field, Message: p.Message})
+			e.fields = append(e.fields, problem.Field{Field: p.Field, Message: p.Message})
 		}
 		return e, true
 	}
-	if se, a, ok := storeAnswer(err, false); ok {
-		detail := a.api
+	if se, a, ok := problem.Lookup(err, false); ok {
+		detail := a.API
 		if detail == "" {
-			detail = sentence(se, a.hint)
+			detail = problem.Sentence(se, a.Hint)
 		}
-		e := newAPIError(a.status, a.problem, detail)
-		e.retryAfter, e.header = a.retryAfter, a.header
+		e := newAPIError(a.Status, a.Type, detail)
+		e.retryAfter, e.header = a.RetryAfter, a.Header
 		return e, true
 	}
 	if he := (*echo.HTTPError)(nil); errors.As(err, &he) && he.Code < 500 {
@@ -68,7 +58,7 @@ func classify(err error) (*apiError, bool) {
 		if !ok {
 			msg = http.StatusText(he.Code)
 		}
-		return newAPIError(he.Code, statusProblem(he.Code), msg), true
+		return newAPIError(he.Code, problem.Slug(he.Code), msg), true
 	}
 	return nil, false
 }
@@ -88,10 +78,10 @@ func apiProblems(logger *slog.Logger) echo.MiddlewareFunc {
 			}
 			ae, ok := classify(err)
 			if ok && ae.status >= 500 {
-				logger.Warn("request failed: dependency unavailable", "err", err, "route", routeOf(c), "request_id", requestID(c))
+				logger.Warn("request failed: dependency unavailable", "err", err, "route", problem.Route(c), "request_id", problem.RequestID(c))
 			}
 			if !ok {
-				logger.Error("request failed", "err", err, "route", routeOf(c), "request_id", requestID(c))
+				logger.Error("request failed", "err", err, "route", problem.Route(c), "request_id", problem.RequestID(c))
 				ae = newAPIError(http.StatusInternalServerError, "internal",
 					"Something went wrong on our side. It has been logged; quote the request ID if you report it.")
 			}
@@ -108,13 +98,13 @@ func writeProblem(c echo.Context, ae *apiError) error {
 	if ae.retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(ae.retryAfter))
 	}
-	body, err := json.Marshal(problem{
-		Type:      problemBase + ae.kind,
+	body, err := json.Marshal(problem.Problem{
+		Type:      problem.Base + ae.kind,
 		Title:     http.StatusText(ae.status),
 		Status:    ae.status,
 		Detail:    ae.detail,
 		Instance:  c.Request().URL.Path,
-		RequestID: requestID(c),
+		RequestID: problem.RequestID(c),
 		Errors:    ae.fields,
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // The fuzz targets of the web package. `make fuzz` runs each for a short
@@ -89,9 +91,9 @@ func FuzzAPIDecode(f *testing.F) {
 		case rec.Code >= 500:
 			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body)
 		case rec.Code >= 400:
-			var p problem
+			var p problem.Problem
 			if rec.Header().Get(echo.HeaderContentType) != "application/problem+json" || json.Unmarshal(rec.Body.Bytes(), &p) != nil ||
-				p.Status != rec.Code || p.Detail == "" || !strings.HasPrefix(p.Type, problemBase) {
+				p.Status != rec.Code || p.Detail == "" || !strings.HasPrefix(p.Type, problem.Base) {
 				t.Fatalf("refusal %d is not a problem document: %s", rec.Code, rec.Body)
 			}
 		case rec.Code != http.StatusNoContent || accepted == nil:

@@ -1,15 +1,15 @@
-package web
+package api
 
 import (
 	"math"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 const apiTokenKey = "api_token"
@@ -24,21 +24,13 @@ func tokenOf(c echo.Context) store.Token {
 // apiActor is who the request speaks for.
 func apiActor(c echo.Context) store.Actor { return tokenOf(c).Actor() }
 
-// bearerToken is the token of an `Authorization: Bearer <token>` header
-// (the scheme in any case); ok is false without a non-empty one.
-func bearerToken(h http.Header) (token string, ok bool) {
-	scheme, token, ok := strings.Cut(h.Get(echo.HeaderAuthorization), " ")
-	token = strings.TrimSpace(token)
-	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
-}
-
 // bearerAuth authenticates `Authorization: Bearer rgt_...`. Missing,
 // malformed, unknown, expired and revoked tokens are all 401; the detail
 // says which, the log never holds the token.
-func bearerAuth(st APIStore, cache *tokenCache) echo.MiddlewareFunc {
+func bearerAuth(st Store, cache *TokenCache) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			token, ok := bearerToken(c.Request().Header)
+			token, ok := auth.BearerToken(c.Request().Header)
 			if !ok {
 				e := newAPIError(http.StatusUnauthorized, "unauthorized",
 					"Send an API token as `Authorization: Bearer rgt_...`; create one with `rolegate token create` or on the settings page.")
@@ -63,7 +55,7 @@ func bearerAuth(st APIStore, cache *tokenCache) echo.MiddlewareFunc {
 // limiters holds one token bucket per API token, in this process.
 type limiters struct {
 	mu  sync.Mutex
-	lim APILimits
+	lim Limits
 	m   map[int64]*rate.Limiter
 }
 
@@ -84,7 +76,7 @@ func (l *limiters) get(id int64) *rate.Limiter {
 
 // rateLimit answers 429 with Retry-After once a token spends its burst
 // faster than the sustained rate refills it.
-func rateLimit(lim APILimits) echo.MiddlewareFunc {
+func rateLimit(lim Limits) echo.MiddlewareFunc {
 	ls := &limiters{lim: lim, m: map[int64]*rate.Limiter{}}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

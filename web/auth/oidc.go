@@ -1,4 +1,4 @@
-package web
+package auth
 
 import (
 	"context"
@@ -56,20 +56,20 @@ type pendingAuth struct {
 	Next     string `json:"x"`
 }
 
-// handleOIDCLogin starts the authorization code flow with PKCE: fresh
+// oidcLogin starts the authorization code flow with PKCE: fresh
 // state, nonce and verifier, kept sealed in a short-lived cookie. With
 // reauth=1 (signing in again for an action that asks for a recent
 // sign-in) it asks the provider to check the user's credentials again
 // (prompt=login) rather than reuse its own session.
-func handleOIDCLogin(a *auth) echo.HandlerFunc {
+func oidcLogin(a *Auth) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		_, conf, err := a.oidc.get(c.Request().Context())
 		if err != nil {
 			return err
 		}
-		p := pendingAuth{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(),
-			Next: localPath(c.QueryParam("next"), "/")}
-		if err := a.cookies.set(c, authCookie, p, time.Now().Add(10*time.Minute)); err != nil {
+		p := pendingAuth{State: RandomToken(), Nonce: RandomToken(), Verifier: oauth2.GenerateVerifier(),
+			Next: LocalPath(c.QueryParam("next"), "/")}
+		if err := a.cookies.set(c, AuthCookie, p, time.Now().Add(10*time.Minute)); err != nil {
 			return err
 		}
 		opts := []oauth2.AuthCodeOption{oidc.Nonce(p.Nonce), oauth2.S256ChallengeOption(p.Verifier)}
@@ -80,17 +80,17 @@ func handleOIDCLogin(a *auth) echo.HandlerFunc {
 	}
 }
 
-// handleOIDCCallback finishes the flow: the state must match the cookie's,
+// oidcCallback finishes the flow: the state must match the cookie's,
 // the code is exchanged with the PKCE verifier, the ID token verified and
 // its nonce checked; then the groups claim becomes roles.
-func handleOIDCCallback(a *auth) echo.HandlerFunc {
+func oidcCallback(a *Auth) echo.HandlerFunc {
 	refuse := func(msg string) error { return echo.NewHTTPError(http.StatusBadRequest, "Sign-in failed: "+msg) }
 	return func(c echo.Context) error {
 		var p pendingAuth
-		if err := a.cookies.get(c, authCookie, &p); err != nil {
+		if err := a.cookies.get(c, AuthCookie, &p); err != nil {
 			return refuse("the sign-in took too long or was started in another browser. Please sign in again.")
 		}
-		a.cookies.clear(c, authCookie)
+		a.cookies.clear(c, AuthCookie)
 		if subtle.ConstantTimeCompare([]byte(c.QueryParam("state")), []byte(p.State)) != 1 {
 			return refuse("the answer from the identity provider does not belong to this sign-in (state mismatch).")
 		}
@@ -125,11 +125,11 @@ func handleOIDCCallback(a *auth) echo.HandlerFunc {
 		if _, _, err := a.startSession(c, actor, authTime(claims)); err != nil {
 			return err
 		}
-		return c.Redirect(http.StatusSeeOther, localPath(p.Next, "/"))
+		return c.Redirect(http.StatusSeeOther, LocalPath(p.Next, "/"))
 	}
 }
 
-func (a *auth) actorFromClaims(claims map[string]any, sub string) store.Actor {
+func (a *Auth) actorFromClaims(claims map[string]any, sub string) store.Actor {
 	name, _ := claims[a.oidc.cfg.UsernameClaim].(string)
 	if name == "" {
 		name, _ = claims["email"].(string)

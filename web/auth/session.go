@@ -1,4 +1,4 @@
-package web
+package auth
 
 import (
 	"crypto/aes"
@@ -20,9 +20,9 @@ import (
 // redirect and the callback; the flash cookie one message. With Secure
 // cookies each name gets the __Host- prefix (see cookies.name).
 const (
-	sessionCookie = "rolegate_session"
-	authCookie    = "rolegate_auth"
-	flashCookie   = "rolegate_flash"
+	SessionCookie = "rolegate_session"
+	AuthCookie    = "rolegate_auth"
+	FlashCookie   = "rolegate_flash"
 )
 
 // session is what the session cookie holds, sealed: the secret ID of the
@@ -165,8 +165,29 @@ func (c *cookieCodec) csrfToken(sid, user string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func randomToken() string {
+// RandomToken is 256 random bits, URL-safe base64: session IDs, OIDC
+// state and nonces.
+func RandomToken() string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// SignedOutCSRF is the CSRF token of a browser holding cks before it signs
+// in under id, as Identify computes it; "" when cks hold no session sealed
+// with id's key. It serves clients (and tests) that post a form without
+// fetching the page that carries the token.
+func SignedOutCSRF(id Identity, cks []*http.Cookie) string {
+	codec, err := newCookieCodec(id.SessionKey)
+	if err != nil {
+		return ""
+	}
+	name := (&cookies{codec: codec, secure: id.CookieSecure}).name(SessionCookie)
+	for _, ck := range cks {
+		var s session
+		if ck.Name == name && codec.open(name, ck.Value, &s, time.Now()) == nil {
+			return codec.csrfToken(s.ID, "")
+		}
+	}
+	return ""
 }

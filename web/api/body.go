@@ -1,4 +1,4 @@
-package web
+package api
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // bodyLimits refuses bodies over max with 413, before and while reading.
@@ -92,7 +94,7 @@ func jsonError(body []byte, err error) error {
 	switch {
 	case errors.As(err, &fve):
 		e := newAPIError(http.StatusUnprocessableEntity, "validation-failed", "The request has invalid fields; see errors.")
-		e.fields = []fieldProblem{{Field: fve.field, Message: fve.message}}
+		e.fields = []problem.Field{{Field: fve.field, Message: fve.message}}
 		return e
 	case errors.As(err, &syn):
 		// Offset counts the offending byte itself.
@@ -111,12 +113,12 @@ func jsonError(body []byte, err error) error {
 			field = "(body)"
 		}
 		e := newAPIError(http.StatusUnprocessableEntity, "validation-failed", "The request has invalid fields; see errors.")
-		e.fields = []fieldProblem{{Field: field, Message: wrongType(field, typ.Type.String(), typ.Value)}}
+		e.fields = []problem.Field{{Field: field, Message: wrongType(field, typ.Type.String(), typ.Value)}}
 		return e
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		e := newAPIError(http.StatusUnprocessableEntity, "validation-failed", "The request has unknown fields; see errors.")
-		e.fields = []fieldProblem{{Field: field, Message: "unknown field"}}
+		e.fields = []problem.Field{{Field: field, Message: "unknown field"}}
 		return e
 	}
 	// Every field's own shape errors are handled above; what is left is
