@@ -44,11 +44,12 @@ docker:
 # Budgets are execution counts, each about 10s here: a duration (-fuzztime 10s) can fail with a spurious
 # "context deadline exceeded" on a loaded machine (Go's fuzz coordinator, golang/go#75804, fixed in Go 1.27).
 FUZZ_TARGETS ?= ./provision:FuzzValidate:50000x ./provision:FuzzPolicyRendering:4000x ./provision:FuzzTerraform:2000x ./provision/iamlocal:FuzzRequestParsing:20000x
-FUZZ_TARGETS += ./web:FuzzAPIDecode:20000x ./web:FuzzRequestForm:25000x
+FUZZ_TARGETS += ./web/api:FuzzAPIDecode:20000x ./web:FuzzRequestForm:25000x
 .PHONY: fuzz
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; budget=$${rest#*:}; \
 		echo "== $$name ($$pkg, $$budget)"; \
+		$(GO) test -list "^$$name\$$" $$pkg | grep -qx "$$name" || { echo "fuzz: no $$name in $$pkg (moved? fix FUZZ_TARGETS)"; exit 1; }; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $$budget -parallel 2 $$pkg; \
 	done
