@@ -16,13 +16,11 @@ import (
 	"github.com/rolegate/rolegate/store"
 )
 
-// Store is what the JSON API needs of the store; *store.DB satisfies it.
-type Store interface {
-	Authenticate(ctx context.Context, token string) (store.Token, error)
-	ClaimIdempotencyKey(ctx context.Context, k store.IdempotencyKey) (store.StoredResponse, bool, error)
-	CompleteIdempotencyKey(ctx context.Context, k store.IdempotencyKey, r store.StoredResponse) error
-	ReleaseIdempotencyKey(ctx context.Context, k store.IdempotencyKey) error
-
+// Workflow is the request workflow as a front end drives it: read, list,
+// decide, cancel, change, revoke, retry, under the store's rules. The
+// pages' store interface embeds it too, so the two front ends name it once.
+// *store.DB satisfies it.
+type Workflow interface {
 	CreateRequest(ctx context.Context, in store.NewRequest) (store.Created, error)
 	GetRequest(ctx context.Context, id int64) (store.Request, error)
 	ListRequests(ctx context.Context, f store.ListFilter) (store.RequestPage, error)
@@ -33,11 +31,24 @@ type Store interface {
 	Revoke(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
 	Retry(ctx context.Context, actor store.Actor, id int64) (store.Request, error)
 	Allowed(actor store.Actor, r store.Request) store.Actions
+	// MayView is the one rule for reading a request and its history.
 	MayView(actor store.Actor, r store.Request) bool
+	// Progress is how far a request's current version is from approval.
 	Progress(r store.Request) store.Progress
+	// Rules are the approval rules: which groups own which buckets.
 	Rules() store.ApprovalRules
 	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 	ListActiveRoles(ctx context.Context, cursor string, limit int) (store.RequestPage, error)
+}
+
+// Store is what the JSON API needs of the store: the workflow, tokens,
+// idempotency keys and the guardrails. *store.DB satisfies it.
+type Store interface {
+	Workflow
+	Authenticate(ctx context.Context, token string) (store.Token, error)
+	ClaimIdempotencyKey(ctx context.Context, k store.IdempotencyKey) (store.StoredResponse, bool, error)
+	CompleteIdempotencyKey(ctx context.Context, k store.IdempotencyKey, r store.StoredResponse) error
+	ReleaseIdempotencyKey(ctx context.Context, k store.IdempotencyKey) error
 	Settings() provision.Settings
 }
 
