@@ -1,0 +1,9 @@
+package auth
+
+import (
+	"testing"
+
+	"github.com/rolegate/rolegate/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
