@@ -33,7 +33,13 @@ type echoServer struct {
 func newEchoServer(t *testing.T, id Identity) *echoServer {
 	t.Helper()
 	db := storetest.New(t)
-	a := New(Deps{Identity: id, Sessions: db})
+	return serveEcho(t, db, Deps{Identity: id, Sessions: db})
+}
+
+// serveEcho is newEchoServer on db with sign-in built from d.
+func serveEcho(t *testing.T, db *store.DB, d Deps) *echoServer {
+	t.Helper()
+	a := New(d)
 	e := echo.New()
 	g := e.Group("", a.Identify)
 	a.Routes(g)
