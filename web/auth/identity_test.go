@@ -119,3 +119,41 @@ func TestIdentityDefaultsAndMode(t *testing.T) {
 		}
 	}
 }
+
+func TestIdentityValidate(t *testing.T) {
+	t.Parallel()
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	oidc := &OIDCConfig{Issuer: "https://idp", ClientID: "c", RedirectURL: "https://x/auth/callback"}
+	for _, tc := range []struct {
+		name string
+		id   Identity
+		want []string // substrings of the error; none: valid
+	}{
+		{"nothing", Identity{}, nil},
+		{"dev without key", Identity{DevUsers: true}, nil},
+		{"proxy", Identity{Proxy: &ProxyConfig{Trusted: trusted}, SessionKey: testKey}, nil},
+		{"oidc", Identity{OIDC: oidc, SessionKey: testKey}, nil},
+		{"several", Identity{DevUsers: true, Proxy: &ProxyConfig{Trusted: trusted}, SessionKey: testKey}, []string{"choose one"}},
+		{"short key", Identity{DevUsers: true, SessionKey: []byte("short")}, []string{"5 bytes is too short"}},
+		{"proxy without key or ranges", Identity{Proxy: &ProxyConfig{}}, []string{"session key: required", "trusted proxies"}},
+		{"oidc incomplete", Identity{OIDC: &OIDCConfig{Issuer: "https://idp", RedirectURL: "https://x/cb"}, SessionKey: testKey},
+			[]string{"client ID", "must end in /auth/callback"}},
+	} {
+		err := tc.id.Validate()
+		if len(tc.want) == 0 {
+			if err != nil {
+				t.Errorf("%s: %v, want valid", tc.name, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: valid, want %v", tc.name, tc.want)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q does not say %q", tc.name, err, w)
+			}
+		}
+	}
+}
