@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -83,8 +85,47 @@ func prepareDataDir(dir string) (changed string, err error) {
 	return "", nil
 }
 
-// devClusterDir is where `rolegate dev` keeps its private cluster.
-func devClusterDir(dataDir string) string { return filepath.Join(dataDir, "postgres") }
+// devClusterDir is where `rolegate dev` keeps its private cluster:
+// DATA_DIR/postgres, or where that link points (clusterOutside).
+func devClusterDir(dataDir string) string {
+	dir := filepath.Join(dataDir, "postgres")
+	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if target, err := filepath.EvalSymlinks(dir); err == nil {
+			return target
+		}
+	}
+	return dir
+}
+
+// outsideClusters holds the clusters of data directories the postgres
+// user cannot reach (a data directory below root's home, or below a
+// mktemp directory): root can pass through, /var/lib is open to all.
+const outsideClusters = "/var/lib/rolegate/clusters"
+
+// clusterOutside gives a data directory the postgres user cannot reach
+// (root runs rolegate; some directory above it is root's alone) a cluster
+// directory it can: one per data directory under outsideClusters, named
+// by the data directory's path, with DATA_DIR/postgres a link to it, so
+// later runs and the one-shot commands find it. It returns the cluster
+// directory, or an error when DATA_DIR/postgres is already something else.
+func clusterOutside(dataDir string) (string, error) {
+	link := filepath.Join(dataDir, "postgres")
+	if fi, err := os.Lstat(link); err == nil && fi.Mode()&os.ModeSymlink == 0 {
+		return "", fmt.Errorf("%s already exists and is not a link; move it away or choose another data directory", link)
+	}
+	sum := sha256.Sum256([]byte(dataDir))
+	target := filepath.Join(outsideClusters, hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(outsideClusters, 0o755); err != nil {
+		return "", fmt.Errorf("cannot create %s: %w", outsideClusters, err)
+	}
+	if err := os.Remove(link); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	if err := os.Symlink(target, link); err != nil {
+		return "", fmt.Errorf("link %s to %s: %w", link, target, err)
+	}
+	return target, nil
+}
 
 // devClusterURL is the URL of dev's database in the private cluster of
 // dataDir when that cluster is running (its socket is there), for the

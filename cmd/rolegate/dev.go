@@ -62,6 +62,18 @@ func cmdDev(ctx context.Context, c cli) error {
 	privateURL := ""
 	if databaseURL == "" {
 		cluster, err := pglocal.Start(ctx, pglocal.Options{Dir: devClusterDir(dataDir), Logger: logger})
+		var unreachable *pglocal.UnreachableError
+		if errors.As(err, &unreachable) {
+			// Root, below a directory of root's alone (a mktemp directory,
+			// root's home): the cluster lives where postgres can reach it.
+			dir, lerr := clusterOutside(dataDir)
+			if lerr != nil {
+				return fmt.Errorf("private PostgreSQL: %w (%v)", err, lerr)
+			}
+			logger.Info("the postgres user cannot enter "+unreachable.Dir+"; the private cluster lives outside the data directory",
+				"dir", dir, "link", filepath.Join(dataDir, "postgres"))
+			cluster, err = pglocal.Start(ctx, pglocal.Options{Dir: dir, Logger: logger})
+		}
 		if errors.Is(err, pglocal.ErrNoBinaries) {
 			return noBinariesError()
 		}

@@ -209,6 +209,16 @@ func (c *Cluster) prepareDir() error {
 	return nil
 }
 
+// UnreachableError: the postgres user, which runs the server when the
+// caller is root, cannot pass through Dir on the way to the cluster's
+// directory. Its text names the directory and the two ways out.
+type UnreachableError struct {
+	Dir  string
+	text string
+}
+
+func (e *UnreachableError) Error() string { return e.text }
+
 // searchableBy returns an error naming the first directory from dir up
 // to / that the user of cred (with no supplementary groups, as pg runs
 // it) may not pass through, and the two ways out.
@@ -224,9 +234,9 @@ func searchableBy(dir string, cred *syscall.Credential) error {
 		}
 		perm := fi.Mode().Perm()
 		if !(perm&0o001 != 0 || st.Uid == cred.Uid && perm&0o100 != 0 || st.Gid == cred.Gid && perm&0o010 != 0) {
-			return fmt.Errorf("the postgres user (uid %d), which runs PostgreSQL when rolegate runs as root, cannot enter %s "+
+			return &UnreachableError{Dir: d, text: fmt.Sprintf("the postgres user (uid %d), which runs PostgreSQL when rolegate runs as root, cannot enter %s "+
 				"(owner uid %d, mode %04o): choose a data directory outside it (e.g. under /var/lib), or let it through with `chmod o+x %s`",
-				cred.Uid, d, st.Uid, perm, d)
+				cred.Uid, d, st.Uid, perm, d)}
 		}
 		if d == "/" || d == filepath.Dir(d) {
 			return nil
