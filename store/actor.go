@@ -1,10 +1,6 @@
 package store
 
-import (
-	"slices"
-
-	"github.com/rolegate/rolegate/provision"
-)
+import "slices"
 
 // Role is what a user may do in rolegate.
 type Role string
@@ -107,14 +103,9 @@ func (db *DB) Progress(r Request) Progress { return db.rules.Progress(r.Spec, r.
 // version are routed to. Anyone else sees only what the Roles page shows
 // of a live role.
 func (db *DB) MayView(a Actor, r Request) bool {
-	if a.Name == r.Requester || counts(a.Roles) || db.rules.routedTo(a, r.Spec) {
-		return true
-	}
-	// A change that drops a routed bucket does not hide the live role,
-	// which still reaches it, from that bucket's owners.
-	live := provision.RoleSpec{}
-	for _, b := range r.LiveBuckets {
-		live.Buckets = append(live.Buckets, provision.BucketScope{Bucket: b, Access: provision.AccessRead})
-	}
-	return db.rules.routedTo(a, live)
+	// The live version's buckets count too: a change that drops a routed
+	// bucket does not hide the live role, which still reaches it, from
+	// that bucket's owners.
+	return a.Name == r.Requester || counts(a.Roles) ||
+		db.rules.routedTo(a, append(specBuckets(r.Spec), r.LiveBuckets...)...)
 }

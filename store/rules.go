@@ -116,18 +116,29 @@ func counts(roles []Role) bool {
 // routed group may decide the requests routed to it (their approval
 // satisfies the group, not the count).
 func (r ApprovalRules) mayDecide(a Actor, req Request) bool {
-	return counts(a.Roles) || r.routedTo(a, req.Spec)
+	return counts(a.Roles) || r.routedTo(a, specBuckets(req.Spec)...)
 }
 
-// routedTo reports whether a belongs to a group the spec's buckets are
+// routedTo reports whether a belongs to a group one of the buckets is
 // routed to.
-func (r ApprovalRules) routedTo(a Actor, spec provision.RoleSpec) bool {
-	for _, g := range r.Need(spec).Groups {
-		if a.InGroup(g) {
-			return true
+func (r ApprovalRules) routedTo(a Actor, buckets ...string) bool {
+	for _, b := range buckets {
+		for _, rt := range r.Routes {
+			if ok, _ := path.Match(rt.Pattern, b); ok && a.InGroup(rt.Group) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// specBuckets lists the buckets a spec names.
+func specBuckets(spec provision.RoleSpec) []string {
+	out := make([]string, 0, len(spec.Buckets))
+	for _, s := range spec.Buckets {
+		out = append(out, s.Bucket)
+	}
+	return out
 }
 
 // GroupProgress says whether a routed group has given its approval.

@@ -46,8 +46,9 @@ func handleAPIPreview(st Store) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		need := approvalsView(st.Rules().Progress(b.RoleSpec, nil))
-		need.Summary = st.Rules().Progress(b.RoleSpec, nil).Requirement()
+		p := st.Rules().Progress(b.RoleSpec, nil)
+		need := approvalsView(p)
+		need.Summary = p.Requirement()
 		return c.JSON(http.StatusOK, PreviewView{Plan: planView(plan), Terraform: string(tf), Approvals: need})
 	}
 }
