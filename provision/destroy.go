@@ -60,7 +60,7 @@ func (x *run) profileToDestroy(ctx context.Context) (*types.InstanceProfile, boo
 	if err != nil || prof == nil {
 		return prof, false, err
 	}
-	if tags := profileTags(prof); !x.owns(tags) {
+	if tags := tagMap(prof.Tags); !x.owns(tags) {
 		if !x.leaveForeign {
 			return nil, false, foreignError("GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name, x.plan.Meta.RequestID, tags)
 		}
@@ -72,17 +72,13 @@ func (x *run) profileToDestroy(ctx context.Context) (*types.InstanceProfile, boo
 // roleToDestroy returns the plan's role (nil when there is none) and
 // whether it is someone else's and left alone (Sweep). It returns a
 // *PermanentError for someone else's role in a Destroy, or the error of
-// reading it or its tags (a role gone since is not an error).
+// reading it.
 func (x *run) roleToDestroy(ctx context.Context) (*types.Role, bool, error) {
 	role, err := x.getRole(ctx)
 	if err != nil || role == nil {
 		return role, false, err
 	}
-	tags, err := x.roleTags(ctx)
-	if err != nil && !isNoSuchEntity(err) {
-		return nil, false, err
-	}
-	if err == nil && !x.owns(tags) {
+	if tags := tagMap(role.Tags); !x.owns(tags) {
 		if !x.leaveForeign {
 			return nil, false, foreignError("GetRole", "role", x.plan.Role.Name, x.plan.Meta.RequestID, tags)
 		}

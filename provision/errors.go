@@ -54,6 +54,9 @@ func IsRetryable(err error) bool {
 	if errors.As(err, &perm) {
 		return false
 	}
+	if errors.Is(err, errVisibilityTimeout) {
+		return true
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) && contains(retryableCodes, api.ErrorCode()) {
 		return true
@@ -67,7 +70,7 @@ func IsRetryable(err error) bool {
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errVisibilityTimeout) {
+		errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
 	var opErr *net.OpError
@@ -99,9 +102,19 @@ func classify(op string, err error) error {
 }
 
 // isNoSuchEntity reports whether IAM said the entity does not exist.
-func isNoSuchEntity(err error) bool {
+func isNoSuchEntity(err error) bool { return errorCode(err) == "NoSuchEntity" }
+
+// isAlreadyExists reports whether IAM refused to create an entity because
+// one of that name exists.
+func isAlreadyExists(err error) bool { return errorCode(err) == "EntityAlreadyExists" }
+
+// errorCode is the IAM error code err carries, "" for none.
+func errorCode(err error) string {
 	var api smithy.APIError
-	return errors.As(err, &api) && api.ErrorCode() == "NoSuchEntity"
+	if errors.As(err, &api) {
+		return api.ErrorCode()
+	}
+	return ""
 }
 
 func foreignError(op, kind, name, requestID string, tags map[string]string) error {

@@ -167,7 +167,29 @@ func (r *Reconciler) Apply(ctx context.Context, p Plan) (Report, error) {
 // write can be withdrawn meanwhile (the worker, when the request is
 // revoked during provisioning) writes nothing more after it is.
 func (r *Reconciler) ApplyChecked(ctx context.Context, p Plan, check func(context.Context) error) (Report, error) {
-	run := &run{r: r, plan: p, check: check}
+	return r.ApplyWith(ctx, p, ApplyOptions{Check: check})
+}
+
+// ApplyOptions are the choices of one ApplyWith.
+type ApplyOptions struct {
+	// Check, when set, is called before each write call, and the apply
+	// stops with its error as soon as it fails (see ApplyChecked).
+	Check func(context.Context) error
+	// Fresh says the plan's role and instance profile are expected not to
+	// exist yet (a first provisioning). Each is then created without being
+	// read first, and nothing is read that the creating call answered: a
+	// new role costs its writes and one read, the one that awaits
+	// readiness. A name IAM answers EntityAlreadyExists for (a run that
+	// stopped part-way, or someone else's entity) is read and checked as
+	// Apply does, so foreign entities are refused all the same. Without
+	// Fresh, what exists is read first, so an unchanged plan costs no
+	// write call.
+	Fresh bool
+}
+
+// ApplyWith is Apply with options; it returns what Apply returns.
+func (r *Reconciler) ApplyWith(ctx context.Context, p Plan, o ApplyOptions) (Report, error) {
+	run := &run{r: r, plan: p, check: o.Check, fresh: o.Fresh}
 	err := run.apply(ctx)
 	return run.report, err
 }
@@ -189,6 +211,8 @@ type run struct {
 	dry  bool
 	// check, when set, is asked before each write (ApplyChecked).
 	check func(context.Context) error
+	// fresh creates without reading first (ApplyOptions.Fresh).
+	fresh bool
 	// leaveForeign makes a destroy skip what is not the plan's (Sweep).
 	leaveForeign bool
 	report       Report
@@ -224,7 +248,7 @@ func (x *run) apply(ctx context.Context) error {
 	if err := x.applyAttachments(ctx, created); err != nil {
 		return err
 	}
-	return x.applyProfile(ctx)
+	return x.applyProfile(ctx, created)
 }
 
 // outcome is created/updated/unchanged from whether it existed and what
@@ -238,4 +262,14 @@ func outcome(existed bool, changes []string) Outcome {
 	default:
 		return OutcomeUnchanged
 	}
+}
+
+// CreateCalls is how many IAM calls ApplyWith with Fresh makes for the plan
+// when none of it exists and IAM shows new entities at once: one write per
+// resource (the role, its inline policy, each managed policy attachment,
+// the instance profile and the role's place in it) and the one read that
+// finds the profile holding the role. No provisioning of a new role can
+// make fewer writes, so it is the floor the bench measures against.
+func (p Plan) CreateCalls() int {
+	return 4 + len(p.ManagedPolicies) + 1
 }

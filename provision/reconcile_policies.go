@@ -48,11 +48,11 @@ func (x *run) applyInlinePolicy(ctx context.Context, roleARN string, roleCreated
 		changes = append(changes, "policy document")
 	}
 	if !same {
-		if err := x.write(ctx, Call{"PutRolePolicy", role + ":" + want.Name, ""}, func(ctx context.Context) error {
+		if err := x.write(ctx, Call{"PutRolePolicy", role + ":" + want.Name, ""}, x.onRole(roleCreated, func(ctx context.Context) error {
 			_, err := x.r.client.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
 				RoleName: aws.String(role), PolicyName: aws.String(want.Name), PolicyDocument: aws.String(want.Document)})
 			return err
-		}); err != nil {
+		})); err != nil {
 			return err
 		}
 	}
@@ -107,10 +107,10 @@ func (x *run) applyAttachments(ctx context.Context, roleCreated bool) error {
 			x.result(ResourceResult{Kind: KindAttachment, Name: role, ARN: arn, Outcome: OutcomeUnchanged})
 			continue
 		}
-		if err := x.write(ctx, Call{"AttachRolePolicy", role, arn}, func(ctx context.Context) error {
+		if err := x.write(ctx, Call{"AttachRolePolicy", role, arn}, x.onRole(roleCreated, func(ctx context.Context) error {
 			_, err := x.r.client.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)})
 			return err
-		}); err != nil {
+		})); err != nil {
 			return err
 		}
 		x.result(ResourceResult{Kind: KindAttachment, Name: role, ARN: arn, Outcome: OutcomeCreated})
@@ -131,4 +131,17 @@ func (x *run) applyAttachments(ctx context.Context, roleCreated bool) error {
 		x.result(ResourceResult{Kind: KindAttachment, Name: role, ARN: arn, Outcome: OutcomeDeleted})
 	}
 	return nil
+}
+
+// onRole returns fn, a write on the plan's role, made again once IAM shows
+// the role when this run created it and IAM does not know it yet (see
+// untilVisible).
+func (x *run) onRole(roleCreated bool, fn func(context.Context) error) func(context.Context) error {
+	if !roleCreated {
+		return fn
+	}
+	return untilVisible(fn, func(ctx context.Context) error {
+		_, err := x.waitRole(ctx)
+		return err
+	})
 }

@@ -20,32 +20,39 @@ func (x *run) getProfile(ctx context.Context) (*types.InstanceProfile, error) {
 	return out.InstanceProfile, nil
 }
 
-// profileTags returns the tags GetInstanceProfile reported. IAM returns
-// all of them there (at most 50), which spares a ListInstanceProfileTags
-// call that some IAM emulators lack.
-func profileTags(prof *types.InstanceProfile) map[string]string {
-	tags := map[string]string{}
-	for _, t := range prof.Tags {
-		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	return tags
-}
-
 // applyProfile creates the instance profile or repairs its tags, and makes
-// it hold exactly the plan's role; then it waits until IAM shows that.
-func (x *run) applyProfile(ctx context.Context) error {
-	prof, err := x.getProfile(ctx)
-	if err != nil {
-		return err
-	}
-	existed := prof != nil
-	var changes, roles []string
-	var arn string
-	if !existed {
-		if arn, err = x.createProfile(ctx); err != nil {
+// it hold exactly the plan's role; then it waits until IAM shows that,
+// which is the one wait for the readiness of a new role and profile. A
+// fresh run creates without reading; a profile that exists after all is
+// read and checked like any other. roleCreated says this run created the
+// role.
+func (x *run) applyProfile(ctx context.Context, roleCreated bool) error {
+	var prof *types.InstanceProfile
+	if !x.fresh {
+		var err error
+		if prof, err = x.getProfile(ctx); err != nil {
 			return err
 		}
-	} else {
+	}
+	created := false
+	var changes, roles []string
+	var arn string
+	if prof == nil {
+		var err error
+		arn, err = x.createProfile(ctx)
+		switch {
+		case err == nil:
+			created = true
+		case !isAlreadyExists(err):
+			return err
+		default:
+			if prof, err = x.existingProfile(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if !created {
+		var err error
 		arn = aws.ToString(prof.Arn)
 		if changes, err = x.repairProfile(ctx, prof); err != nil {
 			return err
@@ -54,19 +61,30 @@ func (x *run) applyProfile(ctx context.Context) error {
 			roles = append(roles, aws.ToString(r.RoleName))
 		}
 	}
-	placed, err := x.placeRole(ctx, roles, existed)
+	placed, err := x.placeRole(ctx, roles, created, roleCreated)
 	if err != nil {
 		return err
 	}
 	changes = append(changes, placed...)
 	want := x.plan.InstanceProfile
-	x.result(ResourceResult{Kind: KindInstanceProfile, Name: want.Name, ARN: arn, Outcome: outcome(existed, changes), Changes: changes})
+	x.result(ResourceResult{Kind: KindInstanceProfile, Name: want.Name, ARN: arn, Outcome: outcome(!created, changes), Changes: changes})
 	return nil
 }
 
-// createProfile creates the planned instance profile, empty, and unless
-// this is a dry run waits until IAM shows it. It returns the profile's ARN
-// (the planned one in a dry run), or the error of the call or the wait.
+// existingProfile reads the instance profile CreateInstanceProfile said
+// exists, waiting for it when IAM does not show it yet (it may be moments
+// old). It returns the error of the read or of the wait.
+func (x *run) existingProfile(ctx context.Context) (*types.InstanceProfile, error) {
+	prof, err := x.getProfile(ctx)
+	if err != nil || prof != nil {
+		return prof, err
+	}
+	return x.waitProfile(ctx, "")
+}
+
+// createProfile creates the planned instance profile, empty. It returns
+// the profile's ARN (the planned one in a dry run), or the error of the
+// call. Like createRole it does not wait for IAM to show the profile.
 func (x *run) createProfile(ctx context.Context) (string, error) {
 	want := x.plan.InstanceProfile
 	arn := x.plan.InstanceProfileARN()
@@ -78,15 +96,7 @@ func (x *run) createProfile(ctx context.Context) (string, error) {
 		}
 		return err
 	})
-	if err != nil {
-		return "", err
-	}
-	if !x.dry {
-		if err := x.waitProfile(ctx, ""); err != nil {
-			return "", err
-		}
-	}
-	return arn, nil
+	return arn, err
 }
 
 // repairProfile sets the planned tags an existing instance profile lacks
@@ -96,7 +106,7 @@ func (x *run) createProfile(ctx context.Context) (string, error) {
 func (x *run) repairProfile(ctx context.Context, prof *types.InstanceProfile) ([]string, error) {
 	want := x.plan.InstanceProfile
 	name := aws.String(want.Name)
-	tags := profileTags(prof)
+	tags := tagMap(prof.Tags)
 	if !x.owns(tags) {
 		return nil, foreignError("GetInstanceProfile", "instance profile", want.Name, x.plan.Meta.RequestID, tags)
 	}
@@ -119,9 +129,11 @@ func (x *run) repairProfile(ctx context.Context, prof *types.InstanceProfile) ([
 
 // placeRole makes the instance profile, which holds roles now, hold only
 // the plan's role, and unless this is a dry run waits until IAM shows it
-// there. It returns the changes made (none are reported for a profile that
-// did not exist before), or the error of the first call or of the wait.
-func (x *run) placeRole(ctx context.Context, roles []string, existed bool) ([]string, error) {
+// there. It returns the changes made (none are reported for a profile
+// created by this run), or the error of the first call or of the wait.
+// profileCreated and roleCreated say which of the two this run created:
+// IAM may not know them yet when the role is added (see untilVisible).
+func (x *run) placeRole(ctx context.Context, roles []string, profileCreated, roleCreated bool) ([]string, error) {
 	want := x.plan.InstanceProfile
 	name := aws.String(want.Name)
 	var changes []string
@@ -146,17 +158,32 @@ func (x *run) placeRole(ctx context.Context, roles []string, existed bool) ([]st
 	if holds {
 		return changes, nil
 	}
-	if existed {
+	if !profileCreated {
 		changes = append(changes, "added role "+want.RoleName)
 	}
-	if err := x.write(ctx, Call{"AddRoleToInstanceProfile", want.Name, want.RoleName}, func(ctx context.Context) error {
+	add := func(ctx context.Context) error {
 		_, err := x.r.client.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: name, RoleName: aws.String(want.RoleName)})
 		return err
-	}); err != nil {
+	}
+	if profileCreated || roleCreated {
+		add = untilVisible(add, func(ctx context.Context) error {
+			if profileCreated {
+				if _, err := x.waitProfile(ctx, ""); err != nil {
+					return err
+				}
+			}
+			if roleCreated {
+				_, err := x.waitRole(ctx)
+				return err
+			}
+			return nil
+		})
+	}
+	if err := x.write(ctx, Call{"AddRoleToInstanceProfile", want.Name, want.RoleName}, add); err != nil {
 		return changes, err
 	}
 	if !x.dry {
-		if err := x.waitProfile(ctx, want.RoleName); err != nil {
+		if _, err := x.waitProfile(ctx, want.RoleName); err != nil {
 			return changes, err
 		}
 	}

@@ -23,19 +23,15 @@ func (x *run) getRole(ctx context.Context) (*types.Role, error) {
 	return out.Role, nil
 }
 
-func (x *run) roleTags(ctx context.Context) (map[string]string, error) {
-	tags := map[string]string{}
-	pg := iam.NewListRoleTagsPaginator(x.r.client, &iam.ListRoleTagsInput{RoleName: aws.String(x.plan.Role.Name)})
-	for pg.HasMorePages() {
-		page, err := pg.NextPage(ctx)
-		if err != nil {
-			return nil, classify("ListRoleTags", err)
-		}
-		for _, t := range page.Tags {
-			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
+// tagMap returns tags as a map. GetRole and GetInstanceProfile report all
+// of an entity's tags (at most 50), which spares a ListRoleTags or
+// ListInstanceProfileTags call.
+func tagMap(tags []types.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
-	return tags, nil
+	return m
 }
 
 func (x *run) owns(tags map[string]string) bool {
@@ -44,17 +40,26 @@ func (x *run) owns(tags map[string]string) bool {
 
 // applyRole creates the role or repairs its attributes. It returns the
 // role's ARN and whether the role was (or, in a dry run, would be) created.
+// A fresh run creates without reading; a role that exists after all is
+// read and checked like any other.
 func (x *run) applyRole(ctx context.Context) (string, bool, error) {
-	role, err := x.getRole(ctx)
-	if err != nil {
-		return "", false, err
+	var role *types.Role
+	if !x.fresh {
+		var err error
+		if role, err = x.getRole(ctx); err != nil {
+			return "", false, err
+		}
 	}
 	if role == nil {
 		arn, err := x.createRole(ctx)
-		return arn, err == nil, err
+		if err == nil || !isAlreadyExists(err) {
+			return arn, err == nil, err
+		}
+		if role, err = x.existingRole(ctx); err != nil {
+			return "", false, err
+		}
 	}
-	tags, err := x.checkRole(ctx, role)
-	if err != nil {
+	if err := x.checkRole(role); err != nil {
 		return "", false, err
 	}
 	var changes []string
@@ -62,7 +67,7 @@ func (x *run) applyRole(ctx context.Context) (string, bool, error) {
 		func() ([]string, error) { return x.repairTrust(ctx, role) },
 		func() ([]string, error) { return x.repairRoleAttributes(ctx, role) },
 		func() ([]string, error) { return x.repairBoundary(ctx, role) },
-		func() ([]string, error) { return x.repairRoleTags(ctx, tags) },
+		func() ([]string, error) { return x.repairRoleTags(ctx, tagMap(role.Tags)) },
 	} {
 		done, err := repair()
 		changes = append(changes, done...)
@@ -75,9 +80,23 @@ func (x *run) applyRole(ctx context.Context) (string, bool, error) {
 	return arn, false, nil
 }
 
-// createRole creates the planned role and, unless this is a dry run, waits
-// until IAM shows it. It returns the role's ARN (the planned one in a dry
-// run), or the error of the call or the wait.
+// existingRole reads the role CreateRole said exists. A role created
+// moments ago (by a run that stopped) may not be shown to reads yet, so it
+// waits for it as for a new one. It returns the error of the read or of
+// the wait.
+func (x *run) existingRole(ctx context.Context) (*types.Role, error) {
+	role, err := x.getRole(ctx)
+	if err != nil || role != nil {
+		return role, err
+	}
+	return x.waitRole(ctx)
+}
+
+// createRole creates the planned role. It returns the role's ARN (the
+// planned one in a dry run), or the error of the call. It does not wait
+// for IAM to show the role: the writes that follow retry while IAM does
+// not know it yet (see untilVisible), and the readiness of the role and
+// its instance profile is awaited once, at the end (placeRole).
 func (x *run) createRole(ctx context.Context) (string, error) {
 	want := x.plan.Role
 	arn := x.plan.RoleARN()
@@ -103,31 +122,22 @@ func (x *run) createRole(ctx context.Context) (string, error) {
 		return "", err
 	}
 	x.result(ResourceResult{Kind: KindRole, Name: want.Name, ARN: arn, Outcome: OutcomeCreated})
-	if !x.dry {
-		if err := x.waitRole(ctx); err != nil {
-			return "", err
-		}
-	}
 	return arn, nil
 }
 
-// checkRole returns the tags of an existing role of the plan's name, or a
-// *PermanentError when the role is not rolegate's for this request or sits
-// under another path, which IAM cannot change.
-func (x *run) checkRole(ctx context.Context, role *types.Role) (map[string]string, error) {
+// checkRole returns a *PermanentError when an existing role of the plan's
+// name is not rolegate's for this request or sits under another path,
+// which IAM cannot change.
+func (x *run) checkRole(role *types.Role) error {
 	want := x.plan.Role
-	tags, err := x.roleTags(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !x.owns(tags) {
-		return nil, foreignError("GetRole", "role", want.Name, x.plan.Meta.RequestID, tags)
+	if tags := tagMap(role.Tags); !x.owns(tags) {
+		return foreignError("GetRole", "role", want.Name, x.plan.Meta.RequestID, tags)
 	}
 	if p := aws.ToString(role.Path); p != want.Path {
-		return nil, &PermanentError{Op: "GetRole", Code: "PathMismatch", Message: fmt.Sprintf(
+		return &PermanentError{Op: "GetRole", Code: "PathMismatch", Message: fmt.Sprintf(
 			"role %q is under path %s but the plan wants %s; IAM cannot move a role, so destroy it and apply again", want.Name, p, want.Path)}
 	}
-	return tags, nil
+	return nil
 }
 
 // repairTrust replaces the role's trust policy when it differs from the

@@ -109,20 +109,24 @@ func TestReconciler(t *testing.T) {
 		{"converge from every partial state", func(t *testing.T, e *env) {
 			base := planFor(t, e)
 			steps := 5 // CreateRole, PutRolePolicy, AttachRolePolicy, CreateInstanceProfile, AddRoleToInstanceProfile
-			for k := 0; k < steps; k++ {
-				p := base
-				p.Role.Name = fmt.Sprintf("%s-%d", base.Role.Name, k)
-				p.InstanceProfile.Name, p.InstanceProfile.RoleName = p.Role.Name, p.Role.Name
-				e.crash.set(k)
-				_, err := e.reconciler().Apply(ctxT(t), p)
-				e.crash.set(-1)
-				if !errors.Is(err, errCrash) {
-					t.Fatalf("crash after %d writes: Apply err = %v, want the crash", k, err)
+			// Crash a fresh or a reading run, resume with either.
+			for mode := range 4 {
+				first, then := ApplyOptions{Fresh: mode&1 == 1}, ApplyOptions{Fresh: mode&2 == 2}
+				for k := 0; k < steps; k++ {
+					p := base
+					p.Role.Name = fmt.Sprintf("%s-%d-%d", base.Role.Name, mode, k)
+					p.InstanceProfile.Name, p.InstanceProfile.RoleName = p.Role.Name, p.Role.Name
+					e.crash.set(k)
+					_, err := e.reconciler().ApplyWith(ctxT(t), p, first)
+					e.crash.set(-1)
+					if !errors.Is(err, errCrash) {
+						t.Fatalf("crash after %d writes (%+v): Apply err = %v, want the crash", k, first, err)
+					}
+					if _, err := e.reconciler().ApplyWith(ctxT(t), p, then); err != nil {
+						t.Fatalf("resume after %d writes (%+v then %+v): %v", k, first, then, err)
+					}
+					assertConverged(t, e, p)
 				}
-				if _, err := e.reconciler().Apply(ctxT(t), p); err != nil {
-					t.Fatalf("resume after %d writes: %v", k, err)
-				}
-				assertConverged(t, e, p)
 			}
 		}},
 		{"foreign role is refused", func(t *testing.T, e *env) {
@@ -135,20 +139,27 @@ func TestReconciler(t *testing.T) {
 			if e.srv != nil {
 				e.srv.ResetCounters()
 			}
-			for _, op := range []string{"Apply", "Destroy"} {
+			for _, op := range []string{"Apply", "Destroy", "fresh Apply"} {
 				var err error
-				if op == "Apply" {
+				switch op {
+				case "Apply":
 					_, err = e.reconciler().Apply(ctxT(t), p)
-				} else {
+				case "Destroy":
 					_, err = e.reconciler().Destroy(ctxT(t), p)
+				default:
+					if e.srv != nil && e.srv.WriteCalls() != 0 {
+						t.Errorf("refusal still made %d write calls", e.srv.WriteCalls())
+					}
+					// Its one write is the CreateRole IAM refuses.
+					_, err = e.reconciler().ApplyWith(ctxT(t), p, ApplyOptions{Fresh: true})
 				}
 				var perm *PermanentError
 				if !errors.As(err, &perm) || perm.Code != CodeForeignEntity || IsRetryable(err) {
 					t.Fatalf("%s on a foreign role: err = %v, want a permanent %s error", op, err, CodeForeignEntity)
 				}
 			}
-			if e.srv != nil && e.srv.WriteCalls() != 0 {
-				t.Errorf("refusal still made %d write calls", e.srv.WriteCalls())
+			if e.srv != nil && (e.srv.WriteCalls() != 1 || e.srv.Calls("CreateRole") != 1) {
+				t.Errorf("fresh refusal made %d write calls, want the one refused CreateRole", e.srv.WriteCalls())
 			}
 		}},
 		{"foreign instance profile is refused", func(t *testing.T, e *env) {
@@ -156,10 +167,12 @@ func TestReconciler(t *testing.T) {
 			if _, err := e.admin.CreateInstanceProfile(ctxT(t), &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String(p.InstanceProfile.Name), Path: aws.String(p.Role.Path)}); err != nil {
 				t.Fatal(err)
 			}
-			_, err := e.reconciler().Apply(ctxT(t), p)
-			var perm *PermanentError
-			if !errors.As(err, &perm) || perm.Code != CodeForeignEntity {
-				t.Fatalf("Apply: err = %v, want %s", err, CodeForeignEntity)
+			for _, o := range []ApplyOptions{{}, {Fresh: true}} {
+				_, err := e.reconciler().ApplyWith(ctxT(t), p, o)
+				var perm *PermanentError
+				if !errors.As(err, &perm) || perm.Code != CodeForeignEntity {
+					t.Fatalf("Apply (%+v): err = %v, want %s", o, err, CodeForeignEntity)
+				}
 			}
 		}},
 		{"destroy from full and partial states", func(t *testing.T, e *env) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -16,21 +17,26 @@ import (
 var errVisibilityTimeout = errors.New("IAM did not show the new entity in time")
 
 // waitRole waits, with the SDK's RoleExists waiter and a bound, until IAM
-// returns the role, and adds the time taken to the report.
-func (x *run) waitRole(ctx context.Context) error {
+// returns the role, and adds the time taken to the report. It returns the
+// role, or the error of a read or the timeout.
+func (x *run) waitRole(ctx context.Context) (*types.Role, error) {
 	start := x.r.opts.Now()
 	w := iam.NewRoleExistsWaiter(x.r.client, func(o *iam.RoleExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = x.r.opts.PollMinDelay, x.r.opts.PollMaxDelay
 	})
-	err := w.Wait(ctx, &iam.GetRoleInput{RoleName: aws.String(x.plan.Role.Name)}, x.r.opts.VisibilityTimeout)
+	out, err := w.WaitForOutput(ctx, &iam.GetRoleInput{RoleName: aws.String(x.plan.Role.Name)}, x.r.opts.VisibilityTimeout)
 	x.report.RoleWait += x.r.opts.Now().Sub(start)
-	return visibilityError(ctx, "GetRole", "role", x.plan.Role.Name, x.r.opts.VisibilityTimeout.String(), err)
+	if err := visibilityError(ctx, "GetRole", "role", x.plan.Role.Name, x.r.opts.VisibilityTimeout.String(), err); err != nil {
+		return nil, err
+	}
+	return out.Role, nil
 }
 
 // waitProfile waits, with the SDK's InstanceProfileExists waiter and a
 // bound, until IAM returns the profile and, if role is not empty, shows
-// the role in it. The time taken is added to the report.
-func (x *run) waitProfile(ctx context.Context, role string) error {
+// the role in it. The time taken is added to the report. It returns the
+// profile, or the error of a read or the timeout.
+func (x *run) waitProfile(ctx context.Context, role string) (*types.InstanceProfile, error) {
 	start := x.r.opts.Now()
 	w := iam.NewInstanceProfileExistsWaiter(x.r.client, func(o *iam.InstanceProfileExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = x.r.opts.PollMinDelay, x.r.opts.PollMaxDelay
@@ -52,9 +58,30 @@ func (x *run) waitProfile(ctx context.Context, role string) error {
 			return true, nil
 		}
 	})
-	err := w.Wait(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(x.plan.InstanceProfile.Name)}, x.r.opts.VisibilityTimeout)
+	out, err := w.WaitForOutput(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(x.plan.InstanceProfile.Name)}, x.r.opts.VisibilityTimeout)
 	x.report.ProfileWait += x.r.opts.Now().Sub(start)
-	return visibilityError(ctx, "GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name, x.r.opts.VisibilityTimeout.String(), err)
+	if err := visibilityError(ctx, "GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name, x.r.opts.VisibilityTimeout.String(), err); err != nil {
+		return nil, err
+	}
+	return out.InstanceProfile, nil
+}
+
+// untilVisible returns fn, a write naming an entity this run created, made
+// once more after await when IAM answers NoSuchEntity: IAM may not know a
+// new entity everywhere for a few seconds. Writing straight away and
+// waiting only when told to costs no read when IAM is quick. A second
+// NoSuchEntity is IAM's answer (e.g. a managed policy that does not exist).
+func untilVisible(fn, await func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		err := fn(ctx)
+		if !isNoSuchEntity(err) {
+			return err
+		}
+		if err := await(ctx); err != nil {
+			return err
+		}
+		return fn(ctx)
+	}
 }
 
 // visibilityError tells a waiter that ran out of time (retryable) from

@@ -1,6 +1,7 @@
 package iamlocal
 
 import (
+	"maps"
 	"math/rand/v2"
 	"sync"
 )
@@ -93,6 +94,15 @@ func (s *Server) Calls(action string) int {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
 	return s.faults.calls[action]
+}
+
+// CallCounts returns, for every action called since the start or the last
+// ResetCounters, how many authenticated requests named it, including those
+// that failed; actions not called are absent.
+func (s *Server) CallCounts() map[string]int {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	return maps.Clone(s.faults.calls)
 }
 
 // WriteCalls returns how many calls of mutating actions were received since

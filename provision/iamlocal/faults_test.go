@@ -2,6 +2,7 @@ package iamlocal_test
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -138,12 +139,18 @@ func TestCounters(t *testing.T) {
 	if srv.WriteCalls() != 2 || srv.Calls("CreateRole") != 2 || srv.Calls("GetRole") != 1 {
 		t.Errorf("WriteCalls=%d Calls(CreateRole)=%d Calls(GetRole)=%d, want 2 2 1", srv.WriteCalls(), srv.Calls("CreateRole"), srv.Calls("GetRole"))
 	}
+	if got, want := srv.CallCounts(), map[string]int{"ListRoles": 1, "GetRole": 1, "CreateRole": 2}; !maps.Equal(got, want) {
+		t.Errorf("CallCounts = %v, want %v", got, want)
+	}
 	srv.FailNth("ListRoles", 1, "Throttling")
 	srv.ResetCounters()
 	_, err = c.ListRoles(ctx, &iam.ListRolesInput{}, noRetry)
 	must(t, "ListRoles after ResetCounters (the plan is dropped)", err)
 	if srv.WriteCalls() != 0 || srv.Calls("CreateRole") != 0 || srv.Calls("ListRoles") != 1 {
 		t.Errorf("after reset WriteCalls=%d Calls(CreateRole)=%d Calls(ListRoles)=%d", srv.WriteCalls(), srv.Calls("CreateRole"), srv.Calls("ListRoles"))
+	}
+	if got, want := srv.CallCounts(), map[string]int{"ListRoles": 1}; !maps.Equal(got, want) {
+		t.Errorf("CallCounts after reset = %v, want %v", got, want)
 	}
 }
 
@@ -199,6 +206,33 @@ func TestConsistencyDelay(t *testing.T) {
 			if err != nil && errorCode(t, err) != "NoSuchEntity" {
 				t.Errorf("%s while invisible: %v, want NoSuchEntity", r.name, err)
 			}
+		}
+	}
+}
+
+// TestConsistencyDelayRoleInProfile: a profile that is visible does not
+// show a role younger than the delay, as GetRole does not.
+func TestConsistencyDelayRoleInProfile(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	_, c := setup(t, iamlocal.Options{ConsistencyDelay: 10 * time.Second, Now: clock.Now})
+	ctx := context.Background()
+	_, err := c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("old")})
+	must(t, "CreateInstanceProfile", err)
+	clock.Advance(10 * time.Second)
+	_, err = c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("young"), AssumeRolePolicyDocument: aws.String(trustEC2)})
+	must(t, "CreateRole", err)
+	_, err = c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("old"), RoleName: aws.String("young")})
+	must(t, "AddRoleToInstanceProfile", err)
+	for _, step := range []struct {
+		advance time.Duration
+		roles   int
+	}{{0, 0}, {10 * time.Second, 1}} {
+		clock.Advance(step.advance)
+		out, err := c.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String("old")})
+		must(t, "GetInstanceProfile", err)
+		if n := len(out.InstanceProfile.Roles); n != step.roles {
+			t.Errorf("at +%v the profile shows %d roles, want %d", step.advance, n, step.roles)
 		}
 	}
 }

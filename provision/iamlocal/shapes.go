@@ -114,7 +114,9 @@ func (s *Server) profileXML(p *profile) xmlProfile {
 		CreateDate:          p.Created.UTC().Format(isoTime),
 		Tags:                tagsXML(p.Tags),
 	}
-	if r, ok := s.st.Roles[nameKey(p.Role)]; ok && p.Role != "" {
+	// Like GetRole, a read does not see a role younger than the consistency
+	// delay inside a profile either.
+	if r, ok := s.st.Roles[nameKey(p.Role)]; ok && p.Role != "" && s.visible(r.Created) {
 		x.Roles.Member = append(x.Roles.Member, s.roleXML(r, false))
 	}
 	return x

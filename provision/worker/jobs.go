@@ -49,7 +49,7 @@ func reason(err error, attempt int, permanent bool) string {
 // (or expiry) may begin while it runs; the revocation must win. Three
 // things make sure it does: the job asks the store before each IAM write
 // whether the request is still provisioning this version and stops when
-// it is not (ApplyChecked); completing is guarded in SQL the same way, so
+// it is not (ApplyOptions.Check); completing is guarded in SQL the same way, so
 // a revoked request never becomes active again; and the revocation job
 // does not touch IAM while this job is running (BeginRevocation waits for
 // it), so whatever this job created before it stopped is removed after.
@@ -73,8 +73,12 @@ func (j *jobs) provision(ctx context.Context, job *river.Job[jobargs.Provision])
 		log.Warn("request no longer passes validation", "err", err)
 		return j.fail(ctx, id, version, "the request no longer passes the guardrails: "+err.Error(), stale)
 	}
-	report, err := j.cfg.Reconciler.ApplyChecked(ctx, plan, func(ctx context.Context) error {
-		return j.st.StillProvisioning(ctx, id, version)
+	// Before its first version went live the role is not expected to
+	// exist: create without reading first (a retry after a crash or a
+	// name someone else holds is found by IAM's EntityAlreadyExists).
+	report, err := j.cfg.Reconciler.ApplyWith(ctx, plan, provision.ApplyOptions{
+		Check: func(ctx context.Context) error { return j.st.StillProvisioning(ctx, id, version) },
+		Fresh: w.Request.LiveVersion == 0,
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return stale(err)
