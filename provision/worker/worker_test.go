@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -164,6 +165,12 @@ func TestSubmitApproveActive(t *testing.T) {
 	r := e.submit("reports-reader")
 	e.approve(r)
 	got := e.await(r.ID, store.StatusActive)
+	// A first provisioning creates without reading first: its writes and
+	// the one read that awaits readiness.
+	if got, want := e.iam.CallCounts(), map[string]int{"CreateRole": 1, "PutRolePolicy": 1, "CreateInstanceProfile": 1,
+		"AddRoleToInstanceProfile": 1, "GetInstanceProfile": 1}; !maps.Equal(got, want) {
+		t.Errorf("provisioning made the IAM calls %v, want %v", got, want)
+	}
 
 	if got.RoleARN != "arn:aws:iam::123456789012:role/rolegate/reports-reader" ||
 		got.InstanceProfileARN != "arn:aws:iam::123456789012:instance-profile/rolegate/reports-reader" {
@@ -323,6 +330,7 @@ func TestChangeRequestReconcilesLiveRole(t *testing.T) {
 	r := e.submit("changing", provision.BucketScope{Bucket: "team-a", Access: provision.AccessRead})
 	e.approve(r)
 	e.await(r.ID, store.StatusActive)
+	e.iam.ResetCounters()
 	spec := r.Spec
 	spec.Buckets = []provision.BucketScope{{Bucket: "team-a", Access: provision.AccessRead}, {Bucket: "team-b", Prefix: "in/", Access: provision.AccessRead}}
 	changed, err := e.db.RequestChange(ctx, alice, r.ID, store.NewVersion{Spec: spec, Justification: "also team-b"})
@@ -340,6 +348,12 @@ func TestChangeRequestReconcilesLiveRole(t *testing.T) {
 	}
 	if doc := aws.ToString(pol.PolicyDocument); !containsAll(doc, "team-b") {
 		t.Fatalf("policy not reconciled to version 2: %s", doc)
+	}
+	// The live role is read first, not created again: the reads of a
+	// re-apply, the policy put, and the test's own GetRolePolicy.
+	if got, want := e.iam.CallCounts(), map[string]int{"GetRole": 1, "ListRolePolicies": 1, "GetRolePolicy": 2,
+		"ListAttachedRolePolicies": 1, "GetInstanceProfile": 1, "PutRolePolicy": 1}; !maps.Equal(got, want) {
+		t.Errorf("provisioning version 2 made the IAM calls %v, want %v", got, want)
 	}
 	versions, err := e.db.ListVersions(ctx, r.ID)
 	if err != nil {
