@@ -79,7 +79,7 @@ func Sections() []Section {
 	return []Section{
 		{"api", "request creation through the API of a server process against direct pgx INSERTs at each concurrency; server memory", benchAPI},
 		{"dashboard", "approver dashboard pages over HTTP against their bare SQL over stored requests; server memory", benchDashboard},
-		{"provision", "provisioning throughput against the ideal at each worker concurrency; second apply; memory", benchProvision},
+		{"provision", "provisioning throughput against the floor of IAM calls at each worker concurrency; second apply; memory", benchProvision},
 	}
 }
 
