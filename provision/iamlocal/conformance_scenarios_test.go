@@ -16,7 +16,7 @@ const trustWithResource = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow
 // scenarios is the conformance suite. Names and paths use the prefix the
 // runner passes (shown as P in expected answers).
 func scenarios() []scenario {
-	return []scenario{lifecycleScenario(), errorScenario(), awsOnlyScenario()}
+	return []scenario{lifecycleScenario(), errorScenario(), awsOnlyScenario(), authDetailsScenario()}
 }
 
 func lifecycleScenario() scenario {

@@ -40,8 +40,8 @@ func createInstanceProfile(s *Server, p params) (any, *apiError) {
 	if _, exists := s.st.Profiles[nameKey(name)]; exists {
 		return nil, newError("EntityAlreadyExists", "Instance Profile %s already exists.", name)
 	}
-	if len(s.st.Profiles) >= maxProfiles {
-		return nil, limitExceeded("Cannot exceed quota for InstanceProfilesPerAccount: %d", maxProfiles)
+	if len(s.st.Profiles) >= s.opts.InstanceProfileQuota {
+		return nil, limitExceeded("Cannot exceed quota for InstanceProfilesPerAccount: %d", s.opts.InstanceProfileQuota)
 	}
 	pr := &profile{Name: name, ID: newID(profilePrefix), Path: path, Created: s.now(), Tags: tags}
 	s.st.Profiles[nameKey(name)] = pr

@@ -6,8 +6,8 @@ import (
 
 // Account-wide quotas IAM applies by default.
 const (
-	maxRoles            = 1000
-	maxProfiles         = 1000
+	defaultRoleQuota    = 1000
+	defaultProfileQuota = 1000
 	maxTrustPolicySize  = 2048
 	maxInlinePolicySize = 10240
 	maxAttachedPolicies = 10
@@ -96,8 +96,8 @@ func createRole(s *Server, p params) (any, *apiError) {
 	if _, exists := s.st.Roles[nameKey(name)]; exists {
 		return nil, newError("EntityAlreadyExists", "Role with name %s already exists.", name)
 	}
-	if len(s.st.Roles) >= maxRoles {
-		return nil, limitExceeded("Cannot exceed quota for RolesPerAccount: %d", maxRoles)
+	if len(s.st.Roles) >= s.opts.RoleQuota {
+		return nil, limitExceeded("Cannot exceed quota for RolesPerAccount: %d", s.opts.RoleQuota)
 	}
 	r := &role{
 		Name: name, ID: newID(rolePrefix), Path: path, Description: desc,

@@ -30,6 +30,10 @@ type Options struct {
 	MaxBodyBytes     int64            // default 1 MiB
 	Now              func() time.Time // default time.Now
 	Logger           *slog.Logger     // may be nil
+	// RoleQuota and InstanceProfileQuota are the account's quotas of
+	// roles and instance profiles; 0 means AWS's default, 1,000 each.
+	// AWS raises them on request; benchmarks at scale raise them here.
+	RoleQuota, InstanceProfileQuota int
 }
 
 // Server is the local IAM endpoint; it is an http.Handler and safe for
@@ -69,6 +73,15 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Latency < 0 || opts.ConsistencyDelay < 0 {
 		return nil, errors.New("iamlocal: latency and consistency delay must not be negative")
+	}
+	if opts.RoleQuota < 0 || opts.InstanceProfileQuota < 0 {
+		return nil, errors.New("iamlocal: quotas must not be negative")
+	}
+	if opts.RoleQuota == 0 {
+		opts.RoleQuota = defaultRoleQuota
+	}
+	if opts.InstanceProfileQuota == 0 {
+		opts.InstanceProfileQuota = defaultProfileQuota
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
