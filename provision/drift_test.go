@@ -15,19 +15,24 @@ import (
 	"github.com/rolegate/rolegate/provision/iamlocal"
 )
 
-// TestDriftRepair changes one attribute behind rolegate's back, then
-// checks Apply reports the resource updated and IAM matches the plan again.
-func TestDriftRepair(t *testing.T) {
-	t.Parallel()
-	type drift struct {
-		name     string
-		kind     ResourceKind
-		boundary bool // plan with a permissions boundary
-		mutate   func(t *testing.T, e *env, p Plan) error
-		// calls are the calls of the repairing Apply beyond those of an
-		// unchanged one (see reapplyCalls), counted by iamlocal.
-		calls map[string]int
-	}
+// drift is one way a role can differ from its plan, made behind
+// rolegate's back by mutate.
+type drift struct {
+	name     string
+	kind     ResourceKind
+	boundary bool // plan with a permissions boundary
+	mutate   func(t *testing.T, e *env, p Plan) error
+	// calls are the calls of the repairing Apply beyond those of an
+	// unchanged one (see reapplyCalls), counted by iamlocal.
+	calls map[string]int
+}
+
+// driftKinds are the 14 drifts the reconciler repairs and the drift check
+// finds: trust policy, description, max session, boundary removed,
+// boundary added, role tags, inline policy, inline policy deleted, extra
+// inline policy, attachment removed, extra attachment, profile tags,
+// profile role removed, profile holds another role.
+func driftKinds() []drift {
 	const otherPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`
 	drifts := []drift{
 		{"trust policy", KindRole, false, func(t *testing.T, e *env, p Plan) error {
@@ -75,7 +80,7 @@ func TestDriftRepair(t *testing.T) {
 			return err
 		}, map[string]int{"AttachRolePolicy": 1}},
 		{"extra attachment", KindAttachment, false, func(t *testing.T, e *env, p Plan) error {
-			out, err := e.admin.CreatePolicy(ctxT(t), &iam.CreatePolicyInput{PolicyName: aws.String("extra-" + shortHash(t.Name())), PolicyDocument: aws.String(otherPolicy)})
+			out, err := e.admin.CreatePolicy(ctxT(t), &iam.CreatePolicyInput{PolicyName: aws.String("extra-" + shortHash(t.Name()+p.Role.Name)), PolicyDocument: aws.String(otherPolicy)})
 			if err != nil {
 				return err
 			}
@@ -102,8 +107,15 @@ func TestDriftRepair(t *testing.T) {
 			return err
 		}, map[string]int{"RemoveRoleFromInstanceProfile": 1, "AddRoleToInstanceProfile": 1, "GetInstanceProfile": 1}},
 	}
+	return drifts
+}
+
+// TestDriftRepair changes one attribute behind rolegate's back, then
+// checks Apply reports the resource updated and IAM matches the plan again.
+func TestDriftRepair(t *testing.T) {
+	t.Parallel()
 	var scenarios []scenario
-	for _, d := range drifts {
+	for _, d := range driftKinds() {
 		scenarios = append(scenarios, scenario{d.name, func(t *testing.T, e *env) {
 			set := e.settings()
 			if d.boundary {

@@ -27,6 +27,9 @@ type ReconcilerOptions struct {
 	PollMinDelay, PollMaxDelay time.Duration
 	// Now is the clock used to measure waits; nil means time.Now.
 	Now func() time.Time
+	// SnapshotPageSize is how many roles a page of ReadSnapshot's bulk
+	// reads asks for; 0 means 1,000, the most IAM gives.
+	SnapshotPageSize int32
 }
 
 // NewReconciler returns a Reconciler calling IAM through client (build it
@@ -46,6 +49,9 @@ func NewReconciler(client *iam.Client, opts ReconcilerOptions) *Reconciler {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.SnapshotPageSize <= 0 {
+		opts.SnapshotPageSize = 1000
 	}
 	return &Reconciler{client: client, opts: opts}
 }
@@ -215,7 +221,10 @@ type run struct {
 	fresh bool
 	// leaveForeign makes a destroy skip what is not the plan's (Sweep).
 	leaveForeign bool
-	report       Report
+	// snap, when set, is the role's state read in bulk (DryRunFrom):
+	// the reads below take it from there instead of calling IAM.
+	snap   *roleState
+	report Report
 }
 
 // write records a write call and, unless this is a dry run, makes it.

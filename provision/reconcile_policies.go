@@ -16,13 +16,9 @@ func (x *run) applyInlinePolicy(ctx context.Context, roleARN string, roleCreated
 	role := x.plan.Role.Name
 	var names []string
 	if !roleCreated {
-		pg := iam.NewListRolePoliciesPaginator(x.r.client, &iam.ListRolePoliciesInput{RoleName: aws.String(role)})
-		for pg.HasMorePages() {
-			page, err := pg.NextPage(ctx)
-			if err != nil {
-				return classify("ListRolePolicies", err)
-			}
-			names = append(names, page.PolicyNames...)
+		var err error
+		if names, err = x.inlinePolicyNames(ctx); err != nil {
+			return err
 		}
 	}
 	existed, same := false, false
@@ -31,12 +27,12 @@ func (x *run) applyInlinePolicy(ctx context.Context, roleARN string, roleCreated
 			continue
 		}
 		existed = true
-		out, err := x.r.client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(n)})
-		if err != nil && !isNoSuchEntity(err) {
-			return classify("GetRolePolicy", err)
+		raw, found, err := x.inlinePolicyDocument(ctx, n)
+		if err != nil {
+			return err
 		}
-		if err == nil {
-			doc, derr := decodePolicyDocument(aws.ToString(out.PolicyDocument))
+		if found {
+			doc, derr := decodePolicyDocument(raw)
 			if derr != nil {
 				return fmt.Errorf("decode inline policy %q of role %q: %w", n, role, derr)
 			}
@@ -75,8 +71,45 @@ func (x *run) applyInlinePolicy(ctx context.Context, roleARN string, roleCreated
 	return nil
 }
 
+// inlinePolicyNames lists the names of the role's inline policies.
+func (x *run) inlinePolicyNames(ctx context.Context) ([]string, error) {
+	if x.snap != nil {
+		return sortedKeys(x.snap.inline), nil
+	}
+	var names []string
+	pg := iam.NewListRolePoliciesPaginator(x.r.client, &iam.ListRolePoliciesInput{RoleName: aws.String(x.plan.Role.Name)})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, classify("ListRolePolicies", err)
+		}
+		names = append(names, page.PolicyNames...)
+	}
+	return names, nil
+}
+
+// inlinePolicyDocument returns the inline policy's document as IAM sends
+// it (percent-encoded), and false when the policy is gone.
+func (x *run) inlinePolicyDocument(ctx context.Context, name string) (string, bool, error) {
+	if x.snap != nil {
+		doc, ok := x.snap.inline[name]
+		return doc, ok, nil
+	}
+	out, err := x.r.client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(x.plan.Role.Name), PolicyName: aws.String(name)})
+	if isNoSuchEntity(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, classify("GetRolePolicy", err)
+	}
+	return aws.ToString(out.PolicyDocument), true, nil
+}
+
 // attachedPolicies lists the ARNs of the managed policies on the role.
 func (x *run) attachedPolicies(ctx context.Context) ([]string, error) {
+	if x.snap != nil {
+		return x.snap.attached, nil
+	}
 	var arns []string
 	pg := iam.NewListAttachedRolePoliciesPaginator(x.r.client, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(x.plan.Role.Name)})
 	for pg.HasMorePages() {

@@ -9,7 +9,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 )
 
+// getProfile returns the instance profile, or nil when IAM says it does
+// not exist. A bulk read answers for a profile that holds the role.
 func (x *run) getProfile(ctx context.Context) (*types.InstanceProfile, error) {
+	if x.snap != nil {
+		if p := x.snap.profile(x.plan.InstanceProfile.Name); p != nil {
+			return p, nil
+		}
+	}
 	out, err := x.r.client.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(x.plan.InstanceProfile.Name)})
 	if isNoSuchEntity(err) {
 		return nil, nil

@@ -191,60 +191,6 @@ func (j *jobs) drift(ctx context.Context, _ *river.Job[jobargs.Drift]) error {
 	return err
 }
 
-// DriftResult is one active role whose IAM state differs from its plan.
-type DriftResult struct {
-	RequestID int64
-	RoleName  string
-	Changes   []string
-	Repaired  bool
-}
-
-// CheckDrift compares every active role with its plan (a dry run of the
-// reconciler, which compares policies semantically), records the result
-// per request, and with repair brings IAM back to the plan. It returns the
-// roles that drifted.
-func CheckDrift(ctx context.Context, st Store, rec *provision.Reconciler, set provision.Settings, repair bool) ([]DriftResult, error) {
-	var out []DriftResult
-	var after int64
-	for {
-		page, err := st.LiveWork(ctx, after, 100)
-		if err != nil {
-			return out, err
-		}
-		if len(page) == 0 {
-			return out, nil
-		}
-		for _, w := range page {
-			after = w.Request.ID
-			plan, err := store.PlanOf(w, set)
-			if err != nil {
-				plan, err = destroyPlan(w, set)
-				if err != nil {
-					return out, fmt.Errorf("request %d: %w", w.Request.ID, err)
-				}
-			}
-			report, err := rec.DryRun(ctx, plan)
-			if err != nil {
-				return out, fmt.Errorf("request %d: %w", w.Request.ID, err)
-			}
-			diff := changes(report)
-			repaired := false
-			if len(diff) > 0 && repair {
-				if _, err := rec.Apply(ctx, plan); err != nil {
-					return out, fmt.Errorf("repair request %d: %w", w.Request.ID, err)
-				}
-				repaired = true
-			}
-			if err := st.RecordDrift(ctx, w.Request.ID, w.Version, diff, repaired); err != nil {
-				return out, err
-			}
-			if len(diff) > 0 {
-				out = append(out, DriftResult{RequestID: w.Request.ID, RoleName: plan.Role.Name, Changes: diff, Repaired: repaired})
-			}
-		}
-	}
-}
-
 func (j *jobs) webhook(ctx context.Context, job *river.Job[jobargs.Webhook]) error {
 	return webhook.Deliver(ctx, j.cfg.HTTPClient, j.cfg.WebhookSecret, job.Args)
 }

@@ -1,0 +1,105 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/rolegate/rolegate/provision/worker"
+	"github.com/rolegate/rolegate/store"
+)
+
+// TestBulkDriftCheckMatchesPerRole plants drifts among clean active roles
+// and checks that the bulk drift check finds the same roles with the same
+// changes as the per-role check, reading IAM in bulk once and each role on
+// its own only to confirm a drift; then that repair puts them back and
+// leaves a role rolegate did not create alone.
+func TestBulkDriftCheckMatchesPerRole(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	ctx := context.Background()
+	var reqs []store.Request
+	for i := range 12 {
+		r := e.submit(fmt.Sprintf("bulk-%02d", i))
+		e.approve(r)
+		reqs = append(reqs, r)
+	}
+	for _, r := range reqs {
+		e.await(r.ID, store.StatusActive)
+	}
+	e.stop()
+	outsider := &iam.CreateRoleInput{RoleName: aws.String("outsider"), Description: aws.String("not rolegate's"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}
+	if _, err := e.api.CreateRole(ctx, outsider); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String("bulk-02"), Description: aws.String("changed by hand")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("bulk-05"), PolicyName: aws.String("extra"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.TagInstanceProfile(ctx, &iam.TagInstanceProfileInput{InstanceProfileName: aws.String("bulk-09"),
+		Tags: []types.Tag{{Key: aws.String("extra"), Value: aws.String("x")}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	perRole, err := worker.CheckDriftPerRole(ctx, e.db, e.cfg.Reconciler, e.cfg.Settings, false)
+	if err != nil {
+		t.Fatalf("CheckDriftPerRole: %v", err)
+	}
+	e.iam.ResetCounters()
+	bulk, err := worker.CheckDrift(ctx, e.db, e.cfg.Reconciler, e.cfg.Settings, false)
+	if err != nil {
+		t.Fatalf("CheckDrift: %v", err)
+	}
+	if !reflect.DeepEqual(bulk, perRole) {
+		t.Errorf("bulk check found %+v\nper-role check found %+v", bulk, perRole)
+	}
+	var names []string
+	for _, d := range bulk {
+		names = append(names, d.RoleName)
+	}
+	if want := []string{"bulk-02", "bulk-05", "bulk-09"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("drifted roles %v, want %v", names, want)
+	}
+	for action, want := range map[string]int{"GetAccountAuthorizationDetails": 1, "ListRoles": 1, "GetRole": 3, "ListRolePolicies": 3} {
+		if n := e.iam.Calls(action); n != want {
+			t.Errorf("the bulk check made %d %s calls, want %d (one bulk read, one confirmation a drifted role)", n, action, want)
+		}
+	}
+
+	repaired, err := worker.CheckDrift(ctx, e.db, e.cfg.Reconciler, e.cfg.Settings, true)
+	if err != nil || len(repaired) != 3 || !repaired[0].Repaired {
+		t.Fatalf("repair: %+v, %v", repaired, err)
+	}
+	if again, err := worker.CheckDrift(ctx, e.db, e.cfg.Reconciler, e.cfg.Settings, false); err != nil || len(again) != 0 {
+		t.Fatalf("after repair: %+v, %v", again, err)
+	}
+	got, err := e.api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("outsider")})
+	if err != nil || aws.ToString(got.Role.Description) != "not rolegate's" {
+		t.Fatalf("the role rolegate did not create was touched: %v, %v", got, err)
+	}
+}
+
+// TestBulkDriftCheckWithoutActiveRolesReadsNothing: with no active role
+// the check makes no IAM call at all.
+func TestBulkDriftCheckWithoutActiveRolesReadsNothing(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	e.stop()
+	e.iam.ResetCounters()
+	found, err := worker.CheckDrift(context.Background(), e.db, e.cfg.Reconciler, e.cfg.Settings, false)
+	if err != nil || len(found) != 0 {
+		t.Fatalf("CheckDrift: %+v, %v", found, err)
+	}
+	if n := e.iam.Calls("GetAccountAuthorizationDetails") + e.iam.Calls("ListRoles"); n != 0 {
+		t.Errorf("%d IAM calls with no active role, want none", n)
+	}
+}
