@@ -35,6 +35,8 @@ func cmdBench(ctx context.Context, c cli) error {
 	fs.IntVar(&s.ServerConns, "server-db-conns", defaultDBMaxConns, "the server's database pool in the api section (10 is serve's default; 0: as many as the highest concurrency)")
 	fs.IntVar(&s.DashboardRows, "dashboard-rows", 100_000, "requests stored for the dashboard section")
 	fs.IntVar(&s.DashboardPages, "dashboard-pages", 50, "fetches of each dashboard page timed")
+	fs.IntVar(&s.DriftRoles, "drift-roles", 10_000, "active roles of the drift section")
+	fs.IntVar(&s.DriftSample, "drift-sample", 200, "of which the per-role drift check (the baseline) reads this many, scaled to all")
 	fs.StringVar(&s.CPUProfile, "cpuprofile", "", "write a CPU profile (pprof) of the whole run to `file`")
 	fs.BoolVar(&s.KeepDatabase, "keep-database", false, "keep the bench databases for inspection")
 	if err := fs.Parse(c.args); err != nil {
@@ -62,6 +64,12 @@ func cmdBench(ctx context.Context, c cli) error {
 	}
 	if s.DashboardPages < 1 || s.DashboardPages > 100_000 {
 		errs.add("--dashboard-pages: %d is not from 1 to 100000", s.DashboardPages)
+	}
+	if s.DriftRoles < 4 || s.DriftRoles > 100_000 {
+		errs.add("--drift-roles: %d is not from 4 to 100000", s.DriftRoles)
+	}
+	if s.DriftSample < 1 || s.DriftSample > s.DriftRoles {
+		errs.add("--drift-sample: %d is not from 1 to --drift-roles (%d)", s.DriftSample, s.DriftRoles)
 	}
 	var run []bench.Section
 	for _, name := range splitList(sections) {

@@ -12,6 +12,8 @@ func TestBenchFlags(t *testing.T) {
 		{"--api-requests", "0"},
 		{"--dashboard-rows", "100"},
 		{"--sections", "api,nope"},
+		{"--drift-roles", "3"},
+		{"--drift-roles", "100", "--drift-sample", "101"},
 	} {
 		c := cli{args: append([]string{"--database-url", "postgres://x@127.0.0.1:1/x"}, args...),
 			getenv: func(string) string { return "" }, stdout: io.Discard, stderr: io.Discard}

@@ -38,6 +38,8 @@ type Settings struct {
 	ServerConns    int   // the server's pool in the api section; 0: the highest API concurrency
 	DashboardRows  int   // requests stored for the dashboard section
 	DashboardPages int   // fetches of each dashboard page timed
+	DriftRoles     int   // active roles of the drift section
+	DriftSample    int   // of which the per-role drift check reads this many
 
 	// Version names the build in the header line of the table.
 	Version string
@@ -63,6 +65,9 @@ type env struct {
 	runID    string
 	progress io.Writer
 	dbs      []string
+	// peakKB is the highest peak RSS seen before a section reset the
+	// kernel's record of it to measure its own.
+	peakKB int64
 }
 
 // Section is one part of the benchmark. Sections run in order; each
@@ -80,6 +85,7 @@ func Sections() []Section {
 		{"api", "request creation through the API of a server process against direct pgx INSERTs at each concurrency; server memory", benchAPI},
 		{"dashboard", "approver dashboard pages over HTTP against their bare SQL over stored requests; server memory", benchDashboard},
 		{"provision", "provisioning throughput against the floor of IAM calls at each worker concurrency; second apply; memory", benchProvision},
+		{"drift", "drift check of the active roles reading IAM in bulk against reading each role: IAM calls, wall time; memory", benchDrift},
 	}
 }
 
@@ -113,7 +119,7 @@ func Run(ctx context.Context, s Settings, sections []Section, stdout, stderr io.
 			return fmt.Errorf("bench %s: %w", sec.Name, err)
 		}
 	}
-	rows = append(rows, memoryRow())
+	rows = append(rows, memoryRow(e.peakKB))
 	fmt.Fprintf(stdout, "rolegate bench %s: %d CPUs, %s, %s, %d requests per run, IAM latency %s, took %s\n\n",
 		s.Version, runtime.NumCPU(), runtime.Version(), memTotal(), s.Requests, s.Latency, time.Since(start).Round(time.Second))
 	printTable(stdout, rows)

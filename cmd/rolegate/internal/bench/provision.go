@@ -44,16 +44,27 @@ func benchProvision(ctx context.Context, e *env) ([]tableRow, error) {
 }
 
 // callCounter counts the calls reaching an endpoint and the time they
-// spend in it.
+// spend in it. latency, when set, is added to each call: the drift section
+// seeds its roles without it, then measures with it.
 type callCounter struct {
-	next  http.Handler
-	calls atomic.Int64
-	nanos atomic.Int64
+	next    http.Handler
+	calls   atomic.Int64
+	nanos   atomic.Int64
+	latency atomic.Int64
 }
 
 func (h *callCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	h.calls.Add(1)
+	if d := time.Duration(h.latency.Load()); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
 	h.next.ServeHTTP(w, r)
 	h.nanos.Add(int64(time.Since(start)))
 }
@@ -91,8 +102,8 @@ type benchIAM struct {
 	close   func()
 }
 
-func startBenchIAM(latency time.Duration) (*benchIAM, error) {
-	srv, err := iamlocal.New(iamlocal.Options{Latency: latency})
+func startBenchIAM(opts iamlocal.Options) (*benchIAM, error) {
+	srv, err := iamlocal.New(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +132,7 @@ func provisionRun(ctx context.Context, e *env, conc, floorCalls int, secondApply
 		return nil, err
 	}
 	defer db.Close()
-	ib, err := startBenchIAM(e.settings.Latency)
+	ib, err := startBenchIAM(iamlocal.Options{Latency: e.settings.Latency})
 	if err != nil {
 		return nil, err
 	}
