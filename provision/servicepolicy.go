@@ -7,7 +7,8 @@ import "fmt"
 // limited to roles and instance profiles under set.RolePath; creation
 // requires the managed-by=rolegate tag (and the boundary, when one is
 // configured); changes require the tag on the resource and cannot remove
-// it; attaching is limited to the allowed managed policies. iam:PassRole
+// it; attaching is limited to the allowed managed policies; only the drift
+// check's two bulk reads, which IAM cannot limit, are on "*". iam:PassRole
 // is included because AddRoleToInstanceProfile requires it on the role.
 // It never fails: invalid settings are caught by Settings.Validate.
 func ServicePolicy(set Settings) string {
@@ -34,6 +35,9 @@ func ServicePolicy(set Settings) string {
 			"iam:GetInstanceProfile", "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
 			"iam:ListInstanceProfilesForRole", "iam:ListRolePolicies", "iam:ListRoleTags",
 		}, Resource: both},
+		// The drift check's bulk reads: neither action can be limited
+		// to a path (IAM authorizes them on "*"), and both only read.
+		{Sid: "ReadRolesInBulk", Effect: "Allow", Action: []string{"iam:GetAccountAuthorizationDetails", "iam:ListRoles"}, Resource: []string{"*"}},
 		{Sid: "CreateTaggedRole", Effect: "Allow", Action: []string{"iam:CreateRole"}, Resource: []string{roles}, Condition: createCond},
 		{Sid: "CreateTaggedProfile", Effect: "Allow", Action: []string{"iam:CreateInstanceProfile"}, Resource: []string{profiles},
 			Condition: map[string]map[string][]string{"StringEquals": {"aws:RequestTag/" + TagManagedBy: {ManagedByValue}}}},
