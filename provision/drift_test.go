@@ -138,13 +138,7 @@ func TestDriftRepair(t *testing.T) {
 			if e.srv != nil {
 				assertCalls(t, "repairing Apply", e.srv, reapplyCalls(d.calls))
 			}
-			changed := false
-			for _, r := range rep.Resources {
-				if r.Kind == d.kind && (r.Outcome == OutcomeUpdated || r.Outcome == OutcomeCreated || r.Outcome == OutcomeDeleted) {
-					changed = true
-				}
-			}
-			if !changed || len(rep.Calls) == 0 {
+			if !changedKind(rep, d.kind) || len(rep.Calls) == 0 {
 				t.Errorf("drift in %s not reported as a change of a %s:\n%s", d.name, d.kind, rep)
 			}
 			assertConverged(t, e, p)

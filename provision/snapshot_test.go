@@ -10,9 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-
-	"github.com/rolegate/rolegate/provision/iamlocal"
-	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
 )
 
 // bulkCleanRoles is how many clean roles surround the drifted ones: pages
@@ -34,7 +31,8 @@ const bulkPageSize = 50
 // from the snapshot finds exactly the drifted roles, with the very report
 // the per-role dry run gives for every role, and that it read nothing
 // role by role except the instance profiles that no longer hold their
-// role.
+// role. A role rolegate did not create is left out of the snapshot and
+// refused as the per-role dry run refuses it.
 func TestBulkDryRunFindsEachDriftKind(t *testing.T) {
 	t.Parallel()
 	runScenarios(t, []scenario{{"bulk", func(t *testing.T, e *env) {
@@ -62,6 +60,11 @@ func TestBulkDryRunFindsEachDriftKind(t *testing.T) {
 				t.Fatalf("arranging drift %q: %v", drifted[p.Role.Name].name, err)
 			}
 		}
+		// A role of a plan's name that rolegate did not create.
+		foreign := mustPlan(t, fullSpec(uniqueName(t)+"-foreign", e.managed), set, testMeta("REQ-foreign"))
+		if _, err := e.admin.CreateRole(ctxT(t), &iam.CreateRoleInput{RoleName: aws.String(foreign.Role.Name), AssumeRolePolicyDocument: aws.String(foreign.Role.TrustPolicy)}); err != nil {
+			t.Fatal(err)
+		}
 
 		rec := NewReconciler(e.client, ReconcilerOptions{SnapshotPageSize: bulkPageSize})
 		snap, err := rec.ReadSnapshot(ctxT(t))
@@ -69,17 +72,17 @@ func TestBulkDryRunFindsEachDriftKind(t *testing.T) {
 			t.Fatalf("ReadSnapshot: %v", err)
 		}
 		// A page of each bulk read for every bulkPageSize roles, the
-		// role "profile holds another role" adds included; moto answers
-		// in one page.
-		pages := (len(plans) + 1 + bulkPageSize - 1) / bulkPageSize
+		// foreign role and the one "profile holds another role" adds
+		// included; moto answers in one page.
+		pages := (len(plans) + 2 + bulkPageSize - 1) / bulkPageSize
 		if e.name == "moto" {
 			pages = 1
 		}
 		if snap.Calls != 2*pages {
 			t.Errorf("the bulk read made %d calls, want %d", snap.Calls, 2*pages)
 		}
-		// The role "profile holds another role" adds is not rolegate's:
-		// the snapshot leaves it out.
+		// Neither the foreign role nor the one "profile holds another
+		// role" adds is rolegate's: the snapshot leaves them out.
 		if snap.Len() != len(plans) {
 			t.Errorf("snapshot holds %d roles, want the %d rolegate roles", snap.Len(), len(plans))
 		}
@@ -106,6 +109,12 @@ func TestBulkDryRunFindsEachDriftKind(t *testing.T) {
 				t.Errorf("the dry runs from the snapshot made %d GetInstanceProfile calls, want 2 (the profiles that lost their role)", n)
 			}
 		}
+		// The foreign role is read from IAM and refused as DryRun does.
+		_, err = rec.DryRunFrom(ctxT(t), snap, foreign)
+		var perm *PermanentError
+		if !errors.As(err, &perm) || perm.Code != CodeForeignEntity {
+			t.Errorf("DryRunFrom on a role rolegate did not create: %v, want the foreign-entity error", err)
+		}
 		var want []string
 		for name := range drifted {
 			want = append(want, name)
@@ -128,36 +137,6 @@ func TestBulkDryRunFindsEachDriftKind(t *testing.T) {
 			}
 		}
 	}}})
-}
-
-// TestBulkDryRunLeavesForeignRolesToIAM: a role of the plan's name that
-// rolegate did not create is not in the snapshot; the dry run reads it
-// from IAM and refuses it as the per-role one does.
-func TestBulkDryRunLeavesForeignRolesToIAM(t *testing.T) {
-	t.Parallel()
-	srv, url := iamlocaltest.Start(t, iamlocal.Options{})
-	e := newEnv(t, "iamlocal", url, srv)
-	e.managed = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-	p := mustPlan(t, fullSpec(uniqueName(t), e.managed), e.settings(), testMeta("REQ-foreign"))
-	if _, err := e.admin.CreateRole(ctxT(t), &iam.CreateRoleInput{RoleName: aws.String(p.Role.Name), AssumeRolePolicyDocument: aws.String(p.Role.TrustPolicy)}); err != nil {
-		t.Fatal(err)
-	}
-	rec := e.reconciler()
-	snap, err := rec.ReadSnapshot(ctxT(t))
-	if err != nil {
-		t.Fatalf("ReadSnapshot: %v", err)
-	}
-	if snap.Len() != 0 {
-		t.Errorf("snapshot holds %d roles, want none: the role is not rolegate's", snap.Len())
-	}
-	_, err = rec.DryRunFrom(ctxT(t), snap, p)
-	var perm *PermanentError
-	if !errors.As(err, &perm) || perm.Code != CodeForeignEntity {
-		t.Fatalf("DryRunFrom on a foreign role: %v, want the foreign-entity error", err)
-	}
-	if srv.WriteCalls() != 1 {
-		t.Errorf("%d write calls, want only the test's CreateRole", srv.WriteCalls())
-	}
 }
 
 // applyAll applies the plans eight at a time, failing the test on the

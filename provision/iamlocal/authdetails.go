@@ -27,34 +27,22 @@ type xmlRoleLastUsed struct {
 	Region       string `xml:",omitempty"`
 }
 
+// xmlRoleDetail is a role as GetRole shows it, without the description
+// and maximum session duration (RoleDetail has neither), with its
+// policies and instance profiles.
 type xmlRoleDetail struct {
-	Path                     string
-	RoleName                 string
-	RoleId                   string
-	Arn                      string
-	CreateDate               string
-	AssumeRolePolicyDocument string
-	InstanceProfileList      memberList[xmlProfile]
-	RolePolicyList           memberList[xmlPolicyDetail]
-	AttachedManagedPolicies  memberList[xmlAttachedPolicy]
-	PermissionsBoundary      *xmlBoundary `xml:",omitempty"`
-	Tags                     memberList[xmlTag]
-	RoleLastUsed             xmlRoleLastUsed
+	xmlRole
+	InstanceProfileList     memberList[xmlProfile]
+	RolePolicyList          memberList[xmlPolicyDetail]
+	AttachedManagedPolicies memberList[xmlAttachedPolicy]
+	RoleLastUsed            xmlRoleLastUsed
 }
 
+// xmlManagedPolicyDetail is a policy as GetPolicy shows it, without its
+// tags, and with its versions.
 type xmlManagedPolicyDetail struct {
-	PolicyName                    string
-	PolicyId                      string
-	Arn                           string
-	Path                          string
-	DefaultVersionId              string
-	AttachmentCount               int
-	PermissionsBoundaryUsageCount int
-	IsAttachable                  bool
-	Description                   string `xml:",omitempty"`
-	CreateDate                    string
-	UpdateDate                    string
-	PolicyVersionList             memberList[xmlPolicyVersion]
+	xmlPolicy
+	PolicyVersionList memberList[xmlPolicyVersion]
 }
 
 type authDetailsResult struct {
@@ -140,14 +128,8 @@ func (s *Server) profilesByRole() map[string][]*profile {
 }
 
 func (s *Server) roleDetailXML(r *role, profiles []*profile) xmlRoleDetail {
-	x := xmlRoleDetail{
-		Path:                     r.Path,
-		RoleName:                 r.Name,
-		RoleId:                   r.ID,
-		Arn:                      s.roleARN(r),
-		CreateDate:               r.Created.UTC().Format(isoTime),
-		AssumeRolePolicyDocument: percentEncode(r.TrustPolicy),
-	}
+	x := xmlRoleDetail{xmlRole: s.roleXML(r, true)}
+	x.Description, x.MaxSessionDuration = "", 0
 	for _, pr := range profiles {
 		x.InstanceProfileList.Member = append(x.InstanceProfileList.Member, s.profileXML(pr))
 	}
@@ -159,12 +141,6 @@ func (s *Server) roleDetailXML(r *role, profiles []*profile) xmlRoleDetail {
 			x.AttachedManagedPolicies.Member = append(x.AttachedManagedPolicies.Member, xmlAttachedPolicy{PolicyName: pi.name, PolicyArn: pi.arn})
 		}
 	}
-	if r.BoundaryARN != "" {
-		x.PermissionsBoundary = &xmlBoundary{PermissionsBoundaryType: "PermissionsBoundaryPolicy", PermissionsBoundaryArn: r.BoundaryARN}
-	}
-	for _, t := range r.Tags {
-		x.Tags.Member = append(x.Tags.Member, xmlTag(t))
-	}
 	return x
 }
 
@@ -173,13 +149,8 @@ func (s *Server) roleDetailXML(r *role, profiles []*profile) xmlRoleDetail {
 func (s *Server) managedPolicyDetailXML(arn string) xmlManagedPolicyDetail {
 	pi, _ := s.lookupPolicy(arn)
 	mp := s.st.Policies[arn]
-	p := s.policyXML(pi)
-	created := mp.Created.UTC().Format(isoTime)
-	x := xmlManagedPolicyDetail{
-		PolicyName: p.PolicyName, PolicyId: p.PolicyId, Arn: p.Arn, Path: p.Path, DefaultVersionId: p.DefaultVersionId,
-		AttachmentCount: p.AttachmentCount, PermissionsBoundaryUsageCount: p.PermissionsBoundaryUsageCount,
-		IsAttachable: p.IsAttachable, Description: p.Description, CreateDate: p.CreateDate, UpdateDate: p.UpdateDate,
-	}
-	x.PolicyVersionList.Member = []xmlPolicyVersion{{Document: percentEncode(mp.Document), VersionId: "v1", IsDefaultVersion: true, CreateDate: created}}
+	x := xmlManagedPolicyDetail{xmlPolicy: s.policyXML(pi)}
+	x.Tags = nil
+	x.PolicyVersionList.Member = []xmlPolicyVersion{{Document: percentEncode(mp.Document), VersionId: "v1", IsDefaultVersion: true, CreateDate: mp.Created.UTC().Format(isoTime)}}
 	return x
 }
