@@ -74,7 +74,7 @@ func (x *run) applyInlinePolicy(ctx context.Context, roleARN string, roleCreated
 // inlinePolicyNames lists the names of the role's inline policies.
 func (x *run) inlinePolicyNames(ctx context.Context) ([]string, error) {
 	if x.snap != nil {
-		return sortedKeys(x.snap.inline), nil
+		return x.snap.inlineNames(), nil
 	}
 	var names []string
 	pg := iam.NewListRolePoliciesPaginator(x.r.client, &iam.ListRolePoliciesInput{RoleName: aws.String(x.plan.Role.Name)})
@@ -92,7 +92,7 @@ func (x *run) inlinePolicyNames(ctx context.Context) ([]string, error) {
 // it (percent-encoded), and false when the policy is gone.
 func (x *run) inlinePolicyDocument(ctx context.Context, name string) (string, bool, error) {
 	if x.snap != nil {
-		doc, ok := x.snap.inline[name]
+		doc, ok := x.snap.inlineDocument(name)
 		return doc, ok, nil
 	}
 	out, err := x.r.client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(x.plan.Role.Name), PolicyName: aws.String(name)})

@@ -14,7 +14,7 @@ import (
 // getRole returns the role, or nil when IAM says it does not exist.
 func (x *run) getRole(ctx context.Context) (*types.Role, error) {
 	if x.snap != nil {
-		return &x.snap.role, nil
+		return x.snap.apiRole(), nil
 	}
 	out, err := x.r.client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(x.plan.Role.Name)})
 	if isNoSuchEntity(err) {
