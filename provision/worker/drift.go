@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/rolegate/rolegate/provision"
@@ -35,6 +36,10 @@ func CheckDrift(ctx context.Context, st Store, rec *provision.Reconciler, set pr
 		if snap == nil {
 			var err error
 			if snap, err = rec.ReadSnapshot(ctx); err != nil {
+				var perm *provision.PermanentError
+				if errors.As(err, &perm) && perm.Code == "AccessDenied" {
+					return provision.Report{}, fmt.Errorf("read IAM in bulk: %w (rolegate's IAM principal needs iam:GetAccountAuthorizationDetails and iam:ListRoles on \"*\": see rolegate service-policy)", err)
+				}
 				return provision.Report{}, fmt.Errorf("read IAM in bulk: %w", err)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -101,5 +102,21 @@ func TestBulkDriftCheckWithoutActiveRolesReadsNothing(t *testing.T) {
 	}
 	if n := e.iam.Calls("GetAccountAuthorizationDetails") + e.iam.Calls("ListRoles"); n != 0 {
 		t.Errorf("%d IAM calls with no active role, want none", n)
+	}
+}
+
+// TestBulkDriftCheckNamesMissingPermission: a principal whose policy
+// predates the bulk reads gets an error that says what to grant.
+func TestBulkDriftCheckNamesMissingPermission(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	r := e.submit("unreadable")
+	e.approve(r)
+	e.await(r.ID, store.StatusActive)
+	e.stop()
+	e.iam.FailNth("GetAccountAuthorizationDetails", 1, "AccessDenied")
+	_, err := worker.CheckDrift(context.Background(), e.db, e.cfg.Reconciler, e.cfg.Settings, false)
+	if err == nil || !strings.Contains(err.Error(), "iam:GetAccountAuthorizationDetails and iam:ListRoles") {
+		t.Fatalf("CheckDrift without the bulk permission: %v, want an error naming the permissions", err)
 	}
 }
