@@ -121,7 +121,9 @@ func seedActive(ctx context.Context, e *env, db *store.DB, rec *provision.Reconc
 	if err := w.Start(ctx); err != nil {
 		return err
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, time.Duration(n)*50*time.Millisecond+time.Minute)
+	// Bounded generously: seeding is not measured, and a shared machine
+	// provisions 10,000 roles in 5 to 15 minutes.
+	waitCtx, cancel := context.WithTimeout(ctx, time.Duration(n)*200*time.Millisecond+5*time.Minute)
 	err = awaitActive(waitCtx, db, n)
 	cancel()
 	stopCtx, stopCancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
