@@ -130,7 +130,7 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 	// four tables (and the idempotency key), atomic on its own; foreign keys are checked at its end.
 	insert := func(q querier) error {
 		args := va.named(in, now)
-		args["role_name"], args["kind"], args["data"] = in.Spec.Name, EventSubmitted, data
+		args["kind"], args["data"] = EventSubmitted, data
 		args["key_user"], args["key"] = keyUser, keyName
 		err := q.QueryRow(ctx, `
 			WITH r AS (
@@ -284,14 +284,19 @@ func (va versionArgs) stored(spec provision.RoleSpec) provision.RoleSpec {
 
 // versionCTEs insert a version and its scopes for the request r of the
 // enclosing WITH (columns id and version). Their named arguments come
-// from versionArgs.named; @actor and @now are there for the rest of the
-// statement to use too.
+// from versionArgs.named; @actor, @role_name and @now are there for the
+// rest of the statement to use too. The version's search document
+// (migration 00010) names the request's role and requester: a version is
+// written by the requester (only they change a role) under the request's
+// role name (which never changes), so @role_name and @actor are those.
 const versionCTEs = `
 	v AS (
 		INSERT INTO request_versions (request_id, version, description, justification,
-			max_session_duration, managed_policies, expires_at, requested_ttl_seconds, keeps_expiry, created_by, created_at)
+			max_session_duration, managed_policies, expires_at, requested_ttl_seconds, keeps_expiry, created_by, created_at,
+			search_doc)
 		SELECT r.id, r.version, @description, @justification,
-			@max_session_duration, @managed_policies, @expires_at, @requested_ttl_seconds, @keeps_expiry, @actor, @now FROM r),
+			@max_session_duration, @managed_policies, @expires_at, @requested_ttl_seconds, @keeps_expiry, @actor, @now,
+			request_search_doc(@role_name, @actor, @justification, @buckets::text[], @prefixes::text[]) FROM r),
 	s AS (
 		INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
 		SELECT r.id, r.version, (t.n - 1)::smallint, t.bucket, t.prefix, t.access
@@ -306,6 +311,7 @@ const versionCTEs = `
 func (va versionArgs) named(in NewRequest, now time.Time) pgx.StrictNamedArgs {
 	return pgx.StrictNamedArgs{
 		"actor":                 in.Requester,
+		"role_name":             in.Spec.Name,
 		"now":                   now,
 		"description":           in.Spec.Description,
 		"justification":         in.Justification,

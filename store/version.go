@@ -127,11 +127,6 @@ func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
 	return out, nil
 }
 
-// CountByStatus returns how many requests are in each state.
-func (db *DB) CountByStatus(ctx context.Context) (map[Status]int, error) {
-	return db.countByStatus(ctx, `SELECT status, count(*) FROM requests GROUP BY status`)
-}
-
 // CountRoutedByStatus counts, per state, the requests a data owner who is
 // not an approver sees on the dashboard (ListFilter.DecidableBy): not
 // their own, touching a bucket routed to one of their groups in the

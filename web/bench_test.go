@@ -22,8 +22,10 @@ func BenchmarkDashboard(b *testing.B) {
 	       (ARRAY['pending','pending','pending','rejected','cancelled'])[1 + g % 5], 1,
 	       now() - (100001 - g) * interval '1 minute', now() - (100001 - g) * interval '1 minute'
 	FROM generate_series(1, 100000) g;
-	INSERT INTO request_versions (request_id, version, description, justification, created_by, created_at)
-	SELECT g, 1, 'benchmark role', 'needed by batch job number ' || g, 'user' || (g % 997), now() - (100001 - g) * interval '1 minute'
+	INSERT INTO request_versions (request_id, version, description, justification, created_by, created_at, search_doc)
+	SELECT g, 1, 'benchmark role', 'needed by batch job number ' || g, 'user' || (g % 997), now() - (100001 - g) * interval '1 minute',
+	       request_search_doc('bench-role-' || g, 'user' || (g % 997), 'needed by batch job number ' || g,
+	                          ARRAY['bucket-' || (g % 300), 'bucket-' || ((g + 1) % 300)], ARRAY['data/0/', 'data/1/'])
 	FROM generate_series(1, 100000) g;
 	INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
 	SELECT g, 1, p, 'bucket-' || ((g + p) % 300), 'data/' || p || '/', (ARRAY['read','write','read-write'])[1 + (g + p) % 3]

@@ -19,6 +19,7 @@ func cmdBench(ctx context.Context, c cli) error {
 		sections    string
 		concurrency string
 		apiConc     string
+		dashRows    string
 	)
 	names := []string{}
 	for _, sec := range bench.Sections() {
@@ -33,8 +34,10 @@ func cmdBench(ctx context.Context, c cli) error {
 	fs.StringVar(&apiConc, "api-concurrency", "1,8,64", "comma-separated API client concurrencies to measure")
 	fs.IntVar(&s.APIRequests, "api-requests", 2000, "requests created per API concurrency (and as many direct INSERTs)")
 	fs.IntVar(&s.ServerConns, "server-db-conns", defaultDBMaxConns, "the server's database pool in the api section (10 is serve's default; 0: as many as the highest concurrency)")
-	fs.IntVar(&s.DashboardRows, "dashboard-rows", 100_000, "requests stored for the dashboard section")
-	fs.IntVar(&s.DashboardPages, "dashboard-pages", 50, "fetches of each dashboard page timed")
+	fs.StringVar(&dashRows, "dashboard-rows", "10000,100000,1000000", "comma-separated numbers of requests stored for the dashboard section, one run each")
+	fs.IntVar(&s.DashboardPages, "dashboard-pages", 50, "fetches of each dashboard and events page timed")
+	fs.IntVar(&s.EventRows, "event-rows", 5_000_000, "audit events stored for the events section")
+	fs.BoolVar(&s.ReuseSeeded, "reuse-seeded", false, "keep the seeded databases of the dashboard and events sections (rolegate_bench_seeded_*) and use them again in later runs instead of seeding anew")
 	fs.IntVar(&s.DriftRoles, "drift-roles", 10_000, "active roles of the drift section")
 	fs.IntVar(&s.DriftSample, "drift-sample", 200, "of which the per-role drift check (the baseline) reads this many, scaled to all")
 	fs.StringVar(&s.CPUProfile, "cpuprofile", "", "write a CPU profile (pprof) of the whole run to `file`")
@@ -59,8 +62,19 @@ func cmdBench(ctx context.Context, c cli) error {
 	if s.APIRequests < 1 || s.APIRequests > 1_000_000 {
 		errs.add("--api-requests: %d is not from 1 to 1000000", s.APIRequests)
 	}
-	if s.DashboardRows < 5000 || s.DashboardRows > 10_000_000 {
-		errs.add("--dashboard-rows: %d is not from 5000 to 10000000", s.DashboardRows)
+	for _, part := range splitList(dashRows) {
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 5000 || n > 10_000_000 {
+			errs.add("--dashboard-rows: %q is not a whole number from 5000 to 10000000", part)
+			continue
+		}
+		s.DashboardRows = append(s.DashboardRows, n)
+	}
+	if len(s.DashboardRows) == 0 {
+		errs.add("--dashboard-rows: no number of requests given")
+	}
+	if s.EventRows < 1000 || s.EventRows > 100_000_000 {
+		errs.add("--event-rows: %d is not from 1000 to 100000000", s.EventRows)
 	}
 	if s.DashboardPages < 1 || s.DashboardPages > 100_000 {
 		errs.add("--dashboard-pages: %d is not from 1 to 100000", s.DashboardPages)

@@ -36,10 +36,14 @@ type Settings struct {
 	APIConcurrency []int // client concurrencies of the api section
 	APIRequests    int   // requests created per API concurrency
 	ServerConns    int   // the server's pool in the api section; 0: the highest API concurrency
-	DashboardRows  int   // requests stored for the dashboard section
-	DashboardPages int   // fetches of each dashboard page timed
-	DriftRoles     int   // active roles of the drift section
-	DriftSample    int   // of which the per-role drift check reads this many
+	DashboardRows  []int // requests stored for the dashboard section, one run each
+	DashboardPages int   // fetches of each dashboard and events page timed
+	EventRows      int   // audit events stored for the events section
+	// ReuseSeeded keeps the seeded databases of the dashboard and events
+	// sections (rolegate_bench_seeded_*) and uses them again in later runs.
+	ReuseSeeded bool
+	DriftRoles  int // active roles of the drift section
+	DriftSample int // of which the per-role drift check reads this many
 
 	// Version names the build in the header line of the table.
 	Version string
@@ -83,7 +87,8 @@ type Section struct {
 func Sections() []Section {
 	return []Section{
 		{"api", "request creation through the API of a server process against direct pgx INSERTs at each concurrency; server memory", benchAPI},
-		{"dashboard", "approver dashboard pages over HTTP against their bare SQL over stored requests; server memory", benchDashboard},
+		{"dashboard", "approver dashboard pages, search included, over HTTP against their bare SQL at each number of stored requests; server memory", benchDashboard},
+		{"events", "the audit log page and GET /api/v1/events over HTTP against their bare SQL over stored events; server memory", benchEvents},
 		{"provision", "provisioning throughput against the floor of IAM calls at each worker concurrency; second apply; memory", benchProvision},
 		{"drift", "drift check of the active roles reading IAM in bulk against reading each role: IAM calls, wall time; memory", benchDrift},
 	}
