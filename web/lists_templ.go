@@ -262,7 +262,7 @@ func dashboardPage(v dashboardView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "\" placeholder=\"role, requester, justification\"></div><div class=\"field\"><button type=\"submit\" class=\"btn\">Filter</button></div></form>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "\" placeholder=\"role, requester, bucket/prefix, justification\"></div><div class=\"field\"><button type=\"submit\" class=\"btn\">Filter</button></div></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -104,8 +104,11 @@ func benchDashboardAt(ctx context.Context, e *env, n int) ([]tableRow, error) {
 	byBucket := pending
 	byBucket.Bucket = "bucket-42"
 	all := store.ListFilter{Limit: dashboardPageSize}
-	rare, common := all, all
+	rare, common, role := all, all, all
 	rare.Text, common.Text = rareTerm, commonTerm
+	// One role by its name, which shares most of its letters (and so its
+	// trigrams) with every other role's: the hardest text for the index.
+	role.Text = fmt.Sprintf("bench-role-%d", n-7)
 
 	srv, err := startServer(ctx, e, dbURL, 0)
 	if err != nil {
@@ -130,6 +133,7 @@ func benchDashboardAt(ctx context.Context, e *env, n int) ([]tableRow, error) {
 		{"all statuses, first page", "/dashboard?status=all", all},
 		{"search, rare term (" + rareTerm + ")", "/dashboard?status=all&q=" + rareTerm, rare},
 		{"search, common term (" + commonTerm + ")", "/dashboard?status=all&q=" + commonTerm, common},
+		{"search, one role by name (" + role.Text + ")", "/dashboard?status=all&q=" + role.Text, role},
 	}
 	var rows []tableRow
 	for _, p := range pages {
