@@ -154,16 +154,23 @@ func (e *env) newStore(ctx context.Context, suffix string, opts store.Options) (
 	if err != nil {
 		return nil, "", err
 	}
+	db, err := openMigrated(ctx, dbURL, opts)
+	return db, dbURL, err
+}
+
+// openMigrated opens a store on dbURL with opts (a 5 s connect timeout)
+// and migrates it. The caller closes the store.
+func openMigrated(ctx context.Context, dbURL string, opts store.Options) (*store.DB, error) {
 	opts.ConnectTimeout = 5 * time.Second
 	db, err := store.Open(ctx, dbURL, opts)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if _, err := db.Migrate(ctx, nil); err != nil {
 		db.Close()
-		return nil, "", err
+		return nil, err
 	}
-	return db, dbURL, nil
+	return db, nil
 }
 
 func (e *env) dropDatabases() {

@@ -110,18 +110,11 @@ func benchDashboardAt(ctx context.Context, e *env, n int) ([]tableRow, error) {
 	// trigrams) with every other role's: the hardest text for the index.
 	role.Text = fmt.Sprintf("bench-role-%d", n-7)
 
-	srv, err := startServer(ctx, e, dbURL, 0)
+	srv, client, err := startBrowsedServer(ctx, e, dbURL)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
-	client := srv.client(1)
-	// A browser keeps its session cookie: one session, then one session
-	// read per page, as for a person at the dashboard.
-	client.Jar, err = cookiejar.New(nil)
-	if err != nil {
-		return nil, err
-	}
 	pages := []struct {
 		name   string
 		path   string
@@ -219,4 +212,21 @@ func dashboardGet(ctx context.Context, client *http.Client, u string) error {
 	req.Header.Set("X-Forwarded-User", "bench-approver")
 	req.Header.Set("X-Forwarded-Groups", approverGroup)
 	return exchange(client, req, http.StatusOK, "GET "+u)
+}
+
+// startBrowsedServer starts a server process on dbURL with its default
+// pool and returns it with a client that keeps cookies as a browser does:
+// one session, then one session read per page, as for a person at the
+// dashboard. The caller stops the server.
+func startBrowsedServer(ctx context.Context, e *env, dbURL string) (*serverProcess, *http.Client, error) {
+	srv, err := startServer(ctx, e, dbURL, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	client := srv.client(1)
+	if client.Jar, err = cookiejar.New(nil); err != nil {
+		srv.stop()
+		return nil, nil, err
+	}
+	return srv, client, nil
 }

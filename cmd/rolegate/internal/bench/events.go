@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"strconv"
 
 	"github.com/rolegate/rolegate/store"
@@ -50,16 +49,11 @@ func benchEvents(ctx context.Context, e *env) ([]tableRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startServer(ctx, e, dbURL, 0)
+	srv, client, err := startBrowsedServer(ctx, e, dbURL)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
-	client := srv.client(1)
-	client.Jar, err = cookiejar.New(nil)
-	if err != nil {
-		return nil, err
-	}
 	mid := lastID / 2
 	audit := store.EventFilter{Limit: auditPageSize, NewestFirst: true}
 	auditDeep, auditActor := audit, audit
@@ -97,8 +91,8 @@ func benchEvents(ctx context.Context, e *env) ([]tableRow, error) {
 		}
 		bare := func(ctx context.Context, _ int) error {
 			events, err := db.ListEvents(ctx, p.filter)
-			if err == nil && len(events) != p.filter.Limit {
-				err = fmt.Errorf("%s: %d events, not a full page", p.name, len(events))
+			if err == nil && len(events) == 0 {
+				err = fmt.Errorf("%s: no events", p.name)
 			}
 			return err
 		}

@@ -79,15 +79,8 @@ func (e *env) namedStore(ctx context.Context, name string) (*store.DB, string, e
 		return nil, "", fmt.Errorf("database %s: %w", name, err)
 	}
 	dbURL := databaseURL(e.settings.AdminURL, name)
-	db, err := store.Open(ctx, dbURL, store.Options{MaxConns: 4, ConnectTimeout: 5 * time.Second})
-	if err != nil {
-		return nil, "", err
-	}
-	if _, err := db.Migrate(ctx, nil); err != nil {
-		db.Close()
-		return nil, "", err
-	}
-	return db, dbURL, nil
+	db, err := openMigrated(ctx, dbURL, store.Options{MaxConns: 4})
+	return db, dbURL, err
 }
 
 // seedInBulk runs fill in one transaction: it drops the secondary indexes
