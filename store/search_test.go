@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
@@ -143,6 +144,13 @@ func TestSearchWithFiltersAndPages(t *testing.T) {
 	page, err := f.db.ListRequests(ctx, store.ListFilter{Text: "etl", Status: store.StatusActive})
 	if err != nil || len(page.Requests) != 0 {
 		t.Fatalf("etl among active requests = %+v, %v; want none (reporting-etl has a change pending)", page.Requests, err)
+	}
+	// Every kind of argument the list query takes, with the text (which
+	// is planned anew each time, its arguments typed by pgx).
+	page, err = f.db.ListRequests(ctx, store.ListFilter{Text: "etl", DecidableBy: &erin,
+		UpdatedSince: f.clock.Now().Add(-time.Hour), Bucket: "finance-reports", Status: store.StatusPending})
+	if err != nil || len(page.Requests) != 1 || page.Requests[0].Spec.Name != "etl-reader" {
+		t.Fatalf("etl routed to erin = %+v, %v; want etl-reader", page.Requests, err)
 	}
 	page, err = f.db.ListRequests(ctx, store.ListFilter{Text: "etl", Requester: "alice", Limit: 1})
 	if err != nil || len(page.Requests) != 1 || page.Requests[0].Spec.Name != "reporting-etl" || page.Next == "" {
