@@ -159,6 +159,9 @@ func TestDashboardQueue(t *testing.T) {
 	pageLacks(t, bob.get("/dashboard?status=pending&requester=bob"), "role-000")
 	pageHas(t, bob.get("/dashboard?status=all&q=ROLE-02"), "role-020", "role-029")
 	pageLacks(t, bob.get("/dashboard?status=all&q=ROLE-02"), "role-030")
+	// Search reads scopes as bucket/prefix too.
+	pageHas(t, bob.get("/dashboard?status=all&q=BUCKET-2/"), "role-002", "role-050")
+	pageLacks(t, bob.get("/dashboard?status=all&q=BUCKET-2/"), "role-001", "role-003")
 	pageHas(t, bob.get("/dashboard?status=active"), "No requests match")
 	if r := bob.get("/dashboard?cursor=garbage"); r.status != http.StatusUnprocessableEntity {
 		t.Errorf("bad cursor = %d", r.status)
