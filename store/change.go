@@ -22,18 +22,9 @@ import (
 // name cannot change. It returns ErrForbidden, ErrConflict when the
 // request is not active, and *provision.ValidationError.
 func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVersion) (Request, error) {
-	now := db.now().UTC()
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		r, err := lockRequest(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if actor.Name != r.Requester {
-			return errorf(KindForbidden, "only the requester can change a role")
-		}
-		if r.Status != StatusActive {
-			return stateError(r, "be changed (only active roles can)")
-		}
+	g := guard{may: actor.requested, forbidden: "only the requester can change a role",
+		allowed: inStatus(StatusActive), cannot: "be changed (only active roles can)"}
+	return db.takeStep(ctx, id, g, func(tx pgx.Tx, r Request, now time.Time) error {
 		if nv.Spec.Name != r.Spec.Name {
 			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "name",
 				Message: fmt.Sprintf("the role name cannot change (it is %q); request a new role instead", r.Spec.Name)}}}
@@ -73,10 +64,6 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 			Data: map[string]any{"diff": changeDiff(live, r.ExpiresAt, nv.Spec).Lines(), "policy_diff": PolicyDiff(live, nv.Spec, db.settings)}}, now)
 		return err
 	})
-	if err != nil {
-		return Request{}, err
-	}
-	return db.GetRequest(ctx, id)
 }
 
 // specOf reads the spec of one version of request id.
@@ -119,24 +106,12 @@ func specOf(ctx context.Context, q querier, id int64, version int) (provision.Ro
 // ErrForbidden, and ErrConflict when nothing of the request can be in IAM
 // (pending first version, ended) or it is being revoked already.
 func (db *DB) Revoke(ctx context.Context, actor Actor, id int64) (Request, error) {
-	now := db.now().UTC()
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		r, err := lockRequest(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if actor.Name != r.Requester && !actor.Has(RoleAdmin) {
-			return errorf(KindForbidden, "only the requester or an admin can revoke a role")
-		}
-		if !revocable(r) {
-			return stateError(r, "be revoked (nothing of it is in IAM)")
-		}
+	g := guard{may: func(r Request) bool { return actor.requested(r) || actor.Has(RoleAdmin) },
+		forbidden: "only the requester or an admin can revoke a role",
+		allowed:   revocable, cannot: "be revoked (nothing of it is in IAM)"}
+	return db.takeStep(ctx, id, g, func(tx pgx.Tx, r Request, now time.Time) error {
 		return db.beginRevoke(ctx, tx, r, actor.Name, StatusRevoked, now)
 	})
-	if err != nil {
-		return Request{}, err
-	}
-	return db.GetRequest(ctx, id)
 }
 
 // beginRevoke moves r (locked by the caller) to revoking and enqueues the
@@ -196,18 +171,9 @@ func retries(ctx context.Context, tx pgx.Tx, id int64) (int, error) {
 // revocation that failed. Admins only; it returns ErrForbidden and
 // ErrConflict when the request has not failed.
 func (db *DB) Retry(ctx context.Context, actor Actor, id int64) (Request, error) {
-	now := db.now().UTC()
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		r, err := lockRequest(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if !actor.Has(RoleAdmin) {
-			return errorf(KindForbidden, "only admins can retry")
-		}
-		if r.Status != StatusFailed {
-			return stateError(r, "be retried (only failed requests can)")
-		}
+	g := guard{may: func(Request) bool { return actor.Has(RoleAdmin) }, forbidden: "only admins can retry",
+		allowed: inStatus(StatusFailed), cannot: "be retried (only failed requests can)"}
+	return db.takeStep(ctx, id, g, func(tx pgx.Tx, r Request, now time.Time) error {
 		if _, err := db.event(ctx, tx, Event{RequestID: id, Version: r.Version, Actor: actor.Name, Kind: EventRetried}, now); err != nil {
 			return err
 		}
@@ -227,8 +193,4 @@ func (db *DB) Retry(ctx context.Context, actor Actor, id int64) (Request, error)
 		}
 		return db.enqueue(ctx, tx, jobargs.Provision{RequestID: id, Version: r.Version, Attempt: attempt})
 	})
-	if err != nil {
-		return Request{}, err
-	}
-	return db.GetRequest(ctx, id)
 }

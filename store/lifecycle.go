@@ -40,11 +40,7 @@ type ProvisionResult struct {
 }
 
 func (db *DB) work(ctx context.Context, id int64, version int) (Work, error) {
-	r, err := db.GetRequest(ctx, id)
-	if err != nil {
-		return Work{}, err
-	}
-	versions, err := db.ListVersions(ctx, id)
+	r, versions, err := db.requestAndVersions(ctx, id)
 	if err != nil {
 		return Work{}, err
 	}

@@ -49,8 +49,12 @@ func (blockingLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
 	return err
 }
 
-func (db *DB) provider(logger *slog.Logger, locked bool) (*goose.Provider, *sql.DB, error) {
+// withProvider runs f with a goose provider of rolegate's migrations over
+// the pool; locked makes goose itself take the advisory lock. It returns
+// the error of loading the migrations, or f's.
+func (db *DB) withProvider(logger *slog.Logger, locked bool, f func(p *goose.Provider) error) error {
 	sqlDB := stdlib.OpenDBFromPool(db.pool)
+	defer sqlDB.Close()
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	if locked {
 		opts = append(opts, goose.WithSessionLocker(blockingLocker{}))
@@ -60,10 +64,9 @@ func (db *DB) provider(logger *slog.Logger, locked bool) (*goose.Provider, *sql.
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS, opts...)
 	if err != nil {
-		sqlDB.Close()
-		return nil, nil, fmt.Errorf("load migrations: %w", err)
+		return fmt.Errorf("load migrations: %w", err)
 	}
-	return p, sqlDB, nil
+	return f(p)
 }
 
 // Migrate applies every pending migration — rolegate's own, then the job
@@ -81,28 +84,30 @@ func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) ([]int64, error)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockID) //nolint:errcheck // the session ends with the connection anyway
 
-	p, sqlDB, err := db.provider(logger, false)
+	var applied []int64
+	err = db.withProvider(logger, false, func(p *goose.Provider) error {
+		if err := checkKnown(ctx, p); err != nil {
+			return err
+		}
+		results, err := p.Up(ctx)
+		if err != nil {
+			return fmt.Errorf("apply migrations: %w", err)
+		}
+		applied = make([]int64, 0, len(results))
+		for _, r := range results {
+			applied = append(applied, r.Source.Version)
+		}
+		migrator, err := rivermigrate.New(riverpgxv5.New(db.pool), nil)
+		if err != nil {
+			return fmt.Errorf("job queue migrations: %w", err)
+		}
+		if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("apply job queue migrations: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer sqlDB.Close()
-	if err := checkKnown(ctx, p); err != nil {
-		return nil, err
-	}
-	results, err := p.Up(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("apply migrations: %w", err)
-	}
-	applied := make([]int64, 0, len(results))
-	for _, r := range results {
-		applied = append(applied, r.Source.Version)
-	}
-	migrator, err := rivermigrate.New(riverpgxv5.New(db.pool), nil)
-	if err != nil {
-		return nil, fmt.Errorf("job queue migrations: %w", err)
-	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("apply job queue migrations: %w", err)
 	}
 	return applied, nil
 }
@@ -110,36 +115,35 @@ func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) ([]int64, error)
 // MigrateDown rolls back the most recent of rolegate's migrations. Tests
 // use it to prove every migration can be undone and re-applied.
 func (db *DB) MigrateDown(ctx context.Context) error {
-	p, sqlDB, err := db.provider(nil, true)
-	if err != nil {
-		return err
-	}
-	defer sqlDB.Close()
-	if _, err := p.Down(ctx); err != nil {
-		return fmt.Errorf("roll back migration: %w", err)
-	}
-	return nil
+	return db.withProvider(nil, true, func(p *goose.Provider) error {
+		if _, err := p.Down(ctx); err != nil {
+			return fmt.Errorf("roll back migration: %w", err)
+		}
+		return nil
+	})
 }
 
 // MigrationStatus lists every migration this binary knows, applied or not.
 func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
-	p, sqlDB, err := db.provider(nil, false)
+	var out []MigrationState
+	err := db.withProvider(nil, false, func(p *goose.Provider) error {
+		st, err := p.Status(ctx)
+		if err != nil {
+			return fmt.Errorf("read migration status: %w", err)
+		}
+		out = make([]MigrationState, 0, len(st))
+		for _, s := range st {
+			out = append(out, MigrationState{
+				Version:   s.Source.Version,
+				Name:      s.Source.Path,
+				Applied:   s.State == goose.StateApplied,
+				AppliedAt: s.AppliedAt,
+			})
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer sqlDB.Close()
-	st, err := p.Status(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read migration status: %w", err)
-	}
-	out := make([]MigrationState, 0, len(st))
-	for _, s := range st {
-		out = append(out, MigrationState{
-			Version:   s.Source.Version,
-			Name:      s.Source.Path,
-			Applied:   s.State == goose.StateApplied,
-			AppliedAt: s.AppliedAt,
-		})
 	}
 	return out, nil
 }
@@ -148,22 +152,19 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
 // this binary knows, ErrSchemaPending when some are missing and
 // ErrSchemaUnknown when it is ahead.
 func (db *DB) SchemaCurrent(ctx context.Context) error {
-	p, sqlDB, err := db.provider(nil, false)
-	if err != nil {
-		return err
-	}
-	defer sqlDB.Close()
-	if err := checkKnown(ctx, p); err != nil {
-		return err
-	}
-	pending, err := p.HasPending(ctx)
-	if err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	if pending {
-		return ErrSchemaPending
-	}
-	return nil
+	return db.withProvider(nil, false, func(p *goose.Provider) error {
+		if err := checkKnown(ctx, p); err != nil {
+			return err
+		}
+		pending, err := p.HasPending(ctx)
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		if pending {
+			return ErrSchemaPending
+		}
+		return nil
+	})
 }
 
 func checkKnown(ctx context.Context, p *goose.Provider) error {

@@ -202,11 +202,7 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 
 // readCreated reads back what CreateRequest wrote for request id.
 func (db *DB) readCreated(ctx context.Context, id int64) (Created, error) {
-	r, err := db.GetRequest(ctx, id)
-	if err != nil {
-		return Created{}, err
-	}
-	versions, err := db.ListVersions(ctx, id)
+	r, versions, err := db.requestAndVersions(ctx, id)
 	if err != nil {
 		return Created{}, err
 	}
@@ -218,6 +214,19 @@ func (db *DB) readCreated(ctx context.Context, id int64) (Created, error) {
 		return Created{}, errorf(KindNotFound, "request %d has no first version or submitted event", id)
 	}
 	return Created{Request: r, First: versions[0], Submitted: events[0]}, nil
+}
+
+// requestAndVersions reads request id and its versions, oldest first.
+func (db *DB) requestAndVersions(ctx context.Context, id int64) (Request, []Version, error) {
+	r, err := db.GetRequest(ctx, id)
+	if err != nil {
+		return Request{}, nil, err
+	}
+	versions, err := db.ListVersions(ctx, id)
+	if err != nil {
+		return Request{}, nil, err
+	}
+	return r, versions, nil
 }
 
 // dbTime is t as PostgreSQL's timestamptz keeps it and pgx returns it:

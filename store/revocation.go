@@ -267,20 +267,7 @@ func (db *DB) LiveWork(ctx context.Context, afterID int64, limit int) ([]Work, e
 // stays in IAM meanwhile). export-terraform writes the stored Terraform of
 // each one's LiveVersion.
 func (db *DB) ListLiveRoles(ctx context.Context, afterID int64, limit int) ([]Request, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+requestColumns+requestFrom+`
+	return queryAll(ctx, db.pool, scanRequest, `SELECT `+requestColumns+requestFrom+`
 		WHERE r.id IN (SELECT id FROM requests WHERE `+expirableSQL+` AND id > $1)
 		ORDER BY r.id LIMIT $2`, afterID, limit)
-	if err != nil {
-		return nil, interpret(err)
-	}
-	defer rows.Close()
-	var out []Request
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, interpret(rows.Err())
 }

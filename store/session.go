@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -93,17 +91,12 @@ func (db *DB) CreateSession(ctx context.Context, in NewSession) (Session, string
 	if signedIn.IsZero() || signedIn.After(now) {
 		signedIn = now
 	}
-	groups := in.Groups
-	if groups == nil {
-		groups = []string{}
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+	id, err := randomSecret()
+	if err != nil {
 		return Session{}, "", fmt.Errorf("session ID: %w", err)
 	}
-	id := base64.RawURLEncoding.EncodeToString(raw)
 	var s Session
-	err := db.oneStatement(ctx, func(q querier) error {
+	err = db.oneStatement(ctx, func(q querier) error {
 		var err error
 		s, err = scanSession(q.QueryRow(ctx, `
 			WITH gone AS (
@@ -111,7 +104,7 @@ func (db *DB) CreateSession(ctx context.Context, in NewSession) (Session, string
 					SELECT id FROM web_sessions WHERE expires_at <= $6 ORDER BY expires_at LIMIT $8))
 			INSERT INTO web_sessions (id_sha256, user_name, roles, groups, signed_in_at, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+sessionColumns,
-			sessionHash(id), in.User, roleStrings(in.Roles), groups, signedIn, now, now.Add(in.Lifetime), sessionCleanupBatch))
+			sessionHash(id), in.User, roleStrings(in.Roles), textArray(in.Groups), signedIn, now, now.Add(in.Lifetime), sessionCleanupBatch))
 		return err
 	}, func() (bool, error) {
 		_, err := db.LookupSession(ctx, id)
@@ -171,19 +164,6 @@ func (db *DB) EndUserSessions(ctx context.Context, user, actor string) (int, err
 // ListSessions returns the live sessions of user, or everyone's when user
 // is empty, newest first, at most limit of them.
 func (db *DB) ListSessions(ctx context.Context, user string, limit int) ([]Session, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+sessionColumns+` FROM web_sessions
+	return queryAll(ctx, db.pool, scanSession, `SELECT `+sessionColumns+` FROM web_sessions
 		WHERE ($1 = '' OR user_name = $1) AND expires_at > $2 ORDER BY id DESC LIMIT $3`, user, db.now().UTC(), limit)
-	if err != nil {
-		return nil, interpret(err)
-	}
-	defer rows.Close()
-	var out []Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, interpret(rows.Err())
 }

@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -85,22 +83,17 @@ func (db *DB) CreateToken(ctx context.Context, in NewToken) (Token, string, erro
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 		return Token{}, "", errorf(KindInvalid, "the token's expiry must be in the future")
 	}
-	groups := in.Groups
-	if groups == nil {
-		groups = []string{}
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+	secret, err := randomSecret()
+	if err != nil {
 		return Token{}, "", fmt.Errorf("token secret: %w", err)
 	}
-	secret := base64.RawURLEncoding.EncodeToString(raw)
 	sum := sha256.Sum256([]byte(secret))
 	var t Token
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		t, err = scanToken(tx.QueryRow(ctx, `INSERT INTO api_tokens (user_name, roles, groups, description, secret_sha256, created_by, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING `+tokenColumns,
-			in.User, roleStrings(roles), groups, in.Description, sum[:], in.CreatedBy, now, in.ExpiresAt))
+			in.User, roleStrings(roles), textArray(in.Groups), in.Description, sum[:], in.CreatedBy, now, in.ExpiresAt))
 		if err != nil {
 			return err
 		}
@@ -204,21 +197,8 @@ func (db *DB) Authenticate(ctx context.Context, token string) (Token, error) {
 // ListTokens returns the tokens of user, or everyone's when user is empty,
 // newest first, revoked and expired ones included.
 func (db *DB) ListTokens(ctx context.Context, user string) ([]Token, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens
+	return queryAll(ctx, db.pool, scanToken, `SELECT `+tokenColumns+` FROM api_tokens
 		WHERE $1 = '' OR user_name = $1 ORDER BY id DESC`, user)
-	if err != nil {
-		return nil, interpret(err)
-	}
-	defer rows.Close()
-	var out []Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, interpret(rows.Err())
 }
 
 // NarrowTokens takes from the live tokens user made for themself every
@@ -232,9 +212,7 @@ func (db *DB) NarrowTokens(ctx context.Context, user string, roles []Role, group
 	for i, r := range roles {
 		held[i] = string(r)
 	}
-	if groups == nil {
-		groups = []string{}
-	}
+	groups = textArray(groups)
 	var n int
 	err := db.pool.QueryRow(ctx, `
 		WITH n AS (

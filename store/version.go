@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/rolegate/rolegate/provision"
 )
 
@@ -143,17 +145,15 @@ func (db *DB) countByStatus(ctx context.Context, sql string, args ...any) (map[S
 	if err != nil {
 		return nil, interpret(err)
 	}
-	defer rows.Close()
 	out := map[Status]int{}
-	for rows.Next() {
-		var s Status
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, interpret(err)
-		}
-		out[s] = n
+	var (
+		s Status
+		n int
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&s, &n}, func() error { out[s] = n; return nil }); err != nil {
+		return nil, interpret(err)
 	}
-	return out, interpret(rows.Err())
+	return out, nil
 }
 
 // ListActiveRoles returns one page of the roles live in IAM, newest first:

@@ -42,6 +42,48 @@ func lockRequest(ctx context.Context, tx pgx.Tx, id int64) (Request, error) {
 	return scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+requestFrom+` WHERE r.id = $1 FOR UPDATE OF r`, id))
 }
 
+// guard says who may take a step on a request (may, else ErrForbidden
+// saying forbidden) and in which states (allowed, else ErrConflict: the
+// request cannot <cannot>).
+type guard struct {
+	may       func(Request) bool
+	forbidden string
+	allowed   func(Request) bool
+	cannot    string
+}
+
+// takeStep locks request id, checks g in that order, runs f in the same
+// transaction with the request as locked and the time of the step, and
+// returns the request as it is afterwards. It returns the first error.
+func (db *DB) takeStep(ctx context.Context, id int64, g guard, f func(tx pgx.Tx, r Request, now time.Time) error) (Request, error) {
+	now := db.now().UTC()
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		r, err := lockRequest(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !g.may(r) {
+			return errorf(KindForbidden, "%s", g.forbidden)
+		}
+		if !g.allowed(r) {
+			return stateError(r, g.cannot)
+		}
+		return f(tx, r, now)
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	return db.GetRequest(ctx, id)
+}
+
+// inStatus is the state check of a step taken only in status s.
+func inStatus(s Status) func(Request) bool {
+	return func(r Request) bool { return r.Status == s }
+}
+
+// requested is the check of a step only the requester of r may take.
+func (a Actor) requested(r Request) bool { return a.Name == r.Requester }
+
 // setStatus moves a request from one state to another, guarded in SQL: it
 // returns ErrConflict when the request is no longer in state from.
 func setStatus(ctx context.Context, tx pgx.Tx, id int64, from, to Status, reason string, now time.Time) error {
@@ -241,18 +283,9 @@ func (db *DB) approveIfComplete(ctx context.Context, tx pgx.Tx, r Request, now t
 // live role as it is). Only the requester may; it returns ErrForbidden for
 // anyone else and ErrConflict when the request is not pending.
 func (db *DB) Cancel(ctx context.Context, actor Actor, id int64) (Request, error) {
-	now := db.now().UTC()
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		r, err := lockRequest(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if actor.Name != r.Requester {
-			return errorf(KindForbidden, "only the requester can cancel a request")
-		}
-		if r.Status != StatusPending {
-			return stateError(r, "be cancelled")
-		}
+	g := guard{may: actor.requested, forbidden: "only the requester can cancel a request",
+		allowed: inStatus(StatusPending), cannot: "be cancelled"}
+	return db.takeStep(ctx, id, g, func(tx pgx.Tx, r Request, now time.Time) error {
 		to, kind := StatusCancelled, EventCancelled
 		if r.LiveVersion != 0 {
 			to, kind = StatusActive, EventChangeCancelled
@@ -263,11 +296,7 @@ func (db *DB) Cancel(ctx context.Context, actor Actor, id int64) (Request, error
 		if err := backToLive(ctx, tx, id); err != nil {
 			return err
 		}
-		_, err = db.event(ctx, tx, Event{RequestID: id, Version: r.Version, Actor: actor.Name, Kind: kind}, now)
+		_, err := db.event(ctx, tx, Event{RequestID: id, Version: r.Version, Actor: actor.Name, Kind: kind}, now)
 		return err
 	})
-	if err != nil {
-		return Request{}, err
-	}
-	return db.GetRequest(ctx, id)
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -37,39 +38,18 @@ func finishAction(c echo.Context, d Deps, id int64, err error, ok string) error 
 	return c.Redirect(http.StatusSeeOther, back)
 }
 
-func handleCancel(d Deps) echo.HandlerFunc {
+// handleStep answers a button that takes one step on the request of the
+// :id parameter as the signed-in user (cancel, revoke, retry): done, with
+// the request's ID for its %d, is the message shown on success.
+func handleStep(d Deps, step func(ctx context.Context, actor store.Actor, id int64) (store.Request, error), done string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		actor, _ := auth.ActorOf(c)
 		id, err := requestIDParam(c)
 		if err != nil {
 			return err
 		}
-		_, err = d.Store.Cancel(c.Request().Context(), actor, id)
-		return finishAction(c, d, id, err, fmt.Sprintf("Request #%d cancelled.", id))
-	}
-}
-
-func handleRevoke(d Deps) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		actor, _ := auth.ActorOf(c)
-		id, err := requestIDParam(c)
-		if err != nil {
-			return err
-		}
-		_, err = d.Store.Revoke(c.Request().Context(), actor, id)
-		return finishAction(c, d, id, err, fmt.Sprintf("Revoking request #%d: its role is being removed.", id))
-	}
-}
-
-func handleRetry(d Deps) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		actor, _ := auth.ActorOf(c)
-		id, err := requestIDParam(c)
-		if err != nil {
-			return err
-		}
-		_, err = d.Store.Retry(c.Request().Context(), actor, id)
-		return finishAction(c, d, id, err, fmt.Sprintf("Retrying request #%d.", id))
+		_, err = step(c.Request().Context(), actor, id)
+		return finishAction(c, d, id, err, fmt.Sprintf(done, id))
 	}
 }
 
@@ -128,28 +108,16 @@ func handleChange(d Deps) echo.HandlerFunc {
 		if r.Spec.ExpiresAt != nil && f.Expires == formFromRequest(r).Expires {
 			spec.ExpiresAt = r.Spec.ExpiresAt
 		}
-		status := http.StatusOK
-		if !editRows(c, &f) {
-			if !f.hasErrors() {
-				_, err := d.Store.RequestChange(c.Request().Context(), actor, r.ID, store.NewVersion{Spec: spec, Justification: f.Justification})
-				switch {
-				case err == nil:
-					d.Auth.SetFlash(c, "ok", fmt.Sprintf("Change to %s submitted for approval. The role keeps its current access until then.", r.Spec.Name))
-					return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
-				case errors.Is(err, store.ErrConflict):
-					return finishAction(c, d, r.ID, err, "")
-				case !f.setProblems(err):
-					return err
-				}
-			} else {
-				f.setProblems(spec.Validate(d.Settings))
+		return answerRequestForm(c, d, actor, f, spec, "Change "+r.Spec.Name, func(*requestForm) (bool, error) {
+			_, err := d.Store.RequestChange(c.Request().Context(), actor, r.ID, store.NewVersion{Spec: spec, Justification: f.Justification})
+			switch {
+			case err == nil:
+				d.Auth.SetFlash(c, "ok", fmt.Sprintf("Change to %s submitted for approval. The role keeps its current access until then.", r.Spec.Name))
+				return true, c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
+			case errors.Is(err, store.ErrConflict):
+				return true, finishAction(c, d, r.ID, err, "")
 			}
-			status = http.StatusUnprocessableEntity
-		}
-		pv, err := buildPreview(c.Request().Context(), d, f, actor.Name)
-		if err != nil {
-			return err
-		}
-		return render(c, status, requestFormPage("Change "+r.Spec.Name, f, d.Settings, pv))
+			return false, err
+		})
 	}
 }

@@ -49,15 +49,27 @@ func orderedProblems(problems []provision.FieldError) []provision.FieldError {
 	return out
 }
 
+// scopeField reads a validator field path that points into the scopes
+// ("buckets[1].prefix"): the scope's index and its part (bucket, prefix,
+// access), or "" for the scope as a whole. ok is false for other fields.
+func scopeField(field string) (i int, part string, ok bool) {
+	var rest string
+	if n, _ := fmt.Sscanf(field, "buckets[%d]%s", &i, &rest); n < 1 {
+		return 0, "", false
+	}
+	switch rest {
+	case ".bucket", ".prefix", ".access":
+		return i, rest[1:], true
+	}
+	return i, "", true
+}
+
 // fieldLabel names a validator field path as the form's labels do, with
 // scopes counted from 1: "Scope 2, bucket".
 func fieldLabel(field string) string {
-	var i int
-	var rest string
-	if n, _ := fmt.Sscanf(field, "buckets[%d]%s", &i, &rest); n >= 1 {
-		switch rest {
-		case ".bucket", ".prefix", ".access":
-			return fmt.Sprintf("Scope %d, %s", i+1, rest[1:])
+	if i, part, ok := scopeField(field); ok {
+		if part != "" {
+			return fmt.Sprintf("Scope %d, %s", i+1, part)
 		}
 		return fmt.Sprintf("Scope %d", i+1)
 	}

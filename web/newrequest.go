@@ -119,31 +119,46 @@ func handleCreateRequest(d Deps) echo.HandlerFunc {
 			return err
 		}
 		spec := f.spec()
-		status := http.StatusOK
-		if !editRows(c, &f) {
-			if !f.hasErrors() {
-				r, err := d.Store.CreateRequest(c.Request().Context(), store.NewRequest{Spec: spec, Justification: f.Justification, Requester: actor.Name})
-				switch {
-				case err == nil:
-					d.Auth.SetFlash(c, "ok", fmt.Sprintf("Request #%d for %s submitted. Approvers have been asked.", r.ID, r.Spec.Name))
-					return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
-				case errors.Is(err, store.ErrConflict):
-					f.addError("name", nameTakenMessage)
-				case !f.setProblems(err):
-					return err
-				}
-			} else {
-				// Report the spec's other problems with the form's own.
-				f.setProblems(spec.Validate(d.Settings))
+		return answerRequestForm(c, d, actor, f, spec, "New request", func(f *requestForm) (bool, error) {
+			r, err := d.Store.CreateRequest(c.Request().Context(), store.NewRequest{Spec: spec, Justification: f.Justification, Requester: actor.Name})
+			switch {
+			case err == nil:
+				d.Auth.SetFlash(c, "ok", fmt.Sprintf("Request #%d for %s submitted. Approvers have been asked.", r.ID, r.Spec.Name))
+				return true, c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
+			case errors.Is(err, store.ErrConflict):
+				f.addError("name", nameTakenMessage)
+				return false, nil
 			}
-			status = http.StatusUnprocessableEntity
-		}
-		pv, err := buildPreview(c.Request().Context(), d, f, actor.Name)
-		if err != nil {
-			return err
-		}
-		return render(c, status, requestFormPage("New request", f, d.Settings, pv))
+			return false, err
+		})
 	}
+}
+
+// answerRequestForm answers a posted request form (a new request or a
+// change): a click that adds or removes a scope row shows the form again;
+// a form without errors of its own goes to send, which answers (done) or
+// leaves problems to show at their fields with 422, as does a form with
+// errors, with the spec's other problems. send's other errors pass up.
+func answerRequestForm(c echo.Context, d Deps, actor store.Actor, f requestForm, spec provision.RoleSpec, title string,
+	send func(f *requestForm) (done bool, err error)) error {
+	status := http.StatusOK
+	if !editRows(c, &f) {
+		if !f.hasErrors() {
+			done, err := send(&f)
+			if done || (err != nil && !f.setProblems(err)) {
+				return err
+			}
+		} else {
+			// Report the spec's other problems with the form's own.
+			f.setProblems(spec.Validate(d.Settings))
+		}
+		status = http.StatusUnprocessableEntity
+	}
+	pv, err := buildPreview(c.Request().Context(), d, f, actor.Name)
+	if err != nil {
+		return err
+	}
+	return render(c, status, requestFormPage(title, f, d.Settings, pv))
 }
 
 func plural(n int) string {

@@ -164,14 +164,11 @@ func (f requestForm) managedChecked(p string) bool { return slices.Contains(f.Ma
 // fieldID is the id of the input a validator field path points at, so the
 // error summary can link to it.
 func fieldID(field string) string {
-	var i int
-	var rest string
-	if n, _ := fmt.Sscanf(field, "buckets[%d]%s", &i, &rest); n >= 1 {
-		switch rest {
-		case ".bucket", ".prefix", ".access":
-			return fmt.Sprintf("f-%s-%d", rest[1:], i)
+	if i, part, ok := scopeField(field); ok {
+		if part == "" {
+			part = "bucket"
 		}
-		return fmt.Sprintf("f-bucket-%d", i)
+		return fmt.Sprintf("f-%s-%d", part, i)
 	}
 	switch field {
 	case "buckets":

@@ -2,7 +2,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -103,17 +102,4 @@ func (a *appSettings) build(errs *settingErrors) built {
 		errs.add("--approval-routes / APPROVAL_ROUTES: %v", err)
 	}
 	return b
-}
-
-func envFloat(getenv func(string) string, name string, def float64, errs *settingErrors) float64 {
-	v := getenv(name)
-	if v == "" {
-		return def
-	}
-	var f float64
-	if _, err := fmt.Sscanf(v, "%g", &f); err != nil {
-		errs.add("%s: %q is not a number", name, v)
-		return def
-	}
-	return f
 }

@@ -3,35 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-
-	"github.com/rolegate/rolegate/store"
 )
 
 // cmdAudit checks the audit trail: `rolegate audit verify` recomputes the
 // hash chain and names the first broken link, exiting non-zero when there
 // is one.
 func cmdAudit(ctx context.Context, c cli) error {
-	var (
-		errs settingErrors
-		dbf  dbFlag
-		logs logSettings
-	)
-	fs := newFlagSet("audit", "audit [flags] verify", c.stderr)
-	dbf.register(fs, c.getenv)
-	logs.register(fs, c.getenv)
-	if err := fs.Parse(c.args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 || fs.Arg(0) != "verify" {
-		fs.Usage()
-		return fmt.Errorf("audit: say `verify`")
-	}
-	dbf.check(&errs)
-	logs.logger(c.stderr, &errs)
-	if err := errs.err(); err != nil {
-		return err
-	}
-	db, err := dbf.open(ctx, store.Options{})
+	var dbf dbFlag
+	db, _, _, err := dbf.openVerb(ctx, c, "audit", "audit [flags] verify", "verify")
 	if err != nil {
 		return err
 	}

@@ -27,33 +27,51 @@ func (e settingErrors) err() error {
 	return errors.New(strings.Join(e, "\n"))
 }
 
-// envDuration reads a duration from the environment for a flag default,
-// recording a clear error when it does not parse.
-func envDuration(getenv func(string) string, name string, def time.Duration, errs *settingErrors) time.Duration {
+// envValue reads a flag default from the environment variable name with
+// parse; unset, it is def. A value parse refuses is recorded in errs as
+// not being what (e.g. "a whole number"), and def is returned.
+func envValue[T any](getenv func(string) string, name string, def T, errs *settingErrors, what string, parse func(string) (T, error)) T {
 	v := getenv(name)
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		errs.add("%s: %q is not a duration (e.g. 15s, 2m)", name, v)
+	x, err := parse(v)
+	if err != nil {
+		errs.add("%s: %q is not %s", name, v, what)
 		return def
 	}
-	return d
+	return x
+}
+
+// envDuration reads a duration that is not negative from the environment
+// for a flag default.
+func envDuration(getenv func(string) string, name string, def time.Duration, errs *settingErrors) time.Duration {
+	return envValue(getenv, name, def, errs, "a duration (e.g. 15s, 2m)", func(v string) (time.Duration, error) {
+		d, err := time.ParseDuration(v)
+		if err == nil && d < 0 {
+			err = errors.New("negative")
+		}
+		return d, err
+	})
 }
 
 // envInt reads an integer from the environment for a flag default.
 func envInt(getenv func(string) string, name string, def int, errs *settingErrors) int {
-	v := getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		errs.add("%s: %q is not a whole number", name, v)
-		return def
-	}
-	return n
+	return envValue(getenv, name, def, errs, "a whole number", strconv.Atoi)
+}
+
+// envBool reads a boolean from the environment for a flag default.
+func envBool(getenv func(string) string, name string, def bool, errs *settingErrors) bool {
+	return envValue(getenv, name, def, errs, "true or false", strconv.ParseBool)
+}
+
+// envFloat reads a number from the environment for a flag default; like
+// fmt's %g it takes the number at the start of the value.
+func envFloat(getenv func(string) string, name string, def float64, errs *settingErrors) float64 {
+	return envValue(getenv, name, def, errs, "a number", func(v string) (f float64, err error) {
+		_, err = fmt.Sscanf(v, "%g", &f)
+		return f, err
+	})
 }
 
 func envString(getenv func(string) string, name, def string) string {
@@ -66,10 +84,20 @@ func envString(getenv func(string) string, name, def string) string {
 // newFlagSet returns a flag set that reports errors instead of exiting and
 // prints its usage to w.
 func newFlagSet(name, synopsis string, w io.Writer) *flag.FlagSet {
+	return flagSetWithUsage(name, w, "Usage: rolegate "+synopsis+"\n\nFlags (each falls back to the environment variable named in brackets):")
+}
+
+// newAboutFlagSet is newFlagSet for a command whose usage also says what
+// it does.
+func newAboutFlagSet(name, synopsis, about string, w io.Writer) *flag.FlagSet {
+	return flagSetWithUsage(name, w, "Usage: rolegate "+synopsis+"\n\n"+about+"\n\nFlags (each falls back to the environment variable in brackets):")
+}
+
+func flagSetWithUsage(name string, w io.Writer, head string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(w)
 	fs.Usage = func() {
-		fmt.Fprintf(w, "Usage: rolegate %s\n\nFlags (each falls back to the environment variable named in brackets):\n", synopsis)
+		fmt.Fprintln(w, head)
 		fs.PrintDefaults()
 	}
 	return fs

@@ -19,48 +19,37 @@ import (
 
 func cmdDev(ctx context.Context, c cli) error {
 	var (
-		errs        settingErrors
-		srv         serverSettings
-		app         appSettings
-		webs        webSettings
-		databaseURL string
-		dataDir     string
+		r       runFlags
+		dataDir string
 	)
 	fs := newFlagSet("dev", "dev [flags]", c.stderr)
-	fs.StringVar(&databaseURL, "database-url", c.getenv("DATABASE_URL"),
-		"PostgreSQL URL; when empty a private cluster is started in the data directory [DATABASE_URL]")
 	fs.StringVar(&dataDir, "data-dir", envString(c.getenv, "ROLEGATE_DATA_DIR", defaultDataDir(c.getenv)),
 		"where dev keeps its PostgreSQL cluster and local state between runs [ROLEGATE_DATA_DIR]")
-	srv.register(fs, c.getenv, "127.0.0.1:8080", &errs)
-	app.register(fs, c.getenv, &errs)
-	webs.registerDev(fs, c.getenv, &errs)
-	if err := fs.Parse(c.args); err != nil {
+	r.registerHTTP(fs, c.getenv, "PostgreSQL URL; when empty a private cluster is started in the data directory [DATABASE_URL]", true)
+	o, logger, err := r.parse(fs, c, "")
+	if err != nil {
 		return err
 	}
-	srv.check(&errs)
-	b := app.build(&errs)
-	logger := srv.log.logger(c.stderr, &errs)
-	var identity auth.Identity
 	if abs, err := filepath.Abs(dataDir); err == nil && dataDir != "" {
 		dataDir = abs
 	}
 	if dataDir == "" {
-		errs.add("--data-dir / ROLEGATE_DATA_DIR: empty")
+		r.errs.add("--data-dir / ROLEGATE_DATA_DIR: empty")
 	} else if changed, err := prepareDataDir(dataDir); err != nil {
 		// Before the session key below is kept in it.
-		errs.add("--data-dir / ROLEGATE_DATA_DIR: %v", err)
+		r.errs.add("--data-dir / ROLEGATE_DATA_DIR: %v", err)
 	} else {
 		if changed != "" {
 			logger.Info("data directory: " + changed)
 		}
-		identity = webs.identity(dataDir, &errs)
+		o.identity = r.web.identity(dataDir, &r.errs)
 	}
-	if err := errs.err(); err != nil {
+	if err := r.errs.err(); err != nil {
 		return err
 	}
 
 	privateURL := ""
-	if databaseURL == "" {
+	if o.databaseURL == "" {
 		cluster, err := pglocal.Start(ctx, pglocal.Options{Dir: devClusterDir(dataDir), Logger: logger})
 		var unreachable *pglocal.UnreachableError
 		if errors.As(err, &unreachable) {
@@ -90,8 +79,8 @@ func cmdDev(ctx context.Context, c cli) error {
 		if err := cluster.EnsureDatabase(ctx, devDatabase); err != nil {
 			return fmt.Errorf("private PostgreSQL: %w", err)
 		}
-		databaseURL = cluster.URL(devDatabase)
-		privateURL = databaseURL
+		o.databaseURL = cluster.URL(devDatabase)
+		privateURL = o.databaseURL
 	}
 	if c.getenv("AWS_ENDPOINT_URL_IAM") == "" {
 		stop, err := startLocalIAM(ctx, logger, dataDir)
@@ -102,9 +91,9 @@ func cmdDev(ctx context.Context, c cli) error {
 	} else {
 		logger.Info("using the IAM endpoint from AWS_ENDPOINT_URL_IAM", "endpoint", c.getenv("AWS_ENDPOINT_URL_IAM"))
 	}
-	return runApp(ctx, logger, appOptions{server: srv, app: app, built: b, identity: identity,
-		databaseURL: databaseURL, http: true, worker: true,
-		ready: func(addr string) { writeDevBanner(c.stdout, addr, identity.DevUsers, dataDir, privateURL) }})
+	o.http, o.worker = true, true
+	o.ready = func(addr string) { writeDevBanner(c.stdout, addr, o.identity.DevUsers, dataDir, privateURL) }
+	return runApp(ctx, logger, o)
 }
 
 // roleDoes says what a role lets a dev user do, for the banner.

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -23,84 +21,48 @@ type iamLocalConfig struct {
 // IAM_LOCAL_* environment variable. It returns flag.ErrHelp for --help and
 // one error line per wrong value.
 func parseIAMLocal(c cli) (iamLocalConfig, error) {
-	var cfg iamLocalConfig
-	var errs []error
-	env := func(name, def string) string {
-		if v := c.getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
+	var (
+		cfg  iamLocalConfig
+		errs settingErrors
+	)
+	fs := newAboutFlagSet("iam-local", "iam-local [flags]", "Serve the local IAM endpoint (IAM Query API and STS GetCallerIdentity).\nPoint clients at it with AWS_ENDPOINT_URL_IAM=http://<listen>.", c.stderr)
 	envDuration := func(name string) time.Duration {
-		v := c.getenv(name)
-		if v == "" {
-			return 0
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not a duration (like 250ms or 10s)", name, v))
-		}
-		return d
+		return envValue(c.getenv, name, 0, &errs, "a duration (like 250ms or 10s)", time.ParseDuration)
 	}
 	envFloat := func(name string) float64 {
-		v := c.getenv(name)
-		if v == "" {
-			return 0
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not a number", name, v))
-		}
-		return f
+		return envValue(c.getenv, name, 0, &errs, "a number", func(v string) (float64, error) { return strconv.ParseFloat(v, 64) })
 	}
-	envInt := func(name string) int64 {
-		v := c.getenv(name)
-		if v == "" {
-			return 0
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not an integer", name, v))
-		}
-		return n
-	}
-
-	fs := flag.NewFlagSet("iam-local", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: rolegate iam-local [flags]\n\nServe the local IAM endpoint (IAM Query API and STS GetCallerIdentity).\nPoint clients at it with AWS_ENDPOINT_URL_IAM=http://<listen>.\n\nFlags (each falls back to the environment variable in brackets):")
-		fs.PrintDefaults()
-	}
+	env := func(name, def string) string { return envString(c.getenv, name, def) }
 	fs.StringVar(&cfg.listen, "listen", env("IAM_LOCAL_LISTEN", "127.0.0.1:4566"), "address to listen on [IAM_LOCAL_LISTEN]")
 	fs.StringVar(&cfg.opts.StatePath, "state", env("IAM_LOCAL_STATE", ""), "JSON `file` to load state from and save it to; empty keeps it in memory [IAM_LOCAL_STATE]")
 	fs.DurationVar(&cfg.opts.Latency, "latency", envDuration("IAM_LOCAL_LATENCY"), "latency added to every call [IAM_LOCAL_LATENCY]")
 	fs.DurationVar(&cfg.opts.ConsistencyDelay, "consistency-delay", envDuration("IAM_LOCAL_CONSISTENCY_DELAY"), "how long new roles and instance profiles stay invisible to reads [IAM_LOCAL_CONSISTENCY_DELAY]")
 	fs.Float64Var(&cfg.opts.ThrottleRate, "throttle-rate", envFloat("IAM_LOCAL_THROTTLE_RATE"), "probability (0..1) that a call fails with Throttling [IAM_LOCAL_THROTTLE_RATE]")
 	fs.Float64Var(&cfg.opts.FailureRate, "failure-rate", envFloat("IAM_LOCAL_FAILURE_RATE"), "probability (0..1) that a call fails with ServiceFailure [IAM_LOCAL_FAILURE_RATE]")
-	fs.Int64Var(&cfg.opts.Seed, "seed", envInt("IAM_LOCAL_SEED"), "seed of the fault probabilities [IAM_LOCAL_SEED]")
+	fs.Int64Var(&cfg.opts.Seed, "seed", envValue(c.getenv, "IAM_LOCAL_SEED", 0, &errs, "an integer", func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) }), "seed of the fault probabilities [IAM_LOCAL_SEED]")
 	fs.StringVar(&cfg.opts.AccountID, "account-id", env("IAM_LOCAL_ACCOUNT_ID", "123456789012"), "12-digit account ID in ARNs [IAM_LOCAL_ACCOUNT_ID]")
 	if err := fs.Parse(c.args); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
-		errs = append(errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+		errs.add("unexpected argument %q", fs.Arg(0))
 	}
 	if r := cfg.opts.ThrottleRate; r < 0 || r > 1 {
-		errs = append(errs, fmt.Errorf("--throttle-rate: %v is not within 0..1", r))
+		errs.add("--throttle-rate: %v is not within 0..1", r)
 	}
 	if r := cfg.opts.FailureRate; r < 0 || r > 1 {
-		errs = append(errs, fmt.Errorf("--failure-rate: %v is not within 0..1", r))
+		errs.add("--failure-rate: %v is not within 0..1", r)
 	}
 	if cfg.opts.Latency < 0 {
-		errs = append(errs, errors.New("--latency: must not be negative"))
+		errs.add("--latency: must not be negative")
 	}
 	if cfg.opts.ConsistencyDelay < 0 {
-		errs = append(errs, errors.New("--consistency-delay: must not be negative"))
+		errs.add("--consistency-delay: must not be negative")
 	}
-	for i, err := range errs {
-		errs[i] = fmt.Errorf("iam-local: %w", err)
+	for i, line := range errs {
+		errs[i] = "iam-local: " + line
 	}
-	return cfg, errors.Join(errs...)
+	return cfg, errs.err()
 }
 
 // cmdIAMLocal serves the local IAM endpoint until ctx is done, then shuts

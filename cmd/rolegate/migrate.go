@@ -5,37 +5,16 @@ import (
 	"fmt"
 	"text/tabwriter"
 	"time"
-
-	"github.com/rolegate/rolegate/store"
 )
 
 func cmdMigrate(ctx context.Context, c cli) error {
-	var (
-		errs settingErrors
-		dbf  dbFlag
-		logs logSettings
-	)
-	fs := newFlagSet("migrate", "migrate [flags] up|status", c.stderr)
-	dbf.register(fs, c.getenv)
-	logs.register(fs, c.getenv)
-	if err := fs.Parse(c.args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 || (fs.Arg(0) != "up" && fs.Arg(0) != "status") {
-		fs.Usage()
-		return fmt.Errorf("migrate: say `up` or `status`")
-	}
-	dbf.check(&errs)
-	logger := logs.logger(c.stderr, &errs)
-	if err := errs.err(); err != nil {
-		return err
-	}
-	db, err := dbf.open(ctx, store.Options{})
+	var dbf dbFlag
+	db, verb, logger, err := dbf.openVerb(ctx, c, "migrate", "migrate [flags] up|status", "up", "status")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if fs.Arg(0) == "up" {
+	if verb == "up" {
 		applied, err := db.Migrate(ctx, logger)
 		if err != nil {
 			return err

@@ -92,3 +92,27 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// parseSettingsOnly parses the flags of a command that takes no argument
+// and works from the provisioning settings alone (render, service-policy):
+// after parsing, check (when set) vets the command's own flags. It returns
+// the validated settings, or the first error (one line per wrong setting).
+func parseSettingsOnly(fs *flag.FlagSet, c cli, check func() error) (provision.Settings, error) {
+	settings := provisionFlags(fs, c.getenv)
+	if err := fs.Parse(c.args); err != nil {
+		return provision.Settings{}, err
+	}
+	if fs.NArg() > 0 {
+		return provision.Settings{}, fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return provision.Settings{}, err
+		}
+	}
+	set, err := settings()
+	if err != nil {
+		return provision.Settings{}, fmt.Errorf("%s: invalid settings:\n%w", fs.Name(), err)
+	}
+	return set, nil
+}

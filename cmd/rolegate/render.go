@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,36 +18,26 @@ import (
 // so it can be piped to a file. An invalid spec prints its field errors
 // to stderr and fails with errAlreadyReported.
 func cmdRender(ctx context.Context, c cli) error {
-	fs := flag.NewFlagSet("render", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: rolegate render --spec FILE.json [--only trust-policy|policy|terraform] [flags]\n\nRender the plan, the IAM policies and the Terraform of a role spec without calling AWS.\n\nFlags (each falls back to the environment variable in brackets):")
-		fs.PrintDefaults()
-	}
+	fs := newAboutFlagSet("render", "render --spec FILE.json [--only trust-policy|policy|terraform] [flags]", "Render the plan, the IAM policies and the Terraform of a role spec without calling AWS.", c.stderr)
 	specPath := fs.String("spec", "", "role spec JSON `file` (required)")
 	only := fs.String("only", "", "print only `part`: trust-policy, policy or terraform")
 	requestID := fs.String("request-id", "preview", "request `ID` for the ownership tag and the Terraform header")
 	requester := fs.String("requester", "", "requester shown in the Terraform header")
 	approvers := fs.String("approvers", "", "comma-separated approvers shown in the Terraform header")
-	settings := provisionFlags(fs, c.getenv)
-	if err := fs.Parse(c.args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("render: unexpected argument %q", fs.Arg(0))
-	}
-	if *specPath == "" {
-		fs.Usage()
-		return errors.New("render: --spec is required")
-	}
-	switch *only {
-	case "", "trust-policy", "policy", "terraform":
-	default:
-		return fmt.Errorf("render: --only must be trust-policy, policy or terraform (got %q)", *only)
-	}
-	set, err := settings()
+	set, err := parseSettingsOnly(fs, c, func() error {
+		if *specPath == "" {
+			fs.Usage()
+			return errors.New("render: --spec is required")
+		}
+		switch *only {
+		case "", "trust-policy", "policy", "terraform":
+			return nil
+		default:
+			return fmt.Errorf("render: --only must be trust-policy, policy or terraform (got %q)", *only)
+		}
+	})
 	if err != nil {
-		return fmt.Errorf("render: invalid settings:\n%w", err)
+		return err
 	}
 	spec, err := readSpec(*specPath)
 	if err != nil {
@@ -90,6 +79,20 @@ func cmdRender(ctx context.Context, c cli) error {
 			indent(plan.Role.TrustPolicy), plan.Policy.Name, indent(plan.Policy.Document), tf)
 		_, err = c.stdout.Write(b.Bytes())
 	}
+	return err
+}
+
+// cmdServicePolicy prints the least-privilege IAM policy rolegate itself
+// needs under the configured settings (role path, boundary, allowed
+// managed policies), for operators to grant exactly that. It fails on
+// invalid settings.
+func cmdServicePolicy(ctx context.Context, c cli) error {
+	fs := newAboutFlagSet("service-policy", "service-policy [flags]", "Print the IAM policy rolegate needs, limited to the configured role path.", c.stderr)
+	set, err := parseSettingsOnly(fs, c, nil)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(c.stdout, indent(provision.ServicePolicy(set)))
 	return err
 }
 

@@ -77,34 +77,64 @@ func (s *serverSettings) check(errs *settingErrors) {
 
 func cmdServe(ctx context.Context, c cli) error {
 	var (
-		errs        settingErrors
-		srv         serverSettings
-		app         appSettings
-		webs        webSettings
-		databaseURL string
-		noWorker    bool
+		r        runFlags
+		noWorker bool
 	)
 	fs := newFlagSet("serve", "serve [flags]", c.stderr)
-	fs.StringVar(&databaseURL, "database-url", c.getenv("DATABASE_URL"), "PostgreSQL URL, e.g. postgres://rolegate@db:5432/rolegate (required) [DATABASE_URL]")
 	fs.BoolVar(&noWorker, "no-worker", c.getenv("NO_WORKER") == "true", "serve HTTP only; run `rolegate worker` elsewhere [NO_WORKER=true]")
-	srv.register(fs, c.getenv, "127.0.0.1:8080", &errs)
-	app.register(fs, c.getenv, &errs)
-	webs.register(fs, c.getenv, &errs)
+	r.registerHTTP(fs, c.getenv, "PostgreSQL URL, e.g. postgres://rolegate@db:5432/rolegate (required) [DATABASE_URL]", false)
+	o, logger, err := r.parse(fs, c, "not set; point it at PostgreSQL (or use `rolegate dev` for a local one)")
+	if err != nil {
+		return err
+	}
+	o.identity = r.web.identity("", &r.errs)
+	if err := r.errs.err(); err != nil {
+		return err
+	}
+	o.http, o.worker = true, !noWorker
+	return runApp(ctx, logger, o)
+}
+
+// runFlags are the settings of the commands that run rolegate (serve,
+// worker, dev): the database, the process, the app and, when it serves
+// HTTP, the sign-in.
+type runFlags struct {
+	errs        settingErrors
+	server      serverSettings
+	app         appSettings
+	web         webSettings
+	databaseURL string
+}
+
+// register adds the flags: dbUsage is the help of --database-url, and an
+// empty defListen means the process serves no HTTP (the worker).
+func (r *runFlags) register(fs *flag.FlagSet, getenv func(string) string, defListen, dbUsage string) {
+	fs.StringVar(&r.databaseURL, "database-url", getenv("DATABASE_URL"), dbUsage)
+	r.server.register(fs, getenv, defListen, &r.errs)
+	r.app.register(fs, getenv, &r.errs)
+}
+
+// registerHTTP adds the flags of a process that serves HTTP (serve, dev);
+// devUsers is the default of --dev-users.
+func (r *runFlags) registerHTTP(fs *flag.FlagSet, getenv func(string) string, dbUsage string, devUsers bool) {
+	r.register(fs, getenv, "127.0.0.1:8080", dbUsage)
+	r.web.registerWith(fs, getenv, &r.errs, devUsers)
+}
+
+// parse parses the arguments and checks the settings, recording each wrong
+// one in r.errs; missingDB, when not empty, is what is wrong with an empty
+// --database-url. It returns the options to run the app with and the
+// logger, or the error of parsing the flags.
+func (r *runFlags) parse(fs *flag.FlagSet, c cli, missingDB string) (appOptions, *slog.Logger, error) {
 	if err := fs.Parse(c.args); err != nil {
-		return err
+		return appOptions{}, nil, err
 	}
-	if databaseURL == "" {
-		errs.add("--database-url / DATABASE_URL: not set; point it at PostgreSQL (or use `rolegate dev` for a local one)")
+	if r.databaseURL == "" && missingDB != "" {
+		r.errs.add("--database-url / DATABASE_URL: %s", missingDB)
 	}
-	srv.check(&errs)
-	b := app.build(&errs)
-	identity := webs.identity("", &errs)
-	logger := srv.log.logger(c.stderr, &errs)
-	if err := errs.err(); err != nil {
-		return err
-	}
-	return runApp(ctx, logger, appOptions{server: srv, app: app, built: b, identity: identity,
-		databaseURL: databaseURL, http: true, worker: !noWorker})
+	r.server.check(&r.errs)
+	o := appOptions{server: r.server, app: r.app, built: r.app.build(&r.errs), databaseURL: r.databaseURL}
+	return o, r.server.log.logger(c.stderr, &r.errs), nil
 }
 
 // appOptions say which parts of rolegate one process runs.

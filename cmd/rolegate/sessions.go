@@ -14,26 +14,14 @@ import (
 // way in when no admin can (or should) use the sessions page, e.g. when an
 // admin's own browser was compromised.
 func cmdSessions(ctx context.Context, c cli) error {
-	if len(c.args) == 0 || c.args[0] == "-h" || c.args[0] == "--help" || c.args[0] == "help" {
-		fmt.Fprint(c.stdout, "Usage: rolegate sessions list|end [flags]\n\n"+
-			"  list [--user NAME]   the signed-in browser sessions\n"+
-			"  end  --user NAME     sign every browser of NAME out, on every instance, at once\n\n"+
-			"Each takes --database-url [DATABASE_URL].\n")
-		if len(c.args) == 0 {
-			return fmt.Errorf("sessions: say list or end")
-		}
-		return flag.ErrHelp
-	}
-	sub, args := c.args[0], c.args[1:]
-	var dbf dbFlag
-	fs := newFlagSet("sessions "+sub, "sessions "+sub+" [flags]", c.stderr)
-	dbf.register(fs, c.getenv)
 	var user string
-	var run func(db *store.DB) error
-	switch sub {
-	case "list":
-		fs.StringVar(&user, "user", "", "only this user's sessions")
-		run = func(db *store.DB) error {
+	return runSubcommand(ctx, c, "sessions", "Usage: rolegate sessions list|end [flags]\n\n"+
+		"  list [--user NAME]   the signed-in browser sessions\n"+
+		"  end  --user NAME     sign every browser of NAME out, on every instance, at once\n\n"+
+		"Each takes --database-url [DATABASE_URL].\n", []subcommand{
+		{name: "list", flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&user, "user", "", "only this user's sessions")
+		}, run: func(db *store.DB, _ *flag.FlagSet) error {
 			list, err := db.ListSessions(ctx, user, 10_000)
 			if err != nil {
 				return err
@@ -44,10 +32,10 @@ func cmdSessions(ctx context.Context, c cli) error {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.User, s.SignedInAt.UTC().Format(time.RFC3339), s.ExpiresAt.UTC().Format(time.RFC3339))
 			}
 			return tw.Flush()
-		}
-	case "end":
-		fs.StringVar(&user, "user", "", "the user whose sessions end (required)")
-		run = func(db *store.DB) error {
+		}},
+		{name: "end", flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&user, "user", "", "the user whose sessions end (required)")
+		}, run: func(db *store.DB, _ *flag.FlagSet) error {
 			if user == "" {
 				return fmt.Errorf("sessions end: --user is required")
 			}
@@ -57,17 +45,6 @@ func cmdSessions(ctx context.Context, c cli) error {
 			}
 			fmt.Fprintf(c.stdout, "ended %d sessions of %s\n", n, user)
 			return nil
-		}
-	default:
-		return fmt.Errorf("sessions: unknown subcommand %q (want list or end)", sub)
-	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	db, err := dbf.openCurrent(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return run(db)
+		}},
+	})
 }

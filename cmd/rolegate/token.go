@@ -38,35 +38,23 @@ func parseLifetime(s string) (time.Duration, error) {
 }
 
 func cmdToken(ctx context.Context, c cli) error {
-	if len(c.args) == 0 || c.args[0] == "-h" || c.args[0] == "--help" || c.args[0] == "help" {
-		fmt.Fprint(c.stdout, "Usage: rolegate token create|list|revoke [flags]\n\n"+
-			"  create --user NAME [--role requester|approver|admin]... [--group G]... [--expires 90d|12h|never] [--description TEXT]\n"+
-			"         prints the token alone on the last line; it is shown only once\n"+
-			"  list   [--user NAME]\n"+
-			"  revoke ID\n\nEach takes --database-url [DATABASE_URL]; without it, the database of a running `rolegate dev`\n"+
-			"with the same --data-dir [ROLEGATE_DATA_DIR].\n")
-		if len(c.args) == 0 {
-			return fmt.Errorf("token: say create, list or revoke")
-		}
-		return flag.ErrHelp
-	}
-	sub, args := c.args[0], c.args[1:]
-	var dbf dbFlag
-	fs := newFlagSet("token "+sub, "token "+sub+" [flags]", c.stderr)
-	dbf.register(fs, c.getenv)
-	var run func(db *store.DB, fs *flag.FlagSet) error
-	switch sub {
-	case "create":
-		var (
-			user, expires, description string
-			roles, groups              listFlag
-		)
-		fs.StringVar(&user, "user", "", "the user the token acts as (required)")
-		fs.Var(&roles, "role", "a role of the user: requester, approver or admin (repeatable; default requester)")
-		fs.Var(&groups, "group", "an approver group (data owners) of the user (repeatable)")
-		fs.StringVar(&expires, "expires", "90d", "lifetime: days (90d), a duration (12h) or never")
-		fs.StringVar(&description, "description", "", "what the token is for, shown in lists")
-		run = func(db *store.DB, fs *flag.FlagSet) error {
+	var (
+		user, expires, description string
+		roles, groups              listFlag
+	)
+	return runSubcommand(ctx, c, "token", "Usage: rolegate token create|list|revoke [flags]\n\n"+
+		"  create --user NAME [--role requester|approver|admin]... [--group G]... [--expires 90d|12h|never] [--description TEXT]\n"+
+		"         prints the token alone on the last line; it is shown only once\n"+
+		"  list   [--user NAME]\n"+
+		"  revoke ID\n\nEach takes --database-url [DATABASE_URL]; without it, the database of a running `rolegate dev`\n"+
+		"with the same --data-dir [ROLEGATE_DATA_DIR].\n", []subcommand{
+		{name: "create", flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&user, "user", "", "the user the token acts as (required)")
+			fs.Var(&roles, "role", "a role of the user: requester, approver or admin (repeatable; default requester)")
+			fs.Var(&groups, "group", "an approver group (data owners) of the user (repeatable)")
+			fs.StringVar(&expires, "expires", "90d", "lifetime: days (90d), a duration (12h) or never")
+			fs.StringVar(&description, "description", "", "what the token is for, shown in lists")
+		}, run: func(db *store.DB, _ *flag.FlagSet) error {
 			if user == "" {
 				return fmt.Errorf("token create: --user is required")
 			}
@@ -94,11 +82,10 @@ func cmdToken(ctx context.Context, c cli) error {
 				tok.ID, tok.User, roleList(tok.Roles), exp)
 			fmt.Fprintln(c.stdout, secret)
 			return nil
-		}
-	case "list":
-		var user string
-		fs.StringVar(&user, "user", "", "only this user's tokens")
-		run = func(db *store.DB, fs *flag.FlagSet) error {
+		}},
+		{name: "list", flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&user, "user", "", "only this user's tokens")
+		}, run: func(db *store.DB, _ *flag.FlagSet) error {
 			toks, err := db.ListTokens(ctx, user)
 			if err != nil {
 				return err
@@ -117,9 +104,8 @@ func cmdToken(ctx context.Context, c cli) error {
 					t.CreatedAt.UTC().Format(time.RFC3339), timeOr(t.ExpiresAt, "never"), timeOr(t.LastUsedAt, "-"), t.Description)
 			}
 			return tw.Flush()
-		}
-	case "revoke":
-		run = func(db *store.DB, fs *flag.FlagSet) error {
+		}},
+		{name: "revoke", run: func(db *store.DB, fs *flag.FlagSet) error {
 			if fs.NArg() != 1 {
 				return fmt.Errorf("token revoke: give one token ID (see `rolegate token list`)")
 			}
@@ -133,19 +119,8 @@ func cmdToken(ctx context.Context, c cli) error {
 			}
 			fmt.Fprintf(c.stdout, "revoked token %d of %s\n", t.ID, t.User)
 			return nil
-		}
-	default:
-		return fmt.Errorf("token: unknown subcommand %q (want create, list or revoke)", sub)
-	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	db, err := dbf.openCurrent(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return run(db, fs)
+		}},
+	})
 }
 
 func roleList(roles []store.Role) string {

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -158,18 +157,4 @@ func devSessionKey(dataDir string) ([]byte, error) {
 		return nil, err
 	}
 	return key, nil
-}
-
-// envBool reads a boolean from the environment for a flag default.
-func envBool(getenv func(string) string, name string, def bool, errs *settingErrors) bool {
-	v := getenv(name)
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		errs.add("%s: %q is not true or false", name, v)
-		return def
-	}
-	return b
 }

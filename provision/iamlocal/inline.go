@@ -4,33 +4,26 @@ import "sort"
 
 // policyName reads and validates the PolicyName parameter.
 func policyName(p params) (string, *apiError) {
-	name, err := p.required("PolicyName", "policyName")
-	if err != nil {
-		return "", err
-	}
-	return name, checkName(name, "policyName", 128)
+	return nameParam(p, "PolicyName", "policyName", 128)
 }
 
-func putRolePolicy(s *Server, p params) (any, *apiError) {
-	roleN, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
+// inlinePolicy is the name and document of PutRolePolicy.
+type inlinePolicy struct{ name, doc string }
+
+func inlinePolicyParams(p params) (inlinePolicy, *apiError) {
 	name, err := policyName(p)
 	if err != nil {
-		return nil, err
+		return inlinePolicy{}, err
 	}
 	doc, err := p.required("PolicyDocument", "policyDocument")
 	if err != nil {
-		return nil, err
+		return inlinePolicy{}, err
 	}
-	if err := checkPolicyDocument(doc, "policyDocument", identityPolicy); err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(roleN, false)
-	if err != nil {
-		return nil, err
-	}
+	return inlinePolicy{name, doc}, checkPolicyDocument(doc, "policyDocument", identityPolicy)
+}
+
+func putRolePolicy(_ *Server, _ params, r *role, in inlinePolicy) (any, *apiError) {
+	name, doc := in.name, in.doc
 	// The quota is on all inline policies of the role together, the one
 	// being replaced counted at its new size.
 	total := policySize(doc)
@@ -55,19 +48,7 @@ type getRolePolicyResult struct {
 	PolicyDocument string
 }
 
-func getRolePolicy(s *Server, p params) (any, *apiError) {
-	roleN, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
-	name, err := policyName(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(roleN, true)
-	if err != nil {
-		return nil, err
-	}
+func getRolePolicy(_ *Server, _ params, r *role, name string) (any, *apiError) {
 	doc, ok := r.Inline[name]
 	if !ok {
 		return nil, noSuchEntity("The role policy with name %s cannot be found.", name)
@@ -75,19 +56,7 @@ func getRolePolicy(s *Server, p params) (any, *apiError) {
 	return getRolePolicyResult{RoleName: r.Name, PolicyName: name, PolicyDocument: percentEncode(doc)}, nil
 }
 
-func deleteRolePolicy(s *Server, p params) (any, *apiError) {
-	roleN, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
-	name, err := policyName(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(roleN, false)
-	if err != nil {
-		return nil, err
-	}
+func deleteRolePolicy(_ *Server, _ params, r *role, name string) (any, *apiError) {
 	if _, ok := r.Inline[name]; !ok {
 		return nil, noSuchEntity("The role policy with name %s cannot be found.", name)
 	}
@@ -100,28 +69,15 @@ type listRolePoliciesResult struct {
 	page
 }
 
-func listRolePolicies(s *Server, p params) (any, *apiError) {
-	roleN, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(roleN, true)
-	if err != nil {
-		return nil, err
-	}
+func listRolePolicies(_ *Server, p params, r *role, _ struct{}) (any, *apiError) {
 	names := make([]string, 0, len(r.Inline))
 	for n := range r.Inline {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	items, pg, err := paginate(p, names, func(n string) string { return n })
+	members, pg, err := pageOf(p, names, same[string], same[string])
 	if err != nil {
 		return nil, err
 	}
-	out := listRolePoliciesResult{page: pg}
-	out.PolicyNames.Member = items
-	if out.PolicyNames.Member == nil {
-		out.PolicyNames.Member = []string{}
-	}
-	return out, nil
+	return listRolePoliciesResult{PolicyNames: members, page: pg}, nil
 }

@@ -104,22 +104,11 @@ func (s *Server) policyXML(pi policyInfo) xmlPolicy {
 }
 
 func createPolicy(s *Server, p params) (any, *apiError) {
-	name, err := policyName(p)
+	in, err := newEntityParams(p, policyName, "PolicyDocument", "policyDocument")
 	if err != nil {
 		return nil, err
 	}
-	path, err := optionalPath(p)
-	if err != nil {
-		return nil, err
-	}
-	doc, err := p.required("PolicyDocument", "policyDocument")
-	if err != nil {
-		return nil, err
-	}
-	desc := p.str("Description")
-	if err := checkDescription(desc); err != nil {
-		return nil, err
-	}
+	name, path, doc := in.name, in.path, in.doc
 	tags := p.tags()
 	if err := checkTags(tags); err != nil {
 		return nil, err
@@ -135,7 +124,7 @@ func createPolicy(s *Server, p params) (any, *apiError) {
 			return nil, newError("EntityAlreadyExists", "A policy called %s already exists. Duplicate names are not allowed.", name)
 		}
 	}
-	mp := &managedPolicy{Name: name, ID: newID(policyPrefix), Path: path, Description: desc,
+	mp := &managedPolicy{Name: name, ID: newID(policyPrefix), Path: path, Description: in.description,
 		Document: doc, Created: s.now(), Tags: tags}
 	arn := s.policyARN(path, name)
 	s.st.Policies[arn] = mp
@@ -151,27 +140,39 @@ func policyARNParam(p params) (string, *apiError) {
 	return arn, checkPolicyARN(arn, "policyArn")
 }
 
-func getPolicy(s *Server, p params) (any, *apiError) {
-	arn, err := policyARNParam(p)
-	if err != nil {
-		return nil, err
-	}
+// findPolicy returns the managed policy with the ARN, or IAM's
+// NoSuchEntity.
+func (s *Server) findPolicy(arn string) (policyInfo, *apiError) {
 	pi, ok := s.lookupPolicy(arn)
 	if !ok {
-		return nil, noSuchEntity("Policy %s does not exist or is not attachable.", arn)
+		return policyInfo{}, noSuchEntity("Policy %s does not exist or is not attachable.", arn)
+	}
+	return pi, nil
+}
+
+// policyParam reads PolicyArn and finds the managed policy.
+func (s *Server) policyParam(p params) (policyInfo, *apiError) {
+	arn, err := policyARNParam(p)
+	if err != nil {
+		return policyInfo{}, err
+	}
+	return s.findPolicy(arn)
+}
+
+func getPolicy(s *Server, p params) (any, *apiError) {
+	pi, err := s.policyParam(p)
+	if err != nil {
+		return nil, err
 	}
 	return policyResult{s.policyXML(pi)}, nil
 }
 
 func deletePolicy(s *Server, p params) (any, *apiError) {
-	arn, err := policyARNParam(p)
+	pi, err := s.policyParam(p)
 	if err != nil {
 		return nil, err
 	}
-	pi, ok := s.lookupPolicy(arn)
-	if !ok {
-		return nil, noSuchEntity("Policy %s does not exist or is not attachable.", arn)
-	}
+	arn := pi.arn
 	if pi.awsManaged {
 		return nil, newError("UnmodifiableEntity", "Cannot delete policies outside your own account.")
 	}
@@ -182,21 +183,9 @@ func deletePolicy(s *Server, p params) (any, *apiError) {
 	return nil, nil
 }
 
-func attachRolePolicy(s *Server, p params) (any, *apiError) {
-	name, err := roleName(p)
-	if err != nil {
+func attachRolePolicy(s *Server, _ params, r *role, arn string) (any, *apiError) {
+	if _, err := s.findPolicy(arn); err != nil {
 		return nil, err
-	}
-	arn, err := policyARNParam(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(name, false)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := s.lookupPolicy(arn); !ok {
-		return nil, noSuchEntity("Policy %s does not exist or is not attachable.", arn)
 	}
 	if slices.Contains(r.Attached, arn) {
 		return nil, nil
@@ -208,19 +197,7 @@ func attachRolePolicy(s *Server, p params) (any, *apiError) {
 	return nil, nil
 }
 
-func detachRolePolicy(s *Server, p params) (any, *apiError) {
-	name, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
-	arn, err := policyARNParam(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(name, false)
-	if err != nil {
-		return nil, err
-	}
+func detachRolePolicy(_ *Server, _ params, r *role, arn string) (any, *apiError) {
 	i := slices.Index(r.Attached, arn)
 	if i < 0 {
 		return nil, noSuchEntity("Policy %s was not found.", arn)
@@ -234,19 +211,7 @@ type listAttachedRolePoliciesResult struct {
 	page
 }
 
-func listAttachedRolePolicies(s *Server, p params) (any, *apiError) {
-	name, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
-	prefix, err := pathPrefix(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(name, true)
-	if err != nil {
-		return nil, err
-	}
+func listAttachedRolePolicies(s *Server, p params, r *role, prefix string) (any, *apiError) {
 	var all []policyInfo
 	for _, arn := range r.Attached {
 		if pi, ok := s.lookupPolicy(arn); ok && strings.HasPrefix(pi.path, prefix) {
@@ -254,14 +219,12 @@ func listAttachedRolePolicies(s *Server, p params) (any, *apiError) {
 		}
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].arn < all[j].arn })
-	items, pg, err := paginate(p, all, func(pi policyInfo) string { return pi.arn })
+	members, pg, err := pageOf(p, all, func(pi policyInfo) string { return pi.arn },
+		func(pi policyInfo) xmlAttachedPolicy {
+			return xmlAttachedPolicy{PolicyName: pi.name, PolicyArn: pi.arn}
+		})
 	if err != nil {
 		return nil, err
 	}
-	out := listAttachedRolePoliciesResult{page: pg}
-	out.AttachedPolicies.Member = []xmlAttachedPolicy{}
-	for _, pi := range items {
-		out.AttachedPolicies.Member = append(out.AttachedPolicies.Member, xmlAttachedPolicy{PolicyName: pi.name, PolicyArn: pi.arn})
-	}
-	return out, nil
+	return listAttachedRolePoliciesResult{AttachedPolicies: members, page: pg}, nil
 }

@@ -41,3 +41,20 @@ func paginate[T any](p params, items []T, key func(T) string) ([]T, page, *apiEr
 	}
 	return items[start:end], pg, nil
 }
+
+// pageOf is paginate followed by view on each item of the page: the
+// members of a List* result, an empty list (never nil) when none.
+func pageOf[T, X any](p params, items []T, key func(T) string, view func(T) X) (memberList[X], page, *apiError) {
+	items, pg, err := paginate(p, items, key)
+	if err != nil {
+		return memberList[X]{}, page{}, err
+	}
+	m := memberList[X]{Member: make([]X, 0, len(items))}
+	for _, it := range items {
+		m.Member = append(m.Member, view(it))
+	}
+	return m, pg, nil
+}
+
+// same is the view of items listed as they are.
+func same[T any](x T) T { return x }

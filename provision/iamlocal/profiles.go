@@ -7,29 +7,15 @@ import (
 // findProfile returns the instance profile named name (case-insensitively).
 // A read does not see a profile younger than the consistency delay.
 func (s *Server) findProfile(name string, read bool) (*profile, *apiError) {
-	pr, ok := s.st.Profiles[nameKey(name)]
-	if !ok || (read && !s.visible(pr.Created)) {
-		return nil, noSuchEntity("Instance Profile %s cannot be found.", name)
-	}
-	return pr, nil
+	return profileEntity.find(s, name, read)
 }
 
-func profileName(p params) (string, *apiError) {
-	name, err := p.required("InstanceProfileName", "instanceProfileName")
-	if err != nil {
-		return "", err
-	}
-	return name, checkName(name, "instanceProfileName", 128)
-}
+func profileName(p params) (string, *apiError) { return profileEntity.name(p) }
 
 type profileResult struct{ InstanceProfile xmlProfile }
 
 func createInstanceProfile(s *Server, p params) (any, *apiError) {
-	name, err := profileName(p)
-	if err != nil {
-		return nil, err
-	}
-	path, err := optionalPath(p)
+	in, err := newEntityParams(p, profileName, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -37,38 +23,19 @@ func createInstanceProfile(s *Server, p params) (any, *apiError) {
 	if err := checkTags(tags); err != nil {
 		return nil, err
 	}
-	if _, exists := s.st.Profiles[nameKey(name)]; exists {
-		return nil, newError("EntityAlreadyExists", "Instance Profile %s already exists.", name)
+	if err := checkRoom(s.st.Profiles, in.name, "Instance Profile %s already exists.", "InstanceProfilesPerAccount", s.opts.InstanceProfileQuota); err != nil {
+		return nil, err
 	}
-	if len(s.st.Profiles) >= s.opts.InstanceProfileQuota {
-		return nil, limitExceeded("Cannot exceed quota for InstanceProfilesPerAccount: %d", s.opts.InstanceProfileQuota)
-	}
-	pr := &profile{Name: name, ID: newID(profilePrefix), Path: path, Created: s.now(), Tags: tags}
-	s.st.Profiles[nameKey(name)] = pr
+	pr := &profile{Name: in.name, ID: newID(profilePrefix), Path: in.path, Created: s.now(), Tags: tags}
+	s.st.Profiles[nameKey(in.name)] = pr
 	return profileResult{s.profileXML(pr)}, nil
 }
 
-func getInstanceProfile(s *Server, p params) (any, *apiError) {
-	name, err := profileName(p)
-	if err != nil {
-		return nil, err
-	}
-	pr, err := s.findProfile(name, true)
-	if err != nil {
-		return nil, err
-	}
+func getInstanceProfile(s *Server, _ params, pr *profile, _ struct{}) (any, *apiError) {
 	return profileResult{s.profileXML(pr)}, nil
 }
 
-func deleteInstanceProfile(s *Server, p params) (any, *apiError) {
-	name, err := profileName(p)
-	if err != nil {
-		return nil, err
-	}
-	pr, err := s.findProfile(name, false)
-	if err != nil {
-		return nil, err
-	}
+func deleteInstanceProfile(s *Server, _ params, pr *profile, _ struct{}) (any, *apiError) {
 	if pr.Role != "" {
 		return nil, deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
 	}
@@ -135,16 +102,11 @@ func (s *Server) listProfiles(p params, keep func(*profile) bool) (any, *apiErro
 			all = append(all, pr)
 		}
 	}
-	items, pg, err := paginate(p, all, func(pr *profile) string { return nameKey(pr.Name) })
+	members, pg, err := pageOf(p, all, func(pr *profile) string { return nameKey(pr.Name) }, s.profileXML)
 	if err != nil {
 		return nil, err
 	}
-	out := listProfilesResult{page: pg}
-	out.InstanceProfiles.Member = []xmlProfile{}
-	for _, pr := range items {
-		out.InstanceProfiles.Member = append(out.InstanceProfiles.Member, s.profileXML(pr))
-	}
-	return out, nil
+	return listProfilesResult{InstanceProfiles: members, page: pg}, nil
 }
 
 func listInstanceProfiles(s *Server, p params) (any, *apiError) {
@@ -155,14 +117,6 @@ func listInstanceProfiles(s *Server, p params) (any, *apiError) {
 	return s.listProfiles(p, func(pr *profile) bool { return strings.HasPrefix(pr.Path, prefix) })
 }
 
-func listInstanceProfilesForRole(s *Server, p params) (any, *apiError) {
-	name, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(name, true)
-	if err != nil {
-		return nil, err
-	}
+func listInstanceProfilesForRole(s *Server, p params, r *role, _ struct{}) (any, *apiError) {
 	return s.listProfiles(p, func(pr *profile) bool { return strings.EqualFold(pr.Role, r.Name) })
 }

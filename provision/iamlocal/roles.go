@@ -17,21 +17,11 @@ const (
 // findRole returns the role named name (case-insensitively). A read does
 // not see a role younger than the consistency delay.
 func (s *Server) findRole(name string, read bool) (*role, *apiError) {
-	r, ok := s.st.Roles[nameKey(name)]
-	if !ok || (read && !s.visible(r.Created)) {
-		return nil, noSuchEntity("The role with name %s cannot be found.", name)
-	}
-	return r, nil
+	return roleEntity.find(s, name, read)
 }
 
 // roleName reads and validates the RoleName parameter.
-func roleName(p params) (string, *apiError) {
-	name, err := p.required("RoleName", "roleName")
-	if err != nil {
-		return "", err
-	}
-	return name, checkName(name, "roleName", 64)
-}
+func roleName(p params) (string, *apiError) { return roleEntity.name(p) }
 
 // optionalPath returns the Path parameter, "/" when absent.
 func optionalPath(p params) (string, *apiError) {
@@ -55,20 +45,8 @@ func checkTrustPolicy(doc, field string) *apiError {
 type roleResult struct{ Role xmlRole }
 
 func createRole(s *Server, p params) (any, *apiError) {
-	name, err := roleName(p)
+	in, err := newEntityParams(p, roleName, "AssumeRolePolicyDocument", "assumeRolePolicyDocument")
 	if err != nil {
-		return nil, err
-	}
-	path, err := optionalPath(p)
-	if err != nil {
-		return nil, err
-	}
-	trust, err := p.required("AssumeRolePolicyDocument", "assumeRolePolicyDocument")
-	if err != nil {
-		return nil, err
-	}
-	desc := p.str("Description")
-	if err := checkDescription(desc); err != nil {
 		return nil, err
 	}
 	maxSession, ok, err := p.intParam("MaxSessionDuration", "maxSessionDuration")
@@ -84,7 +62,7 @@ func createRole(s *Server, p params) (any, *apiError) {
 	if err := checkTags(tags); err != nil {
 		return nil, err
 	}
-	if err := checkTrustPolicy(trust, "assumeRolePolicyDocument"); err != nil {
+	if err := checkTrustPolicy(in.doc, "assumeRolePolicyDocument"); err != nil {
 		return nil, err
 	}
 	boundary := p.str("PermissionsBoundary")
@@ -93,42 +71,23 @@ func createRole(s *Server, p params) (any, *apiError) {
 			return nil, err
 		}
 	}
-	if _, exists := s.st.Roles[nameKey(name)]; exists {
-		return nil, newError("EntityAlreadyExists", "Role with name %s already exists.", name)
-	}
-	if len(s.st.Roles) >= s.opts.RoleQuota {
-		return nil, limitExceeded("Cannot exceed quota for RolesPerAccount: %d", s.opts.RoleQuota)
+	if err := checkRoom(s.st.Roles, in.name, "Role with name %s already exists.", "RolesPerAccount", s.opts.RoleQuota); err != nil {
+		return nil, err
 	}
 	r := &role{
-		Name: name, ID: newID(rolePrefix), Path: path, Description: desc,
-		TrustPolicy: trust, MaxSessionDuration: maxSession, BoundaryARN: boundary,
+		Name: in.name, ID: newID(rolePrefix), Path: in.path, Description: in.description,
+		TrustPolicy: in.doc, MaxSessionDuration: maxSession, BoundaryARN: boundary,
 		Created: s.now(), Tags: tags,
 	}
-	s.st.Roles[nameKey(name)] = r
+	s.st.Roles[nameKey(in.name)] = r
 	return roleResult{s.roleXML(r, true)}, nil
 }
 
-func getRole(s *Server, p params) (any, *apiError) {
-	name, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(name, true)
-	if err != nil {
-		return nil, err
-	}
+func getRole(s *Server, _ params, r *role, _ struct{}) (any, *apiError) {
 	return roleResult{s.roleXML(r, true)}, nil
 }
 
-func deleteRole(s *Server, p params) (any, *apiError) {
-	name, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(name, false)
-	if err != nil {
-		return nil, err
-	}
+func deleteRole(s *Server, _ params, r *role, _ struct{}) (any, *apiError) {
 	for _, pr := range s.st.Profiles {
 		if strings.EqualFold(pr.Role, r.Name) {
 			return nil, deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
@@ -144,73 +103,66 @@ func deleteRole(s *Server, p params) (any, *apiError) {
 	return nil, nil
 }
 
-// updateRole changes the description and/or maximum session duration; it
-// answers with an empty result element, as the SDK expects.
-func updateRole(s *Server, p params) (any, *apiError) {
-	name, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
+// roleUpdate is what UpdateRole changes: each part only when asked.
+type roleUpdate struct {
+	description *string
+	maxSession  *int
+}
+
+// updateRoleParams checks the optional Description and MaxSessionDuration.
+func updateRoleParams(p params) (u roleUpdate, err *apiError) {
 	if p.has("Description") {
-		if err := checkDescription(p.str("Description")); err != nil {
-			return nil, err
+		desc := p.str("Description")
+		if err := checkDescription(desc); err != nil {
+			return u, err
 		}
+		u.description = &desc
 	}
 	maxSession, setMax, err := p.intParam("MaxSessionDuration", "maxSessionDuration")
 	if err != nil {
-		return nil, err
+		return u, err
 	}
 	if setMax {
 		if err := checkMaxSessionDuration(maxSession); err != nil {
-			return nil, err
+			return u, err
 		}
+		u.maxSession = &maxSession
 	}
-	r, err := s.findRole(name, false)
-	if err != nil {
-		return nil, err
+	return u, nil
+}
+
+// updateRole changes the description and/or maximum session duration; it
+// answers with an empty result element, as the SDK expects.
+func updateRole(_ *Server, _ params, r *role, u roleUpdate) (any, *apiError) {
+	if u.description != nil {
+		r.Description = *u.description
 	}
-	if p.has("Description") {
-		r.Description = p.str("Description")
-	}
-	if setMax {
-		r.MaxSessionDuration = maxSession
+	if u.maxSession != nil {
+		r.MaxSessionDuration = *u.maxSession
 	}
 	return struct{}{}, nil
 }
 
-func updateAssumeRolePolicy(s *Server, p params) (any, *apiError) {
-	name, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
+// trustPolicyParam reads and checks the PolicyDocument of
+// UpdateAssumeRolePolicy.
+func trustPolicyParam(p params) (string, *apiError) {
 	doc, err := p.required("PolicyDocument", "policyDocument")
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if err := checkTrustPolicy(doc, "policyDocument"); err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(name, false)
-	if err != nil {
-		return nil, err
-	}
+	return doc, checkTrustPolicy(doc, "policyDocument")
+}
+
+func updateAssumeRolePolicy(_ *Server, _ params, r *role, doc string) (any, *apiError) {
 	r.TrustPolicy = doc
 	return nil, nil
 }
 
-func putRolePermissionsBoundary(s *Server, p params) (any, *apiError) {
-	name, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
-	arn, err := p.required("PermissionsBoundary", "permissionsBoundary")
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(name, false)
-	if err != nil {
-		return nil, err
-	}
+func boundaryParam(p params) (string, *apiError) {
+	return p.required("PermissionsBoundary", "permissionsBoundary")
+}
+
+func putRolePermissionsBoundary(s *Server, _ params, r *role, arn string) (any, *apiError) {
 	if err := s.checkBoundary(arn); err != nil {
 		return nil, err
 	}
@@ -218,15 +170,7 @@ func putRolePermissionsBoundary(s *Server, p params) (any, *apiError) {
 	return nil, nil
 }
 
-func deleteRolePermissionsBoundary(s *Server, p params) (any, *apiError) {
-	name, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(name, false)
-	if err != nil {
-		return nil, err
-	}
+func deleteRolePermissionsBoundary(_ *Server, _ params, r *role, _ struct{}) (any, *apiError) {
 	// Removing a boundary the role does not have is no error.
 	r.BoundaryARN = ""
 	return nil, nil
@@ -249,15 +193,12 @@ func listRoles(s *Server, p params) (any, *apiError) {
 			roles = append(roles, r)
 		}
 	}
-	items, pg, err := paginate(p, roles, func(r *role) string { return nameKey(r.Name) })
+	members, pg, err := pageOf(p, roles, func(r *role) string { return nameKey(r.Name) },
+		func(r *role) xmlRole { return s.roleXML(r, false) })
 	if err != nil {
 		return nil, err
 	}
-	out := listRolesResult{page: pg}
-	for _, r := range items {
-		out.Roles.Member = append(out.Roles.Member, s.roleXML(r, false))
-	}
-	return out, nil
+	return listRolesResult{Roles: members, page: pg}, nil
 }
 
 // pathPrefix reads the optional PathPrefix of List* calls, "/" by default.

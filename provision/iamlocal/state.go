@@ -38,6 +38,17 @@ type profile struct {
 	Tags    []tag     `json:"tags,omitempty"`
 }
 
+// stored is what the calls on a named entity need of it (see entity).
+type stored interface {
+	createdAt() time.Time
+	tagList() *[]tag
+}
+
+func (r *role) createdAt() time.Time     { return r.Created }
+func (r *role) tagList() *[]tag          { return &r.Tags }
+func (pr *profile) createdAt() time.Time { return pr.Created }
+func (pr *profile) tagList() *[]tag      { return &pr.Tags }
+
 // managedPolicy is a customer-managed policy (one version, v1).
 type managedPolicy struct {
 	Name        string    `json:"name"`

@@ -1,9 +1,9 @@
 package iamlocal
 
-// tagEntity adds or overwrites the request's tags on have; quota names the
-// per-entity limit in the LimitExceeded message.
-func tagEntity(have *[]tag, p params, quota string) *apiError {
-	merged := mergeTags(*have, p.tags())
+// tagEntity adds or overwrites tags on have; quota names the per-entity
+// limit in the LimitExceeded message.
+func tagEntity(have *[]tag, tags []tag, quota string) *apiError {
+	merged := mergeTags(*have, tags)
 	if len(merged) > maxTagsPerEntity {
 		return limitExceeded("Cannot exceed quota for %s: %d", quota, maxTagsPerEntity)
 	}
@@ -11,14 +11,14 @@ func tagEntity(have *[]tag, p params, quota string) *apiError {
 	return nil
 }
 
-// requestTags validates the Tags of TagRole/TagInstanceProfile, which must
-// name at least one.
-func requestTags(p params) *apiError {
+// requestTags reads and validates the Tags of TagRole/TagInstanceProfile,
+// which must name at least one.
+func requestTags(p params) ([]tag, *apiError) {
 	tags := p.tags()
 	if len(tags) == 0 {
-		return validationError("\x00", "tags", "Member must not be null")
+		return nil, validationError("\x00", "tags", "Member must not be null")
 	}
-	return checkTags(tags)
+	return tags, checkTags(tags)
 }
 
 func requestTagKeys(p params) ([]string, *apiError) {
@@ -37,102 +37,26 @@ type listTagsResult struct {
 func listTags(p params, have []tag) (any, *apiError) {
 	sorted := append([]tag(nil), have...)
 	sortTags(sorted)
-	items, pg, err := paginate(p, sorted, func(t tag) string { return t.Key })
+	members, pg, err := pageOf(p, sorted, func(t tag) string { return t.Key }, func(t tag) xmlTag { return xmlTag(t) })
 	if err != nil {
 		return nil, err
 	}
-	out := listTagsResult{page: pg}
-	out.Tags.Member = []xmlTag{}
-	for _, t := range items {
-		out.Tags.Member = append(out.Tags.Member, xmlTag(t))
-	}
-	return out, nil
+	return listTagsResult{Tags: members, page: pg}, nil
 }
 
-func tagRole(s *Server, p params) (any, *apiError) {
-	name, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
-	if err := requestTags(p); err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(name, false)
-	if err != nil {
-		return nil, err
-	}
-	return nil, tagEntity(&r.Tags, p, "TagsPerRole")
+// tag adds or overwrites tags on x (TagRole, TagInstanceProfile).
+func (e entity[T]) tag(_ *Server, _ params, x T, tags []tag) (any, *apiError) {
+	return nil, tagEntity(x.tagList(), tags, e.tagQuota)
 }
 
-func untagRole(s *Server, p params) (any, *apiError) {
-	name, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := requestTagKeys(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(name, false)
-	if err != nil {
-		return nil, err
-	}
-	r.Tags = removeTags(r.Tags, keys)
+// untag removes the tags with keys from x (UntagRole, UntagInstanceProfile).
+func (e entity[T]) untag(_ *Server, _ params, x T, keys []string) (any, *apiError) {
+	have := x.tagList()
+	*have = removeTags(*have, keys)
 	return nil, nil
 }
 
-func listRoleTags(s *Server, p params) (any, *apiError) {
-	name, err := roleName(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.findRole(name, true)
-	if err != nil {
-		return nil, err
-	}
-	return listTags(p, r.Tags)
-}
-
-func tagInstanceProfile(s *Server, p params) (any, *apiError) {
-	name, err := profileName(p)
-	if err != nil {
-		return nil, err
-	}
-	if err := requestTags(p); err != nil {
-		return nil, err
-	}
-	pr, err := s.findProfile(name, false)
-	if err != nil {
-		return nil, err
-	}
-	return nil, tagEntity(&pr.Tags, p, "TagsPerInstanceProfile")
-}
-
-func untagInstanceProfile(s *Server, p params) (any, *apiError) {
-	name, err := profileName(p)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := requestTagKeys(p)
-	if err != nil {
-		return nil, err
-	}
-	pr, err := s.findProfile(name, false)
-	if err != nil {
-		return nil, err
-	}
-	pr.Tags = removeTags(pr.Tags, keys)
-	return nil, nil
-}
-
-func listInstanceProfileTags(s *Server, p params) (any, *apiError) {
-	name, err := profileName(p)
-	if err != nil {
-		return nil, err
-	}
-	pr, err := s.findProfile(name, true)
-	if err != nil {
-		return nil, err
-	}
-	return listTags(p, pr.Tags)
+// listTags lists x's tags by key (ListRoleTags, ListInstanceProfileTags).
+func (e entity[T]) listTags(_ *Server, p params, x T, _ struct{}) (any, *apiError) {
+	return listTags(p, *x.tagList())
 }
