@@ -27,6 +27,23 @@ func (e settingErrors) err() error {
 	return errors.New(strings.Join(e, "\n"))
 }
 
+// parseDays reads a duration written in whole days (90d) or as a Go
+// duration (2160h, 90m, 0). It refuses negative values.
+func parseDays(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, fmt.Errorf("%q is not a number of days", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration", s)
+	}
+	return d, nil
+}
+
 // envDuration reads a duration from the environment for a flag default,
 // recording a clear error when it does not parse.
 func envDuration(getenv func(string) string, name string, def time.Duration, errs *settingErrors) time.Duration {
