@@ -97,7 +97,7 @@ func TestReviewsPageWhenOff(t *testing.T) {
 	r := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("reports-reader", "alice")))
 	alice := f.client("alice", "")
 	pageHas(t, alice.get("/reviews"), `id="reviews-off"`, "Access reviews are off")
-	if got := alice.follow(fmt.Sprintf("/reviews/%d/confirm", r.ID), nil); !strings.Contains(got.body, "access reviews are off") {
+	if got := alice.follow(fmt.Sprintf("/reviews/%d/confirm", r.ID), nil); !strings.Contains(got.body, `flash flash-error" role="status">Access reviews are off on this server.`) {
 		t.Fatalf("confirming with reviews off:\n%s", pageExcerpt(got.body))
 	}
 	pageLacks(t, f.client("carol", adminGroups).get("/dashboard"), `id="reviews-overdue"`)
