@@ -201,18 +201,11 @@ func (db *DB) ListReviews(ctx context.Context, f ReviewFilter) (ReviewPage, erro
 	if err != nil {
 		return ReviewPage{}, interpret(err)
 	}
-	defer rows.Close()
-	page := ReviewPage{Reviews: []Review{}}
-	for rows.Next() {
-		r, err := db.scanReview(rows)
-		if err != nil {
-			return ReviewPage{}, err
-		}
-		page.Reviews = append(page.Reviews, r)
-	}
-	if err := rows.Err(); err != nil {
+	reviews, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Review, error) { return db.scanReview(row) })
+	if err != nil {
 		return ReviewPage{}, interpret(err)
 	}
+	page := ReviewPage{Reviews: append([]Review{}, reviews...)}
 	if len(page.Reviews) > limit {
 		page.Reviews = page.Reviews[:limit]
 		last := page.Reviews[limit-1]

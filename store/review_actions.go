@@ -156,23 +156,10 @@ func (db *DB) RevokeLapsedReviews(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	now := db.now().UTC()
-	n := 0
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id FROM requests WHERE `+underReviewSQL+` AND `+reviewLapsedSQL+`
-			ORDER BY review_from, id LIMIT 500 FOR UPDATE SKIP LOCKED`, db.reviewArgs(now))
-		if err != nil {
-			return interpret(err)
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return interpret(err)
-		}
-		for _, id := range ids {
-			r, err := lockRequest(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			rv, err := db.lockReview(ctx, tx, id, "")
+	return db.revokeSelected(ctx, `SELECT id FROM requests WHERE `+underReviewSQL+` AND `+reviewLapsedSQL+`
+		ORDER BY review_from, id LIMIT 500 FOR UPDATE SKIP LOCKED`, db.reviewArgs(now), ReviewActor, StatusRevoked,
+		func(tx pgx.Tx, r Request) error {
+			rv, err := db.lockReview(ctx, tx, r.ID, "")
 			if err != nil {
 				return err
 			}
@@ -180,16 +167,8 @@ func (db *DB) RevokeLapsedReviews(ctx context.Context) (int, error) {
 			if rv.RemindedAt != nil {
 				data["reminded_at"] = rv.RemindedAt.UTC().Format(time.RFC3339)
 			}
-			if _, err := db.event(ctx, tx, Event{RequestID: id, Version: r.LiveVersion, Actor: ReviewActor, Kind: EventReviewLapsed,
-				Data: data}, now); err != nil {
-				return err
-			}
-			if err := db.beginRevoke(ctx, tx, r, ReviewActor, StatusRevoked, now); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	})
-	return n, err
+			_, err = db.event(ctx, tx, Event{RequestID: r.ID, Version: r.LiveVersion, Actor: ReviewActor, Kind: EventReviewLapsed,
+				Data: data}, now)
+			return err
+		}, now)
 }

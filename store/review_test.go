@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -298,7 +299,7 @@ func TestListReviews(t *testing.T) {
 		{"due", store.ReviewFilter{State: store.ReviewDue}, ids[:1]},
 		{"upcoming", store.ReviewFilter{State: store.ReviewUpcoming, Limit: 1}, ids[1:]},
 	} {
-		if got := list(tc.flt); !equalIDs(got, tc.want) {
+		if got := list(tc.flt); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -306,16 +307,4 @@ func TestListReviews(t *testing.T) {
 	wantErr(t, err, store.ErrBadCursor, "")
 	_, err = f.db.ListReviews(ctx, store.ReviewFilter{State: "late"})
 	wantErr(t, err, store.ErrInvalid, "not upcoming or due")
-}
-
-func equalIDs(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
