@@ -29,6 +29,7 @@ type DB struct {
 	rules    ApprovalRules
 	settings provision.Settings
 	webhooks []string
+	reviews  ReviewPolicy
 	// river inserts jobs inside the store's transactions; it runs none.
 	river *river.Client[pgx.Tx]
 }
@@ -48,6 +49,9 @@ type Options struct {
 	Settings *provision.Settings
 	// Webhooks are URLs notified of request events, by River jobs.
 	Webhooks []string
+	// Reviews is the access review policy; the zero value turns reviews
+	// off.
+	Reviews ReviewPolicy
 	// JobAttempts is how many times River runs each job the store inserts
 	// (provisioning, revocation, webhook delivery) before giving up; 0
 	// means 10, the worker's default. Set it to the worker's MaxAttempts
@@ -149,7 +153,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("job queue client: %w", err)
 	}
 	return &DB{pool: pool, now: now, rules: opts.Rules.withDefaults(), settings: settings,
-		webhooks: opts.Webhooks, river: rc}, nil
+		webhooks: opts.Webhooks, reviews: opts.Reviews, river: rc}, nil
 }
 
 // resetOnDisconnect empties the pool when a query finds its connection

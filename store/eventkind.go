@@ -24,6 +24,13 @@ const (
 	EventExpiryReminder   = "expiry.reminder"
 	EventDrift            = "drift.detected"
 	EventDriftRepaired    = "drift.repaired"
+	// Access reviews (ReviewPolicy): the reminder when a review falls
+	// due, the owner's (or an admin's) confirmation or let-go, and the
+	// revocation of a role whose review went unanswered.
+	EventReviewReminder  = "review.reminder"
+	EventReviewConfirmed = "review.confirmed"
+	EventReviewLetGo     = "review.let_go"
+	EventReviewLapsed    = "review.lapsed"
 	// EventSuperseded: a version on its way to IAM (pending, approved,
 	// being provisioned, or failed) was dropped because the role is being
 	// revoked or has expired; its data names the state it was in.
@@ -64,6 +71,10 @@ var words = map[string]wording{
 	EventExpiryReminder:   {"expiry reminder sent", "expires soon"},
 	EventDrift:            {"drift detected: IAM differs from the plan", "drifted from its approved plan"},
 	EventDriftRepaired:    {"drift repaired", ""},
+	EventReviewReminder:   {"access review due: the owner must confirm the role is still needed", "is due for its access review: its owner confirms it is still needed, or it is revoked"},
+	EventReviewConfirmed:  {"confirmed in the access review that the role is still needed", ""},
+	EventReviewLetGo:      {"let the role go in its access review", ""},
+	EventReviewLapsed:     {"access review unanswered: the role is being revoked", "was not confirmed in its access review and is being revoked"},
 }
 
 // EventTitle returns how a request's timeline words an event of kind,
@@ -80,7 +91,11 @@ func EventTitle(kind string) string {
 func notified(kind string) bool { return words[kind].notice != "" }
 
 // systemActors are the names rolegate itself writes events under.
-var systemActors = []string{"rolegate", "worker", "drift-check", "cli"}
+var systemActors = []string{"rolegate", "worker", "drift-check", "cli", ReviewActor}
+
+// ReviewActor is the name access reviews' reminders and revocations are
+// recorded under.
+const ReviewActor = "access-review"
 
 // IsSystemActor reports whether name is one rolegate writes its own
 // events under: a user who happens to bear it is not the author of those.

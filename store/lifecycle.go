@@ -136,10 +136,13 @@ func (db *DB) CompleteProvisioning(ctx context.Context, id int64, version int, r
 				expires = &t
 			}
 		}
-		// A reminder already sent about an expiry that stays holds.
+		// A reminder already sent about an expiry that stays holds. The
+		// first activation begins the access review cycle; a change going
+		// live keeps the cycle it is in (the owner's last confirmation
+		// covers the role, changed or not, until the next review).
 		tag, err := tx.Exec(ctx, `UPDATE requests SET status = 'active', status_reason = '', role_arn = $3,
 				instance_profile_arn = $4, live_version = $2, activated_at = $5, expires_at = $6,
-				drifted = false, updated_at = $5,
+				drifted = false, updated_at = $5, review_from = coalesce(review_from, $5),
 				reminded_at = CASE WHEN expires_at IS NOT DISTINCT FROM $6 THEN reminded_at END
 			WHERE id = $1 AND version = $2 AND status = 'provisioning'`,
 			id, version, res.RoleARN, res.InstanceProfileARN, now, expires)

@@ -129,10 +129,20 @@ const inIAMSQL = `(live_version IS NOT NULL AND status IN ('active', 'pending', 
 // failed), and returns how many it started.
 func (db *DB) ExpireDue(ctx context.Context) (int, error) {
 	now := db.now().UTC()
+	return db.revokeSelected(ctx, `SELECT id FROM requests WHERE `+expirableSQL+` AND expires_at <= @now
+		ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED`, pgx.NamedArgs{"now": now}, "rolegate", StatusExpired, nil, now)
+}
+
+// revokeSelected starts, in one transaction, the revocation of each
+// request query selects (and locks, FOR UPDATE SKIP LOCKED, so workers
+// running it at once share the requests out and a request another has
+// revoked meanwhile no longer matches), under actor, ending final. before,
+// when set, records why first. It returns how many it started.
+func (db *DB) revokeSelected(ctx context.Context, query string, args pgx.NamedArgs, actor string, final Status,
+	before func(tx pgx.Tx, r Request) error, now time.Time) (int, error) {
 	n := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id FROM requests WHERE `+expirableSQL+` AND expires_at <= $1
-			ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED`, now)
+		rows, err := tx.Query(ctx, query, args)
 		if err != nil {
 			return interpret(err)
 		}
@@ -145,7 +155,12 @@ func (db *DB) ExpireDue(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			if err := db.beginRevoke(ctx, tx, r, "rolegate", StatusExpired, now); err != nil {
+			if before != nil {
+				if err := before(tx, r); err != nil {
+					return err
+				}
+			}
+			if err := db.beginRevoke(ctx, tx, r, actor, final, now); err != nil {
 				return err
 			}
 			n++

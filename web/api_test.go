@@ -91,11 +91,17 @@ const (
 
 func setupAPI(t *testing.T, limits api.Limits) *apiEnv {
 	t.Helper()
+	return setupAPIWith(t, limits, store.Options{})
+}
+
+// setupAPIWith is setupAPI on a store opened with opts; the store's clock
+// is the env's (now plus offset).
+func setupAPIWith(t *testing.T, limits api.Limits, opts store.Options) *apiEnv {
+	t.Helper()
 	t.Parallel()
 	env := &apiEnv{t: t, tokens: map[string]string{}, tok: map[string]store.Token{}}
-	env.db = storetest.Open(t, storetest.URL(t), store.Options{Now: func() time.Time {
-		return time.Now().Add(time.Duration(env.offset.Load()))
-	}})
+	opts.Now = func() time.Time { return time.Now().Add(time.Duration(env.offset.Load())) }
+	env.db = storetest.Open(t, storetest.URL(t), opts)
 	handler := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(),
 		Version: "test", Store: env.db, Settings: env.db.Settings()}, auth.Identity{}, env.db, limits)
 	env.srv = httptest.NewServer(handler)

@@ -295,6 +295,11 @@ func authzTable() []authzCase {
 		{route: "POST /requests/:id/change", fixture: "active", fresh: true, allowed: []string{zOwner}, form: changeForm},
 		{route: "GET /dashboard", allowed: []string{zApprover, zAdmin, zDataOwner}},
 		{route: "GET /roles", allowed: withRole},
+		// Reviews are off here: the owner and admins meet 409, everyone
+		// else is refused before the review's state is looked at.
+		{route: "GET /reviews", allowed: withRole},
+		{route: "POST /reviews/:id/confirm", fixture: "active", fresh: true, allowed: []string{zOwner, zAdmin}},
+		{route: "POST /reviews/:id/let-go", fixture: "active", fresh: true, allowed: []string{zOwner, zAdmin}},
 		{route: "GET /audit", allowed: approvers},
 		{route: "GET /settings/tokens", allowed: withRole},
 		{route: "POST /settings/tokens", allowed: withRole, form: func(store.Request) url.Values {
@@ -327,6 +332,9 @@ func authzTable() []authzCase {
 		{route: "GET /api/v1/requests/:id/terraform", fixture: "active", allowed: viewers},
 		{route: "GET /api/v1/requests/:id/versions/:version/terraform", fixture: "active", allowed: viewers},
 		{route: "GET /api/v1/roles", allowed: withRole},
+		{route: "GET /api/v1/reviews", allowed: withRole}, // requesters: their own roles only
+		{route: "POST /api/v1/reviews/:id/confirm", fixture: "active", fresh: true, allowed: []string{zOwner, zAdmin}},
+		{route: "POST /api/v1/reviews/:id/let-go", fixture: "active", fresh: true, allowed: []string{zOwner, zAdmin}},
 		{route: "GET /api/v1/events", allowed: approvers}, // requesters only with request_id= or actor=themselves
 	}
 }

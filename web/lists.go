@@ -28,6 +28,9 @@ type dashboardView struct {
 	Here                                    string
 	// Decide is a decide form that came back with errors.
 	Decide decideInput
+	// ReviewsDue counts the access reviews past their due date, shown to
+	// admins (-1: not shown).
+	ReviewsDue int
 }
 
 // query returns the dashboard's filters as a query string, with extra
@@ -98,6 +101,12 @@ func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here
 	}
 	if err != nil {
 		return dashboardView{}, err
+	}
+	v.ReviewsDue = -1
+	if actor.Has(store.RoleAdmin) && d.Store.Reviews().On() {
+		if v.ReviewsDue, err = d.Store.CountDueReviews(ctx); err != nil {
+			return dashboardView{}, err
+		}
 	}
 	v.Acts = make(map[int64]store.Actions, len(v.Page.Requests))
 	v.Progress = make(map[int64]store.Progress, len(v.Page.Requests))

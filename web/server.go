@@ -126,6 +126,11 @@ func routes(e *echo.Echo, d Deps) {
 	// a group approval routes name) see what is routed to them.
 	g.GET("/dashboard", handleDashboard(d), auth.AllowDeciders(d.Store.Rules))
 	g.GET("/roles", handleRoles(d), anyone)
+	// Owners answer their roles' access reviews; admins see everyone's and
+	// may answer them. The store decides who may answer which.
+	g.GET("/reviews", handleReviews(d), anyone)
+	g.POST("/reviews/:id/confirm", handleReviewAnswer(d, true), anyone)
+	g.POST("/reviews/:id/let-go", handleReviewAnswer(d, false), anyone)
 	g.GET("/audit", handleAudit(d), approvers)
 	// Everyone manages their own API tokens; admins see and revoke all.
 	g.GET("/settings/tokens", handleTokens(d), anyone)

@@ -16,6 +16,9 @@ type Store interface {
 	// CountRoutedByStatus counts what a data owner's dashboard lists.
 	CountRoutedByStatus(ctx context.Context, a store.Actor) (map[store.Status]int, error)
 	// RoleNameTaken: another live or pending request holds the name.
+	// CountDueReviews counts the reviews the admins' dashboard calls
+	// overdue.
+	CountDueReviews(ctx context.Context) (int, error)
 	RoleNameTaken(ctx context.Context, name string, except int64) (bool, error)
 
 	// The API tokens settings page.

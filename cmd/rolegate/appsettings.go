@@ -20,6 +20,8 @@ type appSettings struct {
 	driftInterval      time.Duration
 	repairDrift        bool
 	remindBefore       time.Duration
+	reviewInterval     string
+	reviewGrace        string
 	webhookURLs        string
 	webhookSecret      string
 	approvals          int
@@ -38,6 +40,10 @@ func (a *appSettings) register(fs *flag.FlagSet, getenv func(string) string, err
 	fs.DurationVar(&a.driftInterval, "drift-interval", envDuration(getenv, "DRIFT_INTERVAL", time.Hour, errs), "how often active roles are compared with their plans; 0 disables [DRIFT_INTERVAL]")
 	fs.BoolVar(&a.repairDrift, "drift-repair", getenv("DRIFT_REPAIR") == "true", "put drifted roles back to their plans [DRIFT_REPAIR=true]")
 	fs.DurationVar(&a.remindBefore, "expiry-reminder", envDuration(getenv, "EXPIRY_REMINDER", 24*time.Hour, errs), "send the expiry webhook this long before a role expires; 0 disables [EXPIRY_REMINDER]")
+	fs.StringVar(&a.reviewInterval, "review-interval", envString(getenv, "REVIEW_INTERVAL", "0"),
+		"access reviews: each live role's owner confirms it every this long (90d, 2160h), or it is revoked; 0 turns reviews off [REVIEW_INTERVAL]")
+	fs.StringVar(&a.reviewGrace, "review-grace", envString(getenv, "REVIEW_GRACE", "14d"),
+		"how long after the review reminder an unconfirmed role is revoked (14d, 72h) [REVIEW_GRACE]")
 	fs.StringVar(&a.webhookURLs, "webhook-urls", getenv("WEBHOOK_URLS"), "comma-separated URLs receiving request events as JSON [WEBHOOK_URLS]")
 	fs.StringVar(&a.webhookSecret, "webhook-secret", getenv("WEBHOOK_SECRET"), "key of the HMAC-SHA256 X-Rolegate-Signature header of webhooks (prefer the env var) [WEBHOOK_SECRET]")
 	fs.IntVar(&a.approvals, "approvals", envInt(getenv, "APPROVALS_REQUIRED", 1, errs), "approvals a read-only request needs [APPROVALS_REQUIRED]")
@@ -52,6 +58,7 @@ type built struct {
 	settings provision.Settings
 	rules    store.ApprovalRules
 	webhooks []string
+	reviews  store.ReviewPolicy
 }
 
 func (a *appSettings) build(errs *settingErrors) built {
@@ -75,6 +82,7 @@ func (a *appSettings) build(errs *settingErrors) built {
 	if a.iamRate == 0 || a.iamRate > 1000 {
 		errs.add("--iam-rate / IAM_RATE_LIMIT: %v is not a rate from 0.01 to 1000 calls per second (negative: no limit)", a.iamRate)
 	}
+	b.reviews = a.reviewPolicy(errs)
 	for _, u := range splitList(a.webhookURLs) {
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
@@ -102,4 +110,23 @@ func (a *appSettings) build(errs *settingErrors) built {
 		errs.add("--approval-routes / APPROVAL_ROUTES: %v", err)
 	}
 	return b
+}
+
+// reviewPolicy checks --review-interval and --review-grace: reviews off
+// (0), or an interval from one hour to ten years and a grace from one hour
+// to a year.
+func (a *appSettings) reviewPolicy(errs *settingErrors) store.ReviewPolicy {
+	var p store.ReviewPolicy
+	var err error
+	if p.Interval, err = parseDays(a.reviewInterval); err != nil {
+		errs.add("--review-interval / REVIEW_INTERVAL: %v (e.g. 90d or 2160h; 0 turns reviews off)", err)
+	} else if p.Interval != 0 && (p.Interval < time.Hour || p.Interval > 3650*24*time.Hour) {
+		errs.add("--review-interval / REVIEW_INTERVAL: %s is not 0 (off) or from 1h to 3650d", a.reviewInterval)
+	}
+	if p.Grace, err = parseDays(a.reviewGrace); err != nil {
+		errs.add("--review-grace / REVIEW_GRACE: %v (e.g. 14d or 72h)", err)
+	} else if p.Grace < time.Hour || p.Grace > 365*24*time.Hour {
+		errs.add("--review-grace / REVIEW_GRACE: %s is not from 1h to 365d", a.reviewGrace)
+	}
+	return p
 }

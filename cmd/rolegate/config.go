@@ -27,6 +27,23 @@ func (e settingErrors) err() error {
 	return errors.New(strings.Join(e, "\n"))
 }
 
+// parseDays reads a duration written in whole days (90d) or as a Go
+// duration (2160h, 90m, 0). It refuses negative values.
+func parseDays(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, fmt.Errorf("%q is not a number of days", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration", s)
+	}
+	return d, nil
+}
+
 // envValue reads a flag default from the environment variable name with
 // parse; unset, it is def. A value parse refuses is recorded in errs as
 // not being what (e.g. "a whole number"), and def is returned.

@@ -257,6 +257,8 @@ func TestWrongSettingsFailFastWithOneLineEach(t *testing.T) {
 			[]string{"--listen / LISTEN_ADDR", "--log-level / LOG_LEVEL"}},
 		{"bad env duration", []string{"serve"}, map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x", "SHUTDOWN_TIMEOUT": "soon"},
 			[]string{"SHUTDOWN_TIMEOUT: \"soon\" is not a duration"}},
+		{"bad review settings", []string{"serve", "--review-interval", "90 days"}, map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x", "REVIEW_GRACE": "0"},
+			[]string{`--review-interval / REVIEW_INTERVAL: "90 days" is not a duration (e.g. 90d or 2160h; 0 turns reviews off)`, "--review-grace / REVIEW_GRACE: 0 is not from 1h to 365d"}},
 		{"unknown command", []string{"frobnicate"}, nil, []string{`unknown command "frobnicate"`}},
 	}
 	for _, tc := range cases {

@@ -158,7 +158,7 @@ type appOptions struct {
 func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	db, err := store.Open(ctx, o.databaseURL, store.Options{
 		MaxConns: int32(o.server.maxConns), ConnectTimeout: 5 * time.Second,
-		Rules: o.built.rules, Settings: &o.built.settings, Webhooks: o.built.webhooks,
+		Rules: o.built.rules, Settings: &o.built.settings, Webhooks: o.built.webhooks, Reviews: o.built.reviews,
 		JobAttempts: o.app.maxAttempts,
 	})
 	if err != nil {
@@ -262,16 +262,17 @@ func startWorker(ctx context.Context, logger *slog.Logger, db *store.DB, o appOp
 		return nil, fmt.Errorf("AWS: %w", err)
 	}
 	w, err := worker.New(db.Pool(), db, worker.Config{
-		Settings:      o.built.settings,
-		Reconciler:    provision.NewReconciler(client, provision.ReconcilerOptions{}),
-		Logger:        logger.With("component", "worker"),
-		Concurrency:   o.app.concurrency,
-		MaxAttempts:   o.app.maxAttempts,
-		JobTimeout:    o.app.jobTimeout,
-		DriftInterval: o.app.driftInterval,
-		RepairDrift:   o.app.repairDrift,
-		RemindBefore:  o.app.remindBefore,
-		WebhookSecret: o.app.webhookSecret,
+		Settings:            o.built.settings,
+		Reconciler:          provision.NewReconciler(client, provision.ReconcilerOptions{}),
+		Logger:              logger.With("component", "worker"),
+		Concurrency:         o.app.concurrency,
+		MaxAttempts:         o.app.maxAttempts,
+		JobTimeout:          o.app.jobTimeout,
+		DriftInterval:       o.app.driftInterval,
+		RepairDrift:         o.app.repairDrift,
+		RemindBefore:        o.app.remindBefore,
+		ReviewCheckInterval: reviewCheckEvery(o.built.reviews),
+		WebhookSecret:       o.app.webhookSecret,
 	})
 	if err != nil {
 		return nil, err
@@ -280,4 +281,13 @@ func startWorker(ctx context.Context, logger *slog.Logger, db *store.DB, o appOp
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	return w, nil
+}
+
+// reviewCheckEvery is how often the worker checks access reviews: every
+// minute while they are on, as it checks expiries.
+func reviewCheckEvery(p store.ReviewPolicy) time.Duration {
+	if !p.On() {
+		return 0
+	}
+	return time.Minute
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,14 +22,10 @@ func parseLifetime(s string) (time.Duration, error) {
 	if s == "never" || s == "" {
 		return 0, nil
 	}
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n <= 0 || n > 3650 {
-			return 0, fmt.Errorf("--expires: %q is not a number of days from 1 to 3650", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
+	d, err := parseDays(s)
+	if strings.HasSuffix(s, "d") && (err != nil || d <= 0 || d > 3650*24*time.Hour) {
+		return 0, fmt.Errorf("--expires: %q is not a number of days from 1 to 3650", s)
 	}
-	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("--expires: %q is not a lifetime (e.g. 90d, 12h or never)", s)
 	}

@@ -38,6 +38,8 @@ type Store interface {
 	FailRevocation(ctx context.Context, id int64, reason string) error
 	ExpireDue(ctx context.Context) (int, error)
 	RemindExpiring(ctx context.Context, within time.Duration) (int, error)
+	RemindReviews(ctx context.Context) (int, error)
+	RevokeLapsedReviews(ctx context.Context) (int, error)
 	RecordDrift(ctx context.Context, id int64, version int, changes []string, repaired bool) error
 	LiveWork(ctx context.Context, afterID int64, limit int) ([]store.Work, error)
 	DeleteExpiredIdempotencyKeys(ctx context.Context, olderThan time.Duration) (int64, error)
@@ -66,6 +68,10 @@ type Config struct {
 	// DriftInterval is how often active roles are compared with their
 	// plans; 0 disables the periodic check.
 	DriftInterval time.Duration
+	// ReviewCheckInterval is how often access reviews are checked:
+	// reminders sent and unanswered roles revoked (the store's
+	// ReviewPolicy says when each is due); 0 disables the periodic check.
+	ReviewCheckInterval time.Duration
 	// RepairDrift makes the drift check put IAM back to the plan.
 	RepairDrift bool
 	// SealInterval is how often new audit events are chained into the
@@ -141,6 +147,7 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 	river.AddWorker(workers, river.WorkFunc(j.expire))
 	river.AddWorker(workers, river.WorkFunc(j.drift))
 	river.AddWorker(workers, river.WorkFunc(j.seal))
+	river.AddWorker(workers, river.WorkFunc(j.review))
 
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpiryInterval),
@@ -154,6 +161,11 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.DriftInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return jobargs.Drift{}, nil },
 			&river.PeriodicJobOpts{ID: "drift"}))
+	}
+	if cfg.ReviewCheckInterval > 0 {
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.ReviewCheckInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return jobargs.Review{}, nil },
+			&river.PeriodicJobOpts{ID: "access-review", RunOnStart: true}))
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Concurrency}},

@@ -58,3 +58,10 @@ type Seal struct{}
 
 // Kind names the job in River.
 func (Seal) Kind() string { return "audit-seal" }
+
+// Review is the periodic job that sends access review reminders and
+// revokes the roles whose review went unanswered.
+type Review struct{}
+
+// Kind names the job in River.
+func (Review) Kind() string { return "access-review" }

@@ -39,6 +39,14 @@ type Workflow interface {
 	Rules() store.ApprovalRules
 	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 	ListActiveRoles(ctx context.Context, cursor string, limit int) (store.RequestPage, error)
+
+	// Access reviews: the policy, the reviews of live roles, and the
+	// owner's (or an admin's) answers.
+	Reviews() store.ReviewPolicy
+	ListReviews(ctx context.Context, f store.ReviewFilter) (store.ReviewPage, error)
+	GetReview(ctx context.Context, id int64) (store.Review, error)
+	ConfirmReview(ctx context.Context, actor store.Actor, id int64, note string) (store.Review, error)
+	LetGo(ctx context.Context, actor store.Actor, id int64, note string) (store.Request, error)
 }
 
 // Store is what the JSON API needs of the store: the workflow, tokens,
@@ -127,6 +135,9 @@ func (d Deps) Mount(e *echo.Echo) {
 		{http.MethodGet, "/requests/:id/versions/:version/terraform", handleAPITerraform(st, true), nil},
 		{http.MethodGet, "/roles", handleAPIListRoles(st), nil},
 		{http.MethodGet, "/events", handleAPIListEvents(st), nil},
+		{http.MethodGet, "/reviews", handleAPIListReviews(st), nil},
+		{http.MethodPost, "/reviews/:id/confirm", handleAPIConfirmReview(st), nil},
+		{http.MethodPost, "/reviews/:id/let-go", handleAPILetGo(st), nil},
 	}
 	g := e.Group("/api/v1", apiProblems(d.Logger), bearerAuth(st, d.Tokens), rateLimit(lim), bodyLimits(lim.MaxBody))
 	for _, r := range routes {

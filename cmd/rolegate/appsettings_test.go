@@ -1,0 +1,57 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+// The review settings take whole days or Go durations, from the flag or
+// its environment variable, and are off by default.
+func TestReviewSettings(t *testing.T) {
+	t.Parallel()
+	const day = 24 * time.Hour
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    store.ReviewPolicy
+		wantErr string
+	}{
+		{"off by default", nil, nil, store.ReviewPolicy{Grace: 14 * day}, ""},
+		{"days", []string{"--review-interval", "90d", "--review-grace", "7d"}, nil, store.ReviewPolicy{Interval: 90 * day, Grace: 7 * day}, ""},
+		{"Go durations from the environment", nil, map[string]string{"REVIEW_INTERVAL": "2160h", "REVIEW_GRACE": "72h"},
+			store.ReviewPolicy{Interval: 90 * day, Grace: 3 * day}, ""},
+		{"the flag wins over the environment", []string{"--review-interval", "30d"}, map[string]string{"REVIEW_INTERVAL": "90d"},
+			store.ReviewPolicy{Interval: 30 * day, Grace: 14 * day}, ""},
+		{"too short", []string{"--review-interval", "10m"}, nil, store.ReviewPolicy{}, "--review-interval / REVIEW_INTERVAL: 10m is not 0 (off) or from 1h to 3650d"},
+		{"negative days", []string{"--review-interval", "-3d"}, nil, store.ReviewPolicy{}, `"-3d" is not a number of days`},
+		{"no grace", []string{"--review-grace", "0d"}, nil, store.ReviewPolicy{}, "--review-grace / REVIEW_GRACE: 0d is not from 1h to 365d"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var errs settingErrors
+			var a appSettings
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			a.register(fs, func(k string) string { return tc.env[k] }, &errs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			got := a.reviewPolicy(&errs)
+			if tc.wantErr != "" {
+				if len(errs) != 1 || !strings.Contains(errs[0], tc.wantErr) {
+					t.Fatalf("errors %q, want one saying %q", errs, tc.wantErr)
+				}
+				return
+			}
+			if len(errs) != 0 || got != tc.want {
+				t.Fatalf("policy %+v, errors %q; want %+v", got, errs, tc.want)
+			}
+		})
+	}
+}

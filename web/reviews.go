@@ -1,0 +1,163 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
+	"github.com/rolegate/rolegate/web/problem"
+)
+
+// reviewsView is the Reviews page: the access reviews of the viewer's live
+// roles (or, for an admin who asks, everyone's), soonest due first.
+type reviewsView struct {
+	On     bool
+	Policy store.ReviewPolicy
+	// All: an admin's view of everyone's reviews; Due keeps due ones only.
+	All, Due bool
+	IsAdmin  bool
+	Page     store.ReviewPage
+	Cursor   string
+	// Failed is the answer form that came back with its note refused.
+	Failed reviewForm
+}
+
+// reviewForm is one review's answer as submitted, with its problem.
+type reviewForm struct {
+	ID    int64
+	Note  string
+	Error string
+}
+
+// noteFor is the note to show in review id's form: the one refused, kept.
+func (f reviewForm) noteFor(id int64) string {
+	if f.ID != id {
+		return ""
+	}
+	return f.Note
+}
+
+// errorsFor are the per-field problems of review id's form.
+func (f reviewForm) errorsFor(id int64) map[string]string {
+	if f.ID != id || f.Error == "" {
+		return nil
+	}
+	return map[string]string{"note": f.Error}
+}
+
+// here is the page's own address with its filters, where answers return.
+func (v reviewsView) here(cursor string) string {
+	q := url.Values{}
+	if v.All {
+		q.Set("all", "1")
+	}
+	if v.Due {
+		q.Set("state", string(store.ReviewDue))
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if len(q) == 0 {
+		return "/reviews"
+	}
+	return "/reviews?" + q.Encode()
+}
+
+// handleReviews lists the reviews of the viewer's live roles; an admin's
+// ?all=1 lists everyone's, and ?state=due only those due.
+func handleReviews(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return renderReviews(c, d, c.QueryParams(), reviewForm{}, http.StatusOK)
+	}
+}
+
+func renderReviews(c echo.Context, d Deps, q url.Values, failed reviewForm, status int) error {
+	actor, _ := auth.ActorOf(c)
+	v := reviewsView{Policy: d.Store.Reviews(), IsAdmin: actor.Has(store.RoleAdmin), Failed: failed,
+		Due: q.Get("state") == string(store.ReviewDue), Cursor: q.Get("cursor")}
+	v.On = v.Policy.On()
+	v.All = v.IsAdmin && q.Get("all") == "1"
+	f := store.ReviewFilter{Owner: actor.Name, Cursor: v.Cursor, Limit: pageSize}
+	if v.All {
+		f.Owner = ""
+	}
+	if v.Due {
+		f.State = store.ReviewDue
+	}
+	var err error
+	if v.Page, err = d.Store.ListReviews(c.Request().Context(), f); err != nil {
+		return err
+	}
+	return render(c, status, reviewsPage(v))
+}
+
+// handleReviewAnswer confirms a review or lets the role go, with the
+// form's note. Someone who may not read the request gets the page reading
+// it would give them; the store lets only the owner and admins answer.
+func handleReviewAnswer(d Deps, confirm bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor, _ := auth.ActorOf(c)
+		id, err := requestIDParam(c)
+		if err != nil {
+			return err
+		}
+		ctx := c.Request().Context()
+		r, err := d.Store.GetRequest(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !d.Store.MayView(actor, r) {
+			return echo.NewHTTPError(http.StatusForbidden, problem.ForbiddenView)
+		}
+		back := auth.LocalPath(c.FormValue("return"), "/reviews")
+		note := c.FormValue("note")
+		if p := api.ReviewNoteFault(note); p != "" {
+			u, _ := url.Parse(back)
+			return renderReviews(c, d, u.Query(), reviewForm{ID: id, Note: note, Error: upperFirst(p) + "."}, http.StatusUnprocessableEntity)
+		}
+		var ok string
+		if confirm {
+			_, err = d.Store.ConfirmReview(ctx, actor, id, note)
+			ok = fmt.Sprintf("Confirmed: %s stays. Its next review is due in %s.", r.Spec.Name, days(d.Store.Reviews().Interval))
+		} else {
+			_, err = d.Store.LetGo(ctx, actor, id, note)
+			ok = fmt.Sprintf("Let go: %s is being removed.", r.Spec.Name)
+		}
+		c.Request().Form.Set("return", back)
+		return finishAction(c, d, id, err, ok)
+	}
+}
+
+// days words a duration in whole days when it is some ("90 days"), else
+// as Go writes it.
+func days(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d == day:
+		return "1 day"
+	case d%day == 0:
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
+}
+
+// upperFirst capitalises a message's first letter, to stand as a sentence.
+func upperFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+func reviewWord(n int) string {
+	if n == 1 {
+		return "review"
+	}
+	return "reviews"
+}
