@@ -47,7 +47,8 @@ func DefaultRiskThresholds() RiskThresholds {
 	return RiskThresholds{MaxBuckets: 3, MaxExpiryDays: 90, SharedBucketRoles: 3}
 }
 
-func (t RiskThresholds) withDefaults() RiskThresholds {
+// WithDefaults fills the zero fields from DefaultRiskThresholds.
+func (t RiskThresholds) WithDefaults() RiskThresholds {
 	d := DefaultRiskThresholds()
 	if t.MaxBuckets <= 0 {
 		t.MaxBuckets = d.MaxBuckets
@@ -74,7 +75,7 @@ type RiskContext struct {
 // AssessRisks flags what an approver should look at in p, each with its
 // reason, in the order of RiskCodes. The expiry is p.ExpiresAt.
 func AssessRisks(p Plan, t RiskThresholds, c RiskContext) []Risk {
-	t = t.withDefaults()
+	t = t.WithDefaults()
 	var out []Risk
 	add := func(code, format string, args ...any) {
 		out = append(out, Risk{Code: code, Message: fmt.Sprintf(format, args...)})
