@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -211,4 +212,44 @@ func anyStrings(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+func TestListAssessedByRisk(t *testing.T) {
+	t.Parallel()
+	f := setup(t, store.Options{})
+	ctx := ctxT(t)
+	var deleters []int64
+	for i := range 7 {
+		in := newRequest(fmt.Sprintf("role-%d", i), "alice", scope("data-bucket", fmt.Sprintf("p%d/", i), provision.AccessRead))
+		if i%3 == 0 {
+			in.Spec.Buckets[0].Access = provision.AccessReadWrite
+		}
+		r := mustCreate(t, f.db, in)
+		if i%3 == 0 {
+			deleters = append(deleters, r.ID)
+		}
+	}
+	var got []int64
+	filter := store.ListFilter{Limit: 2, OldestFirst: true}
+	for pages := 0; ; pages++ {
+		page, as, err := f.db.ListAssessed(ctx, filter, provision.RiskDelete)
+		if err != nil || pages > 5 {
+			t.Fatalf("ListAssessed: %v after %d pages", err, pages)
+		}
+		for _, r := range page.Requests {
+			if !as[r.ID].HasRisk(provision.RiskDelete) {
+				t.Fatalf("request %d kept without the risk: %+v", r.ID, as[r.ID])
+			}
+			got = append(got, r.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		filter.Cursor = page.Next
+	}
+	if !slices.Equal(got, deleters) {
+		t.Fatalf("requests flagged delete = %v, want %v", got, deleters)
+	}
+	_, _, err := f.db.ListAssessed(ctx, store.ListFilter{}, "scary")
+	wantErr(t, err, store.ErrInvalid, `unknown risk "scary"`)
 }

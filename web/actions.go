@@ -100,7 +100,7 @@ func handleChangeForm(d Deps) echo.HandlerFunc {
 			return err
 		}
 		f := formFromRequest(r)
-		pv, err := buildPreview(c.Request().Context(), d, f, actor.Name)
+		pv, err := buildPreview(c.Request().Context(), d, f, actor)
 		if err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func handleChange(d Deps) echo.HandlerFunc {
 			}
 			status = http.StatusUnprocessableEntity
 		}
-		pv, err := buildPreview(c.Request().Context(), d, f, actor.Name)
+		pv, err := buildPreview(c.Request().Context(), d, f, actor)
 		if err != nil {
 			return err
 		}

@@ -39,6 +39,14 @@ type Workflow interface {
 	Rules() store.ApprovalRules
 	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 	ListActiveRoles(ctx context.Context, cursor string, limit int) (store.RequestPage, error)
+	// Assess, AssessSpec and ListAssessed give the access in words, the
+	// risk flags and a change's verdict; ReusableRoles the requester's
+	// live roles that already grant all of a request, within the viewer's
+	// sight.
+	Assess(ctx context.Context, rs []store.Request) (map[int64]store.Assessment, error)
+	AssessSpec(ctx context.Context, spec provision.RoleSpec) (store.Assessment, error)
+	ListAssessed(ctx context.Context, f store.ListFilter, risk string) (store.RequestPage, map[int64]store.Assessment, error)
+	ReusableRoles(ctx context.Context, viewer store.Actor, requester string, scopes []provision.BucketScope, except int64) ([]store.Reuse, error)
 }
 
 // Store is what the JSON API needs of the store: the workflow, tokens,
