@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,14 +45,9 @@ func TestBrowserDashboardDecisionAids(t *testing.T) {
 	if title := eval[string](b, `document.querySelector('`+row+` .badge.risk[data-risk="delete"]').title`); title != "may delete objects under `team-curated/`" {
 		t.Errorf("the delete badge's reason: %q", title)
 	}
-	shot := filepath.Join(t.TempDir(), "dashboard-decision-aids.png")
-	b.run("screenshot", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		buf, err := chromedp.FullScreenshot(100)(ctx, tg)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(shot, buf, 0o644)
-	}))
+	b.out = t.TempDir()
+	shot := filepath.Join(b.out, "dashboard-decision-aids.png")
+	b.run("screenshot", b.shot("dashboard-decision-aids"))
 	if png, err := os.ReadFile(shot); err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
 		t.Fatalf("screenshot %s: %v", shot, err)
 	}
