@@ -38,9 +38,34 @@ var (
 	actionsDelete = []string{"s3:DeleteObject"}
 )
 
-func (a Access) reads() bool   { return a == AccessRead || a == AccessReadWrite }
-func (a Access) writes() bool  { return a == AccessWrite || a == AccessReadWrite }
-func (a Access) deletes() bool { return a == AccessReadWrite }
+// grantKind is one kind of statement a scope contributes to the policy.
+// The policy renderer and the plain-language summary (words.go) both
+// read a scope through Access.grants, so the words always say what the
+// JSON grants.
+type grantKind int
+
+const (
+	grantList   grantKind = iota // s3:ListBucket on the bucket (s3:prefix-limited with a prefix)
+	grantGet                     // s3:GetObject on BUCKET/PREFIX*
+	grantPut                     // s3:PutObject, s3:AbortMultipartUpload on BUCKET/PREFIX*
+	grantDelete                  // s3:DeleteObject on BUCKET/PREFIX*
+)
+
+// grants lists what a level of access puts in the policy, in statement order.
+func (a Access) grants() []grantKind {
+	switch a {
+	case AccessRead:
+		return []grantKind{grantList, grantGet}
+	case AccessWrite:
+		return []grantKind{grantPut}
+	case AccessReadWrite:
+		return []grantKind{grantList, grantGet, grantPut, grantDelete}
+	}
+	return nil
+}
+
+// has reports whether a puts g in the policy.
+func (a Access) has(g grantKind) bool { return slices.Contains(a.grants(), g) }
 
 // renderTrustPolicy is the trust policy of every role: EC2 may assume it.
 func renderTrustPolicy() string {
@@ -70,19 +95,21 @@ func renderPermissionPolicy(scopes []BucketScope, partition string) (string, err
 		for ; i < len(scopes) && scopes[i].Bucket == bucket; i++ {
 			sc := scopes[i]
 			obj := s3arn + sc.Bucket + "/" + policyLiteral(sc.Prefix) + "*"
-			if sc.Access.reads() {
-				if sc.Prefix == "" {
-					listWhole = append(listWhole, s3arn+sc.Bucket)
-				} else {
-					prefixes = append(prefixes, policyLiteral(sc.Prefix)+"*")
+			for _, g := range sc.Access.grants() {
+				switch g {
+				case grantList:
+					if sc.Prefix == "" {
+						listWhole = append(listWhole, s3arn+sc.Bucket)
+					} else {
+						prefixes = append(prefixes, policyLiteral(sc.Prefix)+"*")
+					}
+				case grantGet:
+					get = append(get, obj)
+				case grantPut:
+					put = append(put, obj)
+				case grantDelete:
+					del = append(del, obj)
 				}
-				get = append(get, obj)
-			}
-			if sc.Access.writes() {
-				put = append(put, obj)
-			}
-			if sc.Access.deletes() {
-				del = append(del, obj)
 			}
 		}
 		if len(prefixes) > 0 {

@@ -60,29 +60,75 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 		if err := linkIdempotencyKey(ctx, tx, nv.Idempotency, id); err != nil {
 			return err
 		}
-		_, err = db.event(ctx, tx, Event{RequestID: id, Version: next, Actor: actor.Name, Kind: EventChangeSubmitted,
-			Data: map[string]any{"diff": changeDiff(live, r.ExpiresAt, nv.Spec).Lines(), "policy_diff": PolicyDiff(live, nv.Spec, db.settings)}}, now)
-		return err
+		data := map[string]any{"diff": changeDiff(live, r.ExpiresAt, nv.Spec).Lines(), "policy_diff": PolicyDiff(live, nv.Spec, db.settings)}
+		// The live spec may no longer pass today's guardrails: the change is
+		// then judged by people alone.
+		lp, np, planErr := db.changePlans(id, live, r.ExpiresAt, nv.Spec, keeps)
+		var verdict provision.Narrowing
+		if planErr == nil {
+			verdict = provision.NoNewAccess(lp, np)
+			data["access_change"] = provision.DiffAccess(lp, np).Text()
+			data["no_new_access"] = verdict.NoNewAccess
+		}
+		if _, err := db.event(ctx, tx, Event{RequestID: id, Version: next, Actor: actor.Name, Kind: EventChangeSubmitted, Data: data}, now); err != nil {
+			return err
+		}
+		if verdict.NoNewAccess && db.rules.AutoApproveNarrowing {
+			return db.approveByRule(ctx, tx, Request{ID: id, Version: next, Spec: nv.Spec}, verdict, now)
+		}
+		return nil
 	})
+}
+
+// ruleActor is the actor of what rolegate's rules do, in decisions and
+// the audit trail.
+const ruleActor = "rolegate"
+
+// approveByRule records the no-new-access rule's approval of version
+// r.Version (a change just submitted in tx, found to grant nothing the
+// live version does not), with the reasons in the audit trail, and lets
+// the approval rules (Progress) approve it and enqueue provisioning. The
+// decision holds no person's roles or groups: only the rule counts it.
+func (db *DB) approveByRule(ctx context.Context, tx pgx.Tx, r Request, verdict provision.Narrowing, now time.Time) error {
+	comment := "approved by the " + RuleNoNewAccess + " rule: the change grants nothing the live version does not"
+	if _, err := tx.Exec(ctx, `INSERT INTO decisions (request_id, version, approver, approver_groups, approver_roles, decision, comment, created_at, rule)
+		VALUES ($1, $2, $3, '{}', '{}', 'approve', $4, $5, $6)`, r.ID, r.Version, ruleActor, comment, now, RuleNoNewAccess); err != nil {
+		return interpret(err)
+	}
+	if _, err := db.event(ctx, tx, Event{RequestID: r.ID, Version: r.Version, Actor: ruleActor, Kind: EventDecisionApproved,
+		Data: map[string]any{"comment": comment, "rule": RuleNoNewAccess, "reasons": verdict.Reasons}}, now); err != nil {
+		return err
+	}
+	return db.approveIfComplete(ctx, tx, r, now)
 }
 
 // specOf reads the spec of one version of request id.
 func specOf(ctx context.Context, q querier, id int64, version int) (provision.RoleSpec, error) {
+	_, spec, err := scanSpec(q.QueryRow(ctx, specSelect+` WHERE v.request_id = $1 AND v.version = $2`, id, version))
+	return spec, err
+}
+
+// specSelect selects a request ID and the spec of a version v of it, for
+// scanSpec; the caller adds the WHERE clause.
+const specSelect = `
+	SELECT v.request_id, v.version, r.role_name, v.description, v.max_session_duration, v.managed_policies, v.expires_at,
+	       (SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
+	               ORDER BY s.position), '[]')
+	          FROM request_scopes s WHERE s.request_id = v.request_id AND s.version = v.version)
+	FROM request_versions v JOIN requests r ON r.id = v.request_id`
+
+// scanSpec reads one row of specSelect.
+func scanSpec(row pgx.Row) (int64, provision.RoleSpec, error) {
 	var (
+		id         int64
+		version    int
 		spec       provision.RoleSpec
 		maxSession *int32
 		scopes     []byte
 	)
-	err := q.QueryRow(ctx, `
-		SELECT r.role_name, v.description, v.max_session_duration, v.managed_policies, v.expires_at,
-		       (SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
-		               ORDER BY s.position), '[]')
-		          FROM request_scopes s WHERE s.request_id = v.request_id AND s.version = v.version)
-		FROM request_versions v JOIN requests r ON r.id = v.request_id
-		WHERE v.request_id = $1 AND v.version = $2`, id, version).Scan(&spec.Name, &spec.Description,
-		&maxSession, &spec.ManagedPolicies, &spec.ExpiresAt, &scopes)
+	err := row.Scan(&id, &version, &spec.Name, &spec.Description, &maxSession, &spec.ManagedPolicies, &spec.ExpiresAt, &scopes)
 	if err != nil {
-		return provision.RoleSpec{}, interpret(err)
+		return 0, provision.RoleSpec{}, interpret(err)
 	}
 	if maxSession != nil {
 		spec.MaxSessionDuration = *maxSession
@@ -91,9 +137,9 @@ func specOf(ctx context.Context, q querier, id int64, version int) (provision.Ro
 		spec.ManagedPolicies = nil
 	}
 	if err := json.Unmarshal(scopes, &spec.Buckets); err != nil {
-		return provision.RoleSpec{}, fmt.Errorf("decode scopes of request %d version %d: %w", id, version, err)
+		return 0, provision.RoleSpec{}, fmt.Errorf("decode scopes of request %d version %d: %w", id, version, err)
 	}
-	return spec, nil
+	return id, spec, nil
 }
 
 // Revoke removes a role from IAM, in every state in which something of it

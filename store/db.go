@@ -28,6 +28,7 @@ type DB struct {
 	now      func() time.Time
 	rules    ApprovalRules
 	settings provision.Settings
+	risks    provision.RiskThresholds
 	webhooks []string
 	reviews  ReviewPolicy
 	// river inserts jobs inside the store's transactions; it runs none.
@@ -52,6 +53,9 @@ type Options struct {
 	// Reviews is the access review policy; the zero value turns reviews
 	// off.
 	Reviews ReviewPolicy
+	// Risks are the thresholds of the risk flags (Assess); zero fields
+	// take provision.DefaultRiskThresholds'.
+	Risks provision.RiskThresholds
 	// JobAttempts is how many times River runs each job the store inserts
 	// (provisioning, revocation, webhook delivery) before giving up; 0
 	// means 10, the worker's default. Set it to the worker's MaxAttempts
@@ -152,7 +156,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("job queue client: %w", err)
 	}
-	return &DB{pool: pool, now: now, rules: opts.Rules.withDefaults(), settings: settings,
+	return &DB{pool: pool, now: now, rules: opts.Rules.withDefaults(), settings: settings, risks: opts.Risks.WithDefaults(),
 		webhooks: opts.Webhooks, reviews: opts.Reviews, river: rc}, nil
 }
 
@@ -201,6 +205,9 @@ func unwrapConnect(err error) error {
 
 // Settings returns the guardrails specs are validated against.
 func (db *DB) Settings() provision.Settings { return db.settings }
+
+// RiskThresholds returns the thresholds of the risk flags.
+func (db *DB) RiskThresholds() provision.RiskThresholds { return db.risks }
 
 // Rules returns the approval rules.
 func (db *DB) Rules() ApprovalRules { return db.rules }

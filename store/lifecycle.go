@@ -119,9 +119,11 @@ func (db *DB) CompleteProvisioning(ctx context.Context, id int64, version int, r
 			approved, asked  *int64
 			inForce, expires *time.Time
 		)
-		if err := tx.QueryRow(ctx, `SELECT v.keeps_expiry, v.approved_ttl_seconds, v.requested_ttl_seconds, r.expires_at
+		var byRule bool
+		if err := tx.QueryRow(ctx, `SELECT v.keeps_expiry, v.approved_ttl_seconds, v.requested_ttl_seconds, r.expires_at,
+				EXISTS (SELECT 1 FROM decisions d WHERE d.request_id = v.request_id AND d.version = v.version AND d.rule IS NOT NULL)
 			FROM request_versions v JOIN requests r ON r.id = v.request_id
-			WHERE v.request_id = $1 AND v.version = $2`, id, version).Scan(&keeps, &approved, &asked, &inForce); err != nil {
+			WHERE v.request_id = $1 AND v.version = $2`, id, version).Scan(&keeps, &approved, &asked, &inForce, &byRule); err != nil {
 			return interpret(err)
 		}
 		ttl := asked
@@ -135,6 +137,12 @@ func (db *DB) CompleteProvisioning(ctx context.Context, id int64, version int, r
 			if t := now.Add(time.Duration(*ttl) * time.Second); expires == nil || t.Before(*expires) {
 				expires = &t
 			}
+		}
+		// A change the no-new-access rule approved asked for an expiry no
+		// later than the one in force; its lifetime, counted from now, must
+		// not carry it past that either.
+		if byRule && inForce != nil && (expires == nil || expires.After(*inForce)) {
+			expires = inForce
 		}
 		// A reminder already sent about an expiry that stays holds. The
 		// first activation begins the access review cycle; a change going

@@ -43,13 +43,17 @@ type DecisionRecord struct {
 	Approve   bool
 	Comment   string
 	CreatedAt time.Time
+	// Rule names the rule that made an automatic approval (RuleNoNewAccess);
+	// empty for a person's decision.
+	Rule string
 }
 
 // decisionsJSON selects the decisions on one version as a JSON array,
 // oldest first; decodeDecisions reads it.
 func decisionsJSON(requestID, version string) string {
 	return `(SELECT coalesce(json_agg(json_build_object('approver', d.approver, 'groups', d.approver_groups,
-	               'roles', d.approver_roles, 'decision', d.decision, 'comment', d.comment, 'created_at', d.created_at)
+	               'roles', d.approver_roles, 'decision', d.decision, 'comment', d.comment, 'created_at', d.created_at,
+	               'rule', coalesce(d.rule, ''))
 	               ORDER BY d.id), '[]')
 	          FROM decisions d WHERE d.request_id = ` + requestID + ` AND d.version = ` + version + `)`
 }
@@ -62,6 +66,7 @@ func decodeDecisions(b []byte) ([]DecisionRecord, error) {
 		Decision  string    `json:"decision"`
 		Comment   string    `json:"comment"`
 		CreatedAt time.Time `json:"created_at"`
+		Rule      string    `json:"rule"`
 	}
 	if err := json.Unmarshal(b, &ds); err != nil {
 		return nil, fmt.Errorf("decode decisions: %w", err)
@@ -69,7 +74,7 @@ func decodeDecisions(b []byte) ([]DecisionRecord, error) {
 	var out []DecisionRecord
 	for _, d := range ds {
 		out = append(out, DecisionRecord{Approver: d.Approver, Groups: d.Groups, Roles: d.Roles,
-			Approve: d.Decision == "approve", Comment: d.Comment, CreatedAt: d.CreatedAt})
+			Approve: d.Decision == "approve", Comment: d.Comment, CreatedAt: d.CreatedAt, Rule: d.Rule})
 	}
 	return out, nil
 }

@@ -273,10 +273,19 @@ func (db *DB) approveIfComplete(ctx context.Context, tx pgx.Tx, r Request, now t
 		return interpret(err)
 	}
 	if _, err := db.event(ctx, tx, Event{RequestID: r.ID, Version: r.Version, Actor: "rolegate", Kind: EventApproved,
-		Data: map[string]any{"approvers": p.Given, "groups": p.satisfiedGroups()}}, now); err != nil {
+		Data: approvedData(p)}, now); err != nil {
 		return err
 	}
 	return db.enqueue(ctx, tx, jobargs.Provision{RequestID: r.ID, Version: r.Version})
+}
+
+// approvedData is what the approved event records of the progress.
+func approvedData(p Progress) map[string]any {
+	data := map[string]any{"approvers": p.Given, "groups": p.satisfiedGroups()}
+	if p.ByRule != "" {
+		data["rule"] = p.ByRule
+	}
+	return data
 }
 
 // Cancel withdraws a pending request (or a pending change, leaving the

@@ -80,7 +80,7 @@ func handleChangeForm(d Deps) echo.HandlerFunc {
 			return err
 		}
 		f := formFromRequest(r)
-		pv, err := buildPreview(c.Request().Context(), d, f, actor.Name)
+		pv, err := buildPreview(c.Request().Context(), d, f, actor)
 		if err != nil {
 			return err
 		}

@@ -32,6 +32,15 @@ type detailView struct {
 	PlanErr  string
 	// Decide is the decide form as typed when it comes back with errors.
 	Decide decideInput
+	// Assessment is the current version's words, risks and, for a change,
+	// its verdict; Assessed is false when the settings no longer allow it.
+	Assessment store.Assessment
+	Assessed   bool
+	// PolicyDiff is a change's policy against the live version's.
+	PolicyDiff []string
+	// Reuse lists the requester's live roles granting all of this that the
+	// viewer may read.
+	Reuse []store.Reuse
 }
 
 // terraformText is the Terraform of the current version: the text stored
@@ -109,6 +118,17 @@ func loadDetail(c echo.Context, d Deps, actor store.Actor) (detailView, error) {
 	}
 	v := detailView{R: r, Acts: acts, Progress: d.Store.Progress(r), Me: actor.Name, Owner: actor.Name == r.Requester,
 		Versions: versions, Events: events}
+	as, err := d.Store.Assess(ctx, []store.Request{r})
+	if err != nil {
+		return detailView{}, err
+	}
+	v.Assessment, v.Assessed = as[r.ID]
+	if live, ok := store.LiveVersion(r, versions); ok && v.Assessment.Change != nil {
+		v.PolicyDiff = store.PolicyDiff(live.Spec, r.Spec, d.Settings)
+	}
+	if v.Reuse, err = d.Store.ReusableRoles(ctx, actor, r.Requester, r.Spec.Buckets, r.ID); err != nil {
+		return detailView{}, err
+	}
 	tf, plan, err := currentTerraform(d, r, versions)
 	if err != nil {
 		// A spec the settings no longer allow still deserves its page.
@@ -264,3 +284,27 @@ func prettyJSON(doc string) string {
 	}
 	return buf.String()
 }
+
+// riskLabels are the badges' short words for each risk code.
+var riskLabels = map[string]string{
+	provision.RiskWholeBucketWrite: "writes whole bucket", provision.RiskDelete: "can delete",
+	provision.RiskManyBuckets: "many buckets", provision.RiskNoExpiry: "no expiry", provision.RiskLongExpiry: "long expiry",
+	provision.RiskManagedPolicies: "managed policies", provision.RiskSharedBucket: "shared bucket",
+	provision.RiskWidens: "widens access",
+}
+
+func riskLabel(code string) string {
+	if l, ok := riskLabels[code]; ok {
+		return l
+	}
+	return code
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func joinSemi(s []string) string { return strings.Join(s, "; ") }

@@ -20,12 +20,16 @@ const pageSize = 50
 // what the approver may do to each, and the counts per status.
 type dashboardView struct {
 	Status, Requester, Bucket, Text, Cursor string
-	Page                                    store.RequestPage
-	Counts                                  map[store.Status]int
-	Acts                                    map[int64]store.Actions
-	Progress                                map[int64]store.Progress
-	Me                                      string
-	Here                                    string
+	// Risk keeps the requests flagged with one risk code.
+	Risk string
+	Page store.RequestPage
+	// Assessed holds each listed request's words and risk flags.
+	Assessed map[int64]store.Assessment
+	Counts   map[store.Status]int
+	Acts     map[int64]store.Actions
+	Progress map[int64]store.Progress
+	Me       string
+	Here     string
 	// Decide is a decide form that came back with errors.
 	Decide decideInput
 	// ReviewsDue counts the access reviews past their due date, shown to
@@ -37,7 +41,7 @@ type dashboardView struct {
 // parameters set (an empty value removes one).
 func (v dashboardView) query(extra ...string) string {
 	q := url.Values{}
-	for k, val := range map[string]string{"status": v.Status, "requester": v.Requester, "bucket": v.Bucket, "q": v.Text} {
+	for k, val := range map[string]string{"status": v.Status, "requester": v.Requester, "bucket": v.Bucket, "q": v.Text, "risk": v.Risk} {
 		if val != "" {
 			q.Set(k, val)
 		}
@@ -72,7 +76,7 @@ func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here
 	v := dashboardView{
 		Status: q.Get("status"), Requester: strings.TrimSpace(q.Get("requester")),
 		Bucket: strings.TrimSpace(q.Get("bucket")), Text: strings.TrimSpace(q.Get("q")),
-		Cursor: q.Get("cursor"), Me: actor.Name, Here: here,
+		Cursor: q.Get("cursor"), Me: actor.Name, Here: here, Risk: strings.TrimSpace(q.Get("risk")),
 	}
 	if _, set := q["status"]; !set {
 		v.Status = string(store.StatusPending)
@@ -90,7 +94,7 @@ func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here
 	if !actor.Has(store.RoleApprover) && !actor.Has(store.RoleAdmin) {
 		f.DecidableBy = &actor
 	}
-	v.Page, err = d.Store.ListRequests(ctx, f)
+	v.Page, v.Assessed, err = d.Store.ListAssessed(ctx, f, v.Risk)
 	if err != nil {
 		return dashboardView{}, err
 	}

@@ -24,6 +24,11 @@ type preview struct {
 	// Approvals says what the request will need: "will need 2 approvals
 	// from approvers and one from finance-owners".
 	Approvals string
+	// Assessment is the access in words and the risk flags.
+	Assessment store.Assessment
+	// Reuse lists the user's live roles that already grant all of it
+	// (none for a change of one of them).
+	Reuse []store.Reuse
 }
 
 // buildPreview renders the plan of the form's spec exactly as
@@ -31,13 +36,13 @@ type preview struct {
 // form would show them, one per field in the order of the fields, with a
 // role name another request holds among them. The justification is not
 // part of the preview.
-func buildPreview(ctx context.Context, d Deps, f requestForm, user string) (preview, error) {
+func buildPreview(ctx context.Context, d Deps, f requestForm, actor store.Actor) (preview, error) {
 	f.Errors, f.Problems = nil, nil
 	spec := f.spec()
 	if spec.Name == "" && (len(spec.Buckets) == 0 || spec.Buckets[0].Bucket == "") {
 		return preview{Empty: true}, nil
 	}
-	plan, err := provision.NewPlan(spec, d.Settings, provision.PlanMeta{RequestID: "preview", Requester: user})
+	plan, err := provision.NewPlan(spec, d.Settings, provision.PlanMeta{RequestID: "preview", Requester: actor.Name})
 	if err != nil && !f.setProblems(err) {
 		return preview{}, err
 	}
@@ -57,8 +62,19 @@ func buildPreview(ctx context.Context, d Deps, f requestForm, user string) (prev
 	if err != nil {
 		return preview{}, err
 	}
+	a, err := d.Store.AssessSpec(ctx, spec)
+	if err != nil {
+		return preview{}, err
+	}
+	var reuse []store.Reuse
+	if f.ChangeOf == 0 {
+		if reuse, err = d.Store.ReusableRoles(ctx, actor, actor.Name, spec.Buckets, 0); err != nil {
+			return preview{}, err
+		}
+	}
 	return preview{RoleName: plan.Role.Name, Trust: prettyJSON(plan.Role.TrustPolicy), Policy: prettyJSON(plan.Policy.Document),
-		Terraform: string(tf), Approvals: "This request " + d.Store.Rules().Progress(spec, nil).Requirement() + "."}, nil
+		Terraform: string(tf), Approvals: "This request " + d.Store.Rules().Progress(spec, nil).Requirement() + ".",
+		Assessment: a, Reuse: reuse}, nil
 }
 
 func handleNewRequestForm(d Deps) echo.HandlerFunc {
@@ -80,7 +96,7 @@ func handlePreview(d Deps) echo.HandlerFunc {
 		if id, err := strconv.ParseInt(c.FormValue("change_of"), 10, 64); err == nil && id > 0 {
 			f.ChangeOf = id
 		}
-		pv, err := buildPreview(c.Request().Context(), d, f, actor.Name)
+		pv, err := buildPreview(c.Request().Context(), d, f, actor)
 		if err != nil {
 			return err
 		}
@@ -154,7 +170,7 @@ func answerRequestForm(c echo.Context, d Deps, actor store.Actor, f requestForm,
 		}
 		status = http.StatusUnprocessableEntity
 	}
-	pv, err := buildPreview(c.Request().Context(), d, f, actor.Name)
+	pv, err := buildPreview(c.Request().Context(), d, f, actor)
 	if err != nil {
 		return err
 	}

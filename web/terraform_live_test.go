@@ -69,7 +69,7 @@ func TestPendingTerraformIsWhatTheWorkerStores(t *testing.T) {
 	pageHas(t, page, "Not approved yet.")
 
 	// The form of the request itself (its own name is not "taken").
-	pv, err := buildPreview(uiCtx(t), Deps{Settings: f.db.Settings(), Store: f.db}, formFromRequest(r), "alice")
+	pv, err := buildPreview(uiCtx(t), Deps{Settings: f.db.Settings(), Store: f.db}, formFromRequest(r), store.Actor{Name: "alice", Roles: []store.Role{store.RoleRequester}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,8 @@ type appSettings struct {
 	approvalsElevated  int
 	elevateOverBuckets int
 	routes             string
+	autoApprove        bool
+	risks              provision.RiskThresholds
 	provision          func() (provision.Settings, error)
 }
 
@@ -50,6 +52,12 @@ func (a *appSettings) register(fs *flag.FlagSet, getenv func(string) string, err
 	fs.IntVar(&a.approvalsElevated, "approvals-elevated", envInt(getenv, "APPROVALS_ELEVATED", 2, errs), "approvals a request needs when it can write or names many buckets [APPROVALS_ELEVATED]")
 	fs.IntVar(&a.elevateOverBuckets, "elevate-over-buckets", envInt(getenv, "ELEVATE_OVER_BUCKETS", 5, errs), "more buckets than this need the elevated approvals [ELEVATE_OVER_BUCKETS]")
 	fs.StringVar(&a.routes, "approval-routes", getenv("APPROVAL_ROUTES"), "comma-separated PATTERN=GROUP: requests for matching buckets also need an approval from GROUP [APPROVAL_ROUTES]")
+	fs.BoolVar(&a.autoApprove, "auto-approve-narrowing", getenv("AUTO_APPROVE_NARROWING") == "true",
+		"approve a change that grants no new access without a person (the no-new-access rule) [AUTO_APPROVE_NARROWING=true]")
+	d := provision.DefaultRiskThresholds()
+	fs.IntVar(&a.risks.MaxBuckets, "risk-max-buckets", envInt(getenv, "RISK_MAX_BUCKETS", d.MaxBuckets, errs), "flag a request reaching more buckets than this [RISK_MAX_BUCKETS]")
+	fs.IntVar(&a.risks.MaxExpiryDays, "risk-max-expiry-days", envInt(getenv, "RISK_MAX_EXPIRY_DAYS", d.MaxExpiryDays, errs), "flag an expiry further away than this many days [RISK_MAX_EXPIRY_DAYS]")
+	fs.IntVar(&a.risks.SharedBucketRoles, "risk-shared-bucket-roles", envInt(getenv, "RISK_SHARED_BUCKET_ROLES", d.SharedBucketRoles, errs), "flag a bucket also reached by at least this many other live roles [RISK_SHARED_BUCKET_ROLES]")
 	a.provision = provisionFlags(fs, getenv)
 }
 
@@ -57,6 +65,7 @@ func (a *appSettings) register(fs *flag.FlagSet, getenv func(string) string, err
 type built struct {
 	settings provision.Settings
 	rules    store.ApprovalRules
+	risks    provision.RiskThresholds
 	webhooks []string
 	reviews  store.ReviewPolicy
 }
@@ -94,7 +103,18 @@ func (a *appSettings) build(errs *settingErrors) built {
 	if len(b.webhooks) > 0 && a.webhookSecret == "" {
 		errs.add("--webhook-secret / WEBHOOK_SECRET: required with webhook URLs, so receivers can check the signature")
 	}
-	b.rules = store.ApprovalRules{Required: a.approvals, Elevated: a.approvalsElevated, ElevateOverBuckets: a.elevateOverBuckets}
+	b.rules = store.ApprovalRules{Required: a.approvals, Elevated: a.approvalsElevated, ElevateOverBuckets: a.elevateOverBuckets,
+		AutoApproveNarrowing: a.autoApprove}
+	b.risks = a.risks
+	for _, x := range []struct {
+		flag string
+		v    int
+	}{{"--risk-max-buckets / RISK_MAX_BUCKETS", a.risks.MaxBuckets}, {"--risk-max-expiry-days / RISK_MAX_EXPIRY_DAYS", a.risks.MaxExpiryDays},
+		{"--risk-shared-bucket-roles / RISK_SHARED_BUCKET_ROLES", a.risks.SharedBucketRoles}} {
+		if x.v < 1 || x.v > 100000 {
+			errs.add("%s: %d is not from 1 to 100000", x.flag, x.v)
+		}
+	}
 	for _, r := range splitList(a.routes) {
 		pattern, group, ok := strings.Cut(r, "=")
 		if !ok {

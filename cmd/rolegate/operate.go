@@ -38,7 +38,7 @@ func (o *opsFlags) open(ctx context.Context, c cli, name, synopsis string, extra
 	if err := errs.err(); err != nil {
 		return nil, built{}, err
 	}
-	db, err := o.db.open(ctx, store.Options{MaxConns: 4, Rules: b.rules, Settings: &b.settings,
+	db, err := o.db.open(ctx, store.Options{MaxConns: 4, Rules: b.rules, Settings: &b.settings, Risks: b.risks,
 		JobAttempts: o.app.maxAttempts})
 	if err != nil {
 		return nil, built{}, err

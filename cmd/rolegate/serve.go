@@ -158,7 +158,7 @@ type appOptions struct {
 func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	db, err := store.Open(ctx, o.databaseURL, store.Options{
 		MaxConns: int32(o.server.maxConns), ConnectTimeout: 5 * time.Second,
-		Rules: o.built.rules, Settings: &o.built.settings, Webhooks: o.built.webhooks, Reviews: o.built.reviews,
+		Rules: o.built.rules, Settings: &o.built.settings, Webhooks: o.built.webhooks, Reviews: o.built.reviews, Risks: o.built.risks,
 		JobAttempts: o.app.maxAttempts,
 	})
 	if err != nil {

@@ -47,6 +47,14 @@ type Workflow interface {
 	GetReview(ctx context.Context, id int64) (store.Review, error)
 	ConfirmReview(ctx context.Context, actor store.Actor, id int64, note string) (store.Review, error)
 	LetGo(ctx context.Context, actor store.Actor, id int64, note string) (store.Request, error)
+	// Assess, AssessSpec and ListAssessed give the access in words, the
+	// risk flags and a change's verdict; ReusableRoles the requester's
+	// live roles that already grant all of a request, within the viewer's
+	// sight.
+	Assess(ctx context.Context, rs []store.Request) (map[int64]store.Assessment, error)
+	AssessSpec(ctx context.Context, spec provision.RoleSpec) (store.Assessment, error)
+	ListAssessed(ctx context.Context, f store.ListFilter, risk string) (store.RequestPage, map[int64]store.Assessment, error)
+	ReusableRoles(ctx context.Context, viewer store.Actor, requester string, scopes []provision.BucketScope, except int64) ([]store.Reuse, error)
 }
 
 // Store is what the JSON API needs of the store: the workflow, tokens,

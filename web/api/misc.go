@@ -49,7 +49,17 @@ func handleAPIPreview(st Store) echo.HandlerFunc {
 		p := st.Rules().Progress(b.RoleSpec, nil)
 		need := approvalsView(p)
 		need.Summary = p.Requirement()
-		return c.JSON(http.StatusOK, PreviewView{Plan: planView(plan), Terraform: string(tf), Approvals: need})
+		ctx := c.Request().Context()
+		a, err := st.AssessSpec(ctx, b.spec())
+		if err != nil {
+			return err
+		}
+		reuse, err := reuseViews(ctx, st, apiActor(c), apiActor(c).Name, b.Buckets, 0)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, PreviewView{Plan: planView(plan), Terraform: string(tf), Approvals: need,
+			Summary: summaryView(a.Summary), Risks: risksView(a.Risks), Reuse: reuse})
 	}
 }
 

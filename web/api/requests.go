@@ -69,12 +69,20 @@ func detail(ctx context.Context, st Store, actor store.Actor, r store.Request) (
 	if err != nil {
 		return RequestDetail{}, err
 	}
-	return detailOf(st, actor, r, versions, events), nil
+	return detailOf(ctx, st, actor, r, versions, events)
 }
 
-func detailOf(st Store, actor store.Actor, r store.Request, versions []store.Version, events []store.Event) RequestDetail {
-	v := RequestDetail{RequestView: requestView(st, actor, r),
-		Decisions: []DecisionView{}, Versions: []VersionView{}, History: []EventView{}}
+func detailOf(ctx context.Context, st Store, actor store.Actor, r store.Request, versions []store.Version, events []store.Event) (RequestDetail, error) {
+	as, err := st.Assess(ctx, []store.Request{r})
+	if err != nil {
+		return RequestDetail{}, err
+	}
+	reuse, err := reuseViews(ctx, st, actor, r.Requester, r.Spec.Buckets, r.ID)
+	if err != nil {
+		return RequestDetail{}, err
+	}
+	v := RequestDetail{RequestView: requestView(st, actor, r, as),
+		Decisions: []DecisionView{}, Versions: []VersionView{}, History: []EventView{}, Reuse: reuse}
 	for _, ver := range versions {
 		v.Versions = append(v.Versions, versionView(ver))
 		if ver.Number == r.Version {
@@ -85,7 +93,7 @@ func detailOf(st Store, actor store.Actor, r store.Request, versions []store.Ver
 		v.History = append(v.History, eventView(e))
 	}
 	v.Plan = currentPlan(st, r, versions)
-	return v
+	return v, nil
 }
 
 func renderDetail(c echo.Context, st Store, status int, r store.Request) error {
@@ -138,8 +146,12 @@ func handleAPICreateRequest(st Store) echo.HandlerFunc {
 		c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/requests/%d", created.ID))
 		// The answer is built from what was written, not read back: a new
 		// request has one version and one event.
-		return c.JSON(http.StatusCreated, detailOf(st, apiActor(c), created.Request,
-			[]store.Version{created.First}, []store.Event{created.Submitted}))
+		v, err := detailOf(c.Request().Context(), st, apiActor(c), created.Request,
+			[]store.Version{created.First}, []store.Event{created.Submitted})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusCreated, v)
 	}
 }
 
@@ -317,52 +329,6 @@ func (q *query) err() error {
 	e := newAPIError(http.StatusBadRequest, "bad-query", "The query has invalid parameters; see errors.")
 	e.fields = q.errs
 	return e
-}
-
-func handleAPIListRequests(st Store) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		q := newQuery(c, "status", "requester", "bucket", "q", "updated_since", "cursor", "limit", "order")
-		f := store.ListFilter{
-			Status: store.Status(q.str("status")), Requester: q.str("requester"), Bucket: q.str("bucket"),
-			Text: q.str("q"), UpdatedSince: q.time("updated_since"), Cursor: q.str("cursor"), Limit: q.int("limit", 1, 500),
-		}
-		if f.Status != "" && !f.Status.Valid() {
-			q.errs = append(q.errs, problem.Field{Field: "status", Message: "unknown status"})
-		}
-		switch q.str("order") {
-		case "", "newest":
-		case "oldest":
-			f.OldestFirst = true
-		default:
-			q.errs = append(q.errs, problem.Field{Field: "order", Message: "must be newest or oldest"})
-		}
-		if err := q.err(); err != nil {
-			return err
-		}
-		// As on the pages, requesters list their own requests only.
-		if actor := apiActor(c); !actor.Has(store.RoleApprover) && !actor.Has(store.RoleAdmin) {
-			if f.Requester != "" && f.Requester != actor.Name {
-				return newAPIError(http.StatusForbidden, "forbidden", "Requesters list their own requests only; approvers may list anyone's.")
-			}
-			f.Requester = actor.Name
-		}
-		page, err := st.ListRequests(c.Request().Context(), f)
-		if se, _, _ := problem.Lookup(err, true); se != nil && se.Kind.General() == store.KindInvalid {
-			return newAPIError(http.StatusBadRequest, "bad-query", problem.Sentence(se, ""))
-		}
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, pageView(st, apiActor(c), page))
-	}
-}
-
-func pageView(st Store, actor store.Actor, page store.RequestPage) RequestPage {
-	out := RequestPage{Items: []RequestView{}, NextCursor: page.Next}
-	for _, r := range page.Requests {
-		out.Items = append(out.Items, requestView(st, actor, r))
-	}
-	return out
 }
 
 func handleAPIListRoles(st Store) echo.HandlerFunc {

@@ -32,6 +32,12 @@ type RequestView struct {
 	Actions []string `json:"actions"`
 	// Approvals is the current version's approval progress.
 	Approvals ApprovalsView `json:"approvals"`
+	// Summary is the current version's access in words; absent when the
+	// settings no longer allow its spec.
+	Summary *SummaryView     `json:"summary,omitempty"`
+	Risks   []provision.Risk `json:"risks"`
+	// Change is set while the current version is a change to a live role.
+	Change *ChangeView `json:"change,omitempty"`
 }
 
 // ApprovalsView is store.Progress: the approvals the count needs and
@@ -92,6 +98,9 @@ type RequestDetail struct {
 	Versions  []VersionView  `json:"versions"`
 	Plan      *PlanView      `json:"plan,omitempty"`
 	History   []EventView    `json:"history"`
+	// Reuse lists the requester's live roles that already grant all of
+	// the current version, among those the caller may read.
+	Reuse []ReuseView `json:"reuse"`
 }
 
 // DecisionView is one approver's decision on a version.
@@ -100,6 +109,8 @@ type DecisionView struct {
 	Decision  string    `json:"decision"`
 	Comment   string    `json:"comment"`
 	CreatedAt time.Time `json:"created_at"`
+	// Rule names the rule that approved (no-new-access); absent for people.
+	Rule string `json:"rule,omitempty"`
 }
 
 // VersionView is one version of a request's spec.
@@ -154,7 +165,11 @@ type PreviewView struct {
 	Plan      PlanView `json:"plan"`
 	Terraform string   `json:"terraform"`
 	// Approvals is what the request will need, in numbers and in words.
-	Approvals ApprovalsView `json:"approvals"`
+	Approvals ApprovalsView    `json:"approvals"`
+	Summary   *SummaryView     `json:"summary"`
+	Risks     []provision.Risk `json:"risks"`
+	// Reuse lists the caller's live roles that already grant all of it.
+	Reuse []ReuseView `json:"reuse"`
 }
 
 // MeView is who a token acts for (GET /api/v1/me).
@@ -187,14 +202,17 @@ func actionNames(a store.Actions) []string {
 	return out
 }
 
-func requestView(st Store, actor store.Actor, r store.Request) RequestView {
-	return RequestView{
+func requestView(st Store, actor store.Actor, r store.Request, as map[int64]store.Assessment) RequestView {
+	a, ok := as[r.ID]
+	v := RequestView{
 		ID: r.ID, Status: r.Status, StatusReason: r.StatusReason, Version: r.Version, LiveVersion: r.LiveVersion,
 		Requester: r.Requester, Spec: r.Spec, Justification: r.Justification, RoleARN: r.RoleARN,
 		InstanceProfileARN: r.InstanceProfileARN, ExpiresAt: r.ExpiresAt, ActivatedAt: r.ActivatedAt,
 		Drifted: r.Drifted, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		Actions: actionNames(st.Allowed(actor, r)), Approvals: approvalsView(st.Progress(r)),
 	}
+	v.assessFields(a, ok)
+	return v
 }
 
 func decisionViews(ds []store.DecisionRecord) []DecisionView {
@@ -204,7 +222,7 @@ func decisionViews(ds []store.DecisionRecord) []DecisionView {
 		if d.Approve {
 			verdict = "approve"
 		}
-		out = append(out, DecisionView{Approver: d.Approver, Decision: verdict, Comment: d.Comment, CreatedAt: d.CreatedAt})
+		out = append(out, DecisionView{Approver: d.Approver, Decision: verdict, Comment: d.Comment, CreatedAt: d.CreatedAt, Rule: d.Rule})
 	}
 	return out
 }

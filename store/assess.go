@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/rolegate/rolegate/provision"
+)
+
+// Assessment is what helps an approver decide on a request version: the
+// access in words, the risk flags and, for a change to a live role, what
+// it adds and removes and whether it grants any new access.
+type Assessment struct {
+	Summary provision.Summary
+	Risks   []provision.Risk
+	// Change is set for a version that is not the live one of a live role.
+	Change *ChangeAssessment
+}
+
+// ChangeAssessment compares a change with the live version.
+type ChangeAssessment struct {
+	Access    provision.AccessChange
+	Narrowing provision.Narrowing
+}
+
+// HasRisk reports whether the assessment carries the risk code.
+func (a Assessment) HasRisk(code string) bool {
+	for _, r := range a.Risks {
+		if r.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// wordsPlan is the plan of spec for its words and flags, with expiry (the
+// expiry in force or asked for; nil: never) as its ExpiresAt. The expiry
+// is left out of planning (as PlanOf does): a live version's may be past.
+func (db *DB) wordsPlan(id int64, spec provision.RoleSpec, expiry *time.Time) (provision.Plan, error) {
+	spec.ExpiresAt = nil
+	p, err := provision.NewPlan(spec, db.settings, provision.PlanMeta{RequestID: strconv.FormatInt(id, 10)})
+	if err != nil {
+		return provision.Plan{}, err
+	}
+	p.ExpiresAt = expiry
+	return p, nil
+}
+
+// shownExpiry is the expiry of r's current version: the one in force when
+// it is live or keeps it, else the one it asks for (nil: never expires).
+func shownExpiry(r Request) *time.Time {
+	if r.ExpiresAt != nil && (r.Version == r.LiveVersion || r.KeepsExpiry) {
+		return r.ExpiresAt
+	}
+	return r.Spec.ExpiresAt
+}
+
+// changePlans are the plans NoNewAccess and DiffAccess compare: the live
+// spec with the expiry in force, and the change with the expiry it will
+// have (the one in force when it keeps it).
+func (db *DB) changePlans(id int64, live provision.RoleSpec, inForce *time.Time, next provision.RoleSpec, keeps bool) (provision.Plan, provision.Plan, error) {
+	lp, err := db.wordsPlan(id, live, inForce)
+	if err != nil {
+		return provision.Plan{}, provision.Plan{}, err
+	}
+	exp := next.ExpiresAt
+	if keeps {
+		exp = inForce
+	}
+	np, err := db.wordsPlan(id, next, exp)
+	return lp, np, err
+}
+
+// AssessSpec assesses a spec not stored yet (the new-request preview):
+// its words and risk flags. Every live role reaching one of its buckets
+// counts as another role, the requester's own included.
+func (db *DB) AssessSpec(ctx context.Context, spec provision.RoleSpec) (Assessment, error) {
+	p, err := db.wordsPlan(0, spec, spec.ExpiresAt)
+	if err != nil {
+		return Assessment{}, err
+	}
+	others, err := db.otherLiveRoles(ctx, specBuckets(spec), 0)
+	if err != nil {
+		return Assessment{}, err
+	}
+	return Assessment{Summary: provision.Describe(p),
+		Risks: provision.AssessRisks(p, db.risks, provision.RiskContext{Now: db.now(), OtherRoles: others[0]})}, nil
+}
+
+// Assess assesses each request at its current version, with one query for
+// the live versions of the changes among them and one for the other live
+// roles reaching their buckets. A request whose spec the settings no
+// longer allow has no assessment (its page says why).
+func (db *DB) Assess(ctx context.Context, rs []Request) (map[int64]Assessment, error) {
+	var changes []int64
+	var buckets []string
+	for _, r := range rs {
+		if r.LiveVersion != 0 && r.Version != r.LiveVersion {
+			changes = append(changes, r.ID)
+		}
+		buckets = append(buckets, specBuckets(r.Spec)...)
+	}
+	lives, err := db.liveSpecs(ctx, changes)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, 0, len(rs))
+	for _, r := range rs {
+		ids = append(ids, r.ID)
+	}
+	others, err := db.otherLiveRoles(ctx, buckets, ids...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]Assessment, len(rs))
+	for _, r := range rs {
+		p, err := db.wordsPlan(r.ID, r.Spec, shownExpiry(r))
+		if err != nil {
+			continue
+		}
+		a := Assessment{Summary: provision.Describe(p)}
+		rc := provision.RiskContext{Now: db.now(), OtherRoles: others[r.ID]}
+		if live, ok := lives[r.ID]; ok {
+			if lp, np, err := db.changePlans(r.ID, live, r.ExpiresAt, r.Spec, r.KeepsExpiry); err == nil {
+				a.Change = &ChangeAssessment{Access: provision.DiffAccess(lp, np), Narrowing: provision.NoNewAccess(lp, np)}
+				rc.Live = &lp
+			}
+		}
+		a.Risks = provision.AssessRisks(p, db.risks, rc)
+		out[r.ID] = a
+	}
+	return out, nil
+}

@@ -1,0 +1,66 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/problem"
+)
+
+// handleAPIListRequests lists requests under the same rule as the pages,
+// each with its access in words and risk flags; risk= keeps those flagged
+// with one code (store.ListAssessed).
+func handleAPIListRequests(st Store) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		q := newQuery(c, "status", "requester", "bucket", "q", "updated_since", "cursor", "limit", "order", "risk")
+		f := store.ListFilter{
+			Status: store.Status(q.str("status")), Requester: q.str("requester"), Bucket: q.str("bucket"),
+			Text: q.str("q"), UpdatedSince: q.time("updated_since"), Cursor: q.str("cursor"), Limit: q.int("limit", 1, 500),
+		}
+		if f.Status != "" && !f.Status.Valid() {
+			q.errs = append(q.errs, problem.Field{Field: "status", Message: "unknown status"})
+		}
+		risk := q.str("risk")
+		if risk != "" && !slices.Contains(provision.RiskCodes(), risk) {
+			q.errs = append(q.errs, problem.Field{Field: "risk", Message: "must be one of " + strings.Join(provision.RiskCodes(), ", ")})
+		}
+		switch q.str("order") {
+		case "", "newest":
+		case "oldest":
+			f.OldestFirst = true
+		default:
+			q.errs = append(q.errs, problem.Field{Field: "order", Message: "must be newest or oldest"})
+		}
+		if err := q.err(); err != nil {
+			return err
+		}
+		// As on the pages, requesters list their own requests only.
+		if actor := apiActor(c); !actor.Has(store.RoleApprover) && !actor.Has(store.RoleAdmin) {
+			if f.Requester != "" && f.Requester != actor.Name {
+				return newAPIError(http.StatusForbidden, "forbidden", "Requesters list their own requests only; approvers may list anyone's.")
+			}
+			f.Requester = actor.Name
+		}
+		page, as, err := st.ListAssessed(c.Request().Context(), f, risk)
+		if se, _, _ := problem.Lookup(err, true); se != nil && se.Kind.General() == store.KindInvalid {
+			return newAPIError(http.StatusBadRequest, "bad-query", problem.Sentence(se, ""))
+		}
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, pageView(st, apiActor(c), page, as))
+	}
+}
+
+func pageView(st Store, actor store.Actor, page store.RequestPage, as map[int64]store.Assessment) RequestPage {
+	out := RequestPage{Items: []RequestView{}, NextCursor: page.Next}
+	for _, r := range page.Requests {
+		out.Items = append(out.Items, requestView(st, actor, r, as))
+	}
+	return out
+}
