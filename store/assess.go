@@ -72,15 +72,32 @@ func (db *DB) changePlans(id int64, live provision.RoleSpec, inForce *time.Time,
 	return lp, np, err
 }
 
-// AssessSpec assesses a spec not stored yet (the new-request preview):
-// its words and risk flags. Every live role reaching one of its buckets
-// counts as another role, the requester's own included.
-func (db *DB) AssessSpec(ctx context.Context, spec provision.RoleSpec) (Assessment, error) {
+// seesSharedBuckets reports whether viewer may be told how many other
+// live roles reach a bucket (the shared-bucket flag): approvers and
+// admins, who may read every request. Anyone else would learn of roles
+// they may not see, so for them the flag is never raised.
+func seesSharedBuckets(viewer Actor) bool {
+	return viewer.Has(RoleApprover) || viewer.Has(RoleAdmin)
+}
+
+// otherLiveRolesFor is otherLiveRoles for viewer: none counted for a
+// viewer who may not be told (seesSharedBuckets).
+func (db *DB) otherLiveRolesFor(ctx context.Context, viewer Actor, buckets []string, ids ...int64) (map[int64]map[string]int, error) {
+	if !seesSharedBuckets(viewer) {
+		return map[int64]map[string]int{}, nil
+	}
+	return db.otherLiveRoles(ctx, buckets, ids...)
+}
+
+// AssessSpec assesses a spec not stored yet (the new-request preview) for
+// viewer: its words and risk flags. Every live role reaching one of its
+// buckets counts as another role, the requester's own included.
+func (db *DB) AssessSpec(ctx context.Context, viewer Actor, spec provision.RoleSpec) (Assessment, error) {
 	p, err := db.wordsPlan(0, spec, spec.ExpiresAt)
 	if err != nil {
 		return Assessment{}, err
 	}
-	others, err := db.otherLiveRoles(ctx, specBuckets(spec), 0)
+	others, err := db.otherLiveRolesFor(ctx, viewer, specBuckets(spec), 0)
 	if err != nil {
 		return Assessment{}, err
 	}
@@ -88,11 +105,12 @@ func (db *DB) AssessSpec(ctx context.Context, spec provision.RoleSpec) (Assessme
 		Risks: provision.AssessRisks(p, db.risks, provision.RiskContext{Now: db.now(), OtherRoles: others[0]})}, nil
 }
 
-// Assess assesses each request at its current version, with one query for
-// the live versions of the changes among them and one for the other live
-// roles reaching their buckets. A request whose spec the settings no
-// longer allow has no assessment (its page says why).
-func (db *DB) Assess(ctx context.Context, rs []Request) (map[int64]Assessment, error) {
+// Assess assesses each request at its current version for viewer, with
+// one query for the live versions of the changes among them and one for
+// the other live roles reaching their buckets (counted only for a viewer
+// who may be told: seesSharedBuckets). A request whose spec the settings
+// no longer allow has no assessment (its page says why).
+func (db *DB) Assess(ctx context.Context, viewer Actor, rs []Request) (map[int64]Assessment, error) {
 	var changes []int64
 	var buckets []string
 	for _, r := range rs {
@@ -109,7 +127,7 @@ func (db *DB) Assess(ctx context.Context, rs []Request) (map[int64]Assessment, e
 	for _, r := range rs {
 		ids = append(ids, r.ID)
 	}
-	others, err := db.otherLiveRoles(ctx, buckets, ids...)
+	others, err := db.otherLiveRolesFor(ctx, viewer, buckets, ids...)
 	if err != nil {
 		return nil, err
 	}

@@ -82,7 +82,7 @@ func TestNarrowingNeedsTheRuleSwitchedOn(t *testing.T) {
 	if err != nil || got.Status != store.StatusPending {
 		t.Fatalf("narrowing change without the rule: %s, %v", got.Status, err)
 	}
-	a, err := f.db.Assess(ctx, []store.Request{got})
+	a, err := f.db.Assess(ctx, carol, []store.Request{got})
 	if err != nil || a[got.ID].Change == nil || !a[got.ID].Change.Narrowing.NoNewAccess {
 		t.Fatalf("assessment = %+v, %v", a[got.ID], err)
 	}
@@ -135,7 +135,7 @@ func TestAssess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	as, err := f.db.Assess(ctx, []store.Request{change})
+	as, err := f.db.Assess(ctx, carol, []store.Request{change})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,9 +154,30 @@ func TestAssess(t *testing.T) {
 	if a.Change == nil || a.Change.Access.Text() != "adds: write objects under `shared-data/a/`; delete objects under `shared-data/a/`" || a.Change.Narrowing.NoNewAccess {
 		t.Errorf("change = %+v", a.Change)
 	}
-	pre, err := f.db.AssessSpec(ctx, provision.RoleSpec{Name: "new", Buckets: []provision.BucketScope{read("shared-data")}})
+	newSpec := provision.RoleSpec{Name: "new", Buckets: []provision.BucketScope{read("shared-data")}}
+	pre, err := f.db.AssessSpec(ctx, dave, newSpec)
 	if err != nil || !pre.HasRisk(provision.RiskSharedBucket) || !strings.Contains(pre.Risks[1].Message, "(3 other roles)") {
 		t.Errorf("AssessSpec = %+v, %v", pre, err)
+	}
+	// How many roles reach a bucket is told only to those who may read
+	// every request: a requester (alice, of her own change; mallory,
+	// probing a bucket by preview) is never told of roles they may not see.
+	for _, viewer := range []store.Actor{alice, mallory, erin} {
+		pre, err := f.db.AssessSpec(ctx, viewer, newSpec)
+		if err != nil || pre.HasRisk(provision.RiskSharedBucket) {
+			t.Errorf("AssessSpec for %s = %+v, %v", viewer.Name, pre.Risks, err)
+		}
+		as, err := f.db.Assess(ctx, viewer, []store.Request{change})
+		if err != nil || as[change.ID].HasRisk(provision.RiskSharedBucket) {
+			t.Errorf("Assess for %s = %+v, %v", viewer.Name, as[change.ID].Risks, err)
+		}
+		page, _, err := f.db.ListAssessed(ctx, viewer, store.ListFilter{}, provision.RiskSharedBucket)
+		if err != nil || len(page.Requests) != 0 {
+			t.Errorf("ListAssessed shared-bucket for %s = %d requests, %v", viewer.Name, len(page.Requests), err)
+		}
+	}
+	if page, _, err := f.db.ListAssessed(ctx, bob, store.ListFilter{}, provision.RiskSharedBucket); err != nil || len(page.Requests) == 0 {
+		t.Errorf("ListAssessed shared-bucket for an approver = %d requests, %v", len(page.Requests), err)
 	}
 }
 
@@ -232,7 +253,7 @@ func TestListAssessedByRisk(t *testing.T) {
 	var got []int64
 	filter := store.ListFilter{Limit: 2, OldestFirst: true}
 	for pages := 0; ; pages++ {
-		page, as, err := f.db.ListAssessed(ctx, filter, provision.RiskDelete)
+		page, as, err := f.db.ListAssessed(ctx, carol, filter, provision.RiskDelete)
 		if err != nil || pages > 5 {
 			t.Fatalf("ListAssessed: %v after %d pages", err, pages)
 		}
@@ -250,6 +271,6 @@ func TestListAssessedByRisk(t *testing.T) {
 	if !slices.Equal(got, deleters) {
 		t.Fatalf("requests flagged delete = %v, want %v", got, deleters)
 	}
-	_, _, err := f.db.ListAssessed(ctx, store.ListFilter{}, "scary")
+	_, _, err := f.db.ListAssessed(ctx, carol, store.ListFilter{}, "scary")
 	wantErr(t, err, store.ErrInvalid, `unknown risk "scary"`)
 }

@@ -17,13 +17,13 @@ const maxRiskScan = 1000
 // a page may then hold fewer than f.Limit requests and still have a next
 // one. It returns ErrInvalid for an unknown risk code and ListRequests'
 // errors.
-func (db *DB) ListAssessed(ctx context.Context, f ListFilter, risk string) (RequestPage, map[int64]Assessment, error) {
+func (db *DB) ListAssessed(ctx context.Context, viewer Actor, f ListFilter, risk string) (RequestPage, map[int64]Assessment, error) {
 	if risk == "" {
 		page, err := db.ListRequests(ctx, f)
 		if err != nil {
 			return RequestPage{}, nil, err
 		}
-		as, err := db.Assess(ctx, page.Requests)
+		as, err := db.Assess(ctx, viewer, page.Requests)
 		return page, as, err
 	}
 	if !slices.Contains(provision.RiskCodes(), risk) {
@@ -40,7 +40,7 @@ func (db *DB) ListAssessed(ctx context.Context, f ListFilter, risk string) (Requ
 		if err != nil {
 			return RequestPage{}, nil, err
 		}
-		as, err := db.Assess(ctx, page.Requests)
+		as, err := db.Assess(ctx, viewer, page.Requests)
 		if err != nil {
 			return RequestPage{}, nil, err
 		}

@@ -118,7 +118,7 @@ func loadDetail(c echo.Context, d Deps, actor store.Actor) (detailView, error) {
 	}
 	v := detailView{R: r, Acts: acts, Progress: d.Store.Progress(r), Me: actor.Name, Owner: actor.Name == r.Requester,
 		Versions: versions, Events: events}
-	as, err := d.Store.Assess(ctx, []store.Request{r})
+	as, err := d.Store.Assess(ctx, actor, []store.Request{r})
 	if err != nil {
 		return detailView{}, err
 	}

@@ -94,7 +94,7 @@ func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here
 	if !actor.Has(store.RoleApprover) && !actor.Has(store.RoleAdmin) {
 		f.DecidableBy = &actor
 	}
-	v.Page, v.Assessed, err = d.Store.ListAssessed(ctx, f, v.Risk)
+	v.Page, v.Assessed, err = d.Store.ListAssessed(ctx, actor, f, v.Risk)
 	if err != nil {
 		return dashboardView{}, err
 	}

@@ -62,7 +62,7 @@ func buildPreview(ctx context.Context, d Deps, f requestForm, actor store.Actor)
 	if err != nil {
 		return preview{}, err
 	}
-	a, err := d.Store.AssessSpec(ctx, spec)
+	a, err := d.Store.AssessSpec(ctx, actor, spec)
 	if err != nil {
 		return preview{}, err
 	}

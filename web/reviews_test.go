@@ -35,8 +35,9 @@ func TestReviewsPage(t *testing.T) {
 	confirm := fmt.Sprintf("/reviews/%d/confirm", mine.ID)
 
 	r := alice.get("/reviews")
-	pageHas(t, r, "<title>Access reviews", "Every 90 days", "reports-reader", "next review due", `href="/reviews"`)
-	pageLacks(t, r, "erins-reader", "Still needed", "Everyone's")
+	pageHas(t, r, "<title>Access reviews", "Every 90 days", "reports-reader", "next review due", `href="/reviews"`, ">not due yet<")
+	// Never reviewed yet: not called confirmed.
+	pageLacks(t, r, "erins-reader", "Still needed", "Everyone's", ">confirmed<")
 
 	offset.Add(int64(90 * day))
 	if _, err := f.db.RemindReviews(ctx); err != nil {

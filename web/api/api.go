@@ -51,9 +51,9 @@ type Workflow interface {
 	// risk flags and a change's verdict; ReusableRoles the requester's
 	// live roles that already grant all of a request, within the viewer's
 	// sight.
-	Assess(ctx context.Context, rs []store.Request) (map[int64]store.Assessment, error)
-	AssessSpec(ctx context.Context, spec provision.RoleSpec) (store.Assessment, error)
-	ListAssessed(ctx context.Context, f store.ListFilter, risk string) (store.RequestPage, map[int64]store.Assessment, error)
+	Assess(ctx context.Context, viewer store.Actor, rs []store.Request) (map[int64]store.Assessment, error)
+	AssessSpec(ctx context.Context, viewer store.Actor, spec provision.RoleSpec) (store.Assessment, error)
+	ListAssessed(ctx context.Context, viewer store.Actor, f store.ListFilter, risk string) (store.RequestPage, map[int64]store.Assessment, error)
 	ReusableRoles(ctx context.Context, viewer store.Actor, requester string, scopes []provision.BucketScope, except int64) ([]store.Reuse, error)
 }
 

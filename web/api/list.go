@@ -46,7 +46,7 @@ func handleAPIListRequests(st Store) echo.HandlerFunc {
 			}
 			f.Requester = actor.Name
 		}
-		page, as, err := st.ListAssessed(c.Request().Context(), f, risk)
+		page, as, err := st.ListAssessed(c.Request().Context(), apiActor(c), f, risk)
 		if se, _, _ := problem.Lookup(err, true); se != nil && se.Kind.General() == store.KindInvalid {
 			return newAPIError(http.StatusBadRequest, "bad-query", problem.Sentence(se, ""))
 		}

@@ -50,7 +50,7 @@ func handleAPIPreview(st Store) echo.HandlerFunc {
 		need := approvalsView(p)
 		need.Summary = p.Requirement()
 		ctx := c.Request().Context()
-		a, err := st.AssessSpec(ctx, b.spec())
+		a, err := st.AssessSpec(ctx, apiActor(c), b.spec())
 		if err != nil {
 			return err
 		}

@@ -73,7 +73,7 @@ func detail(ctx context.Context, st Store, actor store.Actor, r store.Request) (
 }
 
 func detailOf(ctx context.Context, st Store, actor store.Actor, r store.Request, versions []store.Version, events []store.Event) (RequestDetail, error) {
-	as, err := st.Assess(ctx, []store.Request{r})
+	as, err := st.Assess(ctx, actor, []store.Request{r})
 	if err != nil {
 		return RequestDetail{}, err
 	}
