@@ -99,14 +99,24 @@ func grantPhrase(g grantKind, bucket, prefix string) string {
 		if prefix == "" {
 			return fmt.Sprintf("list every key in `%s`", bucket)
 		}
+		if !strings.HasSuffix(prefix, "/") {
+			return fmt.Sprintf("list keys starting with `%s` in `%s`", prefix, bucket)
+		}
 		return fmt.Sprintf("list keys under `%s` in `%s`", prefix, bucket)
 	}
 	return objectsPhrase(grantVerb[g], bucket, prefix)
 }
 
+// objectsPhrase says which objects verbs apply to. A prefix without a
+// trailing slash matches more than one folder (`logs` also matches
+// `logs-old/`, as the policy's `logs*` does), so it is not called a
+// folder ("under").
 func objectsPhrase(verbs, bucket, prefix string) string {
-	if prefix == "" {
+	switch {
+	case prefix == "":
 		return fmt.Sprintf("%s any object in `%s`", verbs, bucket)
+	case !strings.HasSuffix(prefix, "/"):
+		return fmt.Sprintf("%s objects whose keys start with `%s` in `%s`", verbs, prefix, bucket)
 	}
 	return fmt.Sprintf("%s objects under `%s/%s`", verbs, bucket, prefix)
 }

@@ -60,9 +60,15 @@ func TestDescribe(t *testing.T) {
 			"For EC2 instances in account 123456789012, sessions of up to 12 hours; expires 2031-01-31 00:00 UTC.",
 		short: "write any object in `drop-box`; list every key in `logs`; read any object in `logs`; +1 managed policy; expires 2031-01-31 00:00 UTC",
 	}, {
-		name:   "prefix without slash is said as it is",
+		// The policy's `logs/logs*` also matches `logs/logs-old/...`: the
+		// words must not call it a folder.
+		name:   "prefix without slash is said as a start of keys",
 		spec:   RoleSpec{Buckets: []BucketScope{{Bucket: "logs", Prefix: "logs", Access: AccessWrite}}},
-		access: []string{"write objects under `logs/logs`"},
+		access: []string{"write objects whose keys start with `logs` in `logs`"},
+	}, {
+		name:   "read prefix without slash: listing and reading said as a start of keys",
+		spec:   RoleSpec{Buckets: []BucketScope{{Bucket: "data", Prefix: "logs", Access: AccessRead}}},
+		access: []string{"list keys starting with `logs` in `data`", "read objects whose keys start with `logs` in `data`"},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
