@@ -69,6 +69,9 @@ type Plan struct {
 	// plan predict ARNs before anything exists.
 	Partition string
 	AccountID string
+	// Account is the account the plan is for (the spec's, or the
+	// default); its RoleARN says how rolegate reaches it.
+	Account Account
 }
 
 // NewPlan validates spec against set and builds the Plan. It returns a
@@ -90,6 +93,8 @@ func NewPlan(spec RoleSpec, set Settings, meta PlanMeta) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	set, acct, _ := set.In(spec.Account) // known: validated
+	acct.Tags = nil // the plan's tags already hold them
 	name := set.NamePrefix + spec.Name
 	tags := planTags(set, meta)
 	var managed []string
@@ -121,6 +126,7 @@ func NewPlan(spec RoleSpec, set Settings, meta PlanMeta) (Plan, error) {
 		Scopes:          sortedScopes(spec.Buckets),
 		Partition:       set.partition(),
 		AccountID:       set.AccountID,
+		Account:         acct,
 	}
 	if spec.ExpiresAt != nil {
 		t := spec.ExpiresAt.UTC()

@@ -40,6 +40,10 @@ type Settings struct {
 	// AccountID, when known, replaces `*` in the ARNs of ServicePolicy and
 	// in dry-run reports.
 	AccountID string
+	// Accounts are the accounts requests may name (the accounts file),
+	// the first the default; empty means one account, DefaultAccountName,
+	// the credentials' own. In gives the settings for one of them.
+	Accounts []Account
 }
 
 // Tag keys rolegate owns. A role or instance profile carrying both, with
@@ -138,6 +142,7 @@ func (s Settings) Validate() error {
 			v.add(field, "tag value must be at most 256 letters, digits, spaces or _ . : / = + - @")
 		}
 	}
+	s.validateAccounts(&v)
 	return v.err()
 }
 

@@ -51,4 +51,7 @@ type RoleSpec struct {
 	ManagedPolicies []string `json:"managed_policies,omitempty"`
 	// ExpiresAt, when set, is when the role should be revoked.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Account is the short name of the account the role is created in;
+	// empty means the default account (Settings.In).
+	Account string `json:"account,omitempty"`
 }

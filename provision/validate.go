@@ -47,6 +47,11 @@ func (s RoleSpec) validate(set Settings, now time.Time) error {
 func (s RoleSpec) validated(set Settings, now time.Time) (string, error) {
 	var v problems
 	var doc string
+	if in, _, err := set.In(s.Account); err != nil {
+		v.add("account", "there is no account named %q; the accounts are %s", s.Account, strings.Join(set.AccountNames(), ", "))
+	} else {
+		set = in
+	}
 	s.validateName(&v, set)
 	s.validateDescription(&v)
 	s.validateScopes(&v, set)

@@ -24,7 +24,7 @@ func provisionFlags(fs *flag.FlagSet, getenv func(string) string) func() (provis
 		return fallback
 	}
 	var (
-		rolePath, prefix, boundary, allowed, denied, managed, tags, partition, account, maxScopes string
+		rolePath, prefix, boundary, allowed, denied, managed, tags, partition, account, maxScopes, accounts string
 	)
 	fs.StringVar(&rolePath, "role-path", env("ROLEGATE_ROLE_PATH", def.RolePath), "IAM `path` of every role and instance profile [ROLEGATE_ROLE_PATH]")
 	fs.StringVar(&prefix, "name-prefix", env("ROLEGATE_NAME_PREFIX", ""), "`prefix` put in front of every role name [ROLEGATE_NAME_PREFIX]")
@@ -35,6 +35,7 @@ func provisionFlags(fs *flag.FlagSet, getenv func(string) string) func() (provis
 	fs.StringVar(&tags, "tags", env("ROLEGATE_TAGS", ""), "comma-separated `key=value` tags added to every role and profile [ROLEGATE_TAGS]")
 	fs.StringVar(&maxScopes, "max-scopes", env("ROLEGATE_MAX_SCOPES", strconv.Itoa(def.MaxScopes)), "most bucket scopes one request may ask for [ROLEGATE_MAX_SCOPES]")
 	fs.StringVar(&partition, "partition", env("ROLEGATE_PARTITION", def.Partition), "AWS `partition` of ARNs: aws, aws-cn or aws-us-gov [ROLEGATE_PARTITION]")
+	fs.StringVar(&accounts, "accounts-file", env("ROLEGATE_ACCOUNTS_FILE", ""), "YAML or JSON `file` of the AWS accounts requests may name, the first the default; none: the credentials' own account only [ROLEGATE_ACCOUNTS_FILE]")
 	fs.StringVar(&account, "account-id", env("ROLEGATE_ACCOUNT_ID", ""), "AWS account `ID` used in the service policy's ARNs instead of * [ROLEGATE_ACCOUNT_ID]")
 
 	return func() (provision.Settings, error) {
@@ -49,6 +50,13 @@ func provisionFlags(fs *flag.FlagSet, getenv func(string) string) func() (provis
 			errs = append(errs, fmt.Errorf("--max-scopes: %q is not a whole number", maxScopes))
 		}
 		set.MaxScopes = n
+		if accounts != "" {
+			list, ferr := loadAccounts(accounts)
+			for _, e := range unjoin(ferr) {
+				errs = append(errs, fmt.Errorf("--accounts-file %s: %w", accounts, e))
+			}
+			set.Accounts = list
+		}
 		if tags != "" {
 			set.Tags = map[string]string{}
 			for _, kv := range splitList(tags) {
@@ -80,7 +88,22 @@ var indexSuffix = regexp.MustCompile(`\[.*\]$`)
 // settingFlag names the flag behind a Settings field, e.g. role_path or
 // allowed_buckets[2] -> --role-path, --allowed-buckets.
 func settingFlag(field string) string {
+	if strings.HasPrefix(field, "accounts[") {
+		return "--accounts-file: " + field
+	}
 	return "--" + strings.ReplaceAll(indexSuffix.ReplaceAllString(field, ""), "_", "-")
+}
+
+// unjoin returns the errors joined in err (errors.Join), err alone, or
+// none for nil.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err != nil {
+		return []error{err}
+	}
+	return nil
 }
 
 func splitList(s string) []string {
