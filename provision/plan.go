@@ -94,7 +94,7 @@ func NewPlan(spec RoleSpec, set Settings, meta PlanMeta) (Plan, error) {
 		return Plan{}, err
 	}
 	set, acct, _ := set.In(spec.Account) // known: validated
-	acct.Tags = nil // the plan's tags already hold them
+	acct.Tags = nil                      // the plan's tags already hold them
 	name := set.NamePrefix + spec.Name
 	tags := planTags(set, meta)
 	var managed []string
