@@ -39,22 +39,60 @@ const DefaultRatePerSecond = 10
 // config.LoadDefaultConfig (tests use them for a local endpoint). It
 // returns an error when the configuration cannot be loaded.
 func NewIAMClient(ctx context.Context, opts ClientOptions, loadOpts ...func(*config.LoadOptions) error) (*iam.Client, error) {
+	cfg, err := loadConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return iam.NewFromConfig(cfg, IAMClientOptions(opts)), nil
+}
+
+// LoadReconcilers builds the reconcilers of set's accounts (NewReconcilers)
+// on the SDK's default configuration chain, as NewIAMClient does; STS is
+// reached through the same chain (AWS_ENDPOINT_URL_STS, ...). It returns
+// an error when the configuration cannot be loaded.
+func LoadReconcilers(ctx context.Context, set Settings, opts ReconcilersOptions, loadOpts ...func(*config.LoadOptions) error) (*Reconcilers, error) {
+	cfg, err := loadConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return NewReconcilers(cfg, set, opts), nil
+}
+
+func loadConfig(ctx context.Context, loadOpts ...func(*config.LoadOptions) error) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
 		// IAM is global; its endpoint and signing region are us-east-1
 		// in the aws partition.
 		cfg.Region = "us-east-1"
 	}
-	return iam.NewFromConfig(cfg, IAMClientOptions(opts)), nil
+	return cfg, nil
 }
 
 // IAMClientOptions returns the iam.Options function NewIAMClient applies:
 // the standard retryer with rolegate's retryable codes added, and the
 // client-side rate limit wrapped around the HTTP client.
 func IAMClientOptions(opts ClientOptions) func(*iam.Options) {
+	return clientOptions(opts, newLimiter(opts))
+}
+
+// newLimiter is the rate limit opts ask for; nil means none.
+func newLimiter(opts ClientOptions) *rate.Limiter {
+	perSecond := opts.RatePerSecond
+	if perSecond == 0 {
+		perSecond = DefaultRatePerSecond
+	}
+	if perSecond < 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), max(opts.Burst, 1))
+}
+
+// clientOptions is IAMClientOptions with the limiter given, so that the
+// clients of one account can share it (IAM's limit is per account).
+func clientOptions(opts ClientOptions, limiter *rate.Limiter) func(*iam.Options) {
 	return func(o *iam.Options) {
 		attempts := opts.MaxAttempts
 		if attempts <= 0 {
@@ -68,20 +106,12 @@ func IAMClientOptions(opts ClientOptions) func(*iam.Options) {
 			so.MaxAttempts = attempts
 			so.MaxBackoff = backoff
 		}), retryableCodes...)
-		perSecond := opts.RatePerSecond
-		if perSecond == 0 {
-			perSecond = DefaultRatePerSecond
-		}
-		if perSecond > 0 {
-			burst := opts.Burst
-			if burst <= 0 {
-				burst = 1
-			}
+		if limiter != nil {
 			next := o.HTTPClient
 			if next == nil {
 				next = awshttp.NewBuildableClient()
 			}
-			o.HTTPClient = &rateLimitedClient{next: next, limiter: rate.NewLimiter(rate.Limit(perSecond), burst)}
+			o.HTTPClient = &rateLimitedClient{next: next, limiter: limiter}
 		}
 	}
 }

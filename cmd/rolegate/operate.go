@@ -66,11 +66,11 @@ func cmdDrift(ctx context.Context, c cli) error {
 		return err
 	}
 	defer db.Close()
-	client, err := provision.NewIAMClient(ctx, provision.ClientOptions{RatePerSecond: o.app.iamRate})
+	recs, err := provision.LoadReconcilers(ctx, b.settings, provision.ReconcilersOptions{Client: provision.ClientOptions{RatePerSecond: o.app.iamRate}})
 	if err != nil {
 		return fmt.Errorf("AWS: %w", err)
 	}
-	found, err := worker.CheckDrift(ctx, db, provision.NewReconciler(client, provision.ReconcilerOptions{}), b.settings, repair)
+	found, err := worker.CheckDrift(ctx, db, recs, b.settings, repair)
 	if err != nil {
 		return err
 	}

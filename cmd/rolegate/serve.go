@@ -253,17 +253,17 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	return nil
 }
 
-// startWorker builds the IAM client from the SDK's default chain
-// (AWS_REGION, AWS_PROFILE, instance role, AWS_ENDPOINT_URL_IAM) and starts
-// the job workers.
+// startWorker builds the IAM clients of every account from the SDK's
+// default chain (AWS_REGION, AWS_PROFILE, instance role,
+// AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL_STS) and starts the job workers.
 func startWorker(ctx context.Context, logger *slog.Logger, db *store.DB, o appOptions) (*worker.Worker, error) {
-	client, err := provision.NewIAMClient(ctx, provision.ClientOptions{RatePerSecond: o.app.iamRate})
+	recs, err := provision.LoadReconcilers(ctx, o.built.settings, provision.ReconcilersOptions{Client: provision.ClientOptions{RatePerSecond: o.app.iamRate}})
 	if err != nil {
 		return nil, fmt.Errorf("AWS: %w", err)
 	}
 	w, err := worker.New(db.Pool(), db, worker.Config{
 		Settings:            o.built.settings,
-		Reconciler:          provision.NewReconciler(client, provision.ReconcilerOptions{}),
+		Reconcilers:         recs,
 		Logger:              logger.With("component", "worker"),
 		Concurrency:         o.app.concurrency,
 		MaxAttempts:         o.app.maxAttempts,

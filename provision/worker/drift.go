@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
@@ -30,18 +32,22 @@ type DriftResult struct {
 // before it is recorded (so a role changed since the bulk read is never
 // reported from stale data), and to repair it. Only roles of active
 // requests are compared, so a role rolegate did not create is never touched.
-func CheckDrift(ctx context.Context, st Store, rec *provision.Reconciler, set provision.Settings, repair bool) ([]DriftResult, error) {
-	var snap *provision.Snapshot
-	return checkDrift(ctx, st, rec, set, repair, func(ctx context.Context, plan provision.Plan) (provision.Report, error) {
+//
+// Each account is read in bulk once, through its own reconciler.
+func CheckDrift(ctx context.Context, st Store, recs *provision.Reconcilers, set provision.Settings, repair bool) ([]DriftResult, error) {
+	snaps := map[string]*provision.Snapshot{}
+	return checkDrift(ctx, st, recs, set, repair, func(ctx context.Context, rec *provision.Reconciler, plan provision.Plan) (provision.Report, error) {
+		snap := snaps[plan.Account.Name]
 		if snap == nil {
 			var err error
 			if snap, err = rec.ReadSnapshot(ctx); err != nil {
 				var perm *provision.PermanentError
-				if errors.As(err, &perm) && perm.Code == "AccessDenied" {
+				if errors.As(err, &perm) && perm.Code == "AccessDenied" && perm.Op != "AssumeRole" {
 					return provision.Report{}, fmt.Errorf("read IAM in bulk: %w (rolegate's IAM principal needs iam:GetAccountAuthorizationDetails and iam:ListRoles on \"*\": see rolegate service-policy)", err)
 				}
-				return provision.Report{}, fmt.Errorf("read IAM in bulk: %w", err)
+				return provision.Report{}, fmt.Errorf("read IAM of account %s in bulk: %w", plan.Account.Name, err)
 			}
+			snaps[plan.Account.Name] = snap
 		}
 		report, err := rec.DryRunFrom(ctx, snap, plan)
 		if err != nil || len(changes(report)) == 0 {
@@ -54,15 +60,24 @@ func CheckDrift(ctx context.Context, st Store, rec *provision.Reconciler, set pr
 // CheckDriftPerRole is CheckDrift reading each role on its own (a dry run
 // of the reconciler, about six reads a role), as rolegate did before bulk
 // reads; `rolegate bench` measures CheckDrift against it.
-func CheckDriftPerRole(ctx context.Context, st Store, rec *provision.Reconciler, set provision.Settings, repair bool) ([]DriftResult, error) {
-	return checkDrift(ctx, st, rec, set, repair, rec.DryRun)
+func CheckDriftPerRole(ctx context.Context, st Store, recs *provision.Reconcilers, set provision.Settings, repair bool) ([]DriftResult, error) {
+	return checkDrift(ctx, st, recs, set, repair, func(ctx context.Context, rec *provision.Reconciler, p provision.Plan) (provision.Report, error) {
+		return rec.DryRun(ctx, p)
+	})
 }
 
+// driftSession names the role session of the drift check's IAM calls.
+const driftSession = "rolegate-drift"
+
 // checkDrift walks the active roles a page at a time, compares each with
-// its plan through compare, repairs and records.
-func checkDrift(ctx context.Context, st Store, rec *provision.Reconciler, set provision.Settings, repair bool,
-	compare func(context.Context, provision.Plan) (provision.Report, error)) ([]DriftResult, error) {
+// its plan through compare, repairs and records. An account that cannot
+// be read (its provisioner role refuses rolegate, say) is skipped after
+// its first failure, and the others are still checked; its error is
+// returned at the end.
+func checkDrift(ctx context.Context, st Store, recs *provision.Reconcilers, set provision.Settings, repair bool,
+	compare compareFunc) ([]DriftResult, error) {
 	var out []DriftResult
+	failed := map[string]error{}
 	var after int64
 	for {
 		page, err := st.LiveWork(ctx, after, 100)
@@ -70,7 +85,7 @@ func checkDrift(ctx context.Context, st Store, rec *provision.Reconciler, set pr
 			return out, err
 		}
 		if len(page) == 0 {
-			return out, nil
+			return out, accountErrors(failed)
 		}
 		for _, w := range page {
 			after = w.Request.ID
@@ -81,30 +96,72 @@ func checkDrift(ctx context.Context, st Store, rec *provision.Reconciler, set pr
 					return out, fmt.Errorf("request %d: %w", w.Request.ID, err)
 				}
 			}
-			report, err := compare(ctx, plan)
-			if err != nil {
-				return out, fmt.Errorf("request %d: %w", w.Request.ID, err)
-			}
-			diff := changes(report)
-			repaired := false
-			if len(diff) > 0 && repair {
-				if _, err := rec.Apply(ctx, plan); err != nil {
-					return out, fmt.Errorf("repair request %d: %w", w.Request.ID, err)
-				}
-				repaired = true
-			}
-			// A clean role that was clean before has nothing to record:
-			// at thousands of roles, skipping that transaction is most
-			// of the check's own time.
-			if len(diff) == 0 && !w.Request.Drifted {
+			if failed[plan.Account.Name] != nil {
 				continue
 			}
-			if err := st.RecordDrift(ctx, w.Request.ID, w.Version, diff, repaired); err != nil {
+			res, drifted, err := checkRole(ctx, st, recs, w, plan, repair, compare)
+			var acctErr *accountError
+			if errors.As(err, &acctErr) {
+				failed[plan.Account.Name] = err
+				continue
+			}
+			if err != nil {
 				return out, err
 			}
-			if len(diff) > 0 {
-				out = append(out, DriftResult{RequestID: w.Request.ID, RoleName: plan.Role.Name, Changes: diff, Repaired: repaired})
+			if drifted {
+				out = append(out, res)
 			}
 		}
 	}
+}
+
+type compareFunc func(context.Context, *provision.Reconciler, provision.Plan) (provision.Report, error)
+
+// accountError is a failure to read or repair IAM in one account.
+type accountError struct{ err error }
+
+func (e *accountError) Error() string { return e.err.Error() }
+func (e *accountError) Unwrap() error { return e.err }
+
+func accountErrors(failed map[string]error) error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(failed)) {
+		errs = append(errs, failed[name])
+	}
+	return errors.Join(errs...)
+}
+
+// checkRole compares one role with its plan, repairs it when asked and
+// records the result. It returns the drift found and whether there was
+// any, or an *accountError when IAM could not be read or written, or the
+// store's error.
+func checkRole(ctx context.Context, st Store, recs *provision.Reconcilers, w store.Work, plan provision.Plan, repair bool,
+	compare compareFunc) (DriftResult, bool, error) {
+	id := w.Request.ID
+	rec, err := recs.For(plan.Account.Name, driftSession)
+	if err != nil {
+		return DriftResult{}, false, &accountError{fmt.Errorf("request %d: %w", id, err)}
+	}
+	report, err := compare(ctx, rec, plan)
+	if err != nil {
+		return DriftResult{}, false, &accountError{fmt.Errorf("request %d: %w", id, err)}
+	}
+	diff := changes(report)
+	repaired := false
+	if len(diff) > 0 && repair {
+		if _, err := rec.Apply(ctx, plan); err != nil {
+			return DriftResult{}, false, &accountError{fmt.Errorf("repair request %d: %w", id, err)}
+		}
+		repaired = true
+	}
+	// A clean role that was clean before has nothing to record: at
+	// thousands of roles, skipping that transaction is most of the
+	// check's own time.
+	if len(diff) == 0 && !w.Request.Drifted {
+		return DriftResult{}, false, nil
+	}
+	if err := st.RecordDrift(ctx, id, w.Version, diff, repaired); err != nil {
+		return DriftResult{}, false, err
+	}
+	return DriftResult{RequestID: id, RoleName: plan.Role.Name, Changes: diff, Repaired: repaired}, len(diff) > 0, nil
 }

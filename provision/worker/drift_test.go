@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
+	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/provision/worker"
 	"github.com/rolegate/rolegate/store"
 )
@@ -51,12 +52,12 @@ func TestBulkDriftCheckMatchesPerRole(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	perRole, err := worker.CheckDriftPerRole(ctx, e.db, e.cfg.Reconciler, e.cfg.Settings, false)
+	perRole, err := worker.CheckDriftPerRole(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, false)
 	if err != nil {
 		t.Fatalf("CheckDriftPerRole: %v", err)
 	}
 	e.iam.ResetCounters()
-	bulk, err := worker.CheckDrift(ctx, e.db, e.cfg.Reconciler, e.cfg.Settings, false)
+	bulk, err := worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, false)
 	if err != nil {
 		t.Fatalf("CheckDrift: %v", err)
 	}
@@ -76,11 +77,11 @@ func TestBulkDriftCheckMatchesPerRole(t *testing.T) {
 		}
 	}
 
-	repaired, err := worker.CheckDrift(ctx, e.db, e.cfg.Reconciler, e.cfg.Settings, true)
+	repaired, err := worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, true)
 	if err != nil || len(repaired) != 3 || !repaired[0].Repaired {
 		t.Fatalf("repair: %+v, %v", repaired, err)
 	}
-	if again, err := worker.CheckDrift(ctx, e.db, e.cfg.Reconciler, e.cfg.Settings, false); err != nil || len(again) != 0 {
+	if again, err := worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, false); err != nil || len(again) != 0 {
 		t.Fatalf("after repair: %+v, %v", again, err)
 	}
 	got, err := e.api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("outsider")})
@@ -96,7 +97,7 @@ func TestBulkDriftCheckWithoutActiveRolesReadsNothing(t *testing.T) {
 	e := setup(t, nil)
 	e.stop()
 	e.iam.ResetCounters()
-	found, err := worker.CheckDrift(context.Background(), e.db, e.cfg.Reconciler, e.cfg.Settings, false)
+	found, err := worker.CheckDrift(context.Background(), e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, false)
 	if err != nil || len(found) != 0 {
 		t.Fatalf("CheckDrift: %+v, %v", found, err)
 	}
@@ -115,7 +116,7 @@ func TestBulkDriftCheckNamesMissingPermission(t *testing.T) {
 	e.await(r.ID, store.StatusActive)
 	e.stop()
 	e.iam.FailNth("GetAccountAuthorizationDetails", 1, "AccessDenied")
-	_, err := worker.CheckDrift(context.Background(), e.db, e.cfg.Reconciler, e.cfg.Settings, false)
+	_, err := worker.CheckDrift(context.Background(), e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, false)
 	if err == nil || !strings.Contains(err.Error(), "iam:GetAccountAuthorizationDetails and iam:ListRoles") {
 		t.Fatalf("CheckDrift without the bulk permission: %v, want an error naming the permissions", err)
 	}

@@ -38,7 +38,15 @@ func giveUp(ctx context.Context, err error, attempt, maxAttempts int) bool {
 	return attempt >= maxAttempts
 }
 
+// sessionName names the role session a request's IAM calls are made in,
+// so a spoke's CloudTrail says which request each call served.
+func sessionName(id int64) string { return fmt.Sprintf("rolegate-request-%d", id) }
+
 func reason(err error, attempt int, permanent bool) string {
+	var perm *provision.PermanentError
+	if permanent && errors.As(err, &perm) {
+		return perm.Error() // not the SDK's wrapping around it
+	}
 	if permanent {
 		return err.Error()
 	}
@@ -73,10 +81,14 @@ func (j *jobs) provision(ctx context.Context, job *river.Job[jobargs.Provision])
 		log.Warn("request no longer passes validation", "err", err)
 		return j.fail(ctx, id, version, "the request no longer passes the guardrails: "+err.Error(), stale)
 	}
+	rec, err := j.cfg.Reconcilers.For(plan.Account.Name, sessionName(id))
+	if err != nil {
+		return j.fail(ctx, id, version, err.Error(), stale)
+	}
 	// Before its first version went live the role is not expected to
 	// exist: create without reading first (a retry after a crash or a
 	// name someone else holds is found by IAM's EntityAlreadyExists).
-	report, err := j.cfg.Reconciler.ApplyWith(ctx, plan, provision.ApplyOptions{
+	report, err := rec.ApplyWith(ctx, plan, provision.ApplyOptions{
 		Check: func(ctx context.Context) error { return j.st.StillProvisioning(ctx, id, version) },
 		Fresh: w.Request.LiveVersion == 0,
 	})
@@ -144,9 +156,13 @@ func (j *jobs) revoke(ctx context.Context, job *river.Job[jobargs.Revoke]) error
 	// the request's tags is a surprise worth failing on. A request that
 	// never went live may have stopped on a foreign entity of the same
 	// name: remove what is provably ours, leave the rest.
-	destroy := j.cfg.Reconciler.Destroy
+	rec, err := j.cfg.Reconcilers.For(plan.Account.Name, sessionName(id))
+	if err != nil {
+		return j.st.FailRevocation(ctx, id, err.Error())
+	}
+	destroy := rec.Destroy
 	if w.Request.LiveVersion == 0 {
-		destroy = j.cfg.Reconciler.Sweep
+		destroy = rec.Sweep
 	}
 	report, err := destroy(ctx, plan)
 	if err != nil {
@@ -187,7 +203,7 @@ func (j *jobs) expire(ctx context.Context, _ *river.Job[jobargs.Expire]) error {
 }
 
 func (j *jobs) drift(ctx context.Context, _ *river.Job[jobargs.Drift]) error {
-	_, err := CheckDrift(ctx, j.st, j.cfg.Reconciler, j.cfg.Settings, j.cfg.RepairDrift)
+	_, err := CheckDrift(ctx, j.st, j.cfg.Reconcilers, j.cfg.Settings, j.cfg.RepairDrift)
 	return err
 }
 

@@ -48,9 +48,12 @@ type Store interface {
 
 // Config tunes the worker. Zero values take the defaults named.
 type Config struct {
-	Settings   provision.Settings
-	Reconciler *provision.Reconciler
-	Logger     *slog.Logger
+	Settings provision.Settings
+	// Reconcilers act in each account of Settings (provision.NewReconcilers);
+	// when nil, Reconciler serves every account (one account, or tests).
+	Reconcilers *provision.Reconcilers
+	Reconciler  *provision.Reconciler
+	Logger      *slog.Logger
 	// Concurrency is how many jobs run at once; default 8.
 	Concurrency int
 	// MaxAttempts of a job before it gives up (and the request fails);
@@ -106,8 +109,11 @@ type Worker struct {
 // New builds the worker on pool. It returns an error when River refuses
 // the configuration.
 func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
-	if cfg.Reconciler == nil {
+	if cfg.Reconcilers == nil && cfg.Reconciler == nil {
 		return nil, errors.New("worker: a reconciler is required")
+	}
+	if cfg.Reconcilers == nil {
+		cfg.Reconcilers = provision.SingleAccount(cfg.Reconciler)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -374,7 +374,7 @@ func TestDriftDetectedAndRepaired(t *testing.T) {
 	if _, err := e.api.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String("drifter"), Description: aws.String("changed by hand")}); err != nil {
 		t.Fatal(err)
 	}
-	found, err := worker.CheckDrift(ctx, e.db, e.cfg.Reconciler, e.cfg.Settings, false)
+	found, err := worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,10 +384,10 @@ func TestDriftDetectedAndRepaired(t *testing.T) {
 	if got, _ := e.db.GetRequest(ctx, r.ID); !got.Drifted {
 		t.Fatal("request not marked drifted")
 	}
-	if found, err = worker.CheckDrift(ctx, e.db, e.cfg.Reconciler, e.cfg.Settings, true); err != nil || len(found) != 1 || !found[0].Repaired {
+	if found, err = worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, true); err != nil || len(found) != 1 || !found[0].Repaired {
 		t.Fatalf("repair = %+v, %v", found, err)
 	}
-	if found, err = worker.CheckDrift(ctx, e.db, e.cfg.Reconciler, e.cfg.Settings, false); err != nil || len(found) != 0 {
+	if found, err = worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, false); err != nil || len(found) != 0 {
 		t.Fatalf("after repair = %+v, %v", found, err)
 	}
 	if got, _ := e.db.GetRequest(ctx, r.ID); got.Drifted {

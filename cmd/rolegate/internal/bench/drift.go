@@ -54,7 +54,7 @@ func benchDrift(ctx context.Context, e *env) ([]tableRow, error) {
 	e.peakKB = max(e.peakKB, prior)
 	calls0 := ib.counter.calls.Load()
 	start := time.Now()
-	found, err := worker.CheckDrift(ctx, db, rec, set, false)
+	found, err := worker.CheckDrift(ctx, db, provision.SingleAccount(rec), set, false)
 	bulkWall, bulkCalls := time.Since(start), ib.counter.calls.Load()-calls0
 	if err != nil {
 		return nil, fmt.Errorf("bulk drift check: %w", err)
@@ -68,7 +68,7 @@ func benchDrift(ctx context.Context, e *env) ([]tableRow, error) {
 
 	calls0 = ib.counter.calls.Load()
 	start = time.Now()
-	if _, err := worker.CheckDriftPerRole(ctx, &firstRoles{DB: db, left: sample}, rec, set, false); err != nil {
+	if _, err := worker.CheckDriftPerRole(ctx, &firstRoles{DB: db, left: sample}, provision.SingleAccount(rec), set, false); err != nil {
 		return nil, fmt.Errorf("per-role drift check: %w", err)
 	}
 	sampleWall, sampleCalls := time.Since(start), ib.counter.calls.Load()-calls0
