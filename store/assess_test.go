@@ -16,9 +16,7 @@ func scope(bucket, prefix string, a provision.Access) provision.BucketScope {
 }
 
 func TestAutoApproveNarrowing(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{Rules: store.ApprovalRules{AutoApproveNarrowing: true}})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{Rules: store.ApprovalRules{AutoApproveNarrowing: true}})
 	// Routed to finance: the live version needed erin's approval too.
 	in := newRequest("etl-reader", "alice", scope("etl-data", "in/", provision.AccessRead), read("finance-ledger"))
 	r := mustCreate(t, f.db, in)
@@ -73,9 +71,7 @@ func TestAutoApproveNarrowing(t *testing.T) {
 }
 
 func TestNarrowingNeedsTheRuleSwitchedOn(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	live := activate(t, f, mustCreate(t, f.db, newRequest("etl-reader", "alice", read("etl-data"))))
 	got, err := f.db.RequestChange(ctx, alice, live.ID, store.NewVersion{
 		Spec: withScopes(live.Spec, scope("etl-data", "x/", provision.AccessRead)), Justification: "less"})
@@ -100,9 +96,7 @@ func TestNarrowingNeedsTheRuleSwitchedOn(t *testing.T) {
 // for an expiry no later than the one in force; counted from activation,
 // its lifetime would end later, so it is cut at the one in force.
 func TestRuleApprovedChangeKeepsTheExpiry(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{Rules: store.ApprovalRules{AutoApproveNarrowing: true}})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{Rules: store.ApprovalRules{AutoApproveNarrowing: true}})
 	in := newRequest("etl-reader", "alice", read("etl-data"))
 	until := f.clock.Now().Add(10 * 24 * time.Hour)
 	in.Spec.ExpiresAt = &until
@@ -124,9 +118,7 @@ func TestRuleApprovedChangeKeepsTheExpiry(t *testing.T) {
 }
 
 func TestAssess(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{Risks: provision.RiskThresholds{SharedBucketRoles: 2}})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{Risks: provision.RiskThresholds{SharedBucketRoles: 2}})
 	activate(t, f, mustCreate(t, f.db, newRequest("one", "mallory", read("shared-data"))))
 	activate(t, f, mustCreate(t, f.db, newRequest("two", "carol", read("shared-data"))))
 	mine := activate(t, f, mustCreate(t, f.db, newRequest("mine", "alice", scope("shared-data", "a/", provision.AccessRead))))
@@ -182,9 +174,7 @@ func TestAssess(t *testing.T) {
 }
 
 func TestReusableRoles(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	etl := mustCreate(t, f.db, newRequest("etl-reader", "alice", scope("etl-data", "in/", provision.AccessReadWrite)))
 	approve(t, f.db, carol, etl) // writes need two approvals
 	etl = activate(t, f, etl)
@@ -236,9 +226,7 @@ func anyStrings(v any) []string {
 }
 
 func TestListAssessedByRisk(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	var deleters []int64
 	for i := range 7 {
 		in := newRequest(fmt.Sprintf("role-%d", i), "alice", scope("data-bucket", fmt.Sprintf("p%d/", i), provision.AccessRead))

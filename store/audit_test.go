@@ -111,8 +111,7 @@ func tamper(t *testing.T, db *store.DB, sql string, args ...any) {
 }
 
 func TestAuditChainDetectsAnAlteredRow(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
+	f, _ := setup(t, store.Options{})
 	busyHistory(t, f)
 	ids := eventIDs(t, f)
 	if rep := verify(t, f.db); !rep.Intact() || rep.Checked != len(ids) || len(ids) < 20 {
@@ -134,8 +133,7 @@ func TestAuditChainDetectsAnAlteredRow(t *testing.T) {
 }
 
 func TestAuditChainDetectsRewrittenAndDeletedRows(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
+	f, _ := setup(t, store.Options{})
 	busyHistory(t, f)
 	ids := eventIDs(t, f)
 
@@ -148,7 +146,7 @@ func TestAuditChainDetectsRewrittenAndDeletedRows(t *testing.T) {
 		t.Fatalf("rewritten row: report = %+v, want event %d named", rep, ids[k+1])
 	}
 
-	g := setup(t, store.Options{})
+	g := newFixture(t, store.Options{})
 	busyHistory(t, g)
 	ids = eventIDs(t, g)
 	k = len(ids) / 2
@@ -159,7 +157,7 @@ func TestAuditChainDetectsRewrittenAndDeletedRows(t *testing.T) {
 	}
 
 	// Deleting the very first event is caught as well.
-	h := setup(t, store.Options{})
+	h := newFixture(t, store.Options{})
 	busyHistory(t, h)
 	ids = eventIDs(t, h)
 	tamper(t, h.db, `DELETE FROM audit_events WHERE id = $1`, ids[0])
@@ -171,9 +169,7 @@ func TestAuditChainDetectsRewrittenAndDeletedRows(t *testing.T) {
 // Transactions writing several events each, at once, still leave one
 // chain in ID order: no fork, no link out of order.
 func TestConcurrentAppendsKeepTheChain(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{MaxConns: 8})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{MaxConns: 8})
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
 	start := make(chan struct{})
@@ -210,10 +206,8 @@ func TestConcurrentAppendsKeepTheChain(t *testing.T) {
 }
 
 func TestWebhookJobsPerURLInTheSameTransaction(t *testing.T) {
-	t.Parallel()
 	urls := []string{"https://hooks.example.com/a", "https://chat.example.com/b"}
-	f := setup(t, store.Options{Webhooks: urls})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{Webhooks: urls})
 	r := mustCreate(t, f.db, newRequest("reports-reader", "alice"))
 	jobs := jobArgs(t, f.db, "webhook", 0)
 	if len(jobs) != 2 {
@@ -243,7 +237,7 @@ func TestWebhookJobsPerURLInTheSameTransaction(t *testing.T) {
 		t.Fatalf("%d webhook jobs after un-notified events, want 4", n)
 	}
 	// Without webhooks configured, nothing is enqueued.
-	g := setup(t, store.Options{})
+	g := newFixture(t, store.Options{})
 	approve(t, g.db, bob, mustCreate(t, g.db, newRequest("reports-reader", "alice")))
 	if n := len(jobArgs(t, g.db, "webhook", 0)); n != 0 {
 		t.Fatalf("%d webhook jobs with none configured", n)
@@ -253,9 +247,7 @@ func TestWebhookJobsPerURLInTheSameTransaction(t *testing.T) {
 // Events are written unsealed; before sealing they are as append-only as
 // after, and sealing changes nothing but the seal.
 func TestUnsealedEventsAreAppendOnlyToo(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	e, err := f.db.AppendEvent(ctx, store.Event{Actor: "alice", Kind: "note.added"})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -110,11 +109,9 @@ func specOf(ctx context.Context, q querier, id int64, version int) (provision.Ro
 
 // specSelect selects a request ID and the spec of a version v of it, for
 // scanSpec; the caller adds the WHERE clause.
-const specSelect = `
+var specSelect = `
 	SELECT v.request_id, v.version, r.role_name, v.description, v.max_session_duration, v.managed_policies, v.expires_at,
-	       (SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
-	               ORDER BY s.position), '[]')
-	          FROM request_scopes s WHERE s.request_id = v.request_id AND s.version = v.version)
+	       ` + scopesJSON("v.request_id", "v.version") + `
 	FROM request_versions v JOIN requests r ON r.id = v.request_id`
 
 // scanSpec reads one row of specSelect.
@@ -130,14 +127,8 @@ func scanSpec(row pgx.Row) (int64, provision.RoleSpec, error) {
 	if err != nil {
 		return 0, provision.RoleSpec{}, interpret(err)
 	}
-	if maxSession != nil {
-		spec.MaxSessionDuration = *maxSession
-	}
-	if len(spec.ManagedPolicies) == 0 {
-		spec.ManagedPolicies = nil
-	}
-	if err := json.Unmarshal(scopes, &spec.Buckets); err != nil {
-		return 0, provision.RoleSpec{}, fmt.Errorf("decode scopes of request %d version %d: %w", id, version, err)
+	if err := decodeSpec(&spec, maxSession, scopes); err != nil {
+		return 0, provision.RoleSpec{}, fmt.Errorf("request %d version %d: %w", id, version, err)
 	}
 	return id, spec, nil
 }

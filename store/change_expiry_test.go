@@ -44,14 +44,10 @@ func wantExpiry(t *testing.T, r store.Request, want *time.Time) {
 // An approver's shorter expiry survives a change that does not ask for
 // another one, and a change never restarts the role's lifetime.
 func TestChangeKeepsTheExpiryInForce(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	t0 := f.clock.Now()
 	far := t0.Add(300 * 24 * time.Hour)
-	in := newRequest("reports-reader", "alice")
-	in.Spec.ExpiresAt = &far
-	r := mustCreate(t, f.db, in)
+	r := mustCreate(t, f.db, expiring(newRequest("reports-reader", "alice"), far))
 	short := t0.Add(2 * 24 * time.Hour)
 	r, err := f.db.Decide(ctx, bob, r.ID, 1, store.Decision{Approve: true, ExpiresAt: &short})
 	if err != nil || r.Status != store.StatusApproved {
@@ -117,14 +113,10 @@ func TestChangeKeepsTheExpiryInForce(t *testing.T) {
 // expiry in force, and gets it once approved and provisioned; approvers
 // may still shorten what it asks.
 func TestChangeAskingForALaterExpiry(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	t0 := f.clock.Now()
 	asked := time.Date(t0.Year(), t0.Month(), t0.Day(), 12, 0, 0, 0, time.UTC).Add(30 * 24 * time.Hour)
-	in := newRequest("reports-reader", "alice")
-	in.Spec.ExpiresAt = &asked
-	live := activate(t, f, mustCreate(t, f.db, in))
+	live := activate(t, f, mustCreate(t, f.db, expiring(newRequest("reports-reader", "alice"), asked)))
 	inForce := *live.ExpiresAt
 
 	f.clock.Advance(24 * time.Hour)
@@ -168,13 +160,9 @@ func TestChangeAskingForALaterExpiry(t *testing.T) {
 
 // Removing the expiry is a change approvers see, and takes effect.
 func TestChangeRemovingTheExpiry(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	asked := f.clock.Now().Add(30 * 24 * time.Hour)
-	in := newRequest("reports-reader", "alice")
-	in.Spec.ExpiresAt = &asked
-	live := activate(t, f, mustCreate(t, f.db, in))
+	live := activate(t, f, mustCreate(t, f.db, expiring(newRequest("reports-reader", "alice"), asked)))
 	inForce := *live.ExpiresAt
 
 	next := live.Spec
@@ -206,20 +194,14 @@ func TestChangeRemovingTheExpiry(t *testing.T) {
 // Migration 00009 marks the changes already on their way to IAM that ask
 // for the live version's expiry, so they keep the expiry in force too.
 func TestMigrationMarksChangesInFlight(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	asked := f.clock.Now().Add(30 * 24 * time.Hour)
-	in := newRequest("reports-reader", "alice")
-	in.Spec.ExpiresAt = &asked
-	keeping := activate(t, f, mustCreate(t, f.db, in))
+	keeping := activate(t, f, mustCreate(t, f.db, expiring(newRequest("reports-reader", "alice"), asked)))
 	if _, err := f.db.RequestChange(ctx, alice, keeping.ID, store.NewVersion{
 		Spec: withScopes(keeping.Spec, read("example-bucket"), read("reports")), Justification: "reports too"}); err != nil {
 		t.Fatal(err)
 	}
-	in = newRequest("exports-reader", "alice", read("exports"))
-	in.Spec.ExpiresAt = &asked
-	extending := activate(t, f, mustCreate(t, f.db, in))
+	extending := activate(t, f, mustCreate(t, f.db, expiring(newRequest("exports-reader", "alice", read("exports")), asked)))
 	later := asked.Add(24 * time.Hour)
 	next := extending.Spec
 	next.ExpiresAt = &later

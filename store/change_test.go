@@ -13,9 +13,7 @@ import (
 )
 
 func TestChangeRequestOnALiveRole(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	v1 := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice", read("alpha"), read("beta"), read("gamma"))))
 
 	renamed := withScopes(v1.Spec, read("alpha"))
@@ -90,9 +88,7 @@ func TestChangeRequestOnALiveRole(t *testing.T) {
 }
 
 func TestRejectedChangeLeavesTheLiveRole(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	v1 := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice", read("alpha"))))
 	escalate := withScopes(v1.Spec, write("alpha"))
 	v2, err := f.db.RequestChange(ctx, alice, v1.ID, store.NewVersion{Spec: escalate, Justification: "write"})

@@ -6,15 +6,11 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/rolegate/rolegate/store/storetest"
 )
 
 // The database itself refuses impossible rows, whatever the Go code does.
 func TestConstraintsRefuseImpossibleRows(t *testing.T) {
-	t.Parallel()
-	db := storetest.New(t)
-	ctx := ctxT(t)
+	db, ctx := setupDB(t)
 	r := mustCreate(t, db, newRequest("constraint-role", "alice"))
 	pool := db.Pool()
 

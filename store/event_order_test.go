@@ -6,13 +6,10 @@ import (
 	"testing"
 
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
 )
 
 func TestListEventsNewestFirst(t *testing.T) {
-	t.Parallel()
-	db := storetest.New(t)
-	ctx := ctxT(t)
+	db, ctx := setupDB(t)
 	var ids []int64
 	for i := range 7 {
 		kind := "test.even"

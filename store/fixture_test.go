@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -44,7 +45,24 @@ type fixture struct {
 // financeRoute sends requests for finance-* buckets to the finance group.
 var financeRoute = store.Route{Pattern: "finance-*", Group: "finance"}
 
-func setup(t *testing.T, opts store.Options) fixture {
+// setup marks the test parallel and returns its fixture on a store opened
+// with opts, and a context that ends with the test.
+func setup(t *testing.T, opts store.Options) (fixture, context.Context) {
+	t.Helper()
+	t.Parallel()
+	return newFixture(t, opts), ctxT(t)
+}
+
+// setupDB marks the test parallel and returns a store with the defaults
+// of storetest, and a context that ends with the test.
+func setupDB(t *testing.T) (*store.DB, context.Context) {
+	t.Helper()
+	t.Parallel()
+	return storetest.New(t), ctxT(t)
+}
+
+// newFixture is a fixture of its own, for a test that needs a second store.
+func newFixture(t *testing.T, opts store.Options) fixture {
 	t.Helper()
 	clock := newTestClock()
 	opts.Now = clock.Now
@@ -183,4 +201,10 @@ func activate(t *testing.T, f fixture, r store.Request) store.Request {
 		t.Fatalf("activate: request %d is %s after one approval", r.ID, r.Status)
 	}
 	return provisionNow(t, f, r)
+}
+
+// expiring is in asking for an expiry at.
+func expiring(in store.NewRequest, at time.Time) store.NewRequest {
+	in.Spec.ExpiresAt = &at
+	return in
 }

@@ -101,9 +101,7 @@ func TestIdempotencyKeyReleaseAndStaleTakeover(t *testing.T) {
 
 // Many concurrent claims of one key: exactly one runs the request.
 func TestIdempotencyKeyConcurrentClaimsOneWins(t *testing.T) {
-	t.Parallel()
-	ctx := ctxT(t)
-	db := storetest.New(t)
+	db, ctx := setupDB(t)
 	k := idemKey("alice", "race", "body")
 	const n = 12
 	var (
@@ -142,9 +140,7 @@ func TestIdempotencyKeyConcurrentClaimsOneWins(t *testing.T) {
 // was written, for a new request and for a change alike. Without a key,
 // nothing is recorded anywhere.
 func TestIdempotencyKeyRecordsTheRequestWrittenUnderIt(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 
 	k := idemKey("alice", "create-1", `{"name":"reports-reader"}`)
 	if _, claimed, err := f.db.ClaimIdempotencyKey(ctx, k); err != nil || !claimed {

@@ -10,9 +10,7 @@ import (
 // River's default of 25: the worker gives up (and fails the request) on
 // the attempt count stored with the job.
 func TestJobsCarryTheConfiguredAttempts(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{JobAttempts: 3, Webhooks: []string{"http://127.0.0.1:9/hook"}})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{JobAttempts: 3, Webhooks: []string{"http://127.0.0.1:9/hook"}})
 	r := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
 	if _, err := f.db.Revoke(ctx, alice, r.ID); err != nil {
 		t.Fatal(err)
@@ -46,8 +44,7 @@ func TestJobsCarryTheConfiguredAttempts(t *testing.T) {
 
 // Without a setting, jobs get the worker's default of 10 attempts.
 func TestJobsDefaultToTenAttempts(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
+	f, _ := setup(t, store.Options{})
 	r := approve(t, f.db, bob, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
 	var n int
 	if err := f.db.Pool().QueryRow(ctxT(t), `SELECT max_attempts FROM river_job

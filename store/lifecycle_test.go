@@ -11,14 +11,10 @@ import (
 )
 
 func TestProvisioningLifecycle(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	t0 := f.clock.Now()
 	asked := t0.Add(48 * time.Hour)
-	in := newRequest("reports-reader", "alice")
-	in.Spec.ExpiresAt = &asked
-	r := mustCreate(t, f.db, in)
+	r := mustCreate(t, f.db, expiring(newRequest("reports-reader", "alice"), asked))
 
 	// An approver may shorten the expiry, never lengthen it.
 	longer := t0.Add(72 * time.Hour)
@@ -95,9 +91,7 @@ func TestProvisioningLifecycle(t *testing.T) {
 }
 
 func TestStaleProvisioningJobs(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	r := mustCreate(t, f.db, newRequest("reports-reader", "alice"))
 	if _, err := f.db.Cancel(ctx, alice, r.ID); err != nil {
 		t.Fatal(err)
@@ -111,9 +105,7 @@ func TestStaleProvisioningJobs(t *testing.T) {
 }
 
 func TestFailAndAdminRetry(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	r := approve(t, f.db, bob, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
 	if _, err := f.db.BeginProvisioning(ctx, r.ID, 1); err != nil {
 		t.Fatal(err)
@@ -152,9 +144,7 @@ func TestFailAndAdminRetry(t *testing.T) {
 }
 
 func TestRevoke(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	r := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
 
 	_, err := f.db.Revoke(ctx, mallory, r.ID)
@@ -198,13 +188,9 @@ func TestRevoke(t *testing.T) {
 }
 
 func TestExpireDueAndReminders(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	exp := f.clock.Now().Add(48 * time.Hour)
-	in := newRequest("reports-reader", "alice")
-	in.Spec.ExpiresAt = &exp
-	r := activate(t, f, mustCreate(t, f.db, in))
+	r := activate(t, f, mustCreate(t, f.db, expiring(newRequest("reports-reader", "alice"), exp)))
 	forever := activate(t, f, mustCreate(t, f.db, newRequest("exports-reader", "alice", read("exports"))))
 
 	for _, step := range []struct {
@@ -247,9 +233,7 @@ func TestExpireDueAndReminders(t *testing.T) {
 }
 
 func TestRecordDrift(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	r := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
 	changes := []string{"inline policy differs", "tag rolegate:request-id missing"}
 
@@ -288,13 +272,9 @@ func TestRecordDrift(t *testing.T) {
 // A change waiting for approval neither stops the live role's clock nor
 // shields it from revocation.
 func TestLiveRoleWithAPendingChange(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	exp := f.clock.Now().Add(2 * time.Hour)
-	in := newRequest("reports-reader", "alice")
-	in.Spec.ExpiresAt = &exp
-	r := activate(t, f, mustCreate(t, f.db, in))
+	r := activate(t, f, mustCreate(t, f.db, expiring(newRequest("reports-reader", "alice"), exp)))
 	later := exp.Add(30 * 24 * time.Hour) // the change asks for a month more
 	next := withScopes(r.Spec, read("reports"))
 	next.ExpiresAt = &later

@@ -111,9 +111,7 @@ func TestConcurrentMigrationsApplyOnce(t *testing.T) {
 }
 
 func TestSchemaNewerThanBinaryIsRefused(t *testing.T) {
-	t.Parallel()
-	ctx := ctxT(t)
-	db := storetest.New(t)
+	db, ctx := setupDB(t)
 	if _, err := db.Pool().Exec(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, true)`); err != nil {
 		t.Fatal(err)
 	}

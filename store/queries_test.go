@@ -10,8 +10,7 @@ import (
 )
 
 func TestAllowedByStateAndActor(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
+	f, _ := setup(t, store.Options{})
 	plain := provision.RoleSpec{Name: "plain", Buckets: []provision.BucketScope{read("reports")}}
 	routed := provision.RoleSpec{Name: "routed", Buckets: []provision.BucketScope{read("finance-ledger")}}
 	ownerAdmin := store.Actor{Name: "alice", Roles: []store.Role{store.RoleRequester, store.RoleAdmin, store.RoleApprover}}
@@ -85,9 +84,7 @@ func TestAllowedByStateAndActor(t *testing.T) {
 }
 
 func TestListRequestsTextAndUpdatedSince(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	t0 := f.clock.Now()
 	ledger := newRequest("Ledger-Reader", "alice", read("ledger"))
 	ledger.Justification = "month-end close needs 100% of the journal"
@@ -133,9 +130,7 @@ func TestListRequestsTextAndUpdatedSince(t *testing.T) {
 }
 
 func TestCountByStatus(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	if got, err := f.db.CountByStatus(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("empty store: %v, %v", got, err)
 	}
@@ -163,9 +158,7 @@ func TestCountByStatus(t *testing.T) {
 }
 
 func TestListVersionsKeepsEveryDecision(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	t0 := f.clock.Now()
 	r := mustCreate(t, f.db, newRequest("exports-writer", "alice", write("exports")))
 	if _, err := f.db.Decide(ctx, bob, r.ID, 1, store.Decision{Approve: true, Comment: "fine by me"}); err != nil {

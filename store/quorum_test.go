@@ -101,8 +101,7 @@ func TestProgressInWords(t *testing.T) {
 // group without the approver role approved read-write on their bucket and
 // an unrouted HR bucket, and the role went live.
 func TestDataOwnersCannotApproveAlone(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{Rules: store.ApprovalRules{Routes: []store.Route{{Pattern: "team-fin-*", Group: "finance"}}}})
+	f, _ := setup(t, store.Options{Rules: store.ApprovalRules{Routes: []store.Route{{Pattern: "team-fin-*", Group: "finance"}}}})
 	erin2 := store.Actor{Name: "erin2", Roles: []store.Role{store.RoleRequester}, Groups: []string{"finance"}}
 	fin := erin
 	r := mustCreate(t, f.db, newRequest("fin-and-hr", "alice",
@@ -132,8 +131,7 @@ func TestDataOwnersCannotApproveAlone(t *testing.T) {
 // TestDecidedApproverSeesNoButtons: once an approver decided on a version,
 // the actions offered are gone; their decision is on the request.
 func TestDecidedApproverSeesNoButtons(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
+	f, _ := setup(t, store.Options{})
 	r := mustCreate(t, f.db, newRequest("exports-writer", "alice", write("exports")))
 	if got := f.db.Allowed(bob, r); !got.Approve || !got.Reject {
 		t.Fatalf("before deciding: %+v", got)
@@ -153,8 +151,7 @@ func TestDecidedApproverSeesNoButtons(t *testing.T) {
 // TestMayViewIsOneRule: the requester, approvers, admins and the members
 // of a routed group read a request in every state; nobody else does.
 func TestMayViewIsOneRule(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
+	f, _ := setup(t, store.Options{})
 	routed := mustCreate(t, f.db, newRequest("ledger-reader", "alice", read("finance-ledger")))
 	plain := mustCreate(t, f.db, newRequest("reports-reader", "alice", read("reports")))
 	for _, tc := range []struct {
@@ -179,9 +176,7 @@ func TestMayViewIsOneRule(t *testing.T) {
 // TestRolesListEveryRoleInIAM: a live role with a change under way is
 // still in IAM, so the Roles listing keeps it; ended ones are gone.
 func TestRolesListEveryRoleInIAM(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	steady := activate(t, f, mustCreate(t, f.db, newRequest("steady-reader", "alice")))
 	changing := activate(t, f, mustCreate(t, f.db, newRequest("changing-reader", "alice")))
 	if _, err := f.db.RequestChange(ctx, alice, changing.ID, store.NewVersion{Spec: withScopes(changing.Spec, read("reports")), Justification: "more"}); err != nil {
@@ -225,9 +220,7 @@ func TestRolesListEveryRoleInIAM(t *testing.T) {
 // bucket's owners (page, API and dashboard all ask MayView and the
 // DecidableBy filter).
 func TestDataOwnersKeepSeeingTheLiveRole(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	r := mustCreate(t, f.db, newRequest("ledger-writer", "alice", read("finance-ledger")))
 	approve(t, f.db, erin, r)
 	r = provisionNow(t, f, approve(t, f.db, bob, r))

@@ -28,6 +28,24 @@ func (db *DB) answerableReview(ctx context.Context, tx pgx.Tx, actor Actor, id i
 	return r, rv, err
 }
 
+// answerReview checks the note of an answer to the review of request id,
+// then runs answer in one transaction once actor may answer it (see
+// answerableReview), with the time of the answer.
+func (db *DB) answerReview(ctx context.Context, actor Actor, id int64, note string,
+	answer func(tx pgx.Tx, r Request, rv Review, now time.Time) error) error {
+	if err := reviewNote(note); err != nil {
+		return err
+	}
+	now := db.now().UTC()
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		r, rv, err := db.answerableReview(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		return answer(tx, r, rv, now)
+	})
+}
+
 // ConfirmReview records that the owner (or an admin) confirmed a live
 // role is still needed, with an optional note: a new cycle begins now, so
 // the next review falls due an interval from now. It returns ErrInvalid
@@ -35,15 +53,7 @@ func (db *DB) answerableReview(ctx context.Context, tx pgx.Tx, actor Actor, id i
 // anyone but the owner and admins, and ErrConflict when the review is not
 // due (or reviews are off, or the role is not live).
 func (db *DB) ConfirmReview(ctx context.Context, actor Actor, id int64, note string) (Review, error) {
-	if err := reviewNote(note); err != nil {
-		return Review{}, err
-	}
-	now := db.now().UTC()
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		r, rv, err := db.answerableReview(ctx, tx, actor, id)
-		if err != nil {
-			return err
-		}
+	err := db.answerReview(ctx, actor, id, note, func(tx pgx.Tx, r Request, rv Review, now time.Time) error {
 		if rv.State != ReviewDue {
 			return errorf(KindConflict, "the review of %s is not due until %s", rv.RoleName, rv.DueAt.UTC().Format(time.RFC3339))
 		}
@@ -74,15 +84,7 @@ func (db *DB) ConfirmReview(ctx context.Context, actor Actor, id int64, note str
 // ErrForbidden for anyone but the owner and admins, and ErrConflict when
 // reviews are off or the role is not live.
 func (db *DB) LetGo(ctx context.Context, actor Actor, id int64, note string) (Request, error) {
-	if err := reviewNote(note); err != nil {
-		return Request{}, err
-	}
-	now := db.now().UTC()
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		r, rv, err := db.answerableReview(ctx, tx, actor, id)
-		if err != nil {
-			return err
-		}
+	err := db.answerReview(ctx, actor, id, note, func(tx pgx.Tx, r Request, rv Review, now time.Time) error {
 		if _, err := db.event(ctx, tx, Event{RequestID: id, Version: r.LiveVersion, Actor: actor.Name, Kind: EventReviewLetGo,
 			Data: map[string]any{"note": note, "owner": rv.Owner, "state": string(rv.State)}}, now); err != nil {
 			return err

@@ -55,9 +55,7 @@ func TestReviewSchedule(t *testing.T) {
 // falls due, the revocation exactly the grace later and not a second
 // before, by the same path as a revoke, recorded under the review actor.
 func TestReviewCycleRemindsThenRevokes(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{Reviews: quarterly})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{Reviews: quarterly})
 	r := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
 	for _, step := range []struct {
 		name      string
@@ -123,9 +121,7 @@ func TestReviewCycleRemindsThenRevokes(t *testing.T) {
 // change that goes live keeps the cycle it is in (so a change cannot put
 // a review off).
 func TestConfirmStartsANewCycleAndAChangeKeepsIt(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{Reviews: quarterly})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{Reviews: quarterly})
 	r := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
 	first, err := f.db.GetReview(ctx, r.ID)
 	if err != nil {
@@ -178,9 +174,7 @@ func TestConfirmStartsANewCycleAndAChangeKeepsIt(t *testing.T) {
 // Only the owner or an admin answers a review; who asks is checked before
 // the review's state, so others learn nothing of it.
 func TestAnsweringReviewsRules(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{Reviews: quarterly})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{Reviews: quarterly})
 	r := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
 	pending := mustCreate(t, f.db, newRequest("not-live-yet", "alice"))
 
@@ -219,7 +213,7 @@ func TestAnsweringReviewsRules(t *testing.T) {
 	_, err = f.db.LetGo(ctx, alice, r.ID, "")
 	wantErr(t, err, store.ErrConflict, "revoking")
 
-	off := setup(t, store.Options{})
+	off := newFixture(t, store.Options{})
 	live := activate(t, off, mustCreate(t, off.db, newRequest("reports-reader", "alice")))
 	off.clock.Advance(1000 * day)
 	_, err = off.db.ConfirmReview(ctx, alice, live.ID, "")
@@ -235,9 +229,7 @@ func TestAnsweringReviewsRules(t *testing.T) {
 // A revocation for an unanswered review supersedes a change under way,
 // as an expiry does.
 func TestLapsedReviewSupersedesAPendingChange(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{Reviews: quarterly})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{Reviews: quarterly})
 	r := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
 	f.clock.Advance(90 * day)
 	if _, err := f.db.RemindReviews(ctx); err != nil {
@@ -258,9 +250,7 @@ func TestLapsedReviewSupersedesAPendingChange(t *testing.T) {
 
 // ListReviews pages soonest due first and filters by owner and state.
 func TestListReviews(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{Reviews: quarterly})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{Reviews: quarterly})
 	var ids []int64
 	for i, name := range []string{"a-reader", "b-reader", "c-reader"} {
 		owner := "alice"

@@ -40,9 +40,7 @@ func TestRevokeSupersedesAChangeInFlight(t *testing.T) {
 	t.Parallel()
 	for _, state := range []store.Status{store.StatusApproved, store.StatusProvisioning, store.StatusFailed} {
 		t.Run(string(state), func(t *testing.T) {
-			t.Parallel()
-			f := setup(t, store.Options{})
-			ctx := ctxT(t)
+			f, ctx := setup(t, store.Options{})
 			r := activate(t, f, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
 			r = changeIn(t, f, r, state)
 			for _, who := range []store.Actor{alice, dave} {
@@ -83,13 +81,9 @@ func TestExpirySupersedesAChangeInFlight(t *testing.T) {
 	t.Parallel()
 	for _, state := range []store.Status{store.StatusApproved, store.StatusProvisioning, store.StatusFailed} {
 		t.Run(string(state), func(t *testing.T) {
-			t.Parallel()
-			f := setup(t, store.Options{})
-			ctx := ctxT(t)
+			f, ctx := setup(t, store.Options{})
 			exp := f.clock.Now().Add(2 * time.Hour)
-			in := newRequest("reports-reader", "alice")
-			in.Spec.ExpiresAt = &exp
-			r := activate(t, f, mustCreate(t, f.db, in))
+			r := activate(t, f, mustCreate(t, f.db, expiring(newRequest("reports-reader", "alice"), exp)))
 			changeIn(t, f, r, state)
 			f.clock.Advance(90 * time.Minute)
 			if n, err := f.db.RemindExpiring(ctx, time.Hour); err != nil || n != 1 {
@@ -117,9 +111,7 @@ func TestExpirySupersedesAChangeInFlight(t *testing.T) {
 // requester or an admin revokes the failed request, which removes what
 // rolegate created and frees the name.
 func TestRevokeAFailedFirstProvisioning(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	failFirst := func(name string) store.Request {
 		r := approve(t, f.db, bob, mustCreate(t, f.db, newRequest(name, "alice")))
 		if _, err := f.db.BeginProvisioning(ctx, r.ID, 1); err != nil {
@@ -180,9 +172,7 @@ func TestRevokeAFailedFirstProvisioning(t *testing.T) {
 // The revocation does not touch IAM while a provisioning job of the
 // request is running (it could create again what was removed).
 func TestRevocationWaitsForARunningProvisioningJob(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	r := approve(t, f.db, bob, mustCreate(t, f.db, newRequest("reports-reader", "alice")))
 	// River marks a job running when a worker takes it.
 	if _, err := f.db.Pool().Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now(),

@@ -4,15 +4,12 @@ import (
 	"testing"
 
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
 )
 
 // TestRoleNameTaken: a live or pending request holds its name in any case;
 // a cancelled one frees it; a request never collides with itself.
 func TestRoleNameTaken(t *testing.T) {
-	t.Parallel()
-	db := storetest.New(t)
-	ctx := ctxT(t)
+	db, ctx := setupDB(t)
 	held := mustCreate(t, db, newRequest("Reports-Reader", "alice"))
 	gone := mustCreate(t, db, newRequest("old-reader", "alice"))
 	if _, err := db.Cancel(ctx, store.Actor{Name: "alice", Roles: []store.Role{store.RoleRequester}}, gone.ID); err != nil {

@@ -10,14 +10,13 @@ import (
 	"github.com/rolegate/rolegate/store"
 )
 
-// searchCorpus stores the requests every search test asks about and
-// returns the fixture. Two have versions no longer current: reporting-etl
+// searchCorpus marks the test parallel, stores the requests every search
+// test asks about and returns the fixture. Two have versions no longer current: reporting-etl
 // has a pending change (its first version mentions the legacy
 // warehouse), cache-warmer a rejected one (back on its first version).
 func searchCorpus(t *testing.T) fixture {
 	t.Helper()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	create := func(name, requester, justification string, scopes ...provision.BucketScope) store.Request {
 		in := newRequest(name, requester, scopes...)
 		in.Justification = justification
@@ -64,7 +63,6 @@ const legacySearchSQL = `
 // buckets and prefixes with slashes, line breaks, and terms only in a
 // version that is no longer current.
 func TestSearchMatchesAsBefore(t *testing.T) {
-	t.Parallel()
 	f := searchCorpus(t)
 	ctx := ctxT(t)
 	for _, c := range []struct {
@@ -138,7 +136,6 @@ func likeEscape(s string) string {
 // TestSearchWithFiltersAndPages: search combines with the other filters
 // and pages by keyset like any list.
 func TestSearchWithFiltersAndPages(t *testing.T) {
-	t.Parallel()
 	f := searchCorpus(t)
 	ctx := ctxT(t)
 	page, err := f.db.ListRequests(ctx, store.ListFilter{Text: "etl", Status: store.StatusActive})
@@ -167,7 +164,6 @@ func TestSearchWithFiltersAndPages(t *testing.T) {
 // function makes of it, so what the migration filled and what the store
 // writes cannot drift apart.
 func TestSearchDocumentIsTheFunctions(t *testing.T) {
-	t.Parallel()
 	f := searchCorpus(t)
 	var versions, differ int
 	err := f.db.Pool().QueryRow(ctxT(t), `

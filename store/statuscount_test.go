@@ -36,9 +36,7 @@ func countedByScan(t *testing.T, db *store.DB) map[store.Status]int {
 // cancellations, and after they are folded (more rows than the reader
 // sums before folding), including a status whose count falls to zero.
 func TestCountByStatusFollowsEveryChange(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	check := func(when string) {
 		t.Helper()
 		got, err := f.db.CountByStatus(ctx)

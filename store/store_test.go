@@ -118,27 +118,23 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 func TestGetRequestNotFound(t *testing.T) {
-	t.Parallel()
-	db := storetest.New(t)
-	if _, err := db.GetRequest(ctxT(t), 424242); !errors.Is(err, store.ErrNotFound) {
+	db, ctx := setupDB(t)
+	if _, err := db.GetRequest(ctx, 424242); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
 }
 
 func TestCreateRequestRoleNameTakenCaseInsensitively(t *testing.T) {
-	t.Parallel()
-	db := storetest.New(t)
+	db, ctx := setupDB(t)
 	mustCreate(t, db, newRequest("Reports-Reader", "alice"))
-	_, err := db.CreateRequest(ctxT(t), newRequest("reports-reader", "bob"))
+	_, err := db.CreateRequest(ctx, newRequest("reports-reader", "bob"))
 	if !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), `a role named "reports-reader" is already requested or live`) {
 		t.Fatalf("err = %v, want ErrConflict naming the role", err)
 	}
 }
 
 func TestCreateRequestIsAtomic(t *testing.T) {
-	t.Parallel()
-	db := storetest.New(t)
-	ctx := ctxT(t)
+	db, ctx := setupDB(t)
 	// Make the last write of the transaction (the audit event) fail for
 	// one requester: nothing of the request may remain.
 	if _, err := db.Pool().Exec(ctx, `
@@ -167,11 +163,10 @@ func TestCreateRequestIsAtomic(t *testing.T) {
 }
 
 func TestCreateRequestValidatesEverything(t *testing.T) {
-	t.Parallel()
-	db := storetest.New(t)
+	db, ctx := setupDB(t)
 	in := newRequest("bad name!", "alice", provision.BucketScope{Bucket: "Bad_Bucket", Access: "admin"})
 	in.Justification = "  "
-	_, err := db.CreateRequest(ctxT(t), in)
+	_, err := db.CreateRequest(ctx, in)
 	var verr *provision.ValidationError
 	if !errors.As(err, &verr) {
 		t.Fatalf("err = %v, want *provision.ValidationError", err)
@@ -187,15 +182,13 @@ func TestCreateRequestValidatesEverything(t *testing.T) {
 	}
 	in = newRequest("no-scopes", "alice")
 	in.Spec.Buckets = nil
-	if _, err := db.CreateRequest(ctxT(t), in); !errors.As(err, &verr) {
+	if _, err := db.CreateRequest(ctx, in); !errors.As(err, &verr) {
 		t.Fatalf("no scopes: err = %v, want *provision.ValidationError", err)
 	}
 }
 
 func TestListRequestsFiltersAndPages(t *testing.T) {
-	t.Parallel()
-	db := storetest.New(t)
-	ctx := ctxT(t)
+	db, ctx := setupDB(t)
 	var ids []int64
 	for i := range 7 {
 		requester := "alice"
@@ -266,9 +259,7 @@ func TestListRequestsFiltersAndPages(t *testing.T) {
 }
 
 func TestListRequestsRefusesBadInput(t *testing.T) {
-	t.Parallel()
-	db := storetest.New(t)
-	ctx := ctxT(t)
+	db, ctx := setupDB(t)
 	for _, f := range []store.ListFilter{
 		{Cursor: "not-a-cursor"},
 		{Cursor: "cjEyYQ"}, // "r12a"
@@ -282,9 +273,7 @@ func TestListRequestsRefusesBadInput(t *testing.T) {
 }
 
 func TestAppendAndListEvents(t *testing.T) {
-	t.Parallel()
-	db := storetest.New(t)
-	ctx := ctxT(t)
+	db, ctx := setupDB(t)
 	r := mustCreate(t, db, newRequest("events-role", "alice"))
 	e, err := db.AppendEvent(ctx, store.Event{RequestID: r.ID, Version: 1, Actor: "bob", Kind: "decision.approve",
 		Data: map[string]any{"comment": "ok"}})
@@ -327,9 +316,7 @@ func TestAppendAndListEvents(t *testing.T) {
 }
 
 func TestConcurrentCreatesOfOneNameOneWins(t *testing.T) {
-	t.Parallel()
-	db := storetest.New(t)
-	ctx := ctxT(t)
+	db, ctx := setupDB(t)
 	var (
 		wg        sync.WaitGroup
 		mu        sync.Mutex

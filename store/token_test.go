@@ -84,9 +84,7 @@ func TestTokenLifecycle(t *testing.T) {
 }
 
 func TestCreateTokenRefusesBadInput(t *testing.T) {
-	t.Parallel()
-	ctx := ctxT(t)
-	db := storetest.New(t)
+	db, ctx := setupDB(t)
 	past := time.Now().Add(-time.Hour)
 	for name, in := range map[string]store.NewToken{
 		"no user":      {Roles: []store.Role{store.RoleAdmin}},
@@ -107,9 +105,7 @@ func TestCreateTokenRefusesBadInput(t *testing.T) {
 // in order; a token left with no role is revoked; command-line tokens and
 // other users' are untouched; nothing is ever added.
 func TestNarrowTokens(t *testing.T) {
-	t.Parallel()
-	ctx := ctxT(t)
-	db := storetest.New(t)
+	db, ctx := setupDB(t)
 	mk := func(user, by string, roles []store.Role, groups ...string) string {
 		t.Helper()
 		_, secret, err := db.CreateToken(ctx, store.NewToken{User: user, Roles: roles, Groups: groups, CreatedBy: by})

@@ -58,6 +58,30 @@ func decisionsJSON(requestID, version string) string {
 	          FROM decisions d WHERE d.request_id = ` + requestID + ` AND d.version = ` + version + `)`
 }
 
+// scopesJSON is a subquery giving a version's bucket scopes as a JSON
+// array in their order, for decodeSpec.
+func scopesJSON(requestID, version string) string {
+	return `(SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
+	               ORDER BY s.position), '[]')
+	          FROM request_scopes s WHERE s.request_id = ` + requestID + ` AND s.version = ` + version + `)`
+}
+
+// decodeSpec completes a spec scanned from request_versions with the
+// columns that need translating: the nullable session duration and the
+// scopes of scopesJSON. It fails only on scopes that are not that JSON.
+func decodeSpec(spec *provision.RoleSpec, maxSession *int32, scopes []byte) error {
+	if maxSession != nil {
+		spec.MaxSessionDuration = *maxSession
+	}
+	if len(spec.ManagedPolicies) == 0 {
+		spec.ManagedPolicies = nil
+	}
+	if err := json.Unmarshal(scopes, &spec.Buckets); err != nil {
+		return fmt.Errorf("decode scopes: %w", err)
+	}
+	return nil
+}
+
 func decodeDecisions(b []byte) ([]DecisionRecord, error) {
 	var ds []struct {
 		Approver  string    `json:"approver"`
@@ -87,9 +111,7 @@ func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
 		       v.managed_policies, v.expires_at, v.created_by, v.created_at, v.approved_at,
 		       coalesce(v.approved_ttl_seconds, CASE WHEN NOT v.keeps_expiry THEN v.requested_ttl_seconds END, 0), v.keeps_expiry,
 		       coalesce(v.terraform, ''), coalesce(v.terraform_sha256, ''),
-		       (SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
-		               ORDER BY s.position), '[]')
-		          FROM request_scopes s WHERE s.request_id = v.request_id AND s.version = v.version),
+		       `+scopesJSON("v.request_id", "v.version")+`,
 		       `+decisionsJSON("v.request_id", "v.version")+`
 		FROM request_versions v JOIN requests r ON r.id = v.request_id
 		WHERE v.request_id = $1 ORDER BY v.version`, id)
@@ -110,15 +132,9 @@ func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
 			&v.Terraform, &v.TerraformSHA256, &scopes, &decisions); err != nil {
 			return nil, interpret(err)
 		}
-		if maxSession != nil {
-			v.Spec.MaxSessionDuration = *maxSession
-		}
-		if len(v.Spec.ManagedPolicies) == 0 {
-			v.Spec.ManagedPolicies = nil
-		}
 		v.TTL = time.Duration(ttl) * time.Second
-		if err := json.Unmarshal(scopes, &v.Spec.Buckets); err != nil {
-			return nil, fmt.Errorf("decode scopes: %w", err)
+		if err := decodeSpec(&v.Spec, maxSession, scopes); err != nil {
+			return nil, err
 		}
 		if v.Decisions, err = decodeDecisions(decisions); err != nil {
 			return nil, err

@@ -13,9 +13,7 @@ import (
 )
 
 func TestDecideRefusesSelfApproval(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	// The requester holds every role: none of them lets her decide.
 	boss := store.Actor{Name: "boss", Roles: store.Roles(), Groups: []string{"finance"}}
 	r := mustCreate(t, f.db, newRequest("self-approved", "boss", read("finance-ledger")))
@@ -38,9 +36,7 @@ func TestDecideRefusesSelfApproval(t *testing.T) {
 }
 
 func TestDecideOnlyByApproversOrRoutedGroup(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	plain := mustCreate(t, f.db, newRequest("plain-reader", "alice"))
 	routed := mustCreate(t, f.db, newRequest("ledger-reader", "alice", read("finance-ledger")))
 
@@ -66,8 +62,7 @@ func TestDecideOnlyByApproversOrRoutedGroup(t *testing.T) {
 }
 
 func TestQuorum(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
+	f, _ := setup(t, store.Options{})
 	many := func(n int, scope func(string) provision.BucketScope) []provision.BucketScope {
 		var out []provision.BucketScope
 		for i := range n {
@@ -117,8 +112,7 @@ func TestQuorum(t *testing.T) {
 }
 
 func TestRoutingNeedsAnApprovalFromTheGroup(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
+	f, _ := setup(t, store.Options{})
 	r := mustCreate(t, f.db, newRequest("ledger-reader", "alice", read("finance-ledger"), read("reports")))
 	if need := f.db.Rules().Need(r.Spec); need.Approvals != 1 || !slices.Equal(need.Groups, []string{"finance"}) {
 		t.Fatalf("Need = %+v", need)
@@ -153,9 +147,7 @@ func TestRoutingNeedsAnApprovalFromTheGroup(t *testing.T) {
 }
 
 func TestAnyRejectionRejects(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	r := mustCreate(t, f.db, newRequest("exports-writer", "alice", write("exports")))
 	approve(t, f.db, bob, r)
 	got, err := f.db.Decide(ctx, carol, r.ID, 1, store.Decision{Approve: false, Comment: "too broad"})
@@ -185,9 +177,7 @@ func TestAnyRejectionRejects(t *testing.T) {
 }
 
 func TestDecideTwiceOrOnAnOldVersionConflicts(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	r := mustCreate(t, f.db, newRequest("exports-writer", "alice", write("exports")))
 	approve(t, f.db, bob, r)
 	for _, d := range []store.Decision{{Approve: true}, {Approve: false}} {
@@ -209,9 +199,7 @@ func TestDecideTwiceOrOnAnOldVersionConflicts(t *testing.T) {
 }
 
 func TestDecideCommentLimit(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	r := mustCreate(t, f.db, newRequest("exports-writer", "alice", write("exports")))
 	_, err := f.db.Decide(ctx, bob, r.ID, 1, store.Decision{Approve: true, Comment: strings.Repeat("x", 4001)})
 	wantErr(t, err, store.ErrInvalid, "4000")
@@ -224,9 +212,7 @@ func TestDecideCommentLimit(t *testing.T) {
 // approved once, one provisioning job exists, every decision that was
 // accepted is stored once and every other caller is told it came too late.
 func TestConcurrentApprovalsProvisionOnce(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{MaxConns: 8})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{MaxConns: 8})
 	r := mustCreate(t, f.db, newRequest("exports-writer", "alice", write("exports")))
 
 	const n = 20
@@ -295,9 +281,7 @@ func TestConcurrentApprovalsProvisionOnce(t *testing.T) {
 // The job is part of the decision's transaction: when the transaction
 // fails after inserting it, neither the decision nor the job remains.
 func TestProvisionJobInTheDecisionTransaction(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	ok := mustCreate(t, f.db, newRequest("reports-reader", "alice"))
 	approve(t, f.db, bob, ok)
 	no := mustCreate(t, f.db, newRequest("exports-reader", "alice", read("exports")))
@@ -338,9 +322,7 @@ func TestProvisionJobInTheDecisionTransaction(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	r := mustCreate(t, f.db, newRequest("reports-reader", "alice"))
 	if a := f.db.Allowed(alice, r); !a.Cancel || f.db.Allowed(bob, r).Cancel {
 		t.Fatal("Allowed: only the requester may cancel")
@@ -365,9 +347,7 @@ func TestCancel(t *testing.T) {
 }
 
 func TestIllegalTransitions(t *testing.T) {
-	t.Parallel()
-	f := setup(t, store.Options{})
-	ctx := ctxT(t)
+	f, ctx := setup(t, store.Options{})
 	pending := mustCreate(t, f.db, newRequest("pending-role", "alice"))
 	cancelled := mustCreate(t, f.db, newRequest("cancelled-role", "alice"))
 	if _, err := f.db.Cancel(ctx, alice, cancelled.ID); err != nil {

@@ -1,0 +1,148 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rolegate/rolegate/provision"
+)
+
+// NewRequest is what CreateRequest stores. The caller validates Spec first
+// (provision validation); the database still refuses impossible values.
+type NewRequest struct {
+	Spec          provision.RoleSpec
+	Justification string
+	Requester     string
+	// Idempotency is the claimed API Idempotency-Key the request is made
+	// under, if any: the write records the request on it in the same
+	// transaction, so a retry after a crash can answer with it.
+	Idempotency *IdempotencyKey
+}
+
+// Created is what CreateRequest wrote: the request, its first version and
+// the "submitted" event, exactly as reading them back would return them.
+type Created struct {
+	Request
+	First     Version
+	Submitted Event
+}
+
+// CreateRequest validates the spec against the settings, then stores a new
+// pending request, its first version, its scopes and the "submitted" audit
+// event in one transaction, with one statement. It returns what it wrote,
+// so callers need not read it back. It returns a *provision.ValidationError
+// listing every problem, ErrConflict when a live request already holds the
+// role name (IAM names are unique case-insensitively) and ErrInvalid when
+// the database refuses a value.
+func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error) {
+	if strings.TrimSpace(in.Requester) == "" {
+		return Created{}, errorf(KindInvalid, "a request needs a requester")
+	}
+	if err := db.validateSpec(in.Spec, in.Justification); err != nil {
+		return Created{}, err
+	}
+	// The database keeps microseconds: the times returned are the stored ones.
+	now := dbTime(db.now())
+	va, err := newVersionArgs(in, now)
+	if err != nil {
+		return Created{}, err
+	}
+	data := map[string]any{"role_name": in.Spec.Name, "buckets": len(in.Spec.Buckets)}
+	var id, eventID int64
+	var keyUser, keyName *string // no key: the UPDATE matches nothing
+	if k := in.Idempotency; k != nil {
+		keyUser, keyName = &k.User, &k.Key
+	}
+	// Data-modifying CTEs run as one statement: one round trip for the
+	// four tables (and the idempotency key), atomic on its own; foreign keys are checked at its end.
+	insert := func(q querier) error {
+		args := va.named(in, now)
+		args["kind"], args["data"] = EventSubmitted, data
+		args["key_user"], args["key"] = keyUser, keyName
+		err := q.QueryRow(ctx, `
+			WITH r AS (
+				INSERT INTO requests (role_name, requester, status, version, created_at, updated_at)
+				VALUES (@role_name, @actor, 'pending', 1, @now, @now)
+				RETURNING id, version),`+versionCTEs+`,
+			e AS (
+				INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
+				SELECT r.id, 1, @actor, @kind, @data, @now FROM r
+				RETURNING id),
+			k AS (
+				UPDATE idempotency_keys SET request_id = r.id FROM r
+				WHERE user_name = @key_user::text AND key = @key::text AND status IS NULL)
+			SELECT r.id, e.id FROM r, e`, args).Scan(&id, &eventID)
+		if err != nil && !unavailable(err) { // a broken connection is the runner's to judge
+			err = interpret(err)
+			if violated(err, "requests_live_role_name") {
+				return errorf(KindConflict, "a role named %q is already requested or live", in.Spec.Name)
+			}
+		}
+		return err
+	}
+	recovered := false
+	if len(db.webhooks) == 0 {
+		// The request carries its requester and creation time to the
+		// microsecond: after a break, finding it tells the statement
+		// committed.
+		err = db.oneStatement(ctx, insert, func() (bool, error) {
+			recovered = true
+			err := db.pool.QueryRow(ctx, `
+				SELECT r.id, e.id FROM requests r
+				JOIN audit_events e ON e.request_id = r.id AND e.version = 1 AND e.kind = $4
+				WHERE lower(r.role_name) = lower($1) AND r.requester = $2 AND r.created_at = $3`,
+				in.Spec.Name, in.Requester, now, EventSubmitted).Scan(&id, &eventID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return false, nil
+			}
+			return err == nil, err
+		})
+	} else {
+		// Webhook deliveries are enqueued with their event, in one
+		// transaction.
+		err = db.inTx(ctx, func(tx pgx.Tx) error {
+			if err := insert(tx); err != nil {
+				return err
+			}
+			return db.notify(ctx, tx, Event{ID: eventID, RequestID: id, Version: 1, Actor: in.Requester,
+				Kind: EventSubmitted, Data: data, CreatedAt: now})
+		})
+	}
+	if err != nil {
+		return Created{}, err
+	}
+	if recovered {
+		// Rare: a break lost the answer. Return what is stored, not what
+		// this call meant to store.
+		return db.readCreated(ctx, id)
+	}
+	spec := va.stored(in.Spec)
+	return Created{
+		Request: Request{ID: id, Requester: in.Requester, Status: StatusPending, Version: 1, Spec: spec,
+			Justification: in.Justification, CreatedAt: now, UpdatedAt: now},
+		First: Version{Number: 1, Spec: spec, Justification: in.Justification, CreatedBy: in.Requester,
+			CreatedAt: now, TTL: time.Duration(va.ttlSeconds()) * time.Second},
+		Submitted: Event{ID: eventID, RequestID: id, Version: 1, Actor: in.Requester, Kind: EventSubmitted,
+			Data: data, CreatedAt: now},
+	}, nil
+}
+
+// readCreated reads back what CreateRequest wrote for request id.
+func (db *DB) readCreated(ctx context.Context, id int64) (Created, error) {
+	r, versions, err := db.requestAndVersions(ctx, id)
+	if err != nil {
+		return Created{}, err
+	}
+	events, err := db.ListEvents(ctx, EventFilter{RequestID: id, Kind: EventSubmitted, Limit: 1})
+	if err != nil {
+		return Created{}, err
+	}
+	if len(versions) == 0 || len(events) == 0 {
+		return Created{}, errorf(KindNotFound, "request %d has no first version or submitted event", id)
+	}
+	return Created{Request: r, First: versions[0], Submitted: events[0]}, nil
+}
