@@ -60,13 +60,8 @@ func (x *run) profileToDestroy(ctx context.Context) (*types.InstanceProfile, boo
 	if err != nil || prof == nil {
 		return prof, false, err
 	}
-	if tags := tagMap(prof.Tags); !x.owns(tags) {
-		if !x.leaveForeign {
-			return nil, false, foreignError("GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name, x.plan.Meta.RequestID, tags)
-		}
-		return prof, true, nil
-	}
-	return prof, false, nil
+	foreign, err := x.leavesForeign(prof.Tags, "GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name)
+	return prof, foreign, err
 }
 
 // roleToDestroy returns the plan's role (nil when there is none) and
@@ -78,13 +73,22 @@ func (x *run) roleToDestroy(ctx context.Context) (*types.Role, bool, error) {
 	if err != nil || role == nil {
 		return role, false, err
 	}
-	if tags := tagMap(role.Tags); !x.owns(tags) {
-		if !x.leaveForeign {
-			return nil, false, foreignError("GetRole", "role", x.plan.Role.Name, x.plan.Meta.RequestID, tags)
-		}
-		return role, true, nil
+	foreign, err := x.leavesForeign(role.Tags, "GetRole", "role", x.plan.Role.Name)
+	return role, foreign, err
+}
+
+// leavesForeign tells from an entity's tags whether it is someone else's
+// and left alone (Sweep). Someone else's entity in a Destroy is a
+// *PermanentError naming the read op that found it.
+func (x *run) leavesForeign(tags []types.Tag, op, kind, name string) (bool, error) {
+	t := tagMap(tags)
+	if x.owns(t) {
+		return false, nil
 	}
-	return role, false, nil
+	if !x.leaveForeign {
+		return false, foreignError(op, kind, name, x.plan.Meta.RequestID, t)
+	}
+	return true, nil
 }
 
 // destroyProfile takes the roles out of the plan's instance profile and

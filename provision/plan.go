@@ -162,15 +162,19 @@ func (p Plan) InstanceProfileARN() string {
 }
 
 func (p Plan) iamARN(kind, path, name string) string {
-	acct := p.AccountID
-	if acct == "" {
-		acct = "*"
+	return iamARNPrefix(p.Partition, p.AccountID) + kind + path + name
+}
+
+// iamARNPrefix is "arn:<partition>:iam::<account>:", the start of every
+// IAM ARN: an empty partition is "aws", an empty account "*" (any).
+func iamARNPrefix(partition, account string) string {
+	if partition == "" {
+		partition = "aws"
 	}
-	part := p.Partition
-	if part == "" {
-		part = "aws"
+	if account == "" {
+		account = "*"
 	}
-	return fmt.Sprintf("arn:%s:iam::%s:%s%s%s", part, acct, kind, path, name)
+	return "arn:" + partition + ":iam::" + account + ":"
 }
 
 // Summary is a short human-readable description of the plan, as printed by

@@ -83,15 +83,7 @@ func normalizeStatement(st map[string]any) map[string]any {
 		case "Action", "NotAction", "Resource", "NotResource":
 			out[k] = stringSet(v)
 		case "Principal", "NotPrincipal":
-			if p, ok := v.(map[string]any); ok {
-				np := map[string]any{}
-				for pk, pv := range p {
-					np[pk] = stringSet(pv)
-				}
-				out[k] = np
-			} else {
-				out[k] = v
-			}
+			out[k] = stringSets(v)
 		case "Condition":
 			c, ok := v.(map[string]any)
 			if !ok {
@@ -100,21 +92,26 @@ func normalizeStatement(st map[string]any) map[string]any {
 			}
 			nc := map[string]any{}
 			for op, kv := range c {
-				m, ok := kv.(map[string]any)
-				if !ok {
-					nc[op] = kv
-					continue
-				}
-				nm := map[string]any{}
-				for ck, cv := range m {
-					nm[ck] = stringSet(cv)
-				}
-				nc[op] = nm
+				nc[op] = stringSets(kv) // condition key -> values
 			}
 			out[k] = nc
 		default:
 			out[k] = v
 		}
+	}
+	return out
+}
+
+// stringSets turns each value of an object (principal type -> principals,
+// condition key -> values) into a stringSet; anything else is kept.
+func stringSets(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := make(map[string]any, len(m))
+	for k, mv := range m {
+		out[k] = stringSet(mv)
 	}
 	return out
 }

@@ -35,25 +35,22 @@ type ReconcilerOptions struct {
 // NewReconciler returns a Reconciler calling IAM through client (build it
 // with NewIAMClient for rolegate's retries and rate limit).
 func NewReconciler(client *iam.Client, opts ReconcilerOptions) *Reconciler {
-	if opts.VisibilityTimeout <= 0 {
-		opts.VisibilityTimeout = 2 * time.Minute
-	}
-	if opts.PollMinDelay <= 0 {
-		opts.PollMinDelay = time.Second
-	}
-	if opts.PollMaxDelay <= 0 {
-		opts.PollMaxDelay = 10 * time.Second
-	}
-	if opts.PollMaxDelay < opts.PollMinDelay {
-		opts.PollMaxDelay = opts.PollMinDelay
-	}
+	opts.VisibilityTimeout = positiveOr(opts.VisibilityTimeout, 2*time.Minute)
+	opts.PollMinDelay = positiveOr(opts.PollMinDelay, time.Second)
+	opts.PollMaxDelay = max(positiveOr(opts.PollMaxDelay, 10*time.Second), opts.PollMinDelay)
+	opts.SnapshotPageSize = positiveOr(opts.SnapshotPageSize, 1000)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.SnapshotPageSize <= 0 {
-		opts.SnapshotPageSize = 1000
-	}
 	return &Reconciler{client: client, opts: opts}
+}
+
+// positiveOr is v, or def when v is not positive (unset).
+func positiveOr[T int32 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Outcome is what Apply or Destroy did to one resource.

@@ -57,11 +57,8 @@ func (x *run) applyInlinePolicy(ctx context.Context, roleARN string, roleCreated
 		if n == want.Name {
 			continue
 		}
-		if err := x.write(ctx, Call{"DeleteRolePolicy", role + ":" + n, "not in the plan"}, func(ctx context.Context) error {
+		if err := x.gone(ctx, Call{"DeleteRolePolicy", role + ":" + n, "not in the plan"}, func(ctx context.Context) error {
 			_, err := x.r.client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(n)})
-			if isNoSuchEntity(err) {
-				return nil
-			}
 			return err
 		}); err != nil {
 			return err
@@ -152,11 +149,8 @@ func (x *run) applyAttachments(ctx context.Context, roleCreated bool) error {
 		if contains(x.plan.ManagedPolicies, arn) {
 			continue
 		}
-		if err := x.write(ctx, Call{"DetachRolePolicy", role, arn}, func(ctx context.Context) error {
+		if err := x.gone(ctx, Call{"DetachRolePolicy", role, arn}, func(ctx context.Context) error {
 			_, err := x.r.client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)})
-			if isNoSuchEntity(err) {
-				return nil
-			}
 			return err
 		}); err != nil {
 			return err

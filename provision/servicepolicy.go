@@ -1,7 +1,5 @@
 package provision
 
-import "fmt"
-
 // ServicePolicy returns the least-privilege IAM policy (JSON) rolegate
 // itself needs to apply and destroy plans under set: every action is
 // limited to roles and instance profiles under set.RolePath; creation
@@ -12,15 +10,11 @@ import "fmt"
 // is included because AddRoleToInstanceProfile requires it on the role.
 // It never fails: invalid settings are caught by Settings.Validate.
 func ServicePolicy(set Settings) string {
-	acct := set.AccountID
-	if acct == "" {
-		acct = "*"
-	}
 	path := set.RolePath
 	if path == "" {
 		path = "/"
 	}
-	iamARN := fmt.Sprintf("arn:%s:iam::%s:", set.partition(), acct)
+	iamARN := iamARNPrefix(set.partition(), set.AccountID)
 	roles := iamARN + "role" + path + "*"
 	profiles := iamARN + "instance-profile" + path + "*"
 	both := []string{profiles, roles}

@@ -57,23 +57,16 @@ func (r *Reconciler) ReadSnapshot(ctx context.Context) (*Snapshot, error) {
 	s := &Snapshot{roles: map[string]*roleState{}}
 	details := iam.NewGetAccountAuthorizationDetailsPaginator(r.client, &iam.GetAccountAuthorizationDetailsInput{
 		Filter: []types.EntityType{types.EntityTypeRole}, MaxItems: aws.Int32(r.opts.SnapshotPageSize)})
-	for details.HasMorePages() {
-		page, err := details.NextPage(ctx)
-		s.Calls++
-		if err != nil {
-			return nil, classify("GetAccountAuthorizationDetails", err)
-		}
+	err := eachPage(ctx, s, "GetAccountAuthorizationDetails", details, func(page *iam.GetAccountAuthorizationDetailsOutput) {
 		for _, d := range page.RoleDetailList {
 			s.add(d)
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	roles := iam.NewListRolesPaginator(r.client, &iam.ListRolesInput{MaxItems: aws.Int32(r.opts.SnapshotPageSize)})
-	for roles.HasMorePages() {
-		page, err := roles.NextPage(ctx)
-		s.Calls++
-		if err != nil {
-			return nil, classify("ListRoles", err)
-		}
+	err = eachPage(ctx, s, "ListRoles", roles, func(page *iam.ListRolesOutput) {
 		for _, listed := range page.Roles {
 			if st := s.roles[strings.ToLower(aws.ToString(listed.RoleName))]; st != nil && aws.ToString(listed.RoleId) == st.id {
 				st.description = aws.ToString(listed.Description)
@@ -81,8 +74,31 @@ func (r *Reconciler) ReadSnapshot(ctx context.Context) (*Snapshot, error) {
 				st.listed = true
 			}
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// pager is what the IAM SDK's paginators have in common.
+type pager[P any] interface {
+	HasMorePages() bool
+	NextPage(ctx context.Context, optFns ...func(*iam.Options)) (P, error)
+}
+
+// eachPage hands each page of p to each, counting the calls in s.Calls.
+// It returns the first error of a call, classified as op's.
+func eachPage[P any](ctx context.Context, s *Snapshot, op string, p pager[P], each func(P)) error {
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		s.Calls++
+		if err != nil {
+			return classify(op, err)
+		}
+		each(page)
+	}
+	return nil
 }
 
 // add keeps a role detail when rolegate manages the role.
