@@ -111,9 +111,7 @@ func TestBulkDriftCheckWithoutActiveRolesReadsNothing(t *testing.T) {
 func TestBulkDriftCheckNamesMissingPermission(t *testing.T) {
 	t.Parallel()
 	e := setup(t, nil)
-	r := e.submit("unreadable")
-	e.approve(r)
-	e.await(r.ID, store.StatusActive)
+	e.activate("unreadable")
 	e.stop()
 	e.iam.FailNth("GetAccountAuthorizationDetails", 1, "AccessDenied")
 	_, err := worker.CheckDrift(context.Background(), e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, false)

@@ -31,9 +31,7 @@ func TestProducerJobCountsAreDebug(t *testing.T) {
 	t.Parallel()
 	records := make(chan slog.Record, 10000)
 	e := setup(t, func(c *worker.Config, _ *store.Options) { c.Logger = slog.New(recordHandler{records}) })
-	r := e.submit("counted")
-	e.approve(r)
-	e.await(r.ID, store.StatusActive)
+	e.activate("counted")
 	timeout := time.After(30 * time.Second) // River's ticker is 5s
 	for {
 		select {

@@ -36,7 +36,7 @@ func TestUnansweredReviewRevokesTheRoleInIAM(t *testing.T) {
 		}
 	}))
 	t.Cleanup(recv.Close)
-	clk := &clock{now: time.Now().UTC()}
+	clk := storetest.NewClock(time.Now().UTC())
 	e := setup(t, func(c *worker.Config, o *store.Options) {
 		o.Now, o.Reviews, o.Webhooks = clk.Now, quarterly, []string{recv.URL}
 		c.WebhookSecret = "s3cret"
@@ -49,7 +49,7 @@ func TestUnansweredReviewRevokesTheRoleInIAM(t *testing.T) {
 	e.await(lapsing.ID, store.StatusActive)
 	e.await(kept.ID, store.StatusActive)
 
-	clk.Add(90 * day)
+	clk.Advance(90 * day)
 	got := map[float64]bool{}
 	for len(got) < 2 {
 		select {
@@ -69,7 +69,7 @@ func TestUnansweredReviewRevokesTheRoleInIAM(t *testing.T) {
 		t.Fatal("the role was removed before the grace ended")
 	}
 
-	clk.Add(14 * day)
+	clk.Advance(14 * day)
 	e.await(lapsing.ID, store.StatusRevoked)
 	if e.roleExists("forgotten") || e.profileExists("forgotten") {
 		t.Fatal("the unconfirmed role is still in IAM after its revocation")
@@ -90,7 +90,7 @@ func TestUnansweredReviewRevokesTheRoleInIAM(t *testing.T) {
 // connection pools, neither remind of a role twice nor revoke it twice.
 func TestReviewCheckRunTwiceAtOnce(t *testing.T) {
 	t.Parallel()
-	clk := &clock{now: time.Now().UTC()}
+	clk := storetest.NewClock(time.Now().UTC())
 	opts := store.Options{Now: clk.Now, Reviews: quarterly, Webhooks: []string{"http://127.0.0.1:9/hook"}, MaxConns: 4}
 	url := storetest.URL(t)
 	dbs := []*store.DB{storetest.Open(t, url, opts), storetest.Open(t, url, opts)}
@@ -124,13 +124,13 @@ func TestReviewCheckRunTwiceAtOnce(t *testing.T) {
 		wg.Wait()
 		return revoked, reminded
 	}
-	clk.Add(90 * day)
+	clk.Advance(90 * day)
 	for round := range 3 {
 		if revoked, reminded := once(); revoked != 0 || (round == 0 && reminded != roles) || (round > 0 && reminded != 0) {
 			t.Fatalf("round %d when due: revoked %d, reminded %d", round, revoked, reminded)
 		}
 	}
-	clk.Add(14 * day)
+	clk.Advance(14 * day)
 	for round := range 3 {
 		if revoked, reminded := once(); reminded != 0 || (round == 0 && revoked != roles) || (round > 0 && revoked != 0) {
 			t.Fatalf("round %d after the grace: revoked %d, reminded %d", round, revoked, reminded)

@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -10,36 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/rolegate/rolegate/provision"
-	"github.com/rolegate/rolegate/provision/iamlocal"
-	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
-	"github.com/rolegate/rolegate/provision/worker"
 	"github.com/rolegate/rolegate/store"
 )
-
-// setupGated is setup with the IAM endpoint behind g; the test's own IAM
-// client (e.api) reaches the same endpoint.
-func setupGated(t *testing.T, g *gate) *env {
-	t.Helper()
-	srv, err := iamlocal.New(iamlocal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.next = srv
-	hs := httptest.NewServer(g)
-	t.Cleanup(hs.Close)
-	e := setup(t, func(c *worker.Config, _ *store.Options) {
-		c.Reconciler = provision.NewReconciler(iamlocaltest.Client(t, hs.URL),
-			provision.ReconcilerOptions{PollMinDelay: 5 * time.Millisecond, PollMaxDelay: 20 * time.Millisecond})
-	})
-	e.iam, e.api, e.url = srv, iamlocaltest.Client(t, hs.URL), hs.URL
-	return e
-}
-
-func (e *env) profileExists(name string) bool {
-	e.t.Helper()
-	_, err := e.api.GetInstanceProfile(context.Background(), &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(name)})
-	return err == nil
-}
 
 // A revocation that begins while a provisioning job is writing to IAM
 // wins: the job stops at its next write and does not complete, and the

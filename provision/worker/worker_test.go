@@ -1,15 +1,12 @@
 package worker_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,144 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/rolegate/rolegate/provision"
-	"github.com/rolegate/rolegate/provision/iamlocal"
-	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
 	"github.com/rolegate/rolegate/provision/worker"
 	"github.com/rolegate/rolegate/provision/worker/webhook"
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
 )
-
-func TestMain(m *testing.M) { storetest.Main(m) }
-
-var (
-	alice = store.Actor{Name: "alice", Roles: []store.Role{store.RoleRequester}}
-	bob   = store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}
-	carol = store.Actor{Name: "carol", Roles: []store.Role{store.RoleApprover, store.RoleAdmin}}
-)
-
-// env is one test's world: its own database, its own local IAM endpoint
-// reached over HTTP through the real SDK client, and a running worker.
-type env struct {
-	t    *testing.T
-	db   *store.DB
-	iam  *iamlocal.Server
-	api  *iam.Client
-	url  string
-	cfg  worker.Config
-	w    *worker.Worker
-	opts store.Options
-}
-
-func setup(t *testing.T, mod func(*worker.Config, *store.Options)) *env {
-	t.Helper()
-	srv, url := iamlocaltest.Start(t, iamlocal.Options{})
-	client := iamlocaltest.Client(t, url)
-	e := &env{t: t, iam: srv, api: client, url: url}
-	e.cfg = worker.Config{
-		Settings:          provision.DefaultSettings(),
-		Reconciler:        provision.NewReconciler(client, provision.ReconcilerOptions{PollMinDelay: 5 * time.Millisecond, PollMaxDelay: 20 * time.Millisecond}),
-		RetryBase:         10 * time.Millisecond,
-		MaxAttempts:       5,
-		FetchPollInterval: 100 * time.Millisecond,
-	}
-	if mod != nil {
-		mod(&e.cfg, &e.opts)
-	}
-	e.opts.Settings = &e.cfg.Settings
-	e.opts.JobAttempts = e.cfg.MaxAttempts
-	e.db = storetest.Open(t, storetest.URL(t), e.opts)
-	e.start()
-	return e
-}
-
-func (e *env) start() {
-	e.t.Helper()
-	w, err := worker.New(e.db.Pool(), e.db, e.cfg)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := w.Start(context.Background()); err != nil {
-		e.t.Fatal(err)
-	}
-	e.w = w
-	e.t.Cleanup(func() { e.stop() })
-}
-
-func (e *env) stop() {
-	if e.w == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := e.w.Stop(ctx); err != nil {
-		e.t.Errorf("stop worker: %v", err)
-	}
-	e.w = nil
-}
-
-func (e *env) submit(name string, scopes ...provision.BucketScope) store.Request {
-	e.t.Helper()
-	if len(scopes) == 0 {
-		scopes = []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}
-	}
-	r, err := e.db.CreateRequest(context.Background(), store.NewRequest{
-		Spec:          provision.RoleSpec{Name: name, Description: "test role", Buckets: scopes},
-		Justification: "tests need it", Requester: alice.Name,
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return r.Request
-}
-
-func (e *env) approve(r store.Request) {
-	e.t.Helper()
-	if _, err := e.db.Decide(context.Background(), bob, r.ID, r.Version, store.Decision{Approve: true}); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// await polls the request until it reaches want, failing on a terminal
-// state that is not want, or after 30 seconds.
-func (e *env) await(id int64, want store.Status) store.Request {
-	e.t.Helper()
-	var r store.Request
-	eventually(e.t, func() (bool, string) {
-		var err error
-		if r, err = e.db.GetRequest(context.Background(), id); err != nil {
-			e.t.Fatal(err)
-		}
-		return r.Status == want, fmt.Sprintf("request %d is %s (%s), want %s", id, r.Status, r.StatusReason, want)
-	})
-	return r
-}
-
-// eventually polls cond until it holds, failing with cond's account of
-// the state after 30 seconds.
-func eventually(t *testing.T, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.After(30 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		select {
-		case <-deadline:
-			t.Fatal(state)
-		case <-tick.C:
-		}
-	}
-}
-
-func (e *env) roleExists(name string) bool {
-	e.t.Helper()
-	_, err := e.api.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String(name)})
-	return err == nil
-}
 
 func TestSubmitApproveActive(t *testing.T) {
 	t.Parallel()
@@ -248,9 +111,7 @@ func TestRetryableFaultsAfterEachStepConverge(t *testing.T) {
 			e.iam.FailNth(action, 1, "ServiceFailure")
 			e.iam.FailNth(action, 2, "ServiceFailure")
 			e.iam.FailNth(action, 3, "ServiceFailure")
-			r := e.submit("flaky-" + action)
-			e.approve(r)
-			e.await(r.ID, store.StatusActive)
+			e.activate("flaky-" + action)
 			roles, err := e.api.ListRoles(context.Background(), &iam.ListRolesInput{})
 			if err != nil {
 				t.Fatal(err)
@@ -270,17 +131,7 @@ func TestWorkerStoppedMidJobResumesOnRestart(t *testing.T) {
 		t.Run(action, func(t *testing.T) {
 			t.Parallel()
 			g := &gate{action: action, open: make(chan struct{}), held: make(chan struct{}, 1)}
-			e := setup(t, func(c *worker.Config, _ *store.Options) {
-				srv, err := iamlocal.New(iamlocal.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				g.next = srv
-				hs := httptest.NewServer(g)
-				t.Cleanup(hs.Close)
-				c.Reconciler = provision.NewReconciler(iamlocaltest.Client(t, hs.URL),
-					provision.ReconcilerOptions{PollMinDelay: 5 * time.Millisecond, PollMaxDelay: 20 * time.Millisecond})
-			})
+			e := setupGated(t, g)
 			r := e.submit("interrupted")
 			e.approve(r)
 			select {
@@ -308,9 +159,7 @@ func TestRevokeRemovesEverything(t *testing.T) {
 	t.Parallel()
 	e := setup(t, nil)
 	ctx := context.Background()
-	r := e.submit("short-lived")
-	e.approve(r)
-	e.await(r.ID, store.StatusActive)
+	r := e.activate("short-lived")
 	if _, err := e.db.Revoke(ctx, alice, r.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +167,7 @@ func TestRevokeRemovesEverything(t *testing.T) {
 	if e.roleExists("short-lived") {
 		t.Fatal("role still exists after revocation")
 	}
-	if _, err := e.api.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String("short-lived")}); err == nil {
+	if e.profileExists("short-lived") {
 		t.Fatal("instance profile still exists after revocation")
 	}
 }
@@ -327,9 +176,7 @@ func TestChangeRequestReconcilesLiveRole(t *testing.T) {
 	t.Parallel()
 	e := setup(t, nil)
 	ctx := context.Background()
-	r := e.submit("changing", provision.BucketScope{Bucket: "team-a", Access: provision.AccessRead})
-	e.approve(r)
-	e.await(r.ID, store.StatusActive)
+	r := e.activate("changing", provision.BucketScope{Bucket: "team-a", Access: provision.AccessRead})
 	e.iam.ResetCounters()
 	spec := r.Spec
 	spec.Buckets = []provision.BucketScope{{Bucket: "team-a", Access: provision.AccessRead}, {Bucket: "team-b", Prefix: "in/", Access: provision.AccessRead}}
@@ -368,9 +215,7 @@ func TestDriftDetectedAndRepaired(t *testing.T) {
 	t.Parallel()
 	e := setup(t, nil)
 	ctx := context.Background()
-	r := e.submit("drifter")
-	e.approve(r)
-	e.await(r.ID, store.StatusActive)
+	r := e.activate("drifter")
 	if _, err := e.api.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String("drifter"), Description: aws.String("changed by hand")}); err != nil {
 		t.Fatal(err)
 	}
@@ -435,137 +280,4 @@ func TestWebhookSignedAndRetriedWhileReceiverFails(t *testing.T) {
 	if !containsAll(string(bodies[0]), `"kind":"request.submitted"`, `"text":"rolegate: request #`) {
 		t.Fatalf("body = %s", bodies[0])
 	}
-}
-
-func containsAll(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			return false
-		}
-	}
-	return true
-}
-
-// gate holds IAM calls of one action until opened, announcing each held
-// call, so a test can stop the worker in the middle of a job.
-type gate struct {
-	next   http.Handler
-	action string
-	open   chan struct{}
-	held   chan struct{}
-	// pass lets this many calls of action through before holding any.
-	pass atomic.Int32
-}
-
-func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if strings.Contains(string(body), "Action="+g.action+"&") && g.pass.Add(-1) < 0 {
-		select {
-		case g.held <- struct{}{}:
-		default:
-		}
-		select {
-		case <-g.open:
-		case <-r.Context().Done():
-			return
-		}
-	}
-	g.next.ServeHTTP(w, r)
-}
-
-// clock is a settable test clock for the store.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func TestExpiredRoleIsRemoved(t *testing.T) {
-	t.Parallel()
-	clk := &clock{now: time.Now().UTC()}
-	e := setup(t, func(c *worker.Config, o *store.Options) {
-		o.Now = clk.Now
-		c.ExpiryInterval = 100 * time.Millisecond
-	})
-	ctx := context.Background()
-	expires := clk.Now().Add(48 * time.Hour)
-	r, err := e.db.CreateRequest(ctx, store.NewRequest{Requester: alice.Name, Justification: "two days of backfill",
-		Spec: provision.RoleSpec{Name: "temporary", Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}},
-			ExpiresAt: &expires}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk.Add(24 * time.Hour) // approved a day later: the lifetime counts from activation
-	e.approve(r.Request)
-	active := e.await(r.ID, store.StatusActive)
-	if active.ExpiresAt == nil || !active.ExpiresAt.Equal(active.ActivatedAt.Add(48*time.Hour)) {
-		t.Fatalf("expires at %v, activated at %v: want activation + 48h", active.ExpiresAt, active.ActivatedAt)
-	}
-	clk.Add(47 * time.Hour)
-	if got, _ := e.db.GetRequest(ctx, r.ID); got.Status != store.StatusActive {
-		t.Fatalf("expired early: %s", got.Status)
-	}
-	clk.Add(2 * time.Hour)
-	e.await(r.ID, store.StatusExpired)
-	if e.roleExists("temporary") {
-		t.Fatal("expired role still exists in IAM")
-	}
-}
-
-func TestExpireJobRemovesOldIdempotencyKeys(t *testing.T) {
-	t.Parallel()
-	e := setup(t, func(c *worker.Config, _ *store.Options) { c.ExpiryInterval = 100 * time.Millisecond })
-	ctx := context.Background()
-	if _, err := e.db.Pool().Exec(ctx, `INSERT INTO idempotency_keys (user_name, key, method, path, request_sha256, created_at)
-		VALUES ('alice', 'old', 'POST', '/api/v1/requests', decode(repeat('00', 32), 'hex'), now() - interval '25 hours'),
-		       ('alice', 'new', 'POST', '/api/v1/requests', decode(repeat('00', 32), 'hex'), now())`); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, func() (bool, string) {
-		var keys []string
-		rows, err := e.db.Pool().Query(ctx, `SELECT key FROM idempotency_keys ORDER BY key`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				t.Fatal(err)
-			}
-			keys = append(keys, k)
-		}
-		rows.Close()
-		return len(keys) == 1 && keys[0] == "new", fmt.Sprintf("keys after the expiry job: %v, want only the recent one", keys)
-	})
-}
-
-func TestWorkerSealsTheAuditTrail(t *testing.T) {
-	t.Parallel()
-	e := setup(t, func(c *worker.Config, _ *store.Options) { c.SealInterval = 100 * time.Millisecond })
-	ctx := context.Background()
-	r := e.submit("sealed")
-	e.approve(r)
-	e.await(r.ID, store.StatusActive)
-	eventually(t, func() (bool, string) {
-		rep, err := e.db.VerifyAuditChain(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !rep.Intact() {
-			t.Fatalf("chain broken: %+v", rep)
-		}
-		return rep.Unsealed == 0 && rep.Checked > 0, fmt.Sprintf("events still unsealed after 30s: %+v", rep)
-	})
 }
