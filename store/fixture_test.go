@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,33 +12,10 @@ import (
 	"github.com/rolegate/rolegate/store/storetest"
 )
 
-// testClock is the store's clock in these tests: it moves only when told.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	// Near real time: spec validation checks expiries against the wall clock.
-	return &testClock{now: time.Now().UTC().Truncate(time.Second)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // fixture is a store on a database of the test's own, its clock and rules.
 type fixture struct {
 	db    *store.DB
-	clock *testClock
+	clock *storetest.Clock
 }
 
 // financeRoute sends requests for finance-* buckets to the finance group.
@@ -61,10 +37,20 @@ func setupDB(t *testing.T) (*store.DB, context.Context) {
 	return storetest.New(t), ctxT(t)
 }
 
+// setupEmpty marks the test parallel and returns a store on a database
+// with no schema at all, for tests of the migrations, and a context that
+// ends with the test.
+func setupEmpty(t *testing.T) (*store.DB, context.Context) {
+	t.Helper()
+	t.Parallel()
+	return storetest.Open(t, storetest.EmptyURL(t), store.Options{}), ctxT(t)
+}
+
 // newFixture is a fixture of its own, for a test that needs a second store.
 func newFixture(t *testing.T, opts store.Options) fixture {
 	t.Helper()
-	clock := newTestClock()
+	// Near real time: spec validation checks expiries against the wall clock.
+	clock := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
 	opts.Now = clock.Now
 	if opts.Rules.Routes == nil {
 		opts.Rules.Routes = []store.Route{financeRoute}

@@ -10,9 +10,7 @@ import (
 )
 
 func TestMigrateUpDownUp(t *testing.T) {
-	t.Parallel()
-	ctx := ctxT(t)
-	db := storetest.Open(t, storetest.EmptyURL(t), store.Options{})
+	db, ctx := setupEmpty(t)
 	if err := db.SchemaCurrent(ctx); !errors.Is(err, store.ErrSchemaPending) {
 		t.Fatalf("empty database: SchemaCurrent = %v, want ErrSchemaPending", err)
 	}

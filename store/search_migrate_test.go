@@ -5,16 +5,13 @@ import (
 	"testing"
 
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
 )
 
 // TestSearchMigrationFillsExistingRows: migration 00010 gives the versions
 // stored before it their search documents, and counts the requests that
 // are there.
 func TestSearchMigrationFillsExistingRows(t *testing.T) {
-	t.Parallel()
-	ctx := ctxT(t)
-	db := storetest.Open(t, storetest.EmptyURL(t), store.Options{})
+	db, ctx := setupEmpty(t)
 	if _, err := db.Migrate(ctx, nil); err != nil {
 		t.Fatal(err)
 	}

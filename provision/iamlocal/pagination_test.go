@@ -17,6 +17,32 @@ import (
 // names seen and the number of pages.
 type listFunc func(ctx context.Context, c *iam.Client) (names []string, pages int, err error)
 
+// pageNames pages through p and returns the names each page holds (by
+// names) and the number of pages.
+func pageNames[P any](ctx context.Context, p interface {
+	HasMorePages() bool
+	NextPage(context.Context, ...func(*iam.Options)) (P, error)
+}, names func(P) []string) ([]string, int, error) {
+	var all []string
+	pages := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		pages++
+		all = append(all, names(out)...)
+	}
+	return all, pages, nil
+}
+
+func roleNames(out *iam.ListRolesOutput) (names []string) {
+	for _, r := range out.Roles {
+		names = append(names, aws.ToString(r.RoleName))
+	}
+	return names
+}
+
 func TestPagination(t *testing.T) {
 	t.Parallel()
 	_, c := setup(t, iamlocal.Options{})
@@ -57,73 +83,33 @@ func TestPagination(t *testing.T) {
 		want      []string
 		wantPages int
 	}{
-		{"ListRoles", func(ctx context.Context, c *iam.Client) (names []string, pages int, err error) {
-			p := iam.NewListRolesPaginator(c, &iam.ListRolesInput{MaxItems: aws.Int32(3)})
-			for p.HasMorePages() {
-				out, err := p.NextPage(ctx)
-				if err != nil {
-					return nil, 0, err
-				}
-				pages++
-				for _, r := range out.Roles {
-					names = append(names, aws.ToString(r.RoleName))
-				}
-			}
-			return names, pages, nil
+		{"ListRoles", func(ctx context.Context, c *iam.Client) ([]string, int, error) {
+			return pageNames(ctx, iam.NewListRolesPaginator(c, &iam.ListRolesInput{MaxItems: aws.Int32(3)}), roleNames)
 		}, wantAll, 3},
-		{"ListRoles with PathPrefix", func(ctx context.Context, c *iam.Client) (names []string, pages int, err error) {
-			p := iam.NewListRolesPaginator(c, &iam.ListRolesInput{MaxItems: aws.Int32(3), PathPrefix: aws.String("/a/")})
-			for p.HasMorePages() {
-				out, err := p.NextPage(ctx)
-				if err != nil {
-					return nil, 0, err
-				}
-				pages++
-				for _, r := range out.Roles {
-					names = append(names, aws.ToString(r.RoleName))
-				}
-			}
-			return names, pages, nil
+		{"ListRoles with PathPrefix", func(ctx context.Context, c *iam.Client) ([]string, int, error) {
+			return pageNames(ctx, iam.NewListRolesPaginator(c, &iam.ListRolesInput{MaxItems: aws.Int32(3), PathPrefix: aws.String("/a/")}), roleNames)
 		}, wantA, 2},
-		{"ListInstanceProfiles with PathPrefix", func(ctx context.Context, c *iam.Client) (names []string, pages int, err error) {
+		{"ListInstanceProfiles with PathPrefix", func(ctx context.Context, c *iam.Client) ([]string, int, error) {
 			p := iam.NewListInstanceProfilesPaginator(c, &iam.ListInstanceProfilesInput{MaxItems: aws.Int32(3), PathPrefix: aws.String("/a/")})
-			for p.HasMorePages() {
-				out, err := p.NextPage(ctx)
-				if err != nil {
-					return nil, 0, err
-				}
-				pages++
+			return pageNames(ctx, p, func(out *iam.ListInstanceProfilesOutput) (names []string) {
 				for _, ip := range out.InstanceProfiles {
 					names = append(names, aws.ToString(ip.InstanceProfileName))
 				}
-			}
-			return names, pages, nil
+				return names
+			})
 		}, prefixed(wantA, "p-"), 2},
-		{"ListRoleTags", func(ctx context.Context, c *iam.Client) (names []string, pages int, err error) {
+		{"ListRoleTags", func(ctx context.Context, c *iam.Client) ([]string, int, error) {
 			p := iam.NewListRoleTagsPaginator(c, &iam.ListRoleTagsInput{RoleName: aws.String("role-00"), MaxItems: aws.Int32(3)})
-			for p.HasMorePages() {
-				out, err := p.NextPage(ctx)
-				if err != nil {
-					return nil, 0, err
-				}
-				pages++
+			return pageNames(ctx, p, func(out *iam.ListRoleTagsOutput) (keys []string) {
 				for _, tg := range out.Tags {
-					names = append(names, aws.ToString(tg.Key))
+					keys = append(keys, aws.ToString(tg.Key))
 				}
-			}
-			return names, pages, nil
+				return keys
+			})
 		}, wantTags, 3},
-		{"ListRolePolicies", func(ctx context.Context, c *iam.Client) (names []string, pages int, err error) {
+		{"ListRolePolicies", func(ctx context.Context, c *iam.Client) ([]string, int, error) {
 			p := iam.NewListRolePoliciesPaginator(c, &iam.ListRolePoliciesInput{RoleName: aws.String("role-00"), MaxItems: aws.Int32(3)})
-			for p.HasMorePages() {
-				out, err := p.NextPage(ctx)
-				if err != nil {
-					return nil, 0, err
-				}
-				pages++
-				names = append(names, out.PolicyNames...)
-			}
-			return names, pages, nil
+			return pageNames(ctx, p, func(out *iam.ListRolePoliciesOutput) []string { return out.PolicyNames })
 		}, wantPolicies, 3},
 	}
 	for _, tt := range tests {

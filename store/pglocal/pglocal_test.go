@@ -50,10 +50,11 @@ func TestFindBinaries(t *testing.T) {
 	}
 }
 
-// A cluster keeps its data across stop and start, and a start finding the
-// server still running (left by a killed process) adopts it.
-func TestClusterKeepsDataAndAdoptsRunningServer(t *testing.T) {
-	t.Parallel()
+// clusterParent returns a directory, removed when the test ends, for a
+// test's cluster to live under. It fails the test without the server
+// binaries.
+func clusterParent(t *testing.T) string {
+	t.Helper()
 	if _, err := FindBinaries(nil, nil); err != nil {
 		t.Fatalf("this test needs the PostgreSQL server binaries: %v", err)
 	}
@@ -65,6 +66,14 @@ func TestClusterKeepsDataAndAdoptsRunningServer(t *testing.T) {
 	if err := os.Chmod(parent, 0o755); err != nil { // the postgres user must reach it when tests run as root
 		t.Fatal(err)
 	}
+	return parent
+}
+
+// A cluster keeps its data across stop and start, and a start finding the
+// server still running (left by a killed process) adopts it.
+func TestClusterKeepsDataAndAdoptsRunningServer(t *testing.T) {
+	t.Parallel()
+	parent := clusterParent(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := filepath.Join(parent, "pg")
@@ -175,17 +184,7 @@ func TestSearchableByNamesTheDirectoryAndTheFix(t *testing.T) {
 // user can pass through (as root, the postgres user), not 0700 ones.
 func TestStartCreatesMissingParents(t *testing.T) {
 	t.Parallel()
-	if _, err := FindBinaries(nil, nil); err != nil {
-		t.Fatalf("this test needs the PostgreSQL server binaries: %v", err)
-	}
-	parent, err := os.MkdirTemp("", "pglocal-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(parent) })
-	if err := os.Chmod(parent, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	parent := clusterParent(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c, err := Start(ctx, Options{Dir: filepath.Join(parent, "not", "yet", "pg"), Ephemeral: true})
