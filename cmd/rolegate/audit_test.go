@@ -11,15 +11,13 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
 )
 
 func TestAuditVerify(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	url := storetest.URL(t)
-	db := storetest.Open(t, url, store.Options{MaxConns: 2})
+	db, url := openTestDB(t, store.Options{MaxConns: 2})
 	var ids []int64
 	for _, name := range []string{"reports-reader", "exports-reader", "logs-reader"} {
 		r, err := db.CreateRequest(ctx, store.NewRequest{Requester: "alice", Justification: "reports",

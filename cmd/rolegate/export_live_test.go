@@ -9,7 +9,6 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
 )
 
 // export-terraform writes every role live in IAM as its live version's
@@ -17,8 +16,7 @@ import (
 // is not "active" then, but IAM holds its live version all the same).
 func TestExportTerraformWritesTheLiveVersionOfRolesWithAChangePending(t *testing.T) {
 	t.Parallel()
-	url := storetest.URL(t)
-	db := storetest.Open(t, url, store.Options{})
+	db, url := openTestDB(t, store.Options{})
 	ctx := context.Background()
 	spec := provision.RoleSpec{Name: "changing", Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}}
 	c, err := db.CreateRequest(ctx, store.NewRequest{Requester: "alice", Justification: "nightly export", Spec: spec})

@@ -12,7 +12,6 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
 )
 
 // activateForExport takes a request through approval and provisioning on
@@ -59,8 +58,7 @@ func activateForExport(t *testing.T, db *store.DB, name string) store.Request {
 // versions.tf and each other, while the count claimed every role.
 func TestExportTerraformGivesEveryRoleItsOwnFile(t *testing.T) {
 	t.Parallel()
-	dbURL := storetest.URL(t)
-	db := storetest.Open(t, dbURL, store.Options{})
+	db, dbURL := openTestDB(t, store.Options{})
 	names := []string{"versions", "audit.target", provision.TerraformLabel("audit.target"), "exporter"}
 	want := []string{"versions.tf"}
 	byFile := map[string]store.Request{}

@@ -18,7 +18,6 @@ import (
 	"github.com/rolegate/rolegate/provision/iamlocal"
 	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
 )
 
 // child is one rolegate process started by a test.
@@ -101,8 +100,7 @@ func TestWorkerKilledAtRandomMoments(t *testing.T) {
 
 	bin := buildBinary(t)
 	iamSrv, iamURL := iamlocaltest.Start(t, iamlocal.Options{Latency: 20 * time.Millisecond})
-	dbURL := storetest.URL(t)
-	db := storetest.Open(t, dbURL, store.Options{MaxConns: 2})
+	db, dbURL := openTestDB(t, store.Options{MaxConns: 2})
 	want := createApproved(t, ctx, db, requests, "killed")
 
 	env := childEnv(t, dbURL, iamURL)
@@ -159,8 +157,7 @@ func TestScaleOutProvisionsEachRequestOnce(t *testing.T) {
 
 	bin := buildBinary(t)
 	iamSrv, iamURL := iamlocaltest.Start(t, iamlocal.Options{Latency: 10 * time.Millisecond})
-	dbURL := storetest.URL(t)
-	db := storetest.Open(t, dbURL, store.Options{MaxConns: 4})
+	db, dbURL := openTestDB(t, store.Options{MaxConns: 4})
 	env := childEnv(t, dbURL, iamURL)
 	common := []string{"--drift-interval", "0", "--iam-rate", "-1", "--worker-concurrency", "8", "--db-max-conns", "5"}
 

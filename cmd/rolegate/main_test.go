@@ -20,6 +20,15 @@ import (
 
 func TestMain(m *testing.M) { storetest.Main(m) }
 
+// openTestDB opens a store with opts on a fresh, migrated database of the
+// test's own and returns it with the database's URL, for the commands
+// under test to reach.
+func openTestDB(t *testing.T, opts store.Options) (*store.DB, string) {
+	t.Helper()
+	url := storetest.URL(t)
+	return storetest.Open(t, url, opts), url
+}
+
 // syncBuffer is an io.Writer the server logs into while the test reads it,
 // with a channel that signals each write so tests can wait on a line.
 type syncBuffer struct {

@@ -9,13 +9,11 @@ import (
 	"time"
 
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
 )
 
 func TestSessionsListEnd(t *testing.T) {
 	t.Parallel()
-	dbURL := storetest.URL(t)
-	db := storetest.Open(t, dbURL, store.Options{})
+	db, dbURL := openTestDB(t, store.Options{})
 	ctx := context.Background()
 	_, alice, err := db.CreateSession(ctx, store.NewSession{User: "alice", Lifetime: time.Hour})
 	if err != nil {
