@@ -63,20 +63,30 @@ func likePatterns(routes []Route, groups []string) []string {
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-func encodeCursor(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("r" + strconv.FormatInt(id, 10)))
-}
+// encodeCursor and decodeCursor keep a request page's place: the ID of
+// its last request.
+func encodeCursor(id int64) string { return cursor("r" + strconv.FormatInt(id, 10)) }
 
 func decodeCursor(c string) (int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || !strings.HasPrefix(string(b), "r") {
-		return 0, ErrBadCursor
-	}
-	id, err := strconv.ParseInt(string(b[1:]), 10, 64)
-	if err != nil || id <= 0 {
+	text, ok := cursorText(c, "r")
+	id, err := strconv.ParseInt(text, 10, 64)
+	if !ok || err != nil || id <= 0 {
 		return 0, ErrBadCursor
 	}
 	return id, nil
+}
+
+// cursor wraps a page's place, as text, in an opaque, URL-safe cursor.
+func cursor(text string) string { return base64.RawURLEncoding.EncodeToString([]byte(text)) }
+
+// cursorText returns the text of cursor c after its kind's prefix, and
+// false for a cursor that is not base64 or not of that kind.
+func cursorText(c, prefix string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", false
+	}
+	return strings.CutPrefix(string(b), prefix)
 }
 
 // ListRequests returns one page of requests matching f, using keyset

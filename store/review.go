@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
@@ -218,14 +217,13 @@ func (db *DB) ListReviews(ctx context.Context, f ReviewFilter) (ReviewPage, erro
 // the cycle start (to the microsecond, as stored) and request ID of its
 // last review.
 func encodeReviewCursor(since time.Time, id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("v%d.%d", since.UnixMicro(), id)))
+	return cursor(fmt.Sprintf("v%d.%d", since.UnixMicro(), id))
 }
 
 func decodeReviewCursor(c string) (time.Time, int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	rest, ok := strings.CutPrefix(string(b), "v")
+	rest, ok := cursorText(c, "v")
 	micros, idText, ok2 := strings.Cut(rest, ".")
-	if err != nil || !ok || !ok2 {
+	if !ok || !ok2 {
 		return time.Time{}, 0, ErrBadCursor
 	}
 	us, err1 := strconv.ParseInt(micros, 10, 64)
