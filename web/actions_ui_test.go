@@ -13,8 +13,7 @@ import (
 )
 
 func TestActionsByCaller(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	ctx := uiCtx(t)
 	alice, erin := f.client("alice", ""), f.client("erin", "")
 	bob, carol := f.client("bob", approverGroups), f.client("carol", adminGroups)
@@ -122,8 +121,7 @@ func TestActionsByCaller(t *testing.T) {
 }
 
 func TestDashboardQueue(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	for i := range pageSize + 2 {
 		who := "alice"
 		if i == 1 {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -18,7 +17,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
@@ -99,42 +97,54 @@ func setupAPI(t *testing.T, limits api.Limits) *apiEnv {
 func setupAPIWith(t *testing.T, limits api.Limits, opts store.Options) *apiEnv {
 	t.Helper()
 	t.Parallel()
+	env := newAPIEnv(t, opts)
+	env.srv = httptest.NewServer(newServer(testDeps(env.db), auth.Identity{}, env.db, limits))
+	t.Cleanup(env.srv.Close)
+	env.addToken(asAlice, store.NewToken{User: "alice", Roles: []store.Role{store.RoleRequester}})
+	env.addToken(asErin, store.NewToken{User: "erin", Roles: []store.Role{store.RoleRequester}})
+	env.addToken(asBob, store.NewToken{User: "bob", Roles: []store.Role{store.RoleRequester, store.RoleApprover}})
+	env.addToken(asCarol, store.NewToken{User: "carol", Roles: []store.Role{store.RoleRequester, store.RoleAdmin}})
+	env.addToken(asDave, store.NewToken{User: "dave", Roles: []store.Role{store.RoleRequester, store.RoleApprover}})
+	env.addDeadTokens(asRevoked, asExpired)
+	env.tokens[asMalformed] = "rgt_nope"
+	return env
+}
+
+// newAPIEnv opens a database with opts whose clock is the env's (now plus
+// offset); the caller starts the server.
+func newAPIEnv(t *testing.T, opts store.Options) *apiEnv {
+	t.Helper()
 	env := &apiEnv{t: t, tokens: map[string]string{}, tok: map[string]store.Token{}}
 	opts.Now = func() time.Time { return time.Now().Add(time.Duration(env.offset.Load())) }
 	env.db = storetest.Open(t, storetest.URL(t), opts)
-	handler := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(),
-		Version: "test", Store: env.db, Settings: env.db.Settings()}, auth.Identity{}, env.db, limits)
-	env.srv = httptest.NewServer(handler)
-	t.Cleanup(env.srv.Close)
-
-	ctx := ctxT(t)
-	mk := func(kind, user string, roles ...store.Role) {
-		tok, secret, err := env.db.CreateToken(ctx, store.NewToken{User: user, Roles: roles, CreatedBy: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		env.tokens[kind], env.tok[kind] = secret, tok
-	}
-	mk(asAlice, "alice", store.RoleRequester)
-	mk(asErin, "erin", store.RoleRequester)
-	mk(asBob, "bob", store.RoleRequester, store.RoleApprover)
-	mk(asCarol, "carol", store.RoleRequester, store.RoleAdmin)
-	mk(asDave, "dave", store.RoleRequester, store.RoleApprover)
-	mk(asRevoked, "alice", store.RoleRequester)
-	if _, err := env.db.RevokeToken(ctx, env.tok[asRevoked].ID, "", "test"); err != nil {
-		t.Fatal(err)
-	}
-	// An expired token: made an hour in the past, valid for half of it.
-	env.offset.Store(int64(-time.Hour))
-	exp := time.Now().Add(-30 * time.Minute)
-	tok, secret, err := env.db.CreateToken(ctx, store.NewToken{User: "alice", ExpiresAt: &exp, CreatedBy: "test"})
-	env.offset.Store(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.tokens[asExpired], env.tok[asExpired] = secret, tok
-	env.tokens[asMalformed] = "rgt_nope"
 	return env
+}
+
+// addToken makes the token of the kind of caller kind.
+func (env *apiEnv) addToken(kind string, nt store.NewToken) {
+	env.t.Helper()
+	nt.CreatedBy = "test"
+	tok, secret, err := env.db.CreateToken(ctxT(env.t), nt)
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	env.tokens[kind], env.tok[kind] = secret, tok
+}
+
+// addDeadTokens gives alice a revoked token, of kind revoked, and one that
+// expired half an hour ago, of kind expired.
+func (env *apiEnv) addDeadTokens(revoked, expired string) {
+	t := env.t
+	t.Helper()
+	env.addToken(revoked, store.NewToken{User: "alice", Roles: []store.Role{store.RoleRequester}})
+	if _, err := env.db.RevokeToken(ctxT(t), env.tok[revoked].ID, "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	// Made an hour in the past, valid for half of it.
+	env.offset.Store(int64(-time.Hour))
+	defer env.offset.Store(0)
+	exp := time.Now().Add(-30 * time.Minute)
+	env.addToken(expired, store.NewToken{User: "alice", ExpiresAt: &exp})
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -350,7 +360,7 @@ func provisionFromStore(t *testing.T, db *store.DB, id int64) {
 // operation is routed.
 func TestAPIRoutesMatchTheDocument(t *testing.T) {
 	env := setupAPI(t, api.Limits{})
-	e := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(), Store: env.db}, auth.Identity{}, env.db, api.Limits{})
+	e := newServer(testDeps(env.db), auth.Identity{}, env.db, api.Limits{})
 	var routed []string
 	for _, r := range e.Routes() {
 		if !strings.HasPrefix(r.Path, "/api") || r.Method == echo.RouteNotFound {

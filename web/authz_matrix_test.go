@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -12,14 +11,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
 	"github.com/rolegate/rolegate/web/api"
 	"github.com/rolegate/rolegate/web/auth"
 )
@@ -65,13 +61,6 @@ type secEnv struct {
 	devSrv, oidcSrv *httptest.Server
 }
 
-// signInOnly is a server that signs users in under id, keeping their
-// sessions in sessions, and serves no pages beyond the start page.
-func signInOnly(d Deps, id auth.Identity, sessions auth.SessionStore) *echo.Echo {
-	d.Auth = auth.New(auth.Deps{Identity: id, Logger: d.Logger, Sessions: sessions})
-	return New(d)
-}
-
 func secIdentity() auth.Identity {
 	return auth.Identity{
 		Proxy:      &auth.ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}},
@@ -83,34 +72,35 @@ func secIdentity() auth.Identity {
 func secSetup(t *testing.T, id auth.Identity) *secEnv {
 	t.Helper()
 	t.Parallel()
-	env := &secEnv{t: t, id: id}
-	ae := &apiEnv{t: t, tokens: map[string]string{}, tok: map[string]store.Token{}}
-	env.db = storetest.Open(t, storetest.URL(t), store.Options{
-		Now:   func() time.Time { return time.Now().Add(time.Duration(ae.offset.Load())) },
-		Rules: store.ApprovalRules{Routes: []store.Route{{Pattern: "owned-*", Group: "data-owners"}}},
-	})
-	ae.db = env.db
-	deps := func(st Store) Deps {
-		return Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(), Version: "test",
-			Store: st, Settings: env.db.Settings(),
-			MetricsToken: "matrix-metrics-token"}
+	ae := newAPIEnv(t, store.Options{Rules: store.ApprovalRules{Routes: []store.Route{{Pattern: "owned-*", Group: "data-owners"}}}})
+	env := &secEnv{t: t, id: id, db: ae.db, api: ae}
+	deps := func() Deps {
+		d := testDeps(env.db)
+		d.MetricsToken = "matrix-metrics-token"
+		return d
 	}
-	env.main = newServer(deps(env.db), id, env.db, api.Limits{Rate: 1000, Burst: 1000})
+	env.main = newServer(deps(), id, env.db, api.Limits{Rate: 1000, Burst: 1000})
 	ae.srv = httptest.NewServer(env.main)
 	t.Cleanup(ae.srv.Close)
-	env.api = ae
 	env.ui = &uiFixture{t: t, db: env.db, srv: ae.srv}
 
-	env.dev = signInOnly(deps(nil), auth.Identity{DevUsers: true, CookieSecure: id.CookieSecure}, env.db)
+	// The sign-in servers serve no pages beyond the start page.
+	signInOnly := func(id auth.Identity) *echo.Echo {
+		d := deps()
+		d.Store = nil
+		d.Auth = auth.New(auth.Deps{Identity: id, Logger: d.Logger, Sessions: env.db})
+		return New(d)
+	}
+	env.dev = signInOnly(auth.Identity{DevUsers: true, CookieSecure: id.CookieSecure})
 	env.devSrv = httptest.NewServer(env.dev)
 	t.Cleanup(env.devSrv.Close)
 	p := newTestProvider(t)
-	var oidcHandler http.Handler
-	env.oidcSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { oidcHandler.ServeHTTP(w, r) }))
-	t.Cleanup(env.oidcSrv.Close)
-	env.oidc = signInOnly(deps(nil), auth.Identity{OIDC: &auth.OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret",
-		RedirectURL: env.oidcSrv.URL + "/auth/callback"}, SessionKey: []byte(strings.Repeat("o", 32)), CookieSecure: id.CookieSecure}, env.db)
-	oidcHandler = env.oidc
+	env.oidcSrv = serveSelf(t, func(base string) http.Handler {
+		oidc := p.identity(base, auth.RoleGroups{})
+		oidc.CookieSecure = id.CookieSecure
+		env.oidc = signInOnly(oidc)
+		return env.oidc
+	})
 
 	env.clients = map[string]*uiClient{
 		zOut:       env.ui.client("", ""),
@@ -121,33 +111,12 @@ func secSetup(t *testing.T, id auth.Identity) *secEnv {
 		zAdmin:     env.ui.client("carol", "staff,admins"),
 		zDataOwner: env.ui.client("dave", "staff,data-owners"),
 	}
-
-	ctx := ctxT(t)
-	mk := func(kind, user string, groups []string, roles ...store.Role) {
-		tok, secret, err := env.db.CreateToken(ctx, store.NewToken{User: user, Roles: roles, Groups: groups, CreatedBy: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ae.tokens[kind], ae.tok[kind] = secret, tok
-	}
-	mk(zOwner, "alice", nil, store.RoleRequester)
-	mk(zOther, "erin", nil, store.RoleRequester)
-	mk(zApprover, "bob", nil, store.RoleRequester, store.RoleApprover)
-	mk(zAdmin, "carol", nil, store.RoleRequester, store.RoleAdmin)
-	mk(zDataOwner, "dave", []string{"data-owners"}, store.RoleRequester)
-	mk(zRevoked, "alice", nil, store.RoleRequester)
-	if _, err := env.db.RevokeToken(ctx, ae.tok[zRevoked].ID, "", "test"); err != nil {
-		t.Fatal(err)
-	}
-	// Made an hour ago, valid for half of it.
-	ae.offset.Store(int64(-time.Hour))
-	exp := time.Now().Add(-30 * time.Minute)
-	tok, secret, err := env.db.CreateToken(ctx, store.NewToken{User: "alice", ExpiresAt: &exp, CreatedBy: "test"})
-	ae.offset.Store(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ae.tokens[zExpired], ae.tok[zExpired] = secret, tok
+	ae.addToken(zOwner, store.NewToken{User: "alice", Roles: []store.Role{store.RoleRequester}})
+	ae.addToken(zOther, store.NewToken{User: "erin", Roles: []store.Role{store.RoleRequester}})
+	ae.addToken(zApprover, store.NewToken{User: "bob", Roles: []store.Role{store.RoleRequester, store.RoleApprover}})
+	ae.addToken(zAdmin, store.NewToken{User: "carol", Roles: []store.Role{store.RoleRequester, store.RoleAdmin}})
+	ae.addToken(zDataOwner, store.NewToken{User: "dave", Roles: []store.Role{store.RoleRequester}, Groups: []string{"data-owners"}})
+	ae.addDeadTokens(zRevoked, zExpired)
 	ae.tokens[zMalformed] = "rgt_1_not-a-secret"
 	return env
 }

@@ -16,8 +16,7 @@ import (
 // approver of such a change may shorten the expiry in force, not the one
 // the spec asked for.
 func TestChangeFormKeepsTheExpiry(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	ctx := uiCtx(t)
 	alice, bob := f.client("alice", ""), f.client("bob", approverGroups)
 	month := time.Now().UTC().Add(30 * 24 * time.Hour)

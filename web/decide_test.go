@@ -12,8 +12,7 @@ import (
 )
 
 func TestApproverShortensExpiry(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	ctx := uiCtx(t)
 	asked := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Minute)
 	withExpiry := func(name string) store.Request {
@@ -85,8 +84,7 @@ func TestApproverShortensExpiry(t *testing.T) {
 }
 
 func TestAuditNewestFirst(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	ctx := uiCtx(t)
 	for i := range auditPageSize + 5 {
 		if _, err := f.db.AppendEvent(ctx, store.Event{Actor: "admin", Kind: "test.tick", Data: map[string]any{"reason": fmt.Sprintf("tick-%03d", i)}}); err != nil {

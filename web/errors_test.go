@@ -48,8 +48,7 @@ func TestAPIAnswersStoreErrorsByKind(t *testing.T) {
 // Pages say the general kind's words: a refined kind (a bad cursor is an
 // invalid value) keeps the status and message people have always seen.
 func TestPagesAnswerStoreErrorsByGeneralKind(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	bob := f.client("bob", approverGroups)
 	for path, want := range map[string]struct {
 		status int

@@ -110,8 +110,8 @@ func TestSecurityHeaders(t *testing.T) {
 				switch {
 				case strings.HasPrefix(path, "/api/"):
 					for _, who := range []string{zOut, zApprover, zOwner} {
-						r := env.api.do(req{method: "GET", path: path, as: who})
-						hc.check(fmt.Sprintf("GET %s as %s", path, who), r.StatusCode, r.Header)
+						status, h := env.get(who, path)
+						hc.check(fmt.Sprintf("GET %s as %s", path, who), status, h)
 					}
 				case base != env.api.srv.URL:
 					cl := (&uiFixture{t: t, db: env.db, srv: env.oidcSrv}).client("", "")
@@ -122,13 +122,13 @@ func TestSecurityHeaders(t *testing.T) {
 					hc.check(fmt.Sprintf("GET %s (%s)", path, base), r.status, r.header)
 				default:
 					for _, who := range []string{zOut, zNoRole, zOwner, zApprover} {
-						r := env.clients[who].get(path)
-						hc.check(fmt.Sprintf("GET %s as %s", path, who), r.status, r.header)
+						status, h := env.get(who, path)
+						hc.check(fmt.Sprintf("GET %s as %s", path, who), status, h)
 					}
 				}
 			}
 
-			// Error pages.
+			// Error pages and errors of the API.
 			for _, e := range []struct {
 				who, path string
 				status    int
@@ -139,28 +139,17 @@ func TestSecurityHeaders(t *testing.T) {
 				{zOwner, "/dashboard", 403},
 				{zOther, fmt.Sprintf("/requests/%d", pending.ID), 403},
 				{zNoRole, "/requests", 403},
-			} {
-				r := env.clients[e.who].get(e.path)
-				if r.status != e.status {
-					t.Errorf("GET %s as %s: %d, want %d", e.path, e.who, r.status, e.status)
-				}
-				hc.check(fmt.Sprintf("GET %s as %s", e.path, e.who), r.status, r.header)
-			}
-			for _, e := range []struct {
-				who, path string
-				status    int
-			}{
 				{zOut, "/api/v1/me", 401},
 				{zExpired, "/api/v1/me", 401},
 				{zOwner, "/api/v1/events", 403},
 				{zOwner, "/api/v1/requests/999999", 404},
 				{zOwner, "/api/v1/no-such-thing", 404},
 			} {
-				r := env.api.do(req{method: "GET", path: e.path, as: e.who})
-				if r.StatusCode != e.status {
-					t.Errorf("GET %s as %s: %d, want %d", e.path, e.who, r.StatusCode, e.status)
+				status, h := env.get(e.who, e.path)
+				if status != e.status {
+					t.Errorf("GET %s as %s: %d, want %d", e.path, e.who, status, e.status)
 				}
-				hc.check(fmt.Sprintf("GET %s as %s", e.path, e.who), r.StatusCode, r.header())
+				hc.check(fmt.Sprintf("GET %s as %s", e.path, e.who), status, h)
 			}
 			// A form without its CSRF token.
 			r := env.clients[zApprover].do(http.MethodPost, fmt.Sprintf("/requests/%d/decide", pending.ID), url.Values{"version": {"1"}, "decision": {"approve"}})
@@ -208,4 +197,13 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 }
 
-func (r resp) header() http.Header { return r.Header }
+// get fetches path on the main server as who: with who's token under
+// /api/, else in who's browser. It returns the status and the headers.
+func (env *secEnv) get(who, path string) (int, http.Header) {
+	if strings.HasPrefix(path, "/api/") {
+		r := env.api.do(req{method: http.MethodGet, path: path, as: who})
+		return r.StatusCode, r.Header
+	}
+	r := env.clients[who].get(path)
+	return r.status, r.header
+}

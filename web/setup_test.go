@@ -47,13 +47,19 @@ func uiSetup(t testing.TB, id auth.Identity) *uiFixture {
 	return uiServe(t, db, id)
 }
 
+// uiProxyTest runs t in parallel on a server of its own behind the test
+// proxy: the start of most page tests.
+func uiProxyTest(t *testing.T) *uiFixture {
+	t.Helper()
+	t.Parallel()
+	return uiSetup(t, uiProxyIdentity())
+}
+
+// uiServe serves the pages and the API of db under id: several of these
+// on one database are several instances of rolegate.
 func uiServe(t testing.TB, db *store.DB, id auth.Identity) *uiFixture {
 	t.Helper()
-	e := newServer(Deps{
-		Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
-		Store: db, Settings: db.Settings(),
-	}, id, db, api.Limits{})
-	srv := httptest.NewServer(e)
+	srv := httptest.NewServer(newServer(testDeps(db), id, db, api.Limits{}))
 	t.Cleanup(srv.Close)
 	return &uiFixture{t: t, db: db, srv: srv}
 }
@@ -63,6 +69,13 @@ func uiCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// testDeps are the pages' dependencies on db, with a metrics registry of
+// their own and no logging.
+func testDeps(db *store.DB) Deps {
+	return Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
+		Store: db, Settings: db.Settings()}
 }
 
 // newServer builds the server as cmd/rolegate does: sign-in under id, the

@@ -50,8 +50,7 @@ var approvalLines = regexp.MustCompile(`# Approved by: .*\n# Approved at: .*\n`)
 // the local IAM endpoint), except the header's approval lines; the
 // new-request preview differs from it only where it has no request ID.
 func TestPendingTerraformIsWhatTheWorkerStores(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	in := uiNewReq("byte-for-byte", "alice")
 	r := uiCreate(t, f.db, in)
 	alice := f.client("alice", "")
