@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rolegate/rolegate/web/api"
 	"github.com/rolegate/rolegate/web/problem"
 )
 
@@ -13,7 +12,7 @@ import (
 // with its status, problem type and the store's message as a sentence (a
 // fixed one where the message would reveal something).
 func TestAPIAnswersStoreErrorsByKind(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	id := env.create(asAlice, "wording-check")
 	own := env.create(asBob, "wording-own")
 	for _, tc := range []struct {

@@ -2,10 +2,11 @@ package web
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -92,17 +93,12 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Run(fmt.Sprintf("cookie-secure=%v", secure), func(t *testing.T) {
 			id := secIdentity()
 			id.CookieSecure = secure
-			env := secSetup(t, id)
+			env := secSetupWith(t, id)
 			hc := &headerCheck{t: t, secure: secure, cookies: map[string]int{}}
 			active, pending := env.fixture("active"), env.fixture("pending")
 
 			routes := env.allRoutes()
-			var keys []string
-			for k := range routes {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, route := range keys {
+			for _, route := range slices.Sorted(maps.Keys(routes)) {
 				if !strings.HasPrefix(route, "GET ") {
 					continue
 				}
@@ -114,9 +110,9 @@ func TestSecurityHeaders(t *testing.T) {
 						hc.check(fmt.Sprintf("GET %s as %s", path, who), status, h)
 					}
 				case base != env.api.srv.URL:
-					cl := (&uiFixture{t: t, db: env.db, srv: env.oidcSrv}).client("", "")
+					cl := env.browserOn(env.oidcSrv)
 					if base == env.devSrv.URL {
-						cl = (&uiFixture{t: t, db: env.db, srv: env.devSrv}).client("", "")
+						cl = env.browserOn(env.devSrv)
 					}
 					r := cl.get(path)
 					hc.check(fmt.Sprintf("GET %s (%s)", path, base), r.status, r.header)
@@ -159,12 +155,12 @@ func TestSecurityHeaders(t *testing.T) {
 			hc.check("POST decide without CSRF", r.status, r.header)
 
 			// The cookies of sign-in and of actions.
-			oidc := (&uiFixture{t: t, db: env.db, srv: env.oidcSrv}).client("", "")
+			oidc := env.browserOn(env.oidcSrv)
 			r = oidc.get("/auth/login")
 			hc.check("GET /auth/login", r.status, r.header)
 			if !secure {
 				// Plain HTTP: the browser sends cookies back only when not Secure.
-				dev := (&uiFixture{t: t, db: env.db, srv: env.devSrv}).client("", "")
+				dev := env.browserOn(env.devSrv)
 				dev.get("/signin")
 				r = dev.post("/dev/signin", url.Values{"user": {"bob"}})
 				hc.check("POST /dev/signin", r.status, r.header)
@@ -195,6 +191,11 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Logf("%d responses, cookies checked %v", hc.responses, hc.cookies)
 		})
 	}
+}
+
+// browserOn is a new, signed-out browser of srv, one of env's servers.
+func (env *secEnv) browserOn(srv *httptest.Server) *uiClient {
+	return (&uiFixture{t: env.t, db: env.db, srv: srv}).client("", "")
 }
 
 // get fetches path on the main server as who: with who's token under

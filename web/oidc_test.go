@@ -151,7 +151,7 @@ func uiServeOIDC(t *testing.T, p *testProvider, roles auth.RoleGroups) *uiFixtur
 	srv := serveSelf(t, func(base string) http.Handler {
 		return newServer(testDeps(db), p.identity(base, roles), db, api.Limits{})
 	})
-	return &uiFixture{t: t, db: db, srv: srv}
+	return &uiFixture{t: t, db: db, srv: srv, ctx: uiCtx(t)}
 }
 
 func (p *testProvider) signInAs(user string, groups ...string) {

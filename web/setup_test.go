@@ -29,6 +29,7 @@ type uiFixture struct {
 	t   testing.TB
 	db  *store.DB
 	srv *httptest.Server
+	ctx context.Context // for calls to the store; ends with the test
 }
 
 // proxyIdentity trusts the loopback proxy: test clients name their user
@@ -61,7 +62,7 @@ func uiServe(t testing.TB, db *store.DB, id auth.Identity) *uiFixture {
 	t.Helper()
 	srv := httptest.NewServer(newServer(testDeps(db), id, db, api.Limits{}))
 	t.Cleanup(srv.Close)
-	return &uiFixture{t: t, db: db, srv: srv}
+	return &uiFixture{t: t, db: db, srv: srv, ctx: uiCtx(t)}
 }
 
 func uiCtx(t testing.TB) context.Context {

@@ -235,10 +235,9 @@ func TestTokenRevokedFromThePage(t *testing.T) {
 // admin made for them on the command line are the admin's to manage.
 func TestTokensNarrowToTheUsersCurrentRoles(t *testing.T) {
 	f := uiProxyTest(t)
-	ctx := uiCtx(t)
 	_, secret := createToken(t, f.client("dave", "approvers,data-owners"),
 		url.Values{"description": {"deploy"}, "expiry": {"30d"}, "role": {"requester", "approver"}})
-	_, cliSecret, err := f.db.CreateToken(ctx, store.NewToken{User: "dave", Groups: []string{"approvers"},
+	_, cliSecret, err := f.db.CreateToken(f.ctx, store.NewToken{User: "dave", Groups: []string{"approvers"},
 		Roles: []store.Role{store.RoleRequester, store.RoleApprover}, CreatedBy: "cli"})
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +268,7 @@ func TestTokensNarrowToTheUsersCurrentRoles(t *testing.T) {
 	if got := roles(cliSecret); got != "requester,approver / approvers" {
 		t.Fatalf("the command line's token changed to %q", got)
 	}
-	events, err := f.db.ListEvents(ctx, store.EventFilter{Kind: store.EventTokenNarrowed})
+	events, err := f.db.ListEvents(f.ctx, store.EventFilter{Kind: store.EventTokenNarrowed})
 	if err != nil || len(events) != 1 || events[0].Actor != "dave" {
 		t.Fatalf("audit events for the narrowing: %+v (err %v)", events, err)
 	}
