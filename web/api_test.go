@@ -197,15 +197,7 @@ func (env *apiEnv) do(r req) resp {
 			hr.Header.Set(k, v)
 		}
 	}
-	res, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, got := roundTrip(t, http.DefaultClient, hr)
 	checkContract(t, hr, res, got)
 	return resp{Response: res, body: got}
 }

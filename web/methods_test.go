@@ -1,7 +1,6 @@
 package web
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -62,15 +61,7 @@ func (env *secEnv) rawCall(base, method, path string) (int, http.Header, []byte)
 		hr.Header.Set(echo.HeaderAuthorization, "Bearer "+env.api.tokens[zAdmin])
 	}
 	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := hc.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, body := roundTrip(t, hc, hr)
 	return res.StatusCode, res.Header, body
 }
 

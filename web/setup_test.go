@@ -134,19 +134,27 @@ func (c *uiClient) do(method, path string, form url.Values) uiResponse {
 		req.Header.Set("X-Forwarded-User", c.user)
 		req.Header.Set("X-Forwarded-Groups", c.groups)
 	}
-	res, err := c.hc.Do(req)
-	if err != nil {
-		c.f.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		c.f.t.Fatal(err)
-	}
+	res, b := roundTrip(c.f.t, c.hc, req)
 	if m := uiCSRFRe.FindStringSubmatch(string(b)); m != nil {
 		c.csrf = m[1]
 	}
 	return uiResponse{status: res.StatusCode, body: string(b), header: res.Header}
+}
+
+// roundTrip sends req from hc and returns the answer with its body read
+// (and closed).
+func roundTrip(t testing.TB, hc *http.Client, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	res, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, b
 }
 
 func (c *uiClient) get(path string) uiResponse { return c.do(http.MethodGet, path, nil) }
