@@ -13,14 +13,12 @@ import (
 )
 
 func TestActionsByCaller(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
-	ctx := uiCtx(t)
+	f := uiProxyTest(t)
 	alice, erin := f.client("alice", ""), f.client("erin", "")
 	bob, carol := f.client("bob", approverGroups), f.client("carol", adminGroups)
 	status := func(id int64) store.Status {
 		t.Helper()
-		r, err := f.db.GetRequest(ctx, id)
+		r, err := f.db.GetRequest(f.ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,10 +94,10 @@ func TestActionsByCaller(t *testing.T) {
 
 	// Retry: admins only, failed requests only.
 	failed := uiCreate(t, f.db, uiNewReq("will-fail", "erin"))
-	if _, err := f.db.Decide(ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, failed.ID, 1, store.Decision{Approve: true}); err != nil {
+	if _, err := f.db.Decide(f.ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, failed.ID, 1, store.Decision{Approve: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.db.FailProvisioning(ctx, failed.ID, 1, "AccessDenied: iam:CreateRole"); err != nil {
+	if err := f.db.FailProvisioning(f.ctx, failed.ID, 1, "AccessDenied: iam:CreateRole"); err != nil {
 		t.Fatal(err)
 	}
 	fp := fmt.Sprintf("/requests/%d", failed.ID)
@@ -122,8 +120,7 @@ func TestActionsByCaller(t *testing.T) {
 }
 
 func TestDashboardQueue(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	for i := range pageSize + 2 {
 		who := "alice"
 		if i == 1 {

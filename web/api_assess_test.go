@@ -11,7 +11,7 @@ import (
 // the access in words, the risk flags, the reuse of a live role and a
 // change's verdict, each valid against the OpenAPI document (env.do).
 func TestAPIDecisionAids(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	live := env.create(asAlice, "etl-reader") // read on example-bucket/reports/
 	env.activate(live)
 
@@ -37,8 +37,7 @@ func TestAPIDecisionAids(t *testing.T) {
 
 	second := env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: narrower})
 	wantStatus(t, second, 201)
-	var d api.RequestDetail
-	second.json(t, &d)
+	d := second.detail(t)
 	r := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", d.ID), as: asBob})
 	wantStatus(t, r, 200)
 	r.json(t, &d)

@@ -15,7 +15,7 @@ import (
 )
 
 func TestAPIIdempotencyKeyReplaysAndRefuses(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	post := func(key string, body any) resp {
 		return env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: body, header: map[string]string{"Idempotency-Key": key}})
 	}
@@ -50,7 +50,7 @@ func TestAPIIdempotencyKeyReplaysAndRefuses(t *testing.T) {
 // Concurrent retries with one key create exactly one request; the others
 // get the replay or 409 while the first still runs.
 func TestAPIIdempotencyConcurrentRetriesCreateOne(t *testing.T) {
-	env := setupAPI(t, api.Limits{Burst: 100, Rate: 100})
+	env := setupAPIWith(t, api.Limits{Burst: 100, Rate: 100}, store.Options{})
 	const n = 10
 	var (
 		wg       sync.WaitGroup
@@ -99,7 +99,7 @@ func TestAPIIdempotencyConcurrentRetriesCreateOne(t *testing.T) {
 // the key is in use, then, once the claim is stale, 201 with that request,
 // which later retries replay. Nothing is created twice.
 func TestAPIIdempotencyKeyAnswersForADeadServer(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	ctx := ctxT(t)
 	body := `{"name": "orphaned", "justification": "the first server died", "buckets": [{"bucket": "example-bucket", "access": "read"}]}`
 	k := store.IdempotencyKey{User: "alice", Key: "dead-server", Method: http.MethodPost, Path: "/api/v1/requests",
@@ -125,8 +125,7 @@ func TestAPIIdempotencyKeyAnswersForADeadServer(t *testing.T) {
 	env.offset.Add(int64(3 * time.Minute))
 	answered := retry()
 	wantStatus(t, answered, http.StatusCreated)
-	var v api.RequestDetail
-	answered.json(t, &v)
+	v := answered.detail(t)
 	if v.ID != written.ID || answered.Header.Get("Location") != pathf("/api/v1/requests/%d", written.ID) || v.Spec.Name != "orphaned" {
 		t.Fatalf("answer for the dead server's request #%d: Location %q, %s", written.ID, answered.Header.Get("Location"), answered.body)
 	}

@@ -25,7 +25,7 @@ func wantStatus(t *testing.T, r resp, status int) {
 
 // Callers without a usable token get 401 from every operation.
 func TestAPIUnauthenticatedCallersGet401Everywhere(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	id := env.create(asAlice, "auth-check")
 	for _, op := range api.OpenAPI().Operations() {
 		method, path, _ := strings.Cut(op, " ")
@@ -48,7 +48,7 @@ func TestAPIUnauthenticatedCallersGet401Everywhere(t *testing.T) {
 }
 
 func TestAPIMe(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	for as, want := range map[string]string{asAlice: "alice", asBob: "bob", asCarol: "carol"} {
 		var me api.MeView
 		r := env.do(req{method: "GET", path: "/api/v1/me", as: as})
@@ -61,11 +61,10 @@ func TestAPIMe(t *testing.T) {
 }
 
 func TestAPICreateAndGet(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	r := env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: spec("nightly-report")})
 	wantStatus(t, r, http.StatusCreated)
-	var v api.RequestDetail
-	r.json(t, &v)
+	v := r.detail(t)
 	if v.Status != store.StatusPending || v.Version != 1 || v.Requester != "alice" || v.Spec.Name != "nightly-report" ||
 		r.Header.Get("Location") != pathf("/api/v1/requests/%d", v.ID) || v.Plan == nil || len(v.History) == 0 {
 		t.Fatalf("created %+v (Location %q)", v, r.Header.Get("Location"))
@@ -109,7 +108,7 @@ func TestAPICreateAndGet(t *testing.T) {
 // using every spec field (an expiry with nanoseconds the database does not
 // keep, managed policies, several scopes) to what GET reads back.
 func TestAPICreateAnswerIsTheStoredRequest(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	body := spec("full-spec")
 	body["max_session_duration"] = 7200
 	body["expires_at"] = time.Now().Add(72*time.Hour + 123456789).Format(time.RFC3339Nano)
@@ -120,8 +119,7 @@ func TestAPICreateAnswerIsTheStoredRequest(t *testing.T) {
 	}
 	created := env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: body})
 	wantStatus(t, created, http.StatusCreated)
-	var v api.RequestDetail
-	created.json(t, &v)
+	v := created.detail(t)
 	if v.Spec.ExpiresAt == nil || len(v.Spec.Buckets) != 3 || len(v.Versions) != 1 || len(v.History) != 1 {
 		t.Fatalf("created %s", created.body)
 	}
@@ -133,7 +131,7 @@ func TestAPICreateAnswerIsTheStoredRequest(t *testing.T) {
 }
 
 func TestAPIBodyErrors(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	post := func(body string, header map[string]string) resp {
 		return env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: body, header: header})
 	}
@@ -184,7 +182,7 @@ func TestAPIBodyErrors(t *testing.T) {
 }
 
 func TestAPIListFiltersAndPages(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	for i := range 5 {
 		env.create(asAlice, pathf("alice-%d", i))
 	}
@@ -234,211 +232,10 @@ func TestAPIListFiltersAndPages(t *testing.T) {
 	}
 }
 
-// The decisions follow the same rules as the pages: no self-approval,
-// approvers only, pending only.
-func TestAPIApproveReject(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
-	id := env.create(asAlice, "decide-me")
-	approve := func(as string, body any) resp {
-		return env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", id), as: as, body: body})
-	}
-	r := approve(asAlice, map[string]any{"comment": "mine"})
-	wantStatus(t, r, 403)
-	if p := r.problem(t); !strings.Contains(p.Detail, "own request") {
-		t.Errorf("self-approval detail: %q", p.Detail)
-	}
-	wantStatus(t, approve(asErin, map[string]any{"comment": "me too"}), 403)
-	wantStatus(t, approve(asBob, map[string]any{"comment": "ok", "version": 2}), 409)
-	wantStatus(t, approve(asBob, map[string]any{"comment": "ok", "extra": 1}), 422)
-	wantStatus(t, approve(asBob, strings.Repeat("x", 10)), 400)
-	r = approve(asBob, map[string]any{"comment": "looks right"})
-	wantStatus(t, r, 200)
-	var v api.RequestDetail
-	r.json(t, &v)
-	if v.Status != store.StatusApproved || len(v.Decisions) != 1 || v.Decisions[0].Approver != "bob" || v.Decisions[0].Decision != "approve" {
-		t.Fatalf("after approval: %+v", v)
-	}
-	r = approve(asDave, map[string]any{"comment": "late"})
-	wantStatus(t, r, 409)
-	if p := r.problem(t); !strings.Contains(p.Detail, "approved") {
-		t.Errorf("state conflict detail: %q", p.Detail)
-	}
-	wantStatus(t, approve(asBob, nil), 409)
-
-	id2 := env.create(asErin, "reject-me")
-	rj := env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/reject", id2), as: asAlice, body: map[string]any{"comment": "no"}})
-	wantStatus(t, rj, 403) // another requester
-	rj = env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/reject", id2), as: asCarol, body: map[string]any{"comment": "too broad"}})
-	wantStatus(t, rj, 200)
-	rj.json(t, &v)
-	if v.Status != store.StatusRejected {
-		t.Fatalf("after rejection: %s", v.Status)
-	}
-	wantStatus(t, env.do(req{method: "POST", path: "/api/v1/requests/424242/approve", as: asBob, body: map[string]any{}}), 404)
-}
-
-func TestAPICancelRevokeRetryChange(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
-	act := func(as, action string, id int64, body any) resp {
-		return env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/%s", id, action), as: as, body: body})
-	}
-	// Cancel: the requester, while pending.
-	id := env.create(asAlice, "cancel-me")
-	wantStatus(t, act(asErin, "cancel", id, nil), 403)
-	wantStatus(t, act(asCarol, "cancel", id, nil), 403)
-	wantStatus(t, act(asAlice, "cancel", id, `{"why": 1}`), 422)
-	wantStatus(t, act(asAlice, "cancel", id, nil), 200)
-	wantStatus(t, act(asAlice, "cancel", id, map[string]any{}), 409)
-
-	// Change: the requester of an active role; it goes back to pending.
-	id = env.create(asAlice, "change-me")
-	wantStatus(t, act(asAlice, "changes", id, spec("change-me")), 409) // still pending
-	env.activate(id)
-	changed := spec("change-me")
-	changed["buckets"] = []map[string]any{{"bucket": "example-bucket", "access": "read"}}
-	wantStatus(t, act(asErin, "changes", id, changed), 403)
-	wantStatus(t, act(asAlice, "changes", id, spec("renamed")), 422)
-	r := act(asAlice, "changes", id, changed)
-	wantStatus(t, r, 201)
-	var v api.RequestDetail
-	r.json(t, &v)
-	if v.Version != 2 || v.Status != store.StatusPending || v.LiveVersion != 1 || len(v.Versions) != 2 {
-		t.Fatalf("after change: %+v", v)
-	}
-	wantStatus(t, act(asAlice, "cancel", id, nil), 200) // drops the change; the role stays
-
-	// Revoke: the owner or an admin, while active.
-	wantStatus(t, act(asErin, "revoke", id, nil), 403)
-	wantStatus(t, act(asBob, "revoke", id, nil), 403)
-	wantStatus(t, act(asAlice, "revoke", id, nil), 200)
-	wantStatus(t, act(asAlice, "revoke", id, nil), 409)
-	id2 := env.create(asErin, "admin-revokes")
-	env.activate(id2)
-	r = act(asCarol, "revoke", id2, nil)
-	wantStatus(t, r, 200)
-	r.json(t, &v)
-	if v.Status != store.StatusRevoking {
-		t.Fatalf("revoke: %s", v.Status)
-	}
-
-	// Retry: admins, failed requests only.
-	id3 := env.create(asAlice, "fail-me")
-	wantStatus(t, act(asCarol, "retry", id3, nil), 409)
-	wantStatus(t, act(asBob, "approve", id3, nil), 200)
-	if err := env.db.FailProvisioning(ctxT(t), id3, 1, "AccessDenied: not allowed"); err != nil {
-		t.Fatal(err)
-	}
-	for _, as := range []string{asAlice, asErin, asBob} {
-		wantStatus(t, act(as, "retry", id3, nil), 403)
-	}
-	r = act(asCarol, "retry", id3, nil)
-	wantStatus(t, r, 200)
-	r.json(t, &v)
-	if v.Status != store.StatusApproved {
-		t.Fatalf("retry: %s", v.Status)
-	}
-}
-
-func TestAPITerraformRolesAndPreview(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
-	id := env.create(asAlice, "with-terraform")
-	r := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asAlice})
-	wantStatus(t, r, 404)
-	if p := r.problem(t); p.Type != problem.Base+"not-provisioned" {
-		t.Errorf("type %s", p.Type)
-	}
-	env.activate(id)
-	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asErin}), 403)
-	r = env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asAlice})
-	wantStatus(t, r, 200)
-	etag := r.Header.Get("ETag")
-	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") || len(etag) != 66 || !strings.Contains(string(r.body), `resource "aws_iam_role"`) {
-		t.Fatalf("terraform: %s etag %q\n%s", r.Header.Get("Content-Type"), etag, r.body)
-	}
-	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asAlice, header: map[string]string{"If-None-Match": etag}}), 304)
-	v1 := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/versions/1/terraform", id), as: asBob})
-	wantStatus(t, v1, 200)
-	if string(v1.body) != string(r.body) || v1.Header.Get("ETag") != etag {
-		t.Error("version 1's Terraform differs from the current one's")
-	}
-	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/versions/7/terraform", id), as: asBob}), 404)
-	wantStatus(t, env.do(req{method: "GET", path: "/api/v1/requests/9999/terraform", as: asBob}), 404)
-
-	var roles api.RequestPage
-	rr := env.do(req{method: "GET", path: "/api/v1/roles", as: asErin})
-	wantStatus(t, rr, 200)
-	rr.json(t, &roles)
-	if len(roles.Items) != 1 || roles.Items[0].RoleARN == "" || roles.Items[0].InstanceProfileARN == "" {
-		t.Fatalf("roles: %+v", roles)
-	}
-	wantStatus(t, env.do(req{method: "GET", path: "/api/v1/roles?limit=x", as: asErin}), 400)
-
-	var pv api.PreviewView
-	p := env.do(req{method: "POST", path: "/api/v1/preview", as: asErin, body: spec("previewed")})
-	wantStatus(t, p, 200)
-	p.json(t, &pv)
-	if pv.Plan.RoleName != "previewed" || !strings.Contains(string(pv.Plan.PermissionsPolicy), "example-bucket") || !strings.Contains(pv.Terraform, "previewed") {
-		t.Fatalf("preview: %+v", pv)
-	}
-	if page := env.do(req{method: "GET", path: "/api/v1/requests?q=previewed", as: asErin}); strings.Contains(string(page.body), "previewed") {
-		t.Error("the preview stored a request")
-	}
-	bad := spec("bad name!")
-	wantStatus(t, env.do(req{method: "POST", path: "/api/v1/preview", as: asErin, body: bad}), 422)
-}
-
-func TestAPIEvents(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
-	id := env.create(asErin, "audited")
-	env.create(asAlice, "other")
-	list := func(as, q string) resp {
-		return env.do(req{method: "GET", path: "/api/v1/events" + q, as: as})
-	}
-	var page api.EventPage
-	r := list(asBob, "?kind=request.submitted")
-	wantStatus(t, r, 200)
-	r.json(t, &page)
-	if len(page.Items) != 2 {
-		t.Fatalf("bob sees %d submissions", len(page.Items))
-	}
-	wantStatus(t, list(asCarol, ""), 200)
-	wantStatus(t, list(asAlice, ""), 403)
-	wantStatus(t, list(asAlice, "?actor=erin"), 403)
-	r = list(asAlice, "?actor=alice")
-	wantStatus(t, r, 200)
-	page = api.EventPage{}
-	r.json(t, &page)
-	for _, e := range page.Items {
-		if e.Actor != "alice" {
-			t.Errorf("alice sees %+v", e)
-		}
-	}
-	// A request's history follows the request's read rule: erin's is
-	// hers (and approvers'), not alice's, not even filtered to her own
-	// actions.
-	wantStatus(t, list(asErin, pathf("?request_id=%d", id)), 200)
-	wantStatus(t, list(asBob, pathf("?request_id=%d", id)), 200)
-	wantStatus(t, list(asAlice, pathf("?request_id=%d", id)), 403)
-	wantStatus(t, list(asAlice, pathf("?request_id=%d&actor=alice", id)), 403)
-	wantStatus(t, list(asAlice, "?request_id=999999"), 404)
-	// Paging with after.
-	r = list(asBob, "?limit=1")
-	page = api.EventPage{}
-	r.json(t, &page)
-	if len(page.Items) != 1 || page.NextAfter == 0 {
-		t.Fatalf("first page: %+v", page)
-	}
-	r = list(asBob, pathf("?limit=1&after=%d", page.NextAfter))
-	wantStatus(t, r, 200)
-	for _, q := range []string{"?since=never", "?limit=5000", "?request_id=x", "?colour=1", "?request_id=+1", "?request_id=01", "?after=01", "?request_id=0"} {
-		wantStatus(t, list(asBob, q), 400)
-	}
-}
-
 func TestAPIRateLimit(t *testing.T) {
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
-	env := setupAPI(t, api.Limits{Rate: 0.5, Burst: 2, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	env := setupAPIWith(t, api.Limits{Rate: 0.5, Burst: 2, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }}, store.Options{})
 	for range 2 {
 		wantStatus(t, env.do(req{method: "GET", path: "/api/v1/me", as: asAlice}), 200)
 	}
@@ -458,7 +255,7 @@ func TestAPIRateLimit(t *testing.T) {
 // Asking for a role needs the requester role, as on the pages: a token
 // made for approving only cannot submit or change requests.
 func TestAPICreateNeedsTheRequesterRole(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	_, secret, err := env.db.CreateToken(ctxT(t), store.NewToken{User: "frank", Roles: []store.Role{store.RoleApprover}, CreatedBy: "cli"})
 	if err != nil {
 		t.Fatal(err)

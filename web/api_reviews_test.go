@@ -103,8 +103,7 @@ func TestAPIReviews(t *testing.T) {
 
 	// An admin lets it go: the role is revoked as by /revoke.
 	r = env.do(req{method: "POST", path: pathf("/api/v1/reviews/%d/let-go", id), as: asCarol, body: map[string]any{"note": "alice left"}})
-	var d api.RequestDetail
-	r.json(t, &d)
+	d := r.detail(t)
 	if r.StatusCode != http.StatusOK || d.Status != store.StatusRevoking {
 		t.Fatalf("let go: %d %s", r.StatusCode, r.body)
 	}
@@ -114,7 +113,7 @@ func TestAPIReviews(t *testing.T) {
 }
 
 func TestAPIReviewsOff(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	id := env.create(asAlice, "reports-reader")
 	env.activate(id)
 	if page := env.reviews(asAlice, ""); page.Enabled || len(page.Items) != 0 {

@@ -2,235 +2,16 @@ package web
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/labstack/echo/v4"
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
-	"github.com/rolegate/rolegate/web/api"
-	"github.com/rolegate/rolegate/web/auth"
 )
-
-// The kinds of caller of the authorisation matrix. Browsers are known by
-// the trusted proxy's headers; the API by bearer tokens.
-const (
-	zOut       = "signed out"      // no sign-in, no token
-	zMalformed = "malformed token" // API only
-	zExpired   = "expired token"   // API only: alice's, expired
-	zRevoked   = "revoked token"   // API only: alice's, revoked
-	zNoRole    = "no role"         // HTML only: signed in, in no group that maps to a role
-	zOwner     = "owner"           // alice, requester of every fixture
-	zOther     = "other requester" // erin
-	zApprover  = "approver"        // bob
-	zAdmin     = "admin"           // carol
-	zDataOwner = "data owner"      // dave: a requester in the data-owners group the fixtures' bucket is routed to
-)
-
-var (
-	htmlCallers = []string{zOut, zNoRole, zOwner, zOther, zApprover, zAdmin, zDataOwner}
-	apiCallers  = []string{zOut, zMalformed, zExpired, zRevoked, zOwner, zOther, zApprover, zAdmin, zDataOwner}
-	// withRole are the callers holding a role, in either half.
-	withRole = []string{zOwner, zOther, zApprover, zAdmin, zDataOwner}
-	// anyone marks routes open to every caller.
-	anyone = []string{"*"}
-)
-
-// secEnv is one server with the pages (behind a trusted proxy) and the
-// API on a database whose fixtures' bucket is routed to data owners, with
-// a browser and a token for every kind of caller; plus servers in dev-user
-// and OIDC mode, for the sign-in routes only those modes mount.
-type secEnv struct {
-	t       *testing.T
-	id      auth.Identity
-	db      *store.DB
-	ui      *uiFixture
-	api     *apiEnv
-	clients map[string]*uiClient
-	seq     atomic.Int64
-
-	main, dev, oidc *echo.Echo
-	devSrv, oidcSrv *httptest.Server
-}
-
-// signInOnly is a server that signs users in under id, keeping their
-// sessions in sessions, and serves no pages beyond the start page.
-func signInOnly(d Deps, id auth.Identity, sessions auth.SessionStore) *echo.Echo {
-	d.Auth = auth.New(auth.Deps{Identity: id, Logger: d.Logger, Sessions: sessions})
-	return New(d)
-}
-
-func secIdentity() auth.Identity {
-	return auth.Identity{
-		Proxy:      &auth.ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}},
-		Roles:      auth.RoleGroups{Requester: []string{"staff"}, Approver: []string{"approvers"}, Admin: []string{"admins"}},
-		SessionKey: []byte(strings.Repeat("s", 32)),
-	}
-}
-
-func secSetup(t *testing.T, id auth.Identity) *secEnv {
-	t.Helper()
-	t.Parallel()
-	env := &secEnv{t: t, id: id}
-	ae := &apiEnv{t: t, tokens: map[string]string{}, tok: map[string]store.Token{}}
-	env.db = storetest.Open(t, storetest.URL(t), store.Options{
-		Now:   func() time.Time { return time.Now().Add(time.Duration(ae.offset.Load())) },
-		Rules: store.ApprovalRules{Routes: []store.Route{{Pattern: "owned-*", Group: "data-owners"}}},
-	})
-	ae.db = env.db
-	deps := func(st Store) Deps {
-		return Deps{Logger: slog.New(slog.DiscardHandler), Ready: env.db, Registry: prometheus.NewRegistry(), Version: "test",
-			Store: st, Settings: env.db.Settings(),
-			MetricsToken: "matrix-metrics-token"}
-	}
-	env.main = newServer(deps(env.db), id, env.db, api.Limits{Rate: 1000, Burst: 1000})
-	ae.srv = httptest.NewServer(env.main)
-	t.Cleanup(ae.srv.Close)
-	env.api = ae
-	env.ui = &uiFixture{t: t, db: env.db, srv: ae.srv}
-
-	env.dev = signInOnly(deps(nil), auth.Identity{DevUsers: true, CookieSecure: id.CookieSecure}, env.db)
-	env.devSrv = httptest.NewServer(env.dev)
-	t.Cleanup(env.devSrv.Close)
-	p := newTestProvider(t)
-	var oidcHandler http.Handler
-	env.oidcSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { oidcHandler.ServeHTTP(w, r) }))
-	t.Cleanup(env.oidcSrv.Close)
-	env.oidc = signInOnly(deps(nil), auth.Identity{OIDC: &auth.OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret",
-		RedirectURL: env.oidcSrv.URL + "/auth/callback"}, SessionKey: []byte(strings.Repeat("o", 32)), CookieSecure: id.CookieSecure}, env.db)
-	oidcHandler = env.oidc
-
-	env.clients = map[string]*uiClient{
-		zOut:       env.ui.client("", ""),
-		zNoRole:    env.ui.client("mallory", "contractors"),
-		zOwner:     env.ui.client("alice", "staff"),
-		zOther:     env.ui.client("erin", "staff"),
-		zApprover:  env.ui.client("bob", "staff,approvers"),
-		zAdmin:     env.ui.client("carol", "staff,admins"),
-		zDataOwner: env.ui.client("dave", "staff,data-owners"),
-	}
-
-	ctx := ctxT(t)
-	mk := func(kind, user string, groups []string, roles ...store.Role) {
-		tok, secret, err := env.db.CreateToken(ctx, store.NewToken{User: user, Roles: roles, Groups: groups, CreatedBy: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ae.tokens[kind], ae.tok[kind] = secret, tok
-	}
-	mk(zOwner, "alice", nil, store.RoleRequester)
-	mk(zOther, "erin", nil, store.RoleRequester)
-	mk(zApprover, "bob", nil, store.RoleRequester, store.RoleApprover)
-	mk(zAdmin, "carol", nil, store.RoleRequester, store.RoleAdmin)
-	mk(zDataOwner, "dave", []string{"data-owners"}, store.RoleRequester)
-	mk(zRevoked, "alice", nil, store.RoleRequester)
-	if _, err := env.db.RevokeToken(ctx, ae.tok[zRevoked].ID, "", "test"); err != nil {
-		t.Fatal(err)
-	}
-	// Made an hour ago, valid for half of it.
-	ae.offset.Store(int64(-time.Hour))
-	exp := time.Now().Add(-30 * time.Minute)
-	tok, secret, err := env.db.CreateToken(ctx, store.NewToken{User: "alice", ExpiresAt: &exp, CreatedBy: "test"})
-	ae.offset.Store(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ae.tokens[zExpired], ae.tok[zExpired] = secret, tok
-	ae.tokens[zMalformed] = "rgt_1_not-a-secret"
-	return env
-}
-
-// fixture returns a new request of alice's for a bucket routed to the data
-// owners, in state "pending", "active" or "failed"; for "token", only the
-// ID is set: that of a new API token of alice's.
-func (env *secEnv) fixture(state string) store.Request {
-	t := env.t
-	t.Helper()
-	ctx := ctxT(t)
-	if state == "token" {
-		tok, _, err := env.db.CreateToken(ctx, store.NewToken{User: "alice", Description: "fixture", CreatedBy: "alice"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return store.Request{ID: tok.ID}
-	}
-	name := fmt.Sprintf("authz-%s-%d", state, env.seq.Add(1))
-	r := uiCreate(t, env.db, store.NewRequest{Spec: provision.RoleSpec{Name: name, Description: "reads reports",
-		Buckets: []provision.BucketScope{{Bucket: "owned-reports", Prefix: "daily/", Access: provision.AccessRead}}},
-		Justification: "the nightly report job reads it", Requester: "alice"})
-	if state == "pending" {
-		return r
-	}
-	var err error
-	for _, a := range []store.Actor{{Name: "bob", Roles: []store.Role{store.RoleApprover}},
-		{Name: "dave", Roles: []store.Role{store.RoleRequester}, Groups: []string{"data-owners"}}} {
-		if r, err = env.db.Decide(ctx, a, r.ID, r.Version, store.Decision{Approve: true}); err != nil {
-			t.Fatalf("approve fixture as %s: %v", a.Name, err)
-		}
-	}
-	if r.Status != store.StatusApproved {
-		t.Fatalf("fixture is %s after both approvals", r.Status)
-	}
-	switch state {
-	case "active":
-		provisionFromStore(t, env.db, r.ID)
-	case "failed":
-		if _, err := env.db.BeginProvisioning(ctx, r.ID, r.Version); err != nil {
-			t.Fatal(err)
-		}
-		if err := env.db.FailProvisioning(ctx, r.ID, r.Version, "AccessDenied: test"); err != nil {
-			t.Fatal(err)
-		}
-	default:
-		t.Fatalf("unknown fixture state %q", state)
-	}
-	r, err = env.db.GetRequest(ctx, r.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-// routeKeys lists the routes of e as "METHOD /path", leaving out echo's
-// own not-found handlers.
-func routeKeys(e *echo.Echo) []string {
-	var out []string
-	for _, r := range e.Routes() {
-		if r.Method == echo.RouteNotFound {
-			continue
-		}
-		out = append(out, r.Method+" "+r.Path)
-	}
-	sort.Strings(out)
-	return slices.Compact(out)
-}
-
-// allRoutes is every route any identity mode mounts, each with the
-// server that mounts it.
-func (env *secEnv) allRoutes() map[string]string {
-	out := map[string]string{}
-	for _, s := range []struct {
-		e   *echo.Echo
-		url string
-	}{{env.oidc, env.oidcSrv.URL}, {env.dev, env.devSrv.URL}, {env.main, env.api.srv.URL}} {
-		for _, k := range routeKeys(s.e) {
-			out[k] = s.url
-		}
-	}
-	return out
-}
 
 // authzCase is one route's row: which fixture its :id names (fresh ones
 // are made for every caller, so one call does not spoil the next), the
@@ -389,42 +170,12 @@ func (env *secEnv) call(base, who string, c authzCase, r store.Request) (int, st
 	return res.status, res.header.Get("Location")
 }
 
-// csrfFor returns a CSRF token good for cl's session. Behind the proxy
-// the token is bound to the session and the user the proxy names, so it
-// comes from a page fetched as that caller (no page shows a signed-out
-// browser a form: its token is computed as the server does); a dev-mode
-// browser finds one on the sign-in page. The CSRF check itself has its
-// own tests.
-func (env *secEnv) csrfFor(cl *uiClient, base string) string {
-	env.t.Helper()
-	if base != env.api.srv.URL {
-		cl.get("/signin")
-		return cl.csrf
-	}
-	cl.csrf = ""
-	cl.get("/requests")
-	if cl.csrf == "" && cl.user == "" {
-		cl.csrf = signedOutCSRF(cl, env.id)
-	}
-	if cl.csrf == "" {
-		env.t.Fatal("no CSRF token on /requests")
-	}
-	return cl.csrf
-}
-
-// signedOutCSRF is the CSRF token of cl's signed-out session under id,
-// computed from its session cookie as the server does; "" without one.
-func signedOutCSRF(cl *uiClient, id auth.Identity) string {
-	u, _ := url.Parse(cl.f.srv.URL)
-	return auth.SignedOutCSRF(id, cl.hc.Jar.Cookies(u))
-}
-
 // TestAuthorisationMatrix calls every route of the router as every kind
 // of caller and compares who got through (not 401, 403 or sent to sign in)
 // with the table. A route without a row fails, and so does a row without
 // a route; no call may end in a 5xx.
 func TestAuthorisationMatrix(t *testing.T) {
-	env := secSetup(t, secIdentity())
+	env := secSetup(t)
 	routes := env.allRoutes()
 	table := authzTable()
 	rows := map[string]bool{}
@@ -444,7 +195,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		}
 	}
 	if len(missing) > 0 {
-		sort.Strings(missing)
+		slices.Sort(missing)
 		t.Fatalf("routes without a row in the authorisation table (add one saying who may call them):\n%s", strings.Join(missing, "\n"))
 	}
 	if len(routes) < 40 {

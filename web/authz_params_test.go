@@ -25,7 +25,7 @@ type paramCase struct {
 // request's read rule refuses is refused (or gets nothing of it), and its
 // justification, comments and history never reach them.
 func TestAuthorisationMatrixQueryParameters(t *testing.T) {
-	env := secSetup(t, secIdentity())
+	env := secSetup(t)
 	ctx := ctxT(t)
 	// A request routed to the data owners and one that is not, both
 	// alice's, each with a secret in its justification and a comment in

@@ -10,7 +10,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/rolegate/rolegate/provision"
-	"github.com/rolegate/rolegate/web/auth"
 )
 
 // TestBrowserDashboardDecisionAids: an approver's dashboard row shows the
@@ -18,9 +17,7 @@ import (
 // Risk filter keeps only the flagged requests. The screenshot is saved in
 // the test's temporary directory.
 func TestBrowserDashboardDecisionAids(t *testing.T) {
-	t.Parallel()
-	b := newBrowser(t)
-	f := uiSetup(t, auth.Identity{DevUsers: true})
+	b, f := browserTest(t)
 	uiCreate(t, f.db, uiNewReq("etl-writer", "alice", provision.BucketScope{Bucket: "team-curated", Access: provision.AccessReadWrite}))
 	uiCreate(t, f.db, uiNewReq("calm-reader", "alice"))
 	css := b.css

@@ -3,20 +3,14 @@ package web
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
-	"github.com/rolegate/rolegate/web/api"
-	"github.com/rolegate/rolegate/web/auth"
 )
 
 // eval runs js in the page and returns its value, failing the test on
@@ -37,6 +31,29 @@ func (b *browserSession) signInAs(base, user string) {
 		chromedp.Navigate(base+"/signin"),
 		chromedp.Click(chromedp.Search(`//button[contains(., "Sign in as `+user+`")]`)),
 		chromedp.WaitVisible(b.css(`[data-user="`+user+`"]`)),
+	)
+}
+
+// switchUser signs the dev user in as user with the header's switcher.
+func (b *browserSession) switchUser(user string) {
+	b.t.Helper()
+	b.run("switch to "+user,
+		chromedp.SetValue(b.css(`#switch-user`), user),
+		chromedp.Click(b.css(`.switcher button`)),
+		chromedp.WaitVisible(b.css(`[data-user="`+user+`"]`)),
+	)
+}
+
+// startRequest opens the new-request form at base and types the role's
+// name, its justification and the first scope's bucket.
+func (b *browserSession) startRequest(base, name, justification, bucket string) {
+	b.t.Helper()
+	b.run("start a request for "+name,
+		chromedp.Navigate(base+"/requests/new"),
+		chromedp.WaitVisible(b.css(`#f-name`)),
+		chromedp.SendKeys(b.css(`#f-name`), name),
+		chromedp.SendKeys(b.css(`#f-justification`), justification),
+		chromedp.SendKeys(b.css(`#f-bucket-0`), bucket),
 	)
 }
 
@@ -66,9 +83,7 @@ func waitFor(js string) chromedp.Action[chromedp.Void] {
 // scope row aligned when a field has an error, shows the whole Access
 // choice, and says a role name is taken while typing.
 func TestBrowserFormProblems(t *testing.T) {
-	t.Parallel()
-	b := newBrowser(t)
-	f := uiSetup(t, auth.Identity{DevUsers: true})
+	b, f := browserTest(t)
 	uiCreate(t, f.db, uiNewReq("reports-reader", "bob"))
 	css := b.css
 	b.signInAs(f.srv.URL, "alice")
@@ -167,9 +182,7 @@ func TestBrowserFormProblems(t *testing.T) {
 // readable: the dashboard's tabs keep one line, ARNs break only after : or
 // /, and long Terraform lines scroll inside their box.
 func TestBrowserLongContent(t *testing.T) {
-	t.Parallel()
-	b := newBrowser(t)
-	f := uiSetup(t, auth.Identity{DevUsers: true})
+	b, f := browserTest(t)
 	long := uiNewReq("quarterly-finance-reports-reader-analytics", "alice",
 		provision.BucketScope{Bucket: "finance-quarterly-reports-archive-eu-west-1", Prefix: "exports/by-region/by-quarter/very-long-key-prefix-for-the-archive/", Access: provision.AccessReadWrite})
 	r := uiActivate(t, f.db, uiCreate(t, f.db, long))
@@ -219,9 +232,7 @@ func TestBrowserLongContent(t *testing.T) {
 // TestBrowserAuditProvisionSteps: each provisioning step in the audit log
 // names the resource and what was done to it.
 func TestBrowserAuditProvisionSteps(t *testing.T) {
-	t.Parallel()
-	b := newBrowser(t)
-	f := uiSetup(t, auth.Identity{DevUsers: true})
+	b, f := browserTest(t)
 	r := uiCreate(t, f.db, uiNewReq("reports-reader", "alice"))
 	ctx := uiCtx(t)
 	for _, name := range []string{"bob", "dave"} {
@@ -267,14 +278,9 @@ func TestBrowserAuditProvisionSteps(t *testing.T) {
 // TestBrowserAPIReference: /api/docs is a page of the app: its header,
 // its styles, readable descriptions and a height a person can scroll.
 func TestBrowserAPIReference(t *testing.T) {
-	t.Parallel()
-	b := newBrowser(t)
-	db := storetest.New(t)
-	srv := httptest.NewServer(newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
-		Version: "test", Store: db, Settings: db.Settings()}, auth.Identity{DevUsers: true}, db, api.Limits{}))
-	t.Cleanup(srv.Close)
+	b, f := browserTest(t)
 	b.run("open the API reference",
-		chromedp.Navigate(srv.URL+"/api/docs"),
+		chromedp.Navigate(f.srv.URL+"/api/docs"),
 		chromedp.WaitVisible(b.css(`header.top .brand`)),
 		b.shot("api-1-reference"),
 	)

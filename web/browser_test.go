@@ -30,22 +30,14 @@ import (
 // bob then makes an API token, shown once with a copy button.
 // Screenshots go to testoutput/.
 func TestBrowserRequestToActiveRole(t *testing.T) {
-	t.Parallel()
-	b := newBrowser(t)
-	f := uiSetup(t, auth.Identity{DevUsers: true})
+	b, f := browserTest(t)
 	downloads := t.TempDir()
 	ctx, run, text, shot, css := b.ctx, b.run, b.text, b.shot, b.css
 
 	// alice signs in and fills the form, adding a second scope row.
+	b.signInAs(f.srv.URL, "alice")
+	b.startRequest(f.srv.URL, "reports-reader", "The nightly report job on the analytics hosts reads these.", "team-reports")
 	run("alice fills the form",
-		chromedp.Navigate(f.srv.URL+"/signin"),
-		chromedp.Click(chromedp.Search(`//button[contains(., "Sign in as alice")]`)),
-		chromedp.WaitVisible(css(`[data-user="alice"]`)),
-		chromedp.Navigate(f.srv.URL+"/requests/new"),
-		chromedp.WaitVisible(css(`#f-name`)),
-		chromedp.SendKeys(css(`#f-name`), "reports-reader"),
-		chromedp.SendKeys(css(`#f-justification`), "The nightly report job on the analytics hosts reads these."),
-		chromedp.SendKeys(css(`#f-bucket-0`), "team-reports"),
 		chromedp.SendKeys(css(`#f-prefix-0`), "daily/"),
 		chromedp.Click(css(`#add-scope`)),
 		chromedp.WaitVisible(css(`#f-bucket-1`)),
@@ -75,10 +67,8 @@ func TestBrowserRequestToActiveRole(t *testing.T) {
 	req := page.Requests[0]
 
 	// bob switches user in the header and approves on the dashboard.
+	b.switchUser("bob")
 	run("bob approves",
-		chromedp.SetValue(css(`#switch-user`), "bob"),
-		chromedp.Click(css(`.switcher button`)),
-		chromedp.WaitVisible(css(`[data-user="bob"]`)),
 		chromedp.Navigate(f.srv.URL+"/dashboard"),
 		chromedp.WaitVisible(css(fmt.Sprintf(`[data-id="%d"]`, req.ID))),
 		chromedp.SendKeys(css(fmt.Sprintf(`#comment-%d`, req.ID)), "fine for the report job"),
@@ -184,6 +174,14 @@ func newBrowser(t *testing.T) *browserSession {
 	return &browserSession{t: t, ctx: ctx, out: out}
 }
 
+// browserTest runs t in parallel with a browser and a server of its own
+// that offers the dev sign-in.
+func browserTest(t *testing.T) (*browserSession, *uiFixture) {
+	t.Helper()
+	t.Parallel()
+	return newBrowser(t), uiSetup(t, auth.Identity{DevUsers: true})
+}
+
 func (b *browserSession) shot(name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		buf, err := chromedp.FullScreenshot(100)(ctx, tg)
@@ -232,15 +230,9 @@ func TestBrowserApprovalProgress(t *testing.T) {
 		Routes: []store.Route{{Pattern: "owned-*", Group: "data-owners"}}}})
 	f := uiServe(t, db, auth.Identity{DevUsers: true})
 	css := b.css
+	b.signInAs(f.srv.URL, "alice")
+	b.startRequest(f.srv.URL, "owned-writer", "The export job writes its results here.", "owned-exports")
 	b.run("alice previews a routed write request",
-		chromedp.Navigate(f.srv.URL+"/signin"),
-		chromedp.Click(chromedp.Search(`//button[contains(., "Sign in as alice")]`)),
-		chromedp.WaitVisible(css(`[data-user="alice"]`)),
-		chromedp.Navigate(f.srv.URL+"/requests/new"),
-		chromedp.WaitVisible(css(`#f-name`)),
-		chromedp.SendKeys(css(`#f-name`), "owned-writer"),
-		chromedp.SendKeys(css(`#f-justification`), "The export job writes its results here."),
-		chromedp.SendKeys(css(`#f-bucket-0`), "owned-exports"),
 		chromedp.SetValue(css(`#f-access-0`), "write"),
 		chromedp.WaitVisible(css(`[data-testid="preview-approvals"]`)),
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -260,10 +252,8 @@ func TestBrowserApprovalProgress(t *testing.T) {
 	id := page.Requests[0].ID
 	row := fmt.Sprintf(`[data-id="%d"]`, id)
 
-	b.run("bob approves on the dashboard",
-		chromedp.SetValue(css(`#switch-user`), "bob"),
-		chromedp.Click(css(`.switcher button`)),
-		chromedp.WaitVisible(css(`[data-user="bob"]`)),
+	b.switchUser("bob")
+	b.run("bob opens the dashboard",
 		chromedp.Navigate(f.srv.URL+"/dashboard"),
 		chromedp.WaitVisible(css(row)),
 	)
@@ -296,10 +286,8 @@ func TestBrowserApprovalProgress(t *testing.T) {
 		t.Fatalf("request page offers bob %d Approve buttons after he decided", n)
 	}
 	// dave approves as an approver in data-owners: both at once.
+	b.switchUser("dave")
 	b.run("dave approves",
-		chromedp.SetValue(css(`#switch-user`), "dave"),
-		chromedp.Click(css(`.switcher button`)),
-		chromedp.WaitVisible(css(`[data-user="dave"]`)),
 		chromedp.Navigate(fmt.Sprintf("%s/requests/%d", f.srv.URL, id)),
 		chromedp.WaitVisible(css(`button[value="approve"]`)),
 		chromedp.Click(css(`button[value="approve"]`)),

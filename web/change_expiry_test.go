@@ -16,9 +16,7 @@ import (
 // approver of such a change may shorten the expiry in force, not the one
 // the spec asked for.
 func TestChangeFormKeepsTheExpiry(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
-	ctx := uiCtx(t)
+	f := uiProxyTest(t)
 	alice, bob := f.client("alice", ""), f.client("bob", approverGroups)
 	month := time.Now().UTC().Add(30 * 24 * time.Hour)
 	asked := time.Date(month.Year(), month.Month(), month.Day(), 12, 34, 56, 0, time.UTC)
@@ -26,7 +24,7 @@ func TestChangeFormKeepsTheExpiry(t *testing.T) {
 	in.Spec.ExpiresAt = &asked
 	first := uiCreate(t, f.db, in)
 	short := time.Now().UTC().Add(7 * 24 * time.Hour).Truncate(time.Second)
-	if _, err := f.db.Decide(ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, first.ID, 1,
+	if _, err := f.db.Decide(f.ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, first.ID, 1,
 		store.Decision{Approve: true, ExpiresAt: &short}); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +38,7 @@ func TestChangeFormKeepsTheExpiry(t *testing.T) {
 		"expires": {asked.Format(time.DateOnly)}}
 	pageHas(t, alice.follow(page+"/change", form), "Change to keeps-expiry submitted")
 
-	events, err := f.db.ListEvents(ctx, store.EventFilter{RequestID: live.ID, Kind: store.EventChangeSubmitted})
+	events, err := f.db.ListEvents(f.ctx, store.EventFilter{RequestID: live.ID, Kind: store.EventChangeSubmitted})
 	if err != nil || len(events) != 1 {
 		t.Fatalf("change events = %+v, %v", events, err)
 	}
@@ -51,7 +49,7 @@ func TestChangeFormKeepsTheExpiry(t *testing.T) {
 	if want := []string{"~ description changed"}; !slices.Equal(diff, want) {
 		t.Fatalf("diff = %q, want %q", diff, want)
 	}
-	vs, err := f.db.ListVersions(ctx, live.ID)
+	vs, err := f.db.ListVersions(f.ctx, live.ID)
 	if err != nil || len(vs) != 2 || !vs[1].KeepsExpiry || vs[1].Spec.ExpiresAt == nil || !vs[1].Spec.ExpiresAt.Equal(asked) {
 		t.Fatalf("versions = %+v, %v; want version 2 to keep the expiry asked for", vs, err)
 	}

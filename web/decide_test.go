@@ -12,9 +12,7 @@ import (
 )
 
 func TestApproverShortensExpiry(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
-	ctx := uiCtx(t)
+	f := uiProxyTest(t)
 	asked := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Minute)
 	withExpiry := func(name string) store.Request {
 		in := uiNewReq(name, "alice")
@@ -56,7 +54,7 @@ func TestApproverShortensExpiry(t *testing.T) {
 		pageHas(t, r, tc.title, fmt.Sprintf(`id="expires-%d-error"`, req.ID), tc.msg,
 			`value="`+tc.value+`"`, `value="ok &lt;for&gt; a week"`, `aria-invalid="true"`)
 	}
-	if got, _ := f.db.GetRequest(ctx, req.ID); got.Status != store.StatusPending {
+	if got, _ := f.db.GetRequest(f.ctx, req.ID); got.Status != store.StatusPending {
 		t.Fatalf("after refused approvals: %s", got.Status)
 	}
 
@@ -64,7 +62,7 @@ func TestApproverShortensExpiry(t *testing.T) {
 	week := time.Now().Add(7 * 24 * time.Hour).UTC().Format(expiryLayout)
 	r := bob.follow(page+"/decide", url.Values{"version": {"1"}, "decision": {"approve"}, "expires_at": {week}})
 	pageHas(t, r, "flash-ok", "Approved request #", "expires at: ")
-	versions, err := f.db.ListVersions(ctx, req.ID)
+	versions, err := f.db.ListVersions(f.ctx, req.ID)
 	if err != nil || len(versions) != 1 {
 		t.Fatalf("versions: %v, %v", versions, err)
 	}
@@ -85,11 +83,9 @@ func TestApproverShortensExpiry(t *testing.T) {
 }
 
 func TestAuditNewestFirst(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
-	ctx := uiCtx(t)
+	f := uiProxyTest(t)
 	for i := range auditPageSize + 5 {
-		if _, err := f.db.AppendEvent(ctx, store.Event{Actor: "admin", Kind: "test.tick", Data: map[string]any{"reason": fmt.Sprintf("tick-%03d", i)}}); err != nil {
+		if _, err := f.db.AppendEvent(f.ctx, store.Event{Actor: "admin", Kind: "test.tick", Data: map[string]any{"reason": fmt.Sprintf("tick-%03d", i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}

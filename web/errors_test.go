@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rolegate/rolegate/web/api"
 	"github.com/rolegate/rolegate/web/problem"
 )
 
@@ -13,7 +12,7 @@ import (
 // with its status, problem type and the store's message as a sentence (a
 // fixed one where the message would reveal something).
 func TestAPIAnswersStoreErrorsByKind(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	id := env.create(asAlice, "wording-check")
 	own := env.create(asBob, "wording-own")
 	for _, tc := range []struct {
@@ -48,8 +47,7 @@ func TestAPIAnswersStoreErrorsByKind(t *testing.T) {
 // Pages say the general kind's words: a refined kind (a bad cursor is an
 // invalid value) keeps the status and message people have always seen.
 func TestPagesAnswerStoreErrorsByGeneralKind(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	bob := f.client("bob", approverGroups)
 	for path, want := range map[string]struct {
 		status int

@@ -2,10 +2,11 @@ package web
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -92,17 +93,12 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Run(fmt.Sprintf("cookie-secure=%v", secure), func(t *testing.T) {
 			id := secIdentity()
 			id.CookieSecure = secure
-			env := secSetup(t, id)
+			env := secSetupWith(t, id)
 			hc := &headerCheck{t: t, secure: secure, cookies: map[string]int{}}
 			active, pending := env.fixture("active"), env.fixture("pending")
 
 			routes := env.allRoutes()
-			var keys []string
-			for k := range routes {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, route := range keys {
+			for _, route := range slices.Sorted(maps.Keys(routes)) {
 				if !strings.HasPrefix(route, "GET ") {
 					continue
 				}
@@ -110,25 +106,25 @@ func TestSecurityHeaders(t *testing.T) {
 				switch {
 				case strings.HasPrefix(path, "/api/"):
 					for _, who := range []string{zOut, zApprover, zOwner} {
-						r := env.api.do(req{method: "GET", path: path, as: who})
-						hc.check(fmt.Sprintf("GET %s as %s", path, who), r.StatusCode, r.Header)
+						status, h := env.get(who, path)
+						hc.check(fmt.Sprintf("GET %s as %s", path, who), status, h)
 					}
 				case base != env.api.srv.URL:
-					cl := (&uiFixture{t: t, db: env.db, srv: env.oidcSrv}).client("", "")
+					cl := env.browserOn(env.oidcSrv)
 					if base == env.devSrv.URL {
-						cl = (&uiFixture{t: t, db: env.db, srv: env.devSrv}).client("", "")
+						cl = env.browserOn(env.devSrv)
 					}
 					r := cl.get(path)
 					hc.check(fmt.Sprintf("GET %s (%s)", path, base), r.status, r.header)
 				default:
 					for _, who := range []string{zOut, zNoRole, zOwner, zApprover} {
-						r := env.clients[who].get(path)
-						hc.check(fmt.Sprintf("GET %s as %s", path, who), r.status, r.header)
+						status, h := env.get(who, path)
+						hc.check(fmt.Sprintf("GET %s as %s", path, who), status, h)
 					}
 				}
 			}
 
-			// Error pages.
+			// Error pages and errors of the API.
 			for _, e := range []struct {
 				who, path string
 				status    int
@@ -139,28 +135,17 @@ func TestSecurityHeaders(t *testing.T) {
 				{zOwner, "/dashboard", 403},
 				{zOther, fmt.Sprintf("/requests/%d", pending.ID), 403},
 				{zNoRole, "/requests", 403},
-			} {
-				r := env.clients[e.who].get(e.path)
-				if r.status != e.status {
-					t.Errorf("GET %s as %s: %d, want %d", e.path, e.who, r.status, e.status)
-				}
-				hc.check(fmt.Sprintf("GET %s as %s", e.path, e.who), r.status, r.header)
-			}
-			for _, e := range []struct {
-				who, path string
-				status    int
-			}{
 				{zOut, "/api/v1/me", 401},
 				{zExpired, "/api/v1/me", 401},
 				{zOwner, "/api/v1/events", 403},
 				{zOwner, "/api/v1/requests/999999", 404},
 				{zOwner, "/api/v1/no-such-thing", 404},
 			} {
-				r := env.api.do(req{method: "GET", path: e.path, as: e.who})
-				if r.StatusCode != e.status {
-					t.Errorf("GET %s as %s: %d, want %d", e.path, e.who, r.StatusCode, e.status)
+				status, h := env.get(e.who, e.path)
+				if status != e.status {
+					t.Errorf("GET %s as %s: %d, want %d", e.path, e.who, status, e.status)
 				}
-				hc.check(fmt.Sprintf("GET %s as %s", e.path, e.who), r.StatusCode, r.header())
+				hc.check(fmt.Sprintf("GET %s as %s", e.path, e.who), status, h)
 			}
 			// A form without its CSRF token.
 			r := env.clients[zApprover].do(http.MethodPost, fmt.Sprintf("/requests/%d/decide", pending.ID), url.Values{"version": {"1"}, "decision": {"approve"}})
@@ -170,12 +155,12 @@ func TestSecurityHeaders(t *testing.T) {
 			hc.check("POST decide without CSRF", r.status, r.header)
 
 			// The cookies of sign-in and of actions.
-			oidc := (&uiFixture{t: t, db: env.db, srv: env.oidcSrv}).client("", "")
+			oidc := env.browserOn(env.oidcSrv)
 			r = oidc.get("/auth/login")
 			hc.check("GET /auth/login", r.status, r.header)
 			if !secure {
 				// Plain HTTP: the browser sends cookies back only when not Secure.
-				dev := (&uiFixture{t: t, db: env.db, srv: env.devSrv}).client("", "")
+				dev := env.browserOn(env.devSrv)
 				dev.get("/signin")
 				r = dev.post("/dev/signin", url.Values{"user": {"bob"}})
 				hc.check("POST /dev/signin", r.status, r.header)
@@ -208,4 +193,18 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 }
 
-func (r resp) header() http.Header { return r.Header }
+// browserOn is a new, signed-out browser of srv, one of env's servers.
+func (env *secEnv) browserOn(srv *httptest.Server) *uiClient {
+	return (&uiFixture{t: env.t, db: env.db, srv: srv}).client("", "")
+}
+
+// get fetches path on the main server as who: with who's token under
+// /api/, else in who's browser. It returns the status and the headers.
+func (env *secEnv) get(who, path string) (int, http.Header) {
+	if strings.HasPrefix(path, "/api/") {
+		r := env.api.do(req{method: http.MethodGet, path: path, as: who})
+		return r.StatusCode, r.Header
+	}
+	r := env.clients[who].get(path)
+	return r.status, r.header
+}

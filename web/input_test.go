@@ -15,7 +15,7 @@ import (
 // session length is a 422 at the session field, in hours, and nothing
 // is stored; the new and the change forms alike.
 func TestFormSessionHoursOutOfRange(t *testing.T) {
-	env := secSetup(t, secIdentity())
+	env := secSetup(t)
 	alice := env.clients[zOwner]
 	form := func(name, hours string) url.Values {
 		return url.Values{"name": {name}, "description": {"reads reports"}, "justification": {"the nightly job reads it"},
@@ -87,7 +87,7 @@ func TestFormSessionHoursOutOfRange(t *testing.T) {
 // not malformed JSON; an expires_at of a date alone used to be a 400 with
 // Go's time layout in it.
 func TestAPIWrongShapedValuesAre422(t *testing.T) {
-	env := secSetup(t, secIdentity())
+	env := secSetup(t)
 	api := env.api
 	pending := env.fixture("pending")
 	with := func(k string, v any) map[string]any {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -62,15 +61,7 @@ func (env *secEnv) rawCall(base, method, path string) (int, http.Header, []byte)
 		hr.Header.Set(echo.HeaderAuthorization, "Bearer "+env.api.tokens[zAdmin])
 	}
 	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := hc.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, body := roundTrip(t, hc, hr)
 	return res.StatusCode, res.Header, body
 }
 
@@ -80,7 +71,7 @@ func (env *secEnv) rawCall(base, method, path string) (int, http.Header, []byte)
 // routed for is a 405 whose Allow header lists the methods it is routed
 // for; OPTIONS answers that list too.
 func TestEveryRouteAnswersHEADAnd405(t *testing.T) {
-	env := secSetup(t, secIdentity())
+	env := secSetup(t)
 	active := env.fixture("active")
 	tok := env.fixture("token")
 	concretePath := func(p string) string {
@@ -150,7 +141,7 @@ func TestEveryRouteAnswersHEADAnd405(t *testing.T) {
 // its path answers 404 for them, and a bearer token written with such an
 // ID is not the token.
 func TestIDsAreParsedStrictly(t *testing.T) {
-	env := secSetup(t, secIdentity())
+	env := secSetup(t)
 	pending := env.fixture("pending")
 	tok := env.fixture("token")
 	// Carol is an admin: no route refuses her before reading the ID.

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rolegate/rolegate/store/storetest"
 	"github.com/rolegate/rolegate/web/api"
@@ -125,6 +123,37 @@ func newTestProvider(t *testing.T) *testProvider {
 	return p
 }
 
+// identity signs users in at p for a server at base; roles maps p's
+// groups to roles.
+func (p *testProvider) identity(base string, roles auth.RoleGroups) auth.Identity {
+	return auth.Identity{
+		OIDC:  &auth.OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret", RedirectURL: base + "/auth/callback"},
+		Roles: roles, SessionKey: []byte(strings.Repeat("o", 32)),
+	}
+}
+
+// serveSelf serves the handler that build makes for the server's own
+// URL, which an OIDC sign-in names as its redirect.
+func serveSelf(t *testing.T, build func(base string) http.Handler) *httptest.Server {
+	t.Helper()
+	var handler http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	handler = build(srv.URL)
+	return srv
+}
+
+// uiServeOIDC serves the pages and the API on a database of their own,
+// signing users in at p.
+func uiServeOIDC(t *testing.T, p *testProvider, roles auth.RoleGroups) *uiFixture {
+	t.Helper()
+	db := storetest.New(t)
+	srv := serveSelf(t, func(base string) http.Handler {
+		return newServer(testDeps(db), p.identity(base, roles), db, api.Limits{})
+	})
+	return &uiFixture{t: t, db: db, srv: srv, ctx: uiCtx(t)}
+}
+
 func (p *testProvider) signInAs(user string, groups ...string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -134,15 +163,7 @@ func (p *testProvider) signInAs(user string, groups ...string) {
 func TestOIDCSignIn(t *testing.T) {
 	t.Parallel()
 	p := newTestProvider(t)
-	db := storetest.New(t)
-	var handler http.Handler
-	rg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(rg.Close)
-	handler = newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
-		Store: db, Settings: db.Settings()}, auth.Identity{
-		OIDC:  &auth.OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret", RedirectURL: rg.URL + "/auth/callback"},
-		Roles: auth.RoleGroups{Approver: []string{"approvers"}, Admin: []string{"admins"}}, SessionKey: []byte(strings.Repeat("o", 32)),
-	}, db, api.Limits{})
+	rg := uiServeOIDC(t, p, auth.RoleGroups{Approver: []string{"approvers"}, Admin: []string{"admins"}}).srv
 	browser := func(follow bool) *http.Client {
 		jar, _ := cookiejar.New(nil)
 		c := &http.Client{Jar: jar}

@@ -18,8 +18,7 @@ const (
 )
 
 func TestPagesByCaller(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	own := uiCreate(t, f.db, uiNewReq("reports-reader", "alice"))
 	live := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("exports-writer", "alice",
 		provision.BucketScope{Bucket: "team-exports", Access: provision.AccessReadWrite})))
@@ -66,8 +65,7 @@ func TestPagesByCaller(t *testing.T) {
 }
 
 func TestPageTitlesAndContent(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	req := uiCreate(t, f.db, uiNewReq("reports-reader", "alice"))
 	live := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("exports-reader", "erin",
 		provision.BucketScope{Bucket: "team-exports", Access: provision.AccessRead})))
@@ -111,8 +109,7 @@ func TestPageTitlesAndContent(t *testing.T) {
 }
 
 func TestNewRequestForm(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	alice := f.client("alice", "")
 	alice.get("/requests/new")
 	form := url.Values{"name": {"reports-reader"}, "description": {"reads reports"}, "justification": {""},
@@ -174,8 +171,7 @@ func TestNewRequestForm(t *testing.T) {
 }
 
 func TestCSRFRefused(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	req := uiCreate(t, f.db, uiNewReq("reports-reader", "alice"))
 	bob := f.client("bob", approverGroups)
 	bob.get("/dashboard")
@@ -206,8 +202,7 @@ func TestCSRFRefused(t *testing.T) {
 }
 
 func TestHostileInputEscaped(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	in := uiNewReq("reports-reader", "alice")
 	in.Justification = `<script>alert("x")</script><img src=x onerror=alert(1)>`
 	req := uiCreate(t, f.db, in)

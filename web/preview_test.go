@@ -12,8 +12,7 @@ import (
 // another pending or live request, in any case, but not on the change form
 // of the request that holds it.
 func TestPreviewSaysNameTaken(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	held := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("reports-reader", "alice")))
 	alice := f.client("alice", "")
 	alice.get("/requests/new")

@@ -15,7 +15,6 @@ import (
 
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
-	"github.com/rolegate/rolegate/web/api"
 	"github.com/rolegate/rolegate/web/auth"
 )
 
@@ -31,18 +30,7 @@ func uiServeClock(t *testing.T, id auth.Identity) clockFixture {
 	t.Helper()
 	offset := &atomic.Int64{}
 	db := storetest.Open(t, storetest.URL(t), store.Options{Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
-	return clockFixture{uiFixture: uiServeOn(t, db, id), offset: offset}
-}
-
-// uiServeOn serves the pages and the API of db: several of these on one
-// database are several instances of rolegate.
-func uiServeOn(t *testing.T, db *store.DB, id auth.Identity) *uiFixture {
-	t.Helper()
-	e := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
-		Store: db, Settings: db.Settings()}, id, db, api.Limits{})
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	return &uiFixture{t: t, db: db, srv: srv}
+	return clockFixture{uiFixture: uiServe(t, db, id), offset: offset}
 }
 
 // devSignIn signs c in as a dev user and returns the page it lands on.
@@ -76,7 +64,7 @@ func adminTokenForm() url.Values {
 // signed its holder in and could mint an admin API token.
 func TestSignOutEndsSession(t *testing.T) {
 	t.Parallel()
-	f := uiServeWithAPI(t, auth.Identity{DevUsers: true})
+	f := uiSetup(t, auth.Identity{DevUsers: true})
 	carol := f.client("", "")
 	devSignIn(t, carol, "carol")
 	pageHas(t, carol.get("/settings/tokens"), `data-user="carol"`)
@@ -101,7 +89,7 @@ func TestSignOutEndsSessionOnEveryInstance(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
 	id := auth.Identity{DevUsers: true, SessionKey: []byte(strings.Repeat("m", 32))}
-	a, b := uiServeOn(t, db, id), uiServeOn(t, db, id)
+	a, b := uiServe(t, db, id), uiServe(t, db, id)
 	alice := a.client("", "")
 	devSignIn(t, alice, "alice")
 	onB := steal(b, alice)
@@ -117,8 +105,7 @@ func TestSignOutEndsSessionOnEveryInstance(t *testing.T) {
 // cookie planted in eve's browser, a form on mallory's site) must not act
 // as eve. It used to be recorded as eve's approval.
 func TestCSRFBoundToProxyIdentity(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	req := uiCreate(t, f.db, uiNewReq("reports-reader", "alice"))
 	c := f.client("mallory", "")
 	c.get("/requests")
@@ -148,7 +135,7 @@ func TestCSRFBoundToProxyIdentity(t *testing.T) {
 // cannot plant one.
 func TestSecureCookiesUseHostPrefix(t *testing.T) {
 	t.Parallel()
-	f := uiServeWithAPI(t, auth.Identity{DevUsers: true, CookieSecure: true})
+	f := uiSetup(t, auth.Identity{DevUsers: true, CookieSecure: true})
 	c := f.client("", "")
 	check := func(what string, h http.Header, want ...string) {
 		t.Helper()
@@ -199,7 +186,7 @@ func TestAdminEndsUserSessions(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
 	id := auth.Identity{DevUsers: true, SessionKey: []byte(strings.Repeat("e", 32))}
-	a, b := uiServeOn(t, db, id), uiServeOn(t, db, id)
+	a, b := uiServe(t, db, id), uiServe(t, db, id)
 	alice1, alice2, bob, carol := a.client("", ""), b.client("", ""), a.client("", ""), b.client("", "")
 	devSignIn(t, alice1, "alice")
 	devSignIn(t, alice2, "alice")

@@ -29,6 +29,7 @@ type uiFixture struct {
 	t   testing.TB
 	db  *store.DB
 	srv *httptest.Server
+	ctx context.Context // for calls to the store; ends with the test
 }
 
 // proxyIdentity trusts the loopback proxy: test clients name their user
@@ -47,15 +48,21 @@ func uiSetup(t testing.TB, id auth.Identity) *uiFixture {
 	return uiServe(t, db, id)
 }
 
+// uiProxyTest runs t in parallel on a server of its own behind the test
+// proxy: the start of most page tests.
+func uiProxyTest(t *testing.T) *uiFixture {
+	t.Helper()
+	t.Parallel()
+	return uiSetup(t, uiProxyIdentity())
+}
+
+// uiServe serves the pages and the API of db under id: several of these
+// on one database are several instances of rolegate.
 func uiServe(t testing.TB, db *store.DB, id auth.Identity) *uiFixture {
 	t.Helper()
-	e := newServer(Deps{
-		Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
-		Store: db, Settings: db.Settings(),
-	}, id, db, api.Limits{})
-	srv := httptest.NewServer(e)
+	srv := httptest.NewServer(newServer(testDeps(db), id, db, api.Limits{}))
 	t.Cleanup(srv.Close)
-	return &uiFixture{t: t, db: db, srv: srv}
+	return &uiFixture{t: t, db: db, srv: srv, ctx: uiCtx(t)}
 }
 
 func uiCtx(t testing.TB) context.Context {
@@ -63,6 +70,13 @@ func uiCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// testDeps are the pages' dependencies on db, with a metrics registry of
+// their own and no logging.
+func testDeps(db *store.DB) Deps {
+	return Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
+		Store: db, Settings: db.Settings()}
 }
 
 // newServer builds the server as cmd/rolegate does: sign-in under id, the
@@ -120,19 +134,27 @@ func (c *uiClient) do(method, path string, form url.Values) uiResponse {
 		req.Header.Set("X-Forwarded-User", c.user)
 		req.Header.Set("X-Forwarded-Groups", c.groups)
 	}
-	res, err := c.hc.Do(req)
-	if err != nil {
-		c.f.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		c.f.t.Fatal(err)
-	}
+	res, b := roundTrip(c.f.t, c.hc, req)
 	if m := uiCSRFRe.FindStringSubmatch(string(b)); m != nil {
 		c.csrf = m[1]
 	}
 	return uiResponse{status: res.StatusCode, body: string(b), header: res.Header}
+}
+
+// roundTrip sends req from hc and returns the answer with its body read
+// (and closed).
+func roundTrip(t testing.TB, hc *http.Client, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	res, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, b
 }
 
 func (c *uiClient) get(path string) uiResponse { return c.do(http.MethodGet, path, nil) }

@@ -10,13 +10,14 @@ import (
 
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // The API's Terraform of a request is its live version's: it stays
 // served, unchanged, while a change waits for approval and after the
 // change is rejected.
 func TestAPITerraformIsTheLiveVersion(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	id := env.create(asAlice, "live-tf")
 	env.activate(id)
 	get := func() resp {
@@ -50,8 +51,7 @@ var approvalLines = regexp.MustCompile(`# Approved by: .*\n# Approved at: .*\n`)
 // the local IAM endpoint), except the header's approval lines; the
 // new-request preview differs from it only where it has no request ID.
 func TestPendingTerraformIsWhatTheWorkerStores(t *testing.T) {
-	t.Parallel()
-	f := uiSetup(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	in := uiNewReq("byte-for-byte", "alice")
 	r := uiCreate(t, f.db, in)
 	alice := f.client("alice", "")
@@ -101,23 +101,68 @@ func TestPendingTerraformIsWhatTheWorkerStores(t *testing.T) {
 // The requester of a failed request is offered, and may use, revoke: a
 // failed first provisioning may have left the role in IAM.
 func TestAPIRevokeAFailedRequest(t *testing.T) {
-	env := setupAPI(t, api.Limits{})
+	env := setupAPI(t)
 	id := env.create(asAlice, "half-made")
 	wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", id), as: asBob, body: map[string]any{}}), 200)
 	if err := env.db.FailProvisioning(ctxT(t), id, 1, "instance profile half-made exists and is not rolegate's"); err != nil {
 		t.Fatal(err)
 	}
-	var v api.RequestDetail
-	r := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", id), as: asAlice})
-	r.json(t, &v)
+	v := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", id), as: asAlice}).detail(t)
 	if !slices.Contains(v.Actions, "revoke") || slices.Contains(v.Actions, "retry") {
 		t.Fatalf("actions offered to the requester of a failed request: %v", v.Actions)
 	}
 	wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/revoke", id), as: asErin}), 403)
-	r = env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/revoke", id), as: asAlice})
+	r := env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/revoke", id), as: asAlice})
 	wantStatus(t, r, 200)
-	r.json(t, &v)
-	if v.Status != store.StatusRevoking {
+	if v = r.detail(t); v.Status != store.StatusRevoking {
 		t.Fatalf("after revoke: %s", v.Status)
 	}
+}
+
+func TestAPITerraformRolesAndPreview(t *testing.T) {
+	env := setupAPI(t)
+	id := env.create(asAlice, "with-terraform")
+	r := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asAlice})
+	wantStatus(t, r, 404)
+	if p := r.problem(t); p.Type != problem.Base+"not-provisioned" {
+		t.Errorf("type %s", p.Type)
+	}
+	env.activate(id)
+	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asErin}), 403)
+	r = env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asAlice})
+	wantStatus(t, r, 200)
+	etag := r.Header.Get("ETag")
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") || len(etag) != 66 || !strings.Contains(string(r.body), `resource "aws_iam_role"`) {
+		t.Fatalf("terraform: %s etag %q\n%s", r.Header.Get("Content-Type"), etag, r.body)
+	}
+	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/terraform", id), as: asAlice, header: map[string]string{"If-None-Match": etag}}), 304)
+	v1 := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/versions/1/terraform", id), as: asBob})
+	wantStatus(t, v1, 200)
+	if string(v1.body) != string(r.body) || v1.Header.Get("ETag") != etag {
+		t.Error("version 1's Terraform differs from the current one's")
+	}
+	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d/versions/7/terraform", id), as: asBob}), 404)
+	wantStatus(t, env.do(req{method: "GET", path: "/api/v1/requests/9999/terraform", as: asBob}), 404)
+
+	var roles api.RequestPage
+	rr := env.do(req{method: "GET", path: "/api/v1/roles", as: asErin})
+	wantStatus(t, rr, 200)
+	rr.json(t, &roles)
+	if len(roles.Items) != 1 || roles.Items[0].RoleARN == "" || roles.Items[0].InstanceProfileARN == "" {
+		t.Fatalf("roles: %+v", roles)
+	}
+	wantStatus(t, env.do(req{method: "GET", path: "/api/v1/roles?limit=x", as: asErin}), 400)
+
+	var pv api.PreviewView
+	p := env.do(req{method: "POST", path: "/api/v1/preview", as: asErin, body: spec("previewed")})
+	wantStatus(t, p, 200)
+	p.json(t, &pv)
+	if pv.Plan.RoleName != "previewed" || !strings.Contains(string(pv.Plan.PermissionsPolicy), "example-bucket") || !strings.Contains(pv.Terraform, "previewed") {
+		t.Fatalf("preview: %+v", pv)
+	}
+	if page := env.do(req{method: "GET", path: "/api/v1/requests?q=previewed", as: asErin}); strings.Contains(string(page.body), "previewed") {
+		t.Error("the preview stored a request")
+	}
+	bad := spec("bad name!")
+	wantStatus(t, env.do(req{method: "POST", path: "/api/v1/preview", as: asErin, body: bad}), 422)
 }

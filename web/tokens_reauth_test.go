@@ -2,20 +2,13 @@ package web
 
 import (
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
-	"github.com/rolegate/rolegate/web/api"
 	"github.com/rolegate/rolegate/web/auth"
 )
 
@@ -57,8 +50,7 @@ func TestAdminTokenNeedsRecentSignIn(t *testing.T) {
 // TestAdminTokenNeverExpiresRefused: the form offers no "never" to admins,
 // and the server refuses a token with the admin role that never expires.
 func TestAdminTokenNeverExpiresRefused(t *testing.T) {
-	t.Parallel()
-	f := uiServeWithAPI(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	carol, bob := f.client("carol", adminGroups), f.client("bob", approverGroups)
 	pageLacks(t, carol.get("/settings/tokens"), `<option value="never"`)
 	pageHas(t, bob.get("/settings/tokens"), `<option value="never"`)
@@ -139,16 +131,7 @@ func getFollowing(t *testing.T, c *uiClient, path string) uiResponse {
 func TestAdminTokenRecentSignInOIDC(t *testing.T) {
 	t.Parallel()
 	p := newTestProvider(t)
-	db := storetest.New(t)
-	var handler http.Handler
-	rg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(rg.Close)
-	handler = newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(),
-		Store: db, Settings: db.Settings()}, auth.Identity{
-		OIDC:  &auth.OIDCConfig{Issuer: p.srv.URL, ClientID: "rolegate", ClientSecret: "s3cret", RedirectURL: rg.URL + "/auth/callback"},
-		Roles: auth.RoleGroups{Admin: []string{"admins"}}, SessionKey: []byte(strings.Repeat("o", 32)),
-	}, db, api.Limits{})
-	f := &uiFixture{t: t, db: db, srv: rg}
+	f := uiServeOIDC(t, p, auth.RoleGroups{Admin: []string{"admins"}})
 	p.signInAs("olga", "admins")
 	p.mu.Lock()
 	p.authTime = time.Now().Add(-time.Hour)

@@ -3,34 +3,16 @@ package web
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
 	"github.com/rolegate/rolegate/web/api"
-	"github.com/rolegate/rolegate/web/auth"
 )
-
-// uiServeWithAPI is uiSetup with the real store behind the router, so the
-// JSON API is mounted too and tokens made on the pages can be used.
-func uiServeWithAPI(t *testing.T, id auth.Identity) *uiFixture {
-	t.Helper()
-	db := storetest.New(t)
-	e := newServer(Deps{Logger: slog.New(slog.DiscardHandler), Ready: db, Registry: prometheus.NewRegistry(), Version: "test",
-		Store: db, Settings: db.Settings()}, id, db, api.Limits{})
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	return &uiFixture{t: t, db: db, srv: srv}
-}
 
 var secretRe = regexp.MustCompile(`rgt_\d+_[A-Za-z0-9_-]{43}`)
 
@@ -73,8 +55,7 @@ func apiMe(t *testing.T, f *uiFixture, token string) (int, api.MeView) {
 }
 
 func TestTokensPageByCaller(t *testing.T) {
-	t.Parallel()
-	f := uiServeWithAPI(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	callers := map[string]*uiClient{
 		"signed out": f.client("", ""),
 		"alice":      f.client("alice", ""),
@@ -113,8 +94,7 @@ func TestTokensPageByCaller(t *testing.T) {
 }
 
 func TestTokenCreatedShownOnceAndUsable(t *testing.T) {
-	t.Parallel()
-	f := uiServeWithAPI(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	dave := f.client("dave", "approvers,data-owners")
 	r, secret := createToken(t, dave, url.Values{"description": {"deploy <pipeline>"}, "expiry": {"30d"}, "role": {"requester", "approver"}})
 	pageHas(t, r, "<title>New API token · rolegate</title>", "shown only once", `data-copy="token-secret"`,
@@ -150,8 +130,7 @@ func TestTokenCreatedShownOnceAndUsable(t *testing.T) {
 }
 
 func TestTokenFormErrorsAndEscalation(t *testing.T) {
-	t.Parallel()
-	f := uiServeWithAPI(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	alice, bob := f.client("alice", ""), f.client("bob", approverGroups)
 	alice.get("/settings/tokens")
 	bob.get("/settings/tokens")
@@ -200,8 +179,7 @@ func TestTokenFormErrorsAndEscalation(t *testing.T) {
 }
 
 func TestTokenRevokedFromThePage(t *testing.T) {
-	t.Parallel()
-	f := uiServeWithAPI(t, uiProxyIdentity())
+	f := uiProxyTest(t)
 	alice, erin, carol := f.client("alice", ""), f.client("erin", ""), f.client("carol", adminGroups)
 	_, aliceSecret := createToken(t, alice, url.Values{"description": {"laptop"}, "expiry": {"90d"}, "role": {"requester"}})
 	_, erinSecret := createToken(t, erin, url.Values{"description": {"ci"}, "expiry": {"90d"}, "role": {"requester"}})
@@ -256,12 +234,10 @@ func TestTokenRevokedFromThePage(t *testing.T) {
 // the tokens they made lose what they no longer hold, for good; tokens an
 // admin made for them on the command line are the admin's to manage.
 func TestTokensNarrowToTheUsersCurrentRoles(t *testing.T) {
-	t.Parallel()
-	f := uiServeWithAPI(t, uiProxyIdentity())
-	ctx := uiCtx(t)
+	f := uiProxyTest(t)
 	_, secret := createToken(t, f.client("dave", "approvers,data-owners"),
 		url.Values{"description": {"deploy"}, "expiry": {"30d"}, "role": {"requester", "approver"}})
-	_, cliSecret, err := f.db.CreateToken(ctx, store.NewToken{User: "dave", Groups: []string{"approvers"},
+	_, cliSecret, err := f.db.CreateToken(f.ctx, store.NewToken{User: "dave", Groups: []string{"approvers"},
 		Roles: []store.Role{store.RoleRequester, store.RoleApprover}, CreatedBy: "cli"})
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +268,7 @@ func TestTokensNarrowToTheUsersCurrentRoles(t *testing.T) {
 	if got := roles(cliSecret); got != "requester,approver / approvers" {
 		t.Fatalf("the command line's token changed to %q", got)
 	}
-	events, err := f.db.ListEvents(ctx, store.EventFilter{Kind: store.EventTokenNarrowed})
+	events, err := f.db.ListEvents(f.ctx, store.EventFilter{Kind: store.EventTokenNarrowed})
 	if err != nil || len(events) != 1 || events[0].Actor != "dave" {
 		t.Fatalf("audit events for the narrowing: %+v (err %v)", events, err)
 	}

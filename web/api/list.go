@@ -40,21 +40,38 @@ func handleAPIListRequests(st Store) echo.HandlerFunc {
 			return err
 		}
 		// As on the pages, requesters list their own requests only.
-		if actor := apiActor(c); !actor.Has(store.RoleApprover) && !actor.Has(store.RoleAdmin) {
-			if f.Requester != "" && f.Requester != actor.Name {
-				return newAPIError(http.StatusForbidden, "forbidden", "Requesters list their own requests only; approvers may list anyone's.")
-			}
-			f.Requester = actor.Name
+		if err := ownOnly(apiActor(c), &f.Requester, "Requesters list their own requests only; approvers may list anyone's."); err != nil {
+			return err
 		}
 		page, as, err := st.ListAssessed(c.Request().Context(), apiActor(c), f, risk)
-		if se, _, _ := problem.Lookup(err, true); se != nil && se.Kind.General() == store.KindInvalid {
-			return newAPIError(http.StatusBadRequest, "bad-query", problem.Sentence(se, ""))
-		}
 		if err != nil {
-			return err
+			return listError(err)
 		}
 		return c.JSON(http.StatusOK, pageView(st, apiActor(c), page, as))
 	}
+}
+
+// ownOnly keeps a requester's list to their own: *owner, the filter by
+// owner, becomes the actor, and naming someone else is refused (403, with
+// message). Approvers and admins list anyone's.
+func ownOnly(actor store.Actor, owner *string, message string) error {
+	if actor.Has(store.RoleApprover) || actor.Has(store.RoleAdmin) {
+		return nil
+	}
+	if *owner != "" && *owner != actor.Name {
+		return newAPIError(http.StatusForbidden, "forbidden", message)
+	}
+	*owner = actor.Name
+	return nil
+}
+
+// listError answers err of a list: a query the store cannot read (such as
+// a cursor of another list) with 400 bad-query, anything else as it is.
+func listError(err error) error {
+	if se, _, _ := problem.Lookup(err, true); se != nil && se.Kind.General() == store.KindInvalid {
+		return newAPIError(http.StatusBadRequest, "bad-query", problem.Sentence(se, ""))
+	}
+	return err
 }
 
 func pageView(st Store, actor store.Actor, page store.RequestPage, as map[int64]store.Assessment) RequestPage {

@@ -70,18 +70,12 @@ func handleAPIListReviews(st Store) echo.HandlerFunc {
 			return err
 		}
 		// As with requests, requesters list their own reviews only.
-		if actor := apiActor(c); !actor.Has(store.RoleApprover) && !actor.Has(store.RoleAdmin) {
-			if f.Owner != "" && f.Owner != actor.Name {
-				return newAPIError(http.StatusForbidden, "forbidden", "Requesters list the reviews of their own roles only; approvers and admins may list anyone's.")
-			}
-			f.Owner = actor.Name
+		if err := ownOnly(apiActor(c), &f.Owner, "Requesters list the reviews of their own roles only; approvers and admins may list anyone's."); err != nil {
+			return err
 		}
 		page, err := st.ListReviews(c.Request().Context(), f)
-		if se, _, _ := problem.Lookup(err, true); se != nil && se.Kind.General() == store.KindInvalid {
-			return newAPIError(http.StatusBadRequest, "bad-query", problem.Sentence(se, ""))
-		}
 		if err != nil {
-			return err
+			return listError(err)
 		}
 		out := ReviewPage{Enabled: st.Reviews().On(), Items: []ReviewView{}, NextCursor: page.Next}
 		for _, rv := range page.Reviews {
@@ -117,30 +111,35 @@ func readReviewAnswer(c echo.Context, st Store) (int64, string, error) {
 	return id, b.Note, nil
 }
 
-func handleAPIConfirmReview(st Store) echo.HandlerFunc {
+// reviewAnswer is the handler of one answer to a review: answer records
+// the note for the request id, once readReviewAnswer has let the caller
+// through.
+func reviewAnswer(st Store, answer func(c echo.Context, id int64, note string) error) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, note, err := readReviewAnswer(c, st)
 		if err != nil {
 			return err
 		}
+		return answer(c, id, note)
+	}
+}
+
+func handleAPIConfirmReview(st Store) echo.HandlerFunc {
+	return reviewAnswer(st, func(c echo.Context, id int64, note string) error {
 		rv, err := st.ConfirmReview(c.Request().Context(), apiActor(c), id, note)
 		if err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, reviewView(rv))
-	}
+	})
 }
 
 func handleAPILetGo(st Store) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		id, note, err := readReviewAnswer(c, st)
-		if err != nil {
-			return err
-		}
+	return reviewAnswer(st, func(c echo.Context, id int64, note string) error {
 		r, err := st.LetGo(c.Request().Context(), apiActor(c), id, note)
 		if err != nil {
 			return err
 		}
 		return renderDetail(c, st, http.StatusOK, r)
-	}
+	})
 }

@@ -1,8 +1,6 @@
 package auth
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"strings"
@@ -55,11 +53,7 @@ func TestProxyActor(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := httptest.NewRequest(http.MethodGet, "/", nil)
-			r.RemoteAddr = tc.peer
-			for k, v := range tc.headers {
-				r.Header.Set(k, v)
-			}
+			r := peerRequest("/", tc.peer, tc.headers)
 			got, ok := proxyActor(tc.p, roles, r)
 			if tc.want == "" {
 				if ok {

@@ -48,11 +48,7 @@ func TestMetricsGuard(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-			r.RemoteAddr = tc.peer
-			for k, v := range tc.headers {
-				r.Header.Set(k, v)
-			}
+			r := peerRequest("/metrics", tc.peer, tc.headers)
 			w := httptest.NewRecorder()
 			tc.e.ServeHTTP(w, r)
 			if w.Code != tc.want {

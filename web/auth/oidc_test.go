@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -68,17 +67,8 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 			req.AddCookie(&http.Cookie{Name: AuthCookie, Value: tc.cookie})
 		}
 		b := browser(t)
-		resp, err := b.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), tc.want) {
-			t.Errorf("%s: %d %q, want 400 naming %q", tc.name, resp.StatusCode, body, tc.want)
+		if code, body := send(t, b, req); code != http.StatusBadRequest || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d %q, want 400 naming %q", tc.name, code, body, tc.want)
 		}
 		if name, _ := s.me(t, b, ""); name != "-" {
 			t.Errorf("%s: signed in as %q", tc.name, name)

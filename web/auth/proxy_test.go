@@ -14,8 +14,7 @@ import (
 // browser's session is for, that session ends on the server and a new one
 // starts, so the old CSRF token is refused even for its own user.
 func TestProxyNamesAnotherUser(t *testing.T) {
-	t.Parallel()
-	s := newEchoServer(t, proxyIdentity())
+	s := proxyTest(t)
 	b := browser(t)
 	_, aliceTok := s.me(t, b, "alice")
 	aliceSess := s.sessionID(t, b)
@@ -46,8 +45,7 @@ func TestProxyNamesAnotherUser(t *testing.T) {
 // TestProxySignOut ends the session and sends the browser to the proxy's
 // sign-out with a local "next" only.
 func TestProxySignOut(t *testing.T) {
-	t.Parallel()
-	s := newEchoServer(t, proxyIdentity())
+	s := proxyTest(t)
 	for _, tc := range []struct{ next, want string }{
 		{"/requests?x=1", "/oauth2/sign_out?rd=%2Frequests%3Fx%3D1"},
 		{"//evil.example/", "/oauth2/sign_out"},
@@ -81,8 +79,7 @@ func TestProxySignOut(t *testing.T) {
 // TestIdentifyRefusesNonText: a form value the store could not keep is a
 // 400 with a message, never a 5xx.
 func TestIdentifyRefusesNonText(t *testing.T) {
-	t.Parallel()
-	s := newEchoServer(t, proxyIdentity())
+	s := proxyTest(t)
 	b := browser(t)
 	_, tok := s.me(t, b, "alice")
 	for _, v := range []string{"a\x00b", "\xff\xfe"} {
