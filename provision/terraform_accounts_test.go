@@ -57,15 +57,7 @@ func TestTerraformInAssumedAccount(t *testing.T) {
 	t.Parallel()
 	set := twoAccountsManaged()
 	p := mustPlan(t, prodSpec("reader"), set, testMeta("REQ-prod"))
-	tf, err := Terraform(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkGolden(t, "assumed-account.tf", tf)
-	again, _ := Terraform(mustPlan(t, prodSpec("reader"), set, testMeta("REQ-prod")))
-	if !bytes.Equal(tf, again) {
-		t.Error("Terraform is not deterministic")
-	}
+	tf := checkTerraformGolden(t, "assumed-account.tf", func() Plan { return mustPlan(t, prodSpec("reader"), set, testMeta("REQ-prod")) })
 	blocks := blockProviders(t, tf)
 	if len(blocks) != 8 {
 		t.Errorf("%d blocks, want 4 resources and 4 imports: %v", len(blocks), blocks)
@@ -76,10 +68,6 @@ func TestTerraformInAssumedAccount(t *testing.T) {
 		}
 	}
 	terraformState(t, tf, p) // the imports still target the resources
-	t.Run("terraform fmt", func(t *testing.T) {
-		t.Parallel()
-		terraformFmtCheck(t, tf)
-	})
 }
 
 // A role in an account reached with rolegate's own credentials renders as
