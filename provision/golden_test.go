@@ -57,21 +57,30 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkGolden(t, name+".policy.json", []byte(p.Policy.Document+"\n"))
-			tf, err := Terraform(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkGolden(t, name+".tf", tf)
-			again, _ := Terraform(mustPlan(t, g.spec, g.set, testMeta("REQ-"+name)))
-			if !bytes.Equal(tf, again) {
-				t.Error("Terraform is not deterministic")
-			}
-			t.Run("terraform fmt", func(t *testing.T) {
-				t.Parallel()
-				terraformFmtCheck(t, tf)
-			})
+			checkTerraformGolden(t, name+".tf", func() Plan { return mustPlan(t, g.spec, g.set, testMeta("REQ-"+name)) })
 		})
 	}
+}
+
+// checkTerraformGolden renders the plan plan builds, compares it with the
+// golden file name, renders a second plan to check the output is
+// deterministic and runs terraform fmt -check on it. It returns the
+// Terraform.
+func checkTerraformGolden(t *testing.T, name string, plan func() Plan) []byte {
+	t.Helper()
+	tf, err := Terraform(plan())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, name, tf)
+	if again, _ := Terraform(plan()); !bytes.Equal(tf, again) {
+		t.Error("Terraform is not deterministic")
+	}
+	t.Run("terraform fmt", func(t *testing.T) {
+		t.Parallel()
+		terraformFmtCheck(t, tf)
+	})
+	return tf
 }
 
 // TestSeedPolicyExact pins the seed example to the exact grants.

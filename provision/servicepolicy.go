@@ -10,6 +10,16 @@ package provision
 // is included because AddRoleToInstanceProfile requires it on the role.
 // It never fails: invalid settings are caught by Settings.Validate.
 func ServicePolicy(set Settings) string {
+	out, err := marshalPolicy(servicePolicyDocument(set))
+	if err != nil {
+		panic(err) // maps and strings always marshal
+	}
+	return out
+}
+
+// servicePolicyDocument is ServicePolicy's document, which HubPolicy
+// extends.
+func servicePolicyDocument(set Settings) policyDocument {
 	path := set.RolePath
 	if path == "" {
 		path = "/"
@@ -65,9 +75,5 @@ func ServicePolicy(set Settings) string {
 		doc.Statement = append(doc.Statement, statement{Sid: "RemoveUnplannedBoundary", Effect: "Allow",
 			Action: []string{"iam:DeleteRolePermissionsBoundary"}, Resource: []string{roles}, Condition: tagged})
 	}
-	out, err := marshalPolicy(doc)
-	if err != nil {
-		panic(err) // maps and strings always marshal
-	}
-	return out
+	return doc
 }

@@ -22,19 +22,23 @@ import (
 // adopt the live resources. Policies are jsonencode() of HCL objects made
 // from the very JSON the reconciler sends. The output is canonical
 // (hclwrite.Format). It returns an error only if a policy in the plan is
-// not valid JSON.
+// not valid JSON. A plan into an account rolegate reaches by assuming a
+// role (Account.Assumed) names that account's provider alias, aws.<name>,
+// in every resource and import block (TerraformProviders configures it),
+// and its resource labels carry the account, so the same role name in
+// two accounts gives two resources of one module.
 func Terraform(p Plan) ([]byte, error) {
 	f := hclwrite.NewEmptyFile()
 	body := f.Body()
 	body.AppendUnstructuredTokens(headerTokens(p))
 	body.AppendNewline()
 
-	label := TerraformLabel(p.Role.Name)
+	label := terraformRoleLabel(p)
 	roleRef := func(attr string) hcl.Traversal {
 		return hcl.Traversal{hcl.TraverseRoot{Name: "aws_iam_role"}, hcl.TraverseAttr{Name: label}, hcl.TraverseAttr{Name: attr}}
 	}
 
-	role := body.AppendNewBlock("resource", []string{"aws_iam_role", label}).Body()
+	role := newResource(body, p, "aws_iam_role", label)
 	role.SetAttributeValue("name", cty.StringVal(p.Role.Name))
 	role.SetAttributeValue("path", cty.StringVal(p.Role.Path))
 	role.SetAttributeValue("description", cty.StringVal(p.Role.Description))
@@ -50,7 +54,7 @@ func Terraform(p Plan) ([]byte, error) {
 	role.SetAttributeValue("tags", tagsValue(p.Role.Tags))
 	body.AppendNewline()
 
-	pol := body.AppendNewBlock("resource", []string{"aws_iam_role_policy", label}).Body()
+	pol := newResource(body, p, "aws_iam_role_policy", label)
 	pol.SetAttributeValue("name", cty.StringVal(p.Policy.Name))
 	pol.SetAttributeTraversal("role", roleRef("name"))
 	doc, err := jsonencodeTokens(p.Policy.Document)
@@ -62,13 +66,13 @@ func Terraform(p Plan) ([]byte, error) {
 
 	attLabels := attachmentLabels(label, p.ManagedPolicies)
 	for i, arn := range p.ManagedPolicies {
-		att := body.AppendNewBlock("resource", []string{"aws_iam_role_policy_attachment", attLabels[i]}).Body()
+		att := newResource(body, p, "aws_iam_role_policy_attachment", attLabels[i])
 		att.SetAttributeTraversal("role", roleRef("name"))
 		att.SetAttributeValue("policy_arn", cty.StringVal(arn))
 		body.AppendNewline()
 	}
 
-	prof := body.AppendNewBlock("resource", []string{"aws_iam_instance_profile", label}).Body()
+	prof := newResource(body, p, "aws_iam_instance_profile", label)
 	prof.SetAttributeValue("name", cty.StringVal(p.InstanceProfile.Name))
 	prof.SetAttributeValue("path", cty.StringVal(p.InstanceProfile.Path))
 	prof.SetAttributeTraversal("role", roleRef("name"))
@@ -86,6 +90,7 @@ func Terraform(p Plan) ([]byte, error) {
 	for _, im := range imports {
 		body.AppendNewline()
 		b := body.AppendNewBlock("import", nil).Body()
+		setProvider(b, p)
 		b.SetAttributeTraversal("to", hcl.Traversal{hcl.TraverseRoot{Name: im.typ}, hcl.TraverseAttr{Name: im.label}})
 		b.SetAttributeValue("id", cty.StringVal(im.id))
 	}
@@ -110,12 +115,12 @@ func headerTokens(p Plan) hclwrite.Tokens {
 			"Approved by: "+strings.Join(p.Meta.Approvers, ", "),
 			"Approved at: "+p.Meta.Time.UTC().Format(time.RFC3339))
 	}
-	lines = append(lines, "The import blocks adopt the live resources without recreating them.")
-	var toks hclwrite.Tokens
-	for _, l := range lines {
-		toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenComment, Bytes: []byte("# " + commentSafe(l) + "\n")})
+	if p.Account.Assumed() {
+		lines = append(lines, fmt.Sprintf("Account: %s (%s), through the provider aws.%s, which assumes %s.",
+			p.Account.Name, p.Account.ID, p.Account.Name, p.Account.RoleARN))
 	}
-	return toks
+	lines = append(lines, "The import blocks adopt the live resources without recreating them.")
+	return commentTokens(lines...)
 }
 
 // commentSafe keeps a value on its comment line: a newline in a requester

@@ -35,7 +35,9 @@ func TestAccountsFileRender(t *testing.T) {
 		{"name":"prod","id":"222222222222","role_arn":"arn:aws:iam::222222222222:role/rolegate-provisioner","name_prefix":"prod-"}]}`)
 	for _, file := range []string{writeAccounts(t, "accounts.yaml", twoAccountsYAML), json} {
 		out, _, err := runCmd(t, map[string]string{"ROLEGATE_ACCOUNTS_FILE": file}, "render", "--spec", spec, "--only", "terraform")
-		if err != nil || !strings.Contains(out, `resource "aws_iam_role" "prod-r"`) {
+		// prod is reached through its provisioner role: the label carries
+		// the account, and every block names prod's provider alias.
+		if err != nil || !strings.Contains(out, `resource "aws_iam_role" "prod_prod-r_`) || !strings.Contains(out, "provider    = aws.prod\n") {
 			t.Errorf("render with %s: %v\n%s", filepath.Base(file), err, out)
 		}
 	}

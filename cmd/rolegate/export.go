@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	"github.com/rolegate/rolegate/provision"
 )
@@ -63,4 +64,40 @@ func writeExport(dir string, files []exportFile) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// exportProviders are the files of an export beside the roles:
+// versions.tf, and when an account is reached through its provisioner
+// role, providers.tf with the provider alias of every such account (the
+// roles' Terraform names them). A single-account export stays as it was,
+// so an auditor's own provider block does not clash with one of ours.
+func exportProviders(set provision.Settings) ([]exportFile, error) {
+	files := []exportFile{{name: "versions.tf", text: []byte(providerRequirements)}}
+	for _, a := range set.Accounts {
+		if a.Assumed() {
+			tf, err := provision.TerraformProviders(set.Accounts)
+			if err != nil {
+				return nil, err
+			}
+			return append(files, exportFile{name: "providers.tf", text: tf}), nil
+		}
+	}
+	return files, nil
+}
+
+// providerRefRe finds the provider aliases provision.Terraform names.
+var providerRefRe = regexp.MustCompile(`(?m)^\s*provider\s*=\s*aws\.([A-Za-z0-9_-]+)\s*$`)
+
+// providersKnown checks that every provider alias a role's stored
+// Terraform names is one providers.tf configures: an account since
+// removed from the accounts file, or no longer assumed, would leave
+// `terraform plan` failing on the whole directory. It returns an error
+// naming the first missing alias.
+func providersKnown(tf string, set provision.Settings) error {
+	for _, m := range providerRefRe.FindAllStringSubmatch(tf, -1) {
+		if a, ok := set.Account(m[1]); !ok || a.Name != m[1] || !a.Assumed() {
+			return fmt.Errorf("its Terraform uses the provider aws.%s, but the accounts file has no account %s with a role_arn", m[1], m[1])
+		}
+	}
+	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
@@ -18,11 +17,16 @@ import (
 // the store alone, storing the Terraform the worker would.
 func activateForExport(t *testing.T, db *store.DB, name string) store.Request {
 	t.Helper()
+	return activateSpecForExport(t, db, provision.RoleSpec{Name: name, Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}})
+}
+
+// activateSpecForExport is activateForExport of any spec.
+func activateSpecForExport(t *testing.T, db *store.DB, spec provision.RoleSpec) store.Request {
+	t.Helper()
 	ctx := context.Background()
-	created, err := db.CreateRequest(ctx, store.NewRequest{Requester: "alice", Justification: "audit export",
-		Spec: provision.RoleSpec{Name: name, Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}}})
+	created, err := db.CreateRequest(ctx, store.NewRequest{Requester: "alice", Justification: "audit export", Spec: spec})
 	if err != nil {
-		t.Fatalf("create %s: %v", name, err)
+		t.Fatalf("create %s: %v", spec.Name, err)
 	}
 	r := created.Request
 	for _, who := range []string{"bob", "dave", "carol"} {
@@ -37,7 +41,12 @@ func activateForExport(t *testing.T, db *store.DB, name string) store.Request {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := provision.NewPlan(work.Spec, db.Settings(), provision.PlanMeta{RequestID: "1", Requester: r.Requester, Time: time.Now()})
+	if work.Spec.Account == "" {
+		// A store that does not keep the request's account yet: plan into
+		// the account the request named, as the worker does.
+		work.Spec.Account = spec.Account
+	}
+	plan, err := store.PlanOf(work, db.Settings())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/provision/worker"
@@ -122,7 +123,7 @@ func cmdExportTerraform(ctx context.Context, c cli) error {
 		o   opsFlags
 		dir string
 	)
-	db, _, err := o.open(ctx, c, "export-terraform", "export-terraform --dir DIR [flags]", func(fs *flag.FlagSet) {
+	db, b, err := o.open(ctx, c, "export-terraform", "export-terraform --dir DIR [flags]", func(fs *flag.FlagSet) {
 		fs.StringVar(&dir, "dir", "", "directory to write the .tf files into (created if missing)")
 	})
 	if err != nil {
@@ -135,7 +136,11 @@ func cmdExportTerraform(ctx context.Context, c cli) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("--dir: %w", err)
 	}
-	files := []exportFile{{name: "versions.tf", text: []byte(providerRequirements)}}
+	files, err := exportProviders(b.settings)
+	if err != nil {
+		return err
+	}
+	fixed := len(files)
 	// Every role live in IAM, also one with a change under way, as its live
 	// version's stored Terraform: what IAM holds, not what was asked since.
 	for after := int64(0); ; {
@@ -156,6 +161,9 @@ func cmdExportTerraform(ctx context.Context, c cli) error {
 			if !ok || v.Terraform == "" {
 				continue
 			}
+			if err := providersKnown(v.Terraform, b.settings); err != nil {
+				return fmt.Errorf("role %s (request %d): %w; nothing was written", v.Spec.Name, r.ID, err)
+			}
 			files = append(files, exportFile{name: roleFileName(r.ID, r.Spec.Name), text: []byte(v.Terraform)})
 		}
 	}
@@ -163,6 +171,10 @@ func cmdExportTerraform(ctx context.Context, c cli) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "wrote %d role(s) and versions.tf to %s\n", n-1, dir)
+	names := make([]string, fixed)
+	for i, f := range files[:fixed] {
+		names[i] = f.name
+	}
+	fmt.Fprintf(c.stdout, "wrote %d role(s) and %s to %s\n", n-fixed, strings.Join(names, " and "), dir)
 	return nil
 }

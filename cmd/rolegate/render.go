@@ -82,20 +82,6 @@ func cmdRender(ctx context.Context, c cli) error {
 	return err
 }
 
-// cmdServicePolicy prints the least-privilege IAM policy rolegate itself
-// needs under the configured settings (role path, boundary, allowed
-// managed policies), for operators to grant exactly that. It fails on
-// invalid settings.
-func cmdServicePolicy(ctx context.Context, c cli) error {
-	fs := newAboutFlagSet("service-policy", "service-policy [flags]", "Print the IAM policy rolegate needs, limited to the configured role path.", c.stderr)
-	set, err := parseSettingsOnly(fs, c, nil)
-	if err != nil {
-		return err
-	}
-	_, err = io.WriteString(c.stdout, indent(provision.ServicePolicy(set)))
-	return err
-}
-
 // readSpec reads a RoleSpec from JSON, refusing unknown fields so a typo
 // is not silently ignored.
 func readSpec(path string) (provision.RoleSpec, error) {
