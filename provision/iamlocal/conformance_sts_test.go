@@ -31,17 +31,7 @@ const (
 // parameters nor its credentials.
 func TestConformanceAssumeRole(t *testing.T) {
 	t.Parallel()
-	targets := []struct {
-		name  string
-		start func(t *testing.T) string
-	}{
-		{"iamlocal", func(t *testing.T) string {
-			_, base := iamlocaltest.Start(t, iamlocal.Options{Accounts: []string{cfHub, cfMember}})
-			return base
-		}},
-		{"moto", func(t *testing.T) string { return iamlocaltest.StartMoto(t) }},
-	}
-	for _, target := range targets {
+	for _, target := range conformanceTargets(iamlocal.Options{Accounts: []string{cfHub, cfMember}}) {
 		t.Run(target.name, func(t *testing.T) {
 			t.Parallel()
 			base := target.start(t)
