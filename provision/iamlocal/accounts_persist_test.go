@@ -28,7 +28,7 @@ func TestEveryAccountSurvivesARestart(t *testing.T) {
 
 	// A restart serving the hub alone keeps the member's state in the file.
 	_, hubOnly := setup(t, iamlocal.Options{StatePath: path, AccountID: hubAccount})
-	if got := roleNames(t, hubOnly); !slices.Equal(got, []string{"hub-role"}) {
+	if got := listRoleNames(t, hubOnly); !slices.Equal(got, []string{"hub-role"}) {
 		t.Errorf("hub roles after a restart = %v", got)
 	}
 	_, err = hubOnly.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("hub-two"), AssumeRolePolicyDocument: aws.String(trustEC2)})
@@ -36,10 +36,10 @@ func TestEveryAccountSurvivesARestart(t *testing.T) {
 
 	m2 := setupMulti(t, iamlocal.Options{StatePath: path})
 	member2 := m2.memberClient(t)
-	if got := roleNames(t, member2); !slices.Equal(got, []string{"member-role", iamlocal.OrganizationAccountAccessRole}) {
+	if got := listRoleNames(t, member2); !slices.Equal(got, []string{"member-role", iamlocal.OrganizationAccountAccessRole}) {
 		t.Errorf("member roles after restarts = %v", got)
 	}
-	if got := roleNames(t, m2.iam); !slices.Equal(got, []string{"hub-role", "hub-two"}) {
+	if got := listRoleNames(t, m2.iam); !slices.Equal(got, []string{"hub-role", "hub-two"}) {
 		t.Errorf("hub roles after restarts = %v", got)
 	}
 	again, err := member2.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(iamlocal.OrganizationAccountAccessRole)})
@@ -66,13 +66,13 @@ func TestSingleAccountStateFileStillReads(t *testing.T) {
 	if aws.ToString(got.Role.Arn) != "arn:aws:iam::"+hubAccount+":role/Old" || aws.ToString(got.Role.RoleId) != "AROAAAAAAAAAAAAAAAAAA" {
 		t.Errorf("old role = %s %s", aws.ToString(got.Role.Arn), aws.ToString(got.Role.RoleId))
 	}
-	if names := roleNames(t, m.memberClient(t)); !slices.Equal(names, []string{iamlocal.OrganizationAccountAccessRole}) {
+	if names := listRoleNames(t, m.memberClient(t)); !slices.Equal(names, []string{iamlocal.OrganizationAccountAccessRole}) {
 		t.Errorf("member roles = %v", names)
 	}
 	_, err = m.iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("old")})
 	must(t, "DeleteRole rewrites the file", err)
 	_, c := setup(t, iamlocal.Options{StatePath: path, AccountID: hubAccount})
-	if names := roleNames(t, c); len(names) != 0 {
+	if names := listRoleNames(t, c); len(names) != 0 {
 		t.Errorf("rewritten file still holds %v", names)
 	}
 }

@@ -71,15 +71,12 @@ func (m multi) memberClient(t *testing.T) *iam.Client {
 	return iamlocaltest.SessionClient(t, m.base, out.Credentials)
 }
 
-func roleNames(t *testing.T, c *iam.Client) []string {
+// listRoleNames lists the names of the roles c's account holds.
+func listRoleNames(t *testing.T, c *iam.Client) []string {
 	t.Helper()
 	out, err := c.ListRoles(context.Background(), &iam.ListRolesInput{})
 	must(t, "ListRoles", err)
-	var names []string
-	for _, r := range out.Roles {
-		names = append(names, aws.ToString(r.RoleName))
-	}
-	return names
+	return roleNames(out)
 }
 
 var (
@@ -112,10 +109,10 @@ func TestAssumeRoleIntoMemberAccountActsThere(t *testing.T) {
 	if got := aws.ToString(created.Role.Arn); got != "arn:aws:iam::"+memberAccount+":role/spoke-only" {
 		t.Errorf("role ARN = %s", got)
 	}
-	if got := roleNames(t, member); !slices.Equal(got, []string{"OrganizationAccountAccessRole", "spoke-only"}) {
+	if got := listRoleNames(t, member); !slices.Equal(got, []string{"OrganizationAccountAccessRole", "spoke-only"}) {
 		t.Errorf("member account roles = %v", got)
 	}
-	if got := roleNames(t, m.iam); len(got) != 0 {
+	if got := listRoleNames(t, m.iam); len(got) != 0 {
 		t.Errorf("hub account sees roles %v; the member's must stay in the member account", got)
 	}
 	_, err = m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("spoke-only")})
@@ -151,7 +148,7 @@ func TestOrganizationAccountAccessRoleAsAWSOrganizationsMakesIt(t *testing.T) {
 	if len(attached.AttachedPolicies) != 1 || aws.ToString(attached.AttachedPolicies[0].PolicyArn) != "arn:aws:iam::aws:policy/AdministratorAccess" {
 		t.Errorf("attached = %+v", attached.AttachedPolicies)
 	}
-	if names := roleNames(t, m.iam); len(names) != 0 {
+	if names := listRoleNames(t, m.iam); len(names) != 0 {
 		t.Errorf("the first account starts with roles %v", names)
 	}
 }
