@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rolegate/rolegate/provision/iamlocal"
@@ -25,7 +28,7 @@ func parseIAMLocal(c cli) (iamLocalConfig, error) {
 		cfg  iamLocalConfig
 		errs settingErrors
 	)
-	fs := newAboutFlagSet("iam-local", "iam-local [flags]", "Serve the local IAM endpoint (IAM Query API and STS GetCallerIdentity).\nPoint clients at it with AWS_ENDPOINT_URL_IAM=http://<listen>.", c.stderr)
+	fs := newAboutFlagSet("iam-local", "iam-local [flags]", "Serve the local IAM endpoint (IAM Query API, STS GetCallerIdentity and AssumeRole).\nPoint clients at it with AWS_ENDPOINT_URL_IAM=http://<listen> (and AWS_ENDPOINT_URL_STS).", c.stderr)
 	envDuration := func(name string) time.Duration {
 		return envValue(c.getenv, name, 0, &errs, "a duration (like 250ms or 10s)", time.ParseDuration)
 	}
@@ -41,8 +44,19 @@ func parseIAMLocal(c cli) (iamLocalConfig, error) {
 	fs.Float64Var(&cfg.opts.FailureRate, "failure-rate", envFloat("IAM_LOCAL_FAILURE_RATE"), "probability (0..1) that a call fails with ServiceFailure [IAM_LOCAL_FAILURE_RATE]")
 	fs.Int64Var(&cfg.opts.Seed, "seed", envValue(c.getenv, "IAM_LOCAL_SEED", 0, &errs, "an integer", func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) }), "seed of the fault probabilities [IAM_LOCAL_SEED]")
 	fs.StringVar(&cfg.opts.AccountID, "account-id", env("IAM_LOCAL_ACCOUNT_ID", "123456789012"), "12-digit account ID in ARNs [IAM_LOCAL_ACCOUNT_ID]")
+	var accounts string
+	fs.StringVar(&accounts, "accounts", env("IAM_LOCAL_ACCOUNTS", ""), "comma-separated 12-digit `IDs` of the accounts served, each with its own IAM state; plain credentials act in the first; empty means just --account-id [IAM_LOCAL_ACCOUNTS]")
 	if err := fs.Parse(c.args); err != nil {
 		return cfg, err
+	}
+	accountIDSet := c.getenv("IAM_LOCAL_ACCOUNT_ID") != ""
+	fs.Visit(func(f *flag.Flag) { accountIDSet = accountIDSet || f.Name == "account-id" })
+	cfg.opts.Accounts = parseAccounts(accounts, &errs)
+	if len(cfg.opts.Accounts) > 0 {
+		if accountIDSet && cfg.opts.AccountID != cfg.opts.Accounts[0] {
+			errs.add("--account-id: %s is not the first of --accounts (%s)", cfg.opts.AccountID, cfg.opts.Accounts[0])
+		}
+		cfg.opts.AccountID = cfg.opts.Accounts[0]
 	}
 	if fs.NArg() > 0 {
 		errs.add("unexpected argument %q", fs.Arg(0))
@@ -63,6 +77,27 @@ func parseIAMLocal(c cli) (iamLocalConfig, error) {
 		errs[i] = "iam-local: " + line
 	}
 	return cfg, errs.err()
+}
+
+// parseAccounts reads --accounts: comma-separated 12-digit account IDs,
+// none twice. It adds one error per wrong ID to errs.
+func parseAccounts(v string, errs *settingErrors) []string {
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	var ids []string
+	for id := range strings.SplitSeq(v, ",") {
+		id = strings.TrimSpace(id)
+		switch {
+		case len(id) != 12 || strings.Trim(id, "0123456789") != "":
+			errs.add("--accounts: %q is not a 12-digit account ID", id)
+		case slices.Contains(ids, id):
+			errs.add("--accounts: %s is named twice", id)
+		default:
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // cmdIAMLocal serves the local IAM endpoint until ctx is done, then shuts

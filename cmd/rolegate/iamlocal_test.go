@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
 )
@@ -22,20 +23,7 @@ func TestIAMLocalCommandKeepsStateInItsFile(t *testing.T) {
 	t.Parallel()
 	state := filepath.Join(t.TempDir(), "iam.json")
 	start := func() (string, func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		out := newSyncBuffer()
-		done := make(chan error, 1)
-		go func() {
-			done <- run(ctx, []string{"rolegate", "iam-local", "--listen", "127.0.0.1:0", "--state", state},
-				func(string) string { return "" }, out, io.Discard)
-		}()
-		url := out.waitFor(t, iamListeningRE, done)
-		return url, func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("iam-local returned %v", err)
-			}
-		}
+		return startIAMLocal(t, []string{"--state", state}, func(string) string { return "" })
 	}
 	url, stop := start()
 	client := iamlocaltest.Client(t, url)
@@ -57,6 +45,54 @@ func TestIAMLocalCommandKeepsStateInItsFile(t *testing.T) {
 	}
 }
 
+// startIAMLocal runs `rolegate iam-local` on a free port with the extra
+// args and environment; it returns its URL and a stop function that fails
+// the test when the command ends with an error.
+func startIAMLocal(t *testing.T, args []string, getenv func(string) string) (string, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := newSyncBuffer()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"rolegate", "iam-local", "--listen", "127.0.0.1:0"}, args...), getenv, out, io.Discard)
+	}()
+	url := out.waitFor(t, iamListeningRE, done)
+	return url, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("iam-local returned %v", err)
+		}
+	}
+}
+
+// TestIAMLocalCommandServesAccounts starts iam-local with two accounts from
+// IAM_LOCAL_ACCOUNTS, assumes the member's OrganizationAccountAccessRole
+// and creates a role there that the first account does not see.
+func TestIAMLocalCommandServesAccounts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := map[string]string{"IAM_LOCAL_ACCOUNTS": "111111111111, 222222222222"}
+	url, stop := startIAMLocal(t, nil, func(k string) string { return env[k] })
+	defer stop()
+	out, err := iamlocaltest.STSClient(t, url).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("cli")})
+	if err != nil {
+		t.Fatalf("AssumeRole: %v", err)
+	}
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	created, err := iamlocaltest.SessionClient(t, url, out.Credentials).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("spoke"), AssumeRolePolicyDocument: aws.String(trust)})
+	if err != nil {
+		t.Fatalf("CreateRole in the member account: %v", err)
+	}
+	if got := aws.ToString(created.Role.Arn); got != "arn:aws:iam::222222222222:role/spoke" {
+		t.Errorf("role ARN = %s", got)
+	}
+	id, err := iamlocaltest.STSClient(t, url).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(id.Account) != "111111111111" {
+		t.Errorf("plain credentials act in %s (%v), want the first account", aws.ToString(id.Account), err)
+	}
+}
+
 func TestIAMLocalCommandRefusesBadSettings(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"IAM_LOCAL_THROTTLE_RATE": "often"}
@@ -67,5 +103,16 @@ func TestIAMLocalCommandRefusesBadSettings(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "IAM_LOCAL_THROTTLE_RATE") || !strings.Contains(err.Error(), "failure-rate") {
 		t.Fatalf("error does not name both settings: %v", err)
+	}
+	for _, args := range [][]string{
+		{"--accounts", "111111111111,2222"},
+		{"--accounts", "111111111111,111111111111"},
+		{"--accounts", "111111111111,222222222222", "--account-id", "222222222222"},
+	} {
+		err := run(context.Background(), append([]string{"rolegate", "iam-local"}, args...),
+			func(string) string { return "" }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--accounts") {
+			t.Errorf("iam-local %v: error %v, want one naming --accounts", args, err)
+		}
 	}
 }

@@ -41,5 +41,6 @@ func actionTable() map[string]action {
 		"ListPolicyVersions":             r(listPolicyVersions),
 		"GetAccountAuthorizationDetails": r(getAccountAuthorizationDetails),
 		"GetCallerIdentity":              {run: getCallerIdentity, sts: true},
+		"AssumeRole":                     {run: assumeRole, sts: true},
 	}
 }

@@ -42,17 +42,7 @@ type scenario struct {
 // iamlocal and against moto_server, comparing both with AWS's answers.
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	targets := []struct {
-		name  string
-		start func(t *testing.T) string
-	}{
-		{"iamlocal", func(t *testing.T) string {
-			_, base := iamlocaltest.Start(t, iamlocal.Options{})
-			return base
-		}},
-		{"moto", func(t *testing.T) string { return iamlocaltest.StartMoto(t) }},
-	}
-	for _, target := range targets {
+	for _, target := range conformanceTargets(iamlocal.Options{}) {
 		t.Run(target.name, func(t *testing.T) {
 			t.Parallel()
 			c := iamlocaltest.Client(t, target.start(t))
@@ -63,6 +53,23 @@ func TestConformance(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// conformanceTarget is an endpoint the suite runs against.
+type conformanceTarget struct {
+	name  string
+	start func(t *testing.T) string // serves it for the test; returns its base URL
+}
+
+// conformanceTargets are iamlocal, started with opts, and moto.
+func conformanceTargets(opts iamlocal.Options) []conformanceTarget {
+	return []conformanceTarget{
+		{"iamlocal", func(t *testing.T) string {
+			_, base := iamlocaltest.Start(t, opts)
+			return base
+		}},
+		{"moto", func(t *testing.T) string { return iamlocaltest.StartMoto(t) }},
 	}
 }
 

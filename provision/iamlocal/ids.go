@@ -1,7 +1,5 @@
 package iamlocal
 
-import "crypto/rand"
-
 // The prefixes IAM puts before the 17 characters of a unique ID.
 const (
 	rolePrefix    = "AROA"
@@ -11,12 +9,4 @@ const (
 
 // newID returns prefix followed by 17 random upper-case letters and digits,
 // the shape of IAM unique IDs.
-func newID(prefix string) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	var b [17]byte
-	rand.Read(b[:])
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return prefix + string(b[:])
-}
+func newID(prefix string) string { return prefix + randomString(17, upperAlnum) }

@@ -9,36 +9,50 @@ import (
 	"path/filepath"
 )
 
-// loadState reads the JSON state file. A missing file is an empty state;
-// an unreadable or unparsable one is an error naming the path.
-func loadState(path string) (*state, error) {
+// stateFile is how the state file is read: every account's state by ID
+// (which saveState writes). A file written before the endpoint held several accounts has the one
+// account's maps at the top level instead; they are the first account's.
+type stateFile struct {
+	Accounts map[string]*state `json:"accounts"`
+	state
+}
+
+// loadState reads the JSON state file into states by account ID, putting
+// a single-account file's state in account first. A missing file is no
+// account at all; an unreadable or unparsable one is an error naming the
+// path.
+func loadState(path, first string) (map[string]*state, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return newState(), nil
+		return map[string]*state{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("iamlocal: read state: %w", err)
 	}
-	st := newState()
-	if err := json.Unmarshal(data, st); err != nil {
+	var f stateFile
+	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("iamlocal: parse state %s: %w", path, err)
 	}
-	if st.Roles == nil {
-		st.Roles = map[string]*role{}
+	accounts := f.Accounts
+	if accounts == nil {
+		accounts = map[string]*state{first: &f.state}
 	}
-	if st.Profiles == nil {
-		st.Profiles = map[string]*profile{}
+	for id, st := range accounts {
+		if st == nil {
+			st = &state{}
+			accounts[id] = st
+		}
+		st.fill()
 	}
-	if st.Policies == nil {
-		st.Policies = map[string]*managedPolicy{}
-	}
-	return st, nil
+	return accounts, nil
 }
 
 // saveState writes the state to a temporary file next to path and renames
 // it over path, so a crash leaves either the old or the new state.
-func saveState(path string, st *state) error {
-	data, err := json.MarshalIndent(st, "", "  ")
+func saveState(path string, accounts map[string]*state) error {
+	data, err := json.MarshalIndent(struct {
+		Accounts map[string]*state `json:"accounts"`
+	}{accounts}, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func createRole(s *Server, p params) (any, *apiError) {
 		return nil, err
 	}
 	if !ok {
-		maxSession = 3600
+		maxSession = defaultMaxSession
 	} else if err := checkMaxSessionDuration(maxSession); err != nil {
 		return nil, err
 	}

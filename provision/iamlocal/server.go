@@ -1,7 +1,10 @@
 // Package iamlocal is a local IAM endpoint: the IAM Query API (and STS
-// GetCallerIdentity) served over HTTP for development and tests, faithful to
-// how AWS answers (XML shapes, error codes, limits) and with fault injection
-// (latency, throttling, 5xx, failing chosen calls, eventual consistency).
+// GetCallerIdentity and AssumeRole) served over HTTP for development and
+// tests, faithful to how AWS answers (XML shapes, error codes, limits) and
+// with fault injection (latency, throttling, 5xx, failing chosen calls,
+// eventual consistency). It holds one or more accounts, each with its own
+// IAM state; plain credentials act in the first, and the temporary
+// credentials AssumeRole issues act in the role's account.
 //
 // Point any AWS SDK or tool at it with its endpoint setting, e.g.
 // AWS_ENDPOINT_URL_IAM=http://127.0.0.1:4566.
@@ -20,7 +23,7 @@ import (
 // Options configures a Server. The zero value is a usable in-memory
 // endpoint without faults.
 type Options struct {
-	AccountID        string           // default "123456789012"
+	AccountID        string           // default "123456789012"; must be Accounts[0] when both are set
 	Latency          time.Duration    // added to every call
 	ConsistencyDelay time.Duration    // new roles/profiles invisible to reads for this long
 	ThrottleRate     float64          // 0..1 probability of Throttling
@@ -34,6 +37,11 @@ type Options struct {
 	// roles and instance profiles; 0 means AWS's default, 1,000 each.
 	// AWS raises them on request; benchmarks at scale raise them here.
 	RoleQuota, InstanceProfileQuota int
+	// Accounts are the 12-digit IDs of the accounts served, each with its
+	// own IAM state (the quotas apply to each); plain credentials act in the
+	// first. Empty means just AccountID. Every account after the first
+	// starts with OrganizationAccountAccessRole, which the first may assume.
+	Accounts []string
 }
 
 // Server is the local IAM endpoint; it is an http.Handler and safe for
@@ -44,8 +52,14 @@ type Server struct {
 	actions map[string]action
 	faults  *faults
 
-	mu sync.Mutex // guards st and the state file
-	st *state
+	mu       sync.Mutex        // guards the fields below and the state file
+	accounts map[string]*state // by account ID: the served ones and any others the state file held
+	sessions map[string]*session
+	// who and st are the caller of the call being applied and the state of
+	// the account it acts in; apply sets them under mu before the handler
+	// runs, so handlers see only their caller's account.
+	who caller
+	st  *state
 }
 
 // handler runs one action with s.mu held and returns the <ActionResult>
@@ -59,14 +73,11 @@ type action struct {
 }
 
 // New returns a Server configured by opts. It returns an error when the
-// options are out of range or StatePath exists but cannot be read or parsed;
+// options are out of range (an account ID not 12 digits or named twice) or StatePath exists but cannot be read or parsed;
 // a StatePath that does not exist yet starts empty.
 func New(opts Options) (*Server, error) {
-	if opts.AccountID == "" {
-		opts.AccountID = "123456789012"
-	}
-	if len(opts.AccountID) != 12 || strings.Trim(opts.AccountID, "0123456789") != "" {
-		return nil, errors.New("iamlocal: account ID must be 12 digits")
+	if err := normalizeAccounts(&opts); err != nil {
+		return nil, err
 	}
 	if opts.ThrottleRate < 0 || opts.FailureRate < 0 || opts.ThrottleRate+opts.FailureRate > 1 {
 		return nil, errors.New("iamlocal: throttle and failure rates must be within 0..1 and sum to at most 1")
@@ -93,15 +104,17 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	st := newState()
+	s := &Server{opts: opts, log: log, actions: actionTable(), faults: newFaults(opts.Seed),
+		accounts: map[string]*state{}, sessions: map[string]*session{}}
 	if opts.StatePath != "" {
-		loaded, err := loadState(opts.StatePath)
+		loaded, err := loadState(opts.StatePath, opts.AccountID)
 		if err != nil {
 			return nil, err
 		}
-		st = loaded
+		s.accounts = loaded
 	}
-	return &Server{opts: opts, log: log, actions: actionTable(), faults: newFaults(opts.Seed), st: st}, nil
+	s.openAccounts()
+	return s, nil
 }
 
 // ServeHTTP answers one IAM or STS Query API request.
@@ -131,6 +144,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, ns, newError("InvalidAction", "Could not find operation %s for version %s", name, p.str("Version")))
 		return
 	}
+	cred := credentialsOf(r)
 	s.faults.count(name, act.write)
 	if err := s.wait(r.Context()); err != nil {
 		return // the client is gone; there is no one to answer
@@ -140,7 +154,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, ns, e)
 		return
 	}
-	result, e := s.apply(act, p)
+	result, e := s.apply(act, p, cred)
 	if e != nil {
 		s.log.Debug("iam call", "action", name, "error_code", e.Code)
 		writeError(w, ns, e)
@@ -152,15 +166,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// apply runs the action atomically and saves the state after a write.
-func (s *Server) apply(act action, p params) (any, *apiError) {
+// apply runs the action atomically, in the account the credentials act
+// in, and saves the state after a write.
+func (s *Server) apply(act action, p params, cred credentials) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	who, e := s.authenticate(cred)
+	if e != nil {
+		return nil, e
+	}
+	s.who, s.st = who, s.accounts[who.account]
 	result, e := act.run(s, p)
 	if e != nil || !act.write || s.opts.StatePath == "" {
 		return result, e
 	}
-	if err := saveState(s.opts.StatePath, s.st); err != nil {
+	if err := saveState(s.opts.StatePath, s.accounts); err != nil {
 		s.log.Error("iam state not saved", "path", s.opts.StatePath, "err", err)
 		return nil, newError("ServiceFailure", "The state could not be saved.")
 	}

@@ -68,16 +68,19 @@ type page struct {
 	Marker      string `xml:",omitempty"`
 }
 
-func (s *Server) roleARN(r *role) string {
-	return fmt.Sprintf("arn:aws:iam::%s:role/%s%s", s.opts.AccountID, arnPath(r.Path), r.Name)
+func (s *Server) roleARN(r *role) string { return roleARNIn(s.who.account, r) }
+
+// roleARNIn is the ARN of role r of the account.
+func roleARNIn(account string, r *role) string {
+	return fmt.Sprintf("arn:aws:iam::%s:role/%s%s", account, arnPath(r.Path), r.Name)
 }
 
 func (s *Server) profileARN(p *profile) string {
-	return fmt.Sprintf("arn:aws:iam::%s:instance-profile/%s%s", s.opts.AccountID, arnPath(p.Path), p.Name)
+	return fmt.Sprintf("arn:aws:iam::%s:instance-profile/%s%s", s.who.account, arnPath(p.Path), p.Name)
 }
 
 func (s *Server) policyARN(path, name string) string {
-	return fmt.Sprintf("arn:aws:iam::%s:policy/%s%s", s.opts.AccountID, arnPath(path), name)
+	return fmt.Sprintf("arn:aws:iam::%s:policy/%s%s", s.who.account, arnPath(path), name)
 }
 
 // roleXML renders a role; full adds what only CreateRole and GetRole send

@@ -70,10 +70,21 @@ type state struct {
 }
 
 func newState() *state {
-	return &state{
-		Roles:    map[string]*role{},
-		Profiles: map[string]*profile{},
-		Policies: map[string]*managedPolicy{},
+	st := &state{}
+	st.fill()
+	return st
+}
+
+// fill makes the maps a state file left out.
+func (st *state) fill() {
+	if st.Roles == nil {
+		st.Roles = map[string]*role{}
+	}
+	if st.Profiles == nil {
+		st.Profiles = map[string]*profile{}
+	}
+	if st.Policies == nil {
+		st.Policies = map[string]*managedPolicy{}
 	}
 }
 

@@ -6,12 +6,12 @@ type callerIdentityResult struct {
 	Arn     string
 }
 
-// getCallerIdentity answers STS GetCallerIdentity as for the account's
-// root user, whatever credentials signed the request.
+// getCallerIdentity answers STS GetCallerIdentity: the assumed role's
+// session for temporary credentials, else the first account's root user,
+// whatever plain credentials signed the request.
 func getCallerIdentity(s *Server, _ params) (any, *apiError) {
-	return callerIdentityResult{
-		UserId:  s.opts.AccountID,
-		Account: s.opts.AccountID,
-		Arn:     "arn:aws:iam::" + s.opts.AccountID + ":root",
-	}, nil
+	if se := s.who.session; se != nil {
+		return callerIdentityResult{UserId: se.userID(), Account: se.account, Arn: se.arn()}, nil
+	}
+	return callerIdentityResult{UserId: s.who.account, Account: s.who.account, Arn: rootARN(s.who.account)}, nil
 }

@@ -63,12 +63,17 @@ func checkDescription(value string) *apiError {
 }
 
 func checkMaxSessionDuration(n int) *apiError {
+	return checkRange(n, "maxSessionDuration", defaultMaxSession, maxSessionLimit)
+}
+
+// checkRange enforces a model's minimum and maximum value of a number.
+func checkRange(n int, field string, min, max int) *apiError {
 	v := strconv.Itoa(n)
-	if n < 3600 {
-		return validationError(v, "maxSessionDuration", "Member must have value greater than or equal to 3600")
+	if n < min {
+		return validationError(v, field, "Member must have value greater than or equal to "+strconv.Itoa(min))
 	}
-	if n > 43200 {
-		return validationError(v, "maxSessionDuration", "Member must have value less than or equal to 43200")
+	if n > max {
+		return validationError(v, field, "Member must have value less than or equal to "+strconv.Itoa(max))
 	}
 	return nil
 }

@@ -38,6 +38,9 @@ var errorStatus = map[string]int{
 	"ServiceFailure":             http.StatusInternalServerError,
 	"ServiceUnavailable":         http.StatusServiceUnavailable,
 	"MissingAuthenticationToken": http.StatusForbidden,
+	"AccessDenied":               http.StatusForbidden,
+	"InvalidClientTokenId":       http.StatusForbidden,
+	"ExpiredToken":               http.StatusForbidden,
 	"RequestEntityTooLarge":      http.StatusRequestEntityTooLarge,
 }
 

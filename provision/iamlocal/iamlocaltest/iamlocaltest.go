@@ -1,6 +1,6 @@
 // Package iamlocaltest starts IAM endpoints for tests: the local one
 // (iamlocal) on an httptest server, or moto_server, and builds real
-// aws-sdk-go-v2 IAM clients pointed at them.
+// aws-sdk-go-v2 IAM and STS clients pointed at them.
 package iamlocaltest
 
 import (
@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/rolegate/rolegate/provision/iamlocal"
 )
@@ -57,6 +59,28 @@ func Config() aws.Config {
 func Client(tb testing.TB, baseURL string) *iam.Client {
 	tb.Helper()
 	return iam.NewFromConfig(Config(), func(o *iam.Options) {
+		o.BaseEndpoint = aws.String(baseURL)
+	})
+}
+
+// STSClient returns a real STS client for the endpoint at baseURL (which
+// serves STS beside IAM), configured as Config describes. It cannot fail.
+func STSClient(tb testing.TB, baseURL string) *sts.Client {
+	tb.Helper()
+	return sts.NewFromConfig(Config(), func(o *sts.Options) {
+		o.BaseEndpoint = aws.String(baseURL)
+	})
+}
+
+// SessionClient returns a real IAM client for the endpoint at baseURL that
+// signs with the temporary credentials an AssumeRole answered, so its calls
+// act in the assumed role's account. It cannot fail.
+func SessionClient(tb testing.TB, baseURL string, creds *ststypes.Credentials) *iam.Client {
+	tb.Helper()
+	cfg := Config()
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(creds.AccessKeyId),
+		aws.ToString(creds.SecretAccessKey), aws.ToString(creds.SessionToken))
+	return iam.NewFromConfig(cfg, func(o *iam.Options) {
 		o.BaseEndpoint = aws.String(baseURL)
 	})
 }
