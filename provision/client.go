@@ -39,7 +39,7 @@ const DefaultRatePerSecond = 10
 // config.LoadDefaultConfig (tests use them for a local endpoint). It
 // returns an error when the configuration cannot be loaded.
 func NewIAMClient(ctx context.Context, opts ClientOptions, loadOpts ...func(*config.LoadOptions) error) (*iam.Client, error) {
-	cfg, err := loadConfig(ctx, loadOpts...)
+	cfg, err := LoadAWSConfig(ctx, loadOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -51,14 +51,17 @@ func NewIAMClient(ctx context.Context, opts ClientOptions, loadOpts ...func(*con
 // reached through the same chain (AWS_ENDPOINT_URL_STS, ...). It returns
 // an error when the configuration cannot be loaded.
 func LoadReconcilers(ctx context.Context, set Settings, opts ReconcilersOptions, loadOpts ...func(*config.LoadOptions) error) (*Reconcilers, error) {
-	cfg, err := loadConfig(ctx, loadOpts...)
+	cfg, err := LoadAWSConfig(ctx, loadOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return NewReconcilers(cfg, set, opts), nil
 }
 
-func loadConfig(ctx context.Context, loadOpts ...func(*config.LoadOptions) error) (aws.Config, error) {
+// LoadAWSConfig loads the SDK's default configuration chain, in region
+// us-east-1 when none is set (IAM is global). It returns an error when the
+// configuration cannot be loaded.
+func LoadAWSConfig(ctx context.Context, loadOpts ...func(*config.LoadOptions) error) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/provision/iamlocal"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/pglocal"
@@ -83,7 +84,10 @@ func cmdDev(ctx context.Context, c cli) error {
 		privateURL = o.databaseURL
 	}
 	if c.getenv("AWS_ENDPOINT_URL_IAM") == "" {
-		stop, err := startLocalIAM(ctx, logger, dataDir)
+		if len(o.built.settings.Accounts) == 0 {
+			o.built.settings.Accounts = devAccounts()
+		}
+		stop, err := startLocalIAM(ctx, logger, dataDir, o.built.settings)
 		if err != nil {
 			return err
 		}
@@ -143,11 +147,17 @@ func noBinariesError() error {
 // the data directory, and points the AWS SDK at it through the standard
 // AWS_ENDPOINT_URL_IAM (with local credentials when none are set), so the
 // worker provisions into it exactly as it would into AWS.
-func startLocalIAM(ctx context.Context, logger *slog.Logger, dataDir string) (func(), error) {
+//
+// The endpoint serves every account of set, the hub (the account reached
+// without a role) first, and each spoke's provisioner role is created
+// through its OrganizationAccountAccessRole, as an operator would.
+func startLocalIAM(ctx context.Context, logger *slog.Logger, dataDir string, set provision.Settings) (func(), error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("--data-dir / ROLEGATE_DATA_DIR: %w", err)
 	}
-	srv, err := iamlocal.New(iamlocal.Options{StatePath: filepath.Join(dataDir, "iam-local.json"), Logger: logger.With("component", "iam-local")})
+	hub, ids := localAccounts(set)
+	srv, err := iamlocal.New(iamlocal.Options{StatePath: filepath.Join(dataDir, "iam-local.json"), Logger: logger.With("component", "iam-local"),
+		Accounts: ids})
 	if err != nil {
 		return nil, fmt.Errorf("local IAM endpoint: %w", err)
 	}
@@ -169,11 +179,71 @@ func startLocalIAM(ctx context.Context, logger *slog.Logger, dataDir string) (fu
 	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(serveCtx, ln) }()
-	logger.Info("local IAM endpoint serving", "endpoint", endpoint, "state", filepath.Join(dataDir, "iam-local.json"))
-	return func() {
+	logger.Info("local IAM endpoint serving", "endpoint", endpoint, "state", filepath.Join(dataDir, "iam-local.json"), "accounts", ids)
+	stop := func() {
 		cancel()
 		if err := <-done; err != nil {
 			logger.Warn("local IAM endpoint stopped with an error", "err", err)
 		}
-	}, nil
+	}
+	if err := bootstrapSpokes(ctx, logger, set, hub); err != nil {
+		stop()
+		return nil, fmt.Errorf("local IAM endpoint: %w", err)
+	}
+	return stop, nil
+}
+
+// devAccounts are the accounts `rolegate dev` provisions into when no
+// accounts file is given: the hub, dev, reached with rolegate's own
+// credentials, and a spoke, prod, reached through its provisioner role.
+func devAccounts() []provision.Account {
+	return []provision.Account{
+		{Name: "dev", ID: "123456789012"},
+		{Name: "prod", ID: "210987654321", RoleARN: "arn:aws:iam::210987654321:role/rolegate-provisioner", ExternalID: "rolegate-dev"},
+	}
+}
+
+// localAccounts are the account IDs the local endpoint serves for set,
+// the hub first (plain credentials act in the first), and the hub's ID.
+func localAccounts(set provision.Settings) (string, []string) {
+	hub := "123456789012"
+	for _, a := range set.Accounts {
+		if !a.Assumed() {
+			hub = a.ID
+			break
+		}
+	}
+	ids := []string{hub}
+	for _, a := range set.Accounts {
+		if a.ID != hub {
+			ids = append(ids, a.ID)
+		}
+	}
+	return hub, ids
+}
+
+// bootstrapSpokes creates each spoke's provisioner role in the local
+// endpoint (a role already there is kept), trusting the hub's root.
+func bootstrapSpokes(ctx context.Context, logger *slog.Logger, set provision.Settings, hub string) error {
+	cfg, err := provision.LoadAWSConfig(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range set.Accounts {
+		if !a.Assumed() {
+			continue
+		}
+		spoke, err := provision.NewSpokeRole(set, a.Name, "arn:aws:iam::"+hub+":root", "")
+		if err != nil {
+			return err
+		}
+		created, err := provision.BootstrapSpoke(ctx, cfg, spoke, provision.ReconcilersOptions{})
+		if err != nil {
+			return err
+		}
+		if created {
+			logger.Info("created the provisioner role of a local account", "account", a.Name, "role_arn", a.RoleARN)
+		}
+	}
+	return nil
 }

@@ -27,13 +27,6 @@ const (
 	provisioner = "arn:aws:iam::" + spokeID + ":role/rolegate-provisioner"
 )
 
-// spokeTrust admits the hub account's root to assume the provisioner role
-// with the external ID, as `rolegate service-policy --spoke` prints it.
-func spokeTrust(externalID string) string {
-	return fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},`+
-		`"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":%q}}}]}`, hubID, externalID)
-}
-
 // accountsEnv is a hub-and-spoke world: the local IAM endpoint serving
 // two accounts, the spoke's provisioner role bootstrapped through
 // OrganizationAccountAccessRole, and a worker whose reconcilers reach the
@@ -61,10 +54,13 @@ func setupAccounts(t *testing.T, externalID string, mod func(*provision.Reconcil
 	endpoints.IAM = []func(*iam.Options){func(o *iam.Options) { o.BaseEndpoint = aws.String(url) }}
 	endpoints.STS = []func(*sts.Options){func(o *sts.Options) { o.BaseEndpoint = aws.String(url) }}
 	prod := provision.Account{Name: "prod", ID: spokeID, RoleARN: provisioner, ExternalID: externalID}
-	if _, err := provision.BootstrapSpoke(context.Background(), iamlocaltest.Config(), provision.SpokeSetup{
-		Account: provision.Account{Name: "prod", ID: spokeID, RoleARN: provisioner}, TrustPolicy: spokeTrust("rolegate-prod"),
-		PermissionPolicy: provision.ServicePolicy(provision.DefaultSettings()),
-	}, endpoints); err != nil {
+	bootstrap := provision.DefaultSettings()
+	bootstrap.Accounts = []provision.Account{{Name: "dev", ID: hubID}, {Name: "prod", ID: spokeID, RoleARN: provisioner}}
+	spoke, err := provision.NewSpokeRole(bootstrap, "prod", "arn:aws:iam::"+hubID+":root", "rolegate-prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := provision.BootstrapSpoke(context.Background(), iamlocaltest.Config(), spoke, endpoints); err != nil {
 		t.Fatal(err)
 	}
 	set := provision.DefaultSettings()
@@ -138,7 +134,7 @@ func TestForeignRoleRefusedPerAccount(t *testing.T) {
 	t.Parallel()
 	e := setupAccounts(t, "rolegate-prod", nil)
 	if _, err := e.spoke.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String("taken"),
-		AssumeRolePolicyDocument: aws.String(spokeTrust("x"))}); err != nil {
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
 		t.Fatal(err)
 	}
 	prod, dev := e.submitIn("prod", "taken"), e.submitIn("dev", "taken")
