@@ -36,24 +36,36 @@ type accountsEnv struct {
 	spoke *iam.Client // acts in the spoke, as its OrganizationAccountAccessRole
 }
 
-// setupAccounts starts the world; externalID is what rolegate's settings
-// send (the spoke's trust always wants "rolegate-prod"); mod may change
-// the reconcilers' options and set the endpoint's clock off now.
-func setupAccounts(t *testing.T, externalID string, mod func(*provision.ReconcilersOptions, *atomic.Int64)) *accountsEnv {
+// world tunes setupAccounts: ExternalID is what rolegate's settings send
+// (the spoke's trust always wants "rolegate-prod"); IAM may change the
+// reconcilers' options and set the endpoint's clock off now; Worker may
+// change the worker's and the store's options.
+type world struct {
+	ExternalID string
+	IAM        func(*provision.ReconcilersOptions, *atomic.Int64)
+	Worker     func(*worker.Config, *store.Options)
+}
+
+// prodTrusted is the world whose settings send the external ID the spoke
+// wants.
+var prodTrusted = world{ExternalID: "rolegate-prod"}
+
+// setupAccounts starts the world w.
+func setupAccounts(t *testing.T, w world) *accountsEnv {
 	t.Helper()
 	clock := new(atomic.Int64) // offset of the endpoint's clock from now
 	endpoints := provision.ReconcilersOptions{
 		Reconciler: provision.ReconcilerOptions{PollMinDelay: 5 * time.Millisecond, PollMaxDelay: 20 * time.Millisecond},
 		Client:     provision.ClientOptions{RatePerSecond: -1, MaxAttempts: 2, MaxBackoff: 10 * time.Millisecond},
 	}
-	if mod != nil {
-		mod(&endpoints, clock)
+	if w.IAM != nil {
+		w.IAM(&endpoints, clock)
 	}
 	srv, url := iamlocaltest.Start(t, iamlocal.Options{Accounts: []string{hubID, spokeID},
 		Now: func() time.Time { return time.Now().Add(time.Duration(clock.Load())) }})
 	endpoints.IAM = []func(*iam.Options){func(o *iam.Options) { o.BaseEndpoint = aws.String(url) }}
 	endpoints.STS = []func(*sts.Options){func(o *sts.Options) { o.BaseEndpoint = aws.String(url) }}
-	prod := provision.Account{Name: "prod", ID: spokeID, RoleARN: provisioner, ExternalID: externalID}
+	prod := provision.Account{Name: "prod", ID: spokeID, RoleARN: provisioner, ExternalID: w.ExternalID}
 	bootstrap := provision.DefaultSettings()
 	bootstrap.Accounts = []provision.Account{{Name: "dev", ID: hubID}, {Name: "prod", ID: spokeID, RoleARN: provisioner}}
 	spoke, err := provision.NewSpokeRole(bootstrap, "prod", "arn:aws:iam::"+hubID+":root", "rolegate-prod")
@@ -68,7 +80,10 @@ func setupAccounts(t *testing.T, externalID string, mod func(*provision.Reconcil
 	e := &env{t: t, iam: srv, api: iamlocaltest.Client(t, url), url: url}
 	e.cfg = worker.Config{Settings: set, Reconcilers: provision.NewReconcilers(iamlocaltest.Config(), set, endpoints),
 		RetryBase: 10 * time.Millisecond, MaxAttempts: 3, FetchPollInterval: 100 * time.Millisecond}
-	e.opts = store.Options{Settings: &e.cfg.Settings, JobAttempts: e.cfg.MaxAttempts}
+	if w.Worker != nil {
+		w.Worker(&e.cfg, &e.opts)
+	}
+	e.opts.Settings, e.opts.JobAttempts = &e.cfg.Settings, e.cfg.MaxAttempts
 	e.db = storetest.Open(t, storetest.URL(t), e.opts)
 	e.start()
 	creds, err := iamlocaltest.STSClient(t, url).AssumeRole(context.Background(), &sts.AssumeRoleInput{
@@ -81,9 +96,14 @@ func setupAccounts(t *testing.T, externalID string, mod func(*provision.Reconcil
 
 // submitIn files and approves a request for role name in account.
 func (e *accountsEnv) submitIn(account, name string) store.Request {
+	return e.submitUntil(account, name, nil)
+}
+
+// submitUntil is submitIn with an expiry.
+func (e *accountsEnv) submitUntil(account, name string, expires *time.Time) store.Request {
 	e.t.Helper()
 	r, err := e.db.CreateRequest(context.Background(), store.NewRequest{
-		Spec: provision.RoleSpec{Name: name, Account: account,
+		Spec: provision.RoleSpec{Name: name, Account: account, ExpiresAt: expires,
 			Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}},
 		Justification: "tests need it", Requester: alice.Name,
 	})
@@ -104,7 +124,7 @@ func roleIn(t *testing.T, c *iam.Client, name string) bool {
 // their own account, under the same role name, and ARNs in that account.
 func TestRequestsIntoTwoAccounts(t *testing.T) {
 	t.Parallel()
-	e := setupAccounts(t, "rolegate-prod", nil)
+	e := setupAccounts(t, prodTrusted)
 	dev, prod := e.submitIn("dev", "reader"), e.submitIn("prod", "reader")
 	devDone, prodDone := e.await(dev.ID, store.StatusActive), e.await(prod.ID, store.StatusActive)
 	if devDone.RoleARN != "arn:aws:iam::"+hubID+":role/rolegate/reader" || prodDone.RoleARN != "arn:aws:iam::"+spokeID+":role/rolegate/reader" {
@@ -132,7 +152,7 @@ func TestRequestsIntoTwoAccounts(t *testing.T) {
 // the same name is free in the hub.
 func TestForeignRoleRefusedPerAccount(t *testing.T) {
 	t.Parallel()
-	e := setupAccounts(t, "rolegate-prod", nil)
+	e := setupAccounts(t, prodTrusted)
 	if _, err := e.spoke.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String("taken"),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
 		t.Fatal(err)
@@ -152,7 +172,7 @@ func TestForeignRoleRefusedPerAccount(t *testing.T) {
 // fails the request at once, naming the account and the role.
 func TestSpokeRefusingRolegateFailsWithTheAccountNamed(t *testing.T) {
 	t.Parallel()
-	e := setupAccounts(t, "", nil)
+	e := setupAccounts(t, world{})
 	r := e.submitIn("prod", "refused")
 	failed := e.await(r.ID, store.StatusFailed)
 	for _, want := range []string{"account prod (" + spokeID + ") refuses rolegate", provisioner, "AccessDenied"} {
@@ -169,7 +189,7 @@ func TestSpokeRefusingRolegateFailsWithTheAccountNamed(t *testing.T) {
 // removes the role from its own account only.
 func TestDriftAndRevokePerAccount(t *testing.T) {
 	t.Parallel()
-	e := setupAccounts(t, "rolegate-prod", nil)
+	e := setupAccounts(t, prodTrusted)
 	dev, prod := e.submitIn("dev", "same"), e.submitIn("prod", "same")
 	e.await(dev.ID, store.StatusActive)
 	e.await(prod.ID, store.StatusActive)
@@ -194,16 +214,36 @@ func TestDriftAndRevokePerAccount(t *testing.T) {
 	}
 }
 
+// An expired role is removed from its own account, through the spoke's
+// provisioner role.
+func TestExpiryPerAccount(t *testing.T) {
+	t.Parallel()
+	clk := storetest.NewClock(time.Now().UTC())
+	e := setupAccounts(t, world{ExternalID: "rolegate-prod", Worker: func(c *worker.Config, o *store.Options) {
+		o.Now = clk.Now
+		c.ExpiryInterval = 100 * time.Millisecond
+	}})
+	expires := clk.Now().Add(time.Hour)
+	r, kept := e.submitUntil("prod", "brief", &expires), e.submitIn("dev", "brief")
+	e.await(r.ID, store.StatusActive)
+	e.await(kept.ID, store.StatusActive)
+	clk.Advance(2 * time.Hour)
+	e.await(r.ID, store.StatusExpired)
+	if roleIn(t, e.spoke, "brief") || !roleIn(t, e.api, "brief") {
+		t.Fatal("expiry did not remove exactly prod's role")
+	}
+}
+
 // Assumed credentials are replaced before they expire during a long run:
 // the endpoint hands out credentials that lapse within seconds (its clock
 // set back), and every call of a run longer than that still succeeds.
 func TestAssumedCredentialsRefreshDuringALongRun(t *testing.T) {
 	t.Parallel()
-	e := setupAccounts(t, "rolegate-prod", func(o *provision.ReconcilersOptions, clock *atomic.Int64) {
+	e := setupAccounts(t, world{ExternalID: "rolegate-prod", IAM: func(o *provision.ReconcilersOptions, clock *atomic.Int64) {
 		o.SessionDuration = 15 * time.Minute
 		o.ExpiryWindow = time.Second
 		clock.Store(int64(-15*time.Minute + 2*time.Second)) // sessions end 2s from now
-	})
+	}})
 	rec, err := e.cfg.Reconcilers.For("prod", "rolegate-long-run")
 	if err != nil {
 		t.Fatal(err)
