@@ -126,7 +126,7 @@ func loadDetail(c echo.Context, d Deps, actor store.Actor) (detailView, error) {
 	if live, ok := store.LiveVersion(r, versions); ok && v.Assessment.Change != nil {
 		v.PolicyDiff = store.PolicyDiff(live.Spec, r.Spec, d.Settings)
 	}
-	if v.Reuse, err = d.Store.ReusableRoles(ctx, actor, r.Requester, r.Spec.Buckets, r.ID); err != nil {
+	if v.Reuse, err = d.Store.ReusableRoles(ctx, actor, r.Requester, r.Spec.Account, r.Spec.Buckets, r.ID); err != nil {
 		return detailView{}, err
 	}
 	tf, plan, err := currentTerraform(d, r, versions)

@@ -47,7 +47,7 @@ func buildPreview(ctx context.Context, d Deps, f requestForm, actor store.Actor)
 		return preview{}, err
 	}
 	if _, bad := f.Errors["name"]; spec.Name != "" && !bad {
-		taken, err := d.Store.RoleNameTaken(ctx, spec.Name, f.ChangeOf)
+		taken, err := d.Store.RoleNameTaken(ctx, spec.Account, spec.Name, f.ChangeOf)
 		if err != nil {
 			return preview{}, err
 		}
@@ -68,7 +68,7 @@ func buildPreview(ctx context.Context, d Deps, f requestForm, actor store.Actor)
 	}
 	var reuse []store.Reuse
 	if f.ChangeOf == 0 {
-		if reuse, err = d.Store.ReusableRoles(ctx, actor, actor.Name, spec.Buckets, 0); err != nil {
+		if reuse, err = d.Store.ReusableRoles(ctx, actor, actor.Name, spec.Account, spec.Buckets, 0); err != nil {
 			return preview{}, err
 		}
 	}
