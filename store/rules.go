@@ -38,7 +38,6 @@ type ApprovalRules struct {
 // name rather than its buckets: "account:prod=prod-owners".
 const AccountRoute = "account:"
 
-
 // RuleNoNewAccess names the rule that approves a change granting no new
 // access, in the decisions it records and in the audit trail.
 const RuleNoNewAccess = "no-new-access"
