@@ -97,4 +97,3 @@ func TestAPIRequestsNameTheirAccount(t *testing.T) {
 		t.Fatalf("roles = %+v, want the prod role with its account", roles.Items)
 	}
 }
-
