@@ -11,14 +11,11 @@ import (
 	"github.com/rolegate/rolegate/store/storetest"
 )
 
-// accountSettings are two accounts, dev (the default) and prod, prod
-// asking for more approvals.
+// accountSettings are storetest.TwoAccounts with prod asking for more
+// approvals.
 func accountSettings() provision.Settings {
-	set := provision.DefaultSettings()
-	set.Accounts = []provision.Account{
-		{Name: "dev", ID: "111111111111"},
-		{Name: "prod", ID: "222222222222", RoleARN: "arn:aws:iam::222222222222:role/rolegate-provisioner", Approvals: 2, ApprovalsElevated: 3},
-	}
+	set := storetest.TwoAccounts()
+	set.Accounts[1].Approvals, set.Accounts[1].ApprovalsElevated = 2, 3
 	return set
 }
 

@@ -14,7 +14,7 @@ import (
 // default) and prod.
 func uiAccounts(t *testing.T) *uiFixture {
 	t.Helper()
-	set := twoAccountSettings()
+	set := storetest.TwoAccounts()
 	return uiServe(t, storetest.Open(t, storetest.URL(t), store.Options{Settings: &set}), uiProxyIdentity())
 }
 

@@ -5,21 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
 	"github.com/rolegate/rolegate/web/api"
 )
-
-// twoAccountSettings are dev (the default, rolegate's own credentials)
-// and prod, reached through its provisioner role.
-func twoAccountSettings() provision.Settings {
-	set := provision.DefaultSettings()
-	set.Accounts = []provision.Account{
-		{Name: "dev", ID: "111111111111"},
-		{Name: "prod", ID: "222222222222", RoleARN: "arn:aws:iam::222222222222:role/rolegate-provisioner"},
-	}
-	return set
-}
 
 // wantFieldProblem checks r is a problem of status naming field.
 func wantFieldProblem(t *testing.T, r resp, status int, field, says string) {
@@ -35,7 +24,7 @@ func wantFieldProblem(t *testing.T, r resp, status int, field, says string) {
 }
 
 func TestAPIRequestsNameTheirAccount(t *testing.T) {
-	set := twoAccountSettings()
+	set := storetest.TwoAccounts()
 	env := setupAPIWith(t, api.Limits{}, store.Options{Settings: &set})
 	body := spec("nightly-report")
 	body["account"] = "prod"

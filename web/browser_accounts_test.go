@@ -19,7 +19,7 @@ import (
 func TestBrowserRequestIntoSecondAccount(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
-	set := twoAccountSettings()
+	set := storetest.TwoAccounts()
 	f := uiServe(t, storetest.Open(t, storetest.URL(t), store.Options{Settings: &set}), auth.Identity{DevUsers: true})
 	run, text, shot, css := b.run, b.text, b.shot, b.css
 
