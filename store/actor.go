@@ -107,5 +107,5 @@ func (db *DB) MayView(a Actor, r Request) bool {
 	// bucket does not hide the live role, which still reaches it, from
 	// that bucket's owners.
 	return a.Name == r.Requester || counts(a.Roles) ||
-		db.rules.routedTo(a, append(specBuckets(r.Spec), r.LiveBuckets...)...)
+		db.rules.routedTo(a, db.rules.accountName(r.Spec), append(specBuckets(r.Spec), r.LiveBuckets...)...)
 }

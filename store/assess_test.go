@@ -207,7 +207,7 @@ func TestReusableRoles(t *testing.T) {
 		{"a data owner sees roles of their buckets", erin, []provision.BucketScope{read("finance-ledger")}, 0, []string{"ledger"}},
 		{"and not the others", erin, []provision.BucketScope{scope("etl-data", "in/a", provision.AccessRead)}, 0, nil},
 	} {
-		got, err := f.db.ReusableRoles(ctx, tt.viewer, "alice", tt.scopes, tt.except)
+		got, err := f.db.ReusableRoles(ctx, tt.viewer, "alice", "", tt.scopes, tt.except)
 		if err != nil || !slices.Equal(names(got), tt.want) {
 			t.Errorf("%s: ReusableRoles = %v, %v; want %v", tt.name, names(got), err, tt.want)
 		}

@@ -28,6 +28,14 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "name",
 				Message: fmt.Sprintf("the role name cannot change (it is %q); request a new role instead", r.Spec.Name)}}}
 		}
+		// A change names the role's account or none (it stays there).
+		if nv.Spec.Account == "" {
+			nv.Spec.Account = r.Spec.Account
+		}
+		if nv.Spec.Account != r.Spec.Account {
+			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "account",
+				Message: fmt.Sprintf("a role cannot move to another account (it is in %s); file a new request there", r.Spec.Account)}}}
+		}
 		if err := db.validateSpec(nv.Spec, nv.Justification); err != nil {
 			return err
 		}
@@ -59,7 +67,7 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 		if err := linkIdempotencyKey(ctx, tx, nv.Idempotency, id); err != nil {
 			return err
 		}
-		data := map[string]any{"diff": changeDiff(live, r.ExpiresAt, nv.Spec).Lines(), "policy_diff": PolicyDiff(live, nv.Spec, db.settings)}
+		data := map[string]any{"account": r.Spec.Account, "diff": changeDiff(live, r.ExpiresAt, nv.Spec).Lines(), "policy_diff": PolicyDiff(live, nv.Spec, db.settings)}
 		// The live spec may no longer pass today's guardrails: the change is
 		// then judged by people alone.
 		lp, np, planErr := db.changePlans(id, live, r.ExpiresAt, nv.Spec, keeps)
@@ -110,7 +118,7 @@ func specOf(ctx context.Context, q querier, id int64, version int) (provision.Ro
 // specSelect selects a request ID and the spec of a version v of it, for
 // scanSpec; the caller adds the WHERE clause.
 var specSelect = `
-	SELECT v.request_id, v.version, r.role_name, v.description, v.max_session_duration, v.managed_policies, v.expires_at,
+	SELECT v.request_id, v.version, r.account, r.role_name, v.description, v.max_session_duration, v.managed_policies, v.expires_at,
 	       ` + scopesJSON("v.request_id", "v.version") + `
 	FROM request_versions v JOIN requests r ON r.id = v.request_id`
 
@@ -123,7 +131,7 @@ func scanSpec(row pgx.Row) (int64, provision.RoleSpec, error) {
 		maxSession *int32
 		scopes     []byte
 	)
-	err := row.Scan(&id, &version, &spec.Name, &spec.Description, &maxSession, &spec.ManagedPolicies, &spec.ExpiresAt, &scopes)
+	err := row.Scan(&id, &version, &spec.Account, &spec.Name, &spec.Description, &maxSession, &spec.ManagedPolicies, &spec.ExpiresAt, &scopes)
 	if err != nil {
 		return 0, provision.RoleSpec{}, interpret(err)
 	}

@@ -156,7 +156,12 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("job queue client: %w", err)
 	}
-	return &DB{pool: pool, now: now, rules: opts.Rules.withDefaults(), settings: settings, risks: opts.Risks.WithDefaults(),
+	rules := opts.Rules.withDefaults()
+	if rules.Accounts == nil {
+		// The rules know the accounts the settings do.
+		rules.Accounts = settings.Accounts
+	}
+	return &DB{pool: pool, now: now, rules: rules, settings: settings, risks: opts.Risks.WithDefaults(),
 		webhooks: opts.Webhooks, reviews: opts.Reviews, river: rc}, nil
 }
 

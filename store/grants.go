@@ -77,15 +77,20 @@ type Reuse struct {
 	Owner     string
 }
 
-// ReusableRoles lists the live roles of requester (other than request
-// except) whose live version already grants every scope of scopes (equal
+// ReusableRoles lists the live roles of requester in account (""
+// is the default account; a role in another account is no answer), other
+// than request except, whose live version already grants every scope of scopes (equal
 // or wider: provision.Covers), as far as viewer may see them: a role
 // viewer may not read (MayView) is left out, so the answer never tells a
 // data owner about roles outside their buckets. It returns them by
 // request ID.
-func (db *DB) ReusableRoles(ctx context.Context, viewer Actor, requester string, scopes []provision.BucketScope, except int64) ([]Reuse, error) {
+func (db *DB) ReusableRoles(ctx context.Context, viewer Actor, requester, account string, scopes []provision.BucketScope, except int64) ([]Reuse, error) {
 	var out []Reuse
-	f := ListFilter{Requester: requester, LiveInIAM: true, Limit: 500, OldestFirst: true}
+	a, ok := db.settings.Account(account)
+	if !ok {
+		return nil, nil
+	}
+	f := ListFilter{Requester: requester, Account: a.Name, LiveInIAM: true, Limit: 500, OldestFirst: true}
 	for {
 		page, err := db.ListRequests(ctx, f)
 		if err != nil {

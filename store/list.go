@@ -16,6 +16,8 @@ type ListFilter struct {
 	Status    Status
 	Requester string
 	Bucket    string
+	// Account keeps the requests into the account of this name.
+	Account string
 	// Text matches, case-insensitively, any part of the role name, the
 	// requester, or the current version's justification, buckets or
 	// prefixes (searchSQL).
@@ -44,15 +46,20 @@ type RequestPage struct {
 	Next     string
 }
 
-// likePatterns turns the bucket patterns routed to any of groups into SQL
-// LIKE patterns (`*` becomes `%`, `?` becomes `_`). No group: no pattern,
-// which matches nothing.
-func likePatterns(routes []Route, groups []string) []string {
+// likePatterns turns the bucket patterns (accounts false) or the account
+// patterns (accounts true) routed to any of groups into SQL LIKE patterns
+// (`*` becomes `%`, `?` becomes `_`). No group: no pattern, which matches
+// nothing.
+func likePatterns(routes []Route, groups []string, accounts bool) []string {
 	out := []string{}
 	for _, r := range routes {
+		pattern, account := strings.CutPrefix(r.Pattern, AccountRoute)
+		if account != accounts {
+			continue
+		}
 		for _, g := range groups {
 			if r.Group == g {
-				p := likeEscaper.Replace(r.Pattern)
+				p := likeEscaper.Replace(pattern)
 				p = strings.NewReplacer("*", "%", "?", "_").Replace(p)
 				out = append(out, p)
 			}
@@ -60,6 +67,13 @@ func likePatterns(routes []Route, groups []string) []string {
 	}
 	return out
 }
+
+// routedSQL is the condition of a request routed to a data owner: a
+// bucket of its current or live version matches one of the LIKE patterns
+// of its first argument, or its account one of its second's (the numbers
+// of the two arguments are formatted in).
+const routedSQL = `(EXISTS (SELECT 1 FROM request_scopes s WHERE s.request_id = r.id AND s.version IN (r.version, r.live_version)
+	AND s.bucket LIKE ANY($%d)) OR r.account LIKE ANY($%d))`
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
@@ -160,6 +174,9 @@ func (db *DB) listRequestsQuery(f ListFilter, limit int) (string, []any, error) 
 	if f.Requester != "" {
 		add("r.requester = $%d", f.Requester)
 	}
+	if f.Account != "" {
+		add("r.account = $%d", f.Account)
+	}
 	if f.Text != "" {
 		if len(f.Text) > 200 {
 			return "", nil, errorf(KindInvalid, "search text is over 200 characters")
@@ -172,8 +189,8 @@ func (db *DB) listRequestsQuery(f ListFilter, limit int) (string, []any, error) 
 	if a := f.DecidableBy; a != nil {
 		add("r.requester <> $%d", a.Name)
 		if !a.Has(RoleApprover) && !a.Has(RoleAdmin) {
-			add("EXISTS (SELECT 1 FROM request_scopes s WHERE s.request_id = r.id AND s.version IN (r.version, r.live_version) AND s.bucket LIKE ANY($%d))",
-				likePatterns(db.rules.Routes, a.Groups))
+			args = append(args, likePatterns(db.rules.Routes, a.Groups, false), likePatterns(db.rules.Routes, a.Groups, true))
+			where = append(where, fmt.Sprintf(routedSQL, len(args)-1, len(args)))
 		}
 	}
 	if f.Bucket != "" {

@@ -93,7 +93,7 @@ func (db *DB) requestAndVersions(ctx context.Context, id int64) (Request, []Vers
 // requestColumns selects a request at its current version, its scopes
 // aggregated in position order, so a page of requests is one query.
 var requestColumns = `
-	r.id, r.requester, r.status, r.status_reason, r.version, r.role_name,
+	r.id, r.requester, r.status, r.status_reason, r.version, r.account, r.role_name,
 	v.description, v.justification, v.max_session_duration, v.managed_policies, v.expires_at, v.keeps_expiry,
 	coalesce(r.role_arn, ''), coalesce(r.instance_profile_arn, ''), coalesce(r.live_version, 0),
 	r.expires_at, r.activated_at, r.drifted, r.created_at, r.updated_at,
@@ -111,7 +111,7 @@ func scanRequest(row pgx.Row) (Request, error) {
 		scopes     []byte
 		decisions  []byte
 	)
-	err := row.Scan(&r.ID, &r.Requester, &r.Status, &r.StatusReason, &r.Version, &r.Spec.Name,
+	err := row.Scan(&r.ID, &r.Requester, &r.Status, &r.StatusReason, &r.Version, &r.Spec.Account, &r.Spec.Name,
 		&r.Spec.Description, &r.Justification, &maxSession, &r.Spec.ManagedPolicies, &r.Spec.ExpiresAt, &r.KeepsExpiry,
 		&r.RoleARN, &r.InstanceProfileARN, &r.LiveVersion, &r.ExpiresAt, &r.ActivatedAt, &r.Drifted,
 		&r.CreatedAt, &r.UpdatedAt, &scopes, &r.LiveBuckets, &decisions)

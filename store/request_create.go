@@ -45,13 +45,20 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 	if err := db.validateSpec(in.Spec, in.Justification); err != nil {
 		return Created{}, err
 	}
+	// Stored by its name, never as "": a later change of the default
+	// account does not move the role.
+	_, acct, err := db.settings.In(in.Spec.Account)
+	if err != nil {
+		return Created{}, errorf(KindInvalid, "%v", err)
+	}
+	in.Spec.Account = acct.Name
 	// The database keeps microseconds: the times returned are the stored ones.
 	now := dbTime(db.now())
 	va, err := newVersionArgs(in, now)
 	if err != nil {
 		return Created{}, err
 	}
-	data := map[string]any{"role_name": in.Spec.Name, "buckets": len(in.Spec.Buckets)}
+	data := map[string]any{"role_name": in.Spec.Name, "account": in.Spec.Account, "buckets": len(in.Spec.Buckets)}
 	var id, eventID int64
 	var keyUser, keyName *string // no key: the UPDATE matches nothing
 	if k := in.Idempotency; k != nil {
@@ -65,8 +72,8 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 		args["key_user"], args["key"] = keyUser, keyName
 		err := q.QueryRow(ctx, `
 			WITH r AS (
-				INSERT INTO requests (role_name, requester, status, version, created_at, updated_at)
-				VALUES (@role_name, @actor, 'pending', 1, @now, @now)
+				INSERT INTO requests (account, role_name, requester, status, version, created_at, updated_at)
+				VALUES (@account, @role_name, @actor, 'pending', 1, @now, @now)
 				RETURNING id, version),`+versionCTEs+`,
 			e AS (
 				INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
@@ -79,6 +86,9 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 		if err != nil && !unavailable(err) { // a broken connection is the runner's to judge
 			err = interpret(err)
 			if violated(err, "requests_live_role_name") {
+				if len(db.settings.Accounts) > 1 {
+					return errorf(KindConflict, "a role named %q is already requested or live in account %s", in.Spec.Name, in.Spec.Account)
+				}
 				return errorf(KindConflict, "a role named %q is already requested or live", in.Spec.Name)
 			}
 		}

@@ -26,7 +26,7 @@ func TestRoleNameTaken(t *testing.T) {
 		{"old-reader", 0, false},
 		{"someone-else", 0, false},
 	} {
-		got, err := db.RoleNameTaken(ctx, tc.name, tc.except)
+		got, err := db.RoleNameTaken(ctx, "", tc.name, tc.except)
 		if err != nil || got != tc.want {
 			t.Errorf("RoleNameTaken(%q, %d) = %v, %v; want %v", tc.name, tc.except, got, err, tc.want)
 		}

@@ -22,21 +22,72 @@ type ApprovalRules struct {
 	ElevateOverBuckets int
 	// Routes map bucket patterns (`*` matches any run) to approver groups;
 	// a request touching a matching bucket also needs an approval from a
-	// member of that group.
+	// member of that group. A pattern starting with AccountRoute matches
+	// the name of the request's account instead.
 	Routes []Route
 	// AutoApproveNarrowing lets the no-new-access rule approve a change
 	// that grants nothing the live version does not (RuleNoNewAccess).
 	AutoApproveNarrowing bool
+	// Accounts are the accounts requests may name (provision.Settings'),
+	// the first the default: an account's Approvals and ApprovalsElevated
+	// replace Required and Elevated for requests into it.
+	Accounts []provision.Account
 }
+
+// AccountRoute starts a route pattern that matches the request's account
+// name rather than its buckets: "account:prod=prod-owners".
+const AccountRoute = "account:"
 
 // RuleNoNewAccess names the rule that approves a change granting no new
 // access, in the decisions it records and in the audit trail.
 const RuleNoNewAccess = "no-new-access"
 
-// Route sends requests for matching buckets to an approver group.
+// Route sends requests for matching buckets (or, for a pattern starting
+// with AccountRoute, into a matching account) to an approver group.
 type Route struct {
 	Pattern string
 	Group   string
+}
+
+// matches reports whether the route sends a request into account touching
+// buckets to its group.
+func (rt Route) matches(account string, buckets ...string) bool {
+	if p, ok := strings.CutPrefix(rt.Pattern, AccountRoute); ok {
+		m, _ := path.Match(p, account)
+		return m
+	}
+	for _, b := range buckets {
+		if m, _ := path.Match(rt.Pattern, b); m {
+			return true
+		}
+	}
+	return false
+}
+
+// forAccount is r with the approval counts of the account named name,
+// when it sets them.
+func (r ApprovalRules) forAccount(name string) ApprovalRules {
+	for _, a := range r.Accounts {
+		if a.Name != name {
+			continue
+		}
+		if a.Approvals > 0 {
+			r.Required = a.Approvals
+		}
+		if a.ApprovalsElevated > 0 {
+			r.Elevated = a.ApprovalsElevated
+		}
+	}
+	return r
+}
+
+// accountName is the name of the account a spec names: its own, or the
+// default account's for "".
+func (r ApprovalRules) accountName(spec provision.RoleSpec) string {
+	if spec.Account != "" {
+		return spec.Account
+	}
+	return r.accountNames()[0]
 }
 
 func (r ApprovalRules) withDefaults() ApprovalRules {
@@ -66,17 +117,38 @@ func (r ApprovalRules) Validate() error {
 		return fmt.Errorf("approval counts must not be negative")
 	}
 	for _, rt := range r.Routes {
-		if _, err := path.Match(rt.Pattern, "x"); err != nil || rt.Pattern == "" || rt.Group == "" {
-			return fmt.Errorf("approval route %q -> %q: want PATTERN=GROUP with a valid pattern", rt.Pattern, rt.Group)
+		pattern, account := strings.CutPrefix(rt.Pattern, AccountRoute)
+		if _, err := path.Match(pattern, "x"); err != nil || pattern == "" || rt.Group == "" {
+			return fmt.Errorf("approval route %q -> %q: want PATTERN=GROUP or account:PATTERN=GROUP with a valid pattern", rt.Pattern, rt.Group)
 		}
 		// The dashboard finds routed requests in SQL (LIKE), which knows
 		// * and ? but not character classes or escapes: a pattern is bucket
-		// name characters and wildcards only, so both readings agree.
-		if strings.IndexFunc(rt.Pattern, func(c rune) bool { return !strings.ContainsRune(patternChars, c) }) >= 0 {
+		// (or account) name characters and wildcards only, so both
+		// readings agree.
+		if strings.IndexFunc(pattern, func(c rune) bool { return !strings.ContainsRune(patternChars, c) }) >= 0 {
 			return fmt.Errorf("approval route %q -> %q: a pattern holds lower-case letters, digits, '.', '-' and the wildcards * and ?", rt.Pattern, rt.Group)
+		}
+		if account && !r.anyAccount(pattern) {
+			return fmt.Errorf("approval route %q -> %q: no account matches %q; the accounts are %s", rt.Pattern, rt.Group, pattern, strings.Join(r.accountNames(), ", "))
 		}
 	}
 	return nil
+}
+
+// anyAccount reports whether pattern matches the name of an account.
+func (r ApprovalRules) anyAccount(pattern string) bool {
+	for _, name := range r.accountNames() {
+		if ok, _ := path.Match(pattern, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// accountNames lists the accounts' names, the default first;
+// provision.DefaultAccountName alone when none are configured.
+func (r ApprovalRules) accountNames() []string {
+	return provision.Settings{Accounts: r.Accounts}.AccountNames()
 }
 
 // Needed is what a request version needs before it is approved.
@@ -88,7 +160,8 @@ type Needed struct {
 
 // Need returns the approvals spec needs under the rules.
 func (r ApprovalRules) Need(spec provision.RoleSpec) Needed {
-	r = r.withDefaults()
+	account := r.accountName(spec)
+	r = r.forAccount(account).withDefaults()
 	n := Needed{Approvals: r.Required}
 	buckets := map[string]bool{}
 	groups := map[string]bool{}
@@ -97,10 +170,10 @@ func (r ApprovalRules) Need(spec provision.RoleSpec) Needed {
 		if s.Access != provision.AccessRead {
 			n.Approvals = r.Elevated
 		}
-		for _, rt := range r.Routes {
-			if ok, _ := path.Match(rt.Pattern, s.Bucket); ok {
-				groups[rt.Group] = true
-			}
+	}
+	for _, rt := range r.Routes {
+		if rt.matches(account, specBuckets(spec)...) {
+			groups[rt.Group] = true
 		}
 	}
 	if len(buckets) > r.ElevateOverBuckets {
@@ -123,17 +196,15 @@ func counts(roles []Role) bool {
 // routed group may decide the requests routed to it (their approval
 // satisfies the group, not the count).
 func (r ApprovalRules) mayDecide(a Actor, req Request) bool {
-	return counts(a.Roles) || r.routedTo(a, specBuckets(req.Spec)...)
+	return counts(a.Roles) || r.routedTo(a, r.accountName(req.Spec), specBuckets(req.Spec)...)
 }
 
-// routedTo reports whether a belongs to a group one of the buckets is
-// routed to.
-func (r ApprovalRules) routedTo(a Actor, buckets ...string) bool {
-	for _, b := range buckets {
-		for _, rt := range r.Routes {
-			if ok, _ := path.Match(rt.Pattern, b); ok && a.InGroup(rt.Group) {
-				return true
-			}
+// routedTo reports whether a belongs to a group that account, or one of
+// the buckets, is routed to.
+func (r ApprovalRules) routedTo(a Actor, account string, buckets ...string) bool {
+	for _, rt := range r.Routes {
+		if a.InGroup(rt.Group) && rt.matches(account, buckets...) {
+			return true
 		}
 	}
 	return false

@@ -62,10 +62,10 @@ reason', 'alice'), (2, 1, 'why', 'bob'), (3, 1, 'because', 'carol');
 		t.Fatal(err)
 	}
 	want := map[key]string{
-		{1, 1}: "old-reader\nalice\nfirst reason\nalpha/",
-		{1, 2}: "old-reader\nalice\nsecond\nreason\nbeta/logs/2026/\nalpha/",
-		{2, 1}: "old-writer\nbob\nwhy\ngamma/x/",
-		{3, 1}: "old-third\ncarol\nbecause\ndelta/",
+		{1, 1}: "default\nold-reader\nalice\nfirst reason\nalpha/",
+		{1, 2}: "default\nold-reader\nalice\nsecond\nreason\nbeta/logs/2026/\nalpha/",
+		{2, 1}: "default\nold-writer\nbob\nwhy\ngamma/x/",
+		{3, 1}: "default\nold-third\ncarol\nbecause\ndelta/",
 	}
 	if !maps.Equal(got, want) {
 		t.Fatalf("search documents = %v, want %v", got, want)

@@ -167,7 +167,7 @@ func TestSearchDocumentIsTheFunctions(t *testing.T) {
 	f := searchCorpus(t)
 	var versions, differ int
 	err := f.db.Pool().QueryRow(ctxT(t), `
-		SELECT count(*), count(*) FILTER (WHERE v.search_doc IS DISTINCT FROM request_search_doc(r.role_name, r.requester, v.justification,
+		SELECT count(*), count(*) FILTER (WHERE v.search_doc IS DISTINCT FROM request_search_doc(r.account, r.role_name, r.requester, v.justification,
 			(SELECT array_agg(s.bucket ORDER BY s.position) FROM request_scopes s WHERE s.request_id = v.request_id AND s.version = v.version),
 			(SELECT array_agg(s.prefix ORDER BY s.position) FROM request_scopes s WHERE s.request_id = v.request_id AND s.version = v.version)))
 		FROM request_versions v JOIN requests r ON r.id = v.request_id`).Scan(&versions, &differ)

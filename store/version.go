@@ -107,7 +107,7 @@ func decodeDecisions(b []byte) ([]DecisionRecord, error) {
 // ErrNotFound.
 func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
 	rows, err := db.pool.Query(ctx, `
-		SELECT v.version, r.role_name, v.description, v.justification, v.max_session_duration,
+		SELECT v.version, r.account, r.role_name, v.description, v.justification, v.max_session_duration,
 		       v.managed_policies, v.expires_at, v.created_by, v.created_at, v.approved_at,
 		       coalesce(v.approved_ttl_seconds, CASE WHEN NOT v.keeps_expiry THEN v.requested_ttl_seconds END, 0), v.keeps_expiry,
 		       coalesce(v.terraform, ''), coalesce(v.terraform_sha256, ''),
@@ -127,7 +127,7 @@ func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
 			ttl               int64
 			scopes, decisions []byte
 		)
-		if err := rows.Scan(&v.Number, &v.Spec.Name, &v.Spec.Description, &v.Justification, &maxSession,
+		if err := rows.Scan(&v.Number, &v.Spec.Account, &v.Spec.Name, &v.Spec.Description, &v.Justification, &maxSession,
 			&v.Spec.ManagedPolicies, &v.Spec.ExpiresAt, &v.CreatedBy, &v.CreatedAt, &v.ApprovedAt, &ttl, &v.KeepsExpiry,
 			&v.Terraform, &v.TerraformSHA256, &scopes, &decisions); err != nil {
 			return nil, interpret(err)
@@ -156,9 +156,8 @@ func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
 // current or live version.
 func (db *DB) CountRoutedByStatus(ctx context.Context, a Actor) (map[Status]int, error) {
 	return db.countByStatus(ctx, `SELECT status, count(*) FROM requests r WHERE r.requester <> $1
-		AND EXISTS (SELECT 1 FROM request_scopes s WHERE s.request_id = r.id AND s.version IN (r.version, r.live_version)
-		            AND s.bucket LIKE ANY($2))
-		GROUP BY status`, a.Name, likePatterns(db.rules.Routes, a.Groups))
+		AND `+fmt.Sprintf(routedSQL, 2, 3)+` GROUP BY status`,
+		a.Name, likePatterns(db.rules.Routes, a.Groups, false), likePatterns(db.rules.Routes, a.Groups, true))
 }
 
 func (db *DB) countByStatus(ctx context.Context, sql string, args ...any) (map[Status]int, error) {

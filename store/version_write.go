@@ -75,9 +75,10 @@ func (va versionArgs) stored(spec provision.RoleSpec) provision.RoleSpec {
 // enclosing WITH (columns id and version). Their named arguments come
 // from versionArgs.named; @actor, @role_name and @now are there for the
 // rest of the statement to use too. The version's search document
-// (migration 00010) names the request's role and requester: a version is
-// written by the requester (only they change a role) under the request's
-// role name (which never changes), so @role_name and @actor are those.
+// (migrations 00010, 00013) names the request's account, role and
+// requester: a version is written by the requester (only they change a
+// role) under the request's account and role name (which never change), so
+// @account, @role_name and @actor are those.
 const versionCTEs = `
 	v AS (
 		INSERT INTO request_versions (request_id, version, description, justification,
@@ -85,7 +86,7 @@ const versionCTEs = `
 			search_doc)
 		SELECT r.id, r.version, @description, @justification,
 			@max_session_duration, @managed_policies, @expires_at, @requested_ttl_seconds, @keeps_expiry, @actor, @now,
-			request_search_doc(@role_name, @actor, @justification, @buckets::text[], @prefixes::text[]) FROM r),
+			request_search_doc(@account, @role_name, @actor, @justification, @buckets::text[], @prefixes::text[]) FROM r),
 	s AS (
 		INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
 		SELECT r.id, r.version, (t.n - 1)::smallint, t.bucket, t.prefix, t.access
@@ -100,6 +101,7 @@ const versionCTEs = `
 func (va versionArgs) named(in NewRequest, now time.Time) pgx.StrictNamedArgs {
 	return pgx.StrictNamedArgs{
 		"actor":                 in.Requester,
+		"account":               in.Spec.Account,
 		"role_name":             in.Spec.Name,
 		"now":                   now,
 		"description":           in.Spec.Description,

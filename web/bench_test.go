@@ -16,15 +16,15 @@ func BenchmarkDashboard(b *testing.B) {
 	seed := `
 	BEGIN;
 	SET CONSTRAINTS ALL DEFERRED;
-	INSERT INTO requests (id, role_name, requester, status, version, created_at, updated_at)
+	INSERT INTO requests (id, account, role_name, requester, status, version, created_at, updated_at)
 	OVERRIDING SYSTEM VALUE
-	SELECT g, 'bench-role-' || g, 'user' || (g % 997),
+	SELECT g, 'default', 'bench-role-' || g, 'user' || (g % 997),
 	       (ARRAY['pending','pending','pending','rejected','cancelled'])[1 + g % 5], 1,
 	       now() - (100001 - g) * interval '1 minute', now() - (100001 - g) * interval '1 minute'
 	FROM generate_series(1, 100000) g;
 	INSERT INTO request_versions (request_id, version, description, justification, created_by, created_at, search_doc)
 	SELECT g, 1, 'benchmark role', 'needed by batch job number ' || g, 'user' || (g % 997), now() - (100001 - g) * interval '1 minute',
-	       request_search_doc('bench-role-' || g, 'user' || (g % 997), 'needed by batch job number ' || g,
+	       request_search_doc('default', 'bench-role-' || g, 'user' || (g % 997), 'needed by batch job number ' || g,
 	                          ARRAY['bucket-' || (g % 300), 'bucket-' || ((g + 1) % 300)], ARRAY['data/0/', 'data/1/'])
 	FROM generate_series(1, 100000) g;
 	INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)

@@ -41,6 +41,10 @@ type detailView struct {
 	// Reuse lists the requester's live roles granting all of this that the
 	// viewer may read.
 	Reuse []store.Reuse
+	// Account names the role's account with its ID, when there are more
+	// accounts than one; PlannedARN is the role's ARN there as the plan
+	// predicts it, before the role exists.
+	Account, PlannedARN string
 }
 
 // terraformText is the Terraform of the current version: the text stored
@@ -126,7 +130,7 @@ func loadDetail(c echo.Context, d Deps, actor store.Actor) (detailView, error) {
 	if live, ok := store.LiveVersion(r, versions); ok && v.Assessment.Change != nil {
 		v.PolicyDiff = store.PolicyDiff(live.Spec, r.Spec, d.Settings)
 	}
-	if v.Reuse, err = d.Store.ReusableRoles(ctx, actor, r.Requester, r.Spec.Buckets, r.ID); err != nil {
+	if v.Reuse, err = d.Store.ReusableRoles(ctx, actor, r.Requester, r.Spec.Account, r.Spec.Buckets, r.ID); err != nil {
 		return detailView{}, err
 	}
 	tf, plan, err := currentTerraform(d, r, versions)
@@ -135,6 +139,10 @@ func loadDetail(c echo.Context, d Deps, actor store.Actor) (detailView, error) {
 		v.PlanErr = "The policies cannot be rendered with the current settings: " + err.Error()
 	} else {
 		v.Trust, v.Policy, v.TF = prettyJSON(plan.Role.TrustPolicy), prettyJSON(plan.Policy.Document), tf
+		v.PlannedARN = plan.RoleARN()
+	}
+	if len(d.Settings.Accounts) > 1 {
+		v.Account = accountLabel(d.Settings, r.Spec.Account)
 	}
 	return v, nil
 }
@@ -151,14 +159,14 @@ func handleTerraformDownload(d Deps) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		tf, _, err := currentTerraform(d, r, versions)
+		tf, plan, err := currentTerraform(d, r, versions)
 		if err != nil {
 			return err
 		}
 		// Role names hold only [A-Za-z0-9+=,.@_-]: safe inside the quotes.
 		// A version not provisioned yet says so in its name, so the file is
 		// never taken for the role's Terraform.
-		name := d.Settings.NamePrefix + r.Spec.Name
+		name := plan.Role.Name // with the prefix of the role's account
 		if !tf.Stored {
 			name += fmt.Sprintf(".v%d.not-approved", r.Version)
 		}
@@ -183,7 +191,7 @@ func describeEvent(e store.Event) eventLine {
 	if e.Kind == store.EventProvisionStep {
 		l.Title = stepText(str("resource"), str("name"), str("outcome"))
 	}
-	for _, k := range []string{"role_arn", "instance_profile_arn", "arn", "reason", "expires_at", "final_status"} {
+	for _, k := range []string{"account", "role_arn", "instance_profile_arn", "arn", "reason", "expires_at", "final_status"} {
 		if s := str(k); s != "" {
 			l.Detail = append(l.Detail, strings.ReplaceAll(k, "_", " ")+": "+s)
 		}

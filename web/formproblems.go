@@ -25,7 +25,7 @@ func placeOf(field string) fieldPlace {
 		}
 		return fieldPlace{section: 4, row: i, part: part}
 	}
-	sections := map[string]int{"name": 0, "description": 1, "justification": 2, "buckets": 3,
+	sections := map[string]int{"account": -1, "name": 0, "description": 1, "justification": 2, "buckets": 3,
 		"max_session_duration": 5, "expires_at": 6, "managed_policies": 7}
 	if s, ok := sections[field]; ok {
 		return fieldPlace{section: s}
@@ -73,7 +73,7 @@ func fieldLabel(field string) string {
 		}
 		return fmt.Sprintf("Scope %d", i+1)
 	}
-	labels := map[string]string{"name": "Role name", "description": "Description", "justification": "Justification",
+	labels := map[string]string{"account": "Account", "name": "Role name", "description": "Description", "justification": "Justification",
 		"buckets": "Bucket scopes", "max_session_duration": "Longest session", "expires_at": "Expires on",
 		"managed_policies": "Managed policies"}
 	if l, ok := labels[field]; ok {

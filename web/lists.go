@@ -1,14 +1,17 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/web/auth"
 )
@@ -20,6 +23,10 @@ const pageSize = 50
 // what the approver may do to each, and the counts per status.
 type dashboardView struct {
 	Status, Requester, Bucket, Text, Cursor string
+	// Account keeps the requests into one account; Accounts are those to
+	// choose from, none when there is only one (no filter or column).
+	Account  string
+	Accounts []string
 	// Risk keeps the requests flagged with one risk code.
 	Risk string
 	Page store.RequestPage
@@ -41,7 +48,7 @@ type dashboardView struct {
 // parameters set (an empty value removes one).
 func (v dashboardView) query(extra ...string) string {
 	q := url.Values{}
-	for k, val := range map[string]string{"status": v.Status, "requester": v.Requester, "bucket": v.Bucket, "q": v.Text, "risk": v.Risk} {
+	for k, val := range map[string]string{"status": v.Status, "requester": v.Requester, "bucket": v.Bucket, "account": v.Account, "q": v.Text, "risk": v.Risk} {
 		if val != "" {
 			q.Set(k, val)
 		}
@@ -77,6 +84,13 @@ func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here
 		Status: q.Get("status"), Requester: strings.TrimSpace(q.Get("requester")),
 		Bucket: strings.TrimSpace(q.Get("bucket")), Text: strings.TrimSpace(q.Get("q")),
 		Cursor: q.Get("cursor"), Me: actor.Name, Here: here, Risk: strings.TrimSpace(q.Get("risk")),
+		Account: q.Get("account"),
+	}
+	if names := d.Settings.AccountNames(); len(names) > 1 {
+		v.Accounts = names
+	}
+	if err := knownAccount(d.Settings, v.Account); err != nil {
+		return dashboardView{}, err
 	}
 	if _, set := q["status"]; !set {
 		v.Status = string(store.StatusPending)
@@ -87,7 +101,7 @@ func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here
 	ctx := c.Request().Context()
 	var err error
 	f := store.ListFilter{
-		Status: store.Status(v.Status), Requester: v.Requester, Bucket: v.Bucket, Text: v.Text,
+		Status: store.Status(v.Status), Requester: v.Requester, Bucket: v.Bucket, Text: v.Text, Account: v.Account,
 		Cursor: v.Cursor, Limit: pageSize, OldestFirst: v.Status == string(store.StatusPending),
 	}
 	// A data owner who is not an approver sees only what is routed to them.
@@ -124,6 +138,16 @@ func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here
 	return v, nil
 }
 
+// knownAccount refuses, with 400 and the accounts there are, a filter
+// naming an account that is not configured ("" filters nothing).
+func knownAccount(set provision.Settings, name string) error {
+	if name == "" || slices.Contains(set.AccountNames(), name) {
+		return nil
+	}
+	return echo.NewHTTPError(http.StatusBadRequest,
+		fmt.Sprintf("There is no account named %q; the accounts are %s.", name, strings.Join(set.AccountNames(), ", ")))
+}
+
 // handleMyRequests lists the signed-in user's own requests, newest first.
 func handleMyRequests(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -144,7 +168,7 @@ func handleRoles(d Deps) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return render(c, http.StatusOK, rolesPage(page, c.QueryParam("cursor") != ""))
+		return render(c, http.StatusOK, rolesPage(page, c.QueryParam("cursor") != "", len(d.Settings.Accounts) > 1))
 	}
 }
 

@@ -17,9 +17,12 @@ import (
 // preview is what the live preview shows: the problems, or the policies
 // and Terraform the request would produce.
 type preview struct {
-	Empty                    bool
-	Problems                 []provision.FieldError
-	RoleName                 string
+	Empty    bool
+	Problems []provision.FieldError
+	RoleName string
+	// Account names the plan's account ("" with one account only), and
+	// RoleARN is the role's ARN there, as the plan predicts it.
+	Account, RoleARN         string
 	Trust, Policy, Terraform string
 	// Approvals says what the request will need: "will need 2 approvals
 	// from approvers and one from finance-owners".
@@ -47,7 +50,7 @@ func buildPreview(ctx context.Context, d Deps, f requestForm, actor store.Actor)
 		return preview{}, err
 	}
 	if _, bad := f.Errors["name"]; spec.Name != "" && !bad {
-		taken, err := d.Store.RoleNameTaken(ctx, spec.Name, f.ChangeOf)
+		taken, err := d.Store.RoleNameTaken(ctx, spec.Account, spec.Name, f.ChangeOf)
 		if err != nil {
 			return preview{}, err
 		}
@@ -68,13 +71,26 @@ func buildPreview(ctx context.Context, d Deps, f requestForm, actor store.Actor)
 	}
 	var reuse []store.Reuse
 	if f.ChangeOf == 0 {
-		if reuse, err = d.Store.ReusableRoles(ctx, actor, actor.Name, spec.Buckets, 0); err != nil {
+		if reuse, err = d.Store.ReusableRoles(ctx, actor, actor.Name, spec.Account, spec.Buckets, 0); err != nil {
 			return preview{}, err
 		}
 	}
-	return preview{RoleName: plan.Role.Name, Trust: prettyJSON(plan.Role.TrustPolicy), Policy: prettyJSON(plan.Policy.Document),
+	pv := preview{RoleName: plan.Role.Name, RoleARN: plan.RoleARN(), Trust: prettyJSON(plan.Role.TrustPolicy), Policy: prettyJSON(plan.Policy.Document),
 		Terraform: string(tf), Approvals: "This request " + d.Store.Rules().Progress(spec, nil).Requirement() + ".",
-		Assessment: a, Reuse: reuse}, nil
+		Assessment: a, Reuse: reuse}
+	if len(d.Settings.Accounts) > 1 {
+		pv.Account = plan.Account.Name
+	}
+	return pv, nil
+}
+
+// accountLabel names an account for a chooser: "prod (222222222222)",
+// its name alone when its ID is not configured.
+func accountLabel(set provision.Settings, name string) string {
+	if a, ok := set.Account(name); ok && a.ID != "" {
+		return name + " (" + a.ID + ")"
+	}
+	return name
 }
 
 func handleNewRequestForm(d Deps) echo.HandlerFunc {

@@ -24,12 +24,14 @@ type scopeRow struct {
 // (name, buckets[1].prefix, justification, ...).
 type requestForm struct {
 	Name, Description, Justification string
-	Scopes                           []scopeRow
-	SessionHours                     string
-	Managed                          []string
-	Expires                          string
-	Errors                           map[string]string
-	Problems                         []provision.FieldError
+	// Account is the name of the account chosen; "" is the default.
+	Account      string
+	Scopes       []scopeRow
+	SessionHours string
+	Managed      []string
+	Expires      string
+	Errors       map[string]string
+	Problems     []provision.FieldError
 	// ChangeOf is the request an active role's change belongs to; 0 for a
 	// new request. Its role name cannot be edited.
 	ChangeOf int64
@@ -41,7 +43,7 @@ func newRequestForm() requestForm {
 
 // formFromRequest prefills the change form with a role's current version.
 func formFromRequest(r store.Request) requestForm {
-	f := requestForm{Name: r.Spec.Name, Description: r.Spec.Description, Justification: r.Justification,
+	f := requestForm{Name: r.Spec.Name, Account: r.Spec.Account, Description: r.Spec.Description, Justification: r.Justification,
 		Managed: r.Spec.ManagedPolicies, ChangeOf: r.ID}
 	for _, s := range r.Spec.Buckets {
 		f.Scopes = append(f.Scopes, scopeRow{Bucket: s.Bucket, Prefix: s.Prefix, Access: string(s.Access)})
@@ -55,6 +57,15 @@ func formFromRequest(r store.Request) requestForm {
 	return f
 }
 
+// accountSelected reports whether the form's account select shows name
+// chosen: the one chosen, or the first (the default) when none is.
+func (f requestForm) accountSelected(set provision.Settings, name string) bool {
+	if f.Account == "" {
+		return name == set.AccountNames()[0]
+	}
+	return f.Account == name
+}
+
 // parseRequestForm reads the form. Every scope row is kept, blank ones
 // too: a row the user added and left empty gets its message at its field
 // rather than vanishing.
@@ -65,6 +76,7 @@ func parseRequestForm(c echo.Context) (requestForm, error) {
 	}
 	f := requestForm{
 		Name:          strings.TrimSpace(params.Get("name")),
+		Account:       params.Get("account"),
 		Description:   strings.TrimSpace(params.Get("description")),
 		Justification: strings.TrimSpace(params.Get("justification")),
 		SessionHours:  params.Get("session_hours"),
@@ -91,7 +103,7 @@ func parseRequestForm(c echo.Context) (requestForm, error) {
 // spec turns the form into a RoleSpec; values that cannot even be parsed
 // (a date that is not a date) are added to the form's errors.
 func (f *requestForm) spec() provision.RoleSpec {
-	s := provision.RoleSpec{Name: f.Name, Description: f.Description, ManagedPolicies: f.Managed}
+	s := provision.RoleSpec{Name: f.Name, Account: f.Account, Description: f.Description, ManagedPolicies: f.Managed}
 	for _, r := range f.Scopes {
 		s.Buckets = append(s.Buckets, provision.BucketScope{Bucket: r.Bucket, Prefix: r.Prefix, Access: provision.Access(r.Access)})
 	}
@@ -171,6 +183,8 @@ func fieldID(field string) string {
 		return fmt.Sprintf("f-%s-%d", part, i)
 	}
 	switch field {
+	case "account":
+		return "f-account"
 	case "buckets":
 		return "scopes"
 	case "max_session_duration":

@@ -19,7 +19,7 @@ type Store interface {
 	// CountDueReviews counts the reviews the admins' dashboard calls
 	// overdue.
 	CountDueReviews(ctx context.Context) (int, error)
-	RoleNameTaken(ctx context.Context, name string, except int64) (bool, error)
+	RoleNameTaken(ctx context.Context, account, name string, except int64) (bool, error)
 
 	// The API tokens settings page.
 	CreateToken(ctx context.Context, in store.NewToken) (store.Token, string, error)

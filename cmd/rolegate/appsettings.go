@@ -104,7 +104,7 @@ func (a *appSettings) build(errs *settingErrors) built {
 		errs.add("--webhook-secret / WEBHOOK_SECRET: required with webhook URLs, so receivers can check the signature")
 	}
 	b.rules = store.ApprovalRules{Required: a.approvals, Elevated: a.approvalsElevated, ElevateOverBuckets: a.elevateOverBuckets,
-		AutoApproveNarrowing: a.autoApprove}
+		AutoApproveNarrowing: a.autoApprove, Accounts: set.Accounts}
 	b.risks = a.risks
 	for _, x := range []struct {
 		flag string

@@ -48,6 +48,10 @@ func (o *opsFlags) open(ctx context.Context, c cli, name, synopsis string, extra
 		db.Close()
 		return nil, built{}, fmt.Errorf("database: %w (run `rolegate migrate up`)", err)
 	}
+	if err := db.CheckAccounts(ctx); err != nil {
+		db.Close()
+		return nil, built{}, fmt.Errorf("--accounts-file: %w", err)
+	}
 	return db, b, nil
 }
 

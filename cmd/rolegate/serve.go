@@ -172,6 +172,9 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	if len(applied) > 0 {
 		logger.Info("applied migrations", "versions", applied)
 	}
+	if err := db.CheckAccounts(ctx); err != nil {
+		return fmt.Errorf("--accounts-file: %w", err)
+	}
 
 	var w *worker.Worker
 	if o.worker {

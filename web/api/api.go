@@ -54,7 +54,7 @@ type Workflow interface {
 	Assess(ctx context.Context, viewer store.Actor, rs []store.Request) (map[int64]store.Assessment, error)
 	AssessSpec(ctx context.Context, viewer store.Actor, spec provision.RoleSpec) (store.Assessment, error)
 	ListAssessed(ctx context.Context, viewer store.Actor, f store.ListFilter, risk string) (store.RequestPage, map[int64]store.Assessment, error)
-	ReusableRoles(ctx context.Context, viewer store.Actor, requester string, scopes []provision.BucketScope, except int64) ([]store.Reuse, error)
+	ReusableRoles(ctx context.Context, viewer store.Actor, requester, account string, scopes []provision.BucketScope, except int64) ([]store.Reuse, error)
 }
 
 // Store is what the JSON API needs of the store: the workflow, tokens,

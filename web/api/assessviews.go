@@ -71,8 +71,8 @@ func (v *RequestView) assessFields(a store.Assessment, ok bool) {
 
 // reuseViews lists the live roles of r's requester that already grant
 // everything r asks, as far as actor may see them (store.ReusableRoles).
-func reuseViews(ctx context.Context, st Store, actor store.Actor, requester string, scopes []provision.BucketScope, except int64) ([]ReuseView, error) {
-	rs, err := st.ReusableRoles(ctx, actor, requester, scopes, except)
+func reuseViews(ctx context.Context, st Store, actor store.Actor, requester, account string, scopes []provision.BucketScope, except int64) ([]ReuseView, error) {
+	rs, err := st.ReusableRoles(ctx, actor, requester, account, scopes, except)
 	if err != nil {
 		return nil, err
 	}

@@ -17,13 +17,16 @@ import (
 // with one code (store.ListAssessed).
 func handleAPIListRequests(st Store) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		q := newQuery(c, "status", "requester", "bucket", "q", "updated_since", "cursor", "limit", "order", "risk")
+		q := newQuery(c, "status", "requester", "bucket", "account", "q", "updated_since", "cursor", "limit", "order", "risk")
 		f := store.ListFilter{
-			Status: store.Status(q.str("status")), Requester: q.str("requester"), Bucket: q.str("bucket"),
+			Status: store.Status(q.str("status")), Requester: q.str("requester"), Bucket: q.str("bucket"), Account: q.str("account"),
 			Text: q.str("q"), UpdatedSince: q.time("updated_since"), Cursor: q.str("cursor"), Limit: q.int("limit", 1, 500),
 		}
 		if f.Status != "" && !f.Status.Valid() {
 			q.errs = append(q.errs, problem.Field{Field: "status", Message: "unknown status"})
+		}
+		if names := st.Settings().AccountNames(); f.Account != "" && !slices.Contains(names, f.Account) {
+			q.errs = append(q.errs, problem.Field{Field: "account", Message: "must be one of " + strings.Join(names, ", ")})
 		}
 		risk := q.str("risk")
 		if risk != "" && !slices.Contains(provision.RiskCodes(), risk) {

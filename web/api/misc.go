@@ -54,7 +54,7 @@ func handleAPIPreview(st Store) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		reuse, err := reuseViews(ctx, st, apiActor(c), apiActor(c).Name, b.Buckets, 0)
+		reuse, err := reuseViews(ctx, st, apiActor(c), apiActor(c).Name, b.Account, b.Buckets, 0)
 		if err != nil {
 			return err
 		}

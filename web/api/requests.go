@@ -77,7 +77,7 @@ func detailOf(ctx context.Context, st Store, actor store.Actor, r store.Request,
 	if err != nil {
 		return RequestDetail{}, err
 	}
-	reuse, err := reuseViews(ctx, st, actor, r.Requester, r.Spec.Buckets, r.ID)
+	reuse, err := reuseViews(ctx, st, actor, r.Requester, r.Spec.Account, r.Spec.Buckets, r.ID)
 	if err != nil {
 		return RequestDetail{}, err
 	}

@@ -13,12 +13,14 @@ import (
 
 // RequestView is one request as the API shows it.
 type RequestView struct {
-	ID                 int64              `json:"id"`
-	Status             store.Status       `json:"status"`
-	StatusReason       string             `json:"status_reason,omitempty"`
-	Version            int                `json:"version"`
-	LiveVersion        int                `json:"live_version,omitempty"`
-	Requester          string             `json:"requester"`
+	ID           int64        `json:"id"`
+	Status       store.Status `json:"status"`
+	StatusReason string       `json:"status_reason,omitempty"`
+	Version      int          `json:"version"`
+	LiveVersion  int          `json:"live_version,omitempty"`
+	Requester    string       `json:"requester"`
+	// Account is the name of the account the role lives in.
+	Account            string             `json:"account"`
 	Spec               provision.RoleSpec `json:"spec"`
 	Justification      string             `json:"justification"`
 	RoleARN            string             `json:"role_arn,omitempty"`
@@ -71,6 +73,7 @@ func approvalsView(p store.Progress) ApprovalsView {
 type RoleView struct {
 	ID                 int64      `json:"id"`
 	RoleName           string     `json:"role_name"`
+	Account            string     `json:"account"`
 	Requester          string     `json:"requester"`
 	RoleARN            string     `json:"role_arn,omitempty"`
 	InstanceProfileARN string     `json:"instance_profile_arn,omitempty"`
@@ -85,7 +88,7 @@ type RolePage struct {
 }
 
 func roleView(r store.Request) RoleView {
-	return RoleView{ID: r.ID, RoleName: r.Spec.Name, Requester: r.Requester, RoleARN: r.RoleARN,
+	return RoleView{ID: r.ID, RoleName: r.Spec.Name, Account: r.Spec.Account, Requester: r.Requester, RoleARN: r.RoleARN,
 		InstanceProfileARN: r.InstanceProfileARN, ExpiresAt: r.ExpiresAt, Drifted: r.Drifted}
 }
 
@@ -128,6 +131,7 @@ type VersionView struct {
 // PlanView is the IAM plan of a version: names, ARNs and policy JSON.
 type PlanView struct {
 	RoleName           string          `json:"role_name"`
+	Account            string          `json:"account,omitempty"`
 	RoleARN            string          `json:"role_arn"`
 	InstanceProfileARN string          `json:"instance_profile_arn"`
 	TrustPolicy        json.RawMessage `json:"trust_policy"`
@@ -206,7 +210,7 @@ func requestView(st Store, actor store.Actor, r store.Request, as map[int64]stor
 	a, ok := as[r.ID]
 	v := RequestView{
 		ID: r.ID, Status: r.Status, StatusReason: r.StatusReason, Version: r.Version, LiveVersion: r.LiveVersion,
-		Requester: r.Requester, Spec: r.Spec, Justification: r.Justification, RoleARN: r.RoleARN,
+		Requester: r.Requester, Account: r.Spec.Account, Spec: r.Spec, Justification: r.Justification, RoleARN: r.RoleARN,
 		InstanceProfileARN: r.InstanceProfileARN, ExpiresAt: r.ExpiresAt, ActivatedAt: r.ActivatedAt,
 		Drifted: r.Drifted, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		Actions: actionNames(st.Allowed(actor, r)), Approvals: approvalsView(st.Progress(r)),
@@ -247,7 +251,7 @@ func planView(p provision.Plan) PlanView {
 		managed = []string{}
 	}
 	return PlanView{
-		RoleName: p.Role.Name, RoleARN: p.RoleARN(), InstanceProfileARN: p.InstanceProfileARN(),
+		RoleName: p.Role.Name, Account: p.Account.Name, RoleARN: p.RoleARN(), InstanceProfileARN: p.InstanceProfileARN(),
 		TrustPolicy: json.RawMessage(p.Role.TrustPolicy), PolicyName: p.Policy.Name,
 		PermissionsPolicy: json.RawMessage(p.Policy.Document), ManagedPolicies: managed,
 	}

@@ -135,13 +135,13 @@ func directCreate(ctx context.Context, pool *pgxpool.Pool, name string) error {
 	now := time.Now().UTC()
 	_, err := pool.Exec(ctx, `
 		WITH r AS (
-			INSERT INTO requests (role_name, requester, status, version, created_at, updated_at)
-			VALUES ($1, 'bench-requester', 'pending', 1, $2, $2)
+			INSERT INTO requests (account, role_name, requester, status, version, created_at, updated_at)
+			VALUES ('default', $1, 'bench-requester', 'pending', 1, $2, $2)
 			RETURNING id),
 		v AS (
 			INSERT INTO request_versions (request_id, version, description, justification, managed_policies, created_by, created_at, search_doc)
 			SELECT r.id, 1, '', 'rolegate bench', '{}', 'bench-requester', $2,
-				request_search_doc($1, 'bench-requester', 'rolegate bench', '{bench-bucket}', '{team-1/}') FROM r),
+				request_search_doc('default', $1, 'bench-requester', 'rolegate bench', '{bench-bucket}', '{team-1/}') FROM r),
 		s AS (
 			INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
 			SELECT r.id, 1, 0, 'bench-bucket', 'team-1/', 'read' FROM r)

@@ -24,15 +24,15 @@ const dashboardPageSize = 50
 // document, as the store writes it. It is the seed of web's
 // BenchmarkDashboard with the rare term added.
 const dashboardSeed = `
-	INSERT INTO requests (id, role_name, requester, status, version, created_at, updated_at)
+	INSERT INTO requests (id, account, role_name, requester, status, version, created_at, updated_at)
 	OVERRIDING SYSTEM VALUE
-	SELECT g, 'bench-role-' || g, 'user' || (g %% 997),
+	SELECT g, 'default', 'bench-role-' || g, 'user' || (g %% 997),
 	       (ARRAY['pending','pending','pending','rejected','cancelled'])[1 + g %% 5], 1,
 	       now() - (%[1]d + 1 - g) * interval '1 minute', now() - (%[1]d + 1 - g) * interval '1 minute'
 	FROM generate_series(1, %[1]d) g;
 	INSERT INTO request_versions (request_id, version, description, justification, created_by, created_at, search_doc)
 	SELECT g, 1, 'benchmark role', j, 'user' || (g %% 997), now() - (%[1]d + 1 - g) * interval '1 minute',
-	       request_search_doc('bench-role-' || g, 'user' || (g %% 997), j,
+	       request_search_doc('default', 'bench-role-' || g, 'user' || (g %% 997), j,
 	                          ARRAY['bucket-' || (g %% 300), 'bucket-' || ((g + 1) %% 300)], ARRAY['data/0/', 'data/1/'])
 	FROM generate_series(1, %[1]d) g,
 	     LATERAL (SELECT 'needed by batch job number ' || g
@@ -45,7 +45,7 @@ const dashboardSeed = `
 // dashboardSeedName names the seed of n requests; the version changes
 // whenever dashboardSeed does, so a database kept by --reuse-seeded is
 // never taken for another seed.
-func dashboardSeedName(n int) string { return fmt.Sprintf("dashboard-v1-%d", n) }
+func dashboardSeedName(n int) string { return fmt.Sprintf("dashboard-v2-%d", n) }
 
 // The search terms timed: rare is in one justification in 10,000, common
 // in the names of one requester in nine.

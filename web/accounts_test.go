@@ -1,0 +1,93 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
+)
+
+// uiAccounts serves the pages over a store with two accounts, dev (the
+// default) and prod.
+func uiAccounts(t *testing.T) *uiFixture {
+	t.Helper()
+	set := storetest.TwoAccounts()
+	return uiServe(t, storetest.Open(t, storetest.URL(t), store.Options{Settings: &set}), uiProxyIdentity())
+}
+
+// accountForm is a valid new-request form into account.
+func accountForm(name, account string) url.Values {
+	return url.Values{"name": {name}, "account": {account}, "justification": {"the nightly job"},
+		"bucket": {"team-reports"}, "prefix": {""}, "access": {"read"}, "op": {"submit"}}
+}
+
+func TestPagesShowTheAccount(t *testing.T) {
+	t.Parallel()
+	f := uiAccounts(t)
+	alice, bob := f.client("alice", ""), f.client("bob", "approvers")
+
+	form := alice.get("/requests/new")
+	pageHas(t, form, `<select id="f-account" name="account"`, `<option value="dev" selected>dev (111111111111)</option>`,
+		`<option value="prod">prod (222222222222)</option>`)
+
+	// A preview in prod predicts prod's ARN.
+	pv := alice.post("/requests/preview", accountForm("nightly", "prod"))
+	pageHas(t, pv, `data-testid="preview-account">prod<`)
+	textHas(t, pv, "arn:aws:iam::222222222222:role/rolegate/nightly")
+
+	// An unknown account is answered at the field, and the choice kept.
+	bad := alice.post("/requests/new", accountForm("nightly", "staging"))
+	if bad.status != http.StatusUnprocessableEntity {
+		t.Fatalf("unknown account: %d", bad.status)
+	}
+	pageHas(t, bad, `href="#f-account">Account: there is no account named &#34;staging&#34;`, `id="f-account-error"`)
+	other := accountForm("nightly", "prod")
+	other["justification"] = []string{""}
+	kept := alice.post("/requests/new", other)
+	pageHas(t, kept, `<option value="prod" selected>`)
+
+	page := alice.follow("/requests/new", accountForm("nightly", "prod"))
+	pageHas(t, page, `data-testid="account">prod (222222222222)<`, `id="planned-arn"`)
+	textHas(t, page, "arn:aws:iam::222222222222:role/rolegate/nightly")
+	// The same name is free in dev.
+	alice.follow("/requests/new", accountForm("nightly", "dev"))
+
+	dash := bob.get("/dashboard?account=prod")
+	pageHas(t, dash, `<option value="prod" selected>prod</option>`, `data-testid="account">prod<`)
+	if n := strings.Count(dash.body, `class="queue-item"`); n != 1 {
+		t.Fatalf("dashboard filtered to prod lists %d requests, want 1", n)
+	}
+	if n := strings.Count(bob.get("/dashboard").body, `class="queue-item"`); n != 2 {
+		t.Fatalf("dashboard lists %d requests, want 2", n)
+	}
+	if r := bob.get("/dashboard?account=staging"); r.status != http.StatusBadRequest || !strings.Contains(r.body, "the accounts are dev, prod") {
+		t.Fatalf("unknown account filter: %d\n%s", r.status, pageExcerpt(r.body))
+	}
+
+	audit := f.client("carol", "admins").get("/audit?kind=request.submitted")
+	pageHas(t, audit, "account: prod", "account: dev")
+}
+
+func TestRolesPageShowsTheAccount(t *testing.T) {
+	t.Parallel()
+	f := uiAccounts(t)
+	in := uiNewReq("prod-reader", "alice")
+	in.Spec.Account = "prod"
+	uiActivate(t, f.db, uiCreate(t, f.db, in))
+	roles := f.client("erin", "").get("/roles")
+	pageHas(t, roles, `<th scope="col">Account</th>`, `data-testid="account">prod<`)
+}
+
+// With one account the pages look as they did: no chooser, no column.
+func TestPagesWithOneAccountNameNone(t *testing.T) {
+	t.Parallel()
+	f := uiSetup(t, uiProxyIdentity())
+	alice := f.client("alice", "")
+	pageLacks(t, alice.get("/requests/new"), `id="f-account"`)
+	page := alice.follow("/requests/new", accountForm("solo", ""))
+	pageLacks(t, page, `data-testid="account"`)
+	pageLacks(t, f.client("bob", "approvers").get("/dashboard"), `id="flt-account"`, `data-testid="account"`)
+}
