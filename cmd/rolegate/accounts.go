@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -16,7 +18,41 @@ import (
 // accountsFile is the shape of the accounts file (YAML or JSON, the same
 // keys): the accounts rolegate provisions into, the first the default.
 type accountsFile struct {
-	Accounts []provision.Account `yaml:"accounts"`
+	Accounts []provision.Account `yaml:"accounts" json:"accounts"`
+}
+
+// devAccountsFile is where `rolegate dev` records the accounts it runs
+// with, in its data directory, for the commands run beside it.
+func devAccountsFile(dataDir string) string { return filepath.Join(dataDir, "accounts.json") }
+
+// writeDevAccounts records accounts in dataDir's accounts file (none: no
+// file). It returns an error when the file cannot be written.
+func writeDevAccounts(dataDir string, accounts []provision.Account) error {
+	if len(accounts) == 0 {
+		if err := os.Remove(devAccountsFile(dataDir)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	data, err := json.MarshalIndent(accountsFile{Accounts: accounts}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(devAccountsFile(dataDir), append(data, '\n'), 0o600)
+}
+
+// devAccountsOf returns the accounts a `rolegate dev` with dataDir runs
+// with: none (one account) when it has recorded none.
+func devAccountsOf(dataDir string) ([]provision.Account, error) {
+	path := devAccountsFile(dataDir)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	accts, err := loadAccounts(path)
+	if err != nil {
+		return nil, fmt.Errorf("the accounts of rolegate dev in %s: %w", path, err)
+	}
+	return accts, nil
 }
 
 // loadAccounts reads the accounts file at path. YAML's decoder reads JSON

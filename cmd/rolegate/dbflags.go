@@ -13,7 +13,10 @@ import (
 // audit, token, drift, export-terraform), which need a database and no
 // server. With no URL they use the private cluster of a `rolegate dev`
 // running with the same data directory on this machine.
-type dbFlag struct{ url, dataDir string }
+type dbFlag struct {
+	url, dataDir string
+	dev          bool // url is the dev cluster's
+}
 
 func (d *dbFlag) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&d.url, "database-url", getenv("DATABASE_URL"),
@@ -29,7 +32,7 @@ func (d *dbFlag) check(errs *settingErrors) {
 		return
 	}
 	if u, ok := devClusterURL(d.dataDir); ok {
-		d.url = u
+		d.url, d.dev = u, true
 		return
 	}
 	errs.add("--database-url / DATABASE_URL: not set, and no `rolegate dev` is running with data directory %s "+

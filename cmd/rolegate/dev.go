@@ -86,6 +86,7 @@ func cmdDev(ctx context.Context, c cli) error {
 	if c.getenv("AWS_ENDPOINT_URL_IAM") == "" {
 		if len(o.built.settings.Accounts) == 0 {
 			o.built.settings.Accounts = devAccounts()
+			o.built.rules.Accounts = o.built.settings.Accounts
 		}
 		stop, err := startLocalIAM(ctx, logger, dataDir, o.built.settings)
 		if err != nil {
@@ -94,6 +95,9 @@ func cmdDev(ctx context.Context, c cli) error {
 		defer stop()
 	} else {
 		logger.Info("using the IAM endpoint from AWS_ENDPOINT_URL_IAM", "endpoint", c.getenv("AWS_ENDPOINT_URL_IAM"))
+	}
+	if err := writeDevAccounts(dataDir, o.built.settings.Accounts); err != nil {
+		return fmt.Errorf("--data-dir / ROLEGATE_DATA_DIR: %w", err)
 	}
 	o.http, o.worker = true, true
 	o.ready = func(addr string) { writeDevBanner(c.stdout, addr, o.identity.DevUsers, dataDir, privateURL) }

@@ -134,12 +134,14 @@ func TestDevKeepsDataAcrossRestarts(t *testing.T) {
 	cluster := filepath.Join(dataDir, "postgres")
 	url := "host=" + cluster + " port=5432 user=postgres dbname=rolegate sslmode=disable"
 	ctx := context.Background()
-	db, err := store.Open(ctx, url, store.Options{MaxConns: 1})
+	set := provision.DefaultSettings()
+	set.Accounts = devAccounts()
+	db, err := store.Open(ctx, url, store.Options{MaxConns: 1, Settings: &set})
 	if err != nil {
 		t.Fatal(err)
 	}
 	created, err := db.CreateRequest(ctx, store.NewRequest{Requester: "alice", Justification: "kept across restarts",
-		Spec: provision.RoleSpec{Name: "survivor", Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}}})
+		Spec: provision.RoleSpec{Name: "survivor", Account: "dev", Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}}})
 	db.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -157,8 +159,14 @@ func TestDevKeepsDataAcrossRestarts(t *testing.T) {
 	}
 	defer db.Close()
 	got, err := db.GetRequest(ctx, created.ID)
-	if err != nil || got.Spec.Name != "survivor" {
+	if err != nil || got.Spec.Name != "survivor" || got.Spec.Account != "dev" {
 		t.Fatalf("request after restart: %+v, %v", got, err)
+	}
+	// A command run beside dev works in dev's accounts (without them it
+	// would refuse a database whose requests name account dev).
+	out, _, err := runCmd(t, map[string]string{"ROLEGATE_DATA_DIR": dataDir}, "drift")
+	if err != nil || !strings.Contains(out, "no drift") {
+		t.Fatalf("drift beside dev: %v\n%s", err, out)
 	}
 }
 

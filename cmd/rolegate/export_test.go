@@ -41,11 +41,6 @@ func activateSpecForExport(t *testing.T, db *store.DB, spec provision.RoleSpec) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if work.Spec.Account == "" {
-		// A store that does not keep the request's account yet: plan into
-		// the account the request named, as the worker does.
-		work.Spec.Account = spec.Account
-	}
 	plan, err := store.PlanOf(work, db.Settings())
 	if err != nil {
 		t.Fatal(err)

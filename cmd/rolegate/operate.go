@@ -35,6 +35,16 @@ func (o *opsFlags) open(ctx context.Context, c cli, name, synopsis string, extra
 	}
 	o.db.check(&errs)
 	b := o.app.build(&errs)
+	if o.db.dev && len(b.settings.Accounts) == 0 {
+		// The dev cluster's requests live in the accounts that dev runs
+		// with; a command beside it works in the same ones.
+		accts, err := devAccountsOf(o.db.dataDir)
+		if err != nil {
+			errs.add("%v", err)
+		}
+		b.settings.Accounts = accts
+		b.rules.Accounts = accts
+	}
 	o.log.logger(c.stderr, &errs)
 	if err := errs.err(); err != nil {
 		return nil, built{}, err
