@@ -124,6 +124,18 @@ func (s Settings) In(name string) (Settings, Account, error) {
 	return s, a, nil
 }
 
+// unique adds to v, at field, badForm when value does not match re, or
+// twice when seen holds it already; it records value in seen.
+func unique(v *problems, field, value string, re *regexp.Regexp, seen map[string]bool, badForm, twice string) {
+	switch {
+	case !re.MatchString(value):
+		v.add(field, badForm, value)
+	case seen[value]:
+		v.add(field, twice, value)
+	}
+	seen[value] = true
+}
+
 // validateAccounts checks the configured accounts, each account's
 // overrides through the settings they make, into v.
 func (s Settings) validateAccounts(v *problems) {
@@ -133,20 +145,10 @@ func (s Settings) validateAccounts(v *problems) {
 		if a.Name != "" {
 			field = fmt.Sprintf("accounts[%s]", a.Name)
 		}
-		switch {
-		case !accountNameRe.MatchString(a.Name):
-			v.add(field+".name", "account name must be 1 to 32 lower-case letters, digits or hyphens, starting with a letter (got %q)", a.Name)
-		case names[a.Name]:
-			v.add(field+".name", "account name %q is used twice", a.Name)
-		}
-		names[a.Name] = true
-		switch {
-		case !accountIDRe.MatchString(a.ID):
-			v.add(field+".id", "account ID must be 12 digits, quoted in YAML (got %q)", a.ID)
-		case ids[a.ID]:
-			v.add(field+".id", "account ID %s is used twice", a.ID)
-		}
-		ids[a.ID] = true
+		unique(v, field+".name", a.Name, accountNameRe, names,
+			"account name must be 1 to 32 lower-case letters, digits or hyphens, starting with a letter (got %q)", "account name %q is used twice")
+		unique(v, field+".id", a.ID, accountIDRe, ids,
+			"account ID must be 12 digits, quoted in YAML (got %q)", "account ID %q is used twice")
 		if a.RoleARN != "" {
 			m := roleARNRe.FindStringSubmatch(a.RoleARN)
 			switch {
