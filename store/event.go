@@ -21,6 +21,9 @@ type Event struct {
 	Kind      string
 	Data      map[string]any
 	CreatedAt time.Time
+	// Account is the account of the event's request, when it has one;
+	// ListEvents fills it in (it is not part of the hashed event).
+	Account string
 }
 
 // AppendEvent adds e to the audit trail and returns it with its ID and
@@ -152,8 +155,10 @@ func (db *DB) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
 	}
 	args = append(args, limit)
 	rows, err := db.pool.Query(ctx, fmt.Sprintf(`
-		SELECT id, coalesce(request_id, 0), coalesce(version, 0), actor, kind, data, created_at
-		FROM audit_events WHERE %s ORDER BY %s LIMIT $%d`, strings.Join(where, " AND "), order, len(args)), args...)
+		SELECT e.id, coalesce(e.request_id, 0), coalesce(e.version, 0), e.actor, e.kind, e.data, e.created_at,
+		       coalesce((SELECT r.account FROM requests r WHERE r.id = e.request_id), '')
+		FROM (SELECT * FROM audit_events WHERE %s ORDER BY %s LIMIT $%d) e ORDER BY %s`,
+		strings.Join(where, " AND "), order, len(args), order), args...)
 	if err != nil {
 		return nil, interpret(err)
 	}
@@ -161,7 +166,7 @@ func (db *DB) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
 	var out []Event
 	for rows.Next() {
 		var e Event
-		if err := rows.Scan(&e.ID, &e.RequestID, &e.Version, &e.Actor, &e.Kind, &e.Data, &e.CreatedAt); err != nil {
+		if err := rows.Scan(&e.ID, &e.RequestID, &e.Version, &e.Actor, &e.Kind, &e.Data, &e.CreatedAt, &e.Account); err != nil {
 			return nil, interpret(err)
 		}
 		out = append(out, e)

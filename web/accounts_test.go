@@ -69,6 +69,9 @@ func TestPagesShowTheAccount(t *testing.T) {
 
 	audit := f.client("carol", "admins").get("/audit?kind=request.submitted")
 	pageHas(t, audit, "account: prod", "account: dev")
+	// Every event of a request names its account beside the request,
+	// whatever its data carries.
+	pageHas(t, audit, `data-testid="event-account">prod<`, `data-testid="event-account">dev<`)
 }
 
 func TestRolesPageShowsTheAccount(t *testing.T) {

@@ -178,6 +178,9 @@ type auditView struct {
 	Events                             []store.Event
 	Next, First                        string
 	Error                              string
+	// Accounts is whether more than one account is configured: only
+	// then is each event's account shown.
+	Accounts bool
 }
 
 const auditPageSize = 100
@@ -187,7 +190,8 @@ const auditPageSize = 100
 func handleAudit(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		v := auditView{Actor: strings.TrimSpace(c.QueryParam("actor")), Kind: strings.TrimSpace(c.QueryParam("kind")),
-			Request: strings.TrimSpace(c.QueryParam("request")), Since: c.QueryParam("since"), Until: c.QueryParam("until")}
+			Request: strings.TrimSpace(c.QueryParam("request")), Since: c.QueryParam("since"), Until: c.QueryParam("until"),
+			Accounts: len(d.Settings.Accounts) > 1}
 		f := store.EventFilter{Actor: v.Actor, Kind: v.Kind, Limit: auditPageSize, NewestFirst: true}
 		var bad []string
 		if v.Request != "" {

@@ -149,6 +149,8 @@ type EventView struct {
 	Kind      string         `json:"kind"`
 	Data      map[string]any `json:"data"`
 	CreatedAt time.Time      `json:"created_at"`
+	// Account is the account of the event's request, when it has one.
+	Account string `json:"account,omitempty"`
 }
 
 // RequestPage is one page of requests and the cursor of the next.
@@ -241,7 +243,7 @@ func eventView(e store.Event) EventView {
 	if data == nil {
 		data = map[string]any{}
 	}
-	return EventView{ID: e.ID, RequestID: e.RequestID, Version: e.Version, Actor: e.Actor, Kind: e.Kind, Data: data, CreatedAt: e.CreatedAt}
+	return EventView{ID: e.ID, RequestID: e.RequestID, Version: e.Version, Actor: e.Actor, Kind: e.Kind, Data: data, CreatedAt: e.CreatedAt, Account: e.Account}
 }
 
 // planView renders the policies of a plan as JSON objects, not strings.
