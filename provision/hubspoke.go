@@ -67,16 +67,33 @@ type SpokeRole struct {
 	Policy string
 }
 
+// firstSpoke names the first account reached through a role, or "" (the
+// default) when none is.
+func firstSpoke(set Settings) string {
+	for _, a := range set.Accounts {
+		if a.Assumed() {
+			return a.Name
+		}
+	}
+	return ""
+}
+
 // NewSpokeRole builds the provisioner role of the account named account
-// ("" is the default one) for the hub identity hubPrincipal. An empty
+// ("" is the first account with a role_arn, or the only account) for the hub identity hubPrincipal. An empty
 // externalID takes the account's configured one. It returns an error,
 // one line, when there is no such account, hubPrincipal is not the IAM
 // ARN of a role, user or root of set's partition, the external ID is not
 // one AWS accepts, or it differs from the account's configured one.
 func NewSpokeRole(set Settings, account, hubPrincipal, externalID string) (SpokeRole, error) {
+	if account == "" {
+		account = firstSpoke(set)
+	}
 	in, a, err := set.In(account)
 	if err != nil {
 		return SpokeRole{}, err
+	}
+	if len(set.Accounts) > 0 && !a.Assumed() {
+		return SpokeRole{}, fmt.Errorf("account %s has no role_arn: it is the hub, reached with rolegate's own credentials; name a spoke with --account", a.Name)
 	}
 	m := hubPrincipalRe.FindStringSubmatch(hubPrincipal)
 	if m == nil {

@@ -85,9 +85,11 @@ func cmdDrift(ctx context.Context, c cli) error {
 	if err != nil {
 		return fmt.Errorf("AWS: %w", err)
 	}
-	found, err := worker.CheckDrift(ctx, db, recs, b.settings, repair)
-	if err != nil {
-		return err
+	// An account that cannot be read fails the command, after what the
+	// others showed (and what was repaired there) is printed.
+	found, checkErr := worker.CheckDrift(ctx, db, recs, b.settings, repair)
+	if len(found) == 0 && checkErr != nil {
+		return checkErr
 	}
 	if len(found) == 0 {
 		fmt.Fprintln(c.stdout, "no drift: every active role matches its plan")
@@ -98,10 +100,17 @@ func cmdDrift(ctx context.Context, c cli) error {
 		if d.Repaired {
 			state = "repaired"
 		}
-		fmt.Fprintf(c.stdout, "request %d, role %s: %s\n", d.RequestID, d.RoleName, state)
+		where := ""
+		if len(b.settings.Accounts) > 1 {
+			where = " in account " + d.Account
+		}
+		fmt.Fprintf(c.stdout, "request %d, role %s%s: %s\n", d.RequestID, d.RoleName, where, state)
 		for _, ch := range d.Changes {
 			fmt.Fprintf(c.stdout, "  %s\n", ch)
 		}
+	}
+	if checkErr != nil {
+		return checkErr
 	}
 	if fail && !repair {
 		return errExitCode{code: 2, err: fmt.Errorf("%d role(s) drifted", len(found))}

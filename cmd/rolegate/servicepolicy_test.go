@@ -72,7 +72,17 @@ func TestServicePolicyHub(t *testing.T) {
 // condition only when one is given.
 func TestServicePolicySpoke(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"ROLEGATE_ACCOUNTS_FILE": writeAccounts(t, "accounts.yaml", twoAccountsYAML)}
+	staging := "  - name: staging\n    id: \"333333333333\"\n    role_arn: arn:aws:iam::333333333333:role/rolegate-provisioner\n"
+	env := map[string]string{"ROLEGATE_ACCOUNTS_FILE": writeAccounts(t, "accounts.yaml", twoAccountsYAML+staging)}
+	// The hub has no provisioner role: refused; with no --account, the
+	// first spoke.
+	if _, _, err := runCmd(t, env, "service-policy", "--spoke", "--hub-principal", hubRole, "--account", "dev"); err == nil ||
+		!strings.Contains(err.Error(), "account dev has no role_arn: it is the hub") {
+		t.Errorf("--spoke --account dev: %v", err)
+	}
+	if out, _, err := runCmd(t, env, "service-policy", "--spoke", "--hub-principal", hubRole); err != nil || !strings.Contains(out, "of account prod") {
+		t.Errorf("--spoke without --account: %v\n%s", err, out)
+	}
 	trustOf := func(args ...string) (principal string, cond map[string]map[string][]string) {
 		t.Helper()
 		out, _, err := runCmd(t, env, append([]string{"service-policy", "--spoke", "--hub-principal", hubRole, "--only", "trust-policy"}, args...)...)
@@ -85,10 +95,10 @@ func TestServicePolicySpoke(t *testing.T) {
 		}
 		return doc.Statement[0].Principal["AWS"], doc.Statement[0].Condition
 	}
-	if p, cond := trustOf("--account", "dev"); p != hubRole || cond != nil {
+	if p, cond := trustOf("--account", "staging"); p != hubRole || cond != nil {
 		t.Errorf("no external ID: principal %s, condition %v", p, cond)
 	}
-	if _, cond := trustOf("--account", "dev", "--external-id", "given-x"); !slices.Equal(cond["StringEquals"]["sts:ExternalId"], []string{"given-x"}) {
+	if _, cond := trustOf("--account", "staging", "--external-id", "given-x"); !slices.Equal(cond["StringEquals"]["sts:ExternalId"], []string{"given-x"}) {
 		t.Errorf("--external-id given-x: condition %v", cond)
 	}
 	// prod's accounts file entry has one: the trust policy asks for it.

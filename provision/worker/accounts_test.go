@@ -33,7 +33,8 @@ const (
 // spoke by AssumeRole, all over HTTP through the real SDK clients.
 type accountsEnv struct {
 	*env
-	spoke *iam.Client // acts in the spoke, as its OrganizationAccountAccessRole
+	spoke     *iam.Client // acts in the spoke, as its OrganizationAccountAccessRole
+	endpoints provision.ReconcilersOptions
 }
 
 // world tunes setupAccounts: ExternalID is what rolegate's settings send
@@ -91,7 +92,7 @@ func setupAccounts(t *testing.T, w world) *accountsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &accountsEnv{env: e, spoke: iamlocaltest.SessionClient(t, url, creds.Credentials)}
+	return &accountsEnv{env: e, spoke: iamlocaltest.SessionClient(t, url, creds.Credentials), endpoints: endpoints}
 }
 
 // submitIn files and approves a request for role name in account.
@@ -211,6 +212,32 @@ func TestDriftAndRevokePerAccount(t *testing.T) {
 	e.await(prod.ID, store.StatusRevoked)
 	if roleIn(t, e.spoke, "same") || !roleIn(t, e.api, "same") {
 		t.Fatal("revoking prod's role did not remove exactly prod's role")
+	}
+}
+
+// A spoke that stops admitting rolegate fails the drift check for its
+// account only: the hub's roles are still checked and repaired.
+func TestDriftGoesOnPastARefusingAccount(t *testing.T) {
+	t.Parallel()
+	e := setupAccounts(t, prodTrusted)
+	dev, prod := e.submitIn("dev", "kept"), e.submitIn("prod", "kept")
+	e.await(dev.ID, store.StatusActive)
+	e.await(prod.ID, store.StatusActive)
+	ctx := context.Background()
+	if _, err := e.spoke.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("rolegate-provisioner"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + spokeID + `:root"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("kept"), PolicyName: aws.String(provision.InlinePolicyName)}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := provision.NewReconcilers(iamlocaltest.Config(), e.cfg.Settings, e.endpoints) // no credentials cached
+	found, err := worker.CheckDrift(ctx, e.db, fresh, e.cfg.Settings, true)
+	if err == nil || !strings.Contains(err.Error(), "account prod (") {
+		t.Errorf("CheckDrift error = %v, want prod's refusal", err)
+	}
+	if len(found) != 1 || found[0].RequestID != dev.ID || found[0].Account != "dev" || !found[0].Repaired {
+		t.Fatalf("CheckDrift found %+v, want the hub's role repaired", found)
 	}
 }
 

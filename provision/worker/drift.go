@@ -15,6 +15,7 @@ import (
 type DriftResult struct {
 	RequestID int64
 	RoleName  string
+	Account   string
 	Changes   []string
 	Repaired  bool
 }
@@ -163,5 +164,5 @@ func checkRole(ctx context.Context, st Store, recs *provision.Reconcilers, w sto
 	if err := st.RecordDrift(ctx, id, w.Version, diff, repaired); err != nil {
 		return DriftResult{}, false, err
 	}
-	return DriftResult{RequestID: id, RoleName: plan.Role.Name, Changes: diff, Repaired: repaired}, len(diff) > 0, nil
+	return DriftResult{RequestID: id, RoleName: plan.Role.Name, Account: plan.Account.Name, Changes: diff, Repaired: repaired}, len(diff) > 0, nil
 }
