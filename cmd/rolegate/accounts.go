@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rolegate/rolegate/provision"
@@ -39,6 +41,33 @@ func writeDevAccounts(dataDir string, accounts []provision.Account) error {
 		return err
 	}
 	return os.WriteFile(devAccountsFile(dataDir), append(data, '\n'), 0o600)
+}
+
+// devIAMEndpointFile is where `rolegate dev` records the URL of its local
+// IAM endpoint, for the commands run beside it.
+func devIAMEndpointFile(dataDir string) string { return filepath.Join(dataDir, "iam-endpoint") }
+
+// devAWS returns the AWS configuration options of a command run beside a
+// `rolegate dev` with dataDir: its local IAM endpoint (for IAM and STS),
+// with local credentials when none are set, unless AWS_ENDPOINT_URL_IAM
+// names another. It returns an error when dev serves its own endpoint but
+// its URL cannot be read.
+func devAWS(dataDir string, getenv func(string) string) ([]func(*config.LoadOptions) error, error) {
+	if getenv("AWS_ENDPOINT_URL_IAM") != "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(devIAMEndpointFile(dataDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // dev runs against an endpoint the environment names
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the IAM endpoint of rolegate dev: %w", err)
+	}
+	opts := []func(*config.LoadOptions) error{config.WithBaseEndpoint(strings.TrimSpace(string(data)))}
+	if getenv("AWS_ACCESS_KEY_ID") == "" && getenv("AWS_PROFILE") == "" {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	}
+	return opts, nil
 }
 
 // devAccountsOf returns the accounts a `rolegate dev` with dataDir runs

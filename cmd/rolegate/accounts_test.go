@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/config"
 )
 
 func writeAccounts(t *testing.T, name, body string) string {
@@ -81,5 +83,36 @@ func TestAccountsFileFaults(t *testing.T) {
 	_, _, err := runCmd(t, nil, "render", "--spec", spec, "--accounts-file", filepath.Join(t.TempDir(), "missing.yaml"))
 	if err == nil || !strings.Contains(err.Error(), "cannot read it") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// A command beside dev reaches dev's local IAM endpoint with local
+// credentials, unless the environment names an endpoint itself.
+func TestDevAWSReachesDevsEndpoint(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	none := func(string) string { return "" }
+	if opts, err := devAWS(dir, none); err != nil || opts != nil {
+		t.Fatalf("no endpoint file: %v, %d options", err, len(opts))
+	}
+	if err := os.WriteFile(devIAMEndpointFile(dir), []byte("http://127.0.0.1:4566\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := devAWS(dir, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lo config.LoadOptions
+	for _, o := range opts {
+		if err := o(&lo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if lo.BaseEndpoint != "http://127.0.0.1:4566" || lo.Credentials == nil {
+		t.Fatalf("options: endpoint %q, credentials %v", lo.BaseEndpoint, lo.Credentials)
+	}
+	named := func(k string) string { return map[string]string{"AWS_ENDPOINT_URL_IAM": "http://elsewhere"}[k] }
+	if opts, err := devAWS(dir, named); err != nil || opts != nil {
+		t.Fatalf("endpoint named by the environment: %v, %d options", err, len(opts))
 	}
 }

@@ -173,6 +173,12 @@ func startLocalIAM(ctx context.Context, logger *slog.Logger, dataDir string, set
 	for k, v := range map[string]string{"AWS_ENDPOINT_URL_IAM": endpoint, "AWS_ENDPOINT_URL_STS": endpoint} {
 		os.Setenv(k, v)
 	}
+	// The commands run beside dev (drift) reach the same endpoint, never
+	// whatever AWS account the shell's credentials name.
+	if err := os.WriteFile(devIAMEndpointFile(dataDir), []byte(endpoint+"\n"), 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("--data-dir / ROLEGATE_DATA_DIR: %w", err)
+	}
 	if os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
 		os.Setenv("AWS_ACCESS_KEY_ID", "local")
 		os.Setenv("AWS_SECRET_ACCESS_KEY", "local")

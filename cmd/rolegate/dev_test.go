@@ -162,6 +162,9 @@ func TestDevKeepsDataAcrossRestarts(t *testing.T) {
 	if err != nil || got.Spec.Name != "survivor" || got.Spec.Account != "dev" {
 		t.Fatalf("request after restart: %+v, %v", got, err)
 	}
+	if _, err := os.Stat(devIAMEndpointFile(dataDir)); err != nil {
+		t.Fatalf("dev did not record its IAM endpoint for the commands beside it: %v", err)
+	}
 	// A command run beside dev works in dev's accounts (without them it
 	// would refuse a database whose requests name account dev).
 	out, _, err := runCmd(t, map[string]string{"ROLEGATE_DATA_DIR": dataDir}, "drift")

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/provision/worker"
 	"github.com/rolegate/rolegate/store"
@@ -81,7 +83,13 @@ func cmdDrift(ctx context.Context, c cli) error {
 		return err
 	}
 	defer db.Close()
-	recs, err := provision.LoadReconcilers(ctx, b.settings, provision.ReconcilersOptions{Client: provision.ClientOptions{RatePerSecond: o.app.iamRate}})
+	var local []func(*config.LoadOptions) error
+	if o.db.dev {
+		if local, err = devAWS(o.db.dataDir, c.getenv); err != nil {
+			return err
+		}
+	}
+	recs, err := provision.LoadReconcilers(ctx, b.settings, provision.ReconcilersOptions{Client: provision.ClientOptions{RatePerSecond: o.app.iamRate}}, local...)
 	if err != nil {
 		return fmt.Errorf("AWS: %w", err)
 	}
