@@ -182,3 +182,34 @@ func (p refusal) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	}
 	return c, err
 }
+
+// CheckHub confirms, with STS GetCallerIdentity, that rolegate's own
+// credentials act in the hub: the configured account without a role_arn.
+// With no accounts configured, or none without a role_arn, there is
+// nothing to confirm. It returns an error naming both accounts when they
+// differ, so that roles are never created in an account the stored ARNs
+// do not name; or the STS error.
+func (r *Reconcilers) CheckHub(ctx context.Context) error {
+	if r.fixed != nil {
+		return nil
+	}
+	var hub Account
+	for _, a := range r.set.Accounts {
+		if !a.Assumed() {
+			hub = a
+			break
+		}
+	}
+	if hub.ID == "" {
+		return nil
+	}
+	out, err := r.stsc.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return fmt.Errorf("confirm the hub account with STS GetCallerIdentity: %w", err)
+	}
+	if got := aws.ToString(out.Account); got != hub.ID {
+		return fmt.Errorf("rolegate's credentials act in account %s (%s), but the accounts file names %s (%s) as the hub, the account without a role_arn: "+
+			"run with the hub's credentials, or correct the file", got, aws.ToString(out.Arn), hub.Name, hub.ID)
+	}
+	return nil
+}

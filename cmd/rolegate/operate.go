@@ -93,6 +93,9 @@ func cmdDrift(ctx context.Context, c cli) error {
 	if err != nil {
 		return fmt.Errorf("AWS: %w", err)
 	}
+	if err := recs.CheckHub(ctx); err != nil {
+		return fmt.Errorf("AWS: %w", err)
+	}
 	// An account that cannot be read fails the command, after what the
 	// others showed (and what was repaired there) is printed.
 	found, checkErr := worker.CheckDrift(ctx, db, recs, b.settings, repair)

@@ -264,6 +264,9 @@ func startWorker(ctx context.Context, logger *slog.Logger, db *store.DB, o appOp
 	if err != nil {
 		return nil, fmt.Errorf("AWS: %w", err)
 	}
+	if err := recs.CheckHub(ctx); err != nil {
+		return nil, fmt.Errorf("AWS: %w", err)
+	}
 	w, err := worker.New(db.Pool(), db, worker.Config{
 		Settings:            o.built.settings,
 		Reconcilers:         recs,

@@ -241,6 +241,22 @@ func TestDriftGoesOnPastARefusingAccount(t *testing.T) {
 	}
 }
 
+// rolegate refuses to act when its own credentials are not the hub's.
+func TestCheckHubRefusesCredentialsOfAnotherAccount(t *testing.T) {
+	t.Parallel()
+	e := setupAccounts(t, prodTrusted)
+	ctx := context.Background()
+	if err := e.cfg.Reconcilers.CheckHub(ctx); err != nil {
+		t.Fatalf("CheckHub with the hub's credentials: %v", err)
+	}
+	wrong := e.cfg.Settings
+	wrong.Accounts = append([]provision.Account{{Name: "dev", ID: "333333333333"}}, wrong.Accounts[1:]...)
+	err := provision.NewReconcilers(iamlocaltest.Config(), wrong, e.endpoints).CheckHub(ctx)
+	if err == nil || !strings.Contains(err.Error(), "act in account "+hubID) || !strings.Contains(err.Error(), "dev (333333333333)") {
+		t.Fatalf("CheckHub with another account's credentials: %v", err)
+	}
+}
+
 // An expired role is removed from its own account, through the spoke's
 // provisioner role.
 func TestExpiryPerAccount(t *testing.T) {
