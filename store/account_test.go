@@ -100,6 +100,11 @@ func TestChangeStaysInItsAccount(t *testing.T) {
 		!strings.Contains(ve.Problems[0].Message, "a role cannot move to another account") {
 		t.Fatalf("change into dev: %v, want a problem at account", err)
 	}
+	nv.Spec.Account = "staging"
+	if _, err := f.db.RequestChange(ctx, alice, r.ID, nv); !errors.As(err, &ve) || ve.Problems[0].Field != "account" ||
+		!strings.HasPrefix(ve.Problems[0].Message, `there is no account named "staging"`) {
+		t.Fatalf("change into an unknown account: %v, want the account called unknown", err)
+	}
 	// Naming no account keeps the role's.
 	nv.Spec.Account = ""
 	changed, err := f.db.RequestChange(ctx, alice, r.ID, nv)

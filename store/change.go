@@ -33,8 +33,11 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 			nv.Spec.Account = r.Spec.Account
 		}
 		if nv.Spec.Account != r.Spec.Account {
-			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "account",
-				Message: fmt.Sprintf("a role cannot move to another account (it is in %s); file a new request there", r.Spec.Account)}}}
+			msg := fmt.Sprintf("a role cannot move to another account (it is in %s); file a new request there", r.Spec.Account)
+			if _, known := db.settings.Account(nv.Spec.Account); !known {
+				msg = fmt.Sprintf("there is no account named %q, and a role cannot move to another account (it is in %s)", nv.Spec.Account, r.Spec.Account)
+			}
+			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "account", Message: msg}}}
 		}
 		if err := db.validateSpec(nv.Spec, nv.Justification); err != nil {
 			return err

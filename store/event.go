@@ -85,8 +85,8 @@ func appendEvent(ctx context.Context, q querier, e Event, now time.Time) (Event,
 	err := q.QueryRow(ctx, `
 		INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
-		RETURNING id, created_at`,
-		reqID, version, e.Actor, e.Kind, e.Data, now).Scan(&e.ID, &e.CreatedAt)
+		RETURNING id, created_at, coalesce((SELECT r.account FROM requests r WHERE r.id = audit_events.request_id), '')`,
+		reqID, version, e.Actor, e.Kind, e.Data, now).Scan(&e.ID, &e.CreatedAt, &e.Account)
 	if err != nil {
 		return Event{}, interpret(err)
 	}

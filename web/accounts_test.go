@@ -52,6 +52,12 @@ func TestPagesShowTheAccount(t *testing.T) {
 	page := alice.follow("/requests/new", accountForm("nightly", "prod"))
 	pageHas(t, page, `data-testid="account">prod (222222222222)<`, `id="planned-arn"`)
 	textHas(t, page, "arn:aws:iam::222222222222:role/rolegate/nightly")
+	// Taken in prod, and said so.
+	again := alice.post("/requests/new", accountForm("nightly", "prod"))
+	if again.status != http.StatusUnprocessableEntity {
+		t.Fatalf("the same name again in prod: %d", again.status)
+	}
+	pageHas(t, again, "already requested or live in account prod")
 	// The same name is free in dev.
 	alice.follow("/requests/new", accountForm("nightly", "dev"))
 
