@@ -137,7 +137,7 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 		First: Version{Number: 1, Spec: spec, Justification: in.Justification, CreatedBy: in.Requester,
 			CreatedAt: now, TTL: time.Duration(va.ttlSeconds()) * time.Second},
 		Submitted: Event{ID: eventID, RequestID: id, Version: 1, Actor: in.Requester, Kind: EventSubmitted,
-			Data: data, CreatedAt: now},
+			Data: data, CreatedAt: now, Account: spec.Account},
 	}, nil
 }
 
