@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -29,7 +28,11 @@ const ProvisionerPolicyName = "rolegate-provisioner"
 // step that failed.
 func BootstrapSpoke(ctx context.Context, base aws.Config, r SpokeRole, opts ReconcilersOptions) (bool, error) {
 	a := r.Account
-	access := fmt.Sprintf("%srole/%s", iamARNPrefix(partitionOf(a.RoleARN), a.ID), OrganizationAccessRole)
+	m := roleARNRe.FindStringSubmatch(a.RoleARN) // the partition, as validated
+	if m == nil {
+		return false, fmt.Errorf("account %s: %q is not a role ARN", a.Name, a.RoleARN)
+	}
+	access := fmt.Sprintf("%srole/%s", iamARNPrefix(m[1], a.ID), OrganizationAccessRole)
 	cfg := base.Copy()
 	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(base, opts.STS...), access,
 		func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "rolegate-bootstrap" }))
@@ -51,12 +54,4 @@ func BootstrapSpoke(ctx context.Context, base aws.Config, r SpokeRole, opts Reco
 		return true, fmt.Errorf("account %s: put the permission policy of %s: %w", a.Name, a.RoleARN, err)
 	}
 	return true, nil
-}
-
-// partitionOf is the partition an ARN names (aws for anything else).
-func partitionOf(arn string) string {
-	if parts := strings.SplitN(arn, ":", 3); len(parts) == 3 && parts[0] == "arn" {
-		return parts[1]
-	}
-	return "aws"
 }
