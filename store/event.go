@@ -67,7 +67,14 @@ func (db *DB) notify(ctx context.Context, tx pgx.Tx, e Event) error {
 	return nil
 }
 
-func appendEvent(ctx context.Context, q querier, e Event, now time.Time) (Event, error) {
+const insertEvent = `
+		INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING id, created_at, coalesce((SELECT r.account FROM requests r WHERE r.id = audit_events.request_id), '')`
+
+// eventArgs are insertEvent's arguments for e; a zero RequestID or
+// Version is stored as NULL.
+func eventArgs(e *Event, now time.Time) []any {
 	if e.Data == nil {
 		e.Data = map[string]any{}
 	}
@@ -79,18 +86,40 @@ func appendEvent(ctx context.Context, q querier, e Event, now time.Time) (Event,
 	if e.Version != 0 {
 		version = &e.Version
 	}
-	// The chain trigger (migrations 00002 and 00004) takes an advisory
-	// lock, numbers the event and links it to the newest one, so chain
-	// order is ID order however many transactions append at once.
-	err := q.QueryRow(ctx, `
-		INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		RETURNING id, created_at, coalesce((SELECT r.account FROM requests r WHERE r.id = audit_events.request_id), '')`,
-		reqID, version, e.Actor, e.Kind, e.Data, now).Scan(&e.ID, &e.CreatedAt, &e.Account)
+	return []any{reqID, version, e.Actor, e.Kind, e.Data, now}
+}
+
+// appendEvent writes e unsealed; the worker's audit-seal job numbers and
+// chains committed events in ID order (migration 00005).
+func appendEvent(ctx context.Context, q querier, e Event, now time.Time) (Event, error) {
+	err := q.QueryRow(ctx, insertEvent, eventArgs(&e, now)...).Scan(&e.ID, &e.CreatedAt, &e.Account)
 	if err != nil {
 		return Event{}, interpret(err)
 	}
 	return e, nil
+}
+
+// sendEvents sends b in tx followed by the inserts of events, in order,
+// in one round trip (however many steps a worker records), then enqueues
+// the webhook deliveries of events as event does. It fills in each
+// event's ID, time and account, and returns the first error of b's
+// statements, a PostgreSQL one interpreted.
+func (db *DB) sendEvents(ctx context.Context, tx pgx.Tx, b *pgx.Batch, events []Event, now time.Time) error {
+	for i := range events {
+		e := &events[i]
+		b.Queue(insertEvent, eventArgs(e, now)...).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&e.ID, &e.CreatedAt, &e.Account)
+		})
+	}
+	if err := interpret(tx.SendBatch(ctx, b).Close()); err != nil {
+		return err
+	}
+	for _, e := range events {
+		if err := db.notify(ctx, tx, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // EventFilter narrows ListEvents. Zero fields do not filter.

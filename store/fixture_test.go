@@ -171,11 +171,10 @@ func provisionNow(t *testing.T, f fixture, r store.Request) store.Request {
 	if _, err := f.db.BeginProvisioning(ctx, r.ID, r.Version); err != nil {
 		t.Fatalf("BeginProvisioning(%d, %d): %v", r.ID, r.Version, err)
 	}
-	got, err := f.db.CompleteProvisioning(ctx, r.ID, r.Version, result(r.Spec.Name, r.Version))
-	if err != nil {
+	if err := f.db.CompleteProvisioning(ctx, r.ID, r.Version, result(r.Spec.Name, r.Version)); err != nil {
 		t.Fatalf("CompleteProvisioning(%d, %d): %v", r.ID, r.Version, err)
 	}
-	return got
+	return mustGet(t, f.db, r.ID)
 }
 
 // activate approves a read-only request (bob's single approval is the

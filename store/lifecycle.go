@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/rolegate/rolegate/provision"
 )
@@ -75,11 +76,9 @@ func (db *DB) BeginProvisioning(ctx context.Context, id int64, version int) (Wor
 		default:
 			return errorf(KindConflict, "request %d is %s, not approved", id, was)
 		}
-		if err := setStatus(ctx, tx, id, StatusApproved, StatusProvisioning, "", now); err != nil {
-			return err
-		}
-		_, err = db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: "worker", Kind: EventProvisionStarted}, now)
-		return err
+		b := &pgx.Batch{}
+		queueSetStatus(b, id, StatusApproved, StatusProvisioning, "", now)
+		return db.sendEvents(ctx, tx, b, []Event{{RequestID: id, Version: version, Actor: "worker", Kind: EventProvisionStarted}}, now)
 	})
 	if err != nil {
 		return Work{}, err
@@ -109,11 +108,15 @@ func (db *DB) StillProvisioning(ctx context.Context, id int64, version int) erro
 // the request to active. A version that asks for an expiry (or removes
 // one) starts its lifetime now; a change that keeps the expiry in force
 // keeps it exactly, shortened only by an approver. It returns ErrConflict
-// when the request is no longer provisioning that version.
-func (db *DB) CompleteProvisioning(ctx context.Context, id int64, version int, res ProvisionResult) (Request, error) {
+// when the request is no longer provisioning that version. The worker
+// needs nothing back; a caller that wants the active request reads it.
+// Everything after the read of the version goes in one round trip: at
+// high worker concurrency the store's share of a job is its round trips,
+// not its statements.
+func (db *DB) CompleteProvisioning(ctx context.Context, id int64, version int, res ProvisionResult) error {
 	now := db.now().UTC()
 	sum := sha256.Sum256(res.Terraform)
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
 		var (
 			keeps            bool
 			approved, asked  *int64
@@ -148,41 +151,34 @@ func (db *DB) CompleteProvisioning(ctx context.Context, id int64, version int, r
 		// first activation begins the access review cycle; a change going
 		// live keeps the cycle it is in (the owner's last confirmation
 		// covers the role, changed or not, until the next review).
-		tag, err := tx.Exec(ctx, `UPDATE requests SET status = 'active', status_reason = '', role_arn = $3,
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE requests SET status = 'active', status_reason = '', role_arn = $3,
 				instance_profile_arn = $4, live_version = $2, activated_at = $5, expires_at = $6,
 				drifted = false, updated_at = $5, review_from = coalesce(review_from, $5),
 				reminded_at = CASE WHEN expires_at IS NOT DISTINCT FROM $6 THEN reminded_at END
 			WHERE id = $1 AND version = $2 AND status = 'provisioning'`,
-			id, version, res.RoleARN, res.InstanceProfileARN, now, expires)
-		if err != nil {
-			return interpret(err)
-		}
-		if tag.RowsAffected() != 1 {
-			return errorf(KindConflict, "request %d is no longer provisioning version %d", id, version)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE request_versions SET terraform = $3, terraform_sha256 = $4
-			WHERE request_id = $1 AND version = $2 AND terraform IS NULL`,
-			id, version, string(res.Terraform), hex.EncodeToString(sum[:])); err != nil {
-			return interpret(err)
-		}
-		for _, s := range res.Steps {
-			if _, err := db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: "worker", Kind: EventProvisionStep,
-				Data: map[string]any{"resource": s.Resource, "name": s.Name, "arn": s.ARN, "outcome": s.Outcome, "changes": s.Changes}}, now); err != nil {
-				return err
+			id, version, res.RoleARN, res.InstanceProfileARN, now, expires).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() != 1 {
+				return errorf(KindConflict, "request %d is no longer provisioning version %d", id, version)
 			}
+			return nil
+		})
+		b.Queue(`UPDATE request_versions SET terraform = $3, terraform_sha256 = $4
+			WHERE request_id = $1 AND version = $2 AND terraform IS NULL`,
+			id, version, string(res.Terraform), hex.EncodeToString(sum[:]))
+		events := make([]Event, 0, len(res.Steps)+1)
+		for _, s := range res.Steps {
+			events = append(events, Event{RequestID: id, Version: version, Actor: "worker", Kind: EventProvisionStep,
+				Data: map[string]any{"resource": s.Resource, "name": s.Name, "arn": s.ARN, "outcome": s.Outcome, "changes": s.Changes}})
 		}
 		data := map[string]any{"role_arn": res.RoleARN, "instance_profile_arn": res.InstanceProfileARN,
 			"terraform_sha256": hex.EncodeToString(sum[:]), "waited_seconds": res.Waited.Seconds()}
 		if expires != nil {
 			data["expires_at"] = expires.Format(time.RFC3339)
 		}
-		_, err = db.event(ctx, tx, Event{RequestID: id, Version: version, Actor: "worker", Kind: EventActive, Data: data}, now)
-		return err
+		events = append(events, Event{RequestID: id, Version: version, Actor: "worker", Kind: EventActive, Data: data})
+		return db.sendEvents(ctx, tx, b, events, now)
 	})
-	if err != nil {
-		return Request{}, err
-	}
-	return db.GetRequest(ctx, id)
 }
 
 // FailProvisioning moves a provisioning (or approved) request to failed

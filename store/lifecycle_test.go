@@ -41,10 +41,10 @@ func TestProvisioningLifecycle(t *testing.T) {
 		t.Fatalf("BeginProvisioning while provisioning: %v", err)
 	}
 	res := result("reports-reader", 1)
-	active, err := f.db.CompleteProvisioning(ctx, r.ID, 1, res)
-	if err != nil {
+	if err := f.db.CompleteProvisioning(ctx, r.ID, 1, res); err != nil {
 		t.Fatal(err)
 	}
+	active := mustGet(t, f.db, r.ID)
 	activation := t0.Add(3 * time.Hour)
 	if active.Status != store.StatusActive || active.RoleARN != res.RoleARN || active.InstanceProfileARN != res.InstanceProfileARN ||
 		active.LiveVersion != 1 || active.ActivatedAt == nil || !active.ActivatedAt.Equal(activation) {
@@ -75,8 +75,7 @@ func TestProvisioningLifecycle(t *testing.T) {
 	// The job is done: running it again is stale.
 	_, err = f.db.BeginProvisioning(ctx, r.ID, 1)
 	wantErr(t, err, store.ErrConflict, "is active")
-	_, err = f.db.CompleteProvisioning(ctx, r.ID, 1, res)
-	wantErr(t, err, store.ErrConflict, "")
+	wantErr(t, f.db.CompleteProvisioning(ctx, r.ID, 1, res), store.ErrConflict, "")
 
 	// Without an approver's change, the asked-for lifetime counts from activation.
 	in2 := newRequest("exports-reader", "alice", read("exports"))

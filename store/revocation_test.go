@@ -62,8 +62,7 @@ func TestRevokeSupersedesAChangeInFlight(t *testing.T) {
 			wantErr(t, f.db.StillProvisioning(ctx, r.ID, 2), store.ErrConflict, "")
 			_, err = f.db.BeginProvisioning(ctx, r.ID, 2)
 			wantErr(t, err, store.ErrConflict, "")
-			_, err = f.db.CompleteProvisioning(ctx, r.ID, 2, result("reports-reader", 2))
-			wantErr(t, err, store.ErrConflict, "")
+			wantErr(t, f.db.CompleteProvisioning(ctx, r.ID, 2, result("reports-reader", 2)), store.ErrConflict, "")
 			wantErr(t, f.db.FailProvisioning(ctx, r.ID, 2, "late"), store.ErrConflict, "")
 			w, err := f.db.BeginRevocation(ctx, r.ID)
 			if err != nil || w.Version != 1 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store/jobargs"
@@ -87,11 +88,24 @@ func (a Actor) requested(r Request) bool { return a.Name == r.Requester }
 // setStatus moves a request from one state to another, guarded in SQL: it
 // returns ErrConflict when the request is no longer in state from.
 func setStatus(ctx context.Context, tx pgx.Tx, id int64, from, to Status, reason string, now time.Time) error {
-	tag, err := tx.Exec(ctx, `UPDATE requests SET status = $3, status_reason = $4, updated_at = $5
-		WHERE id = $1 AND status = $2`, id, from, to, reason, now)
+	tag, err := tx.Exec(ctx, setStatusSQL, id, from, to, reason, now)
 	if err != nil {
 		return interpret(err)
 	}
+	return statusSet(tag, id, from)
+}
+
+// queueSetStatus is setStatus as a statement of batch b.
+func queueSetStatus(b *pgx.Batch, id int64, from, to Status, reason string, now time.Time) {
+	b.Queue(setStatusSQL, id, from, to, reason, now).Exec(func(tag pgconn.CommandTag) error {
+		return statusSet(tag, id, from)
+	})
+}
+
+const setStatusSQL = `UPDATE requests SET status = $3, status_reason = $4, updated_at = $5
+		WHERE id = $1 AND status = $2`
+
+func statusSet(tag pgconn.CommandTag, id int64, from Status) error {
 	if tag.RowsAffected() != 1 {
 		return errorf(KindConflict, "request %d is no longer %s", id, from)
 	}

@@ -255,7 +255,7 @@ func provisionFromStore(t *testing.T, db *store.DB, id int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.CompleteProvisioning(ctx, id, r.Version, store.ProvisionResult{
+	if err := db.CompleteProvisioning(ctx, id, r.Version, store.ProvisionResult{
 		RoleARN: "arn:aws:iam::123456789012:role/" + plan.Role.Name, InstanceProfileARN: "arn:aws:iam::123456789012:instance-profile/" + plan.Role.Name,
 		Terraform: tf}); err != nil {
 		t.Fatal(err)

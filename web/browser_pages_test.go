@@ -248,7 +248,7 @@ func TestBrowserAuditProvisionSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	roleARN := "arn:aws:iam::123456789012:role/rolegate/reports-reader"
-	if _, err := f.db.CompleteProvisioning(ctx, r.ID, r.Version, store.ProvisionResult{
+	if err := f.db.CompleteProvisioning(ctx, r.ID, r.Version, store.ProvisionResult{
 		RoleARN: roleARN, InstanceProfileARN: "arn:aws:iam::123456789012:instance-profile/rolegate/reports-reader",
 		Steps: []store.Step{
 			{Resource: "role", Name: "reports-reader", ARN: roleARN, Outcome: "created"},

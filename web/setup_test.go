@@ -261,9 +261,12 @@ func uiActivate(t testing.TB, db *store.DB, r store.Request) store.Request {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := db.CompleteProvisioning(ctx, r.ID, r.Version, store.ProvisionResult{
+	if err := db.CompleteProvisioning(ctx, r.ID, r.Version, store.ProvisionResult{
 		RoleARN: plan.RoleARN(), InstanceProfileARN: plan.InstanceProfileARN(), Terraform: tf,
-		Steps: []store.Step{{Resource: "role", Name: plan.Role.Name, ARN: plan.RoleARN(), Outcome: "created"}}})
+		Steps: []store.Step{{Resource: "role", Name: plan.Role.Name, ARN: plan.RoleARN(), Outcome: "created"}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := db.GetRequest(ctx, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

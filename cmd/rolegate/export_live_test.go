@@ -39,7 +39,7 @@ func TestExportTerraformWritesTheLiveVersionOfRolesWithAChangePending(t *testing
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.CompleteProvisioning(ctx, r.ID, 1, store.ProvisionResult{RoleARN: "arn:aws:iam::123456789012:role/rolegate/changing",
+	if err := db.CompleteProvisioning(ctx, r.ID, 1, store.ProvisionResult{RoleARN: "arn:aws:iam::123456789012:role/rolegate/changing",
 		InstanceProfileARN: "arn:aws:iam::123456789012:instance-profile/rolegate/changing", Terraform: live}); err != nil {
 		t.Fatal(err)
 	}

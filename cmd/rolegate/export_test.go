@@ -49,8 +49,11 @@ func activateSpecForExport(t *testing.T, db *store.DB, spec provision.RoleSpec) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := db.CompleteProvisioning(ctx, r.ID, r.Version, store.ProvisionResult{
-		RoleARN: plan.RoleARN(), InstanceProfileARN: plan.InstanceProfileARN(), Terraform: tf})
+	if err := db.CompleteProvisioning(ctx, r.ID, r.Version, store.ProvisionResult{
+		RoleARN: plan.RoleARN(), InstanceProfileARN: plan.InstanceProfileARN(), Terraform: tf}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := db.GetRequest(ctx, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

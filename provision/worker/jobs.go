@@ -108,7 +108,7 @@ func (j *jobs) provision(ctx context.Context, job *river.Job[jobargs.Provision])
 		return j.fail(ctx, id, version, "render Terraform: "+err.Error(), stale)
 	}
 	roleARN, profileARN := arns(report, plan)
-	_, err = j.st.CompleteProvisioning(ctx, id, version, store.ProvisionResult{
+	err = j.st.CompleteProvisioning(ctx, id, version, store.ProvisionResult{
 		RoleARN: roleARN, InstanceProfileARN: profileARN, Terraform: tf,
 		Steps: steps(report), Waited: report.RoleWait + report.ProfileWait,
 	})

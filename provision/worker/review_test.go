@@ -171,7 +171,7 @@ func activateInStore(t *testing.T, db *store.DB, name string) int64 {
 	if _, err := db.BeginProvisioning(ctx, c.ID, 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.CompleteProvisioning(ctx, c.ID, 1, store.ProvisionResult{
+	if err := db.CompleteProvisioning(ctx, c.ID, 1, store.ProvisionResult{
 		RoleARN:            "arn:aws:iam::123456789012:role/rolegate/" + name,
 		InstanceProfileARN: "arn:aws:iam::123456789012:instance-profile/rolegate/" + name,
 		Terraform:          []byte("# " + name + "\n")}); err != nil {

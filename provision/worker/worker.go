@@ -30,7 +30,7 @@ import (
 // the request lifecycle.
 type Store interface {
 	BeginProvisioning(ctx context.Context, id int64, version int) (store.Work, error)
-	CompleteProvisioning(ctx context.Context, id int64, version int, res store.ProvisionResult) (store.Request, error)
+	CompleteProvisioning(ctx context.Context, id int64, version int, res store.ProvisionResult) error
 	FailProvisioning(ctx context.Context, id int64, version int, reason string) error
 	StillProvisioning(ctx context.Context, id int64, version int) error
 	BeginRevocation(ctx context.Context, id int64) (store.Work, error)

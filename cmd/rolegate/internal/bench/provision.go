@@ -350,7 +350,7 @@ func (s *timedStore) BeginProvisioning(ctx context.Context, id int64, version in
 	return s.DB.BeginProvisioning(ctx, id, version)
 }
 
-func (s *timedStore) CompleteProvisioning(ctx context.Context, id int64, version int, res store.ProvisionResult) (store.Request, error) {
+func (s *timedStore) CompleteProvisioning(ctx context.Context, id int64, version int, res store.ProvisionResult) error {
 	start := time.Now()
 	defer func() { s.completes.Add(1); s.completeNanos.Add(int64(time.Since(start))) }()
 	return s.DB.CompleteProvisioning(ctx, id, version, res)
