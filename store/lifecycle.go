@@ -45,12 +45,17 @@ func (db *DB) work(ctx context.Context, id int64, version int) (Work, error) {
 	if err != nil {
 		return Work{}, err
 	}
+	return workOf(r, versions, version)
+}
+
+// workOf is the Work of version of r, one of versions.
+func workOf(r Request, versions []Version, version int) (Work, error) {
 	for _, v := range versions {
 		if v.Number == version {
 			return WorkOf(r, v), nil
 		}
 	}
-	return Work{}, errorf(KindNotFound, "request %d has no version %d", id, version)
+	return Work{}, errorf(KindNotFound, "request %d has no version %d", r.ID, version)
 }
 
 // BeginProvisioning marks version of request id as provisioning and
@@ -58,9 +63,9 @@ func (db *DB) work(ctx context.Context, id int64, version int) (Work, error) {
 // request still provisioning and resumes. It returns ErrConflict when the
 // request has moved on (cancelled, a newer version, revoked): the job is
 // stale and does nothing.
-func (db *DB) BeginProvisioning(ctx context.Context, id int64, version int) (Work, error) {
+func (db *DB) BeginProvisioning(ctx context.Context, id int64, version int) (w Work, err error) {
 	now := db.now().UTC()
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		var was Status
 		err := tx.QueryRow(ctx, `SELECT status FROM requests WHERE id = $1 AND version = $2 FOR UPDATE`, id, version).Scan(&was)
 		if err != nil {
@@ -69,21 +74,32 @@ func (db *DB) BeginProvisioning(ctx context.Context, id int64, version int) (Wor
 			}
 			return interpret(err)
 		}
+		var events []Event
+		b := &pgx.Batch{}
 		switch was {
-		case StatusProvisioning:
-			return nil
+		case StatusProvisioning: // resumed: read what to build
 		case StatusApproved:
+			queueSetStatus(b, id, StatusApproved, StatusProvisioning, "", now)
+			events = append(events, Event{RequestID: id, Version: version, Actor: "worker", Kind: EventProvisionStarted})
 		default:
 			return errorf(KindConflict, "request %d is %s, not approved", id, was)
 		}
-		b := &pgx.Batch{}
-		queueSetStatus(b, id, StatusApproved, StatusProvisioning, "", now)
-		return db.sendEvents(ctx, tx, b, []Event{{RequestID: id, Version: version, Actor: "worker", Kind: EventProvisionStarted}}, now)
+		// The reads go after the events, in the same round trip.
+		var r Request
+		b.Queue(requestSQL, id).QueryRow(func(row pgx.Row) (err error) {
+			r, err = scanRequest(row)
+			return err
+		})
+		b.Queue(versionsSQL, id).Query(func(rows pgx.Rows) error {
+			versions, err := scanVersions(rows)
+			if err == nil {
+				w, err = workOf(r, versions, version)
+			}
+			return err
+		})
+		return db.sendEvents(ctx, tx, b, events, now)
 	})
-	if err != nil {
-		return Work{}, err
-	}
-	return db.work(ctx, id, version)
+	return w, err
 }
 
 // StillProvisioning returns nil while request id is provisioning version,

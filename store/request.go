@@ -104,6 +104,9 @@ var requestColumns = `
 
 const requestFrom = ` FROM requests r JOIN request_versions v ON v.request_id = r.id AND v.version = r.version`
 
+// requestSQL reads request $1 (GetRequest).
+var requestSQL = `SELECT ` + requestColumns + requestFrom + ` WHERE r.id = $1`
+
 func scanRequest(row pgx.Row) (Request, error) {
 	var (
 		r          Request
@@ -132,5 +135,5 @@ func scanRequest(row pgx.Row) (Request, error) {
 
 // GetRequest returns the request with its current version, or ErrNotFound.
 func (db *DB) GetRequest(ctx context.Context, id int64) (Request, error) {
-	return scanRequest(db.pool.QueryRow(ctx, `SELECT `+requestColumns+requestFrom+` WHERE r.id = $1`, id))
+	return scanRequest(db.pool.QueryRow(ctx, requestSQL, id))
 }

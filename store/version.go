@@ -106,18 +106,25 @@ func decodeDecisions(b []byte) ([]DecisionRecord, error) {
 // ListVersions returns every version of request id, oldest first, or
 // ErrNotFound.
 func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
-	rows, err := db.pool.Query(ctx, `
+	rows, err := db.pool.Query(ctx, versionsSQL, id)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	return scanVersions(rows)
+}
+
+var versionsSQL = `
 		SELECT v.version, r.account, r.role_name, v.description, v.justification, v.max_session_duration,
 		       v.managed_policies, v.expires_at, v.created_by, v.created_at, v.approved_at,
 		       coalesce(v.approved_ttl_seconds, CASE WHEN NOT v.keeps_expiry THEN v.requested_ttl_seconds END, 0), v.keeps_expiry,
 		       coalesce(v.terraform, ''), coalesce(v.terraform_sha256, ''),
-		       `+scopesJSON("v.request_id", "v.version")+`,
-		       `+decisionsJSON("v.request_id", "v.version")+`
+		       ` + scopesJSON("v.request_id", "v.version") + `,
+		       ` + decisionsJSON("v.request_id", "v.version") + `
 		FROM request_versions v JOIN requests r ON r.id = v.request_id
-		WHERE v.request_id = $1 ORDER BY v.version`, id)
-	if err != nil {
-		return nil, interpret(err)
-	}
+		WHERE v.request_id = $1 ORDER BY v.version`
+
+// scanVersions reads the rows of versionsSQL, or ErrNotFound for none.
+func scanVersions(rows pgx.Rows) ([]Version, error) {
 	defer rows.Close()
 	var out []Version
 	for rows.Next() {
@@ -136,6 +143,7 @@ func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
 		if err := decodeSpec(&v.Spec, maxSession, scopes); err != nil {
 			return nil, err
 		}
+		var err error
 		if v.Decisions, err = decodeDecisions(decisions); err != nil {
 			return nil, err
 		}
