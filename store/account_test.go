@@ -234,9 +234,7 @@ func TestAccountMigrationKeepsExistingRequests(t *testing.T) {
 	if _, err := db.Migrate(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.MigrateDown(ctx); err != nil { // 00013
-		t.Fatal(err)
-	}
+	migrateDownBelow(t, db, 13)
 	if _, err := db.Pool().Exec(ctx, `
 		BEGIN;
 		SET CONSTRAINTS ALL DEFERRED;
@@ -262,9 +260,7 @@ func TestAccountMigrationKeepsExistingRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("up")
-	if err := db.MigrateDown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	migrateDownBelow(t, db, 13)
 	if _, err := db.Migrate(ctx, nil); err != nil {
 		t.Fatal(err)
 	}

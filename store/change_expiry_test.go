@@ -210,22 +210,7 @@ func TestMigrationMarksChangesInFlight(t *testing.T) {
 	}
 
 	// Down to before 00009 (and whatever came after it), then up again.
-	for {
-		status, err := f.db.MigrationStatus(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		applied := false
-		for _, s := range status {
-			applied = applied || (s.Version == 9 && s.Applied)
-		}
-		if !applied {
-			break
-		}
-		if err := f.db.MigrateDown(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	migrateDownBelow(t, f.db, 9)
 	if _, err := f.db.Migrate(ctx, nil); err != nil {
 		t.Fatal(err)
 	}

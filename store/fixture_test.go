@@ -193,3 +193,22 @@ func expiring(in store.NewRequest, at time.Time) store.NewRequest {
 	in.Spec.ExpiresAt = &at
 	return in
 }
+
+// migrateDownBelow takes db's schema down, one migration at a time, until
+// migration version and every later one are undone.
+func migrateDownBelow(t *testing.T, db *store.DB, version int64) {
+	t.Helper()
+	ctx := ctxT(t)
+	for {
+		var v int64
+		if err := db.Pool().QueryRow(ctx, `SELECT coalesce(max(version_id), 0) FROM goose_db_version`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		if v < version {
+			return
+		}
+		if err := db.MigrateDown(ctx); err != nil {
+			t.Fatalf("migrate down from %d: %v", v, err)
+		}
+	}
+}

@@ -15,18 +15,7 @@ func TestSearchMigrationFillsExistingRows(t *testing.T) {
 	if _, err := db.Migrate(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		var v int64
-		if err := db.Pool().QueryRow(ctx, `SELECT max(version_id) FROM goose_db_version`).Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		if v < 10 {
-			break
-		}
-		if err := db.MigrateDown(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	migrateDownBelow(t, db, 10)
 	if _, err := db.Pool().Exec(ctx, `
 		BEGIN;
 		SET CONSTRAINTS ALL DEFERRED;
