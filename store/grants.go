@@ -30,7 +30,9 @@ func (db *DB) liveSpecs(ctx context.Context, ids []int64) (map[int64]provision.R
 
 // otherLiveRoles counts, for each request in ids (or for a request not
 // stored yet when ids is empty, under the key 0), the live roles other
-// than it whose live version reaches each of buckets, in one query.
+// than it whose live version reaches each of buckets, in one query. It
+// reads the scopes flagged in_iam (migration 00014): those of live
+// versions whose role is in IAM (inIAMSQL), which triggers keep.
 func (db *DB) otherLiveRoles(ctx context.Context, buckets []string, ids ...int64) (map[int64]map[string]int, error) {
 	if len(ids) == 0 {
 		ids = []int64{0}
@@ -43,9 +45,9 @@ func (db *DB) otherLiveRoles(ctx context.Context, buckets []string, ids ...int64
 		return out, nil
 	}
 	rows, err := db.pool.Query(ctx, `
-		SELECT s.bucket, array_agg(DISTINCT r.id)
-		FROM requests r JOIN request_scopes s ON s.request_id = r.id AND s.version = r.live_version
-		WHERE `+inIAMSQL+` AND s.bucket = ANY($1)
+		SELECT s.bucket, array_agg(DISTINCT s.request_id)
+		FROM request_scopes s
+		WHERE s.in_iam AND s.bucket = ANY($1)
 		GROUP BY s.bucket`, buckets)
 	if err != nil {
 		return nil, interpret(err)

@@ -121,9 +121,8 @@ const expirableSQL = `(live_version IS NOT NULL AND (status IN ('active', 'pendi
 
 // inIAMSQL selects the requests whose live role is, in whole or in part,
 // in IAM: expirableSQL, and those being revoked or whose revocation
-// failed (nothing is removed until the revocation completes). The partial
-// index requests_in_iam (migration 00014) has this predicate: a query
-// must repeat it exactly for the planner to use the index.
+// failed (nothing is removed until the revocation completes). Migration
+// 00014's request_in_iam, which flags the live scopes, is the same test.
 const inIAMSQL = `(live_version IS NOT NULL AND status IN ('active', 'pending', 'approved', 'provisioning', 'failed', 'revoking'))`
 
 // ExpireDue starts the revocation of every live role whose lifetime has
