@@ -161,11 +161,7 @@ func TestSecureCookiesUseHostPrefix(t *testing.T) {
 	for _, ck := range (&http.Response{Header: r.header}).Cookies() {
 		req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
 	}
-	res, err := c.hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
+	res, _ := roundTrip(t, c.hc, req)
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("dev sign-in with __Host- cookies: %d", res.StatusCode)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
 	"github.com/rolegate/rolegate/web/api"
@@ -145,16 +146,7 @@ func (c *uiClient) do(method, path string, form url.Values) uiResponse {
 // (and closed).
 func roundTrip(t testing.TB, hc *http.Client, req *http.Request) (*http.Response, []byte) {
 	t.Helper()
-	res, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, b
+	return iamlocaltest.Send(t, hc, req)
 }
 
 func (c *uiClient) get(path string) uiResponse { return c.do(http.MethodGet, path, nil) }

@@ -40,14 +40,10 @@ func apiMe(t *testing.T, f *uiFixture, token string) (int, api.MeView) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
+	res, body := roundTrip(t, http.DefaultClient, req)
 	var me api.MeView
 	if res.StatusCode == http.StatusOK {
-		if err := json.NewDecoder(res.Body).Decode(&me); err != nil {
+		if err := json.Unmarshal(body, &me); err != nil {
 			t.Fatal(err)
 		}
 	}

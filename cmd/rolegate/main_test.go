@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
 )
@@ -128,15 +129,11 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := iamlocaltest.Send(t, http.DefaultClient, req)
 	return resp.StatusCode, string(body)
 }
 
@@ -337,12 +334,7 @@ func TestServeMetricsToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp, _ := iamlocaltest.Send(t, http.DefaultClient, req); resp.StatusCode != http.StatusOK {
 		t.Fatalf("/metrics with the token = %d, want 200", resp.StatusCode)
 	}
 	if strings.Contains(logs.String(), token) {

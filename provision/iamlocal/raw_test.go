@@ -1,26 +1,12 @@
 package iamlocal_test
 
 import (
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/rolegate/rolegate/provision/iamlocal"
+	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
 )
-
-// startRaw serves an endpoint for tests that speak HTTP without the SDK.
-func startRaw(t *testing.T, opts iamlocal.Options) (*iamlocal.Server, string) {
-	t.Helper()
-	srv, err := iamlocal.New(opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	return srv, ts.URL
-}
 
 // post sends a form body, signed-looking when signed is set, and returns
 // the response body and status.
@@ -34,14 +20,6 @@ func post(t *testing.T, base, form string, signed bool) (string, int) {
 	if signed {
 		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00")
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := iamlocaltest.Send(t, http.DefaultClient, req)
 	return string(body), resp.StatusCode
 }

@@ -242,7 +242,7 @@ func TestAssumeRoleProviderRefreshesBeforeExpiry(t *testing.T) {
 
 func TestAssumeRoleRawResponse(t *testing.T) {
 	t.Parallel()
-	_, base := startRaw(t, iamlocal.Options{Accounts: []string{hubAccount, memberAccount}})
+	_, base := iamlocaltest.Start(t, iamlocal.Options{Accounts: []string{hubAccount, memberAccount}})
 	body, status := post(t, base, "Action=AssumeRole&Version=2011-06-15&RoleSessionName=raw&RoleArn="+orgRoleARN, true)
 	for _, want := range []string{
 		`<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><AssumedRoleUser><AssumedRoleId>AROA`,

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rolegate/rolegate/provision/iamlocal"
+	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
 )
 
 func TestWire(t *testing.T) {
@@ -41,7 +42,7 @@ func TestWire(t *testing.T) {
 		{name: "errors carry code, type and message", form: "Action=GetRole&Version=2010-05-08&RoleName=ghost", signed: true, wantStatus: 404,
 			want: []string{"<Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role with name ghost cannot be found.</Message>"}},
 	}
-	_, base := startRaw(t, iamlocal.Options{MaxBodyBytes: 2048})
+	_, base := iamlocaltest.Start(t, iamlocal.Options{MaxBodyBytes: 2048})
 	// The order matters only for the create before the later steps, so the
 	// cases run one after another on one server.
 	for _, tt := range tests {

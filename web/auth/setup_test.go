@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
 )
@@ -99,15 +100,7 @@ func (s *echoServer) call(t *testing.T, c *http.Client, method, path, user, csrf
 // send sends req from c and returns the status and body of the answer.
 func send(t *testing.T, c *http.Client, req *http.Request) (int, string) {
 	t.Helper()
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := iamlocaltest.Send(t, c, req)
 	return resp.StatusCode, string(b)
 }
 
