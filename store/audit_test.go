@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
 )
 
 // busyHistory drives requests through most of the lifecycle, writing a
@@ -170,32 +170,23 @@ func TestAuditChainDetectsRewrittenAndDeletedRows(t *testing.T) {
 // chain in ID order: no fork, no link out of order.
 func TestConcurrentAppendsKeepTheChain(t *testing.T) {
 	f, ctx := setup(t, store.Options{MaxConns: 8})
-	var wg sync.WaitGroup
 	errs := make(chan error, 40)
-	start := make(chan struct{})
-	for i := range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			r, err := f.db.CreateRequest(ctx, newRequest(fmt.Sprintf("role-%02d", i), "alice"))
-			if err != nil {
+	storetest.AtOnce(10, func(i int) {
+		r, err := f.db.CreateRequest(ctx, newRequest(fmt.Sprintf("role-%02d", i), "alice"))
+		if err != nil {
+			errs <- err
+			return
+		}
+		// An approval writes two events in one transaction.
+		if _, err := f.db.Decide(ctx, bob, r.ID, 1, store.Decision{Approve: true}); err != nil {
+			errs <- err
+		}
+		for j := range 3 {
+			if _, err := f.db.AppendEvent(ctx, store.Event{Actor: "alice", Kind: "note.added", RequestID: r.ID, Data: map[string]any{"n": j}}); err != nil {
 				errs <- err
-				return
 			}
-			// An approval writes two events in one transaction.
-			if _, err := f.db.Decide(ctx, bob, r.ID, 1, store.Decision{Approve: true}); err != nil {
-				errs <- err
-			}
-			for j := range 3 {
-				if _, err := f.db.AppendEvent(ctx, store.Event{Actor: "alice", Kind: "note.added", RequestID: r.ID, Data: map[string]any{"n": j}}); err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+		}
+	})
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)

@@ -105,31 +105,22 @@ func TestIdempotencyKeyConcurrentClaimsOneWins(t *testing.T) {
 	k := idemKey("alice", "race", "body")
 	const n = 12
 	var (
-		wg               sync.WaitGroup
 		mu               sync.Mutex
 		claims, inFlight int
-		start            = make(chan struct{})
 	)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			_, claimed, err := db.ClaimIdempotencyKey(ctx, k)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil && claimed:
-				claims++
-			case errors.Is(err, store.ErrIdempotencyInFlight):
-				inFlight++
-			default:
-				t.Errorf("claim: claimed=%v err=%v", claimed, err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	storetest.AtOnce(n, func(int) {
+		_, claimed, err := db.ClaimIdempotencyKey(ctx, k)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil && claimed:
+			claims++
+		case errors.Is(err, store.ErrIdempotencyInFlight):
+			inFlight++
+		default:
+			t.Errorf("claim: claimed=%v err=%v", claimed, err)
+		}
+	})
 	if claims != 1 || inFlight != n-1 {
 		t.Fatalf("claims=%d in-flight=%d, want 1 and %d", claims, inFlight, n-1)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
 )
 
 func TestDecideRefusesSelfApproval(t *testing.T) {
@@ -217,34 +218,25 @@ func TestConcurrentApprovalsProvisionOnce(t *testing.T) {
 
 	const n = 20
 	var (
-		wg        sync.WaitGroup
-		start     = make(chan struct{})
 		mu        sync.Mutex
 		succeeded []string
 		conflicts int
 		others    []error
 	)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			who := store.Actor{Name: fmt.Sprintf("approver-%02d", i), Roles: []store.Role{store.RoleApprover}}
-			<-start
-			_, err := f.db.Decide(ctx, who, r.ID, 1, store.Decision{Approve: true})
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				succeeded = append(succeeded, who.Name)
-			case errors.Is(err, store.ErrConflict):
-				conflicts++
-			default:
-				others = append(others, err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	storetest.AtOnce(n, func(i int) {
+		who := store.Actor{Name: fmt.Sprintf("approver-%02d", i), Roles: []store.Role{store.RoleApprover}}
+		_, err := f.db.Decide(ctx, who, r.ID, 1, store.Decision{Approve: true})
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			succeeded = append(succeeded, who.Name)
+		case errors.Is(err, store.ErrConflict):
+			conflicts++
+		default:
+			others = append(others, err)
+		}
+	})
 
 	if len(others) > 0 {
 		t.Fatalf("unexpected errors: %v", others)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
 	"github.com/rolegate/rolegate/web/api"
 	"github.com/rolegate/rolegate/web/problem"
 )
@@ -53,32 +54,23 @@ func TestAPIIdempotencyConcurrentRetriesCreateOne(t *testing.T) {
 	env := setupAPIWith(t, api.Limits{Burst: 100, Rate: 100}, store.Options{})
 	const n = 10
 	var (
-		wg       sync.WaitGroup
 		mu       sync.Mutex
 		statuses = map[int]int{}
 		bodies   = map[string]bool{}
-		start    = make(chan struct{})
 	)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			r := env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: spec("raced"),
-				header: map[string]string{"Idempotency-Key": "same-key"}})
-			mu.Lock()
-			defer mu.Unlock()
-			statuses[r.StatusCode]++
-			if r.StatusCode == http.StatusCreated {
-				bodies[string(r.body)] = true
-			}
-			if r.StatusCode == http.StatusConflict && r.Header.Get("Retry-After") == "" {
-				t.Error("409 in progress without Retry-After")
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	storetest.AtOnce(n, func(int) {
+		r := env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: spec("raced"),
+			header: map[string]string{"Idempotency-Key": "same-key"}})
+		mu.Lock()
+		defer mu.Unlock()
+		statuses[r.StatusCode]++
+		if r.StatusCode == http.StatusCreated {
+			bodies[string(r.body)] = true
+		}
+		if r.StatusCode == http.StatusConflict && r.Header.Get("Retry-After") == "" {
+			t.Error("409 in progress without Retry-After")
+		}
+	})
 	if statuses[http.StatusCreated] == 0 || statuses[http.StatusCreated]+statuses[http.StatusConflict] != n || len(bodies) != 1 {
 		t.Fatalf("statuses %v, %d distinct bodies", statuses, len(bodies))
 	}

@@ -103,25 +103,16 @@ func TestReviewCheckRunTwiceAtOnce(t *testing.T) {
 
 	// once runs the check on both stores at once and returns the totals.
 	once := func() (revoked, reminded int) {
-		var wg sync.WaitGroup
-		start := make(chan struct{})
 		var mu sync.Mutex
-		for _, db := range dbs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				rv, rm, err := worker.CheckReviews(ctx, db)
-				if err != nil {
-					t.Errorf("CheckReviews: %v", err)
-				}
-				mu.Lock()
-				revoked, reminded = revoked+rv, reminded+rm
-				mu.Unlock()
-			}()
-		}
-		close(start)
-		wg.Wait()
+		storetest.AtOnce(len(dbs), func(i int) {
+			rv, rm, err := worker.CheckReviews(ctx, dbs[i])
+			if err != nil {
+				t.Errorf("CheckReviews: %v", err)
+			}
+			mu.Lock()
+			revoked, reminded = revoked+rv, reminded+rm
+			mu.Unlock()
+		})
 		return revoked, reminded
 	}
 	clk.Advance(90 * day)
