@@ -14,7 +14,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
 	"github.com/rolegate/rolegate/web/api"
@@ -243,23 +242,7 @@ func provisionFromStore(t *testing.T, db *store.DB, id int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := db.BeginProvisioning(ctx, id, r.Version)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := store.PlanOf(w, db.Settings())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tf, err := provision.Terraform(plan)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CompleteProvisioning(ctx, id, r.Version, store.ProvisionResult{
-		RoleARN: "arn:aws:iam::123456789012:role/" + plan.Role.Name, InstanceProfileARN: "arn:aws:iam::123456789012:instance-profile/" + plan.Role.Name,
-		Terraform: tf}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Provision(t, db, id, r.Version)
 }
 
 // A checked token is trusted for a second without asking the database: a

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
 )
 
 // export-terraform writes every role live in IAM as its live version's
@@ -27,22 +28,7 @@ func TestExportTerraformWritesTheLiveVersionOfRolesWithAChangePending(t *testing
 	if _, err := db.Decide(ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, r.ID, 1, store.Decision{Approve: true}); err != nil {
 		t.Fatal(err)
 	}
-	w, err := db.BeginProvisioning(ctx, r.ID, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := store.PlanOf(w, db.Settings())
-	if err != nil {
-		t.Fatal(err)
-	}
-	live, err := provision.Terraform(plan)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CompleteProvisioning(ctx, r.ID, 1, store.ProvisionResult{RoleARN: "arn:aws:iam::123456789012:role/rolegate/changing",
-		InstanceProfileARN: "arn:aws:iam::123456789012:instance-profile/rolegate/changing", Terraform: live}); err != nil {
-		t.Fatal(err)
-	}
+	live := storetest.Provision(t, db, r.ID, 1)
 	next := spec
 	next.Buckets = append(next.Buckets, provision.BucketScope{Bucket: "other-bucket", Access: provision.AccessRead})
 	if _, err := db.RequestChange(ctx, store.Actor{Name: "alice", Roles: []store.Role{store.RoleRequester}}, r.ID,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
 )
 
 // activateForExport takes a request through approval and provisioning on
@@ -37,22 +38,7 @@ func activateSpecForExport(t *testing.T, db *store.DB, spec provision.RoleSpec) 
 			t.Fatal(err)
 		}
 	}
-	work, err := db.BeginProvisioning(ctx, r.ID, r.Version)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := store.PlanOf(work, db.Settings())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tf, err := provision.Terraform(plan)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CompleteProvisioning(ctx, r.ID, r.Version, store.ProvisionResult{
-		RoleARN: plan.RoleARN(), InstanceProfileARN: plan.InstanceProfileARN(), Terraform: tf}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Provision(t, db, r.ID, r.Version)
 	out, err := db.GetRequest(ctx, r.ID)
 	if err != nil {
 		t.Fatal(err)
