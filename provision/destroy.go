@@ -159,51 +159,61 @@ func (x *run) destroyRole(ctx context.Context, role *types.Role, foreign bool) e
 // to delete it until it leaves them all. It returns the error of listing
 // them or of the first removal that failed.
 func (x *run) leaveAllProfiles(ctx context.Context) error {
-	roleName := aws.String(x.plan.Role.Name)
-	profiles := iam.NewListInstanceProfilesForRolePaginator(x.r.client, &iam.ListInstanceProfilesForRoleInput{RoleName: roleName})
-	for profiles.HasMorePages() {
-		page, err := profiles.NextPage(ctx)
-		if isNoSuchEntity(err) {
-			break
-		}
-		if err != nil {
-			return classify("ListInstanceProfilesForRole", err)
-		}
-		for _, ip := range page.InstanceProfiles {
-			if err := x.gone(ctx, Call{"RemoveRoleFromInstanceProfile", aws.ToString(ip.InstanceProfileName), x.plan.Role.Name}, func(ctx context.Context) error {
-				_, err := x.r.client.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: ip.InstanceProfileName, RoleName: roleName})
-				return err
-			}); err != nil {
-				return err
-			}
+	profiles, err := whileRoleExists(ctx, x.profilesOfRole)
+	if err != nil {
+		return err
+	}
+	for _, p := range profiles {
+		if err := x.gone(ctx, Call{"RemoveRoleFromInstanceProfile", p, x.plan.Role.Name}, func(ctx context.Context) error {
+			_, err := x.r.client.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: aws.String(p), RoleName: aws.String(x.plan.Role.Name)})
+			return err
+		}); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// profilesOfRole lists the names of the instance profiles the role sits in.
+func (x *run) profilesOfRole(ctx context.Context) ([]string, error) {
+	var names []string
+	pg := iam.NewListInstanceProfilesForRolePaginator(x.r.client, &iam.ListInstanceProfilesForRoleInput{RoleName: aws.String(x.plan.Role.Name)})
+	if _, err := eachPage(ctx, "ListInstanceProfilesForRole", pg, func(page *iam.ListInstanceProfilesForRoleOutput) {
+		for _, ip := range page.InstanceProfiles {
+			names = append(names, aws.ToString(ip.InstanceProfileName))
+		}
+	}); err != nil {
+		return nil, err
+	}
+	return names, nil
+}
+
+// whileRoleExists returns what list reads of the role, or nothing once
+// IAM says the role does not exist (there is nothing left to remove).
+func whileRoleExists(ctx context.Context, list func(context.Context) ([]string, error)) ([]string, error) {
+	names, err := list(ctx)
+	if isNoSuchEntity(err) {
+		return nil, nil
+	}
+	return names, err
 }
 
 // deleteInlinePolicies deletes every inline policy of the role (roleARN
 // is for the report). It returns the error of listing them or of the first
 // deletion that failed.
 func (x *run) deleteInlinePolicies(ctx context.Context, roleARN string) error {
-	roleName := aws.String(x.plan.Role.Name)
-	policies := iam.NewListRolePoliciesPaginator(x.r.client, &iam.ListRolePoliciesInput{RoleName: roleName})
-	for policies.HasMorePages() {
-		page, err := policies.NextPage(ctx)
-		if isNoSuchEntity(err) {
-			break
+	names, err := whileRoleExists(ctx, x.inlinePolicyNames)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := x.gone(ctx, Call{"DeleteRolePolicy", x.plan.Role.Name + ":" + n, ""}, func(ctx context.Context) error {
+			_, err := x.r.client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(x.plan.Role.Name), PolicyName: aws.String(n)})
+			return err
+		}); err != nil {
+			return err
 		}
-		if err != nil {
-			return classify("ListRolePolicies", err)
-		}
-		for _, n := range page.PolicyNames {
-			if err := x.gone(ctx, Call{"DeleteRolePolicy", x.plan.Role.Name + ":" + n, ""}, func(ctx context.Context) error {
-				_, err := x.r.client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: roleName, PolicyName: aws.String(n)})
-				return err
-			}); err != nil {
-				return err
-			}
-			x.result(ResourceResult{Kind: KindInlinePolicy, Name: x.plan.Role.Name + ":" + n, ARN: roleARN, Outcome: OutcomeDeleted})
-		}
+		x.result(ResourceResult{Kind: KindInlinePolicy, Name: x.plan.Role.Name + ":" + n, ARN: roleARN, Outcome: OutcomeDeleted})
 	}
 	return nil
 }
@@ -211,8 +221,8 @@ func (x *run) deleteInlinePolicies(ctx context.Context, roleARN string) error {
 // detachAllPolicies detaches every managed policy from the role. It
 // returns the error of listing them or of the first detachment that failed.
 func (x *run) detachAllPolicies(ctx context.Context) error {
-	attached, err := x.attachedPolicies(ctx)
-	if err != nil && !isNoSuchEntity(err) {
+	attached, err := whileRoleExists(ctx, x.attachedPolicies)
+	if err != nil {
 		return err
 	}
 	for _, arn := range attached {

@@ -104,6 +104,19 @@ func classify(op string, err error) error {
 // isNoSuchEntity reports whether IAM said the entity does not exist.
 func isNoSuchEntity(err error) bool { return errorCode(err) == "NoSuchEntity" }
 
+// unlessMissing returns the answer out of IAM's read op, or nil when err
+// says the entity does not exist; any other error comes back classified
+// as op's, with a nil answer.
+func unlessMissing[O any](op string, out *O, err error) (*O, error) {
+	if isNoSuchEntity(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	return out, nil
+}
+
 // isAlreadyExists reports whether IAM refused to create an entity because
 // one of that name exists.
 func isAlreadyExists(err error) bool { return errorCode(err) == "EntityAlreadyExists" }

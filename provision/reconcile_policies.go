@@ -14,12 +14,9 @@ import (
 func (x *run) applyInlinePolicy(ctx context.Context, roleARN string, roleCreated bool) error {
 	want := x.plan.Policy
 	role := x.plan.Role.Name
-	var names []string
-	if !roleCreated {
-		var err error
-		if names, err = x.inlinePolicyNames(ctx); err != nil {
-			return err
-		}
+	names, err := unlessCreated(ctx, roleCreated, x.inlinePolicyNames)
+	if err != nil {
+		return err
 	}
 	existed, same := false, false
 	for _, n := range names {
@@ -68,6 +65,15 @@ func (x *run) applyInlinePolicy(ctx context.Context, roleARN string, roleCreated
 	return nil
 }
 
+// unlessCreated returns nothing for a role this run created, which holds
+// nothing yet, and what list reads of any other.
+func unlessCreated(ctx context.Context, roleCreated bool, list func(context.Context) ([]string, error)) ([]string, error) {
+	if roleCreated {
+		return nil, nil
+	}
+	return list(ctx)
+}
+
 // inlinePolicyNames lists the names of the role's inline policies.
 func (x *run) inlinePolicyNames(ctx context.Context) ([]string, error) {
 	if x.snap != nil {
@@ -75,12 +81,10 @@ func (x *run) inlinePolicyNames(ctx context.Context) ([]string, error) {
 	}
 	var names []string
 	pg := iam.NewListRolePoliciesPaginator(x.r.client, &iam.ListRolePoliciesInput{RoleName: aws.String(x.plan.Role.Name)})
-	for pg.HasMorePages() {
-		page, err := pg.NextPage(ctx)
-		if err != nil {
-			return nil, classify("ListRolePolicies", err)
-		}
+	if _, err := eachPage(ctx, "ListRolePolicies", pg, func(page *iam.ListRolePoliciesOutput) {
 		names = append(names, page.PolicyNames...)
+	}); err != nil {
+		return nil, err
 	}
 	return names, nil
 }
@@ -93,11 +97,8 @@ func (x *run) inlinePolicyDocument(ctx context.Context, name string) (string, bo
 		return doc, ok, nil
 	}
 	out, err := x.r.client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(x.plan.Role.Name), PolicyName: aws.String(name)})
-	if isNoSuchEntity(err) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, classify("GetRolePolicy", err)
+	if out, err = unlessMissing("GetRolePolicy", out, err); out == nil {
+		return "", false, err
 	}
 	return aws.ToString(out.PolicyDocument), true, nil
 }
@@ -109,14 +110,12 @@ func (x *run) attachedPolicies(ctx context.Context) ([]string, error) {
 	}
 	var arns []string
 	pg := iam.NewListAttachedRolePoliciesPaginator(x.r.client, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(x.plan.Role.Name)})
-	for pg.HasMorePages() {
-		page, err := pg.NextPage(ctx)
-		if err != nil {
-			return nil, classify("ListAttachedRolePolicies", err)
-		}
+	if _, err := eachPage(ctx, "ListAttachedRolePolicies", pg, func(page *iam.ListAttachedRolePoliciesOutput) {
 		for _, p := range page.AttachedPolicies {
 			arns = append(arns, aws.ToString(p.PolicyArn))
 		}
+	}); err != nil {
+		return nil, err
 	}
 	return arns, nil
 }
@@ -125,12 +124,9 @@ func (x *run) attachedPolicies(ctx context.Context) ([]string, error) {
 // other.
 func (x *run) applyAttachments(ctx context.Context, roleCreated bool) error {
 	role := x.plan.Role.Name
-	var have []string
-	if !roleCreated {
-		var err error
-		if have, err = x.attachedPolicies(ctx); err != nil {
-			return err
-		}
+	have, err := unlessCreated(ctx, roleCreated, x.attachedPolicies)
+	if err != nil {
+		return err
 	}
 	for _, arn := range x.plan.ManagedPolicies {
 		if contains(have, arn) {

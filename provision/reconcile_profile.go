@@ -18,11 +18,8 @@ func (x *run) getProfile(ctx context.Context) (*types.InstanceProfile, error) {
 		}
 	}
 	out, err := x.r.client.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(x.plan.InstanceProfile.Name)})
-	if isNoSuchEntity(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, classify("GetInstanceProfile", err)
+	if out, err = unlessMissing("GetInstanceProfile", out, err); out == nil {
+		return nil, err
 	}
 	return out.InstanceProfile, nil
 }

@@ -17,11 +17,8 @@ func (x *run) getRole(ctx context.Context) (*types.Role, error) {
 		return x.snap.apiRole(), nil
 	}
 	out, err := x.r.client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(x.plan.Role.Name)})
-	if isNoSuchEntity(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, classify("GetRole", err)
+	if out, err = unlessMissing("GetRole", out, err); out == nil {
+		return nil, err
 	}
 	return out.Role, nil
 }

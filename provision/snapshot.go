@@ -57,16 +57,17 @@ func (r *Reconciler) ReadSnapshot(ctx context.Context) (*Snapshot, error) {
 	s := &Snapshot{roles: map[string]*roleState{}}
 	details := iam.NewGetAccountAuthorizationDetailsPaginator(r.client, &iam.GetAccountAuthorizationDetailsInput{
 		Filter: []types.EntityType{types.EntityTypeRole}, MaxItems: aws.Int32(r.opts.SnapshotPageSize)})
-	err := eachPage(ctx, s, "GetAccountAuthorizationDetails", details, func(page *iam.GetAccountAuthorizationDetailsOutput) {
+	calls, err := eachPage(ctx, "GetAccountAuthorizationDetails", details, func(page *iam.GetAccountAuthorizationDetailsOutput) {
 		for _, d := range page.RoleDetailList {
 			s.add(d)
 		}
 	})
+	s.Calls += calls
 	if err != nil {
 		return nil, err
 	}
 	roles := iam.NewListRolesPaginator(r.client, &iam.ListRolesInput{MaxItems: aws.Int32(r.opts.SnapshotPageSize)})
-	err = eachPage(ctx, s, "ListRoles", roles, func(page *iam.ListRolesOutput) {
+	calls, err = eachPage(ctx, "ListRoles", roles, func(page *iam.ListRolesOutput) {
 		for _, listed := range page.Roles {
 			if st := s.roles[strings.ToLower(aws.ToString(listed.RoleName))]; st != nil && aws.ToString(listed.RoleId) == st.id {
 				st.description = aws.ToString(listed.Description)
@@ -75,6 +76,7 @@ func (r *Reconciler) ReadSnapshot(ctx context.Context) (*Snapshot, error) {
 			}
 		}
 	})
+	s.Calls += calls
 	if err != nil {
 		return nil, err
 	}
@@ -87,18 +89,18 @@ type pager[P any] interface {
 	NextPage(ctx context.Context, optFns ...func(*iam.Options)) (P, error)
 }
 
-// eachPage hands each page of p to each, counting the calls in s.Calls.
-// It returns the first error of a call, classified as op's.
-func eachPage[P any](ctx context.Context, s *Snapshot, op string, p pager[P], each func(P)) error {
+// eachPage hands each page of p to each. It returns the number of calls
+// it made and the first error of a call, classified as op's.
+func eachPage[P any](ctx context.Context, op string, p pager[P], each func(P)) (calls int, err error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
-		s.Calls++
+		calls++
 		if err != nil {
-			return classify(op, err)
+			return calls, classify(op, err)
 		}
 		each(page)
 	}
-	return nil
+	return calls, nil
 }
 
 // add keeps a role detail when rolegate manages the role.
