@@ -21,12 +21,17 @@ var (
 
 // checkLength enforces a model min/max length in characters.
 func checkLength(value, field string, min, max int) *apiError {
-	n := utf8.RuneCountInString(value)
+	return checkBounds(value, field, "length", utf8.RuneCountInString(value), min, max)
+}
+
+// checkBounds enforces a model's minimum and maximum of what (a length or
+// a value), n, measured of value.
+func checkBounds(value, field, what string, n, min, max int) *apiError {
 	if n < min {
-		return validationError(value, field, "Member must have length greater than or equal to "+strconv.Itoa(min))
+		return validationError(value, field, "Member must have "+what+" greater than or equal to "+strconv.Itoa(min))
 	}
 	if n > max {
-		return validationError(value, field, "Member must have length less than or equal to "+strconv.Itoa(max))
+		return validationError(value, field, "Member must have "+what+" less than or equal to "+strconv.Itoa(max))
 	}
 	return nil
 }
@@ -68,14 +73,7 @@ func checkMaxSessionDuration(n int) *apiError {
 
 // checkRange enforces a model's minimum and maximum value of a number.
 func checkRange(n int, field string, min, max int) *apiError {
-	v := strconv.Itoa(n)
-	if n < min {
-		return validationError(v, field, "Member must have value greater than or equal to "+strconv.Itoa(min))
-	}
-	if n > max {
-		return validationError(v, field, "Member must have value less than or equal to "+strconv.Itoa(max))
-	}
-	return nil
+	return checkBounds(strconv.Itoa(n), field, "value", n, min, max)
 }
 
 // checkPolicyARN rejects strings that are not IAM policy ARNs at all;
