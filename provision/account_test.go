@@ -92,23 +92,7 @@ func TestAccountsValidate(t *testing.T) {
 			t.Parallel()
 			set := twoAccounts()
 			tc.edit(&set)
-			err := set.Validate()
-			if tc.field == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			var ve *ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("Validate() = %v, want a *ValidationError", err)
-			}
-			for _, p := range ve.Problems {
-				if p.Field == tc.field && strings.Contains(p.Message, tc.msg) {
-					return
-				}
-			}
-			t.Fatalf("Validate() = %v, want %s: …%s…", err, tc.field, tc.msg)
+			wantProblem(t, set.Validate(), tc.field, tc.msg, false)
 		})
 	}
 }

@@ -100,25 +100,32 @@ func TestValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := tt.spec.validate(tt.set, testTime)
-			if tt.field == "" {
-				if err != nil {
-					t.Fatalf("want valid, got %v", err)
-				}
-				return
-			}
-			var verr *ValidationError
-			if !errors.As(err, &verr) {
-				t.Fatalf("want *ValidationError, got %v", err)
-			}
-			for _, p := range verr.Problems {
-				if p.Field == tt.field && (tt.exact && p.Message == tt.msg || !tt.exact && strings.Contains(p.Message, tt.msg)) {
-					return
-				}
-			}
-			t.Errorf("no problem on %s with message %q; got %v", tt.field, tt.msg, verr.Problems)
+			wantProblem(t, tt.spec.validate(tt.set, testTime), tt.field, tt.msg, tt.exact)
 		})
 	}
+}
+
+// wantProblem fails the test unless err is nil when field is "", or else a
+// *ValidationError with a problem at field whose message is msg (exact) or
+// holds it.
+func wantProblem(t *testing.T, err error, field, msg string, exact bool) {
+	t.Helper()
+	if field == "" {
+		if err != nil {
+			t.Fatalf("want valid, got %v", err)
+		}
+		return
+	}
+	var verr *ValidationError
+	if !errors.As(err, &verr) {
+		t.Fatalf("want *ValidationError, got %v", err)
+	}
+	for _, p := range verr.Problems {
+		if p.Field == field && (exact && p.Message == msg || !exact && strings.Contains(p.Message, msg)) {
+			return
+		}
+	}
+	t.Errorf("no problem on %s with message %q; got %v", field, msg, verr.Problems)
 }
 
 // TestValidateBucketOneFaultOneMessage: a bucket name gets one message,
