@@ -115,6 +115,14 @@ func (e *accountsEnv) submitUntil(account, name string, expires *time.Time) stor
 	return r.Request
 }
 
+// activeInBoth files and approves a request for role name in dev and one
+// in prod, and returns both once active.
+func (e *accountsEnv) activeInBoth(name string) (dev, prod store.Request) {
+	e.t.Helper()
+	dev, prod = e.submitIn("dev", name), e.submitIn("prod", name)
+	return e.await(dev.ID, store.StatusActive), e.await(prod.ID, store.StatusActive)
+}
+
 func roleIn(t *testing.T, c *iam.Client, name string) bool {
 	t.Helper()
 	_, err := c.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String(name)})
@@ -126,10 +134,9 @@ func roleIn(t *testing.T, c *iam.Client, name string) bool {
 func TestRequestsIntoTwoAccounts(t *testing.T) {
 	t.Parallel()
 	e := setupAccounts(t, prodTrusted)
-	dev, prod := e.submitIn("dev", "reader"), e.submitIn("prod", "reader")
-	devDone, prodDone := e.await(dev.ID, store.StatusActive), e.await(prod.ID, store.StatusActive)
-	if devDone.RoleARN != "arn:aws:iam::"+hubID+":role/rolegate/reader" || prodDone.RoleARN != "arn:aws:iam::"+spokeID+":role/rolegate/reader" {
-		t.Fatalf("ARNs: dev %s, prod %s", devDone.RoleARN, prodDone.RoleARN)
+	dev, prod := e.activeInBoth("reader")
+	if dev.RoleARN != "arn:aws:iam::"+hubID+":role/rolegate/reader" || prod.RoleARN != "arn:aws:iam::"+spokeID+":role/rolegate/reader" {
+		t.Fatalf("ARNs: dev %s, prod %s", dev.RoleARN, prod.RoleARN)
 	}
 	for _, c := range []*iam.Client{e.api, e.spoke} {
 		tags, err := c.ListRoleTags(context.Background(), &iam.ListRoleTagsInput{RoleName: aws.String("reader")})
@@ -191,9 +198,7 @@ func TestSpokeRefusingRolegateFailsWithTheAccountNamed(t *testing.T) {
 func TestDriftAndRevokePerAccount(t *testing.T) {
 	t.Parallel()
 	e := setupAccounts(t, prodTrusted)
-	dev, prod := e.submitIn("dev", "same"), e.submitIn("prod", "same")
-	e.await(dev.ID, store.StatusActive)
-	e.await(prod.ID, store.StatusActive)
+	_, prod := e.activeInBoth("same")
 	ctx := context.Background()
 	if _, err := e.spoke.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("same"), PolicyName: aws.String(provision.InlinePolicyName),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}); err != nil {
@@ -220,9 +225,7 @@ func TestDriftAndRevokePerAccount(t *testing.T) {
 func TestDriftGoesOnPastARefusingAccount(t *testing.T) {
 	t.Parallel()
 	e := setupAccounts(t, prodTrusted)
-	dev, prod := e.submitIn("dev", "kept"), e.submitIn("prod", "kept")
-	e.await(dev.ID, store.StatusActive)
-	e.await(prod.ID, store.StatusActive)
+	dev, _ := e.activeInBoth("kept")
 	ctx := context.Background()
 	if _, err := e.spoke.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("rolegate-provisioner"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + spokeID + `:root"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
