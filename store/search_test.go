@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 )
@@ -108,19 +110,12 @@ func TestSearchMatchesAsBefore(t *testing.T) {
 		if !slices.Equal(got, c.want) {
 			t.Errorf("search %q = %q, want %q", c.text, got, c.want)
 		}
-		var legacy []string
 		rows, err := f.db.Pool().Query(ctx, legacySearchSQL, "%"+likeEscape(c.text)+"%")
 		if err != nil {
 			t.Fatal(err)
 		}
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				t.Fatal(err)
-			}
-			legacy = append(legacy, name)
-		}
-		if err := rows.Err(); err != nil {
+		legacy, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(got, legacy) {

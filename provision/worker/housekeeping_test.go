@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/provision/worker"
 	"github.com/rolegate/rolegate/store"
@@ -54,19 +56,14 @@ func TestExpireJobRemovesOldIdempotencyKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, func() (bool, string) {
-		var keys []string
 		rows, err := e.db.Pool().Query(ctx, `SELECT key FROM idempotency_keys ORDER BY key`)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				t.Fatal(err)
-			}
-			keys = append(keys, k)
+		keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
 		}
-		rows.Close()
 		return len(keys) == 1 && keys[0] == "new", fmt.Sprintf("keys after the expiry job: %v, want only the recent one", keys)
 	})
 }
