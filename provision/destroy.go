@@ -159,82 +159,73 @@ func (x *run) destroyRole(ctx context.Context, role *types.Role, foreign bool) e
 // to delete it until it leaves them all. It returns the error of listing
 // them or of the first removal that failed.
 func (x *run) leaveAllProfiles(ctx context.Context) error {
-	profiles, err := whileRoleExists(ctx, x.profilesOfRole)
-	if err != nil {
-		return err
-	}
-	for _, p := range profiles {
-		if err := x.gone(ctx, Call{"RemoveRoleFromInstanceProfile", p, x.plan.Role.Name}, func(ctx context.Context) error {
+	return eachOfRole(ctx, x.profilesOfRole, func(ctx context.Context, p string) error {
+		return x.gone(ctx, Call{"RemoveRoleFromInstanceProfile", p, x.plan.Role.Name}, func(ctx context.Context) error {
 			_, err := x.r.client.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: aws.String(p), RoleName: aws.String(x.plan.Role.Name)})
 			return err
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
+		})
+	})
 }
 
 // profilesOfRole lists the names of the instance profiles the role sits in.
 func (x *run) profilesOfRole(ctx context.Context) ([]string, error) {
-	var names []string
 	pg := iam.NewListInstanceProfilesForRolePaginator(x.r.client, &iam.ListInstanceProfilesForRoleInput{RoleName: aws.String(x.plan.Role.Name)})
-	if _, err := eachPage(ctx, "ListInstanceProfilesForRole", pg, func(page *iam.ListInstanceProfilesForRoleOutput) {
+	return allPages(ctx, "ListInstanceProfilesForRole", pg, func(page *iam.ListInstanceProfilesForRoleOutput) (names []string) {
 		for _, ip := range page.InstanceProfiles {
 			names = append(names, aws.ToString(ip.InstanceProfileName))
 		}
-	}); err != nil {
-		return nil, err
-	}
-	return names, nil
+		return names
+	})
 }
 
-// whileRoleExists returns what list reads of the role, or nothing once
-// IAM says the role does not exist (there is nothing left to remove).
-func whileRoleExists(ctx context.Context, list func(context.Context) ([]string, error)) ([]string, error) {
+// eachOfRole calls remove with each name list reads of the role, and with
+// none once IAM says the role does not exist (nothing is left to remove).
+// It returns the error of listing or of the first removal that failed.
+func eachOfRole(ctx context.Context, list func(context.Context) ([]string, error), remove func(context.Context, string) error) error {
 	names, err := list(ctx)
 	if isNoSuchEntity(err) {
-		return nil, nil
+		return nil
 	}
-	return names, err
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := remove(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // deleteInlinePolicies deletes every inline policy of the role (roleARN
 // is for the report). It returns the error of listing them or of the first
 // deletion that failed.
 func (x *run) deleteInlinePolicies(ctx context.Context, roleARN string) error {
-	names, err := whileRoleExists(ctx, x.inlinePolicyNames)
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		if err := x.gone(ctx, Call{"DeleteRolePolicy", x.plan.Role.Name + ":" + n, ""}, func(ctx context.Context) error {
+	return eachOfRole(ctx, x.inlinePolicyNames, func(ctx context.Context, n string) error {
+		err := x.gone(ctx, Call{"DeleteRolePolicy", x.plan.Role.Name + ":" + n, ""}, func(ctx context.Context) error {
 			_, err := x.r.client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(x.plan.Role.Name), PolicyName: aws.String(n)})
 			return err
-		}); err != nil {
-			return err
+		})
+		if err == nil {
+			x.result(ResourceResult{Kind: KindInlinePolicy, Name: x.plan.Role.Name + ":" + n, ARN: roleARN, Outcome: OutcomeDeleted})
 		}
-		x.result(ResourceResult{Kind: KindInlinePolicy, Name: x.plan.Role.Name + ":" + n, ARN: roleARN, Outcome: OutcomeDeleted})
-	}
-	return nil
+		return err
+	})
 }
 
 // detachAllPolicies detaches every managed policy from the role. It
 // returns the error of listing them or of the first detachment that failed.
 func (x *run) detachAllPolicies(ctx context.Context) error {
-	attached, err := whileRoleExists(ctx, x.attachedPolicies)
-	if err != nil {
-		return err
-	}
-	for _, arn := range attached {
-		if err := x.gone(ctx, Call{"DetachRolePolicy", x.plan.Role.Name, arn}, func(ctx context.Context) error {
+	return eachOfRole(ctx, x.attachedPolicies, func(ctx context.Context, arn string) error {
+		err := x.gone(ctx, Call{"DetachRolePolicy", x.plan.Role.Name, arn}, func(ctx context.Context) error {
 			_, err := x.r.client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(x.plan.Role.Name), PolicyArn: aws.String(arn)})
 			return err
-		}); err != nil {
-			return err
+		})
+		if err == nil {
+			x.result(ResourceResult{Kind: KindAttachment, Name: x.plan.Role.Name, ARN: arn, Outcome: OutcomeDeleted})
 		}
-		x.result(ResourceResult{Kind: KindAttachment, Name: x.plan.Role.Name, ARN: arn, Outcome: OutcomeDeleted})
-	}
-	return nil
+		return err
+	})
 }
 
 // gone makes a delete-like call for which NoSuchEntity means done.

@@ -79,14 +79,8 @@ func (x *run) inlinePolicyNames(ctx context.Context) ([]string, error) {
 	if x.snap != nil {
 		return x.snap.inlineNames(), nil
 	}
-	var names []string
 	pg := iam.NewListRolePoliciesPaginator(x.r.client, &iam.ListRolePoliciesInput{RoleName: aws.String(x.plan.Role.Name)})
-	if _, err := eachPage(ctx, "ListRolePolicies", pg, func(page *iam.ListRolePoliciesOutput) {
-		names = append(names, page.PolicyNames...)
-	}); err != nil {
-		return nil, err
-	}
-	return names, nil
+	return allPages(ctx, "ListRolePolicies", pg, func(page *iam.ListRolePoliciesOutput) []string { return page.PolicyNames })
 }
 
 // inlinePolicyDocument returns the inline policy's document as IAM sends
@@ -108,16 +102,13 @@ func (x *run) attachedPolicies(ctx context.Context) ([]string, error) {
 	if x.snap != nil {
 		return x.snap.attached, nil
 	}
-	var arns []string
 	pg := iam.NewListAttachedRolePoliciesPaginator(x.r.client, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(x.plan.Role.Name)})
-	if _, err := eachPage(ctx, "ListAttachedRolePolicies", pg, func(page *iam.ListAttachedRolePoliciesOutput) {
+	return allPages(ctx, "ListAttachedRolePolicies", pg, func(page *iam.ListAttachedRolePoliciesOutput) (arns []string) {
 		for _, p := range page.AttachedPolicies {
 			arns = append(arns, aws.ToString(p.PolicyArn))
 		}
-	}); err != nil {
-		return nil, err
-	}
-	return arns, nil
+		return arns
+	})
 }
 
 // applyAttachments attaches the planned managed policies and detaches any

@@ -103,6 +103,16 @@ func eachPage[P any](ctx context.Context, op string, p pager[P], each func(P)) (
 	return calls, nil
 }
 
+// allPages returns the names that names finds in each page of p, or the
+// first error of a call, classified as op's.
+func allPages[P any](ctx context.Context, op string, p pager[P], names func(P) []string) ([]string, error) {
+	var all []string
+	if _, err := eachPage(ctx, op, p, func(page P) { all = append(all, names(page)...) }); err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
 // add keeps a role detail when rolegate manages the role.
 func (s *Snapshot) add(d types.RoleDetail) {
 	tags := planTagsOf(d.Tags)
