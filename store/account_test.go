@@ -230,11 +230,7 @@ func TestCheckAccountsRefusesAMissingAccount(t *testing.T) {
 // requests stored before it in the default account and lets one role
 // name live in two accounts; going down and up again keeps them.
 func TestAccountMigrationKeepsExistingRequests(t *testing.T) {
-	db, ctx := setupEmpty(t)
-	if _, err := db.Migrate(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	migrateDownBelow(t, db, 13)
+	db, ctx := setupBelow(t, 13)
 	if _, err := db.Pool().Exec(ctx, `
 		BEGIN;
 		SET CONSTRAINTS ALL DEFERRED;

@@ -194,6 +194,19 @@ func expiring(in store.NewRequest, at time.Time) store.NewRequest {
 	return in
 }
 
+// setupBelow is setupEmpty with the schema migrated up and then down
+// below version, for tests of what a migration does to rows stored before
+// it.
+func setupBelow(t *testing.T, version int64) (*store.DB, context.Context) {
+	t.Helper()
+	db, ctx := setupEmpty(t)
+	if _, err := db.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	migrateDownBelow(t, db, version)
+	return db, ctx
+}
+
 // migrateDownBelow takes db's schema down, one migration at a time, until
 // migration version and every later one are undone.
 func migrateDownBelow(t *testing.T, db *store.DB, version int64) {

@@ -11,11 +11,7 @@ import (
 // stored before it their search documents, and counts the requests that
 // are there.
 func TestSearchMigrationFillsExistingRows(t *testing.T) {
-	db, ctx := setupEmpty(t)
-	if _, err := db.Migrate(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	migrateDownBelow(t, db, 10)
+	db, ctx := setupBelow(t, 10)
 	if _, err := db.Pool().Exec(ctx, `
 		BEGIN;
 		SET CONSTRAINTS ALL DEFERRED;
