@@ -59,9 +59,12 @@ func providerRef(alias string) hcl.Traversal {
 // identifier or two share a name (Settings.Validate rules out both).
 func TerraformProviders(accounts []Account) ([]byte, error) {
 	var assumed []Account
+	hubIDs := map[string]bool{}
 	for _, a := range accounts {
 		if a.Assumed() {
 			assumed = append(assumed, a)
+		} else if a.ID != "" {
+			hubIDs[a.ID] = true
 		}
 	}
 	slices.SortFunc(assumed, func(a, b Account) int { return strings.Compare(a.Name, b.Name) })
@@ -73,7 +76,15 @@ func TerraformProviders(accounts []Account) ([]byte, error) {
 		"each alias assumes the provisioner role of one account, so a plan run with hub",
 		"credentials reads every account. AWS_REGION must be set (IAM is global: any region)."))
 	body.AppendNewline()
-	body.AppendNewBlock("provider", []string{"aws"})
+	hub := body.AppendNewBlock("provider", []string{"aws"}).Body()
+	// The hub's ID, when the accounts name it, keeps a plan run with
+	// another account's credentials from reading (or changing) the wrong
+	// account, as each alias's does.
+	if len(hubIDs) == 1 {
+		for id := range hubIDs {
+			hub.SetAttributeValue("allowed_account_ids", cty.ListVal([]cty.Value{cty.StringVal(id)}))
+		}
+	}
 	for i, a := range assumed {
 		if !hclsyntax.ValidIdentifier(a.Name) {
 			return nil, fmt.Errorf("terraform providers: account name %q is not a Terraform identifier", a.Name)

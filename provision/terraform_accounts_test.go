@@ -133,7 +133,7 @@ func TestTerraformProviders(t *testing.T) {
 		t.Error("the providers depend on the order of the accounts")
 	}
 	s := string(tf)
-	for _, want := range []string{"provider \"aws\" {\n}", `alias               = "prod"`, `external_id  = "rolegate-prod"`,
+	for _, want := range []string{"provider \"aws\" {\n  allowed_account_ids = [\"111111111111\"]\n}", `alias               = "prod"`, `external_id  = "rolegate-prod"`,
 		`role_arn     = "arn:aws:iam::333333333333:role/ops/rolegate-provisioner"`, `session_name = "rolegate-terraform"`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("providers lack %s:\n%s", want, s)
@@ -154,5 +154,9 @@ func TestTerraformProviders(t *testing.T) {
 	}
 	if only, err := TerraformProviders(nil); err != nil || !strings.HasSuffix(string(only), "provider \"aws\" {\n}\n") {
 		t.Errorf("no account: %v\n%s", err, only)
+	}
+	// The credentials' own account without an ID in the file: nothing to pin.
+	if only, err := TerraformProviders([]Account{{Name: "default"}}); err != nil || !strings.HasSuffix(string(only), "provider \"aws\" {\n}\n") {
+		t.Errorf("hub without an ID: %v\n%s", err, only)
 	}
 }
