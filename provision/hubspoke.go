@@ -102,6 +102,15 @@ func NewSpokeRole(set Settings, account, hubPrincipal, externalID string) (Spoke
 	if m[1] != in.partition() {
 		return SpokeRole{}, fmt.Errorf("hub principal %s is in partition %s, not in %s", hubPrincipal, m[1], in.partition())
 	}
+	// The trust policy admits the hub: a principal of the spoke itself,
+	// or of an account other than the hub the accounts file names, would
+	// let someone other than rolegate act through the provisioner role.
+	if a.ID != "" && m[2] == a.ID {
+		return SpokeRole{}, fmt.Errorf("hub principal %s is in account %s's own account (%s): give the role or user rolegate runs as in the hub", hubPrincipal, a.Name, a.ID)
+	}
+	if hub := hubAccount(set); hub.ID != "" && m[2] != hub.ID {
+		return SpokeRole{}, fmt.Errorf("hub principal %s is in account %s, not in the hub %s (%s), whose credentials rolegate runs with", hubPrincipal, m[2], hub.Name, hub.ID)
+	}
 	switch {
 	case externalID == "":
 		externalID = a.ExternalID
@@ -125,4 +134,21 @@ func NewSpokeRole(set Settings, account, hubPrincipal, externalID string) (Spoke
 	}
 	r.Policy = ServicePolicy(in)
 	return r, nil
+}
+
+// hubAccount is the account of set reached with rolegate's own
+// credentials (the one without a role_arn), or the zero Account when set
+// has several or none.
+func hubAccount(set Settings) Account {
+	var hub Account
+	n := 0
+	for _, a := range set.Accounts {
+		if !a.Assumed() {
+			hub, n = a, n+1
+		}
+	}
+	if n != 1 {
+		return Account{}
+	}
+	return hub
 }

@@ -150,6 +150,8 @@ func TestSpokeRole(t *testing.T) {
 		{"prod", hub, "has space"},
 		{"staging", hub, "other-x"},
 		{"nowhere", hub, ""},
+		{"prod", "arn:aws:iam::222222222222:role/rolegate", ""}, // the spoke's own account
+		{"prod", "arn:aws:iam::444444444444:role/rolegate", ""}, // not the hub's
 	} {
 		if _, err := NewSpokeRole(set, bad.account, bad.hub, bad.ext); err == nil || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%+v: err %v, want one line", bad, err)
