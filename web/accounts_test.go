@@ -69,7 +69,7 @@ func TestPagesShowTheAccount(t *testing.T) {
 	if n := strings.Count(bob.get("/dashboard").body, `class="queue-item"`); n != 2 {
 		t.Fatalf("dashboard lists %d requests, want 2", n)
 	}
-	if r := bob.get("/dashboard?account=staging"); r.status != http.StatusBadRequest || !strings.Contains(r.body, "the accounts are dev, prod") {
+	if r := bob.get("/dashboard?account=staging"); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "the accounts are dev, prod") {
 		t.Fatalf("unknown account filter: %d\n%s", r.status, pageExcerpt(r.body))
 	}
 

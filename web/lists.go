@@ -138,13 +138,14 @@ func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here
 	return v, nil
 }
 
-// knownAccount refuses, with 400 and the accounts there are, a filter
-// naming an account that is not configured ("" filters nothing).
+// knownAccount refuses, with 422 (as an unknown status or risk is) and
+// the accounts there are, a filter naming an account that is not
+// configured ("" filters nothing).
 func knownAccount(set provision.Settings, name string) error {
 	if name == "" || slices.Contains(set.AccountNames(), name) {
 		return nil
 	}
-	return echo.NewHTTPError(http.StatusBadRequest,
+	return echo.NewHTTPError(http.StatusUnprocessableEntity,
 		fmt.Sprintf("There is no account named %q; the accounts are %s.", name, strings.Join(set.AccountNames(), ", ")))
 }
 
