@@ -58,87 +58,118 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 	if err != nil {
 		return Created{}, err
 	}
-	data := map[string]any{"role_name": in.Spec.Name, "account": in.Spec.Account, "buckets": len(in.Spec.Buckets)}
-	var id, eventID int64
-	var keyUser, keyName *string // no key: the UPDATE matches nothing
-	if k := in.Idempotency; k != nil {
-		keyUser, keyName = &k.User, &k.Key
-	}
-	// Data-modifying CTEs run as one statement: one round trip for the
-	// four tables (and the idempotency key), atomic on its own; foreign keys are checked at its end.
-	insert := func(q querier) error {
-		args := va.named(in, now)
-		args["kind"], args["data"] = EventSubmitted, data
-		args["key_user"], args["key"] = keyUser, keyName
-		err := q.QueryRow(ctx, `
-			WITH r AS (
-				INSERT INTO requests (account, role_name, requester, status, version, created_at, updated_at)
-				VALUES (@account, @role_name, @actor, 'pending', 1, @now, @now)
-				RETURNING id, version),`+versionCTEs+`,
-			e AS (
-				INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
-				SELECT r.id, 1, @actor, @kind, @data, @now FROM r
-				RETURNING id),
-			k AS (
-				UPDATE idempotency_keys SET request_id = r.id FROM r
-				WHERE user_name = @key_user::text AND key = @key::text AND status IS NULL)
-			SELECT r.id, e.id FROM r, e`, args).Scan(&id, &eventID)
-		if err != nil && !unavailable(err) { // a broken connection is the runner's to judge
-			err = interpret(err)
-			if violated(err, "requests_live_role_name") {
-				if len(db.settings.Accounts) > 1 {
-					return errorf(KindConflict, "a role named %q is already requested or live in account %s", in.Spec.Name, in.Spec.Account)
-				}
-				return errorf(KindConflict, "a role named %q is already requested or live", in.Spec.Name)
-			}
-		}
-		return err
-	}
-	recovered := false
-	if len(db.webhooks) == 0 {
-		// The request carries its requester and creation time to the
-		// microsecond: after a break, finding it tells the statement
-		// committed.
-		err = db.oneStatement(ctx, insert, func() (bool, error) {
-			recovered = true
-			err := db.pool.QueryRow(ctx, `
-				SELECT r.id, e.id FROM requests r
-				JOIN audit_events e ON e.request_id = r.id AND e.version = 1 AND e.kind = $4
-				WHERE lower(r.role_name) = lower($1) AND r.requester = $2 AND r.created_at = $3`,
-				in.Spec.Name, in.Requester, now, EventSubmitted).Scan(&id, &eventID)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return false, nil
-			}
-			return err == nil, err
-		})
-	} else {
-		// Webhook deliveries are enqueued with their event, in one
-		// transaction.
-		err = db.inTx(ctx, func(tx pgx.Tx) error {
-			if err := insert(tx); err != nil {
-				return err
-			}
-			return db.notify(ctx, tx, Event{ID: eventID, RequestID: id, Version: 1, Actor: in.Requester,
-				Kind: EventSubmitted, Data: data, CreatedAt: now})
-		})
-	}
+	w := newRequestWrite{in: in, va: va, now: now,
+		data: map[string]any{"role_name": in.Spec.Name, "account": in.Spec.Account, "buckets": len(in.Spec.Buckets)}}
+	recovered, err := db.writeNewRequest(ctx, &w)
 	if err != nil {
 		return Created{}, err
 	}
 	if recovered {
 		// Rare: a break lost the answer. Return what is stored, not what
 		// this call meant to store.
-		return db.readCreated(ctx, id)
+		return db.readCreated(ctx, w.id)
 	}
-	spec := va.stored(in.Spec)
+	return w.created(), nil
+}
+
+// newRequestWrite is one CreateRequest's write: what it stores, and the
+// request and event IDs the database gave it.
+type newRequestWrite struct {
+	in          NewRequest
+	va          versionArgs
+	now         time.Time
+	data        map[string]any // the submitted event's data
+	id, eventID int64
+}
+
+// writeNewRequest stores w. Without webhooks it is one statement, retried
+// after a broken connection (recovered says the retry found the first
+// attempt's write); with them, the webhook deliveries are enqueued with
+// the event in one transaction.
+func (db *DB) writeNewRequest(ctx context.Context, w *newRequestWrite) (recovered bool, err error) {
+	if len(db.webhooks) == 0 {
+		err = db.oneStatement(ctx, func(q querier) error { return db.insertRequest(ctx, q, w) },
+			func() (bool, error) {
+				recovered = true
+				return db.findCreated(ctx, w)
+			})
+		return recovered, err
+	}
+	return false, db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := db.insertRequest(ctx, tx, w); err != nil {
+			return err
+		}
+		return db.notify(ctx, tx, Event{ID: w.eventID, RequestID: w.id, Version: 1, Actor: w.in.Requester,
+			Kind: EventSubmitted, Data: w.data, CreatedAt: w.now})
+	})
+}
+
+// insertRequest writes the request, its first version, its scopes, the
+// submitted event and the idempotency key's link in one statement:
+// data-modifying CTEs run as one statement, one round trip, atomic on its
+// own; foreign keys are checked at its end.
+func (db *DB) insertRequest(ctx context.Context, q querier, w *newRequestWrite) error {
+	var keyUser, keyName *string // no key: the UPDATE matches nothing
+	if k := w.in.Idempotency; k != nil {
+		keyUser, keyName = &k.User, &k.Key
+	}
+	args := w.va.named(w.in, w.now)
+	args["kind"], args["data"] = EventSubmitted, w.data
+	args["key_user"], args["key"] = keyUser, keyName
+	err := q.QueryRow(ctx, `
+		WITH r AS (
+			INSERT INTO requests (account, role_name, requester, status, version, created_at, updated_at)
+			VALUES (@account, @role_name, @actor, 'pending', 1, @now, @now)
+			RETURNING id, version),`+versionCTEs+`,
+		e AS (
+			INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
+			SELECT r.id, 1, @actor, @kind, @data, @now FROM r
+			RETURNING id),
+		k AS (
+			UPDATE idempotency_keys SET request_id = r.id FROM r
+			WHERE user_name = @key_user::text AND key = @key::text AND status IS NULL)
+		SELECT r.id, e.id FROM r, e`, args).Scan(&w.id, &w.eventID)
+	if err == nil || unavailable(err) { // a broken connection is the runner's to judge
+		return err
+	}
+	err = interpret(err)
+	if violated(err, "requests_live_role_name") {
+		spec := w.in.Spec
+		if len(db.settings.Accounts) > 1 {
+			return errorf(KindConflict, "a role named %q is already requested or live in account %s", spec.Name, spec.Account)
+		}
+		return errorf(KindConflict, "a role named %q is already requested or live", spec.Name)
+	}
+	return err
+}
+
+// findCreated reports whether w's request is stored, and sets its IDs if
+// so: the request carries its requester and creation time to the
+// microsecond, so finding it tells an interrupted statement committed.
+func (db *DB) findCreated(ctx context.Context, w *newRequestWrite) (bool, error) {
+	err := db.pool.QueryRow(ctx, `
+		SELECT r.id, e.id FROM requests r
+		JOIN audit_events e ON e.request_id = r.id AND e.version = 1 AND e.kind = $4
+		WHERE lower(r.role_name) = lower($1) AND r.requester = $2 AND r.created_at = $3`,
+		w.in.Spec.Name, w.in.Requester, w.now, EventSubmitted).Scan(&w.id, &w.eventID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// created is what w wrote, as reading it back would return it.
+func (w *newRequestWrite) created() Created {
+	in, now := w.in, w.now
+	spec := w.va.stored(in.Spec)
 	return Created{
-		Request: Request{ID: id, Requester: in.Requester, Status: StatusPending, Version: 1, Spec: spec,
+		Request: Request{ID: w.id, Requester: in.Requester, Status: StatusPending, Version: 1, Spec: spec,
 			Justification: in.Justification, CreatedAt: now, UpdatedAt: now},
 		First: Version{Number: 1, Spec: spec, Justification: in.Justification, CreatedBy: in.Requester,
-			CreatedAt: now, TTL: time.Duration(va.ttlSeconds()) * time.Second},
-		Submitted: Event{ID: eventID, RequestID: id, Version: 1, Actor: in.Requester, Kind: EventSubmitted,
-			Data: data, CreatedAt: now, Account: spec.Account},
-	}, nil
+			CreatedAt: now, TTL: time.Duration(w.va.ttlSeconds()) * time.Second},
+		Submitted: Event{ID: w.eventID, RequestID: w.id, Version: 1, Actor: in.Requester, Kind: EventSubmitted,
+			Data: w.data, CreatedAt: now, Account: spec.Account},
+	}
 }
 
 // readCreated reads back what CreateRequest wrote for request id.
