@@ -85,21 +85,27 @@ func (db *DB) BeginProvisioning(ctx context.Context, id int64, version int) (w W
 			return errorf(KindConflict, "request %d is %s, not approved", id, was)
 		}
 		// The reads go after the events, in the same round trip.
-		var r Request
-		b.Queue(requestSQL, id).QueryRow(func(row pgx.Row) (err error) {
-			r, err = scanRequest(row)
-			return err
-		})
-		b.Queue(versionsSQL, id).Query(func(rows pgx.Rows) error {
-			versions, err := scanVersions(rows)
-			if err == nil {
-				w, err = workOf(r, versions, version)
-			}
-			return err
-		})
+		queueWork(b, id, version, &w)
 		return db.sendEvents(ctx, tx, b, events, now)
 	})
 	return w, err
+}
+
+// queueWork queues on b the reads of version of request id, and sets *w
+// to its Work when the batch runs (its error is the batch's).
+func queueWork(b *pgx.Batch, id int64, version int, w *Work) {
+	var r Request
+	b.Queue(requestSQL, id).QueryRow(func(row pgx.Row) (err error) {
+		r, err = scanRequest(row)
+		return err
+	})
+	b.Queue(versionsSQL, id).Query(func(rows pgx.Rows) error {
+		versions, err := scanVersions(rows)
+		if err == nil {
+			*w, err = workOf(r, versions, version)
+		}
+		return err
+	})
 }
 
 // StillProvisioning returns nil while request id is provisioning version,
