@@ -33,6 +33,8 @@ type DB struct {
 	reviews  ReviewPolicy
 	// river inserts jobs inside the store's transactions; it runs none.
 	river *river.Client[pgx.Tx]
+	// search caches the statistics free-text search plans with.
+	search searchStats
 }
 
 // Options tune Open. The zero value is usable.

@@ -117,7 +117,11 @@ func (db *DB) ListRequests(ctx context.Context, f ListFilter) (RequestPage, erro
 	if f.Status != "" && !f.Status.Valid() {
 		return RequestPage{}, errorf(KindInvalid, "unknown status %q", f.Status)
 	}
-	sql, args, err := db.listRequestsQuery(f, limit)
+	narrow := ""
+	if f.Text != "" {
+		narrow = narrowSearch(f.Text, db.trigrams(ctx))
+	}
+	sql, args, err := db.listRequestsQuery(f, limit, narrow)
 	if err != nil {
 		return RequestPage{}, err
 	}
@@ -155,8 +159,9 @@ func (db *DB) ListRequests(ctx context.Context, f ListFilter) (RequestPage, erro
 // conditions, the keyset order and limit+1 rows (the one more tells that
 // there is a next page). It returns the statement and its arguments, or
 // ErrInvalid for an over-long search text and ErrBadCursor for a foreign
-// cursor.
-func (db *DB) listRequestsQuery(f ListFilter, limit int) (string, []any, error) {
+// cursor. narrow is the one word of f.Text to ask the trigram index for
+// (narrowSearch), or "".
+func (db *DB) listRequestsQuery(f ListFilter, limit int, narrow string) (string, []any, error) {
 	var (
 		where []string
 		args  []any
@@ -181,7 +186,13 @@ func (db *DB) listRequestsQuery(f ListFilter, limit int) (string, []any, error) 
 		if len(f.Text) > 200 {
 			return "", nil, errorf(KindInvalid, "search text is over 200 characters")
 		}
-		add(searchSQL(f.Text), "%"+likeEscaper.Replace(f.Text)+"%")
+		args = append(args, "%"+likeEscaper.Replace(f.Text)+"%")
+		if narrow != "" {
+			args = append(args, "%"+narrow+"%") // letters and digits: nothing to escape
+			where = append(where, fmt.Sprintf(searchSQL(f.Text, true), len(args)-1, len(args)))
+		} else {
+			where = append(where, fmt.Sprintf(searchSQL(f.Text, false), len(args)))
+		}
 	}
 	if !f.UpdatedSince.IsZero() {
 		add("r.updated_at >= $%d", f.UpdatedSince)
@@ -215,21 +226,4 @@ func (db *DB) listRequestsQuery(f ListFilter, limit int) (string, []any, error) 
 	args = append(args, limit+1)
 	sql += fmt.Sprintf(` ORDER BY r.id %s LIMIT $%d`, order, len(args))
 	return sql, args, nil
-}
-
-// searchSQL is the condition of a free-text search, whose LIKE pattern
-// ('%text%', escaped) is its argument: the text is in the role name, the
-// requester, the justification or a bucket or prefix of the current
-// version. It asks the version's search document, which holds each of
-// them on a line of its own, so that the trigram index of migration 00010
-// answers. A text without a line break matches the document exactly
-// where it matches one of its lines; one with a line break could also
-// match across two lines, so it is checked against the fields too (only
-// a justification, the one free text, can hold a line break).
-func searchSQL(text string) string {
-	cond := "v.search_doc ILIKE $%[1]d"
-	if strings.Contains(text, "\n") {
-		cond += " AND (r.role_name ILIKE $%[1]d OR r.requester ILIKE $%[1]d OR v.justification ILIKE $%[1]d)"
-	}
-	return cond
 }

@@ -1,0 +1,10 @@
+package store
+
+import "context"
+
+// NarrowSearch is the word ListRequests asks the trigram index for when
+// searching text, or "" for the whole text (for the tests of store_test).
+func (db *DB) NarrowSearch(ctx context.Context, text string) string {
+	db.forgetTrigrams()
+	return narrowSearch(text, db.trigrams(ctx))
+}

@@ -1,0 +1,69 @@
+package store_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rolegate/rolegate/store"
+)
+
+// TestSearchForARareWordBesideCommonOnes: among 300 roles named
+// fleet-node-N, a search pairing the common words with a rare number asks
+// the trigram index for the number alone once the table is analyzed, and
+// finds exactly what the column-by-column search finds.
+func TestSearchForARareWordBesideCommonOnes(t *testing.T) {
+	db, ctx := setupDB(t)
+	for i := range 300 {
+		in := newRequest(fmt.Sprintf("fleet-node-%d", i), "alice", read("fleet-logs"))
+		in.Justification = fmt.Sprintf("Node %d of the fleet reads its logs", i)
+		mustCreate(t, db, in)
+	}
+	if got := db.NarrowSearch(ctx, "fleet-node-137"); got != "" {
+		t.Fatalf("before ANALYZE the search narrows to %q, want the whole text (no statistics)", got)
+	}
+	if _, err := db.Pool().Exec(ctx, `ANALYZE request_versions`); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		text, narrow string
+		want         []string
+	}{
+		{"fleet-node-137", "137", []string{"fleet-node-137"}},
+		{"FLEET-NODE-137", "137", []string{"fleet-node-137"}},
+		{"node-137", "137", []string{"fleet-node-137"}},
+		{"node 137 of", "137", []string{"fleet-node-137"}}, // the justification
+		{"fleet-node-137 of", "137", nil},                  // never across two lines of the document
+		{"fleet-node-299", "299", []string{"fleet-node-299"}},
+		{"fleet-node-300", "300", nil},
+		{"fleet-node-13", "", []string{"fleet-node-13", "fleet-node-130", "fleet-node-131", "fleet-node-132",
+			"fleet-node-133", "fleet-node-134", "fleet-node-135", "fleet-node-136", "fleet-node-137",
+			"fleet-node-138", "fleet-node-139"}},
+	} {
+		if got := db.NarrowSearch(ctx, c.text); got != c.narrow {
+			t.Errorf("search %q asks the index for %q, want %q", c.text, got, c.narrow)
+		}
+		page, err := db.ListRequests(ctx, store.ListFilter{Text: c.text, Limit: 500})
+		if err != nil {
+			t.Fatalf("search %q: %v", c.text, err)
+		}
+		var got []string
+		for _, r := range page.Requests {
+			got = append(got, r.Spec.Name)
+		}
+		slices.Sort(got)
+		rows, err := db.Pool().Query(ctx, legacySearchSQL, "%"+likeEscape(c.text)+"%")
+		if err != nil {
+			t.Fatal(err)
+		}
+		legacy, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, c.want) || !slices.Equal(got, legacy) {
+			t.Errorf("search %q = %q, want %q (column by column: %q)", c.text, got, c.want, legacy)
+		}
+	}
+}
