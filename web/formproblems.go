@@ -7,19 +7,6 @@ import (
 	"github.com/rolegate/rolegate/provision"
 )
 
-// nameTakenMessage is what the form says, in the preview and on submit,
-// when another request holds the role name.
-const nameTakenMessage = "a role with this name is already requested or live; choose another name"
-
-// nameTakenIn is nameTakenMessage naming the account, when there are
-// several (a name is taken per account).
-func nameTakenIn(set provision.Settings, account string) string {
-	if a, ok := set.Account(account); ok && len(set.Accounts) > 1 {
-		return fmt.Sprintf("a role with this name is already requested or live in account %s; choose another name", a.Name)
-	}
-	return nameTakenMessage
-}
-
 // fieldPlace is where a validator field path's input stands in the form,
 // top to bottom: the error summary lists problems in that order.
 type fieldPlace struct{ section, row, part int }

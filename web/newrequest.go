@@ -11,6 +11,7 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/api"
 	"github.com/rolegate/rolegate/web/auth"
 )
 
@@ -55,7 +56,7 @@ func buildPreview(ctx context.Context, d Deps, f requestForm, actor store.Actor)
 			return preview{}, err
 		}
 		if taken {
-			f.addError("name", nameTakenIn(d.Settings, spec.Account))
+			f.addError("name", api.NameTaken(d.Settings, spec.Account))
 		}
 	}
 	if f.hasErrors() {
@@ -158,7 +159,7 @@ func handleCreateRequest(d Deps) echo.HandlerFunc {
 				d.Auth.SetFlash(c, "ok", fmt.Sprintf("Request #%d for %s submitted. Approvers have been asked.", r.ID, r.Spec.Name))
 				return true, c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
 			case errors.Is(err, store.ErrConflict):
-				f.addError("name", nameTakenIn(d.Settings, spec.Account))
+				f.addError("name", api.NameTaken(d.Settings, spec.Account))
 				return false, nil
 			}
 			return false, err

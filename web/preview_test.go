@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/web/api"
 )
 
 // TestPreviewSaysNameTaken: the live preview says a role name is held by
@@ -18,13 +19,13 @@ func TestPreviewSaysNameTaken(t *testing.T) {
 	alice.get("/requests/new")
 	form := url.Values{"name": {"Reports-Reader"}, "bucket": {"team-reports"}, "access": {"read"}}
 	pv := alice.post("/requests/preview", form)
-	pageHas(t, pv, "Role name", nameTakenMessage)
+	pageHas(t, pv, "Role name", api.NameTakenMessage)
 	pageLacks(t, pv, "sts:AssumeRole")
 
 	form.Set("change_of", strconv.FormatInt(held.ID, 10))
 	pv = alice.post("/requests/preview", form)
 	pageHas(t, pv, "sts:AssumeRole")
-	pageLacks(t, pv, nameTakenMessage)
+	pageLacks(t, pv, api.NameTakenMessage)
 
 	// The change form carries its request to the preview.
 	pageHas(t, alice.get("/requests/"+strconv.FormatInt(held.ID, 10)+"/change"),

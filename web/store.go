@@ -15,11 +15,9 @@ type Store interface {
 	CountByStatus(ctx context.Context) (map[store.Status]int, error)
 	// CountRoutedByStatus counts what a data owner's dashboard lists.
 	CountRoutedByStatus(ctx context.Context, a store.Actor) (map[store.Status]int, error)
-	// RoleNameTaken: another live or pending request holds the name.
 	// CountDueReviews counts the reviews the admins' dashboard calls
 	// overdue.
 	CountDueReviews(ctx context.Context) (int, error)
-	RoleNameTaken(ctx context.Context, account, name string, except int64) (bool, error)
 
 	// The API tokens settings page.
 	CreateToken(ctx context.Context, in store.NewToken) (store.Token, string, error)

@@ -39,6 +39,9 @@ type Workflow interface {
 	Rules() store.ApprovalRules
 	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 	ListActiveRoles(ctx context.Context, cursor string, limit int) (store.RequestPage, error)
+	// RoleNameTaken: another live or pending request in the account
+	// holds the name (the form's and the API's previews ask it).
+	RoleNameTaken(ctx context.Context, account, name string, except int64) (bool, error)
 
 	// Access reviews: the policy, the reviews of live roles, and the
 	// owner's (or an admin's) answers.

@@ -29,9 +29,25 @@ func handleAPIMe() echo.HandlerFunc {
 	}
 }
 
+// NameTakenMessage is what the request form (in its preview and on
+// submit) and the API's preview say when another pending or live request
+// holds the role name.
+const NameTakenMessage = "a role with this name is already requested or live; choose another name"
+
+// NameTaken is NameTakenMessage naming the account, when there are several
+// (a name is taken per account).
+func NameTaken(set provision.Settings, account string) string {
+	if a, ok := set.Account(account); ok && len(set.Accounts) > 1 {
+		return fmt.Sprintf("a role with this name is already requested or live in account %s; choose another name", a.Name)
+	}
+	return NameTakenMessage
+}
+
 // handleAPIPreview validates a spec and returns the policies and the
 // Terraform it would get, storing nothing. The justification is optional
-// here: nobody decides on a preview.
+// here: nobody decides on a preview. As the form's preview does, it says
+// when another request holds the role name: a yes or no that every
+// signed-in user gets from the form too, never which request holds it.
 func handleAPIPreview(st Store) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var b specBody
@@ -58,8 +74,16 @@ func handleAPIPreview(st Store) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, PreviewView{Plan: planView(plan), Terraform: string(tf), Approvals: need,
-			Summary: summaryView(a.Summary), Risks: risksView(a.Risks), Reuse: reuse})
+		pv := PreviewView{Plan: planView(plan), Terraform: string(tf), Approvals: need,
+			Summary: summaryView(a.Summary), Risks: risksView(a.Risks), Reuse: reuse}
+		taken, err := st.RoleNameTaken(ctx, b.Account, b.Name, 0)
+		if err != nil {
+			return err
+		}
+		if taken {
+			pv.NameTaken = NameTaken(st.Settings(), b.Account)
+		}
+		return c.JSON(http.StatusOK, pv)
 	}
 }
 

@@ -176,6 +176,9 @@ type PreviewView struct {
 	Risks     []provision.Risk `json:"risks"`
 	// Reuse lists the caller's live roles that already grant all of it.
 	Reuse []ReuseView `json:"reuse"`
+	// NameTaken, when another pending or live request in the account
+	// holds the role name, says so in the form's words; "" otherwise.
+	NameTaken string `json:"name_taken,omitempty"`
 }
 
 // MeView is who a token acts for (GET /api/v1/me).

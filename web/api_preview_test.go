@@ -1,0 +1,70 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"testing"
+
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/api"
+)
+
+// previewName previews spec(name) in account ("" the default) as as and
+// returns what the preview says of the name ("" when it is free).
+func (env *apiEnv) previewName(as, name, account string) string {
+	env.t.Helper()
+	body := spec(name)
+	if account != "" {
+		body["account"] = account
+	}
+	r := env.do(req{method: "POST", path: "/api/v1/preview", as: as, body: body})
+	wantStatus(env.t, r, http.StatusOK)
+	var pv api.PreviewView
+	r.json(env.t, &pv)
+	if pv.NameTaken == "" && bytes.Contains(r.body, []byte(`"name_taken"`)) {
+		env.t.Fatalf("preview of free %s carries name_taken: %s", name, r.body)
+	}
+	return pv.NameTaken
+}
+
+// TestAPIPreviewSaysNameTaken: the API's preview says, in the form's
+// words, when another pending or live request holds the role name, ignoring
+// case, to anyone who may preview (as the form's preview does) and without
+// naming the request; an ended request frees the name.
+func TestAPIPreviewSaysNameTaken(t *testing.T) {
+	env := setupAPI(t)
+	id := env.create(asAlice, "nightly-report")
+	if got := env.previewName(asAlice, "other-report", ""); got != "" {
+		t.Fatalf("free name: %q", got)
+	}
+	// Erin may not read alice's request, and learns only what the form
+	// would tell her.
+	wantStatus(t, env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", id), as: asErin}), http.StatusForbidden)
+	for _, as := range []string{asAlice, asErin} {
+		if got := env.previewName(as, "NIGHTLY-Report", ""); got != api.NameTakenMessage {
+			t.Fatalf("taken name previewed by %s: %q, want %q", as, got, api.NameTakenMessage)
+		}
+	}
+	wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/cancel", id), as: asAlice, body: map[string]any{}}), http.StatusOK)
+	if got := env.previewName(asErin, "nightly-report", ""); got != "" {
+		t.Fatalf("name of a cancelled request: %q", got)
+	}
+}
+
+// TestAPIPreviewNameTakenPerAccount: a name is taken per account, and
+// with several accounts the preview names the one it is taken in.
+func TestAPIPreviewNameTakenPerAccount(t *testing.T) {
+	set := storetest.TwoAccounts()
+	env := setupAPIWith(t, api.Limits{}, store.Options{Settings: &set})
+	body := spec("nightly-report")
+	body["account"] = "prod"
+	wantStatus(t, env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: body}), http.StatusCreated)
+	want := "a role with this name is already requested or live in account prod; choose another name"
+	if got := env.previewName(asErin, "nightly-report", "prod"); got != want {
+		t.Fatalf("taken in prod: %q, want %q", got, want)
+	}
+	if got := env.previewName(asErin, "nightly-report", "dev"); got != "" {
+		t.Fatalf("free in dev: %q", got)
+	}
+}
