@@ -80,6 +80,9 @@ func handleDashboard(d Deps) echo.HandlerFunc {
 // loadDashboard gathers the dashboard for the filters of q; here is the
 // dashboard's own address, where its decide forms come back to.
 func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here string) (dashboardView, error) {
+	if err := onceEach(q, "status", "requester", "bucket", "account", "q", "risk", "cursor"); err != nil {
+		return dashboardView{}, err
+	}
 	v := dashboardView{
 		Status: q.Get("status"), Requester: strings.TrimSpace(q.Get("requester")),
 		Bucket: strings.TrimSpace(q.Get("bucket")), Text: strings.TrimSpace(q.Get("q")),
@@ -138,6 +141,20 @@ func loadDashboard(c echo.Context, d Deps, actor store.Actor, q url.Values, here
 	return v, nil
 }
 
+// onceEach refuses, with 422 as an invalid filter value is, a query that
+// gives one of the list parameters names more than once. Each takes one
+// value: reading the first (?account=dev&account=prod) would list what the
+// address does not say.
+func onceEach(q url.Values, names ...string) error {
+	for _, name := range names {
+		if n := len(q[name]); n > 1 {
+			return echo.NewHTTPError(http.StatusUnprocessableEntity,
+				fmt.Sprintf("Give %s once: the address gives it %d times, and a list takes one value of each parameter.", name, n))
+		}
+	}
+	return nil
+}
+
 // knownAccount refuses, with 422 (as an unknown status or risk is) and
 // the accounts there are, a filter naming an account that is not
 // configured ("" filters nothing).
@@ -153,6 +170,9 @@ func knownAccount(set provision.Settings, name string) error {
 func handleMyRequests(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		actor, _ := auth.ActorOf(c)
+		if err := onceEach(c.QueryParams(), "cursor"); err != nil {
+			return err
+		}
 		page, err := d.Store.ListRequests(c.Request().Context(), store.ListFilter{
 			Requester: actor.Name, Cursor: c.QueryParam("cursor"), Limit: pageSize})
 		if err != nil {
@@ -165,6 +185,9 @@ func handleMyRequests(d Deps) echo.HandlerFunc {
 // handleRoles lists the active roles with their ARNs, expiry and drift.
 func handleRoles(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if err := onceEach(c.QueryParams(), "cursor"); err != nil {
+			return err
+		}
 		page, err := d.Store.ListActiveRoles(c.Request().Context(), c.QueryParam("cursor"), pageSize)
 		if err != nil {
 			return err
@@ -190,6 +213,9 @@ const auditPageSize = 100
 // kind, request and date range, paged before the last (oldest) event shown.
 func handleAudit(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if err := onceEach(c.QueryParams(), "actor", "kind", "request", "since", "until", "before"); err != nil {
+			return err
+		}
 		v := auditView{Actor: strings.TrimSpace(c.QueryParam("actor")), Kind: strings.TrimSpace(c.QueryParam("kind")),
 			Request: strings.TrimSpace(c.QueryParam("request")), Since: c.QueryParam("since"), Until: c.QueryParam("until"),
 			Accounts: len(d.Settings.Accounts) > 1}

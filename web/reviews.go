@@ -80,6 +80,9 @@ func handleReviews(d Deps) echo.HandlerFunc {
 }
 
 func renderReviews(c echo.Context, d Deps, q url.Values, failed reviewForm, status int) error {
+	if err := onceEach(q, "state", "cursor", "all"); err != nil {
+		return err
+	}
 	actor, _ := auth.ActorOf(c)
 	v := reviewsView{Policy: d.Store.Reviews(), IsAdmin: actor.Has(store.RoleAdmin), Failed: failed,
 		Due: q.Get("state") == string(store.ReviewDue), Cursor: q.Get("cursor")}

@@ -85,6 +85,9 @@ type tokenCreatedView struct {
 func handleTokens(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		actor, _ := auth.ActorOf(c)
+		if err := onceEach(c.QueryParams(), "all"); err != nil {
+			return err
+		}
 		f := tokenForm{Expiry: defaultTokenExpiry, Roles: []store.Role{leastRole(actor.Roles)}}
 		return renderTokens(c, d, actor, c.QueryParam("all") == "1", f, http.StatusOK)
 	}

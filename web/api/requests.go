@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -255,21 +256,27 @@ func handleAPIAction(st Store, act func(context.Context, store.Actor, int64) (st
 	}
 }
 
-// query reads the list filters, refusing unknown parameters and bad values
-// with 400.
+// query reads the list filters, refusing unknown parameters, repeated
+// ones and bad values with 400.
 type query struct {
 	c    echo.Context
 	errs []problem.Field
 }
 
+// newQuery reads the query of c, whose parameters are allowed. Each takes
+// one value: a repeat (?account=dev&account=prod) is refused rather than
+// read as its first value, which would list something the caller did not
+// ask for.
 func newQuery(c echo.Context, allowed ...string) *query {
 	q := &query{c: c}
-	known := map[string]bool{}
+	params := c.QueryParams()
 	for _, a := range allowed {
-		known[a] = true
+		if n := len(params[a]); n > 1 {
+			q.errs = append(q.errs, problem.Field{Field: a, Message: fmt.Sprintf("given %d times; give %s once", n, a)})
+		}
 	}
-	for name := range c.QueryParams() {
-		if !known[name] {
+	for name := range params {
+		if !slices.Contains(allowed, name) {
 			q.errs = append(q.errs, problem.Field{Field: name, Message: "unknown query parameter"})
 		}
 	}
