@@ -114,17 +114,22 @@ func NoNewAccess(live, next Plan) Narrowing {
 
 // AccessChange is what a change does to a role's access, in the words of
 // Describe: each grant the new plan has and the live one does not
-// (Adds), and each the live one has and the new one does not (Removes).
+// (Adds), each live grant the new plan keeps only under narrower prefixes
+// (Narrows: "read objects under `raw/logs/` to `raw/logs/a/`"), and each
+// live grant the new plan keeps nowhere (Removes).
 type AccessChange struct {
-	Adds, Removes []string
+	Adds, Narrows, Removes []string
 }
 
 // DiffAccess compares two plans grant by grant: a grant is kept when a
-// grant of the same kind on the same bucket covers its prefix.
+// grant of the same kind on the same bucket covers its prefix, and
+// narrowed when grants of its kind remain only inside its prefix.
 func DiffAccess(live, next Plan) AccessChange {
 	var c AccessChange
-	c.Adds = uncoveredGrants(next.Scopes, live.Scopes)
-	c.Removes = uncoveredGrants(live.Scopes, next.Scopes)
+	// A grant of next wider than live's is added whole, whatever live
+	// keeps inside it.
+	c.Adds, _ = uncoveredGrants(next.Scopes, live.Scopes, false)
+	c.Removes, c.Narrows = uncoveredGrants(live.Scopes, next.Scopes, true)
 	for _, m := range next.ManagedPolicies {
 		if !slices.Contains(live.ManagedPolicies, m) {
 			c.Adds = append(c.Adds, "the managed policy "+ManagedPolicyName(m))
@@ -143,11 +148,14 @@ func DiffAccess(live, next Plan) AccessChange {
 	return c
 }
 
-// Text is the change in one line: "adds: …; removes: …".
+// Text is the change in one line: "adds: …; narrows: …; removes: …".
 func (c AccessChange) Text() string {
 	var parts []string
 	if len(c.Adds) > 0 {
 		parts = append(parts, "adds: "+strings.Join(c.Adds, "; "))
+	}
+	if len(c.Narrows) > 0 {
+		parts = append(parts, "narrows: "+strings.Join(c.Narrows, "; "))
 	}
 	if len(c.Removes) > 0 {
 		parts = append(parts, "removes: "+strings.Join(c.Removes, "; "))
@@ -159,24 +167,52 @@ func (c AccessChange) Text() string {
 }
 
 // uncoveredGrants describes each grant of scopes that no grant of the same
-// kind in by covers.
-func uncoveredGrants(scopes, by []BucketScope) []string {
-	var out []string
+// kind in by covers: with narrowing, as narrowed, to the prefixes by keeps
+// inside it, when by has grants of its kind on its bucket under its
+// prefix; else as gone.
+// The scopes of one bucket never overlap (validation refuses it), so the
+// prefixes kept inside are each named once.
+func uncoveredGrants(scopes, by []BucketScope, narrowing bool) (gone, narrowed []string) {
 	for _, s := range scopes {
 		for _, g := range s.Access.grants() {
 			covered := false
+			var inside []string
 			for _, o := range by {
-				if o.Bucket == s.Bucket && prefixWithin(s.Prefix, o.Prefix) && o.Access.has(g) {
+				if o.Bucket != s.Bucket || !o.Access.has(g) {
+					continue
+				}
+				if prefixWithin(s.Prefix, o.Prefix) {
 					covered = true
 					break
 				}
+				if prefixWithin(o.Prefix, s.Prefix) {
+					inside = append(inside, o.Prefix)
+				}
 			}
-			if !covered {
-				out = append(out, grantPhrase(g, s.Bucket, s.Prefix))
+			switch {
+			case covered:
+			case narrowing && len(inside) > 0:
+				narrowed = append(narrowed, grantPhrase(g, s.Bucket, s.Prefix)+" to "+keysPhrase(s.Bucket, inside))
+			default:
+				gone = append(gone, grantPhrase(g, s.Bucket, s.Prefix))
 			}
 		}
 	}
-	return out
+	return gone, narrowed
+}
+
+// keysPhrase names where the prefixes of bucket reach: "`raw/logs/a/`",
+// or "keys starting with `raw/logs-a`" for a prefix that is not a folder.
+func keysPhrase(bucket string, prefixes []string) string {
+	var out []string
+	for _, p := range prefixes {
+		if strings.HasSuffix(p, "/") {
+			out = append(out, fmt.Sprintf("`%s/%s`", bucket, p))
+		} else {
+			out = append(out, fmt.Sprintf("keys starting with `%s/%s`", bucket, p))
+		}
+	}
+	return andList(out)
 }
 
 // scopeLabel names a scope for reasons: "`b/p` (read)".

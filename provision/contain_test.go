@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,12 +105,54 @@ func TestDiffAccess(t *testing.T) {
 		ManagedPolicies: []string{"ReadOnlyAccess"}})
 	got := DiffAccess(live, next).Text()
 	want := "adds: write objects under `raw/reports/2026/`; delete objects under `raw/reports/2026/`; the managed policy ReadOnlyAccess; " +
-		"removes: list keys under `reports/` in `raw`; read objects under `raw/reports/`"
+		"narrows: list keys under `reports/` in `raw` to `raw/reports/2026/`; read objects under `raw/reports/` to `raw/reports/2026/`"
 	if got != want {
 		t.Errorf("DiffAccess =\n%s\nwant\n%s", got, want)
 	}
 	if got := DiffAccess(live, live).Text(); got != "no change to access" {
 		t.Errorf("DiffAccess(same) = %q", got)
+	}
+}
+
+// A live grant that the change keeps only in part is narrowed, to the
+// prefixes kept, not removed; a grant kept nowhere is removed.
+func TestDiffAccessNarrows(t *testing.T) {
+	t.Parallel()
+	live := plannedFor(t, "", RoleSpec{Buckets: []BucketScope{
+		{Bucket: "raw", Prefix: "logs/", Access: AccessReadWrite},
+		{Bucket: "raw", Prefix: "old/", Access: AccessRead},
+		{Bucket: "bk2", Access: AccessWrite},
+	}})
+	for _, tt := range []struct {
+		name             string
+		next             []BucketScope
+		narrows, removes []string
+	}{
+		{"one folder kept", []BucketScope{{Bucket: "raw", Prefix: "logs/a/", Access: AccessRead}, {Bucket: "raw", Prefix: "old/", Access: AccessRead},
+			{Bucket: "bk2", Access: AccessWrite}},
+			[]string{"list keys under `logs/` in `raw` to `raw/logs/a/`", "read objects under `raw/logs/` to `raw/logs/a/`"},
+			[]string{"write objects under `raw/logs/`", "delete objects under `raw/logs/`"}},
+		{"two prefixes kept, one not a folder", []BucketScope{{Bucket: "raw", Prefix: "logs/a/", Access: AccessReadWrite},
+			{Bucket: "raw", Prefix: "logs/b", Access: AccessWrite}},
+			[]string{"list keys under `logs/` in `raw` to `raw/logs/a/`", "read objects under `raw/logs/` to `raw/logs/a/`",
+				"write objects under `raw/logs/` to `raw/logs/a/` and keys starting with `raw/logs/b`",
+				"delete objects under `raw/logs/` to `raw/logs/a/`"},
+			[]string{"write any object in `bk2`", "list keys under `old/` in `raw`", "read objects under `raw/old/`"}},
+		{"the whole bucket narrowed", []BucketScope{{Bucket: "raw", Prefix: "logs/", Access: AccessReadWrite},
+			{Bucket: "raw", Prefix: "old/", Access: AccessRead}, {Bucket: "bk2", Prefix: "in/", Access: AccessWrite}},
+			[]string{"write any object in `bk2` to `bk2/in/`"}, nil},
+	} {
+		next := plannedFor(t, "", RoleSpec{Buckets: tt.next})
+		c := DiffAccess(live, next)
+		if len(c.Adds) != 0 || !slices.Equal(c.Narrows, tt.narrows) || !slices.Equal(c.Removes, tt.removes) {
+			t.Errorf("%s: DiffAccess = adds %q\nnarrows %q\nremoves %q\nwant narrows %q\nremoves %q", tt.name, c.Adds, c.Narrows, c.Removes, tt.narrows, tt.removes)
+		}
+	}
+	// The other way round it is no narrowing: the wider grant is added.
+	narrow := plannedFor(t, "", RoleSpec{Buckets: []BucketScope{{Bucket: "raw", Prefix: "logs/a/", Access: AccessRead}}})
+	wide := plannedFor(t, "", RoleSpec{Buckets: []BucketScope{{Bucket: "raw", Prefix: "logs/", Access: AccessRead}}})
+	if got := DiffAccess(narrow, wide).Text(); got != "adds: list keys under `logs/` in `raw`; read objects under `raw/logs/`" {
+		t.Errorf("DiffAccess(wider) = %q", got)
 	}
 }
 

@@ -50,7 +50,7 @@ func TestAutoApproveNarrowing(t *testing.T) {
 	}
 	submitted, err := f.db.ListEvents(ctx, store.EventFilter{RequestID: live.ID, Kind: store.EventChangeSubmitted, Limit: 10})
 	if err != nil || submitted[0].Data["no_new_access"] != true ||
-		submitted[0].Data["access_change"] != "removes: list keys under `in/` in `etl-data`; read objects under `etl-data/in/`; list every key in `finance-ledger`; read any object in `finance-ledger`" {
+		submitted[0].Data["access_change"] != "narrows: list keys under `in/` in `etl-data` to `etl-data/in/2026/`; read objects under `etl-data/in/` to `etl-data/in/2026/`; removes: list every key in `finance-ledger`; read any object in `finance-ledger`" {
 		t.Fatalf("change.submitted = %+v, %v", submitted, err)
 	}
 	if jobs := jobArgs(t, f.db, "provision", live.ID); len(jobs) != 2 || jobs[1]["version"] != float64(2) {

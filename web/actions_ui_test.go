@@ -164,3 +164,18 @@ func TestDashboardQueue(t *testing.T) {
 		t.Errorf("bad cursor = %d", r.status)
 	}
 }
+
+// A change that keeps a live grant under a narrower prefix is shown as
+// narrowing it, not as removing it.
+func TestChangePageSaysWhatItNarrows(t *testing.T) {
+	f := uiProxyTest(t)
+	alice := f.client("alice", "")
+	live := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("narrow-me", "alice"))) // read on team-reports/daily/
+	page := fmt.Sprintf("/requests/%d", live.ID)
+	narrower := url.Values{"name": {"narrow-me"}, "justification": {"one team is enough"}, "bucket": {"team-reports"},
+		"prefix": {"daily/eu/"}, "access": {"read"}}
+	r := alice.follow(page+"/change", narrower)
+	textHas(t, r, "Change to narrow-me submitted",
+		"Narrows: list keys under `daily/` in `team-reports` to `team-reports/daily/eu/`; read objects under `team-reports/daily/` to `team-reports/daily/eu/`")
+	pageLacks(t, r, "<strong>Removes:</strong>")
+}

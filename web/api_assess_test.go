@@ -1,6 +1,7 @@
 package web
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,4 +75,26 @@ func TestAPIDecisionAids(t *testing.T) {
 		t.Fatalf("risk=widens lists %+v", page.Items)
 	}
 	wantStatus(t, env.do(req{method: "GET", path: "/api/v1/requests?risk=scary", as: asBob}), 400)
+}
+
+// TestAPIChangeNarrows: a change that keeps a live grant under a narrower
+// prefix says it narrows that grant, not that it removes it, valid against
+// the OpenAPI document (env.do).
+func TestAPIChangeNarrows(t *testing.T) {
+	env := setupAPI(t)
+	live := env.create(asAlice, "etl-reader") // read on example-bucket/reports/
+	env.activate(live)
+
+	narrower := spec("etl-reader")
+	narrower["buckets"] = []map[string]any{{"bucket": "example-bucket", "prefix": "reports/daily/", "access": "read"}}
+	c := env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/changes", live), as: asAlice, body: narrower})
+	wantStatus(t, c, 201)
+	var d api.RequestDetail
+	c.json(t, &d)
+	want := []string{"list keys under `reports/` in `example-bucket` to `example-bucket/reports/daily/`",
+		"read objects under `example-bucket/reports/` to `example-bucket/reports/daily/`"}
+	if d.Change == nil || !d.Change.NoNewAccess || len(d.Change.Adds) != 0 || len(d.Change.Removes) != 0 ||
+		!slices.Equal(d.Change.Narrows, want) || d.Change.Text != "narrows: "+strings.Join(want, "; ") {
+		t.Fatalf("change: %+v", d.Change)
+	}
 }

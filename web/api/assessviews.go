@@ -22,6 +22,7 @@ type SummaryView struct {
 // whether it grants no new access (with the reasons).
 type ChangeView struct {
 	Adds        []string `json:"adds"`
+	Narrows     []string `json:"narrows"`
 	Removes     []string `json:"removes"`
 	Text        string   `json:"text"`
 	NoNewAccess bool     `json:"no_new_access"`
@@ -64,7 +65,7 @@ func (v *RequestView) assessFields(a store.Assessment, ok bool) {
 	}
 	v.Summary = summaryView(a.Summary)
 	if c := a.Change; c != nil {
-		v.Change = &ChangeView{Adds: orEmpty(c.Access.Adds), Removes: orEmpty(c.Access.Removes), Text: c.Access.Text(),
+		v.Change = &ChangeView{Adds: orEmpty(c.Access.Adds), Narrows: orEmpty(c.Access.Narrows), Removes: orEmpty(c.Access.Removes), Text: c.Access.Text(),
 			NoNewAccess: c.Narrowing.NoNewAccess, Reasons: orEmpty(c.Narrowing.Reasons)}
 	}
 }
