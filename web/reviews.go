@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -129,7 +130,7 @@ func handleReviewAnswer(d Deps, confirm bool) echo.HandlerFunc {
 		var ok string
 		if confirm {
 			_, err = d.Store.ConfirmReview(ctx, actor, id, note)
-			ok = fmt.Sprintf("Confirmed: %s stays. Its next review is due in %s.", r.Spec.Name, days(d.Store.Reviews().Interval))
+			ok = fmt.Sprintf("Confirmed: %s stays. Its next review is due in %s.", r.Spec.Name, durationWords(d.Store.Reviews().Interval))
 		} else {
 			_, err = d.Store.LetGo(ctx, actor, id, note)
 			ok = fmt.Sprintf("Let go: %s is being removed.", r.Spec.Name)
@@ -139,18 +140,46 @@ func handleReviewAnswer(d Deps, confirm bool) echo.HandlerFunc {
 	}
 }
 
-// days words a duration in whole days when it is some ("90 days"), else
-// as Go writes it.
-func days(d time.Duration) string {
-	const day = 24 * time.Hour
-	switch {
-	case d == day:
-		return "1 day"
-	case d%day == 0:
-		return fmt.Sprintf("%d days", d/day)
+// durationWords says a duration as people do, largest unit first, each
+// unit that is not zero: "1 hour", "90 days", "1 day and 6 hours". Less
+// than a second is left out (review settings are whole hours or more).
+func durationWords(d time.Duration) string {
+	var parts []string
+	for _, u := range durationUnits {
+		if n := d / u.size; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, u.name))
+			if n != 1 {
+				parts[len(parts)-1] += "s"
+			}
+			d -= n * u.size
+		}
 	}
-	return d.String()
+	if len(parts) == 0 {
+		return "0 seconds"
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
+
+// everyWords says how often something happens every d: "every hour",
+// "every day" for one of a unit, else "every 12 hours", "every 1 day and
+// 6 hours".
+func everyWords(d time.Duration) string {
+	d = d.Truncate(time.Second)
+	for _, u := range durationUnits {
+		if d == u.size {
+			return "every " + u.name
+		}
+	}
+	return "every " + durationWords(d)
+}
+
+var durationUnits = []struct {
+	size time.Duration
+	name string
+}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}}
 
 // upperFirst capitalises a message's first letter, to stand as a sentence.
 func upperFirst(s string) string {

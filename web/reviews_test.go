@@ -103,3 +103,49 @@ func TestReviewsPageWhenOff(t *testing.T) {
 	}
 	pageLacks(t, f.client("carol", adminGroups).get("/dashboard"), `id="reviews-overdue"`)
 }
+
+// A review interval shorter than a day reads as people say it, on the
+// page and in the confirmation, not as a Go duration.
+func TestReviewsPageSaysHourlyIntervals(t *testing.T) {
+	t.Parallel()
+	f, offset := uiReviewFixture(t, store.ReviewPolicy{Interval: time.Hour, Grace: 12 * time.Hour})
+	r := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("reports-reader", "alice")))
+	alice := f.client("alice", "")
+	page := alice.get("/reviews")
+	textHas(t, page, "Every hour each live role comes up for review", "revoked 12 hours after the reminder")
+	pageLacks(t, page, "1h0m0s", "12h0m0s")
+
+	offset.Add(int64(time.Hour))
+	if _, err := f.db.RemindReviews(uiCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	got := alice.follow(fmt.Sprintf("/reviews/%d/confirm", r.ID), url.Values{"return": {"/reviews"}})
+	textHas(t, got, "Confirmed: reports-reader stays. Its next review is due in 1 hour.")
+}
+
+func TestDurationWords(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		d           time.Duration
+		words, each string
+	}{
+		{time.Hour, "1 hour", "every hour"},
+		{12 * time.Hour, "12 hours", "every 12 hours"},
+		{day, "1 day", "every day"},
+		{2 * day, "2 days", "every 2 days"},
+		{90 * day, "90 days", "every 90 days"},
+		{day + 6*time.Hour, "1 day and 6 hours", "every 1 day and 6 hours"},
+		{90*time.Minute + 0, "1 hour and 30 minutes", "every 1 hour and 30 minutes"},
+		{day + time.Hour + time.Minute + time.Second, "1 day, 1 hour, 1 minute and 1 second", "every 1 day, 1 hour, 1 minute and 1 second"},
+		{time.Minute, "1 minute", "every minute"},
+		{30 * time.Second, "30 seconds", "every 30 seconds"},
+		{1500 * time.Millisecond, "1 second", "every second"},
+	} {
+		if got := durationWords(tt.d); got != tt.words {
+			t.Errorf("durationWords(%s) = %q, want %q", tt.d, got, tt.words)
+		}
+		if got := everyWords(tt.d); got != tt.each {
+			t.Errorf("everyWords(%s) = %q, want %q", tt.d, got, tt.each)
+		}
+	}
+}
