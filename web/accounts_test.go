@@ -100,3 +100,33 @@ func TestPagesWithOneAccountNameNone(t *testing.T) {
 	pageLacks(t, page, `data-testid="account"`)
 	pageLacks(t, f.client("bob", "approvers").get("/dashboard"), `id="flt-account"`, `data-testid="account"`)
 }
+
+// A change form whose account was tampered with is refused at the field,
+// and shown again with the role's own account: the field cannot change.
+func TestChangeFormRefusedKeepsTheRolesAccount(t *testing.T) {
+	t.Parallel()
+	f := uiAccounts(t)
+	in := uiNewReq("prod-reader", "alice")
+	in.Spec.Account = "prod"
+	live := uiActivate(t, f.db, uiCreate(t, f.db, in))
+	alice := f.client("alice", "")
+	change := pathf("/requests/%d/change", live.ID)
+	pageHas(t, alice.get(change), `<input type="hidden" name="account" value="prod">`)
+
+	for _, tt := range []struct{ account, message string }{
+		{"dev", "a role cannot move to another account (it is in prod); file a new request there"},
+		{"staging", "there is no account named &#34;staging&#34;"},
+	} {
+		form := accountForm("prod-reader", tt.account)
+		r := alice.post(change, form)
+		if r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("a change moved to %s: %d", tt.account, r.status)
+		}
+		pageHas(t, r, `id="f-account-error"`, tt.message,
+			`<input type="hidden" name="account" value="prod">`, `<input id="f-account" value="prod" readonly`)
+		pageLacks(t, r, `value="`+tt.account+`"`)
+	}
+	if got, err := f.db.GetRequest(uiCtx(t), live.ID); err != nil || got.Status != store.StatusActive || got.Version != live.Version {
+		t.Fatalf("after the refused changes: %+v, %v", got, err)
+	}
+}

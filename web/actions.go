@@ -102,6 +102,10 @@ func handleChange(d Deps) echo.HandlerFunc {
 		}
 		f.ChangeOf, f.Name = r.ID, r.Spec.Name
 		spec := f.spec()
+		// The spec keeps the account sent, so a change naming another is
+		// refused at its field; the form shows the role's own, which it
+		// cannot change.
+		f.Account = r.Spec.Account
 		// The form shows the expiry by its date: the same date sent back
 		// is the expiry asked for before, to the second, so the change
 		// keeps the expiry in force rather than asking for midnight.
