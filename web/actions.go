@@ -72,6 +72,30 @@ func loadChangeable(c echo.Context, d Deps, actor store.Actor) (store.Request, e
 	return r, nil
 }
 
+// changeOf returns the request the change form's preview names in
+// change_of when actor may change it now (the rule of loadChangeable), and
+// 0 when it names none, one that does not exist or one actor may not
+// change: the preview then reads as the new-request form's. Honoured for
+// any request, it would tell whose request holds a taken name (the name
+// warning goes away for the right one). It returns the store's other
+// errors.
+func changeOf(c echo.Context, d Deps, actor store.Actor) (int64, error) {
+	id, ok := store.ParseID(c.FormValue("change_of"))
+	if !ok {
+		return 0, nil
+	}
+	r, err := d.Store.GetRequest(c.Request().Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case !d.Store.Allowed(actor, r).Change:
+		return 0, nil
+	}
+	return r.ID, nil
+}
+
 func handleChangeForm(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		actor, _ := auth.ActorOf(c)

@@ -110,8 +110,8 @@ func handlePreview(d Deps) echo.HandlerFunc {
 		}
 		// The change form's preview names its request: its own name is
 		// not taken.
-		if id, err := strconv.ParseInt(c.FormValue("change_of"), 10, 64); err == nil && id > 0 {
-			f.ChangeOf = id
+		if f.ChangeOf, err = changeOf(c, d, actor); err != nil {
+			return err
 		}
 		pv, err := buildPreview(c.Request().Context(), d, f, actor)
 		if err != nil {
