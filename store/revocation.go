@@ -104,18 +104,26 @@ func (db *DB) FailRevocation(ctx context.Context, id int64, reason string) error
 	})
 }
 
-// liveSQL selects the requests whose live version is in IAM as planned:
-// active, or active with a change waiting for approval. A pending change
-// does not stop the clock of the role that is live, or a requester could
-// keep a role past its expiry by leaving a change undecided. Drift checks
-// and exports read these.
-const liveSQL = `(status = 'active' OR (status = 'pending' AND live_version IS NOT NULL))`
+// liveSQL selects the requests whose live version IAM should hold as
+// planned, with nothing of rolegate's writing to the role: active, or
+// with a change waiting for approval, or with a change whose provisioning
+// failed. A failed change leaves the live version in IAM, perhaps with
+// part of the change on it; that part is drift from the live version like
+// any other, and repair undoes it (an admin's retry applies the change
+// again). Drift checks read these. Left out: a change approved or being
+// provisioned (its job is writing the new version, which a comparison
+// with the live version would report and a repair undo), and a role
+// being revoked or whose revocation failed (repair would put back what
+// the revocation removed).
+const liveSQL = `(status = 'active' OR (live_version IS NOT NULL
+	AND (status = 'pending' OR (status = 'failed' AND final_status IS NULL))))`
 
 // expirableSQL selects the requests with a live role whose lifetime runs:
-// liveSQL, and a live role with a change approved, being provisioned or
-// failed. None of these states stops the clock. A failed revocation is
-// left to the owner and admins (revoking it again is one click), so a
-// revocation that cannot succeed does not loop.
+// liveSQL, and a live role with a change approved or being provisioned.
+// None of these states stops the clock: a requester could otherwise keep
+// a role past its expiry by leaving a change undecided. A failed
+// revocation is left to the owner and admins (revoking it again is one
+// click), so a revocation that cannot succeed does not loop.
 const expirableSQL = `(live_version IS NOT NULL AND (status IN ('active', 'pending', 'approved', 'provisioning')
 	OR (status = 'failed' AND final_status IS NULL)))`
 
@@ -213,9 +221,9 @@ func (db *DB) RemindExpiring(ctx context.Context, within time.Duration) (int, er
 	return n, err
 }
 
-// RecordDrift stores the result of a drift check of an active role: the
-// differences found (none clears the flag) and whether they were repaired.
-// It writes an event only when something differed.
+// RecordDrift stores the result of a drift check of a live role
+// (liveSQL): the differences found (none clears the flag) and whether they
+// were repaired. It writes an event only when something differed.
 func (db *DB) RecordDrift(ctx context.Context, id int64, version int, changes []string, repaired bool) error {
 	now := db.now().UTC()
 	return db.inTx(ctx, func(tx pgx.Tx) error {
@@ -241,8 +249,9 @@ func (db *DB) RecordDrift(ctx context.Context, id int64, version int, changes []
 	})
 }
 
-// LiveWork returns the live version's work of each active role with id
-// above afterID, up to limit, for drift checks and exports.
+// LiveWork returns the live version's work of each role liveSQL selects
+// (active, or with a change pending or failed) with id above afterID, up
+// to limit, for drift checks.
 func (db *DB) LiveWork(ctx context.Context, afterID int64, limit int) ([]Work, error) {
 	rows, err := db.pool.Query(ctx, `SELECT id, live_version FROM requests
 		WHERE `+liveSQL+` AND id > $1 ORDER BY id LIMIT $2`, afterID, limit)

@@ -196,3 +196,64 @@ func TestRevocationWaitsForARunningProvisioningJob(t *testing.T) {
 		t.Fatalf("BeginRevocation once the job stopped: %+v, %v", w, err)
 	}
 }
+
+// The drift check reads the live roles nothing of rolegate is writing to:
+// active, with a change pending, or with a change that failed (checked
+// against the live version, which stays in IAM). A change approved or
+// being provisioned is its job's, and a revocation's role is on its way
+// out. RecordDrift marks the same requests.
+func TestLiveWorkIncludesAFailedChange(t *testing.T) {
+	f, ctx := setup(t, store.Options{})
+	want := map[int64]bool{}
+	live := func(name string) store.Request {
+		return activate(t, f, mustCreate(t, f.db, newRequest(name, "alice", read(name))))
+	}
+	want[live("active").ID] = true
+	pending := live("pending")
+	if _, err := f.db.RequestChange(ctx, alice, pending.ID, store.NewVersion{Spec: withScopes(pending.Spec, read("other")), Justification: "more"}); err != nil {
+		t.Fatal(err)
+	}
+	want[pending.ID] = true
+	for _, state := range []store.Status{store.StatusApproved, store.StatusProvisioning, store.StatusFailed} {
+		r := changeIn(t, f, live(string(state)), state)
+		want[r.ID] = state == store.StatusFailed
+	}
+	revoking := live("revoking")
+	if _, err := f.db.Revoke(ctx, alice, revoking.ID); err != nil {
+		t.Fatal(err)
+	}
+	want[revoking.ID] = false
+	revokeFailed := live("revoke-failed")
+	if _, err := f.db.Revoke(ctx, alice, revokeFailed.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.FailRevocation(ctx, revokeFailed.ID, "iam said no"); err != nil {
+		t.Fatal(err)
+	}
+	want[revokeFailed.ID] = false
+
+	work, err := f.db.LiveWork(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]int{}
+	for _, w := range work {
+		got[w.Request.ID] = w.Version
+	}
+	for id, in := range want {
+		r, err := f.db.GetRequest(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, listed := got[id]; listed != in || (listed && v != 1) {
+			t.Errorf("%s request %q (version %d): LiveWork lists it %v at version %d; want %v at the live version 1",
+				r.Status, r.Spec.Name, r.Version, listed, v, in)
+		}
+		if err := f.db.RecordDrift(ctx, id, 1, []string{"description differs"}, false); err != nil {
+			t.Fatal(err)
+		}
+		if r, _ = f.db.GetRequest(ctx, id); r.Drifted != in {
+			t.Errorf("%s request %q: drifted %v after RecordDrift, want %v", r.Status, r.Spec.Name, r.Drifted, in)
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 	"github.com/rolegate/rolegate/store"
 )
 
-// DriftResult is one active role whose IAM state differs from its plan.
+// DriftResult is one live role whose IAM state differs from its plan.
 type DriftResult struct {
 	RequestID int64
 	RoleName  string
@@ -20,18 +20,21 @@ type DriftResult struct {
 	Repaired  bool
 }
 
-// CheckDrift compares every active role with its plan, records the result
-// per request, and with repair brings IAM back to the plan. It returns the
-// roles that drifted.
+// CheckDrift compares every live role with the plan of its live version,
+// records the result per request, and with repair brings IAM back to that
+// plan. It returns the roles that drifted. A live role is one that is
+// active, or has a change pending or failed (Store.LiveWork): a change
+// that failed part-way is drift from the live version, and repair undoes
+// it rather than finishing it.
 //
 // It reads IAM in bulk first (Reconciler.ReadSnapshot: a couple of calls a
-// thousand roles, and nothing at all when no role is active) and compares
+// thousand roles, and nothing at all when no role is live) and compares
 // each role with its plan from there (Reconciler.DryRunFrom: the
 // reconciler's own comparisons, policies compared semantically). A role is
 // read on its own only when the bulk read cannot answer for it (created
 // since, or its instance profile lost it), to confirm a drift found in bulk
 // before it is recorded (so a role changed since the bulk read is never
-// reported from stale data), and to repair it. Only roles of active
+// reported from stale data), and to repair it. Only the roles of those
 // requests are compared, so a role rolegate did not create is never touched.
 //
 // Each account is read in bulk once, through its own reconciler.
@@ -70,7 +73,7 @@ func CheckDriftPerRole(ctx context.Context, st Store, recs *provision.Reconciler
 // driftSession names the role session of the drift check's IAM calls.
 const driftSession = "rolegate-drift"
 
-// checkDrift walks the active roles a page at a time, compares each with
+// checkDrift walks the live roles a page at a time, compares each with
 // its plan through compare, repairs and records. An account that cannot
 // be read (its provisioner role refuses rolegate, say) is skipped after
 // its first failure, and the others are still checked; its error is

@@ -119,3 +119,72 @@ func TestBulkDriftCheckNamesMissingPermission(t *testing.T) {
 		t.Fatalf("CheckDrift without the bulk permission: %v, want an error naming the permissions", err)
 	}
 }
+
+// TestDriftCheckCoversLiveRoleWhoseChangeFailed: a change to a live role
+// fails part-way (its description reached IAM, its policy did not), so
+// the request is failed while its live version stays in IAM. The drift
+// check still compares that role with the live version: it reports both
+// the half-applied change and a policy added by hand, and repair puts the
+// role back to the live version, not to the change that failed.
+func TestDriftCheckCoversLiveRoleWhoseChangeFailed(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	ctx := context.Background()
+	r := e.activate("half-changed")
+	e.iam.FailNth("PutRolePolicy", 1, "MalformedPolicyDocument")
+	v2, err := e.db.RequestChange(ctx, alice, r.ID, store.NewVersion{Justification: "more",
+		Spec: provision.RoleSpec{Name: "half-changed", Description: "the change that failed", Buckets: []provision.BucketScope{
+			{Bucket: "example-bucket", Access: provision.AccessRead}, {Bucket: "other-bucket", Access: provision.AccessRead}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.approve(v2)
+	failed := e.await(r.ID, store.StatusFailed)
+	if failed.LiveVersion != 1 || failed.Version != 2 {
+		t.Fatalf("after the failed change: live version %d, version %d; want 1 and 2", failed.LiveVersion, failed.Version)
+	}
+	e.stop()
+	if _, err := e.api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("half-changed"), PolicyName: aws.String("extra"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	recs := provision.SingleAccount(e.cfg.Reconciler)
+
+	found, err := worker.CheckDrift(ctx, e.db, recs, e.cfg.Settings, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 1 || found[0].RequestID != r.ID || found[0].Repaired {
+		t.Fatalf("drift check of a live role whose change failed: %+v, want its drift found", found)
+	}
+	if got := strings.Join(found[0].Changes, "\n"); !containsAll(got, "extra", "description") {
+		t.Errorf("changes %q, want the policy added by hand and the change's description", got)
+	}
+	if got, _ := e.db.GetRequest(ctx, r.ID); !got.Drifted || got.Status != store.StatusFailed {
+		t.Fatalf("after the check: %s, drifted %v; want failed and drifted", got.Status, got.Drifted)
+	}
+
+	repaired, err := worker.CheckDrift(ctx, e.db, recs, e.cfg.Settings, true)
+	if err != nil || len(repaired) != 1 || !repaired[0].Repaired {
+		t.Fatalf("repair: %+v, %v", repaired, err)
+	}
+	role, err := e.api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("half-changed")})
+	if err != nil || aws.ToString(role.Role.Description) != "test role" {
+		t.Fatalf("after repair the role is %+v (%v), want the live version's description", role, err)
+	}
+	names, err := e.api.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String("half-changed")})
+	if err != nil || !reflect.DeepEqual(names.PolicyNames, []string{provision.InlinePolicyName}) {
+		t.Fatalf("after repair the inline policies are %v (%v), want only rolegate's", names, err)
+	}
+	pol, err := e.api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("half-changed"), PolicyName: aws.String(provision.InlinePolicyName)})
+	if err != nil || strings.Contains(aws.ToString(pol.PolicyDocument), "other-bucket") {
+		t.Fatalf("after repair the policy is %v (%v), want the live version's", pol, err)
+	}
+	if again, err := worker.CheckDrift(ctx, e.db, recs, e.cfg.Settings, false); err != nil || len(again) != 0 {
+		t.Fatalf("after repair: %+v, %v", again, err)
+	}
+	got, err := e.db.GetRequest(ctx, r.ID)
+	if err != nil || got.Drifted || got.Status != store.StatusFailed || got.LiveVersion != 1 || got.Version != 2 {
+		t.Fatalf("after repair: %+v, %v; want failed at version 2, live version 1, not drifted", got, err)
+	}
+}
