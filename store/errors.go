@@ -86,14 +86,33 @@ type Error struct {
 	Message string
 	// constraint is the PostgreSQL constraint that refused a statement.
 	constraint string
+	// refusal is PostgreSQL's own message when the database refused a
+	// statement and the store passes that on in general words. It names
+	// tables, columns and constraints: for logs, never for people.
+	refusal string
 }
 
-// Error returns the kind's words and the message, as "conflict: ...".
+// Error returns the kind's words and the message, as "conflict: ...",
+// then, when the database refused a statement, what it said, for logs.
 func (e *Error) Error() string {
-	if e.Message == "" {
-		return e.Kind.String()
+	s := e.Kind.String()
+	if e.Message != "" {
+		s += ": " + e.Message
 	}
-	return e.Kind.String() + ": " + e.Message
+	if e.refusal != "" {
+		s += " (the database said: " + e.refusal + ")"
+	}
+	return s
+}
+
+// Refusal returns, when the database itself refused a statement and the
+// store passes the refusal on in general words (a race between two
+// writes, or a rule of the schema the store does not check first),
+// PostgreSQL's message and the constraint it names ("" when it names
+// none). ok is false for any other error. They are for logs: people are
+// told Message, which names no table or constraint.
+func (e *Error) Refusal() (message, constraint string, ok bool) {
+	return e.refusal, e.constraint, e.refusal != ""
 }
 
 // Is reports whether target is an *Error of e's kind or of the kind e
@@ -135,6 +154,26 @@ func violated(err error, constraint string) bool {
 	return errors.As(err, &e) && e.constraint == constraint
 }
 
+// refusals are what people are told when the database refuses a statement
+// that the store's own checks let through, by SQLSTATE: what went wrong in
+// general, never which table or constraint (Error.Refusal keeps those for
+// logs). A refusal the store can say better (a role name taken, a second
+// decision) is caught by its caller and said in its own words.
+var refusals = map[string]struct {
+	kind    Kind
+	message string
+}{
+	"23505": {KindConflict, "this collides with something saved at the same moment (the same form sent twice, perhaps); look again before trying once more"},
+	"23P01": {KindInvalid, "this overlaps something saved already; look again before trying once more"},
+	"23503": {KindInvalid, "this refers to something that does not exist, or no longer does; look again before trying once more"},
+	"23514": {KindInvalid, "a value is outside what rolegate accepts; check what was entered"},
+	"23502": {KindInvalid, "a value that is needed is missing"},
+	"22001": {KindInvalid, "a value is too long"},
+	"22P02": {KindInvalid, "a value is not in the form expected"},
+	"22021": {KindInvalid, "the text holds characters that cannot be stored (a NUL, or bytes that are not UTF-8)"},
+	"22P05": {KindInvalid, "the text holds characters that cannot be stored (a NUL, or bytes that are not UTF-8)"},
+}
+
 // interpret is the one place that turns pgx and PostgreSQL errors into the
 // store's kinds. Other errors pass through unchanged.
 func interpret(err error) error {
@@ -149,13 +188,8 @@ func interpret(err error) error {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "23505": // unique_violation
-			return &Error{Kind: KindConflict, Message: pgErr.ConstraintName, constraint: pgErr.ConstraintName}
-		case "23514", "23502", "23503", "22001", "22P02", "23P01", // check, not null, FK, too long, bad text, exclusion
-			"22021", "22P05": // text PostgreSQL cannot store: invalid UTF-8, NUL
-			return &Error{Kind: KindInvalid, Message: fmt.Sprintf("%s (%s)", pgErr.Message, pgErr.ConstraintName),
-				constraint: pgErr.ConstraintName}
+		if r, ok := refusals[pgErr.Code]; ok {
+			return &Error{Kind: r.kind, Message: r.message, constraint: pgErr.ConstraintName, refusal: pgErr.Message}
 		}
 	}
 	return err

@@ -114,3 +114,61 @@ func TestStoreErrorsAreBuiltTyped(t *testing.T) {
 		t.Fatalf("walked %d files: %v", checked, err)
 	}
 }
+
+// A statement the database refuses although the store's checks let it
+// through (a race, or a rule of the schema the store does not check
+// first) reaches people in general words: no table, column or
+// constraint. What the database said stays on the error for logs.
+func TestDatabaseRefusalsSayGeneralWords(t *testing.T) {
+	db, ctx := setupDB(t)
+	// Two rules of the schema the store knows nothing of, standing in
+	// for the rare refusal its own checks do not foresee.
+	for _, ddl := range []string{
+		`CREATE UNIQUE INDEX request_versions_rare_collision ON request_versions (justification) WHERE justification = 'sent twice'`,
+		`ALTER TABLE decisions ADD CONSTRAINT decisions_rare_refusal CHECK (comment <> 'refused by the database')`,
+	} {
+		if _, err := db.Pool().Exec(ctx, ddl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	twice := func(name string) store.NewRequest {
+		in := newRequest(name, "alice")
+		in.Justification = "sent twice"
+		return in
+	}
+	mustCreate(t, db, twice("first-of-two"))
+	_, collided := db.CreateRequest(ctx, twice("second-of-two"))
+	r := mustCreate(t, db, newRequest("refused-comment", "alice"))
+	_, refused := db.Decide(ctx, bob, r.ID, 1, store.Decision{Approve: true, Comment: "refused by the database"})
+
+	for _, tc := range []struct {
+		err              error
+		kind             error
+		message          string
+		constraint, said string
+	}{
+		{collided, store.ErrConflict, "this collides with something saved at the same moment (the same form sent twice, perhaps); look again before trying once more",
+			"request_versions_rare_collision", "duplicate key value violates unique constraint"},
+		{refused, store.ErrInvalid, "a value is outside what rolegate accepts; check what was entered",
+			"decisions_rare_refusal", "violates check constraint"},
+	} {
+		var se *store.Error
+		if !errors.Is(tc.err, tc.kind) || !errors.As(tc.err, &se) {
+			t.Fatalf("err = %v, want %v", tc.err, tc.kind)
+		}
+		if se.Message != tc.message {
+			t.Errorf("people are told %q, want %q", se.Message, tc.message)
+		}
+		msg, constraint, ok := se.Refusal()
+		if !ok || constraint != tc.constraint || !strings.Contains(msg, tc.said) {
+			t.Errorf("Refusal() = %q, %q, %v; want the database's words (%q) and constraint %s", msg, constraint, ok, tc.said, tc.constraint)
+		}
+		if text := se.Error(); !strings.Contains(text, tc.message) || !strings.Contains(text, tc.constraint) {
+			t.Errorf("the error's text %q, for logs, lacks the message or the constraint", text)
+		}
+	}
+	// The store's own words carry no refusal.
+	if _, _, ok := (&store.Error{Kind: store.KindConflict, Message: "request 1 is no longer pending"}).Refusal(); ok {
+		t.Error("an error the store worded itself reports a refusal")
+	}
+}

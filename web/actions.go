@@ -30,7 +30,7 @@ func finishAction(c echo.Context, d Deps, id int64, err error, ok string) error 
 	case err == nil:
 		d.Auth.SetFlash(c, "ok", ok)
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrInvalid):
-		_, msg, _ := userError(err)
+		_, msg, _ := userError(c, err)
 		d.Auth.SetFlash(c, "error", msg)
 	default:
 		return err

@@ -79,7 +79,7 @@ func handleDecide(d Deps) echo.HandlerFunc {
 		}
 		r, err := d.Store.Decide(c.Request().Context(), actor, id, version, dec)
 		if errors.Is(err, store.ErrInvalid) && dec.ExpiresAt != nil {
-			_, msg, _ := userError(err)
+			_, msg, _ := userError(c, err)
 			in.Errors["expires_at"] = msg
 			return rerenderDecide(c, d, actor, in)
 		}

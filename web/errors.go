@@ -41,7 +41,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			} else {
 				msg = http.StatusText(status)
 			}
-		} else if s, m, ok := userError(err); ok {
+		} else if s, m, ok := userError(c, err); ok {
 			status, msg = s, m
 			if s >= 500 {
 				logger.Warn("request failed: dependency unavailable", "err", err, "route", problem.Route(c), "request_id", problem.RequestID(c))
@@ -78,11 +78,11 @@ func wantsJSON(r *http.Request) bool {
 	return strings.Contains(accept, "json") && !strings.Contains(accept, "text/html")
 }
 
-// userError is what pages say about err: the status and message of its
-// store error kind, or of a validation error; ok is false for any other
-// error.
-func userError(err error) (status int, msg string, ok bool) {
-	if se, a, ok := problem.Lookup(err, true); ok {
+// userError is what pages say about err in answer to c: the status and
+// message of its store error kind, or of a validation error; ok is false
+// for any other error.
+func userError(c echo.Context, err error) (status int, msg string, ok bool) {
+	if se, a, ok := problem.Lookup(c, err, true); ok {
 		if a.Page != "" {
 			return a.Status, a.Page, true
 		}

@@ -1,10 +1,19 @@
 package web
 
 import (
+	"bytes"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/api"
 	"github.com/rolegate/rolegate/web/problem"
 )
 
@@ -59,6 +68,140 @@ func TestPagesAnswerStoreErrorsByGeneralKind(t *testing.T) {
 		r := bob.get(path)
 		if r.status != want.status || !strings.Contains(r.body, want.text) {
 			t.Errorf("%s: %d, want %d with %q\n%s", path, r.status, want.status, want.text, r.body)
+		}
+	}
+}
+
+// A statement the database refuses past the store's own checks (a race
+// between two writes, or a rule of the schema the store does not check
+// first) reaches people in plain words, in the API and on pages alike,
+// never naming a table or constraint; the request's log line keeps what
+// the database said, with the constraint.
+func TestDatabaseRefusalsReachPeopleInPlainWords(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, store.Options{})
+	logs := newLockedBuffer()
+	deps := testDeps(env.db)
+	deps.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	env.srv = httptest.NewServer(newServer(deps, uiProxyIdentity(), env.db, api.Limits{}))
+	t.Cleanup(env.srv.Close)
+	env.addToken(asAlice, store.NewToken{User: "alice", Roles: []store.Role{store.RoleRequester}})
+	env.addToken(asBob, store.NewToken{User: "bob", Roles: []store.Role{store.RoleRequester, store.RoleApprover}})
+	// Two rules of the schema the store knows nothing of, standing in
+	// for the rare refusal its own checks do not foresee.
+	const collision, refusal = "request_versions_rare_collision", "decisions_rare_refusal"
+	for _, ddl := range []string{
+		`CREATE UNIQUE INDEX ` + collision + ` ON request_versions (justification) WHERE justification = 'sent twice'`,
+		`ALTER TABLE decisions ADD CONSTRAINT ` + refusal + ` CHECK (comment <> 'refused by the database')`,
+	} {
+		if _, err := env.db.Pool().Exec(ctxT(t), ddl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const (
+		collided = "This collides with something saved at the same moment (the same form sent twice, perhaps); look again before trying once more."
+		refused  = "A value is outside what rolegate accepts; check what was entered."
+	)
+	leaks := []string{collision, refusal, "constraint", "request_versions", "decisions", "violates", "duplicate key"}
+	twice := func(name string) map[string]any {
+		b := spec(name)
+		b["justification"] = "sent twice"
+		return b
+	}
+	if r := env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: twice("first-of-two")}); r.StatusCode != http.StatusCreated {
+		t.Fatalf("first request: %d %s", r.StatusCode, r.body)
+	}
+	for _, tc := range []struct {
+		name   string
+		r      req
+		status int
+		detail string
+	}{
+		{"a rare conflict", req{method: "POST", path: "/api/v1/requests", as: asAlice, body: twice("second-of-two")},
+			http.StatusConflict, collided},
+		{"a rare conflict under an Idempotency-Key", req{method: "POST", path: "/api/v1/requests", as: asAlice, body: twice("third-of-two"),
+			header: map[string]string{"Idempotency-Key": "rare-conflict"}}, http.StatusConflict, collided},
+		{"a refused value", req{method: "POST", path: pathf("/api/v1/requests/%d/approve", env.create(asAlice, "refused-by-api")), as: asBob,
+			body: map[string]any{"comment": "refused by the database"}}, http.StatusUnprocessableEntity, refused},
+	} {
+		r := env.do(tc.r)
+		wantStatus(t, r, tc.status)
+		if p := r.problem(t); p.Detail != tc.detail {
+			t.Errorf("%s: the API says %q, want %q", tc.name, p.Detail, tc.detail)
+		}
+		for _, leak := range leaks {
+			if bytes.Contains(bytes.ToLower(r.body), []byte(leak)) {
+				t.Errorf("%s: the API's answer names %q: %s", tc.name, leak, r.body)
+			}
+		}
+	}
+
+	f := &uiFixture{t: t, db: env.db, srv: env.srv, ctx: uiCtx(t)}
+	id := env.create(asAlice, "refused-on-page")
+	page := f.client("bob", approverGroups).follow(fmt.Sprintf("/requests/%d/decide", id),
+		url.Values{"version": {"1"}, "decision": {"approve"}, "comment": {"refused by the database"}})
+	pageHas(t, page, "flash-error", refused)
+	pageLacks(t, page, collision, refusal, "violates")
+
+	// Each refusal is a warning on its request's log line, with the
+	// database's words and the constraint.
+	lines := logs.await(t, func(lines []string) bool {
+		return len(grep(lines, "constraint="+collision)) == 2 && len(grep(lines, "constraint="+refusal)) == 2
+	})
+	for _, line := range grep(lines, "db_refusal=") {
+		if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "violates") {
+			t.Errorf("a refusal's log line is not a warning with the database's words: %s", line)
+		}
+	}
+}
+
+// grep returns the lines that contain sub.
+func grep(lines []string, sub string) []string {
+	var out []string
+	for _, l := range lines {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// lockedBuffer is a log sink the server writes while the test reads it;
+// each write is signalled, so the test awaits lines rather than sleeps.
+type lockedBuffer struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{}
+}
+
+func newLockedBuffer() *lockedBuffer { return &lockedBuffer{written: make(chan struct{}, 1)} }
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	select {
+	case b.written <- struct{}{}:
+	default:
+	}
+	return b.buf.Write(p)
+}
+
+// await returns the lines logged once cond holds of them, failing the
+// test after ten seconds.
+func (b *lockedBuffer) await(t *testing.T, cond func([]string) bool) []string {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		b.mu.Lock()
+		lines := strings.Split(b.buf.String(), "\n")
+		b.mu.Unlock()
+		if cond(lines) {
+			return lines
+		}
+		select {
+		case <-b.written:
+		case <-deadline:
+			t.Fatalf("the log never showed what the test awaits; it holds:\n%s", strings.Join(lines, "\n"))
 		}
 	}
 }

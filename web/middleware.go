@@ -50,7 +50,10 @@ func validRequestID(id string) bool {
 
 // requestLogger writes one line per request: method, route, status,
 // duration and request ID. Query strings, cookies and headers are left out:
-// they can carry tokens.
+// they can carry tokens. A request the database refused in words people
+// are not shown (problem.RefusalOf) is logged as a warning with what the
+// database said and the constraint: a race, or a rule of the schema the
+// store does not check before writing.
 func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -67,13 +70,18 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 			if c.Path() == "/healthz" || c.Path() == "/readyz" || c.Path() == "/metrics" {
 				level = slog.LevelDebug
 			}
-			logger.LogAttrs(c.Request().Context(), level, "http request",
+			attrs := []slog.Attr{
 				slog.String("method", c.Request().Method),
 				slog.String("route", problem.Route(c)),
 				slog.Int("status", status),
 				slog.Duration("duration", time.Since(start)),
 				slog.String("request_id", problem.RequestID(c)),
-			)
+			}
+			if r, ok := problem.RefusalOf(c); ok {
+				level = max(level, slog.LevelWarn)
+				attrs = append(attrs, slog.String("db_refusal", r.Message), slog.String("constraint", r.Constraint))
+			}
+			logger.LogAttrs(c.Request().Context(), level, "http request", attrs...)
 			return nil
 		}
 	}

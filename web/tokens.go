@@ -129,7 +129,7 @@ func handleCreateToken(d Deps) echo.HandlerFunc {
 				c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 				return render(c, http.StatusCreated, tokenCreatedPage(tokenCreatedView{Token: tok, Secret: secret}))
 			case errors.Is(err, store.ErrInvalid):
-				_, msg, _ := userError(err)
+				_, msg, _ := userError(c, err)
 				f.Errors["form"] = msg
 			default:
 				return err
@@ -203,7 +203,7 @@ func handleRevokeToken(d Deps) echo.HandlerFunc {
 			d.Auth.ForgetAPITokens(func(t store.Token) bool { return t.ID == tok.ID })
 			d.Auth.SetFlash(c, "ok", fmt.Sprintf("Token %s (%s) revoked; it no longer works.", tokenLabel(tok), tok.Description))
 		case errors.Is(err, store.ErrConflict):
-			_, msg, _ := userError(err)
+			_, msg, _ := userError(c, err)
 			d.Auth.SetFlash(c, "error", msg)
 		default:
 			return err

@@ -31,9 +31,9 @@ func newAPIError(status int, kind, detail string) *apiError {
 	return &apiError{status: status, kind: kind, detail: detail}
 }
 
-// classify turns any error into the caller's problem. ok is false for an
-// internal error, which the caller sees only as a generic 500.
-func classify(err error) (*apiError, bool) {
+// classify turns any error into the problem of c's caller. ok is false
+// for an internal error, which the caller sees only as a generic 500.
+func classify(c echo.Context, err error) (*apiError, bool) {
 	if ae := (*apiError)(nil); errors.As(err, &ae) {
 		return ae, true
 	}
@@ -44,7 +44,7 @@ func classify(err error) (*apiError, bool) {
 		}
 		return e, true
 	}
-	if se, a, ok := problem.Lookup(err, false); ok {
+	if se, a, ok := problem.Lookup(c, err, false); ok {
 		detail := a.API
 		if detail == "" {
 			detail = problem.Sentence(se, a.Hint)
@@ -76,7 +76,7 @@ func apiProblems(logger *slog.Logger) echo.MiddlewareFunc {
 			if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
 				return err // the caller went away; the error handler records it
 			}
-			ae, ok := classify(err)
+			ae, ok := classify(c, err)
 			if ok && ae.status >= 500 {
 				logger.Warn("request failed: dependency unavailable", "err", err, "route", problem.Route(c), "request_id", problem.RequestID(c))
 			}

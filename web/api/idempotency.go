@@ -75,12 +75,12 @@ func idempotent(st Store, logger *slog.Logger) echo.MiddlewareFunc {
 			rec := &teeWriter{ResponseWriter: res.Writer}
 			res.Writer = rec
 			if err := handler(c); err != nil {
-				if _, known := classify(err); !known {
+				if _, known := classify(c, err); !known {
 					// Not stored: the retry should run again.
 					releaseKey(st, ctx, k, logger, c)
 					return err
 				}
-				if werr := writeProblem(c, mustClassify(err)); werr != nil {
+				if werr := writeProblem(c, mustClassify(c, err)); werr != nil {
 					releaseKey(st, ctx, k, logger, c)
 					return werr
 				}
@@ -128,8 +128,8 @@ func answerCreated(c echo.Context, st Store, id int64) error {
 	return renderCreated(c, st, r)
 }
 
-func mustClassify(err error) *apiError {
-	ae, _ := classify(err)
+func mustClassify(c echo.Context, err error) *apiError {
+	ae, _ := classify(c, err)
 	return ae
 }
 

@@ -48,7 +48,7 @@ func handleAPIListRequests(st Store) echo.HandlerFunc {
 		}
 		page, as, err := st.ListAssessed(c.Request().Context(), apiActor(c), f, risk)
 		if err != nil {
-			return listError(err)
+			return listError(c, err)
 		}
 		return c.JSON(http.StatusOK, pageView(st, apiActor(c), page, as))
 	}
@@ -70,8 +70,8 @@ func ownOnly(actor store.Actor, owner *string, message string) error {
 
 // listError answers err of a list: a query the store cannot read (such as
 // a cursor of another list) with 400 bad-query, anything else as it is.
-func listError(err error) error {
-	if se, _, _ := problem.Lookup(err, true); se != nil && se.Kind.General() == store.KindInvalid {
+func listError(c echo.Context, err error) error {
+	if se, _, _ := problem.Lookup(c, err, true); se != nil && se.Kind.General() == store.KindInvalid {
 		return newAPIError(http.StatusBadRequest, "bad-query", problem.Sentence(se, ""))
 	}
 	return err

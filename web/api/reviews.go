@@ -75,7 +75,7 @@ func handleAPIListReviews(st Store) echo.HandlerFunc {
 		}
 		page, err := st.ListReviews(c.Request().Context(), f)
 		if err != nil {
-			return listError(err)
+			return listError(c, err)
 		}
 		out := ReviewPage{Enabled: st.Reviews().On(), Items: []ReviewView{}, NextCursor: page.Next}
 		for _, rv := range page.Reviews {

@@ -77,10 +77,16 @@ var answers = map[store.Kind]Answer{
 
 // Lookup finds the store error in err and the table's row for its kind
 // (or, when general, its general kind); ok is false for any other error
-// and for a kind the table lacks.
-func Lookup(err error, general bool) (se *store.Error, a Answer, ok bool) {
+// and for a kind the table lacks. When the database itself refused a
+// statement (store.Error.Refusal), it notes what the database said on c
+// for the request's log line (RefusalOf): people are told only the
+// store's general words.
+func Lookup(c echo.Context, err error, general bool) (se *store.Error, a Answer, ok bool) {
 	if !errors.As(err, &se) {
 		return nil, Answer{}, false
+	}
+	if msg, constraint, refused := se.Refusal(); refused && c != nil {
+		c.Set(refusalKey, Refusal{Message: msg, Constraint: constraint})
 	}
 	kind := se.Kind
 	if general {
@@ -88,6 +94,24 @@ func Lookup(err error, general bool) (se *store.Error, a Answer, ok bool) {
 	}
 	a, ok = answers[kind]
 	return se, a, ok
+}
+
+// Refusal is what the database said when it refused a statement whose
+// error reached people in the store's general words: PostgreSQL's message
+// and the constraint it names ("" when none). It goes to the log only.
+type Refusal struct {
+	Message    string
+	Constraint string
+}
+
+// refusalKey holds the Refusal Lookup noted on the echo context.
+const refusalKey = "rolegate.db_refusal"
+
+// RefusalOf returns the Refusal Lookup noted on c while answering the
+// request; ok is false when there was none.
+func RefusalOf(c echo.Context) (r Refusal, ok bool) {
+	r, ok = c.Get(refusalKey).(Refusal)
+	return r, ok
 }
 
 // Sentence makes the store's message of se, a clause, into a sentence
