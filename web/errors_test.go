@@ -2,11 +2,13 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -80,9 +82,9 @@ func TestPagesAnswerStoreErrorsByGeneralKind(t *testing.T) {
 func TestDatabaseRefusalsReachPeopleInPlainWords(t *testing.T) {
 	t.Parallel()
 	env := newAPIEnv(t, store.Options{})
-	logs := newLockedBuffer()
+	logs := newLogRecorder()
 	deps := testDeps(env.db)
-	deps.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	deps.Logger = slog.New(logs)
 	env.srv = httptest.NewServer(newServer(deps, uiProxyIdentity(), env.db, api.Limits{}))
 	t.Cleanup(env.srv.Close)
 	env.addToken(asAlice, store.NewToken{User: "alice", Roles: []store.Role{store.RoleRequester}})
@@ -145,63 +147,87 @@ func TestDatabaseRefusalsReachPeopleInPlainWords(t *testing.T) {
 
 	// Each refusal is a warning on its request's log line, with the
 	// database's words and the constraint.
-	lines := logs.await(t, func(lines []string) bool {
-		return len(grep(lines, "constraint="+collision)) == 2 && len(grep(lines, "constraint="+refusal)) == 2
+	records := logs.await(t, func(records []map[string]string) bool {
+		return len(withAttr(records, "constraint", collision)) == 2 && len(withAttr(records, "constraint", refusal)) == 2
 	})
-	for _, line := range grep(lines, "db_refusal=") {
-		if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "violates") {
-			t.Errorf("a refusal's log line is not a warning with the database's words: %s", line)
+	for _, r := range records {
+		if _, ok := r["db_refusal"]; ok && (r["level"] != "WARN" || !strings.Contains(r["db_refusal"], "violates")) {
+			t.Errorf("a refusal's log record is not a warning with the database's words: %v", r)
 		}
 	}
 }
 
-// grep returns the lines that contain sub.
-func grep(lines []string, sub string) []string {
-	var out []string
-	for _, l := range lines {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
+// withAttr returns the records whose attribute key is value.
+func withAttr(records []map[string]string, key, value string) []map[string]string {
+	var out []map[string]string
+	for _, r := range records {
+		if r[key] == value {
+			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// lockedBuffer is a log sink the server writes while the test reads it;
-// each write is signalled, so the test awaits lines rather than sleeps.
-type lockedBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	written chan struct{}
+// logRecorder is a slog.Handler keeping the records the server logs,
+// attributes and all, for a test to await; each record is signalled, so
+// the test awaits records rather than sleeps. Records logged through
+// With carry its attributes too.
+type logRecorder struct {
+	*logRecords
+	with []slog.Attr
 }
 
-func newLockedBuffer() *lockedBuffer { return &lockedBuffer{written: make(chan struct{}, 1)} }
+type logRecords struct {
+	mu      sync.Mutex
+	records []map[string]string // each record's attributes, with "level" and "msg"
+	logged  chan struct{}
+}
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+func newLogRecorder() logRecorder {
+	return logRecorder{logRecords: &logRecords{logged: make(chan struct{}, 1)}}
+}
+
+func (r logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r logRecorder) WithGroup(string) slog.Handler            { return r }
+func (r logRecorder) WithAttrs(as []slog.Attr) slog.Handler {
+	return logRecorder{r.logRecords, append(slices.Clip(r.with), as...)}
+}
+
+func (r logRecorder) Handle(_ context.Context, rec slog.Record) error {
+	m := map[string]string{"level": rec.Level.String(), "msg": rec.Message}
+	for _, a := range r.with {
+		m[a.Key] = a.Value.String()
+	}
+	rec.Attrs(func(a slog.Attr) bool {
+		m[a.Key] = a.Value.String()
+		return true
+	})
+	r.mu.Lock()
+	r.records = append(r.records, m)
+	r.mu.Unlock()
 	select {
-	case b.written <- struct{}{}:
+	case r.logged <- struct{}{}:
 	default:
 	}
-	return b.buf.Write(p)
+	return nil
 }
 
-// await returns the lines logged once cond holds of them, failing the
+// await returns the records logged once cond holds of them, failing the
 // test after ten seconds.
-func (b *lockedBuffer) await(t *testing.T, cond func([]string) bool) []string {
+func (r logRecorder) await(t *testing.T, cond func([]map[string]string) bool) []map[string]string {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
-		b.mu.Lock()
-		lines := strings.Split(b.buf.String(), "\n")
-		b.mu.Unlock()
-		if cond(lines) {
-			return lines
+		r.mu.Lock()
+		records := slices.Clone(r.records)
+		r.mu.Unlock()
+		if cond(records) {
+			return records
 		}
 		select {
-		case <-b.written:
+		case <-r.logged:
 		case <-deadline:
-			t.Fatalf("the log never showed what the test awaits; it holds:\n%s", strings.Join(lines, "\n"))
+			t.Fatalf("the log never showed what the test awaits; it holds:\n%v", records)
 		}
 	}
 }
