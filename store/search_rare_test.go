@@ -4,10 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
-
-	"github.com/rolegate/rolegate/store"
 )
 
 // TestSearchForARareWordBesideCommonOnes: among 300 roles named
@@ -45,23 +41,7 @@ func TestSearchForARareWordBesideCommonOnes(t *testing.T) {
 		if got := db.NarrowSearch(ctx, c.text); got != c.narrow {
 			t.Errorf("search %q asks the index for %q, want %q", c.text, got, c.narrow)
 		}
-		page, err := db.ListRequests(ctx, store.ListFilter{Text: c.text, Limit: 500})
-		if err != nil {
-			t.Fatalf("search %q: %v", c.text, err)
-		}
-		var got []string
-		for _, r := range page.Requests {
-			got = append(got, r.Spec.Name)
-		}
-		slices.Sort(got)
-		rows, err := db.Pool().Query(ctx, legacySearchSQL, "%"+likeEscape(c.text)+"%")
-		if err != nil {
-			t.Fatal(err)
-		}
-		legacy, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
+		got, legacy := searchBothWays(t, db, c.text)
 		if !slices.Equal(got, c.want) || !slices.Equal(got, legacy) {
 			t.Errorf("search %q = %q, want %q (column by column: %q)", c.text, got, c.want, legacy)
 		}

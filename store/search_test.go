@@ -66,7 +66,6 @@ const legacySearchSQL = `
 // version that is no longer current.
 func TestSearchMatchesAsBefore(t *testing.T) {
 	f := searchCorpus(t)
-	ctx := ctxT(t)
 	for _, c := range []struct {
 		text string
 		want []string
@@ -98,30 +97,34 @@ func TestSearchMatchesAsBefore(t *testing.T) {
 		{"a", []string{"cache-warmer", "etl-reader", "ml-trainer", "reporting-etl", "web-assets"}}, // one letter
 		{"no-such-thing", nil},
 	} {
-		page, err := f.db.ListRequests(ctx, store.ListFilter{Text: c.text})
-		if err != nil {
-			t.Fatalf("search %q: %v", c.text, err)
-		}
-		var got []string
-		for _, r := range page.Requests {
-			got = append(got, r.Spec.Name)
-		}
-		slices.Sort(got)
-		if !slices.Equal(got, c.want) {
-			t.Errorf("search %q = %q, want %q", c.text, got, c.want)
-		}
-		rows, err := f.db.Pool().Query(ctx, legacySearchSQL, "%"+likeEscape(c.text)+"%")
-		if err != nil {
-			t.Fatal(err)
-		}
-		legacy, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(got, legacy) {
-			t.Errorf("search %q = %q, column by column %q", c.text, got, legacy)
+		got, legacy := searchBothWays(t, f.db, c.text)
+		if !slices.Equal(got, c.want) || !slices.Equal(got, legacy) {
+			t.Errorf("search %q = %q, want %q (column by column: %q)", c.text, got, c.want, legacy)
 		}
 	}
+}
+
+// searchBothWays returns the role names ListRequests finds for text, and
+// those the column-by-column search finds, each sorted.
+func searchBothWays(t *testing.T, db *store.DB, text string) (got, legacy []string) {
+	t.Helper()
+	ctx := ctxT(t)
+	page, err := db.ListRequests(ctx, store.ListFilter{Text: text, Limit: 500})
+	if err != nil {
+		t.Fatalf("search %q: %v", text, err)
+	}
+	for _, r := range page.Requests {
+		got = append(got, r.Spec.Name)
+	}
+	slices.Sort(got)
+	rows, err := db.Pool().Query(ctx, legacySearchSQL, "%"+likeEscape(text)+"%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if legacy, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	return got, legacy
 }
 
 func likeEscape(s string) string {
