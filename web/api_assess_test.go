@@ -13,11 +13,7 @@ import (
 // change's verdict, each valid against the OpenAPI document (env.do).
 func TestAPIDecisionAids(t *testing.T) {
 	env := setupAPI(t)
-	live := env.create(asAlice, "etl-reader") // read on example-bucket/reports/
-	env.activate(live)
-
-	narrower := spec("etl-daily")
-	narrower["buckets"] = []map[string]any{{"bucket": "example-bucket", "prefix": "reports/daily/", "access": "read"}}
+	live, narrower := env.liveAndNarrower("etl-daily")
 	var pv api.PreviewView
 	p := env.do(req{method: "POST", path: "/api/v1/preview", as: asAlice, body: narrower})
 	wantStatus(t, p, 200)
@@ -82,11 +78,7 @@ func TestAPIDecisionAids(t *testing.T) {
 // the OpenAPI document (env.do).
 func TestAPIChangeNarrows(t *testing.T) {
 	env := setupAPI(t)
-	live := env.create(asAlice, "etl-reader") // read on example-bucket/reports/
-	env.activate(live)
-
-	narrower := spec("etl-reader")
-	narrower["buckets"] = []map[string]any{{"bucket": "example-bucket", "prefix": "reports/daily/", "access": "read"}}
+	live, narrower := env.liveAndNarrower("etl-reader")
 	c := env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/changes", live), as: asAlice, body: narrower})
 	wantStatus(t, c, 201)
 	var d api.RequestDetail
@@ -97,4 +89,15 @@ func TestAPIChangeNarrows(t *testing.T) {
 		!slices.Equal(d.Change.Narrows, want) || d.Change.Text != "narrows: "+strings.Join(want, "; ") {
 		t.Fatalf("change: %+v", d.Change)
 	}
+}
+
+// liveAndNarrower makes alice's etl-reader live (read on
+// example-bucket/reports/) and returns it with a spec named name that
+// reads only reports/daily/ of the same bucket.
+func (env *apiEnv) liveAndNarrower(name string) (int64, map[string]any) {
+	live := env.create(asAlice, "etl-reader")
+	env.activate(live)
+	narrower := spec(name)
+	narrower["buckets"] = []map[string]any{{"bucket": "example-bucket", "prefix": "reports/daily/", "access": "read"}}
+	return live, narrower
 }
