@@ -33,9 +33,12 @@ type reviewsView struct {
 
 // reviewForm is one review's answer as submitted, with its problem.
 type reviewForm struct {
-	ID    int64
-	Note  string
-	Error string
+	ID       int64
+	RoleName string
+	Note     string
+	// Problem is what is wrong with the note, lower case: the field shows
+	// it as a sentence, the page's top with the role's name.
+	Problem string
 }
 
 // noteFor is the note to show in review id's form: the one refused, kept.
@@ -48,10 +51,26 @@ func (f reviewForm) noteFor(id int64) string {
 
 // errorsFor are the per-field problems of review id's form.
 func (f reviewForm) errorsFor(id int64) map[string]string {
-	if f.ID != id || f.Error == "" {
+	if f.ID != id || f.Problem == "" {
 		return nil
 	}
-	return map[string]string{"note": f.Error}
+	return map[string]string{"note": upperFirst(f.Problem) + "."}
+}
+
+// pageError is the refused answer's message when the page has no form for
+// it to stand at: the review is not due (yet, or any more since it was
+// answered in another tab), or on another page of the list. "" when the
+// form shows it, or nothing was refused.
+func (v reviewsView) pageError() string {
+	if v.Failed.Problem == "" {
+		return ""
+	}
+	for _, rv := range v.Page.Reviews {
+		if rv.RequestID == v.Failed.ID && rv.State == store.ReviewDue {
+			return ""
+		}
+	}
+	return fmt.Sprintf("Nothing was saved for %s: %s.", v.Failed.RoleName, v.Failed.Problem)
 }
 
 // here is the page's own address with its filters, where answers return.
@@ -125,7 +144,7 @@ func handleReviewAnswer(d Deps, confirm bool) echo.HandlerFunc {
 		note := c.FormValue("note")
 		if p := api.ReviewNoteFault(note); p != "" {
 			u, _ := url.Parse(back)
-			return renderReviews(c, d, u.Query(), reviewForm{ID: id, Note: note, Error: upperFirst(p) + "."}, http.StatusUnprocessableEntity)
+			return renderReviews(c, d, u.Query(), reviewForm{ID: id, RoleName: r.Spec.Name, Note: note, Problem: p}, http.StatusUnprocessableEntity)
 		}
 		var ok string
 		if confirm {

@@ -149,3 +149,40 @@ func TestDurationWords(t *testing.T) {
 		}
 	}
 }
+
+// A refused note on a review the page shows no form for (not due yet, or
+// answered or gone since the page was loaded) is said at the top of the
+// page, naming the role, instead of nowhere.
+func TestReviewNoteRefusedWithoutForm(t *testing.T) {
+	t.Parallel()
+	f, offset := uiReviewFixture(t, quarterly)
+	alice := f.client("alice", "")
+	r := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("reports-reader", "alice")))
+	confirm := fmt.Sprintf("/reviews/%d/confirm", r.ID)
+	long := strings.Repeat("é", 1001)
+
+	// Not due yet: the page lists the review without a form.
+	got := alice.post(confirm, url.Values{"note": {long}, "return": {"/reviews"}})
+	if got.status != http.StatusUnprocessableEntity {
+		t.Fatalf("too long a note on a review not due: %d", got.status)
+	}
+	textHas(t, got, "Nothing was saved for reports-reader: the note has 1001 characters; at most 1000 are kept")
+	pageHas(t, got, `id="reviews-error"`, `role="alert"`)
+
+	// Due, and on the page with its form: the message stands at the field
+	// only, not twice.
+	offset.Add(int64(90 * day))
+	if _, err := f.db.RemindReviews(uiCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, alice.get("/reviews"), "Still needed")
+	got = alice.post(confirm, url.Values{"note": {long}, "return": {"/reviews"}})
+	pageHas(t, got, "The note has 1001 characters", `aria-invalid="true"`)
+	pageLacks(t, got, `id="reviews-error"`, "Nothing was saved")
+
+	// Answered meanwhile, from another tab: the stale form's refused note
+	// is said at the top again.
+	pageHas(t, alice.follow(confirm, url.Values{"return": {"/reviews"}}), "flash-ok")
+	got = alice.post(confirm, url.Values{"note": {long}, "return": {"/reviews"}})
+	textHas(t, got, "Nothing was saved for reports-reader: the note has 1001 characters")
+}
