@@ -192,6 +192,7 @@ func TestAdminEndsUserSessions(t *testing.T) {
 	// Alice sees her own two sessions, this browser marked; not bob's.
 	r := alice1.get("/settings/sessions")
 	pageHas(t, r, "<title>Sessions · rolegate</title>", "this browser", "Sign out everywhere")
+	textHas(t, r, "Browsers signed in to rolegate as you. Ending a user's sessions")
 	if n := strings.Count(r.body, `data-user="alice"`) - 1; n != 2 { // one is the header's
 		t.Errorf("alice sees %d of her sessions, want 2", n)
 	}
@@ -203,6 +204,7 @@ func TestAdminEndsUserSessions(t *testing.T) {
 	// Carol, an admin, sees everyone's and ends alice's.
 	r = carol.get("/settings/sessions")
 	pageHas(t, r, `data-user="bob"`, `id="s-user"`, "End alice's sessions")
+	textHas(t, r, "Browsers signed in to rolegate. Ending a user's sessions")
 	if r := carol.post("/settings/sessions/end", url.Values{"user": {""}}); r.status != http.StatusUnprocessableEntity {
 		t.Errorf("no user named: %d, want 422", r.status)
 	} else {
