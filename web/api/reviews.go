@@ -47,8 +47,10 @@ type reviewBody struct {
 }
 
 // ReviewNoteFault returns what is wrong with a review note, in words, or
-// "" when it may be kept: text without control characters, at most
-// store.MaxReviewNote characters. The pages say the same.
+// "" when it may be kept: UTF-8 text without NUL (the rule of every
+// free-text field people write, the justification and decision comments
+// included), at most store.MaxReviewNote characters. The pages say the
+// same.
 func ReviewNoteFault(note string) string {
 	if p := auth.TextFault(note); p != "" {
 		return "the note " + p
