@@ -252,7 +252,7 @@ func TestBrowserAuditProvisionSteps(t *testing.T) {
 		RoleARN: roleARN, InstanceProfileARN: "arn:aws:iam::123456789012:instance-profile/rolegate/reports-reader",
 		Steps: []store.Step{
 			{Resource: "role", Name: "reports-reader", ARN: roleARN, Outcome: "created"},
-			{Resource: "inline-policy", Name: "rolegate-s3", ARN: roleARN, Outcome: "updated", Changes: []string{"statement 1 added"}},
+			{Resource: "inline-policy", Name: provision.InlinePolicyName, ARN: roleARN, Outcome: "updated", Changes: []string{"statement 1 added"}},
 			{Resource: "instance-profile", Name: "reports-reader", Outcome: "unchanged"},
 		}}); err != nil {
 		t.Fatal(err)
@@ -264,7 +264,7 @@ func TestBrowserAuditProvisionSteps(t *testing.T) {
 		b.shot("audit-1-steps"),
 	)
 	rows := eval[[]string](b, `[...document.querySelectorAll(".table tbody tr td:last-child")].map(td => td.textContent.trim())`)
-	want := []string{"role reports-reader created", "inline policy rolegate-s3 updated", "instance profile reports-reader unchanged"}
+	want := []string{"role reports-reader created", "inline policy " + provision.InlinePolicyName + " updated", "instance profile reports-reader unchanged"}
 	if len(rows) != len(want) {
 		t.Fatalf("audit rows: %q", rows)
 	}

@@ -213,7 +213,7 @@ var stepResources = map[string]string{
 }
 
 // stepText says what one provisioning step did to which resource: "inline
-// policy rolegate-s3 updated".
+// policy rolegate-s3-access updated".
 func stepText(resource, name, outcome string) string {
 	words, ok := stepResources[resource]
 	if !ok {
