@@ -109,16 +109,15 @@ func (f *requestForm) spec() provision.RoleSpec {
 	}
 	if f.SessionHours != "" {
 		// Range-checked in hours before multiplying: 1193048 hours is
-		// 5504 seconds in int32 arithmetic.
+		// 5504 seconds in int32 arithmetic. Every number out of range,
+		// even one too large for an int, gets the same words: the range.
 		minH, maxH := provision.MinSessionSeconds/3600, provision.MaxSessionSeconds/3600
 		h, err := strconv.Atoi(f.SessionHours)
 		switch {
 		case err != nil && !errors.Is(err, strconv.ErrRange):
 			f.addError("max_session_duration", fmt.Sprintf("choose a session length from the list (%d to %d hours)", minH, maxH))
-		case len(f.SessionHours) > 12:
-			f.addError("max_session_duration", fmt.Sprintf("session length must be %d to %d hours", minH, maxH))
 		case err != nil || h < minH || h > maxH:
-			f.addError("max_session_duration", fmt.Sprintf("session length must be %d to %d hours; %s is out of range", minH, maxH, f.SessionHours))
+			f.addError("max_session_duration", fmt.Sprintf("session length must be %d to %d hours", minH, maxH))
 		default:
 			s.MaxSessionDuration = int32(h * 3600)
 		}
