@@ -74,9 +74,12 @@ type Plan struct {
 	Account Account
 }
 
-// NewPlan validates spec against set and builds the Plan. It returns a
-// *ValidationError when the spec or the settings are invalid, and a plain
-// error when meta lacks a usable request ID.
+// NewPlan validates spec against set and builds the Plan. It plans what a
+// stored spec may hold and Validate refuses in a new one (a backtick in a
+// prefix): a role approved before must still be described, provisioned
+// and removed; callers planning a spec being submitted call Validate too.
+// It returns a *ValidationError when the spec or the settings are invalid,
+// and a plain error when meta lacks a usable request ID.
 func NewPlan(spec RoleSpec, set Settings, meta PlanMeta) (Plan, error) {
 	if err := set.Validate(); err != nil {
 		return Plan{}, fmt.Errorf("settings: %w", err)
@@ -89,7 +92,7 @@ func NewPlan(spec RoleSpec, set Settings, meta PlanMeta) (Plan, error) {
 		meta.Time = meta.Time.UTC()
 		at = meta.Time
 	}
-	doc, err := spec.validated(set, at)
+	doc, err := spec.validated(set, at, false)
 	if err != nil {
 		return Plan{}, err
 	}

@@ -17,7 +17,7 @@ var (
 	ipv4Re                 = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`)
 )
 
-func (s RoleSpec) validateScopes(v *problems, set Settings) {
+func (s RoleSpec) validateScopes(v *problems, set Settings, submitted bool) {
 	max := set.MaxScopes
 	if max <= 0 {
 		max = DefaultSettings().MaxScopes
@@ -37,7 +37,7 @@ func (s RoleSpec) validateScopes(v *problems, set Settings) {
 				v.add(field+".bucket", "%s", why)
 			}
 		}
-		okPrefix := validatePrefix(v, field+".prefix", b.Prefix)
+		okPrefix := validatePrefix(v, field+".prefix", b.Prefix, submitted)
 		if !b.Access.valid() {
 			if b.Access == "" {
 				v.add(field+".access", "access is required: read, write or read-write")
@@ -162,8 +162,10 @@ func alnumByte(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= '0' && c <=
 // 1024 bytes; `*` and `?` are refused because IAM reads them as wildcards
 // in a resource ARN; a leading `/`, `.` or `..` segments and control
 // characters are refused because they never mean what the requester
-// expects. `$` is allowed and rendered literally (as ${$}).
-func validatePrefix(v *problems, field, p string) bool {
+// expects. `$` is allowed and rendered literally (as ${$}). A submitted
+// prefix may not hold a backtick either: AWS advises against it in keys,
+// and the words quote values with it (they escape it in a stored prefix).
+func validatePrefix(v *problems, field, p string, submitted bool) bool {
 	n := len(v.list)
 	if p == "" {
 		return true
@@ -180,6 +182,9 @@ func validatePrefix(v *problems, field, p string) bool {
 	}
 	if strings.ContainsAny(p, "*?") {
 		v.add(field, "prefix must not contain * or ? (IAM would read them as wildcards)")
+	}
+	if submitted && strings.Contains(p, "`") {
+		v.add(field, "prefix must not contain a backtick (`); AWS advises against it in object keys")
 	}
 	if strings.HasPrefix(p, "/") {
 		v.add(field, "prefix must not start with / (S3 keys do not; write \"logs/\" rather than \"/logs/\")")

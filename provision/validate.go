@@ -30,21 +30,24 @@ func (e *ValidationError) Error() string {
 	return "invalid role spec: " + strings.Join(msgs, "; ")
 }
 
-// Validate checks the spec against IAM's and S3's rules and the
-// organisation's guardrails in set. It returns a *ValidationError listing
-// every problem, or nil when a Plan can be built from the spec.
+// Validate checks a spec being submitted (or previewed) against IAM's and
+// S3's rules, the organisation's guardrails in set and the rules for new
+// specs, which a spec stored before them need not meet (NewPlan still
+// plans it): no backtick in a prefix. It returns a *ValidationError
+// listing every problem, or nil when the spec may be submitted.
 func (s RoleSpec) Validate(set Settings) error {
 	return s.validate(set, time.Now())
 }
 
 func (s RoleSpec) validate(set Settings, now time.Time) error {
-	_, err := s.validated(set, now)
+	_, err := s.validated(set, now, true)
 	return err
 }
 
 // validated validates s and returns its permission policy, which the
-// size check renders anyway, so a plan need not render it again.
-func (s RoleSpec) validated(set Settings, now time.Time) (string, error) {
+// size check renders anyway, so a plan need not render it again. With
+// submitted it also applies the rules for new specs.
+func (s RoleSpec) validated(set Settings, now time.Time, submitted bool) (string, error) {
 	var v problems
 	var doc string
 	if in, _, err := set.In(s.Account); err != nil {
@@ -54,7 +57,7 @@ func (s RoleSpec) validated(set Settings, now time.Time) (string, error) {
 	}
 	s.validateName(&v, set)
 	s.validateDescription(&v)
-	s.validateScopes(&v, set)
+	s.validateScopes(&v, set, submitted)
 	s.validateSession(&v)
 	s.validateManaged(&v, set)
 	if s.ExpiresAt != nil && !s.ExpiresAt.After(now) {

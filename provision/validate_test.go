@@ -76,6 +76,8 @@ func TestValidate(t *testing.T) {
 		{"prefix ARN", RoleSpec{Name: "r", Buckets: scope("team-data", "arn:aws:s3:::x", AccessRead)}, guard, "buckets[0].prefix", "not an ARN", false},
 		{"prefix too long", RoleSpec{Name: "r", Buckets: scope("team-data", strings.Repeat("é", 513), AccessRead)}, guard, "buckets[0].prefix", "at most 1024 bytes long (it has 1026)", false},
 		{"prefix invalid UTF-8", RoleSpec{Name: "r", Buckets: scope("team-data", "\xff", AccessRead)}, guard, "buckets[0].prefix", "UTF-8", false},
+		{"prefix backtick", RoleSpec{Name: "r", Buckets: scope("team-data", craftedPrefix, AccessRead)}, guard, "buckets[0].prefix",
+			"prefix must not contain a backtick (`); AWS advises against it in object keys", true},
 		{"duplicate scope", RoleSpec{Name: "r", Buckets: []BucketScope{ok, ok}}, guard, "buckets[1]", `repeats bucket "team-data" (whole bucket) of scope 1`, false},
 		{"overlapping scopes", RoleSpec{Name: "r", Buckets: []BucketScope{{Bucket: "team-data", Prefix: "logs/", Access: AccessRead}, {Bucket: "team-data", Prefix: "logs/app/", Access: AccessWrite}}}, guard, "buckets[1]",
 			`overlaps scope 1 on bucket "team-data" (prefix "logs/" contains prefix "logs/app/"); merge them into one scope with the access you need`, true},

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Summary is a plan in plain language: what the role may do, for whom, for
@@ -97,12 +99,12 @@ func scopeClauses(sc BucketScope) []string {
 func grantPhrase(g grantKind, bucket, prefix string) string {
 	if g == grantList {
 		if prefix == "" {
-			return fmt.Sprintf("list every key in `%s`", bucket)
+			return "list every key in " + quoted(bucket)
 		}
 		if !strings.HasSuffix(prefix, "/") {
-			return fmt.Sprintf("list keys starting with `%s` in `%s`", prefix, bucket)
+			return fmt.Sprintf("list keys starting with %s in %s", quoted(prefix), quoted(bucket))
 		}
-		return fmt.Sprintf("list keys under `%s` in `%s`", prefix, bucket)
+		return fmt.Sprintf("list keys under %s in %s", quoted(prefix), quoted(bucket))
 	}
 	return objectsPhrase(grantVerb[g], bucket, prefix)
 }
@@ -114,12 +116,62 @@ func grantPhrase(g grantKind, bucket, prefix string) string {
 func objectsPhrase(verbs, bucket, prefix string) string {
 	switch {
 	case prefix == "":
-		return fmt.Sprintf("%s any object in `%s`", verbs, bucket)
+		return fmt.Sprintf("%s any object in %s", verbs, quoted(bucket))
 	case !strings.HasSuffix(prefix, "/"):
-		return fmt.Sprintf("%s objects whose keys start with `%s` in `%s`", verbs, prefix, bucket)
+		return fmt.Sprintf("%s objects whose keys start with %s in %s", verbs, quoted(prefix), quoted(bucket))
 	}
-	return fmt.Sprintf("%s objects under `%s/%s`", verbs, bucket, prefix)
+	return fmt.Sprintf("%s objects under %s", verbs, quoted(bucket+"/"+prefix))
 }
+
+// quoted puts a value of a spec (a bucket, a prefix, bucket/prefix)
+// between backticks for the words, so that no value can end its quote and
+// go on in rolegate's voice, nor look as if it did. Inside the quote a
+// backtick, and a character that looks like one, is written as its code
+// point (\u0060); a backslash as \\, so no value can pass for such an
+// escape; line breaks and tabs as \n, \r, \t; other control characters,
+// invisible formatting characters (bidirectional overrides, zero-width
+// spaces) and line separators as \uXXXX; a combining mark that would sit
+// on the opening backtick likewise; bytes that are not UTF-8 as \xXX.
+// Everything else, the usual prefixes included, is quoted as it is.
+// Validation refuses backticks and control characters in new prefixes;
+// this keeps the words true for a value stored before, whatever it holds.
+func quoted(v string) string {
+	var b strings.Builder
+	b.Grow(len(v) + 2)
+	b.WriteByte('`')
+	for i := 0; i < len(v); {
+		r, size := utf8.DecodeRuneInString(v[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02X`, v[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case strings.ContainsRune(backtickLookalikes, r) || unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) ||
+			(i == 0 && unicode.In(r, unicode.Mn, unicode.Me)):
+			if r > 0xFFFF {
+				fmt.Fprintf(&b, `\U%08X`, r)
+			} else {
+				fmt.Fprintf(&b, `\u%04X`, r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	b.WriteByte('`')
+	return b.String()
+}
+
+// backtickLookalikes are the backtick and the characters that pass for
+// one in most fonts: the modifier letter grave accent, the Greek varia,
+// the reversed prime and the fullwidth grave accent.
+const backtickLookalikes = "`\u02CB\u1FEF\u2035\uFF40"
 
 func trustWords(p Plan) string {
 	if p.AccountID == "" {

@@ -46,7 +46,13 @@ func buildPreview(ctx context.Context, d Deps, f requestForm, actor store.Actor)
 	if spec.Name == "" && (len(spec.Buckets) == 0 || spec.Buckets[0].Bucket == "") {
 		return preview{Empty: true}, nil
 	}
-	plan, err := provision.NewPlan(spec, d.Settings, provision.PlanMeta{RequestID: "preview", Requester: actor.Name})
+	// A preview is of a spec about to be submitted: Validate's rules for
+	// new specs apply, which NewPlan leaves to stored ones.
+	var plan provision.Plan
+	err := spec.Validate(d.Settings)
+	if err == nil {
+		plan, err = provision.NewPlan(spec, d.Settings, provision.PlanMeta{RequestID: "preview", Requester: actor.Name})
+	}
 	if err != nil && !f.setProblems(err) {
 		return preview{}, err
 	}

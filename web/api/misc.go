@@ -54,6 +54,11 @@ func handleAPIPreview(st Store) echo.HandlerFunc {
 		if err := decodeJSON(c, &b, false); err != nil {
 			return err
 		}
+		// Validate's rules for new specs apply, which NewPlan leaves to
+		// stored ones.
+		if err := b.spec().Validate(st.Settings()); err != nil {
+			return err
+		}
 		plan, err := provision.NewPlan(b.spec(), st.Settings(), provision.PlanMeta{RequestID: "preview", Requester: apiActor(c).Name})
 		if err != nil {
 			return err
