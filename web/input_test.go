@@ -114,6 +114,13 @@ func TestAPIWrongShapedValuesAre422(t *testing.T) {
 		{"/api/v1/requests", zOwner, with("name", 7), "name", "must be a string, not a number"},
 		{"/api/v1/requests", zOwner, with("justification", true), "justification", "must be a string, not true or false"},
 		{"/api/v1/requests", zOwner, with("buckets", map[string]any{}), "buckets", "must be an array, not an object"},
+		// Inside an array the field is named with its index, as validation names it.
+		{"/api/v1/preview", zOwner, map[string]any{"name": "a", "buckets": []map[string]any{{"bucket": 1, "access": "read"}}}, "buckets[0].bucket", "must be a string, not a number"},
+		{"/api/v1/requests", zOwner, with("buckets", []any{map[string]any{"bucket": "example-bucket", "access": "read"},
+			map[string]any{"bucket": "example-bucket", "prefix": true, "access": "read"}}), "buckets[1].prefix", "must be a string, not true or false"},
+		{"/api/v1/requests", zOwner, with("buckets", []any{map[string]any{"bucket": "example-bucket", "access": []string{"read"}}}), "buckets[0].access", "must be a string, not an array"},
+		{"/api/v1/requests", zOwner, with("buckets", []any{map[string]any{"bucket": "example-bucket", "access": "read"}, "other-bucket"}), "buckets[1]", "must be an object, not a string"},
+		{"/api/v1/requests", zOwner, with("managed_policies", []any{"ReadOnlyAccess", 7}), "managed_policies[1]", "must be a string, not a number"},
 		{pathf("/api/v1/requests/%d/approve", pending.ID), zApprover, map[string]any{"expires_at": "2027-01-01"}, "expires_at", "a date alone"},
 		{pathf("/api/v1/requests/%d/approve", pending.ID), zApprover, map[string]any{"version": 1e30}, "version", "must be a version number"},
 		{pathf("/api/v1/requests/%d/approve", pending.ID), zApprover, map[string]any{"version": -1}, "version", "must be a version number"},

@@ -106,9 +106,7 @@ func jsonError(body []byte, err error) error {
 		return newAPIError(http.StatusBadRequest, "malformed-json",
 			fmt.Sprintf("Malformed JSON: the body ends early, at line %d, column %d.", line, col))
 	case errors.As(err, &typ):
-		// Fields of the embedded spec are named after it; callers know
-		// them by their JSON names alone.
-		field := strings.TrimPrefix(typ.Field, "RoleSpec.")
+		field := fieldAt(body, typ)
 		if field == "" {
 			field = "(body)"
 		}
@@ -124,6 +122,101 @@ func jsonError(body []byte, err error) error {
 	// Every field's own shape errors are handled above; what is left is
 	// JSON the decoder could not read.
 	return newAPIError(http.StatusBadRequest, "malformed-json", "Malformed JSON: "+strings.TrimPrefix(err.Error(), "json: ")+".")
+}
+
+// fieldAt names the value a type error is about as validation names
+// fields: buckets[1].prefix. The decoder's path has the JSON names
+// (after the embedded spec's name, which callers never see) but no array
+// indices, so body is walked to the error's offset for them. A walk that
+// does not arrive at the same names, which cannot happen for the body's
+// own values, leaves the decoder's path as it is.
+func fieldAt(body []byte, typ *json.UnmarshalTypeError) string {
+	decoded := strings.TrimPrefix(typ.Field, "RoleSpec.")
+	var names []string
+	if decoded != "" {
+		names = strings.Split(decoded, ".")
+	}
+	steps, ok := stepsTo(body, typ.Offset)
+	var b strings.Builder
+	for _, s := range steps {
+		switch {
+		case s.key == nil:
+			fmt.Fprintf(&b, "[%d]", s.index)
+		case len(names) == 0 || !strings.EqualFold(*s.key, names[0]):
+			ok = false
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(names[0])
+			names = names[1:]
+		}
+	}
+	if !ok || len(names) > 0 {
+		return decoded
+	}
+	return b.String()
+}
+
+// pathStep is one step from a JSON value into another: by key, or by
+// index when key is nil.
+type pathStep struct {
+	key   *string
+	index int
+}
+
+// stepsTo walks the well-formed JSON in body to the value that ends at
+// offset (a literal) or starts just before it (an object or an array:
+// the decoder's offsets of a type error) and returns the steps to it.
+func stepsTo(body []byte, offset int64) ([]pathStep, bool) {
+	type level struct {
+		step   pathStep
+		object bool
+		inKey  bool // an object's next token is a key
+	}
+	var stack []level
+	// done moves past a value just read: to its object's next key, or
+	// its array's next index.
+	done := func() {
+		if n := len(stack); n > 0 {
+			if stack[n-1].object {
+				stack[n-1].inKey = true
+			} else {
+				stack[n-1].step.index++
+			}
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		d, isDelim := tok.(json.Delim)
+		if isDelim && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			done()
+			continue
+		}
+		if n := len(stack); n > 0 && stack[n-1].inKey {
+			key, _ := tok.(string)
+			stack[n-1].step.key, stack[n-1].inKey = &key, false
+			continue
+		}
+		if dec.InputOffset() >= offset {
+			steps := make([]pathStep, len(stack))
+			for i, l := range stack {
+				steps[i] = l.step
+			}
+			return steps, true
+		}
+		if isDelim {
+			stack = append(stack, level{object: d == '{', inKey: d == '{'})
+			continue
+		}
+		done()
+	}
 }
 
 func jsonKind(goType string) string {

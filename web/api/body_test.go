@@ -1,0 +1,41 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+// TestFieldAt: a type error is named with the indices of the arrays it
+// is in, with the fields' own names whatever case the body wrote them
+// in, through white space; the body itself is named "".
+func TestFieldAt(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ body, want string }{
+		{`{"name":"a","buckets":[{"bucket":1,"access":"read"}]}`, "buckets[0].bucket"},
+		{"{ \"Buckets\" :\n [ {\"bucket\":\"a\"} , { \"BUCKET\" : {\"x\": [1, 2]} } ] }", "buckets[1].bucket"},
+		{`{"buckets":[{"bucket":"a","prefix":"p/"}, [] ]}`, "buckets[1]"},
+		{`{"description":"x","managed_policies":["a","b",false]}`, "managed_policies[2]"},
+		{`{"name":["x"]}`, "name"},
+		{`{"buckets":{}}`, "buckets"},
+		{`[]`, ""},
+	} {
+		var b specBody
+		var typ *json.UnmarshalTypeError
+		if err := json.Unmarshal([]byte(tc.body), &b); !errors.As(err, &typ) {
+			t.Fatalf("%s: %v, want a type error", tc.body, err)
+		}
+		if got := fieldAt([]byte(tc.body), typ); got != tc.want {
+			t.Errorf("%s: field %q, want %q", tc.body, got, tc.want)
+		}
+	}
+	// An offset the walk cannot place, or places at other names, leaves
+	// the decoder's path.
+	body := []byte(`{"buckets":[{"bucket":"a"}]}`)
+	if got := fieldAt(body, &json.UnmarshalTypeError{Field: "RoleSpec.buckets.prefix", Offset: 99}); got != "buckets.prefix" {
+		t.Errorf("unplaced offset: %q", got)
+	}
+	if got := fieldAt(body, &json.UnmarshalTypeError{Field: "RoleSpec.name", Offset: 25}); got != "name" {
+		t.Errorf("offset at other names: %q", got)
+	}
+}
