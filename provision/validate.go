@@ -60,8 +60,8 @@ func (s RoleSpec) validated(set Settings, now time.Time, submitted bool) (string
 	s.validateScopes(&v, set, submitted)
 	s.validateSession(&v)
 	s.validateManaged(&v, set)
-	if s.ExpiresAt != nil && !s.ExpiresAt.After(now) {
-		v.add("expires_at", "expiry must be in the future (it is %s)", s.ExpiresAt.UTC().Format(time.RFC3339))
+	if s.ExpiresAt != nil {
+		checkExpiry(&v, *s.ExpiresAt, now)
 	}
 	// The policy size is only meaningful once every scope is well formed.
 	if len(v.list) == 0 {

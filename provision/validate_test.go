@@ -11,6 +11,14 @@ func TestValidate(t *testing.T) {
 	t.Parallel()
 	past := testTime.Add(-time.Hour)
 	future := testTime.Add(time.Hour)
+	tenYears := testTime.AddDate(10, 0, 0)
+	tooFar := tenYears.Add(time.Second)
+	// Valid RFC 3339, and the year 10000 in UTC, which JSON cannot write.
+	year10000, err := time.Parse(time.RFC3339, "9999-12-31T23:59:59-23:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y2400 := time.Date(2400, 1, 1, 0, 0, 0, 0, time.UTC)
 	ok := BucketScope{Bucket: "team-data", Access: AccessRead}
 	guard := testSettings()
 	guard.NamePrefix = "rg-"
@@ -91,6 +99,11 @@ func TestValidate(t *testing.T) {
 		{"managed none allowed", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, ManagedPolicies: []string{"AmazonSSMManagedInstanceCore"}}, DefaultSettings(), "managed_policies[0]", "no managed policies may be requested", false},
 		{"expiry past", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, ExpiresAt: &past}, guard, "expires_at", "expiry must be in the future (it is 2026-01-02T02:04:05Z)", true},
 		{"expiry future", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, ExpiresAt: &future}, guard, "", "", false},
+		{"expiry ten years ahead", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, ExpiresAt: &tenYears}, guard, "", "", false},
+		{"expiry past ten years", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, ExpiresAt: &tooFar}, guard, "expires_at",
+			"expiry must be at most 10 years ahead, no later than 2036-01-02T03:04:05Z (it is 2036-01-02T03:04:06Z); for a role that should not expire, set no expiry", true},
+		{"expiry in 2400", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, ExpiresAt: &y2400}, guard, "expires_at", "at most 10 years ahead", false},
+		{"expiry in the year 10000", RoleSpec{Name: "r", Buckets: []BucketScope{ok}, ExpiresAt: &year10000}, guard, "expires_at", "(it is 10000-01-01T22:59:59Z)", false},
 		{"policy too large", RoleSpec{Name: "r", Buckets: func() []BucketScope {
 			var out []BucketScope
 			for i := 0; i < 40; i++ {

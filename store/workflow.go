@@ -140,7 +140,8 @@ func (db *DB) validateSpec(spec provision.RoleSpec, justification string) error 
 // same transaction. It returns ErrForbidden when actor may not decide (the
 // requester never may), ErrConflict when the request is not pending at
 // that version or actor has decided already, ErrInvalid for a lengthened
-// expiry.
+// expiry, and a *provision.ValidationError at expires_at for an expiry in
+// the past or too far ahead.
 func (db *DB) Decide(ctx context.Context, actor Actor, id int64, version int, d Decision) (Request, error) {
 	if len(d.Comment) > 4000 {
 		return Request{}, errorf(KindInvalid, "comment is over 4000 characters")
@@ -237,8 +238,15 @@ func backToLive(ctx context.Context, tx pgx.Tx, id int64) error {
 // shortenExpiry records an approver's shorter expiry on r's current
 // version, as a lifetime from now. It may not lengthen what the version
 // asked for, nor, for a change that keeps the expiry in force, that
-// expiry (r.ExpiresAt); it returns ErrInvalid then.
+// expiry (r.ExpiresAt); it returns ErrInvalid then. An expiry in the
+// past or further ahead than provision.MaxExpiryYears is refused as in a
+// spec, with a *provision.ValidationError at expires_at.
 func (db *DB) shortenExpiry(ctx context.Context, tx pgx.Tx, r Request, until time.Time, now time.Time) error {
+	// The bound of every expiry asked for holds for an approver's too (a
+	// request that asked for none may get one).
+	if err := provision.CheckExpiry(until, now); err != nil {
+		return err
+	}
 	var requested *int64
 	var keeps bool
 	if err := tx.QueryRow(ctx, `SELECT requested_ttl_seconds, keeps_expiry FROM request_versions

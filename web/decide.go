@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/web/auth"
 )
@@ -78,7 +79,13 @@ func handleDecide(d Deps) echo.HandlerFunc {
 			return rerenderDecide(c, d, actor, in)
 		}
 		r, err := d.Store.Decide(c.Request().Context(), actor, id, version, dec)
-		if errors.Is(err, store.ErrInvalid) && dec.ExpiresAt != nil {
+		var verr *provision.ValidationError
+		switch {
+		case dec.ExpiresAt == nil:
+		case errors.As(err, &verr) && len(verr.Problems) == 1 && verr.Problems[0].Field == "expires_at":
+			in.Errors["expires_at"] = upperFirst(verr.Problems[0].Message) + "."
+			return rerenderDecide(c, d, actor, in)
+		case errors.Is(err, store.ErrInvalid):
 			_, msg, _ := userError(c, err)
 			in.Errors["expires_at"] = msg
 			return rerenderDecide(c, d, actor, in)

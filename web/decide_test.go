@@ -42,7 +42,8 @@ func TestApproverShortensExpiry(t *testing.T) {
 	for name, tc := range map[string]struct{ value, back, title, msg string }{
 		"lengthened":            {longer, "", "<title>Request #", "may shorten the expiry, not lengthen it"},
 		"lengthened, dashboard": {longer, "/dashboard?status=pending", "<title>Approver dashboard", "may shorten the expiry, not lengthen it"},
-		"past":                  {time.Now().Add(-time.Hour).UTC().Format(expiryLayout), "", "<title>Request #", "must be in the future"},
+		"past":                  {time.Now().Add(-time.Hour).UTC().Format(expiryLayout), "", "<title>Request #", "Expiry must be in the future"},
+		"year 9999":             {"9999-12-31T23:59", "", "<title>Request #", "Expiry must be at most 10 years ahead"},
 		"not a time":            {"next tuesday", "", "<title>Request #", "Enter a date and time (UTC)"},
 	} {
 		r := decide(tc.value, tc.back)

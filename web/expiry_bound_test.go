@@ -1,0 +1,69 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/web/problem"
+)
+
+// wantExpiryRefused fails the test unless r is a 422 at expires_at whose
+// message says the bound.
+func wantExpiryRefused(t *testing.T, r resp) {
+	t.Helper()
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	p := r.problem(t)
+	if p.Type != problem.Base+"validation-failed" || len(p.Errors) != 1 || p.Errors[0].Field != "expires_at" ||
+		!strings.Contains(p.Errors[0].Message, "at most 10 years ahead") {
+		t.Fatalf("problem %+v, want one at expires_at saying the bound", p)
+	}
+}
+
+// An expiry is at most ten years ahead wherever one is given: in a new
+// request, a preview, a change and an approval. The year 10000 in UTC
+// (valid RFC 3339 with an offset) was accepted once, and then every JSON
+// answer holding the request failed.
+func TestAPIExpiryAtMostTenYearsAhead(t *testing.T) {
+	env := setupAPI(t)
+	for _, at := range []string{"9999-12-31T23:59:59-23:00", "2400-01-01T00:00:00Z",
+		time.Now().UTC().AddDate(10, 0, 1).Format(time.RFC3339)} {
+		body := spec("far-reader")
+		body["expires_at"] = at
+		wantExpiryRefused(t, env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: body}))
+		wantExpiryRefused(t, env.do(req{method: "POST", path: "/api/v1/preview", as: asAlice, body: body}))
+	}
+	listed := env.do(req{method: "GET", path: "/api/v1/requests", as: asBob})
+	wantStatus(t, listed, http.StatusOK)
+
+	id := env.create(asAlice, "open-reader")
+	env.activate(id)
+	body := spec("open-reader")
+	body["expires_at"] = "2400-01-01T00:00:00Z"
+	wantExpiryRefused(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/changes", id), as: asAlice, body: body}))
+
+	// An approver may give a request that asked for no expiry one, within
+	// the same bound.
+	id = env.create(asAlice, "endless-reader")
+	wantExpiryRefused(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", id), as: asBob,
+		body: map[string]any{"expires_at": "2400-01-01T00:00:00Z"}}))
+	ok := env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", id), as: asBob,
+		body: map[string]any{"expires_at": time.Now().UTC().AddDate(9, 0, 0).Format(time.RFC3339)}})
+	wantStatus(t, ok, http.StatusOK)
+}
+
+// The form's date is held to the same bound, at its field.
+func TestFormExpiryAtMostTenYearsAhead(t *testing.T) {
+	f := uiProxyTest(t)
+	alice := f.client("alice", "")
+	alice.get("/requests/new")
+	form := url.Values{"name": {"far-reader"}, "justification": {"reports"}, "bucket": {"team-reports"},
+		"prefix": {"daily/"}, "access": {"read"}, "expires": {"2400-01-01"}}
+	r := alice.post("/requests/new", form)
+	if r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("%d, want 422\n%s", r.status, pageExcerpt(r.body))
+	}
+	pageHas(t, r, `id="f-expires-error"`, "expiry must be at most 10 years ahead", `value="2400-01-01"`)
+}
