@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -43,5 +44,51 @@ func wantExpiryProblem(t *testing.T, err error, msg string) {
 	if !errors.As(err, &verr) || len(verr.Problems) != 1 || verr.Problems[0].Field != "expires_at" ||
 		!strings.Contains(verr.Problems[0].Message, msg) {
 		t.Fatalf("err = %v, want a problem at expires_at saying %q", err, msg)
+	}
+}
+
+// TestExpiryMigrationCapsDatesJSONCannotWrite: migration 16 brings every
+// expiry stored past the year 9999 (an RFC 3339 offset made
+// 9999-12-31T23:59:59-23:00 the year 10000 in UTC) back to 31 December
+// 9999, which JSON can write, and the database refuses such dates from
+// then on.
+func TestExpiryMigrationCapsDatesJSONCannotWrite(t *testing.T) {
+	db, ctx := setupBelow(t, 16)
+	if _, err := db.Pool().Exec(ctx, `
+		BEGIN;
+		SET CONSTRAINTS ALL DEFERRED;
+		INSERT INTO requests (id, account, role_name, requester, status, version, live_version, role_arn, instance_profile_arn,
+			activated_at, expires_at) OVERRIDING SYSTEM VALUE
+		VALUES (1, 'default', 'far-reader', 'alice', 'active', 1, 1, 'arn:aws:iam::123456789012:role/rolegate/far-reader',
+			'arn:aws:iam::123456789012:instance-profile/rolegate/far-reader', now(), '10000-01-01T22:59:59Z'),
+		       (2, 'default', 'near-reader', 'alice', 'active', 1, 1, 'arn:aws:iam::123456789012:role/rolegate/near-reader',
+			'arn:aws:iam::123456789012:instance-profile/rolegate/near-reader', now(), '2030-01-01T00:00:00Z');
+		INSERT INTO request_versions (request_id, version, justification, created_by, expires_at, requested_ttl_seconds, search_doc)
+		VALUES (1, 1, 'why', 'alice', '10000-01-01T22:59:59Z', 251000000000, ''), (2, 1, 'why', 'alice', '2030-01-01T00:00:00Z', 100000, '');
+		INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
+		VALUES (1, 1, 0, 'alpha', '', 'read'), (2, 1, 0, 'alpha', 'b/', 'read');
+		COMMIT`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	capped := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	for id, want := range map[int64]time.Time{1: capped, 2: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		r := mustGet(t, db, id)
+		if r.ExpiresAt == nil || !r.ExpiresAt.Equal(want) || r.Spec.ExpiresAt == nil || !r.Spec.ExpiresAt.Equal(want) {
+			t.Errorf("request %d expires at %v (spec %v), want %v", id, r.ExpiresAt, r.Spec.ExpiresAt, want)
+		}
+		if _, err := json.Marshal(r); err != nil {
+			t.Errorf("request %d: %v", id, err)
+		}
+	}
+	for _, stmt := range []string{
+		`UPDATE requests SET expires_at = '10000-01-01T00:00:00Z' WHERE id = 2`,
+		`UPDATE request_versions SET expires_at = '10000-01-01T00:00:00Z' WHERE request_id = 2`,
+	} {
+		if _, err := db.Pool().Exec(ctx, stmt); err == nil {
+			t.Errorf("%s: accepted", stmt)
+		}
 	}
 }

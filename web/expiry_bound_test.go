@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rolegate/rolegate/web/api"
 	"github.com/rolegate/rolegate/web/problem"
 )
 
@@ -52,6 +53,50 @@ func TestAPIExpiryAtMostTenYearsAhead(t *testing.T) {
 	ok := env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", id), as: asBob,
 		body: map[string]any{"expires_at": time.Now().UTC().AddDate(9, 0, 0).Format(time.RFC3339)}})
 	wantStatus(t, ok, http.StatusOK)
+}
+
+// A database written before the bound may hold an expiry past the year
+// 9999: the schema's migration caps it, and every answer that holds the
+// request, lists included, is still written.
+func TestAPIAnswersWithAnExpiryStoredPastTheYear9999(t *testing.T) {
+	env := setupAPI(t)
+	ctx := ctxT(t)
+	pending := env.create(asAlice, "far-pending")
+	active := env.create(asAlice, "far-active")
+	env.activate(active)
+	if err := env.db.MigrateDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const far = "10000-01-01T22:59:59Z" // 9999-12-31T23:59:59-23:00 in UTC
+	if _, err := env.db.Pool().Exec(ctx, `UPDATE request_versions SET expires_at = $1 WHERE request_id IN ($2, $3)`, far, pending, active); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.db.Pool().Exec(ctx, `UPDATE requests SET expires_at = $1 WHERE id = $2`, far, active); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.db.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, as := range []string{asBob, asCarol, asAlice} {
+		wantStatus(t, env.do(req{method: "GET", path: "/api/v1/requests", as: as}), http.StatusOK)
+	}
+	wantStatus(t, env.do(req{method: "GET", path: "/api/v1/roles", as: asErin}), http.StatusOK)
+	r := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", active), as: asAlice})
+	wantStatus(t, r, http.StatusOK)
+	v := r.detail(t)
+	capped := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	if v.ExpiresAt == nil || !v.ExpiresAt.Equal(capped) || v.Spec.ExpiresAt == nil || !v.Spec.ExpiresAt.Equal(capped) {
+		t.Fatalf("expires at %v (spec %v), want %v", v.ExpiresAt, v.Spec.ExpiresAt, capped)
+	}
+	var detail api.RequestDetail
+	g := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", pending), as: asBob})
+	wantStatus(t, g, http.StatusOK)
+	if g.json(t, &detail); detail.Spec.ExpiresAt == nil || !detail.Spec.ExpiresAt.Equal(capped) {
+		t.Fatalf("pending request's spec expires at %v, want %v", detail.Spec.ExpiresAt, capped)
+	}
+	wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", pending), as: asBob, body: map[string]any{}}), http.StatusOK)
+	wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/revoke", active), as: asAlice, body: map[string]any{}}), http.StatusOK)
 }
 
 // The form's date is held to the same bound, at its field.
