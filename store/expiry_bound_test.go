@@ -47,6 +47,40 @@ func wantExpiryProblem(t *testing.T, err error, msg string) {
 	}
 }
 
+// TestLongLifetimesDoNotWrapAround: a lifetime stored before expiries
+// were bounded goes live as asked, not wrapped around by time.Duration's
+// 292 years; one too long for any date JSON can write stops at the
+// latest the store keeps.
+func TestLongLifetimesDoNotWrapAround(t *testing.T) {
+	f, ctx := setup(t, store.Options{})
+	y2400 := time.Date(2400, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name string
+		ttl  int64 // seconds
+		want time.Time
+	}{
+		// Asked for 2400 at submission; activated an hour later.
+		{"to-2400", y2400.Unix() - f.clock.Now().Unix(), y2400.Add(time.Hour)},
+		{"for-ever", 400_000 * 366 * 24 * 3600, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)},
+	} {
+		r := mustCreate(t, f.db, expiring(newRequest(c.name, "alice"), f.clock.Now().Add(48*time.Hour)))
+		if _, err := f.db.Pool().Exec(ctx, `UPDATE request_versions SET expires_at = $2, requested_ttl_seconds = $3
+			WHERE request_id = $1`, r.ID, y2400, c.ttl); err != nil {
+			t.Fatal(err)
+		}
+		approve(t, f.db, bob, r)
+		f.clock.Advance(time.Hour)
+		active := provisionNow(t, f, mustGet(t, f.db, r.ID))
+		if active.ExpiresAt == nil || !active.ExpiresAt.Equal(c.want) {
+			t.Errorf("%s: expires at %v, want %v", c.name, active.ExpiresAt, c.want)
+		}
+		if _, err := json.Marshal(active); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		f.clock.Advance(-time.Hour)
+	}
+}
+
 // TestExpiryMigrationCapsDatesJSONCannotWrite: migration 16 brings every
 // expiry stored past the year 9999 (an RFC 3339 offset made
 // 9999-12-31T23:59:59-23:00 the year 10000 in UTC) back to 31 December

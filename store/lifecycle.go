@@ -159,7 +159,7 @@ func (db *DB) CompleteProvisioning(ctx context.Context, id int64, version int, r
 			ttl = approved
 		}
 		if ttl != nil {
-			if t := now.Add(time.Duration(*ttl) * time.Second); expires == nil || t.Before(*expires) {
+			if t := afterSeconds(now, *ttl); expires == nil || t.Before(*expires) {
 				expires = &t
 			}
 		}

@@ -166,7 +166,7 @@ func (w *newRequestWrite) created() Created {
 		Request: Request{ID: w.id, Requester: in.Requester, Status: StatusPending, Version: 1, Spec: spec,
 			Justification: in.Justification, CreatedAt: now, UpdatedAt: now},
 		First: Version{Number: 1, Spec: spec, Justification: in.Justification, CreatedBy: in.Requester,
-			CreatedAt: now, TTL: time.Duration(w.va.ttlSeconds()) * time.Second},
+			CreatedAt: now, TTL: secondsDuration(w.va.ttlSeconds())},
 		Submitted: Event{ID: w.eventID, RequestID: w.id, Version: 1, Actor: in.Requester, Kind: EventSubmitted,
 			Data: w.data, CreatedAt: now, Account: spec.Account},
 	}

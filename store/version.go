@@ -139,7 +139,7 @@ func scanVersions(rows pgx.Rows) ([]Version, error) {
 			&v.Terraform, &v.TerraformSHA256, &scopes, &decisions); err != nil {
 			return nil, interpret(err)
 		}
-		v.TTL = time.Duration(ttl) * time.Second
+		v.TTL = secondsDuration(ttl)
 		if err := decodeSpec(&v.Spec, maxSession, scopes); err != nil {
 			return nil, err
 		}

@@ -264,7 +264,7 @@ func (db *DB) shortenExpiry(ctx context.Context, tx pgx.Tx, r Request, until tim
 		}
 	} else if requested != nil && ttl > *requested {
 		return errorf(KindInvalid, "approvers may shorten the expiry, not lengthen it (asked for %s)",
-			time.Duration(*requested)*time.Second)
+			secondsDuration(*requested))
 	}
 	_, err := tx.Exec(ctx, `UPDATE request_versions SET approved_ttl_seconds = least(coalesce(approved_ttl_seconds, $3), $3)
 		WHERE request_id = $1 AND version = $2`, r.ID, r.Version, ttl)
