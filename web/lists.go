@@ -170,16 +170,41 @@ func knownAccount(set provision.Settings, name string) error {
 func handleMyRequests(d Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		actor, _ := auth.ActorOf(c)
-		if err := onceEach(c.QueryParams(), "cursor"); err != nil {
+		if err := onceEach(c.QueryParams(), "cursor", "account"); err != nil {
 			return err
 		}
-		page, err := d.Store.ListRequests(c.Request().Context(), store.ListFilter{
-			Requester: actor.Name, Cursor: c.QueryParam("cursor"), Limit: pageSize})
+		v := myRequestsView{Account: c.QueryParam("account"), Paged: c.QueryParam("cursor") != ""}
+		if err := knownAccount(d.Settings, v.Account); err != nil {
+			return err
+		}
+		if names := d.Settings.AccountNames(); len(names) > 1 {
+			v.Accounts = names
+		}
+		var err error
+		v.Page, err = d.Store.ListRequests(c.Request().Context(), store.ListFilter{
+			Requester: actor.Name, Account: v.Account, Cursor: c.QueryParam("cursor"), Limit: pageSize})
 		if err != nil {
 			return err
 		}
-		return render(c, http.StatusOK, myRequestsPage(page, c.QueryParam("cursor") != ""))
+		return render(c, http.StatusOK, myRequestsPage(v))
 	}
+}
+
+// myRequestsView is one page of the user's own requests, with the account
+// filter (Accounts: the accounts to choose from, when there are several).
+type myRequestsView struct {
+	Page     store.RequestPage
+	Paged    bool
+	Account  string
+	Accounts []string
+}
+
+// base is the page's address with its filter, for the pager.
+func (v myRequestsView) base() string {
+	if v.Account == "" {
+		return "/requests"
+	}
+	return "/requests?" + url.Values{"account": {v.Account}}.Encode()
 }
 
 // handleRoles lists the active roles with their ARNs, expiry and drift.
@@ -287,4 +312,14 @@ func current(on bool) string {
 		return "page"
 	}
 	return "false"
+}
+
+// withCursor is base, an address with or without a query, asking for the
+// page after cursor.
+func withCursor(base, cursor string) string {
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "cursor=" + url.QueryEscape(cursor)
 }
