@@ -207,9 +207,9 @@ func keysPhrase(bucket string, prefixes []string) string {
 	var out []string
 	for _, p := range prefixes {
 		if strings.HasSuffix(p, "/") {
-			out = append(out, quoted(bucket+"/"+p))
+			out = append(out, Quoted(bucket+"/"+p))
 		} else {
-			out = append(out, "keys starting with "+quoted(bucket+"/"+p))
+			out = append(out, "keys starting with "+Quoted(bucket+"/"+p))
 		}
 	}
 	return andList(out)
@@ -217,5 +217,5 @@ func keysPhrase(bucket string, prefixes []string) string {
 
 // scopeLabel names a scope for reasons: "`b/p` (read)".
 func scopeLabel(s BucketScope) string {
-	return fmt.Sprintf("%s (%s)", quoted(s.Bucket+"/"+s.Prefix), s.Access)
+	return fmt.Sprintf("%s (%s)", Quoted(s.Bucket+"/"+s.Prefix), s.Access)
 }

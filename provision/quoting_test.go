@@ -89,19 +89,19 @@ func TestQuotedCannotBeEnded(t *testing.T) {
 	}
 	seen := map[string]string{}
 	for _, v := range values {
-		q := quoted(v)
+		q := Quoted(v)
 		inner, ok := strings.CutPrefix(q, "`")
 		if inner, ok = strings.CutSuffix(inner, "`"); !ok || len(q) < 2 {
-			t.Errorf("quoted(%q) = %q: not between backticks", v, q)
+			t.Errorf("Quoted(%q) = %q: not between backticks", v, q)
 			continue
 		}
 		if !utf8.ValidString(inner) {
-			t.Errorf("quoted(%q) = %q: not UTF-8", v, q)
+			t.Errorf("Quoted(%q) = %q: not UTF-8", v, q)
 		}
 		for i, r := range inner {
 			if strings.ContainsRune(backtickLookalikes, r) || unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) ||
 				(i == 0 && unicode.In(r, unicode.Mn, unicode.Me)) {
-				t.Errorf("quoted(%q) = %q holds %U", v, q, r)
+				t.Errorf("Quoted(%q) = %q holds %U", v, q, r)
 			}
 		}
 		if w, dup := seen[q]; dup {
@@ -110,8 +110,8 @@ func TestQuotedCannotBeEnded(t *testing.T) {
 		seen[q] = v
 	}
 	for _, v := range []string{"team-payroll/reports/2026/", "données/é/", "a b (c); d"} {
-		if got := quoted(v); got != "`"+v+"`" {
-			t.Errorf("quoted(%q) = %q, want it as it is", v, got)
+		if got := Quoted(v); got != "`"+v+"`" {
+			t.Errorf("Quoted(%q) = %q, want it as it is", v, got)
 		}
 	}
 }

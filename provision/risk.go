@@ -85,10 +85,10 @@ func AssessRisks(p Plan, t RiskThresholds, c RiskContext) []Risk {
 	for _, s := range p.Scopes {
 		buckets[s.Bucket] = true
 		if s.Prefix == "" && s.Access.has(grantPut) {
-			whole = append(whole, quoted(s.Bucket))
+			whole = append(whole, Quoted(s.Bucket))
 		}
 		if s.Access.has(grantDelete) {
-			deletes = append(deletes, quoted(s.Bucket+"/"+s.Prefix))
+			deletes = append(deletes, Quoted(s.Bucket+"/"+s.Prefix))
 		}
 	}
 	if len(whole) > 0 {
@@ -116,7 +116,7 @@ func AssessRisks(p Plan, t RiskThresholds, c RiskContext) []Risk {
 	var shared []string
 	for b := range buckets {
 		if n := c.OtherRoles[b]; n >= t.SharedBucketRoles {
-			shared = append(shared, fmt.Sprintf("%s (%d other roles)", quoted(b), n))
+			shared = append(shared, fmt.Sprintf("%s (%d other roles)", Quoted(b), n))
 		}
 	}
 	if len(shared) > 0 {

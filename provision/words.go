@@ -99,12 +99,12 @@ func scopeClauses(sc BucketScope) []string {
 func grantPhrase(g grantKind, bucket, prefix string) string {
 	if g == grantList {
 		if prefix == "" {
-			return "list every key in " + quoted(bucket)
+			return "list every key in " + Quoted(bucket)
 		}
 		if !strings.HasSuffix(prefix, "/") {
-			return fmt.Sprintf("list keys starting with %s in %s", quoted(prefix), quoted(bucket))
+			return fmt.Sprintf("list keys starting with %s in %s", Quoted(prefix), Quoted(bucket))
 		}
-		return fmt.Sprintf("list keys under %s in %s", quoted(prefix), quoted(bucket))
+		return fmt.Sprintf("list keys under %s in %s", Quoted(prefix), Quoted(bucket))
 	}
 	return objectsPhrase(grantVerb[g], bucket, prefix)
 }
@@ -116,26 +116,29 @@ func grantPhrase(g grantKind, bucket, prefix string) string {
 func objectsPhrase(verbs, bucket, prefix string) string {
 	switch {
 	case prefix == "":
-		return fmt.Sprintf("%s any object in %s", verbs, quoted(bucket))
+		return fmt.Sprintf("%s any object in %s", verbs, Quoted(bucket))
 	case !strings.HasSuffix(prefix, "/"):
-		return fmt.Sprintf("%s objects whose keys start with %s in %s", verbs, quoted(prefix), quoted(bucket))
+		return fmt.Sprintf("%s objects whose keys start with %s in %s", verbs, Quoted(prefix), Quoted(bucket))
 	}
-	return fmt.Sprintf("%s objects under %s", verbs, quoted(bucket+"/"+prefix))
+	return fmt.Sprintf("%s objects under %s", verbs, Quoted(bucket+"/"+prefix))
 }
 
-// quoted puts a value of a spec (a bucket, a prefix, bucket/prefix)
-// between backticks for the words, so that no value can end its quote and
-// go on in rolegate's voice, nor look as if it did. Inside the quote a
-// backtick, and a character that looks like one, is written as its code
-// point (\u0060); a backslash as \\, so no value can pass for such an
-// escape; line breaks and tabs as \n, \r, \t; other control characters,
-// invisible formatting characters (bidirectional overrides, zero-width
-// spaces) and line separators as \uXXXX; a combining mark that would sit
-// on the opening backtick likewise; bytes that are not UTF-8 as \xXX.
-// Everything else, the usual prefixes included, is quoted as it is.
-// Validation refuses backticks and control characters in new prefixes;
-// this keeps the words true for a value stored before, whatever it holds.
-func quoted(v string) string {
+// Quoted puts a value of a spec (a bucket, a prefix, bucket/prefix)
+// between backticks for the words, and for anything else that names one
+// in a line people read (a change's scope lines, a dashboard row), so
+// that no value can end its quote and go on in rolegate's voice, nor look
+// as if it did. Inside the quote a backtick, and a character that looks
+// like one, is written as its code point (\u0060); a backslash as \\, so
+// no value can pass for such an escape; line breaks and tabs as \n, \r,
+// \t; other control characters, invisible formatting characters
+// (bidirectional overrides, zero-width spaces) and line separators as
+// \uXXXX; a combining mark that would sit on the opening backtick
+// likewise; bytes that are not UTF-8 as \xXX. Everything else, the usual
+// prefixes and their spaces, parentheses and semicolons included, is
+// quoted as it is. Validation refuses backticks and control characters in
+// new prefixes; this keeps the words true for a value stored before,
+// whatever it holds. It never fails.
+func Quoted(v string) string {
 	var b strings.Builder
 	b.Grow(len(v) + 2)
 	b.WriteByte('`')

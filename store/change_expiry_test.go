@@ -102,7 +102,7 @@ func TestChangeKeepsTheExpiryInForce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := changeDiff(t, f.db, r2.ID, 2), []string{"+ reports/ (read)"}; !slices.Equal(got, want) {
+	if got, want := changeDiff(t, f.db, r2.ID, 2), []string{"+ `reports/` (read)"}; !slices.Equal(got, want) {
 		t.Fatalf("diff = %q, want %q", got, want)
 	}
 	got2 := provisionNow(t, f, approve(t, f.db, bob, changed2))

@@ -32,7 +32,7 @@ func TestChangeRequestOnALiveRole(t *testing.T) {
 	if v2.Version != 2 || v2.Status != store.StatusPending || v2.LiveVersion != 1 || v2.RoleARN != v1.RoleARN {
 		t.Fatalf("after the change request: %+v", v2)
 	}
-	wantDiff := []string{"+ delta/ (write)", "- gamma/ (read)", "~ alpha/ (read -> read-write)"}
+	wantDiff := []string{"+ `delta/` (write)", "- `gamma/` (read)", "~ `alpha/` (read -> read-write)"}
 	if got := store.DiffSpecs(v1.Spec, next).Lines(); !slices.Equal(got, wantDiff) {
 		t.Fatalf("DiffSpecs = %q, want %q", got, wantDiff)
 	}
@@ -127,7 +127,7 @@ func TestRejectedChangeLeavesTheLiveRole(t *testing.T) {
 	if err != nil || len(events) != 2 {
 		t.Fatalf("change events = %+v, %v", events, err)
 	}
-	if diff, _ := events[1].Data["diff"].([]any); len(diff) != 1 || diff[0] != "~ alpha/ (read -> write)" {
+	if diff, _ := events[1].Data["diff"].([]any); len(diff) != 1 || diff[0] != "~ `alpha/` (read -> write)" {
 		t.Fatalf("diff of the second change = %v, want the escalation from the live version", events[1].Data["diff"])
 	}
 

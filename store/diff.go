@@ -118,9 +118,12 @@ func DiffSpecs(old, new provision.RoleSpec) SpecDiff {
 	return d
 }
 
-// Lines renders the diff one change per line: "+ bucket/prefix (access)".
+// Lines renders the diff one change per line: "+ `bucket/prefix`
+// (access)", each bucket/prefix quoted as the words quote it
+// (provision.Quoted), so a prefix, which may hold spaces, parentheses and
+// semicolons, cannot add words or a line of its own.
 func (d SpecDiff) Lines() []string {
-	scope := func(b, p string) string { return b + "/" + p }
+	scope := func(b, p string) string { return provision.Quoted(b + "/" + p) }
 	var out []string
 	for _, s := range d.Added {
 		out = append(out, fmt.Sprintf("+ %s (%s)", scope(s.Bucket, s.Prefix), s.Access))

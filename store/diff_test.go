@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,5 +33,66 @@ func TestPolicyDiffShowsWhatAChangeGrants(t *testing.T) {
 	bad.Buckets = []provision.BucketScope{{Bucket: "*", Access: provision.AccessRead}}
 	if got := store.PolicyDiff(old, bad, provision.DefaultSettings()); got != nil {
 		t.Fatalf("an invalid spec produced a diff: %v", got)
+	}
+}
+
+// spoofingPrefix is a prefix validation accepts that, shown bare after
+// its bucket, goes on as a second line of its own: "+ b/tmp/ (read); -
+// other/ (read)" reads as if the change also removed a scope.
+const spoofingPrefix = "tmp/ (read); - other/"
+
+// outsideQuotes is line with each backtick-quoted value put as "…": the
+// words rolegate says itself.
+func outsideQuotes(line string) string {
+	var out []string
+	for i, part := range strings.Split(line, "`") {
+		if i%2 == 0 {
+			out = append(out, part)
+		}
+	}
+	return strings.Join(out, "…")
+}
+
+// TestDiffLinesKeepEachScopeInItsQuotes: a change's scope lines quote
+// each bucket/prefix as the words do, so a prefix with spaces,
+// parentheses and semicolons, or one stored before backticks were
+// refused, cannot add a line's words of its own; ordinary scopes read as
+// they are.
+func TestDiffLinesKeepEachScopeInItsQuotes(t *testing.T) {
+	t.Parallel()
+	scope := func(prefix string, a provision.Access) provision.BucketScope {
+		return provision.BucketScope{Bucket: "team-payroll", Prefix: prefix, Access: a}
+	}
+	const backticked = "in/` (read)\n- `team-payroll/archive/"
+	old := provision.RoleSpec{Buckets: []provision.BucketScope{scope("", provision.AccessRead), scope(backticked, provision.AccessRead)}}
+	next := provision.RoleSpec{Buckets: []provision.BucketScope{scope("", provision.AccessReadWrite), scope(spoofingPrefix, provision.AccessRead)}}
+	got := store.DiffSpecs(old, next).Lines()
+	want := []string{
+		"+ `team-payroll/tmp/ (read); - other/` (read)",
+		"- `team-payroll/in/\\u0060 (read)\\n- \\u0060team-payroll/archive/` (read)",
+		"~ `team-payroll/` (read -> read-write)",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Lines =\n%q\nwant\n%q", got, want)
+	}
+	for i, skeleton := range []string{"+ … (read)", "- … (read)", "~ … (read -> read-write)"} {
+		if s := outsideQuotes(got[i]); s != skeleton {
+			t.Errorf("line %q says %q outside its quotes, want %q", got[i], s, skeleton)
+		}
+	}
+}
+
+// TestChangeEventQuotesASpoofingPrefix: the diff a change's event keeps,
+// which the request page and the API show, quotes a prefix a requester
+// may submit today.
+func TestChangeEventQuotesASpoofingPrefix(t *testing.T) {
+	f, ctx := setup(t, store.Options{})
+	live := activate(t, f, mustCreate(t, f.db, newRequest("payroll-reader", "alice", read("team-payroll"))))
+	next := withScopes(live.Spec, read("team-payroll"), provision.BucketScope{Bucket: "other-bucket", Prefix: spoofingPrefix, Access: provision.AccessRead})
+	if _, err := f.db.RequestChange(ctx, alice, live.ID, store.NewVersion{Spec: next, Justification: "reads tmp too"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := changeDiff(t, f.db, live.ID, 2), []string{"+ `other-bucket/tmp/ (read); - other/` (read)"}; !slices.Equal(got, want) {
+		t.Fatalf("diff in the event = %q, want %q", got, want)
 	}
 }
