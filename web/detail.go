@@ -260,6 +260,9 @@ func ago(t time.Time) string {
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
+// bucketsText lists a spec's scopes in short: "`bucket/prefix` (read),
+// `other` (write)", each bucket/prefix quoted as the words quote it, so a
+// prefix cannot pass for more scopes or words of rolegate's.
 func bucketsText(spec provision.RoleSpec) string {
 	parts := make([]string, 0, len(spec.Buckets))
 	for _, s := range spec.Buckets {
@@ -267,7 +270,7 @@ func bucketsText(spec provision.RoleSpec) string {
 		if s.Prefix != "" {
 			p += "/" + s.Prefix
 		}
-		parts = append(parts, p+" ("+string(s.Access)+")")
+		parts = append(parts, provision.Quoted(p)+" ("+string(s.Access)+")")
 	}
 	return strings.Join(parts, ", ")
 }

@@ -111,3 +111,34 @@ func TestPagesPrefixCannotEndItsQuote(t *testing.T) {
 		pageLacks(t, p, "under `team-payroll/tmp/` (none", "under `tmp/` (none")
 	}
 }
+
+// spoofingPrefix is a prefix a requester may submit that, shown bare
+// after its bucket, goes on in rolegate's voice: "+ b/tmp/ (read); -
+// other/ (read)" reads as if a change also removed a scope, and "b/a/
+// (read), b/tmp/ (read); - other/ (read)" as a third scope.
+const spoofingPrefix = "tmp/ (read); - other/"
+
+// TestPagesScopeListsQuoteAPrefix: the scope lines of a change on the
+// request's timeline, its list of versions and its dashboard row quote
+// each bucket/prefix as the words do, so a prefix cannot add words of
+// its own.
+func TestPagesScopeListsQuoteAPrefix(t *testing.T) {
+	f := uiProxyTest(t)
+	alice := f.client("alice", "")
+	live := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("spoof-lines", "alice"))) // read on team-reports/daily/
+	page := pathf("/requests/%d", live.ID)
+	changed := alice.follow(page+"/change", url.Values{"name": {"spoof-lines"}, "justification": {"tmp too"},
+		"bucket": {"team-reports", "team-reports"}, "prefix": {"daily/", spoofingPrefix}, "access": {"read", "read"}})
+	textHas(t, changed, "Change to spoof-lines submitted")
+
+	bob := f.client("bob", "approvers")
+	detail, dash := bob.get(page), bob.get("/dashboard")
+	textHas(t, detail, "+ `team-reports/tmp/ (read); - other/` (read)",
+		": `team-reports/daily/` (read), `team-reports/tmp/ (read); - other/` (read)")
+	textHas(t, dash, "`team-reports/daily/` (read), `team-reports/tmp/ (read); - other/` (read)")
+	// What the pages said before: the prefix's own "(read); - other/"
+	// followed by rolegate's "(read)", unquoted.
+	for _, p := range []uiResponse{detail, dash} {
+		pageLacks(t, p, "/tmp/ (read); - other/ (read)")
+	}
+}
