@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // searchSQL is the condition of a free-text search, whose LIKE pattern
@@ -69,22 +72,26 @@ type trigramStats struct {
 // ASCII letters and digits, as the trigram index splits them; a text
 // with other letters is left whole, since the index's split of those
 // depends on the database's locale.
+//
+// The word keeps its case as typed: ILIKE folds case by the database's
+// collation, in which a letter need not fold as Go's ToLower folds it
+// (Turkish: 'I' is the capital of 'ı'), so only the same letters ask
+// exactly what the whole text does of them.
 func narrowSearch(text string, st *trigramStats) string {
 	if st == nil || len(st.share) == 0 {
 		return ""
 	}
-	text = strings.ToLower(text)
 	for _, r := range text {
 		if r >= 0x80 {
 			return ""
 		}
 	}
 	words := strings.FieldsFunc(text, func(r rune) bool {
-		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9')
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
 	})
 	best, bestShare, common := "", 1.0, false
 	for _, w := range words {
-		lo, hi := st.wordShares(w)
+		lo, hi := st.wordShares(strings.ToLower(w))
 		if hi >= commonTrigramShare {
 			common = true
 		}
@@ -92,11 +99,11 @@ func narrowSearch(text string, st *trigramStats) string {
 			best, bestShare = w, lo
 		}
 	}
-	if !common || bestShare > rareWordShare || best == text {
+	if !common || bestShare > rareWordShare {
 		return ""
 	}
 	for _, w := range words {
-		if w != best {
+		if !strings.EqualFold(w, best) {
 			return best
 		}
 	}
@@ -120,27 +127,48 @@ func (st *trigramStats) wordShares(w string) (lo, hi float64) {
 }
 
 // searchStatsTTL is how long the trigram statistics are used before they
-// are read again (autovacuum's ANALYZE renews them as the table grows).
-const searchStatsTTL = 10 * time.Minute
+// are read again (autovacuum's ANALYZE renews them as the table grows);
+// after a failed read they are tried again after searchStatsRetry.
+const (
+	searchStatsTTL   = 10 * time.Minute
+	searchStatsRetry = 30 * time.Second
+)
 
 // searchStats caches the trigram statistics of the search documents.
 type searchStats struct {
-	mu     sync.Mutex
-	stats  *trigramStats
-	loaded time.Time
+	mu    sync.Mutex
+	stats *trigramStats
+	next  time.Time // when to read them again
 }
 
 // trigrams returns the trigram statistics, read again after
 // searchStatsTTL; nil when there are none (the table was never analyzed,
-// or the database role does not own it and so cannot see them). Not
-// knowing only makes the search ask the index for the whole text.
+// or the database role does not own it and so cannot see them) or they
+// could not be read. Not knowing only makes the search ask the index for
+// the whole text. The read is the cache's, not the caller's: a search
+// whose client went away does not leave the others without statistics.
 func (db *DB) trigrams(ctx context.Context) *trigramStats {
 	c := &db.search
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.loaded.IsZero() && time.Since(c.loaded) < searchStatsTTL {
+	now := time.Now()
+	if now.Before(c.next) {
 		return c.stats
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	st, err := db.readTrigrams(ctx)
+	if err != nil {
+		// Kept as they were (none, or the last read), tried again soon.
+		c.next = now.Add(searchStatsRetry)
+		return c.stats
+	}
+	c.stats, c.next = st, now.Add(searchStatsTTL)
+	return st
+}
+
+// readTrigrams reads the trigram statistics; nil when there are none.
+func (db *DB) readTrigrams(ctx context.Context) (*trigramStats, error) {
 	var (
 		elems []string
 		freqs []float32
@@ -149,24 +177,27 @@ func (db *DB) trigrams(ctx context.Context) *trigramStats {
 		SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats_ext_exprs
 		WHERE statistics_schemaname = current_schema() AND statistics_name = 'request_versions_search_trgm'
 		  AND most_common_elems IS NOT NULL`).Scan(&elems, &freqs)
-	c.loaded = time.Now()
-	c.stats = nil
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
 	// The frequencies are one a trigram, then the least, the greatest
 	// and the share of NULLs.
-	if err != nil || len(freqs) != len(elems)+3 {
-		return nil
+	if len(freqs) != len(elems)+3 {
+		return nil, nil
 	}
 	st := &trigramStats{share: make(map[string]float64, len(elems)), floor: float64(freqs[len(elems)])}
 	for i, e := range elems {
 		st.share[e] = float64(freqs[i])
 	}
-	c.stats = st
-	return st
+	return st, nil
 }
 
 // forgetTrigrams makes the next search read the statistics anew.
 func (db *DB) forgetTrigrams() {
 	db.search.mu.Lock()
-	db.search.loaded = time.Time{}
+	db.search.next = time.Time{}
 	db.search.mu.Unlock()
 }

@@ -12,6 +12,8 @@ func TestNarrowSearchAsksForTheRareWord(t *testing.T) {
 	for _, c := range []struct{ text, want string }{
 		{"bench-role-999993", "999993"}, // "999" unlisted, "993" rare
 		{"Bench-Role-999993", "999993"}, // case
+		{"QUIRKY bench", "QUIRKY"},      // the word as typed: the database's collation folds its case
+		{"abc ABC", ""},                 // the same word twice, in two cases
 		{"number 4242", "4242"},         // a common word beside a rare number
 		{"bench-role", ""},              // nothing rare
 		{"999993", ""},                  // one word: the whole text is that question

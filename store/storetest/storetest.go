@@ -197,9 +197,10 @@ func randomName() string {
 	return prefix + hex.EncodeToString(b)
 }
 
-// createDatabase makes a database (cloned from the template, or empty) and
-// drops it when the test ends.
-func createDatabase(tb testing.TB, fromTemplate bool) string {
+// createDatabase makes a database (cloned from the template, or empty,
+// with options added to its CREATE DATABASE) and drops it when the test
+// ends.
+func createDatabase(tb testing.TB, fromTemplate bool, options string) string {
 	tb.Helper()
 	s := get(tb)
 	name := randomName()
@@ -207,6 +208,7 @@ func createDatabase(tb testing.TB, fromTemplate bool) string {
 	if fromTemplate {
 		sql += " TEMPLATE " + ident(s.template)
 	}
+	sql += options
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if _, err := s.admin.Exec(ctx, sql); err != nil {
@@ -226,15 +228,27 @@ func createDatabase(tb testing.TB, fromTemplate bool) string {
 // test's own, dropped when the test ends.
 func URL(tb testing.TB) string {
 	tb.Helper()
-	return createDatabase(tb, true)
+	return createDatabase(tb, true, "")
 }
 
 // EmptyURL returns the URL of a fresh database with no schema at all, for
 // tests of the migrations themselves.
 func EmptyURL(tb testing.TB) string {
 	tb.Helper()
-	return createDatabase(tb, false)
+	return createDatabase(tb, false, "")
 }
+
+// ICUURL returns the URL of a fresh database with no schema whose
+// collation is the ICU locale given (such as "tr-TR"), for tests of what
+// depends on the database's collation; the caller migrates it.
+func ICUURL(tb testing.TB, locale string) string {
+	tb.Helper()
+	return createDatabase(tb, false, " TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu LOCALE 'C' ICU_LOCALE "+
+		pgQuote(locale))
+}
+
+// pgQuote is s as an SQL string literal.
+func pgQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // New returns a store on a fresh, migrated database of the test's own,
 // with a capped pool, closed and dropped when the test ends.
