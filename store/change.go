@@ -39,15 +39,6 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 			}
 			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "account", Message: msg}}}
 		}
-		if err := db.validateSpec(nv.Spec, nv.Justification); err != nil {
-			return err
-		}
-		// Versions are numbered after every earlier one, rejected and
-		// cancelled changes included.
-		var next int
-		if err := tx.QueryRow(ctx, `SELECT max(version) + 1 FROM request_versions WHERE request_id = $1`, id).Scan(&next); err != nil {
-			return interpret(err)
-		}
 		// Approvers judge the change against what is live in IAM, not
 		// against the current version, which may be a rejected or
 		// cancelled change; its expiry against the expiry in force.
@@ -56,6 +47,23 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 			return err
 		}
 		keeps := expiryKept(live.ExpiresAt, nv.Spec.ExpiresAt)
+		check := nv.Spec
+		if keeps {
+			// A kept expiry asks for nothing new: it was judged when it was
+			// asked for, by the rules of then (one more than 10 years out
+			// from before that bound, or one now past as the role went live
+			// later than asked and its lifetime runs from then).
+			check.ExpiresAt = nil
+		}
+		if err := db.validateSpec(check, nv.Justification); err != nil {
+			return err
+		}
+		// Versions are numbered after every earlier one, rejected and
+		// cancelled changes included.
+		var next int
+		if err := tx.QueryRow(ctx, `SELECT max(version) + 1 FROM request_versions WHERE request_id = $1`, id).Scan(&next); err != nil {
+			return interpret(err)
+		}
 		if err := insertVersion(ctx, tx, id, next, NewRequest{Spec: nv.Spec, Justification: nv.Justification, Requester: actor.Name}, keeps, now); err != nil {
 			return err
 		}

@@ -126,3 +126,33 @@ func TestExpiryMigrationCapsDatesJSONCannotWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestChangeKeepingAnExpiryFromBeforeTheBound: a role whose expiry was
+// set more than 10 years out before expiries were bounded can still be
+// changed by a change that keeps that expiry (it asks for nothing new);
+// asking for another one beyond the bound is refused.
+func TestChangeKeepingAnExpiryFromBeforeTheBound(t *testing.T) {
+	f, ctx := setup(t, store.Options{})
+	y2400 := time.Date(2400, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := mustCreate(t, f.db, expiring(newRequest("old-reader", "alice", read("alpha")), f.clock.Now().Add(48*time.Hour)))
+	if _, err := f.db.Pool().Exec(ctx, `UPDATE request_versions SET expires_at = $2, requested_ttl_seconds = $3 WHERE request_id = $1`,
+		r.ID, y2400, y2400.Unix()-f.clock.Now().Unix()); err != nil {
+		t.Fatal(err)
+	}
+	r = activate(t, f, mustGet(t, f.db, r.ID))
+	later := y2400.Add(24 * time.Hour)
+	other := withScopes(r.Spec, read("alpha"), read("beta"))
+	other.ExpiresAt = &later
+	_, err := f.db.RequestChange(ctx, alice, r.ID, store.NewVersion{Spec: other, Justification: "more, for longer"})
+	var verr *provision.ValidationError
+	if !errors.As(err, &verr) || verr.Problems[0].Field != "expires_at" || !strings.Contains(err.Error(), "at most 10 years ahead") {
+		t.Fatalf("a change asking for another expiry past the bound: %v", err)
+	}
+	c, err := f.db.RequestChange(ctx, alice, r.ID, store.NewVersion{Spec: withScopes(r.Spec, read("alpha"), read("beta")), Justification: "more"})
+	if err != nil {
+		t.Fatalf("a change keeping the expiry in force: %v", err)
+	}
+	if c.Spec.ExpiresAt == nil || !c.Spec.ExpiresAt.Equal(y2400) || c.Status != store.StatusPending {
+		t.Fatalf("the change: %+v (expiry %v)", c, c.Spec.ExpiresAt)
+	}
+}
