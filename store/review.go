@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/rolegate/rolegate/provision"
 )
 
 // ReviewPolicy is how live roles are reviewed by their owners
@@ -297,10 +299,14 @@ func mayAnswerReview(a Actor, rv Review) error {
 	return nil
 }
 
-// reviewNote checks a confirmation's or let-go's note.
+// reviewNote checks a confirmation's or let-go's note: its length and the
+// free-text rule (provision.FreeTextFault).
 func reviewNote(note string) error {
 	if n := utf8.RuneCountInString(note); n > MaxReviewNote {
 		return errorf(KindInvalid, "the note has %d characters; at most %d are kept", n, MaxReviewNote)
+	}
+	if p := provision.FreeTextFault("the note", note); p != "" {
+		return errorf(KindInvalid, "%s", p)
 	}
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/rolegate/rolegate/provision"
 )
 
 // TokenPrefix starts every API token, so secret scanners and people
@@ -60,13 +62,31 @@ type NewToken struct {
 	CreatedBy string
 }
 
+// TokenDescriptionFault says why d may not describe a token, in words
+// that start with "the description", or returns "" when it may: the
+// free-text rule (provision.FreeTextFault), on one line, since lists show
+// it in one row, the command line's in columns split by tabs.
+func TokenDescriptionFault(d string) string {
+	if p := provision.FreeTextFault("the description", d); p != "" {
+		return p
+	}
+	if strings.ContainsAny(d, "\t\r\n") {
+		return "the description is one line: replace its line breaks and tabs with spaces"
+	}
+	return ""
+}
+
 // CreateToken stores a new token for in.User and returns it with its
 // secret form, which is shown once and never stored. It returns ErrInvalid
-// for an unknown role, an empty user or a past expiry.
+// for an unknown role, an empty user, a description TokenDescriptionFault
+// refuses or a past expiry.
 func (db *DB) CreateToken(ctx context.Context, in NewToken) (Token, string, error) {
 	now := db.now().UTC()
 	if strings.TrimSpace(in.User) == "" {
 		return Token{}, "", errorf(KindInvalid, "a token needs a user")
+	}
+	if p := TokenDescriptionFault(in.Description); p != "" {
+		return Token{}, "", errorf(KindInvalid, "%s", p)
 	}
 	if in.CreatedBy == "" {
 		in.CreatedBy = in.User

@@ -128,6 +128,9 @@ func (db *DB) validateSpec(spec provision.RoleSpec, justification string) error 
 	case len(justification) > 4000:
 		problems = append(problems, provision.FieldError{Field: "justification", Message: "justification must be at most 4000 characters"})
 	}
+	if p := provision.FreeTextFault("justification", justification); p != "" {
+		problems = append(problems, provision.FieldError{Field: "justification", Message: p})
+	}
 	if len(problems) > 0 {
 		return &provision.ValidationError{Problems: problems}
 	}
@@ -140,11 +143,15 @@ func (db *DB) validateSpec(spec provision.RoleSpec, justification string) error 
 // same transaction. It returns ErrForbidden when actor may not decide (the
 // requester never may), ErrConflict when the request is not pending at
 // that version or actor has decided already, ErrInvalid for a lengthened
-// expiry, and a *provision.ValidationError at expires_at for an expiry in
-// the past or too far ahead.
+// expiry or a comment over 4000 bytes or against the free-text rule
+// (provision.FreeTextFault), and a *provision.ValidationError at
+// expires_at for an expiry in the past or too far ahead.
 func (db *DB) Decide(ctx context.Context, actor Actor, id int64, version int, d Decision) (Request, error) {
 	if len(d.Comment) > 4000 {
 		return Request{}, errorf(KindInvalid, "comment is over 4000 characters")
+	}
+	if p := provision.FreeTextFault("the comment", d.Comment); p != "" {
+		return Request{}, errorf(KindInvalid, "%s", p)
 	}
 	now := db.now().UTC()
 	err := db.inTx(ctx, func(tx pgx.Tx) error {

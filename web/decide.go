@@ -66,6 +66,8 @@ func handleDecide(d Deps) echo.HandlerFunc {
 		dec := store.Decision{Approve: approve, Comment: in.Comment}
 		if len(in.Comment) > 4000 {
 			in.Errors["comment"] = "Keep the comment under 4000 characters."
+		} else if p := provision.FreeTextFault("the comment", in.Comment); p != "" {
+			in.Errors["comment"] = upperFirst(p) + "."
 		}
 		if approve && in.ExpiresAt != "" {
 			t, err := parseExpiry(in.ExpiresAt)

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -144,9 +143,9 @@ func handleCreateToken(d Deps) echo.HandlerFunc {
 func parseTokenForm(c echo.Context, actor store.Actor, now time.Time) (tokenForm, store.NewToken) {
 	f := tokenForm{Description: strings.TrimSpace(c.FormValue("description")), Expiry: c.FormValue("expiry"),
 		Errors: map[string]string{}}
-	switch n := utf8.RuneCountInString(f.Description); {
-	case !utf8.ValidString(f.Description) || strings.ContainsFunc(f.Description, unicode.IsControl):
-		f.Errors["description"] = "Use printable text only, without control characters."
+	switch n, fault := utf8.RuneCountInString(f.Description), store.TokenDescriptionFault(f.Description); {
+	case fault != "":
+		f.Errors["description"] = upperFirst(fault) + "."
 	case n == 0:
 		f.Errors["description"] = "Say what the token is for, e.g. “deploy pipeline”, so you recognise it later."
 	case n > 200:

@@ -144,7 +144,7 @@ func TestTokenFormErrorsAndEscalation(t *testing.T) {
 		{"no role", alice, url.Values{"description": {"ci"}, "expiry": {"30d"}}, "t-roles", "at least one role"},
 		{"no description", alice, url.Values{"description": {"  "}, "expiry": {"365d"}, "role": {"requester"}}, "t-description", "Say what the token is for"},
 		{"long description", alice, url.Values{"description": {strings.Repeat("x", 201)}, "expiry": {"30d"}, "role": {"requester"}}, "t-description", "200 characters"},
-		{"terminal escape", alice, url.Values{"description": {"ci \x1b[31mred"}, "expiry": {"30d"}, "role": {"requester"}}, "t-description", "printable text only"},
+		{"terminal escape", alice, url.Values{"description": {"ci \x1b[31mred"}, "expiry": {"30d"}, "role": {"requester"}}, "t-description", "The description contains an invisible control character (U+001B, escape) at character 4; remove it."},
 		{"odd expiry", alice, url.Values{"description": {"ci"}, "expiry": {"10y"}, "role": {"requester"}}, "t-expiry", "Choose one of the expiry options"},
 	}
 	for _, tc := range cases {

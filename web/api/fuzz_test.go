@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/web/problem"
 )
 
@@ -66,14 +67,18 @@ func FuzzAPIDecode(f *testing.F) {
 				if err := decodeJSON(c, &b, false); err != nil {
 					return err
 				}
-				if err := b.textOK(); err != nil {
-					return err
+				// As the store refuses it, at its field.
+				if p := provision.FreeTextFault("justification", b.Justification); p != "" {
+					return &provision.ValidationError{Problems: []provision.FieldError{{Field: "justification", Message: p}}}
 				}
 				accepted = b
 			} else {
 				var b decisionBody
 				if err := decodeJSON(c, &b, true); err != nil {
 					return err
+				}
+				if p := provision.FreeTextFault("comment", b.Comment); p != "" {
+					return &provision.ValidationError{Problems: []provision.FieldError{{Field: "comment", Message: p}}}
 				}
 				accepted = b
 			}

@@ -41,15 +41,6 @@ type decisionBody struct {
 	ExpiresAt expiresAt `json:"expires_at,omitempty"`
 }
 
-// textOK refuses a justification the store cannot keep as text (the
-// spec's own fields are checked by its validation).
-func (b specBody) textOK() error {
-	if p := auth.TextFault(b.Justification); p != "" {
-		return &provision.ValidationError{Problems: []provision.FieldError{{Field: "justification", Message: "justification " + p}}}
-	}
-	return nil
-}
-
 // pathID parses the :id path parameter.
 func pathID(c echo.Context, name string) (int64, error) {
 	id, ok := store.ParseID(c.Param(name))
@@ -115,16 +106,15 @@ func requesterOnly(c echo.Context) error {
 }
 
 // readSpecBody reads the body of a create or change, which only
-// requesters may send.
+// requesters may send. The store validates the spec and the
+// justification together, so every problem is reported at once.
 func readSpecBody(c echo.Context) (specBody, error) {
 	var b specBody
 	if err := requesterOnly(c); err != nil {
 		return b, err
 	}
-	if err := decodeJSON(c, &b, false); err != nil {
-		return b, err
-	}
-	return b, b.textOK()
+	err := decodeJSON(c, &b, false)
+	return b, err
 }
 
 // renderCreated answers 201 with the request and its Location.
@@ -210,8 +200,8 @@ func handleAPIDecide(st Store, approve bool) echo.HandlerFunc {
 		if err := decodeJSON(c, &b, true); err != nil {
 			return err
 		}
-		if p := auth.TextFault(b.Comment); p != "" {
-			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "comment", Message: "comment " + p}}}
+		if p := provision.FreeTextFault("comment", b.Comment); p != "" {
+			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "comment", Message: p}}}
 		}
 		if b.Version < 0 {
 			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "version", Message: fmt.Sprintf("must be a version number of the request (1, 2, ...); %d is not", b.Version)}}}

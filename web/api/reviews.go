@@ -10,7 +10,6 @@ import (
 
 	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/web/auth"
 	"github.com/rolegate/rolegate/web/problem"
 )
 
@@ -47,13 +46,13 @@ type reviewBody struct {
 }
 
 // ReviewNoteFault returns what is wrong with a review note, in words, or
-// "" when it may be kept: UTF-8 text without NUL (the rule of every
-// free-text field people write, the justification and decision comments
-// included), at most store.MaxReviewNote characters. The pages say the
-// same.
+// "" when it may be kept: the free-text rule of every field people write
+// (provision.FreeTextFault; the justification and decision comments
+// follow it too), at most store.MaxReviewNote characters. The pages say
+// the same.
 func ReviewNoteFault(note string) string {
-	if p := auth.TextFault(note); p != "" {
-		return "the note " + p
+	if p := provision.FreeTextFault("the note", note); p != "" {
+		return p
 	}
 	if n := utf8.RuneCountInString(note); n > store.MaxReviewNote {
 		return fmt.Sprintf("the note has %d characters; at most %d are kept (shorten it, or put the details in the request's justification)", n, store.MaxReviewNote)
