@@ -96,3 +96,23 @@ func position(s string, i int) string {
 	}
 	return fmt.Sprintf("at character %d of line %d", col, strings.Count(before, "\n")+1)
 }
+
+// ShowHidden returns s with every character the free-text rule refuses
+// written out where it stands, "[U+202E right-to-left override]", so that
+// text stored before the rule shows what it holds instead of acting on
+// the page or the terminal it is shown on. Bytes that are not UTF-8
+// become U+FFFD. Text the rule accepts is returned as it is.
+func ShowHidden(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, hidden) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if hidden(r) {
+			fmt.Fprintf(&b, "[%U %s]", r, hiddenNames[r])
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

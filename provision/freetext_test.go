@@ -3,6 +3,7 @@ package provision
 import (
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestFreeTextFault(t *testing.T) {
@@ -54,5 +55,27 @@ func TestFreeTextRuleCoversItsRanges(t *testing.T) {
 	}
 	if len(hiddenNames) != 32-3+1+32+5+4 {
 		t.Errorf("%d names, want one per refused character", len(hiddenNames))
+	}
+}
+
+func TestShowHidden(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"plain, with\r\nline breaks\tand tabs": "plain, with\r\nline breaks\tand tabs",
+		"access for \u202egnitset":             "access for [U+202E right-to-left override]gnitset",
+		"ci \x1b[31mred\x07":                   "ci [U+001B escape][31mred[U+0007 bell]",
+		"\u2067x\u2069 \u0085":                 "[U+2067 right-to-left isolate]x[U+2069 pop directional isolate] [U+0085 next line]",
+		"bad \xff":                             "bad \uFFFD",
+	} {
+		got := ShowHidden(in)
+		if got != want {
+			t.Errorf("ShowHidden(%q) = %q, want %q", in, got, want)
+		}
+		if FreeTextFault("x", got) != "" {
+			t.Errorf("ShowHidden(%q) = %q, which the rule still refuses", in, got)
+		}
+		if strings.ContainsFunc(got, func(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }) {
+			t.Errorf("ShowHidden(%q) = %q keeps a bidirectional control", in, got)
+		}
 	}
 }

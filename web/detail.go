@@ -175,9 +175,12 @@ func handleTerraformDownload(d Deps) echo.HandlerFunc {
 	}
 }
 
-// eventLine is one timeline entry in words.
+// eventLine is one timeline entry in words. Quote is what a person wrote
+// (a decision's comment), which pages show apart from rolegate's own words
+// (userText), before the Detail.
 type eventLine struct {
 	Title  string
+	Quote  string
 	Detail []string
 	Kind   string
 }
@@ -185,9 +188,7 @@ type eventLine struct {
 func describeEvent(e store.Event) eventLine {
 	l := eventLine{Title: store.EventTitle(e.Kind), Kind: e.Kind}
 	str := func(k string) string { s, _ := e.Data[k].(string); return s }
-	if s := str("comment"); s != "" {
-		l.Detail = append(l.Detail, "“"+s+"”")
-	}
+	l.Quote = str("comment")
 	if e.Kind == store.EventProvisionStep {
 		l.Title = stepText(str("resource"), str("name"), str("outcome"))
 	}

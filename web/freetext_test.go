@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
+	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/web/api"
 )
@@ -145,4 +147,63 @@ func TestFreeTextRefusedByAPI(t *testing.T) {
 	r = env.do(req{method: "POST", path: pathf("/api/v1/reviews/%d/confirm", id), as: asAlice,
 		body: map[string]any{"note": "fine\n\x1b]0;pwned\x07"}})
 	fieldProblem("review note", r, "note", "the note contains 2 invisible control characters, the first (U+001B, escape) at character 1 of line 2; remove them")
+}
+
+// Text stored before the rule shows what it holds: each refused character
+// written out, nothing left to reorder the page, and the text in a <bdi>
+// so that even its legitimate right-to-left runs keep to themselves.
+func TestStoredFreeTextShownSafely(t *testing.T) {
+	f := uiProxyTest(t)
+	bob, carol := f.client("bob", approverGroups), f.client("carol", "admins")
+	write := provision.BucketScope{Bucket: "team-reports", Prefix: "daily/", Access: provision.AccessReadWrite}
+	r := uiCreate(t, f.db, uiNewReq("old-one", "alice", write))
+	if _, err := f.db.Decide(f.ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, r.ID, 1, store.Decision{Approve: true, Comment: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := f.db.CreateToken(f.ctx, store.NewToken{User: "carol", Roles: []store.Role{store.RoleAdmin}, Description: "deploy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As a rolegate before the rule let them be written.
+	for _, q := range []struct {
+		sql string
+		arg any
+	}{
+		{`UPDATE request_versions SET justification = $2 WHERE request_id = $1`, "access for testing" + rlo + "gnitset"},
+		{`UPDATE decisions SET comment = $2 WHERE request_id = $1`, "looks fine" + rlo + " (yes)"},
+		{`UPDATE api_tokens SET description = $2 WHERE id = $1`, "ci \x1b[31mred"},
+	} {
+		id := r.ID
+		if strings.Contains(q.sql, "api_tokens") {
+			id = tok.ID
+		}
+		if _, err := f.db.Pool().Exec(f.ctx, q.sql, id, q.arg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.db.AppendEvent(f.ctx, store.Event{Actor: "dave", Kind: "request.commented", RequestID: r.ID,
+		Data: map[string]any{"comment": "\u2067reversed", "reason": "kept"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	shown := map[string][]string{
+		fmt.Sprintf("/requests/%d", r.ID): {
+			`<dd class="prewrap" id="justification"><bdi>access for testing[U+202E right-to-left override]gnitset</bdi></dd>`,
+			`“<bdi>looks fine[U+202E right-to-left override] (yes)</bdi>”`,
+			`“<bdi>[U+2067 right-to-left isolate]reversed</bdi>”`,
+		},
+		"/dashboard": {`<div class="justification"><bdi>access for testing[U+202E right-to-left override]gnitset</bdi></div>`},
+		"/audit":     {`“<bdi>[U+2067 right-to-left isolate]reversed</bdi>” · reason: kept`},
+	}
+	for path, want := range shown {
+		page := bob.get(path)
+		pageHas(t, page, want...)
+		pageLacks(t, page, rlo, "\u2067")
+	}
+	tokens := carol.get("/settings/tokens")
+	pageHas(t, tokens, `<div class="token-desc"><bdi>ci [U+001B escape][31mred</bdi></div>`, "Revoke token "+fmt.Sprint(tok.ID)+" (ci [U+001B escape][31mred)")
+	pageLacks(t, tokens, "\x1b")
+	revoked := carol.follow(fmt.Sprintf("/settings/tokens/%d/revoke", tok.ID), nil)
+	textHas(t, revoked, "(ci [U+001B escape][31mred) revoked")
+	pageLacks(t, revoked, "\x1b")
 }

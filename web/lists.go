@@ -296,11 +296,11 @@ func handleAudit(d Deps) echo.HandlerFunc {
 	}
 }
 
-// eventData is an audit row's details; a provisioning step names its
-// resource and what was done first, as the bare ARN is the same for a role
-// and its inline policy.
-func eventData(e store.Event) string {
-	l := describeEvent(e)
+// eventData is an audit row's details in rolegate's words, l being the
+// event described (the page shows its quote apart, before them); a
+// provisioning step names its resource and what was done first, as the
+// bare ARN is the same for a role and its inline policy.
+func eventData(e store.Event, l eventLine) string {
 	if e.Kind == store.EventProvisionStep {
 		return strings.Join(append([]string{l.Title}, l.Detail...), " · ")
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/web/auth"
 )
@@ -200,7 +201,7 @@ func handleRevokeToken(d Deps) echo.HandlerFunc {
 		switch {
 		case err == nil:
 			d.Auth.ForgetAPITokens(func(t store.Token) bool { return t.ID == tok.ID })
-			d.Auth.SetFlash(c, "ok", fmt.Sprintf("Token %s (%s) revoked; it no longer works.", tokenLabel(tok), tok.Description))
+			d.Auth.SetFlash(c, "ok", fmt.Sprintf("Token %s (%s) revoked; it no longer works.", tokenLabel(tok), provision.ShowHidden(tok.Description)))
 		case errors.Is(err, store.ErrConflict):
 			_, msg, _ := userError(c, err)
 			d.Auth.SetFlash(c, "error", msg)

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 )
 
@@ -96,7 +97,7 @@ func cmdToken(ctx context.Context, c cli) error {
 					state = "expired"
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, roleList(t.Roles), state,
-					t.CreatedAt.UTC().Format(time.RFC3339), timeOr(t.ExpiresAt, "never"), timeOr(t.LastUsedAt, "-"), t.Description)
+					t.CreatedAt.UTC().Format(time.RFC3339), timeOr(t.ExpiresAt, "never"), timeOr(t.LastUsedAt, "-"), listedText(t.Description))
 			}
 			return tw.Flush()
 		}},
@@ -131,4 +132,12 @@ func timeOr(t *time.Time, none string) string {
 		return none
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// listedText is free text as a row of a list on a terminal shows it: a
+// character the free-text rule refuses, in text stored before the rule,
+// written out rather than sent to the terminal to obey, and line breaks
+// and tabs as spaces, so the row stays one row of its columns.
+func listedText(s string) string {
+	return strings.NewReplacer("\t", " ", "\r", " ", "\n", " ").Replace(provision.ShowHidden(s))
 }

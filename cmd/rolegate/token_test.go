@@ -83,6 +83,33 @@ func TestTokenCreateListRevoke(t *testing.T) {
 	}
 }
 
+// The command line refuses a description the free-text rule refuses, and
+// lists one stored before the rule without sending its controls to the
+// terminal, on one row.
+func TestTokenDescriptionsOnTheTerminal(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	_, err := tokenCLI(t, dbURL, "create", "--user", "bob", "--description", "ci \x1b]0;owned\x07")
+	if err == nil || !strings.Contains(err.Error(), "the description contains 2 invisible control characters, the first (U+001B, escape) at character 4; remove them") {
+		t.Fatalf("create with escapes: %v", err)
+	}
+	if _, err := tokenCLI(t, dbURL, "create", "--user", "bob", "--description", "deploy"); err != nil {
+		t.Fatal(err)
+	}
+	db := storetest.Open(t, dbURL, store.Options{})
+	if _, err := db.Pool().Exec(context.Background(), `UPDATE api_tokens SET description = $1`, "ci \x1b[2J\u202e\nwiped"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := tokenCLI(t, dbURL, "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(list, "\x1b\u202e") || !strings.Contains(list, "ci [U+001B escape][2J[U+202E right-to-left override] wiped") ||
+		strings.Count(list, "\n") != 2 {
+		t.Fatalf("list:\n%q", list)
+	}
+}
+
 // walkthroughBlocks returns the shell blocks of README.md's walk-through,
 // each one announced by a walkthrough marker comment.
 func walkthroughBlocks(t *testing.T, readme string) []string {
