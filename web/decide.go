@@ -87,7 +87,10 @@ func handleDecide(d Deps) echo.HandlerFunc {
 		case errors.As(err, &verr) && len(verr.Problems) == 1 && verr.Problems[0].Field == "expires_at":
 			in.Errors["expires_at"] = upperFirst(verr.Problems[0].Message) + "."
 			return rerenderDecide(c, d, actor, in)
-		case errors.Is(err, store.ErrInvalid):
+		case errors.Is(err, store.ErrInvalid) && !dbRefusal(err):
+			// The store's rules of an approver's expiry (not longer than
+			// asked, not past); a refusal of the database itself is the
+			// decision's, not the field's, and goes to the flash below.
 			_, msg, _ := userError(c, err)
 			in.Errors["expires_at"] = msg
 			return rerenderDecide(c, d, actor, in)
@@ -156,4 +159,15 @@ func expiryValue(t *time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(expiryLayout)
+}
+
+// dbRefusal reports whether err is a statement the database refused past
+// the store's own checks (store.Error.Refusal).
+func dbRefusal(err error) bool {
+	var se *store.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	_, _, ok := se.Refusal()
+	return ok
 }

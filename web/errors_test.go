@@ -144,11 +144,22 @@ func TestDatabaseRefusalsReachPeopleInPlainWords(t *testing.T) {
 		url.Values{"version": {"1"}, "decision": {"approve"}, "comment": {"refused by the database"}})
 	pageHas(t, page, "flash-error", refused)
 	pageLacks(t, page, collision, refusal, "violates")
+	// With a shorter expiry beside it, the refusal is still the
+	// decision's, not the expiry field's.
+	asked := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Minute)
+	in := uiNewReq("refused-with-expiry", "alice")
+	in.Spec.ExpiresAt = &asked
+	withExpiry := uiCreate(t, env.db, in)
+	page = f.client("bob", approverGroups).follow(fmt.Sprintf("/requests/%d/decide", withExpiry.ID),
+		url.Values{"version": {"1"}, "decision": {"approve"}, "comment": {"refused by the database"},
+			"expires_at": {asked.Add(-24 * time.Hour).Format(expiryLayout)}})
+	pageHas(t, page, "flash-error", refused)
+	pageLacks(t, page, fmt.Sprintf(`id="expires-%d-error"`, withExpiry.ID), collision, refusal, "violates")
 
 	// Each refusal is a warning on its request's log line, with the
 	// database's words and the constraint.
 	records := logs.await(t, func(records []map[string]string) bool {
-		return len(withAttr(records, "constraint", collision)) == 2 && len(withAttr(records, "constraint", refusal)) == 2
+		return len(withAttr(records, "constraint", collision)) == 2 && len(withAttr(records, "constraint", refusal)) == 3
 	})
 	for _, r := range records {
 		if _, ok := r["db_refusal"]; ok && (r["level"] != "WARN" || !strings.Contains(r["db_refusal"], "violates")) {
