@@ -68,3 +68,33 @@ func TestAPIPreviewNameTakenPerAccount(t *testing.T) {
 		t.Fatalf("free in dev: %q", got)
 	}
 }
+
+// TestAPIPreviewOfAChange: ?change_of= previews a change of the caller's
+// own role (its name is not taken by itself); an ID the caller may not
+// change previews as a new request, answering exactly as without it; a
+// malformed one is a bad query.
+func TestAPIPreviewOfAChange(t *testing.T) {
+	env := setupAPI(t)
+	id := env.create(asAlice, "nightly-report")
+	env.activate(id)
+	preview := func(as, query string) resp {
+		r := env.do(req{method: "POST", path: "/api/v1/preview" + query, as: as, body: spec("nightly-report")})
+		wantStatus(t, r, http.StatusOK)
+		return r
+	}
+	var pv api.PreviewView
+	preview(asAlice, pathf("?change_of=%d", id)).json(t, &pv)
+	if pv.NameTaken != "" || len(pv.Reuse) != 0 {
+		t.Fatalf("alice's preview of a change of her role: name_taken %q, reuse %+v", pv.NameTaken, pv.Reuse)
+	}
+	// Erin may not change alice's role; nor may anyone change a request
+	// that does not exist: the answer is the one without change_of.
+	for _, c := range []struct{ as, query string }{{asErin, pathf("?change_of=%d", id)}, {asAlice, "?change_of=999999"}} {
+		if got, want := preview(c.as, c.query).body, preview(c.as, "").body; !bytes.Equal(got, want) {
+			t.Errorf("%s previewing with %s: %s\nwithout it: %s", c.as, c.query, got, want)
+		}
+	}
+	for _, query := range []string{"?change_of=abc", "?change_of=01", pathf("?change_of=%d&change_of=%d", id, id), "?colour=blue"} {
+		wantStatus(t, env.do(req{method: "POST", path: "/api/v1/preview" + query, as: asAlice, body: spec("nightly-report")}), http.StatusBadRequest)
+	}
+}

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -48,10 +50,21 @@ func NameTaken(set provision.Settings, account string) string {
 // here: nobody decides on a preview. As the form's preview does, it says
 // when another request holds the role name: a yes or no that every
 // signed-in user gets from the form too, never which request holds it.
+// With ?change_of=ID of a role the caller may change, it previews a change
+// of that role: its own name is not taken, and it is no reuse of itself.
 func handleAPIPreview(st Store) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		q := newQuery(c, "change_of")
+		changeOf := q.id("change_of")
+		if err := q.err(); err != nil {
+			return err
+		}
 		var b specBody
 		if err := decodeJSON(c, &b, false); err != nil {
+			return err
+		}
+		changeOf, err := changeable(c.Request().Context(), st, apiActor(c), changeOf)
+		if err != nil {
 			return err
 		}
 		// Validate's rules for new specs apply, which NewPlan leaves to
@@ -75,13 +88,13 @@ func handleAPIPreview(st Store) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		reuse, err := reuseViews(ctx, st, apiActor(c), apiActor(c).Name, b.Account, b.Buckets, 0)
+		reuse, err := reuseViews(ctx, st, apiActor(c), apiActor(c).Name, b.Account, b.Buckets, changeOf)
 		if err != nil {
 			return err
 		}
 		pv := PreviewView{Plan: planView(plan), Terraform: string(tf), Approvals: need,
 			Summary: summaryView(a.Summary), Risks: risksView(a.Risks), Reuse: reuse}
-		taken, err := st.RoleNameTaken(ctx, b.Account, b.Name, 0)
+		taken, err := st.RoleNameTaken(ctx, b.Account, b.Name, changeOf)
 		if err != nil {
 			return err
 		}
@@ -216,4 +229,23 @@ func handleAPIListEvents(st Store) echo.HandlerFunc {
 		}
 		return c.JSON(http.StatusOK, out)
 	}
+}
+
+// changeable is id when the caller may change that request, else 0: an
+// ID of a request they may not change (or of none) previews as a new
+// request, so the answer tells nothing of that request.
+func changeable(ctx context.Context, st Store, actor store.Actor, id int64) (int64, error) {
+	if id == 0 {
+		return 0, nil
+	}
+	r, err := st.GetRequest(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case !st.Allowed(actor, r).Change:
+		return 0, nil
+	}
+	return r.ID, nil
 }
