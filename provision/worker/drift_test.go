@@ -73,7 +73,8 @@ func TestBulkDriftCheckMatchesPerRole(t *testing.T) {
 	}
 	for action, want := range map[string]int{"GetAccountAuthorizationDetails": 1, "ListRoles": 1, "GetRole": 3, "ListRolePolicies": 3} {
 		if n := e.iam.Calls(action); n != want {
-			t.Errorf("the bulk check made %d %s calls, want %d (one bulk read, one confirmation a drifted role)", n, action, want)
+			t.Errorf("the bulk check made %d %s calls, want %d (one bulk read, one confirmation a drifted role); all its calls: %v",
+				n, action, want, e.iam.CallCounts())
 		}
 	}
 
