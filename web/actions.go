@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/api"
 	"github.com/rolegate/rolegate/web/auth"
 )
 
@@ -84,16 +85,7 @@ func changeOf(c echo.Context, d Deps, actor store.Actor) (int64, error) {
 	if !ok {
 		return 0, nil
 	}
-	r, err := d.Store.GetRequest(c.Request().Context(), id)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return 0, nil
-	case err != nil:
-		return 0, err
-	case !d.Store.Allowed(actor, r).Change:
-		return 0, nil
-	}
-	return r.ID, nil
+	return api.Changeable(c.Request().Context(), d.Store, actor, id)
 }
 
 func handleChangeForm(d Deps) echo.HandlerFunc {

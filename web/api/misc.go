@@ -63,7 +63,7 @@ func handleAPIPreview(st Store) echo.HandlerFunc {
 		if err := decodeJSON(c, &b, false); err != nil {
 			return err
 		}
-		changeOf, err := changeable(c.Request().Context(), st, apiActor(c), changeOf)
+		changeOf, err := Changeable(c.Request().Context(), st, apiActor(c), changeOf)
 		if err != nil {
 			return err
 		}
@@ -231,10 +231,11 @@ func handleAPIListEvents(st Store) echo.HandlerFunc {
 	}
 }
 
-// changeable is id when the caller may change that request, else 0: an
-// ID of a request they may not change (or of none) previews as a new
-// request, so the answer tells nothing of that request.
-func changeable(ctx context.Context, st Store, actor store.Actor, id int64) (int64, error) {
+// Changeable is id when actor may change that request, else 0 (also for
+// 0 and an ID of no request): a preview of a change of a request the
+// caller may not change answers as one of a new request, telling nothing
+// of that request. The form's preview and the API's share it.
+func Changeable(ctx context.Context, st Workflow, actor store.Actor, id int64) (int64, error) {
 	if id == 0 {
 		return 0, nil
 	}
