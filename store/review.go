@@ -230,11 +230,21 @@ func decodeReviewCursor(c string) (time.Time, int64, error) {
 	}
 	us, err1 := strconv.ParseInt(micros, 10, 64)
 	id, err2 := strconv.ParseInt(idText, 10, 64)
-	if err1 != nil || err2 != nil || id <= 0 {
+	// Only times of the years 1 to 9999 are cursors rolegate gives out:
+	// PostgreSQL refuses much further ones, which would be a database
+	// error rather than a foreign cursor.
+	if err1 != nil || err2 != nil || id <= 0 || us < minCursorMicros || us > maxCursorMicros {
 		return time.Time{}, 0, ErrBadCursor
 	}
 	return time.UnixMicro(us), id, nil
 }
+
+// The first and last microsecond of the years 1 to 9999, in Unix time:
+// the times a review cursor may name.
+var (
+	minCursorMicros = time.Date(1, time.January, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	maxCursorMicros = time.Date(9999, time.December, 31, 23, 59, 59, 999999000, time.UTC).UnixMicro()
+)
 
 // CountDueReviews counts the live roles whose review is due and not yet
 // confirmed (the admins' dashboard calls them overdue); 0 with reviews

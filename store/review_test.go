@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"encoding/base64"
 	"slices"
 	"strings"
 	"testing"
@@ -295,6 +296,12 @@ func TestListReviews(t *testing.T) {
 	}
 	_, err := f.db.ListReviews(ctx, store.ReviewFilter{Cursor: "nope"})
 	wantErr(t, err, store.ErrBadCursor, "")
+	// A cursor naming a time PostgreSQL cannot hold (here the year
+	// -9,500,000) is foreign too, not a database error.
+	for _, text := range []string{"v-300000000000000000.1", "v-9223372036854775808.1", "v9223372036854775807.1"} {
+		_, err = f.db.ListReviews(ctx, store.ReviewFilter{Cursor: base64.RawURLEncoding.EncodeToString([]byte(text))})
+		wantErr(t, err, store.ErrBadCursor, "")
+	}
 	_, err = f.db.ListReviews(ctx, store.ReviewFilter{State: "late"})
 	wantErr(t, err, store.ErrInvalid, "not upcoming or due")
 }
