@@ -109,3 +109,44 @@ func TestMetricsBehindALoopbackProxyNeedTheToken(t *testing.T) {
 		t.Fatalf("with the token: %d, want 200", w.Code)
 	}
 }
+
+// TestMetricsMethodLabelIsBounded: HTTP lets a client name any method, as
+// long as a line. Each one the duration histogram kept as its own label
+// value would add a series of a dozen buckets holding that name, for as
+// long as the process runs: a few thousand requests without a sign-in
+// would fill memory and every scrape. Methods other than HTTP's own are
+// counted together as "other", and the log line says the same.
+func TestMetricsMethodLabelIsBounded(t *testing.T) {
+	t.Parallel()
+	var logs strings.Builder
+	reg := prometheus.NewRegistry()
+	h := New(Deps{Logger: slog.New(slog.NewTextHandler(&logs, nil)), Registry: reg, Version: "test"})
+	long := "X" + strings.Repeat("A", 10_000)
+	for _, m := range []string{"EVIL1", "EVIL2", long, http.MethodGet, http.MethodDelete} {
+		r := httptest.NewRequest(m, "/healthz", nil)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	body := getMetrics(h, "127.0.0.1:40000", nil).Body.String()
+	for _, bad := range []string{"EVIL1", "EVIL2", "XAAAA"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("the metrics name the method %.10s…", bad)
+		}
+		if strings.Contains(logs.String(), bad) {
+			t.Errorf("the log names the method %.10s…", bad)
+		}
+	}
+	for _, want := range []string{`method="other"`, `method="GET"`, `method="DELETE"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("no series with %s:\n%.2000s", want, body)
+		}
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "rolegate_http_request_duration_seconds" && len(f.GetMetric()) > 4 {
+			t.Errorf("%d series after GET and DELETE, three other methods and a scrape; want 4", len(f.GetMetric()))
+		}
+	}
+}
