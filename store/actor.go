@@ -55,7 +55,9 @@ func allowed(a Actor, r Request, rules ApprovalRules) Actions {
 		act.Approve, act.Reject = true, true
 	}
 	act.Cancel = r.Status == StatusPending && owner
-	act.Change = r.Status == StatusActive && owner
+	// A change asks for access, as a request does: the owner must still
+	// hold the requester role.
+	act.Change = r.Status == StatusActive && owner && a.Has(RoleRequester)
 	act.Revoke = revocable(r) && (owner || a.Has(RoleAdmin))
 	act.Retry = r.Status == StatusFailed && a.Has(RoleAdmin)
 	return act

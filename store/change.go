@@ -18,9 +18,13 @@ import (
 // version's expires_at (or, like it, none) keeps the expiry in force;
 // another one, or none where one was asked, is shown in the diff against
 // the expiry in force and replaces it. Only the requester may; the role
-// name cannot change. It returns ErrForbidden, ErrConflict when the
+// name cannot change; asking needs the requester role, as for a new
+// request. It returns ErrForbidden, ErrConflict when the
 // request is not active, and *provision.ValidationError.
 func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVersion) (Request, error) {
+	if !actor.Has(RoleRequester) {
+		return Request{}, errorf(KindForbidden, "asking for a change needs the requester role, as asking for a role does")
+	}
 	g := guard{may: actor.requested, forbidden: "only the requester can change a role",
 		allowed: inStatus(StatusActive), cannot: "be changed (only active roles can)"}
 	return db.takeStep(ctx, id, g, func(tx pgx.Tx, r Request, now time.Time) error {

@@ -68,6 +68,10 @@ func loadChangeable(c echo.Context, d Deps, actor store.Actor) (store.Request, e
 		if r.Requester != actor.Name {
 			return store.Request{}, echo.NewHTTPError(http.StatusForbidden, "Only the requester can change a role.")
 		}
+		if !actor.Has(store.RoleRequester) {
+			return store.Request{}, echo.NewHTTPError(http.StatusForbidden,
+				"A change asks for access, which needs the requester role, and you no longer hold it. Ask an admin to add you to a requester group.")
+		}
 		return store.Request{}, echo.NewHTTPError(http.StatusConflict, fmt.Sprintf("Request #%d is %s; only active roles can be changed.", r.ID, r.Status))
 	}
 	return r, nil
