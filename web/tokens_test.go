@@ -12,6 +12,7 @@ import (
 
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 var secretRe = regexp.MustCompile(`rgt_\d+_[A-Za-z0-9_-]{43}`)
@@ -274,4 +275,33 @@ func TestTokensNarrowToTheUsersCurrentRoles(t *testing.T) {
 	if got := roles(secret); got != "requester / data-owners" {
 		t.Fatalf("after dave rejoined, his token speaks for %q", got)
 	}
+}
+
+// TestOlderSessionCannotMintWhatASignInTookAway: with OIDC a session keeps
+// the roles of its sign-in. Once olivia signs in with fewer (her identity
+// provider took her out of the approvers), a browser she signed in before
+// holds no more than she does: it cannot make a token, good for a year,
+// with the approver role her tokens were just narrowed to lose, nor decide.
+func TestOlderSessionCannotMintWhatASignInTookAway(t *testing.T) {
+	t.Parallel()
+	p := newTestProvider(t)
+	f := uiServeOIDC(t, p, auth.RoleGroups{Approver: []string{"approvers"}})
+	p.signInAs("olivia", "approvers", "data-owners")
+	before := f.client("", "")
+	pageHas(t, getFollowing(t, before, "/auth/login?next=%2Fsettings%2Ftokens"), `data-user="olivia"`, `value="approver"`)
+
+	p.signInAs("olivia", "staff")
+	after := f.client("", "")
+	pageHas(t, getFollowing(t, after, "/auth/login?next=%2Fsettings%2Ftokens"), `data-user="olivia"`)
+
+	form := url.Values{"description": {"deploy"}, "expiry": {"365d"}, "role": {"approver"}}
+	if r := before.post("/settings/tokens", form); r.status == http.StatusCreated {
+		t.Fatalf("the older session made a token with the approver role:\n%s", pageExcerpt(r.body))
+	}
+	if r := before.get("/dashboard"); r.status != http.StatusForbidden {
+		t.Errorf("the older session's dashboard: %d, want 403", r.status)
+	}
+	r := before.get("/settings/tokens")
+	pageLacks(t, r, `value="approver"`)
+	pageHas(t, r, `data-user="olivia"`)
 }
