@@ -16,7 +16,9 @@ import (
 //     body), with the GET route's own middleware;
 //   - a path routed for other methods answers 405 with an Allow header
 //     listing them (OPTIONS answers 204 with the same header);
-//   - a path routed for no method stays a 404.
+//   - a path routed for no method stays a 404 (for a method other than
+//     GET, HEAD and OPTIONS at once, before the pages' middleware checks
+//     a CSRF token no form there could carry).
 //
 // routes are the router's routes; it must run innermost, after routing.
 func methodRouting(e *echo.Echo, routes []*echo.Route) echo.MiddlewareFunc {
@@ -58,6 +60,11 @@ func methodRouting(e *echo.Echo, routes []*echo.Route) echo.MiddlewareFunc {
 				allowed = append(allowed, http.MethodHead)
 			}
 			if len(allowed) == 0 {
+				if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions {
+					// No form acts here: 404 now, not the CSRF check's
+					// 403 of the sign-in middleware the catch-all runs.
+					return echo.ErrNotFound
+				}
 				return next(c)
 			}
 			slices.Sort(allowed)

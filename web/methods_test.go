@@ -126,9 +126,10 @@ func TestEveryRouteAnswersHEADAnd405(t *testing.T) {
 	if paths < 30 {
 		t.Fatalf("only %d paths: is the API mounted?", paths)
 	}
-	// A path routed for no method stays a 404, for every method.
+	// A path routed for no method stays a 404, for every method: a form
+	// posted there without a CSRF token too (no form could act there).
 	for _, p := range []string{"/no-such-page", "/api/v1/no-such-thing", "/requests/1/no-such-action"} {
-		for _, m := range []string{http.MethodGet, http.MethodHead} {
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 			if status, _, _ := env.rawCall(env.api.srv.URL, m, p); status != http.StatusNotFound {
 				t.Errorf("%s %s: %d, want 404", m, p, status)
 			}
