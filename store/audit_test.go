@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/jobargs"
 	"github.com/rolegate/rolegate/store/storetest"
 )
 
@@ -197,16 +198,22 @@ func TestConcurrentAppendsKeepTheChain(t *testing.T) {
 }
 
 func TestWebhookJobsPerURLInTheSameTransaction(t *testing.T) {
-	urls := []string{"https://hooks.example.com/a", "https://chat.example.com/b"}
+	urls := []string{"https://hooks.example.com/services/T01/B02/aSecret", "https://chat.example.com/b?token=anotherSecret"}
 	f, ctx := setup(t, store.Options{Webhooks: urls})
 	r := mustCreate(t, f.db, newRequest("reports-reader", "alice"))
 	jobs := jobArgs(t, f.db, "webhook", 0)
 	if len(jobs) != 2 {
 		t.Fatalf("webhook jobs after submit = %v, want one per URL", jobs)
 	}
+	// A webhook URL may be the receiver's secret: the job names it by ID.
+	var leaks int
+	if err := f.db.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job
+		WHERE args::text LIKE '%Secret%' OR args::text LIKE '%hooks.example.com%'`).Scan(&leaks); err != nil || leaks != 0 {
+		t.Fatalf("%d webhook jobs store their receiver's URL (%v)", leaks, err)
+	}
 	for i, j := range jobs {
 		p := j["payload"].(map[string]any)
-		if j["url"] != urls[i] || j["target"] != float64(i) || p["kind"] != store.EventSubmitted ||
+		if _, ok := j["url"]; ok || j["receiver"] != jobargs.ReceiverID(urls[i]) || j["target"] != float64(i) || p["kind"] != store.EventSubmitted ||
 			p["request_id"] != float64(r.ID) || !strings.Contains(p["text"].(string), "was submitted") {
 			t.Fatalf("job %d = %v", i, j)
 		}

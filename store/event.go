@@ -60,7 +60,7 @@ func (db *DB) notify(ctx context.Context, tx pgx.Tx, e Event) error {
 		return nil
 	}
 	for i, url := range db.webhooks {
-		if err := db.enqueue(ctx, tx, jobargs.Webhook{URL: url, EventID: e.ID, Target: i, Payload: webhookPayload(e)}); err != nil {
+		if err := db.enqueue(ctx, tx, jobargs.Webhook{Receiver: jobargs.ReceiverID(url), EventID: e.ID, Target: i, Payload: webhookPayload(e)}); err != nil {
 			return err
 		}
 	}

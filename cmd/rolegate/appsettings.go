@@ -92,10 +92,12 @@ func (a *appSettings) build(errs *settingErrors) built {
 		errs.add("--iam-rate / IAM_RATE_LIMIT: %v is not a rate from 0.01 to 1000 calls per second (negative: no limit)", a.iamRate)
 	}
 	b.reviews = a.reviewPolicy(errs)
-	for _, u := range splitList(a.webhookURLs) {
+	webhooks := splitList(a.webhookURLs)
+	for i, u := range webhooks {
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			errs.add("--webhook-urls / WEBHOOK_URLS: %q is not an http(s) URL", u)
+			// Not quoted: a webhook URL may carry the receiver's secret.
+			errs.add("--webhook-urls / WEBHOOK_URLS: URL %d of %d is not an http(s) URL (http:// or https://, then a host)", i+1, len(webhooks))
 			continue
 		}
 		b.webhooks = append(b.webhooks, u)

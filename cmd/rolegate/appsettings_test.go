@@ -55,3 +55,25 @@ func TestReviewSettings(t *testing.T) {
 		})
 	}
 }
+
+// A webhook URL that is not an http(s) URL is refused by its place in the
+// list, without printing it: the URL may be the receiver's secret.
+func TestWebhookURLsRefusedWithoutEchoingThem(t *testing.T) {
+	t.Parallel()
+	var errs settingErrors
+	var a appSettings
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	a.register(fs, func(string) string { return "" }, &errs)
+	if err := fs.Parse([]string{"--webhook-urls", "https://hooks.example.com/services/T0/B0/ok,hooks.example.com/services/T0/B0/sEcReT",
+		"--webhook-secret", "s"}); err != nil {
+		t.Fatal(err)
+	}
+	b := a.build(&errs)
+	if len(errs) != 1 || !strings.Contains(errs[0], "URL 2 of 2 is not an http(s) URL") || strings.Contains(errs[0], "sEcReT") {
+		t.Fatalf("errors %q, want one naming the second URL by its place only", errs)
+	}
+	if len(b.webhooks) != 1 {
+		t.Fatalf("webhooks %q, want the valid one", b.webhooks)
+	}
+}

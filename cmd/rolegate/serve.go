@@ -278,6 +278,7 @@ func startWorker(ctx context.Context, logger *slog.Logger, db *store.DB, o appOp
 		RepairDrift:         o.app.repairDrift,
 		RemindBefore:        o.app.remindBefore,
 		ReviewCheckInterval: reviewCheckEvery(o.built.reviews),
+		WebhookURLs:         o.built.webhooks,
 		WebhookSecret:       o.app.webhookSecret,
 	})
 	if err != nil {

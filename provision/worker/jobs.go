@@ -208,5 +208,5 @@ func (j *jobs) drift(ctx context.Context, _ *river.Job[jobargs.Drift]) error {
 }
 
 func (j *jobs) webhook(ctx context.Context, job *river.Job[jobargs.Webhook]) error {
-	return webhook.Deliver(ctx, j.cfg.HTTPClient, j.cfg.WebhookSecret, job.Args)
+	return webhook.Deliver(ctx, j.cfg.HTTPClient, j.cfg.WebhookSecret, j.cfg.WebhookURLs, job.Args)
 }

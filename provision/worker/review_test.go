@@ -39,7 +39,7 @@ func TestUnansweredReviewRevokesTheRoleInIAM(t *testing.T) {
 	clk := storetest.NewClock(time.Now().UTC())
 	e := setup(t, func(c *worker.Config, o *store.Options) {
 		o.Now, o.Reviews, o.Webhooks = clk.Now, quarterly, []string{recv.URL}
-		c.WebhookSecret = "s3cret"
+		c.WebhookSecret, c.WebhookURLs = "s3cret", []string{recv.URL}
 		c.ReviewCheckInterval = 100 * time.Millisecond
 	})
 	ctx := context.Background()

@@ -80,6 +80,9 @@ type Config struct {
 	// SealInterval is how often new audit events are chained into the
 	// audit trail's hash chain; default 5s.
 	SealInterval time.Duration
+	// WebhookURLs are the receivers webhook jobs name (by
+	// jobargs.ReceiverID); a job naming none of them is dropped.
+	WebhookURLs []string
 	// WebhookSecret signs webhook bodies (HMAC-SHA256).
 	WebhookSecret string
 	// HTTPClient delivers webhooks; default a client with a 10s timeout.

@@ -264,7 +264,7 @@ func TestWebhookSignedAndRetriedWhileReceiverFails(t *testing.T) {
 	t.Cleanup(recv.Close)
 	e := setup(t, func(c *worker.Config, o *store.Options) {
 		c.WebhookSecret = "s3cret"
-		o.Webhooks = []string{recv.URL}
+		o.Webhooks, c.WebhookURLs = []string{recv.URL}, []string{recv.URL}
 	})
 	e.submit("notified")
 	select {

@@ -1,11 +1,16 @@
 // Package jobargs holds the arguments of rolegate's background jobs, and
 // so their kinds: the store enqueues provisioning, revocation and webhook
 // jobs inside the transactions that ask for them, and the worker runs
-// those and its own periodic jobs. It imports nothing, so both sides can
-// import it (River's rivertype pattern). Each type satisfies
+// those and its own periodic jobs. It imports nothing of rolegate's, so
+// both sides can import it (River's rivertype pattern). Each type satisfies
 // river.JobArgs; the fields tagged river:"unique" make two inserts of the
 // same job one job.
 package jobargs
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
 
 // Provision is the job that brings IAM to the plan of one approved
 // request version. Attempt distinguishes an admin's retry from the first
@@ -28,12 +33,28 @@ type Revoke struct {
 // Kind names the job in River.
 func (Revoke) Kind() string { return "revoke" }
 
-// Webhook is one notification to deliver to one URL.
+// Webhook is one notification to deliver to one receiver. The job names
+// its receiver by ReceiverID, never by its URL: a Slack-style webhook URL
+// is itself the secret that lets anyone post, and the job's arguments are
+// stored in the database and shown in its errors. The worker looks the URL
+// up among its own --webhook-urls.
 type Webhook struct {
-	URL     string         `json:"url"`
-	EventID int64          `json:"event_id" river:"unique"`
-	Target  int            `json:"target" river:"unique"`
-	Payload map[string]any `json:"payload"`
+	// URL is the receiver's address in jobs enqueued before Receiver
+	// existed (migration 18 moves those it finds to Receiver); new jobs
+	// leave it empty.
+	URL      string         `json:"url,omitempty"`
+	Receiver string         `json:"receiver,omitempty"`
+	EventID  int64          `json:"event_id" river:"unique"`
+	Target   int            `json:"target" river:"unique"`
+	Payload  map[string]any `json:"payload"`
+}
+
+// ReceiverID names the webhook receiver at url without revealing it: the
+// first 128 bits of SHA-256("rolegate webhook receiver:" + url), in hex.
+// Migration 18 computes the same in SQL.
+func ReceiverID(url string) string {
+	sum := sha256.Sum256([]byte("rolegate webhook receiver:" + url))
+	return hex.EncodeToString(sum[:16])
 }
 
 // Kind names the job in River.

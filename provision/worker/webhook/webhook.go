@@ -11,9 +11,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 
 	"github.com/riverqueue/river"
 
@@ -32,18 +34,37 @@ func Sign(secret string, body []byte) string {
 }
 
 // Deliver posts one notification to its receiver with client, signed with
-// secret unless it is empty. A payload that cannot be encoded or a URL
-// that cannot be requested cancels the job (river.JobCancel), since no
-// retry can help; a failed connection or an answer other than 2xx returns
-// an error, and River retries the delivery with back-off.
-func Deliver(ctx context.Context, client *http.Client, secret string, args jobargs.Webhook) error {
+// secret unless it is empty. The receiver is the one of receivers (the
+// worker's --webhook-urls) that args names (jobargs.ReceiverID), or the
+// URL of a job enqueued before jobs named receivers that way. A payload
+// that cannot be encoded, a receiver no longer configured or a URL that
+// cannot be requested cancels the job (river.JobCancel), since no retry
+// can help; a failed connection or an answer other than 2xx returns an
+// error, and River retries the delivery with back-off. No error holds
+// more of the receiver's URL than its scheme and host: the rest (a
+// Slack-style path, a query's token) may be the secret that lets anyone
+// post to it, and job errors are logged and stored.
+func Deliver(ctx context.Context, client *http.Client, secret string, receivers []string, args jobargs.Webhook) error {
 	body, err := json.Marshal(args.Payload)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("encode webhook: %w", err))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, args.URL, bytes.NewReader(body))
+	target := args.URL
+	if target == "" {
+		for _, u := range receivers {
+			if jobargs.ReceiverID(u) == args.Receiver {
+				target = u
+				break
+			}
+		}
+		if target == "" {
+			return river.JobCancel(fmt.Errorf("webhook receiver %s of event %d is not among this worker's webhook URLs (was it removed?); the notification is dropped",
+				args.Receiver, args.EventID))
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return river.JobCancel(fmt.Errorf("webhook URL: %w", err))
+		return river.JobCancel(fmt.Errorf("webhook URL %s cannot be requested: %w", Redact(target), withoutURL(err)))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "rolegate-webhook")
@@ -54,12 +75,39 @@ func Deliver(ctx context.Context, client *http.Client, secret string, args jobar
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("deliver webhook: %w", err)
+		return fmt.Errorf("deliver webhook to %s: %w", Redact(target), withoutURL(err))
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck // drain for connection reuse
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook receiver answered %s", resp.Status)
+		return fmt.Errorf("webhook receiver %s answered %s", Redact(target), resp.Status)
 	}
 	return nil
+}
+
+// Redact is what logs and errors may say of a webhook URL: its scheme
+// and host, then "/…" when it has more (a path, a query, a user).
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(a webhook URL that does not parse)"
+	}
+	shown := u.Scheme + "://" + u.Host
+	if u.User != nil {
+		shown = u.Scheme + "://…@" + u.Host
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		shown += "/…"
+	}
+	return shown
+}
+
+// withoutURL is err without the URL that net/http's *url.Error puts in
+// its message (the request's, or a redirect's).
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

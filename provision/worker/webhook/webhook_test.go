@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/riverqueue/river/rivertype"
@@ -33,8 +34,9 @@ func TestDeliver(t *testing.T) {
 		w.WriteHeader(status)
 	}))
 	t.Cleanup(recv.Close)
-	args := jobargs.Webhook{URL: recv.URL, EventID: 42, Payload: map[string]any{"kind": "request.submitted"}}
-	if err := webhook.Deliver(context.Background(), recv.Client(), "s3cret", args); err != nil {
+	receivers := []string{"https://other.example/hook", recv.URL}
+	args := jobargs.Webhook{Receiver: jobargs.ReceiverID(recv.URL), EventID: 42, Payload: map[string]any{"kind": "request.submitted"}}
+	if err := webhook.Deliver(context.Background(), recv.Client(), "s3cret", receivers, args); err != nil {
 		t.Fatal(err)
 	}
 	s := <-got
@@ -44,7 +46,7 @@ func TestDeliver(t *testing.T) {
 	}
 
 	status = http.StatusServiceUnavailable
-	err := webhook.Deliver(context.Background(), recv.Client(), "", args)
+	err := webhook.Deliver(context.Background(), recv.Client(), "", receivers, args)
 	var cancel *rivertype.JobCancelError
 	if err == nil || errors.As(err, &cancel) {
 		t.Fatalf("a failing receiver gave %v, want an error River retries", err)
@@ -53,8 +55,79 @@ func TestDeliver(t *testing.T) {
 		t.Fatalf("unsigned delivery carries signature %q", s.sig)
 	}
 
+	// A job enqueued before receivers were named by ID carries its URL.
+	status = http.StatusNoContent
+	if err := webhook.Deliver(context.Background(), recv.Client(), "", nil, jobargs.Webhook{URL: recv.URL, EventID: 43}); err != nil {
+		t.Fatalf("a job carrying its URL: %v", err)
+	}
+	<-got
+
 	args.URL = "http://[::1"
-	if err := webhook.Deliver(context.Background(), recv.Client(), "", args); !errors.As(err, &cancel) {
+	if err := webhook.Deliver(context.Background(), recv.Client(), "", nil, args); !errors.As(err, &cancel) {
 		t.Fatalf("a malformed URL gave %v, want the job cancelled", err)
+	}
+	// A receiver taken out of the configuration: nothing to retry.
+	args.URL = ""
+	err = webhook.Deliver(context.Background(), recv.Client(), "", []string{"https://other.example/hook"}, args)
+	if !errors.As(err, &cancel) || !strings.Contains(err.Error(), "not among this worker's webhook URLs") {
+		t.Fatalf("a receiver no longer configured gave %v, want the job cancelled, saying why", err)
+	}
+}
+
+// A Slack-style webhook URL is itself the secret that lets anyone post:
+// no delivery error names more of it than its scheme and host, whether
+// the receiver cannot be reached, answers an error, redirects to another
+// secret URL or is malformed.
+func TestDeliveryErrorsKeepTheURLSecret(t *testing.T) {
+	t.Parallel()
+	const secret = "T0001/B0002/XyZsEcReT"
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/services/"+secret {
+			http.Redirect(w, r, "/elsewhere/"+secret+"?token="+secret, http.StatusTemporaryRedirect)
+			return
+		}
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	t.Cleanup(refusing.Close)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return errors.New("no redirects") }}
+	for _, c := range []struct {
+		name, url string
+		client    *http.Client
+	}{
+		{"unreachable", closed.URL + "/services/" + secret, closed.Client()},
+		{"answers 403 after a redirect", refusing.URL + "/services/" + secret, refusing.Client()},
+		{"a redirect refused", refusing.URL + "/services/" + secret, noRedirects},
+		{"token in the query", "http://user:" + secret + "@127.0.0.1:1/hook?token=" + secret, closed.Client()},
+		{"malformed", "http://127.0.0.1:1/" + secret + "/%zz", closed.Client()},
+	} {
+		args := jobargs.Webhook{Receiver: jobargs.ReceiverID(c.url), EventID: 7, Payload: map[string]any{"kind": "request.submitted"}}
+		err := webhook.Deliver(context.Background(), c.client, "", []string{c.url}, args)
+		if err == nil {
+			t.Fatalf("%s: delivered", c.name)
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: the error names the URL's secret: %v", c.name, err)
+		}
+		if !strings.Contains(err.Error(), "http://") && !strings.Contains(err.Error(), "does not parse") {
+			t.Errorf("%s: the error does not say which receiver: %v", c.name, err)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://hooks.slack.com/services/T0/B0/x": "https://hooks.slack.com/…",
+		"https://chat.example.com":                 "https://chat.example.com",
+		"https://chat.example.com/":                "https://chat.example.com",
+		"https://chat.example.com/?key=x":          "https://chat.example.com/…",
+		"https://me:pw@chat.example.com:8443":      "https://…@chat.example.com:8443",
+		"http://[::1":                              "(a webhook URL that does not parse)",
+	} {
+		if got := webhook.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
