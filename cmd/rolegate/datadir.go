@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/rolegate/rolegate/store/pglocal"
@@ -84,6 +86,64 @@ func prepareDataDir(dir string) (changed string, err error) {
 	}
 	return "", nil
 }
+
+// devLockFile is the file in the data directory that a running
+// `rolegate dev` holds locked: one dev per data directory, since the
+// private cluster, the local IAM state and the files the commands beside
+// dev read are the data directory's. It holds the pid of the dev holding
+// it and, once that one serves, its URL.
+const devLockFile = "dev.lock"
+
+// devLock is a data directory taken by this process.
+type devLock struct{ f *os.File }
+
+// lockDataDir takes dir for this `rolegate dev` alone, or says which one
+// runs there already. The lock ends with its process however it ends, so a
+// dev that was killed leaves nothing that stops the next.
+func lockDataDir(dir string) (*devLock, error) {
+	path := filepath.Join(dir, devLockFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		who := "another `rolegate dev`"
+		held, _ := os.ReadFile(path)
+		switch fields := strings.Fields(string(held)); {
+		case len(fields) > 1:
+			who += fmt.Sprintf(" (pid %s, serving %s)", fields[0], fields[1])
+		case len(fields) == 1:
+			who += fmt.Sprintf(" (pid %s)", fields[0])
+		}
+		return nil, fmt.Errorf("%s is already running with data directory %s: stop it first (Ctrl-C in its terminal), or give this one another --data-dir", who, dir)
+	}
+	l := &devLock{f: f}
+	if err := l.record(""); err != nil {
+		l.release()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return l, nil
+}
+
+// record writes this process's pid and, once known, the URL it serves.
+func (l *devLock) record(url string) error {
+	line := strconv.Itoa(os.Getpid())
+	if url != "" {
+		line += " " + url
+	}
+	if err := l.f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := l.f.WriteAt([]byte(line+"\n"), 0)
+	return err
+}
+
+// release lets the next dev take the data directory.
+func (l *devLock) release() { l.f.Close() }
 
 // devClusterDir is where `rolegate dev` keeps its private cluster:
 // DATA_DIR/postgres, or where that link points (clusterOutside).

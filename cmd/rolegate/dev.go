@@ -22,6 +22,7 @@ func cmdDev(ctx context.Context, c cli) error {
 	var (
 		r       runFlags
 		dataDir string
+		lock    *devLock
 	)
 	fs := newFlagSet("dev", "dev [flags]", c.stderr)
 	fs.StringVar(&dataDir, "data-dir", envString(c.getenv, "ROLEGATE_DATA_DIR", defaultDataDir(c.getenv)),
@@ -39,7 +40,13 @@ func cmdDev(ctx context.Context, c cli) error {
 	} else if changed, err := prepareDataDir(dataDir); err != nil {
 		// Before the session key below is kept in it.
 		r.errs.add("--data-dir / ROLEGATE_DATA_DIR: %v", err)
+	} else if l, err := lockDataDir(dataDir); err != nil {
+		// Before anything in the data directory is touched: its cluster
+		// and local IAM state are the running dev's.
+		r.errs.add("--data-dir / ROLEGATE_DATA_DIR: %v", err)
 	} else {
+		lock = l
+		defer lock.release()
 		if changed != "" {
 			logger.Info("data directory: " + changed)
 		}
@@ -100,7 +107,12 @@ func cmdDev(ctx context.Context, c cli) error {
 		return fmt.Errorf("--data-dir / ROLEGATE_DATA_DIR: %w", err)
 	}
 	o.http, o.worker = true, true
-	o.ready = func(addr string) { writeDevBanner(c.stdout, addr, o.identity.DevUsers, dataDir, privateURL) }
+	o.ready = func(addr string) {
+		if err := lock.record(addr); err != nil {
+			logger.Warn("could not record the URL in the data directory's lock file", "err", err)
+		}
+		writeDevBanner(c.stdout, addr, o.identity.DevUsers, dataDir, privateURL)
+	}
 	return runApp(ctx, logger, o)
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
@@ -352,4 +353,55 @@ func TestDevDataDirBelowAClosedDirectory(t *testing.T) {
 		t.Fatalf("token list with the same data directory: %v\n%s", err, errOut.String())
 	}
 	d.stop()
+}
+
+// `make run` a second time while the first still runs (in another
+// terminal, say): the second must refuse at once, naming the running one,
+// and leave it alone. It used to adopt the first's private cluster, fail on
+// the address in use, and stop that cluster on its way out, so the first
+// server lost its database.
+func TestSecondDevWithTheSameDataDirLeavesTheFirstAlone(t *testing.T) {
+	t.Parallel()
+	if _, err := pglocal.FindBinaries(nil, nil); err != nil {
+		t.Fatalf("this test needs the PostgreSQL server binaries: %v", err)
+	}
+	bin := buildBinary(t)
+	dataDir := openTempDir(t, "rolegate-dev-twice-")
+	env := []string{"HOME=" + dataDir}
+	first := startDev(t, bin, env, nil, "--data-dir", dataDir)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	second := exec.CommandContext(ctx, bin, "dev", "--listen", strings.TrimPrefix(first.base, "http://"),
+		"--drift-interval", "0", "--data-dir", dataDir)
+	second.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	out, err := second.CombinedOutput()
+	if err == nil {
+		t.Fatalf("a second dev with the same data directory succeeded:\n%s", out)
+	}
+	want := fmt.Sprintf("another `rolegate dev` (pid %d, serving %s) is already running with data directory %s",
+		first.cmd.Process.Pid, first.base, dataDir)
+	if !strings.Contains(string(out), want) {
+		t.Errorf("the second dev does not say %q:\n%s", want, out)
+	}
+	if strings.Contains(string(out), "PostgreSQL") {
+		t.Errorf("the second dev touched the private cluster:\n%s", out)
+	}
+	if code, body := get(t, first.base+"/readyz"); code != 200 {
+		t.Fatalf("the first dev after the second tried: /readyz = %d %s\n%s", code, body, first.out)
+	}
+	first.stop()
+
+	// The lock ends with its holder however it ends, and the PostgreSQL it
+	// started does not hold it: after a dev killed outright, the next one
+	// starts and adopts the cluster left running.
+	killed := startDev(t, bin, env, nil, "--data-dir", dataDir)
+	killed.stopped = true
+	killed.cmd.Process.Kill()
+	<-killed.done
+	next := startDev(t, bin, env, nil, "--data-dir", dataDir)
+	if code, body := get(t, next.base+"/readyz"); code != 200 {
+		t.Fatalf("dev after one was killed: /readyz = %d %s\n%s", code, body, next.out)
+	}
+	next.stop()
 }
