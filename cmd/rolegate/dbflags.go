@@ -20,9 +20,9 @@ type dbFlag struct {
 
 func (d *dbFlag) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&d.url, "database-url", getenv("DATABASE_URL"),
-		"PostgreSQL URL; when empty, the private cluster of a running `rolegate dev` with the same data directory [DATABASE_URL]")
+		"PostgreSQL `URL`; when empty, the private cluster of a running `rolegate dev` with the same data directory [DATABASE_URL]")
 	fs.StringVar(&d.dataDir, "data-dir", envString(getenv, "ROLEGATE_DATA_DIR", defaultDataDir(getenv)),
-		"the data directory of `rolegate dev`, whose cluster is used when no database URL is given [ROLEGATE_DATA_DIR]")
+		"the data `directory` of `rolegate dev`, whose cluster is used when no database URL is given [ROLEGATE_DATA_DIR]")
 }
 
 // check finds the dev cluster when no URL is set, and records among the

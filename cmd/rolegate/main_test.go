@@ -296,6 +296,9 @@ func TestWrongSettingsFailFastWithOneLineEach(t *testing.T) {
 	}
 }
 
+// flagLineRE is a flag's line in --help: its name and what its value is.
+var flagLineRE = regexp.MustCompile(`(?m)^  -(\S+) (.+)$`)
+
 func TestHelpOnEveryCommand(t *testing.T) {
 	t.Parallel()
 	for name := range commands() {
@@ -308,6 +311,14 @@ func TestHelpOnEveryCommand(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), "Usage: rolegate "+name) {
 				t.Fatalf("--help printed:\n%s", out.String())
+			}
+			// A flag's line shows what its value is: the flag package takes
+			// the first `quoted` words of the usage for it, so a usage
+			// quoting a command read "-data-dir rolegate dev".
+			for _, m := range flagLineRE.FindAllStringSubmatch(out.String(), -1) {
+				if strings.Contains(m[2], "rolegate") {
+					t.Errorf("-%s shows its value as %q", m[1], m[2])
+				}
 			}
 		})
 	}
