@@ -144,7 +144,7 @@ func writeDevBanner(w io.Writer, addr string, devUsers bool, dataDir, privateURL
 		}
 	}
 	if privateURL != "" {
-		fmt.Fprintf(&b, "\nIn a second terminal, the one-shot commands (token, migrate, audit, drift, export-terraform)\n"+
+		fmt.Fprintf(&b, "\nIn a second terminal, the one-shot commands (token, sessions, migrate, audit, drift, export-terraform)\n"+
 			"find this database by themselves with the same data directory (%s); other clients can use:\n"+
 			"  export DATABASE_URL='%s'\n", dataDir, privateURL)
 	}
