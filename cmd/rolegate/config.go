@@ -110,6 +110,37 @@ func newAboutFlagSet(name, synopsis, about string, w io.Writer) *flag.FlagSet {
 	return flagSetWithUsage(name, w, "Usage: rolegate "+synopsis+"\n\n"+about+"\n\nFlags (each falls back to the environment variable in brackets):")
 }
 
+// parseArgs parses args into fs with flags before, between and after the
+// other arguments (`token revoke 3 --database-url URL`, `migrate status
+// --log-level warn`), which it returns in order; after "--" every word is
+// an argument.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		left := fs.Args()
+		if len(left) == 0 {
+			return rest, nil
+		}
+		if n := len(args) - len(left); n > 0 && args[n-1] == "--" {
+			return append(rest, left...), nil
+		}
+		rest, args = append(rest, left[0]), left[1:]
+	}
+}
+
+// unexpectedArgument is the error for a word where command takes none,
+// which once stopped the flags after it from being read. A switch's value
+// given as a word of its own (`--no-worker true`) is the usual cause.
+func unexpectedArgument(command, arg string) error {
+	if arg == "true" || arg == "false" {
+		return fmt.Errorf("%s: unexpected argument %q: a switch takes its value after =, as in --no-worker=%s", command, arg, arg)
+	}
+	return fmt.Errorf("%s: unexpected argument %q", command, arg)
+}
+
 func flagSetWithUsage(name string, w io.Writer, head string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(w)

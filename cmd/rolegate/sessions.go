@@ -22,7 +22,7 @@ func cmdSessions(ctx context.Context, c cli) error {
 		"with the same --data-dir [ROLEGATE_DATA_DIR].\n", []subcommand{
 		{name: "list", flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&user, "user", "", "only this user's sessions")
-		}, run: func(db *store.DB, _ *flag.FlagSet) error {
+		}, run: func(db *store.DB, _ []string) error {
 			list, err := db.ListSessions(ctx, user, 10_000)
 			if err != nil {
 				return err
@@ -36,7 +36,7 @@ func cmdSessions(ctx context.Context, c cli) error {
 		}},
 		{name: "end", flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&user, "user", "", "the user whose sessions end (required)")
-		}, run: func(db *store.DB, _ *flag.FlagSet) error {
+		}, run: func(db *store.DB, _ []string) error {
 			if user == "" {
 				return fmt.Errorf("sessions end: --user is required")
 			}

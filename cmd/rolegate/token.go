@@ -50,7 +50,7 @@ func cmdToken(ctx context.Context, c cli) error {
 			fs.Var(&groups, "group", "an approver group (data owners) of the user (repeatable)")
 			fs.StringVar(&expires, "expires", "90d", "lifetime: days (90d), a duration (12h) or never")
 			fs.StringVar(&description, "description", "", "what the token is for, shown in lists")
-		}, run: func(db *store.DB, _ *flag.FlagSet) error {
+		}, run: func(db *store.DB, _ []string) error {
 			if user == "" {
 				return fmt.Errorf("token create: --user is required")
 			}
@@ -81,7 +81,7 @@ func cmdToken(ctx context.Context, c cli) error {
 		}},
 		{name: "list", flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&user, "user", "", "only this user's tokens")
-		}, run: func(db *store.DB, _ *flag.FlagSet) error {
+		}, run: func(db *store.DB, _ []string) error {
 			toks, err := db.ListTokens(ctx, user)
 			if err != nil {
 				return err
@@ -101,13 +101,13 @@ func cmdToken(ctx context.Context, c cli) error {
 			}
 			return tw.Flush()
 		}},
-		{name: "revoke", run: func(db *store.DB, fs *flag.FlagSet) error {
-			if fs.NArg() != 1 {
+		{name: "revoke", maxArgs: 1, run: func(db *store.DB, args []string) error {
+			if len(args) != 1 {
 				return fmt.Errorf("token revoke: give one token ID (see `rolegate token list`)")
 			}
-			id, ok := store.ParseID(fs.Arg(0))
+			id, ok := store.ParseID(args[0])
 			if !ok {
-				return fmt.Errorf("token revoke: %q is not a token ID", fs.Arg(0))
+				return fmt.Errorf("token revoke: %q is not a token ID", args[0])
 			}
 			t, err := db.RevokeToken(ctx, id, "", "cli")
 			if err != nil {

@@ -32,16 +32,20 @@ func (d *dbFlag) openVerb(ctx context.Context, c cli, name, synopsis string, ver
 	fs := newFlagSet(name, synopsis, c.stderr)
 	d.register(fs, c.getenv)
 	logs.register(fs, c.getenv)
-	if err := fs.Parse(c.args); err != nil {
+	args, err := parseArgs(fs, c.args)
+	if err != nil {
 		return nil, "", nil, err
 	}
-	if fs.NArg() != 1 || !slices.Contains(verbs, fs.Arg(0)) {
+	if len(args) == 0 || !slices.Contains(verbs, args[0]) {
 		fs.Usage()
 		quoted := make([]string, len(verbs))
 		for i, v := range verbs {
 			quoted[i] = "`" + v + "`"
 		}
 		return nil, "", nil, fmt.Errorf("%s: say %s", name, orList(quoted))
+	}
+	if len(args) > 1 {
+		return nil, "", nil, unexpectedArgument(name+" "+args[0], args[1])
 	}
 	d.check(&errs)
 	logger = logs.logger(c.stderr, &errs)
@@ -52,16 +56,18 @@ func (d *dbFlag) openVerb(ctx context.Context, c cli, name, synopsis string, ver
 	if err != nil {
 		return nil, "", nil, err
 	}
-	return db, fs.Arg(0), logger, nil
+	return db, args[0], logger, nil
 }
 
 // subcommand is one verb of a command with verbs (`token create`,
 // `sessions end`): flags registers the verb's own flags (nil for none),
-// run does its work once the flags are parsed and the database is open.
+// run does its work once the flags are parsed and the database is open,
+// with the verb's arguments, at most maxArgs of them.
 type subcommand struct {
-	name  string
-	flags func(fs *flag.FlagSet)
-	run   func(db *store.DB, fs *flag.FlagSet) error
+	name    string
+	flags   func(fs *flag.FlagSet)
+	maxArgs int
+	run     func(db *store.DB, args []string) error
 }
 
 // runSubcommand runs the verb named by the first argument: with none (or
@@ -92,13 +98,17 @@ func runSubcommand(ctx context.Context, c cli, name, usage string, subs []subcom
 	if subs[i].flags != nil {
 		subs[i].flags(fs)
 	}
-	if err := fs.Parse(args); err != nil {
+	args, err := parseArgs(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(args) > subs[i].maxArgs {
+		return unexpectedArgument(name+" "+verb, args[subs[i].maxArgs])
 	}
 	db, err := dbf.openCurrent(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return subs[i].run(db, fs)
+	return subs[i].run(db, args)
 }

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/store/storetest"
+)
+
+// Flags come after the verb as readily as before it, as `token create
+// --user NAME` has them: `rolegate migrate status --database-url URL` used
+// to answer "say `up` or `status`", and `rolegate token revoke 3
+// --database-url URL` to drop the URL unread and revoke token 3 of the dev
+// database beside it, or of none.
+func TestOneShotFlagsAfterTheVerb(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	// No DATABASE_URL, and a data directory with no dev in it: only the
+	// flag names the database.
+	env := map[string]string{"ROLEGATE_DATA_DIR": t.TempDir()}
+	for _, args := range [][]string{
+		{"migrate", "status", "--database-url", dbURL},
+		{"migrate", "up", "--log-level", "warn", "--database-url", dbURL},
+		{"audit", "verify", "--database-url", dbURL},
+	} {
+		if out, errOut, err := runCmd(t, env, args...); err != nil {
+			t.Errorf("%s: %v\n%s%s", strings.Join(args[:2], " "), err, out, errOut)
+		}
+	}
+	out, _, err := runCmd(t, env, "token", "create", "--user", "alice", "--role", "requester", "--database-url", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.Split(strings.TrimPrefix(lastLine(out), "rgt_"), "_")[0]
+	if out, _, err := runCmd(t, env, "token", "revoke", id, "--database-url", dbURL); err != nil || !strings.Contains(out, "revoked token "+id) {
+		t.Fatalf("token revoke %s --database-url: %v\n%s", id, err, out)
+	}
+	if out, _, err := runCmd(t, env, "token", "list", "--database-url", dbURL); err != nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("the token is not revoked: %v\n%s", err, out)
+	}
+}
+
+// A word where no argument belongs is refused, naming it, rather than
+// ignored with every flag after it: `rolegate serve --no-worker true
+// --listen ...` served on the default address, and `rolegate dev
+// --drift-repair true --listen ...` too.
+func TestStrayArgumentsAreRefused(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	env := map[string]string{"ROLEGATE_DATA_DIR": t.TempDir(), "DATABASE_URL": dbURL}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--no-worker", "true", "--listen", "127.0.0.1:0"}, `unexpected argument "true"`},
+		{[]string{"worker", "extra"}, `unexpected argument "extra"`},
+		{[]string{"dev", "--drift-repair", "false", "--listen", "127.0.0.1:0"}, `unexpected argument "false"`},
+		{[]string{"drift", "repair"}, `unexpected argument "repair"`},
+		{[]string{"export-terraform", "out", "--dir", t.TempDir()}, `unexpected argument "out"`},
+		{[]string{"migrate", "up", "now"}, `unexpected argument "now"`},
+		{[]string{"token", "list", "alice"}, `unexpected argument "alice"`},
+		{[]string{"token", "revoke", "1", "2"}, `unexpected argument "2"`},
+		{[]string{"sessions", "end", "--user", "alice", "bob"}, `unexpected argument "bob"`},
+	} {
+		// Before the fix serve, worker and dev ran on, reading none of the
+		// flags after the word: the deadline ends them.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := run(ctx, append([]string{"rolegate"}, tc.args...), func(k string) string { return env[k] }, io.Discard, io.Discard)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error saying %s", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+}
