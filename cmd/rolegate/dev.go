@@ -56,6 +56,13 @@ func cmdDev(ctx context.Context, c cli) error {
 		return err
 	}
 
+	if u := o.databaseURL; u != "" && (u == pglocal.SocketURL(devClusterDir(dataDir), devDatabase) ||
+		u == pglocal.SocketURL(filepath.Join(dataDir, "postgres"), devDatabase)) {
+		// The URL the banner offers a second terminal, still exported
+		// there when dev runs again: the cluster is dev's to start.
+		logger.Info("DATABASE_URL names the private PostgreSQL of this data directory; dev runs it")
+		o.databaseURL = ""
+	}
 	privateURL := ""
 	if o.databaseURL == "" {
 		cluster, err := pglocal.Start(ctx, pglocal.Options{Dir: devClusterDir(dataDir), Logger: logger})

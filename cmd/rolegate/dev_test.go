@@ -405,3 +405,21 @@ func TestSecondDevWithTheSameDataDirLeavesTheFirstAlone(t *testing.T) {
 	}
 	next.stop()
 }
+
+// The banner offers a second terminal `export DATABASE_URL=...` of dev's
+// private cluster; `make run` later in that terminal, once the first dev
+// has stopped, must start that cluster rather than fail to reach its
+// socket.
+func TestDevWithItsOwnClusterURLStartsTheCluster(t *testing.T) {
+	t.Parallel()
+	if _, err := pglocal.FindBinaries(nil, nil); err != nil {
+		t.Fatalf("this test needs the PostgreSQL server binaries: %v", err)
+	}
+	dataDir := openTempDir(t, "rolegate-dev-own-url-")
+	own := pglocal.SocketURL(filepath.Join(dataDir, "postgres"), devDatabase)
+	d := startDev(t, buildBinary(t), []string{"HOME=" + dataDir, "DATABASE_URL=" + own}, nil, "--data-dir", dataDir)
+	if code, body := get(t, d.base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz = %d %s", code, body)
+	}
+	d.stop()
+}
