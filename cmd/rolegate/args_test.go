@@ -75,3 +75,23 @@ func TestStrayArgumentsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// `rolegate drift --drift-repair` (the worker's setting) is refused,
+// pointing at --repair: it was accepted and repaired nothing. The
+// worker's DRIFT_REPAIR in the environment does not stop a check.
+func TestDriftRefusesTheWorkersRepairSetting(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	env := map[string]string{"ROLEGATE_DATA_DIR": t.TempDir(), "DATABASE_URL": dbURL}
+	if out, errOut, err := runCmd(t, env, "migrate", "up", "--log-level", "warn"); err != nil {
+		t.Fatalf("migrate up: %v\n%s%s", err, out, errOut)
+	}
+	_, _, err := runCmd(t, env, "drift", "--drift-repair")
+	if err == nil || !strings.Contains(err.Error(), "`rolegate drift --repair` repairs now") {
+		t.Fatalf("drift --drift-repair: %v, want a refusal naming --repair", err)
+	}
+	env["DRIFT_REPAIR"] = "true"
+	if _, _, err := runCmd(t, env, "drift"); err != nil && strings.Contains(err.Error(), "--drift-repair") {
+		t.Fatalf("drift with DRIFT_REPAIR=true in the environment: %v", err)
+	}
+}

@@ -78,8 +78,10 @@ func cmdDrift(ctx context.Context, c cli) error {
 		o      opsFlags
 		repair bool
 		fail   bool
+		flags  *flag.FlagSet
 	)
 	db, b, err := o.open(ctx, c, "drift", "drift [--repair] [--fail-on-drift] [flags]", func(fs *flag.FlagSet) {
+		flags = fs
 		fs.BoolVar(&repair, "repair", false, "put drifted roles back to their plans")
 		fs.BoolVar(&fail, "fail-on-drift", false, "exit with status 2 when any role drifted (for CI)")
 	})
@@ -87,6 +89,14 @@ func cmdDrift(ctx context.Context, c cli) error {
 		return err
 	}
 	defer db.Close()
+	// --drift-repair is the worker's setting, shared with serve and
+	// worker (and its DRIFT_REPAIR may be set for them); here it would
+	// silently do nothing.
+	workerSetting := false
+	flags.Visit(func(f *flag.Flag) { workerSetting = workerSetting || f.Name == "drift-repair" })
+	if workerSetting {
+		return errors.New("--drift-repair is the worker's setting (repair in every periodic check); `rolegate drift --repair` repairs now")
+	}
 	var local []func(*config.LoadOptions) error
 	if o.db.dev {
 		if local, err = devAWS(o.db.dataDir, c.getenv); err != nil {
