@@ -3,13 +3,75 @@ package web
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
 )
+
+// overflowJS lists the elements under each element matching a selector
+// whose right edge passes that element's right edge, skipping what lies in
+// a box that scrolls or clips (a policy, an ARN): the text a reader would
+// see running out of its card, row or cell.
+const overflowJS = `((sel) => { const out = [];
+	for (const box of document.querySelectorAll(sel)) {
+		const right = box.getBoundingClientRect().right + 1;
+		const walk = (el) => { for (const c of el.childNodes) {
+			if (c.nodeType === Node.TEXT_NODE) {
+				const r = document.createRange(); r.selectNodeContents(c);
+				if (r.getBoundingClientRect().right > right) { out.push(sel + ": " + c.data.trim().slice(0, 60)); }
+			} else if (c.nodeType === Node.ELEMENT_NODE) {
+				if (c.getBoundingClientRect().right > right) { out.push(sel + ": <" + c.tagName.toLowerCase() + "> " + c.textContent.trim().slice(0, 60)); }
+				else if (getComputedStyle(c).overflowX === "visible") { walk(c); }
+			}
+		} };
+		walk(box);
+	}
+	return out; })`
+
+// longWordsRequest asks for a role whose name is as long as IAM allows,
+// on a bucket as long as S3 allows, under a prefix naming a SHA-256, with a
+// justification holding a long link.
+func longWordsRequest(requester string) (name string, in store.NewRequest) {
+	name = "quarterly-finance-reports-reader-analytics-" + strings.Repeat("x", 64-43)
+	in = uiNewReq(name, requester,
+		provision.BucketScope{Bucket: "finance-quarterly-reports-archive-eu-west-1-" + strings.Repeat("a", 63-44),
+			Prefix: "artifacts/sha256/" + strings.Repeat("e3b0c44298fc1c14", 4) + "/", Access: provision.AccessReadWrite},
+		provision.BucketScope{Bucket: "team-reports", Prefix: "daily/", Access: provision.AccessRead})
+	in.Justification = "See https://wiki.example.com/display/FIN/" + strings.Repeat("QuarterlyReportsArchive", 8) + " for the job."
+	return name, in
+}
+
+// TestBrowserLongWords: a role name as long as IAM allows, a bucket as
+// long as S3 allows, a prefix naming a hash and a pasted link stay inside
+// their cards on the request page and inside their row on the dashboard,
+// where they would otherwise run under the Approve and Reject buttons.
+func TestBrowserLongWords(t *testing.T) {
+	b, f := browserTest(t)
+	_, in := longWordsRequest("alice")
+	r := uiCreate(t, f.db, in)
+	b.signInAs(f.srv.URL, "bob")
+	b.run("bob opens the dashboard",
+		chromedp.Navigate(f.srv.URL+"/dashboard"),
+		chromedp.WaitVisible(b.css(fmt.Sprintf(`[data-id="%d"]`, r.ID))),
+		b.shot("longwords-1-dashboard"),
+	)
+	if bad := eval[[]string](b, overflowJS+`(".queue-main")`); len(bad) > 0 {
+		t.Errorf("on the dashboard, out of the request's row:\n%s", strings.Join(bad, "\n"))
+	}
+	b.run("bob opens the request",
+		chromedp.Navigate(fmt.Sprintf("%s/requests/%d", f.srv.URL, r.ID)),
+		chromedp.WaitVisible(b.css(`#justification`)),
+		b.shot("longwords-2-detail"),
+	)
+	if bad := eval[[]string](b, overflowJS+`(".card")`); len(bad) > 0 {
+		t.Errorf("on the request page, out of their cards:\n%s", strings.Join(bad, "\n"))
+	}
+}
 
 // TestBrowserPhoneWidth: on a phone 390 px wide, no page is wider than
 // the screen: the request page and the form with its preview keep their

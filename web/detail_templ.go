@@ -312,7 +312,7 @@ func detailPage(v detailView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "</dl><table class=\"table\"><caption class=\"sr-only\">Bucket scopes</caption> <thead><tr><th scope=\"col\">Bucket</th><th scope=\"col\">Prefix</th><th scope=\"col\">Access</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "</dl><table class=\"table scope-table\"><caption class=\"sr-only\">Bucket scopes</caption> <thead><tr><th scope=\"col\">Bucket</th><th scope=\"col\">Prefix</th><th scope=\"col\">Access</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
