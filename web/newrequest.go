@@ -137,12 +137,17 @@ func handlePreview(d Deps) echo.HandlerFunc {
 func editRows(c echo.Context, f *requestForm) bool {
 	if c.FormValue("op") == "add" {
 		f.Scopes = append(f.Scopes, scopeRow{Access: string(provision.AccessRead)})
+		f.Focus = rowID("bucket", len(f.Scopes)-1)
 		return true
 	}
 	if rm := c.FormValue("remove"); rm != "" {
-		if i, err := strconv.Atoi(rm); err == nil && i >= 0 && i < len(f.Scopes) && len(f.Scopes) > 1 {
+		i, err := strconv.Atoi(rm)
+		if err == nil && i >= 0 && i < len(f.Scopes) && len(f.Scopes) > 1 {
 			f.Scopes = append(f.Scopes[:i], f.Scopes[i+1:]...)
 		}
+		// The focus goes to the row that took the removed one's place,
+		// or to the row before it when it was the last.
+		f.Focus = rowID("bucket", max(0, min(i, len(f.Scopes)-1)))
 		return true
 	}
 	return false

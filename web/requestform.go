@@ -35,6 +35,10 @@ type requestForm struct {
 	// ChangeOf is the request an active role's change belongs to; 0 for a
 	// new request. Its role name cannot be edited.
 	ChangeOf int64
+	// Focus is the id of the field the page opens with the focus in
+	// (autofocus): after a row is added or removed, the row's bucket, so
+	// a keyboard user goes on where they were.
+	Focus string
 }
 
 func newRequestForm() requestForm {
