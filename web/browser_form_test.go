@@ -35,7 +35,9 @@ func (b *browserSession) press(step, sel string) int64 {
 
 // TestBrowserScopeRowsByKeyboard: with the keyboard alone, adding a scope
 // row puts the focus in the new row's bucket, and removing one puts it in
-// the row that took its place, not back at the top of the page.
+// the row that took its place, not back at the top of the page; a problem
+// of a whole row (an overlap) marks the row's bucket invalid and is read
+// with it, as every message at a field is.
 func TestBrowserScopeRowsByKeyboard(t *testing.T) {
 	b, f := browserTest(t)
 	b.signInAs(f.srv.URL, "alice")
@@ -60,6 +62,21 @@ func TestBrowserScopeRowsByKeyboard(t *testing.T) {
 		t.Fatalf("submitting overlapping rows answered %d, want 422", status)
 	}
 	b.run("the form shows the overlap", chromedp.WaitVisible(b.css(`#f-bucket-1-row-error`)), b.shot("keyboard-1-overlap"))
+	if got := eval[string](b, `document.getElementById("f-bucket-1").getAttribute("aria-invalid")`); got != "true" {
+		t.Errorf("the overlapping row's bucket has aria-invalid=%q", got)
+	}
+	// Every message at a field is in the aria-describedby of a control.
+	unread := eval[[]string](b, `[...document.querySelectorAll("form .field-error")].filter(m =>
+		![...document.querySelectorAll("[aria-describedby]")].some(c => c.getAttribute("aria-describedby").split(/\s+/).includes(m.id)))
+		.map(m => m.id + ": " + m.textContent)`)
+	if len(unread) > 0 {
+		t.Errorf("messages no field is described by:\n%s", strings.Join(unread, "\n"))
+	}
+	// The summary's link leads to a field that reads the message.
+	if href := eval[string](b, `document.querySelector("#error-summary a").getAttribute("href")`); href != "#f-bucket-1" {
+		t.Errorf("the summary links to %q", href)
+	}
+
 	b.press("alice removes the second row", `[aria-label="Remove scope 2"]`)
 	if got := eval[[]string](b, `[...document.querySelectorAll("#scopes input[name=bucket]")].map(e => e.value)`); strings.Join(got, ",") != "team-a,team-b" {
 		t.Fatalf("after removing the second row the buckets are %q", got)

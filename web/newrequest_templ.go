@@ -543,9 +543,9 @@ func requestFormPage(title string, f requestForm, set provision.Settings, pv pre
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var29 string
-				templ_7745c5c3_Var29, templ_7745c5c3_Err = templruntime.NewAttributeExpression(invalid(f.Errors, rowKey(i, "bucket"))).Resolve(ctx)
+				templ_7745c5c3_Var29, templ_7745c5c3_Err = templruntime.NewAttributeExpression(f.bucketInvalid(i)).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/newrequest.templ`, Line: 81, Col: 212}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/newrequest.templ`, Line: 81, Col: 192}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var29)
 				if templ_7745c5c3_Err != nil {
@@ -556,9 +556,9 @@ func requestFormPage(title string, f requestForm, set provision.Settings, pv pre
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var30 string
-				templ_7745c5c3_Var30, templ_7745c5c3_Err = templruntime.NewAttributeExpression(rowID("bucket", i) + "-error").Resolve(ctx)
+				templ_7745c5c3_Var30, templ_7745c5c3_Err = templruntime.NewAttributeExpression(f.bucketDescribedBy(i)).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/newrequest.templ`, Line: 81, Col: 263}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/newrequest.templ`, Line: 81, Col: 236}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var30)
 				if templ_7745c5c3_Err != nil {

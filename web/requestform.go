@@ -208,3 +208,23 @@ func rowKey(i int, part string) string {
 }
 
 func rowID(part string, i int) string { return fmt.Sprintf("f-%s-%d", part, i) }
+
+// bucketInvalid is the aria-invalid of row i's bucket: a problem of the
+// bucket, or of the whole row (an overlap), which the error summary links
+// to the bucket.
+func (f requestForm) bucketInvalid(i int) string {
+	if invalid(f.Errors, rowKey(i, "bucket")) == "true" || invalid(f.Errors, rowKey(i, "")) == "true" {
+		return "true"
+	}
+	return "false"
+}
+
+// bucketDescribedBy is the aria-describedby of row i's bucket: its own
+// message, and the row's when the row has one, so both are read with it.
+func (f requestForm) bucketDescribedBy(i int) string {
+	ids := rowID("bucket", i) + "-error"
+	if _, ok := f.Errors[rowKey(i, "")]; ok {
+		ids += " " + rowID("bucket", i) + "-row-error"
+	}
+	return ids
+}
