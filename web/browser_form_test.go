@@ -3,11 +3,16 @@ package web
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/auth"
 )
 
 // focusOn waits up to 5 s for the focus to be on the element with id
@@ -87,5 +92,41 @@ func TestBrowserScopeRowsByKeyboard(t *testing.T) {
 	b.press("alice removes the last row", `[aria-label="Remove scope 2"]`)
 	if got := b.focusOn("f-bucket-0"); got != "f-bucket-0" {
 		t.Errorf("after removing the last row the focus is on %q, want f-bucket-0", got)
+	}
+}
+
+// TestBrowserButtonNamesHoldTheirWords: a button named for screen readers
+// (aria-label) still holds the words it shows, so a person who says "click
+// Let it go" to voice control, or hears the name, meets the same button:
+// on the reviews page and the sessions page, for one's own sessions and,
+// for an admin, everyone's.
+func TestBrowserButtonNamesHoldTheirWords(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	var offset atomic.Int64
+	db := storetest.Open(t, storetest.URL(t), store.Options{Reviews: quarterly,
+		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
+	f := uiServe(t, db, auth.Identity{DevUsers: true})
+	uiActivate(t, db, uiCreate(t, db, uiNewReq("reports-reader", "carol")))
+	offset.Store(int64(90 * day))
+	if n, err := db.RemindReviews(uiCtx(t)); err != nil || n != 1 {
+		t.Fatalf("RemindReviews = %d, %v", n, err)
+	}
+	devSignIn(t, f.client("", ""), "alice")
+	b.signInAs(f.srv.URL, "carol")
+	const misnamed = `[...document.querySelectorAll("main button[aria-label], main a[aria-label]")]
+		.filter(e => !e.getAttribute("aria-label").toLowerCase().includes(e.textContent.trim().toLowerCase()))
+		.map(e => location.pathname + location.search + ": " + JSON.stringify(e.textContent.trim()) + " is named " + JSON.stringify(e.getAttribute("aria-label")))`
+	var bad []string
+	for _, page := range []struct{ path, ready string }{
+		{"/reviews", `[data-state="due"]`},
+		{"/settings/sessions", `.sessions`},
+		{"/settings/sessions?all=1", `tr[data-user="alice"]`},
+	} {
+		b.run("carol opens "+page.path, chromedp.Navigate(f.srv.URL+page.path), chromedp.WaitVisible(b.css(page.ready)))
+		bad = append(bad, eval[[]string](b, misnamed)...)
+	}
+	if len(bad) > 0 {
+		t.Errorf("buttons whose names lack their words:\n%s", strings.Join(bad, "\n"))
 	}
 }
