@@ -179,3 +179,21 @@ func TestChangePageSaysWhatItNarrows(t *testing.T) {
 		"Narrows: list keys under `daily/` in `team-reports` to `team-reports/daily/eu/`; read objects under `team-reports/daily/` to `team-reports/daily/eu/`")
 	pageLacks(t, r, "<strong>Removes:</strong>")
 }
+
+// The change form's Cancel leads back to the role's request page, where
+// the user came from, not to the list of their requests; the new-request
+// form's leads to the list.
+func TestChangeFormCancelGoesBackToTheRole(t *testing.T) {
+	f := uiProxyTest(t)
+	alice := f.client("alice", "")
+	live := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("keep-me", "alice")))
+	page := fmt.Sprintf("/requests/%d", live.ID)
+	pageHas(t, alice.get(page+"/change"), `<a href="`+page+`" class="btn">Cancel</a>`)
+	pageHas(t, alice.get("/requests/new"), `<a href="/requests" class="btn">Cancel</a>`)
+	// A refused change keeps its Cancel too.
+	r := alice.post(page+"/change", url.Values{"name": {"keep-me"}, "justification": {""}, "bucket": {"team-reports"}, "prefix": {""}, "access": {"read"}})
+	if r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a change without a justification answered %d", r.status)
+	}
+	pageHas(t, r, `<a href="`+page+`" class="btn">Cancel</a>`)
+}

@@ -174,6 +174,15 @@ func (f requestForm) action() string {
 	return "/requests/new"
 }
 
+// cancelURL is where the form's Cancel leads: back to the role's request
+// page from a change, to the user's requests from a new request.
+func (f requestForm) cancelURL() string {
+	if f.ChangeOf != 0 {
+		return fmt.Sprintf("/requests/%d", f.ChangeOf)
+	}
+	return "/requests"
+}
+
 func (f requestForm) managedChecked(p string) bool { return slices.Contains(f.Managed, p) }
 
 // fieldID is the id of the input a validator field path points at, so the
