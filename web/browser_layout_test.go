@@ -109,3 +109,23 @@ func TestBrowserPhoneWidth(t *testing.T) {
 	)
 	wide("the sessions page")
 }
+
+// TestBrowserAuditFilterProblem: a filter of the audit log that cannot be
+// read is said under its field, and the row of filters stays level: every
+// field and the Filter button keep one top edge.
+func TestBrowserAuditFilterProblem(t *testing.T) {
+	b, f := browserTest(t)
+	b.signInAs(f.srv.URL, "bob")
+	b.run("bob filters the audit log by a request that is not a number",
+		chromedp.Navigate(f.srv.URL+"/audit?actor=alice&request=abc"),
+		chromedp.WaitVisible(b.css(`#au-request-error`)),
+		b.shot("audit-2-filter-problem"),
+	)
+	tops := eval[[]float64](b, `[...document.querySelectorAll(".filters input:not([type=hidden]), .filters button")].map(e => Math.round(e.getBoundingClientRect().top))`)
+	for _, top := range tops {
+		if top != tops[0] {
+			t.Errorf("the tops of the audit filters and their button are %v", tops)
+			break
+		}
+	}
+}

@@ -226,7 +226,9 @@ type auditView struct {
 	Actor, Kind, Request, Since, Until string
 	Events                             []store.Event
 	Next, First                        string
-	Error                              string
+	// Errors holds each filter's problem by its parameter (request,
+	// since, until), shown at its field.
+	Errors map[string]string
 	// Accounts is whether more than one account is configured: only
 	// then is each event's account shown.
 	Accounts bool
@@ -245,25 +247,25 @@ func handleAudit(d Deps) echo.HandlerFunc {
 			Request: strings.TrimSpace(c.QueryParam("request")), Since: c.QueryParam("since"), Until: c.QueryParam("until"),
 			Accounts: len(d.Settings.Accounts) > 1}
 		f := store.EventFilter{Actor: v.Actor, Kind: v.Kind, Limit: auditPageSize, NewestFirst: true}
-		var bad []string
+		bad := map[string]string{}
 		if v.Request != "" {
 			id, err := strconv.ParseInt(strings.TrimPrefix(v.Request, "#"), 10, 64)
 			if err != nil || id <= 0 {
-				bad = append(bad, "request must be a request number")
+				bad["request"] = "request must be a request number"
 			}
 			f.RequestID = id
 		}
 		if v.Since != "" {
 			t, err := time.Parse(time.DateOnly, v.Since)
 			if err != nil {
-				bad = append(bad, "from must be a date like 2030-01-31")
+				bad["since"] = "from must be a date like 2030-01-31"
 			}
 			f.Since = t
 		}
 		if v.Until != "" {
 			t, err := time.Parse(time.DateOnly, v.Until)
 			if err != nil {
-				bad = append(bad, "to must be a date like 2030-01-31")
+				bad["until"] = "to must be a date like 2030-01-31"
 			}
 			f.Until = t.Add(24 * time.Hour)
 		}
@@ -279,7 +281,7 @@ func handleAudit(d Deps) echo.HandlerFunc {
 		}
 		status := http.StatusOK
 		if len(bad) > 0 {
-			v.Error, status = strings.Join(bad, "; ")+".", http.StatusUnprocessableEntity
+			v.Errors, status = bad, http.StatusUnprocessableEntity
 			return render(c, status, auditPage(v))
 		}
 		events, err := d.Store.ListEvents(c.Request().Context(), f)

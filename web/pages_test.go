@@ -218,3 +218,22 @@ func TestHostileInputEscaped(t *testing.T) {
 		}
 	}
 }
+
+// A filter of the audit log that cannot be read is said at its field,
+// which is marked invalid and described by the message, and keeps what
+// was typed.
+func TestAuditFilterProblemsAtTheirFields(t *testing.T) {
+	f := uiProxyTest(t)
+	bob := f.client("bob", approverGroups)
+	r := bob.get("/audit?request=abc&since=yesterday&actor=alice")
+	if r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad filters answered %d", r.status)
+	}
+	pageHas(t, r,
+		`id="au-request" name="request" value="abc" inputmode="numeric" aria-invalid="true" aria-describedby="au-request-error"`,
+		`<p class="field-error" id="au-request-error">request must be a request number</p>`,
+		`id="au-since" type="date" name="since" value="yesterday" aria-invalid="true" aria-describedby="au-since-error"`,
+		`<p class="field-error" id="au-since-error">from must be a date like 2030-01-31</p>`,
+		`id="au-actor" name="actor" value="alice"`)
+	pageLacks(t, r, `id="au-until-error"`)
+}
