@@ -54,6 +54,24 @@ func handleStep(d Deps, step func(ctx context.Context, actor store.Actor, id int
 	}
 }
 
+// handleCancel cancels a pending request, or the pending change of a live
+// role, which keeps its current access: the message says which.
+func handleCancel(d Deps) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor, _ := auth.ActorOf(c)
+		id, err := requestIDParam(c)
+		if err != nil {
+			return err
+		}
+		r, err := d.Store.Cancel(c.Request().Context(), actor, id)
+		done := fmt.Sprintf("Request #%d cancelled.", id)
+		if err == nil && r.LiveVersion != 0 {
+			done = fmt.Sprintf("Change to request #%d cancelled; the role keeps its current access.", id)
+		}
+		return finishAction(c, d, id, err, done)
+	}
+}
+
 // loadChangeable returns the request when actor may change it now.
 func loadChangeable(c echo.Context, d Deps, actor store.Actor) (store.Request, error) {
 	id, err := requestIDParam(c)

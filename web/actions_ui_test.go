@@ -197,3 +197,27 @@ func TestChangeFormCancelGoesBackToTheRole(t *testing.T) {
 	}
 	pageHas(t, r, `<a href="`+page+`" class="btn">Cancel</a>`)
 }
+
+// Cancelling the pending change of a live role says it is the change that
+// is cancelled and that the role keeps its access, on the button and
+// after; cancelling a new request still says the request is.
+func TestCancelAChangeSaysTheRoleStays(t *testing.T) {
+	f := uiProxyTest(t)
+	alice := f.client("alice", "")
+	live := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("keep-me", "alice")))
+	page := fmt.Sprintf("/requests/%d", live.ID)
+	r := alice.follow(page+"/change", url.Values{"name": {"keep-me"}, "justification": {"the exports too"},
+		"bucket": {"team-reports", "team-exports"}, "prefix": {"daily/", ""}, "access": {"read", "read"}})
+	textHas(t, r, "Change to keep-me submitted")
+	pageHas(t, r, `id="action-cancel">Cancel change</button>`)
+	r = alice.follow(page+"/cancel", url.Values{})
+	textHas(t, r, fmt.Sprintf("Change to request #%d cancelled; the role keeps its current access.", live.ID))
+	if got, err := f.db.GetRequest(uiCtx(t), live.ID); err != nil || got.Status != store.StatusActive {
+		t.Fatalf("after cancelling the change: %s, %v", got.Status, err)
+	}
+
+	pending := uiCreate(t, f.db, uiNewReq("new-one", "alice"))
+	page = fmt.Sprintf("/requests/%d", pending.ID)
+	pageHas(t, alice.get(page), `id="action-cancel">Cancel request</button>`)
+	textHas(t, alice.follow(page+"/cancel", url.Values{}), fmt.Sprintf("Request #%d cancelled.", pending.ID))
+}
