@@ -324,11 +324,14 @@ func (db *DB) Cancel(ctx context.Context, actor Actor, id int64) (Request, error
 	g := guard{may: actor.requested, forbidden: "only the requester can cancel a request",
 		allowed: inStatus(StatusPending), cannot: "be cancelled"}
 	return db.takeStep(ctx, id, g, func(tx pgx.Tx, r Request, now time.Time) error {
-		to, kind := StatusCancelled, EventCancelled
+		to, kind, reason := StatusCancelled, EventCancelled, "cancelled by "+actor.Name
 		if r.LiveVersion != 0 {
+			// The role stays live: the reason says what was cancelled, as
+			// a rejected change's does.
 			to, kind = StatusActive, EventChangeCancelled
+			reason = "change to version " + fmt.Sprint(r.Version) + " cancelled by " + actor.Name
 		}
-		if err := setStatus(ctx, tx, id, StatusPending, to, "cancelled by "+actor.Name, now); err != nil {
+		if err := setStatus(ctx, tx, id, StatusPending, to, reason, now); err != nil {
 			return err
 		}
 		if err := backToLive(ctx, tx, id); err != nil {

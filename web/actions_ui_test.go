@@ -215,6 +215,9 @@ func TestCancelAChangeSaysTheRoleStays(t *testing.T) {
 	if got, err := f.db.GetRequest(uiCtx(t), live.ID); err != nil || got.Status != store.StatusActive {
 		t.Fatalf("after cancelling the change: %s, %v", got.Status, err)
 	}
+	// The live role's page says the change was cancelled, not the request.
+	textHas(t, alice.get(page), "change to version 2 cancelled by alice")
+	pageLacks(t, alice.get(page), `<p class="reason">cancelled by alice</p>`)
 
 	pending := uiCreate(t, f.db, uiNewReq("new-one", "alice"))
 	page = fmt.Sprintf("/requests/%d", pending.ID)
