@@ -121,3 +121,30 @@ func TestPlanInAccount(t *testing.T) {
 		t.Fatalf("unknown account: %v", err)
 	}
 }
+
+// A role that went live in a spoke is planned under its IAM name and path
+// after the account's name_prefix and the role path changed, and the
+// caller's settings are not changed by it.
+func TestKeepingPlansTheLiveNameInAnAccount(t *testing.T) {
+	t.Parallel()
+	set := twoAccounts()
+	spec := RoleSpec{Name: "reader", Account: "prod", Buckets: []BucketScope{{Bucket: "prod-data", Access: AccessRead}}}
+	newPrefix := "p-"
+	set.Accounts[1].NamePrefix = &newPrefix
+	set.RolePath = "/moved/"
+	kept := set.Keeping("prod", "reader", "arn:aws:iam::222222222222:role/rolegate/team/prod-reader")
+	p, err := NewPlan(spec, kept, PlanMeta{RequestID: "req-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Role.Name != "prod-reader" || p.Role.Path != "/rolegate/team/" || p.InstanceProfile.Name != "prod-reader" ||
+		p.InstanceProfile.Path != "/rolegate/team/" || p.RoleARN() != "arn:aws:iam::222222222222:role/rolegate/team/prod-reader" {
+		t.Fatalf("plan of the live role = %s %s%s, want its IAM name and path", p.RoleARN(), p.InstanceProfile.Path, p.InstanceProfile.Name)
+	}
+	if *set.Accounts[1].NamePrefix != "p-" || set.RolePath != "/moved/" {
+		t.Fatal("Keeping changed the caller's settings")
+	}
+	if got := set.Keeping("prod", "reader", ""); got.RolePath != "/moved/" || *got.Accounts[1].NamePrefix != "p-" {
+		t.Fatal("a role that never went live is planned under other settings than the current ones")
+	}
+}

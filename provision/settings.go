@@ -240,3 +240,41 @@ func (p *problems) err() error {
 	}
 	return &ValidationError{Problems: p.list}
 }
+
+// Keeping returns the settings that plan the role named name in account
+// (its spec's name and account) under the name and path IAM holds it by,
+// roleARN: a role that went live keeps them when --name-prefix (or the
+// account's name_prefix) or --role-path change later, since IAM can
+// neither rename a role nor move it. Planned with the new ones, a change
+// or a drift repair would create a second role beside it and a
+// revocation would find nothing to remove. It returns s unchanged for an
+// empty roleARN (nothing went live) or one whose name does not end with
+// name.
+func (s Settings) Keeping(account, name, roleARN string) Settings {
+	i := strings.Index(roleARN, ":role/")
+	if i < 0 {
+		return s
+	}
+	rest := roleARN[i+len(":role"):] // the path and the name
+	j := strings.LastIndex(rest, "/")
+	prefix, ok := strings.CutSuffix(rest[j+1:], name)
+	if !ok {
+		return s
+	}
+	s.RolePath = rest[:j+1]
+	if len(s.Accounts) == 0 {
+		s.NamePrefix = prefix
+		return s
+	}
+	a, ok := s.Account(account)
+	if !ok {
+		return s
+	}
+	s.Accounts = append([]Account(nil), s.Accounts...)
+	for k := range s.Accounts {
+		if s.Accounts[k].Name == a.Name {
+			s.Accounts[k].NamePrefix = &prefix
+		}
+	}
+	return s
+}
