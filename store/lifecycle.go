@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -62,17 +63,24 @@ func workOf(r Request, versions []Version, version int) (Work, error) {
 // returns what to build. A job that runs again after a crash finds the
 // request still provisioning and resumes. It returns ErrConflict when the
 // request has moved on (cancelled, a newer version, revoked): the job is
-// stale and does nothing.
+// stale and does nothing; and ErrRepairRunning while a drift repair of the
+// request that began before the version was approved is writing (Repair):
+// the job waits for it, so the repair does not undo what the job writes.
 func (db *DB) BeginProvisioning(ctx context.Context, id int64, version int) (w Work, err error) {
 	now := db.now().UTC()
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		var was Status
-		err := tx.QueryRow(ctx, `SELECT status FROM requests WHERE id = $1 AND version = $2 FOR UPDATE`, id, version).Scan(&was)
+		var free bool
+		err := tx.QueryRow(ctx, `SELECT status, pg_try_advisory_xact_lock($3, $4) FROM requests WHERE id = $1 AND version = $2 FOR UPDATE`,
+			id, version, repairLockSpace, repairLockKey(id)).Scan(&was, &free)
 		if err != nil {
 			if err == pgx.ErrNoRows {
 				return errorf(KindConflict, "request %d is not at version %d", id, version)
 			}
 			return interpret(err)
+		}
+		if !free {
+			return fmt.Errorf("%w (request %d)", ErrRepairRunning, id)
 		}
 		var events []Event
 		b := &pgx.Batch{}

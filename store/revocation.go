@@ -24,7 +24,9 @@ var ErrProvisioningRunning = errors.New("a provisioning job of the request is st
 // job of the request is running: River marks a job running before it
 // calls the worker and until the worker returns, and once the request is
 // revoking no provisioning job can start to write (BeginProvisioning
-// refuses), so when none is running none will touch IAM again.
+// refuses), so when none is running none will touch IAM again. It
+// returns ErrRepairRunning while a drift repair of the request runs
+// (Repair), for the same reason.
 func (db *DB) BeginRevocation(ctx context.Context, id int64) (Work, error) {
 	r, err := db.GetRequest(ctx, id)
 	if err != nil {
@@ -41,6 +43,9 @@ func (db *DB) BeginRevocation(ctx context.Context, id int64) (Work, error) {
 	}
 	if running {
 		return Work{}, fmt.Errorf("%w (request %d)", ErrProvisioningRunning, id)
+	}
+	if err := db.repairRunning(ctx, id); err != nil {
+		return Work{}, err
 	}
 	v := r.LiveVersion
 	if v == 0 {

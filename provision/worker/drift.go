@@ -153,7 +153,19 @@ func checkRole(ctx context.Context, st Store, recs *provision.Reconcilers, w sto
 	diff := changes(report)
 	repaired := false
 	if len(diff) > 0 && repair {
-		if _, err := rec.Apply(ctx, plan); err != nil {
+		// Under the request's repair lock, and only while it is live at
+		// this version: a revocation or a change's provisioning that
+		// begins meanwhile waits for the repair, which stops before its
+		// next write, so it never puts back what they remove or undoes
+		// what they write.
+		err := st.Repair(ctx, id, w.Version, func(ctx context.Context, check func(context.Context) error) error {
+			_, err := rec.ApplyChecked(ctx, plan, check)
+			return err
+		})
+		if errors.Is(err, store.ErrConflict) {
+			return DriftResult{}, false, nil // no longer live: nothing to repair or record
+		}
+		if err != nil {
 			return DriftResult{}, false, &accountError{fmt.Errorf("repair request %d: %w", id, err)}
 		}
 		repaired = true

@@ -53,7 +53,8 @@ func reason(err error, attempt int, permanent bool) string {
 	return fmt.Sprintf("gave up after %d attempts: %v", attempt, err)
 }
 
-// provision brings IAM to the plan of an approved version. A revocation
+// provision brings IAM to the plan of an approved version. It waits for a
+// drift repair of the request that is running (store.DB.Repair). A revocation
 // (or expiry) may begin while it runs; the revocation must win. Three
 // things make sure it does: the job asks the store before each IAM write
 // whether the request is still provisioning this version and stops when
@@ -69,6 +70,14 @@ func (j *jobs) provision(ctx context.Context, job *river.Job[jobargs.Provision])
 		return nil
 	}
 	w, err := j.st.BeginProvisioning(ctx, id, version)
+	if errors.Is(err, store.ErrRepairRunning) {
+		// The approval that queued this job took the request out of the
+		// live states, so a drift repair that has not begun will not
+		// write; one that has must stop first, or it could undo what
+		// this job writes.
+		log.Info("waiting for the drift repair to stop before provisioning")
+		return river.JobSnooze(j.cfg.RetryBase)
+	}
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 		log.Info("provisioning job is stale; nothing to do", "reason", err)
 		return nil
@@ -135,10 +144,11 @@ func (j *jobs) revoke(ctx context.Context, job *river.Job[jobargs.Revoke]) error
 	id := job.Args.RequestID
 	log := j.log.With("request_id", id, "attempt", job.Attempt)
 	w, err := j.st.BeginRevocation(ctx, id)
-	if errors.Is(err, store.ErrProvisioningRunning) {
+	if errors.Is(err, store.ErrProvisioningRunning) || errors.Is(err, store.ErrRepairRunning) {
 		// Snoozing does not use up an attempt: the wait is as long as the
-		// provisioning job runs, which JobTimeout bounds.
-		log.Info("waiting for the provisioning job to stop before revoking")
+		// provisioning job or the drift repair runs, which JobTimeout and
+		// the repair's own bounds limit.
+		log.Info("waiting for the provisioning job or drift repair to stop before revoking", "reason", err)
 		return river.JobSnooze(j.cfg.RetryBase)
 	}
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {

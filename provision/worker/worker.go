@@ -41,6 +41,7 @@ type Store interface {
 	RemindReviews(ctx context.Context) (int, error)
 	RevokeLapsedReviews(ctx context.Context) (int, error)
 	RecordDrift(ctx context.Context, id int64, version int, changes []string, repaired bool) error
+	Repair(ctx context.Context, id int64, version int, fn func(ctx context.Context, check func(context.Context) error) error) error
 	LiveWork(ctx context.Context, afterID int64, limit int) ([]store.Work, error)
 	DeleteExpiredIdempotencyKeys(ctx context.Context, olderThan time.Duration) (int64, error)
 	SealAudit(ctx context.Context) (int, error)
