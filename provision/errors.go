@@ -26,6 +26,11 @@ var retryableCodes = []string{
 // plan's request.
 const CodeForeignEntity = "ForeignEntity"
 
+// CodePathMismatch is the PermanentError code of a role or instance
+// profile of the plan's name, rolegate's for the plan's request, under
+// another path than the plan's: IAM cannot move it.
+const CodePathMismatch = "PathMismatch"
+
 // PermanentError is an IAM failure that retrying cannot fix: a malformed
 // policy, a quota, invalid input, or an entity rolegate does not own.
 // Message is IAM's own message (or rolegate's, for a foreign entity).

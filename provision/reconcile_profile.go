@@ -115,7 +115,7 @@ func (x *run) repairProfile(ctx context.Context, prof *types.InstanceProfile) ([
 		return nil, foreignError("GetInstanceProfile", "instance profile", want.Name, x.plan.Meta.RequestID, tags)
 	}
 	if p := aws.ToString(prof.Path); p != want.Path {
-		return nil, &PermanentError{Op: "GetInstanceProfile", Code: "PathMismatch", Message: fmt.Sprintf(
+		return nil, &PermanentError{Op: "GetInstanceProfile", Code: CodePathMismatch, Message: fmt.Sprintf(
 			"instance profile %q is under path %s but the plan wants %s; IAM cannot move it, so destroy it and apply again", want.Name, p, want.Path)}
 	}
 	return x.repairTags(ctx, tagging{

@@ -134,7 +134,7 @@ func (x *run) checkRole(role *types.Role) error {
 		return foreignError("GetRole", "role", want.Name, x.plan.Meta.RequestID, tags)
 	}
 	if p := aws.ToString(role.Path); p != want.Path {
-		return &PermanentError{Op: "GetRole", Code: "PathMismatch", Message: fmt.Sprintf(
+		return &PermanentError{Op: "GetRole", Code: CodePathMismatch, Message: fmt.Sprintf(
 			"role %q is under path %s but the plan wants %s; IAM cannot move a role, so destroy it and apply again", want.Name, p, want.Path)}
 	}
 	return nil

@@ -35,7 +35,9 @@ type DriftResult struct {
 // since, or its instance profile lost it), to confirm a drift found in bulk
 // before it is recorded (so a role changed since the bulk read is never
 // reported from stale data), and to repair it. Only the roles of those
-// requests are compared, so a role rolegate did not create is never touched.
+// requests are compared, so a role rolegate did not create is never touched;
+// one that has taken a live role's name (or its instance profile's) is that
+// role's drift, recorded and never repaired.
 //
 // Each account is read in bulk once, through its own reconciler.
 func CheckDrift(ctx context.Context, st Store, recs *provision.Reconcilers, set provision.Settings, repair bool) ([]DriftResult, error) {
@@ -53,8 +55,10 @@ func CheckDrift(ctx context.Context, st Store, recs *provision.Reconcilers, set 
 			}
 			snaps[plan.Account.Name] = snap
 		}
+		// A drift found in bulk, someone else's entity included, is
+		// confirmed by a read of its own before it is recorded.
 		report, err := rec.DryRunFrom(ctx, snap, plan)
-		if err != nil || len(changes(report)) == 0 {
+		if _, foreign := notOurs(err); err != nil && !foreign || err == nil && len(changes(report)) == 0 {
 			return report, err
 		}
 		return rec.DryRun(ctx, plan)
@@ -147,12 +151,16 @@ func checkRole(ctx context.Context, st Store, recs *provision.Reconcilers, w sto
 		return DriftResult{}, false, &accountError{fmt.Errorf("request %d: %w", id, err)}
 	}
 	report, err := compare(ctx, rec, plan)
-	if err != nil {
+	diff := changes(report)
+	theirs, foreign := notOurs(err)
+	switch {
+	case foreign:
+		diff = []string{theirs}
+	case err != nil:
 		return DriftResult{}, false, &accountError{fmt.Errorf("request %d: %w", id, err)}
 	}
-	diff := changes(report)
 	repaired := false
-	if len(diff) > 0 && repair {
+	if len(diff) > 0 && repair && !foreign {
 		// Under the request's repair lock, and only while it is live at
 		// this version: a revocation or a change's provisioning that
 		// begins meanwhile waits for the repair, which stops before its
@@ -162,13 +170,17 @@ func checkRole(ctx context.Context, st Store, recs *provision.Reconcilers, w sto
 			_, err := rec.ApplyChecked(ctx, plan, check)
 			return err
 		})
-		if errors.Is(err, store.ErrConflict) {
+		theirs, foreign := notOurs(err)
+		switch {
+		case errors.Is(err, store.ErrConflict):
 			return DriftResult{}, false, nil // no longer live: nothing to repair or record
-		}
-		if err != nil {
+		case foreign:
+			diff = append(diff, theirs) // found by the repair's own reads
+		case err != nil:
 			return DriftResult{}, false, &accountError{fmt.Errorf("repair request %d: %w", id, err)}
+		default:
+			repaired = true
 		}
-		repaired = true
 	}
 	// A clean role that was clean before has nothing to record: at
 	// thousands of roles, skipping that transaction is most of the
@@ -180,4 +192,19 @@ func checkRole(ctx context.Context, st Store, recs *provision.Reconcilers, w sto
 		return DriftResult{}, false, err
 	}
 	return DriftResult{RequestID: id, RoleName: plan.Role.Name, Account: plan.Account.Name, Changes: diff, Repaired: repaired}, len(diff) > 0, nil
+}
+
+// notOurs tells the drift of a role that rolegate may not repair from a
+// failure to read the account: the reconciler found a role or instance
+// profile of the plan's names that is someone else's (it does not carry
+// the request's tags) or sits under another path. That is the role's
+// drift, recorded as IAM's state and never repaired (rolegate changes
+// nothing it does not own); the account's other roles are still checked.
+// It returns the line to record, and whether err is such a finding.
+func notOurs(err error) (string, bool) {
+	var perm *provision.PermanentError
+	if errors.As(err, &perm) && (perm.Code == provision.CodeForeignEntity || perm.Code == provision.CodePathMismatch) {
+		return perm.Message, true
+	}
+	return "", false
 }

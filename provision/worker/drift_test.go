@@ -189,3 +189,54 @@ func TestDriftCheckCoversLiveRoleWhoseChangeFailed(t *testing.T) {
 		t.Fatalf("after repair: %+v, %v; want failed at version 2, live version 1, not drifted", got, err)
 	}
 }
+
+// A live role replaced in IAM by someone else's role of the same name is
+// drift of that role, recorded (and not repaired: rolegate changes nothing
+// it does not own); it does not stop the check of the account's other
+// roles.
+func TestDriftCheckRecordsAForeignRoleAndGoesOn(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	ctx := context.Background()
+	taken := e.activate("taken-over")
+	other := e.activate("drifts-too")
+	name := aws.String("taken-over")
+	if _, err := e.api.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: name, RoleName: name}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: name, PolicyName: aws.String(provision.InlinePolicyName)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: name}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.CreateRole(ctx, &iam.CreateRoleInput{RoleName: name, Path: aws.String("/rolegate/"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String("drifts-too"), Description: aws.String("changed by hand")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, repair := range []bool{false, true} {
+		found, err := worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, repair)
+		if err != nil {
+			t.Fatalf("repair %t: CheckDrift: %v", repair, err)
+		}
+		byID := map[int64]worker.DriftResult{}
+		for _, f := range found {
+			byID[f.RequestID] = f
+		}
+		if f, ok := byID[taken.ID]; !ok || f.Repaired || len(f.Changes) != 1 || !strings.Contains(f.Changes[0], "not created by rolegate") {
+			t.Errorf("repair %t: the foreign role's drift = %+v, %t; want it recorded, not repaired", repair, f, ok)
+		}
+		if f, ok := byID[other.ID]; !ok || f.Repaired != repair {
+			t.Errorf("repair %t: the other role's drift = %+v, %t", repair, f, ok)
+		}
+	}
+	if got, _ := e.db.GetRequest(ctx, taken.ID); !got.Drifted {
+		t.Error("the request whose role was taken over is not marked drifted")
+	}
+	if out, err := e.api.GetRole(ctx, &iam.GetRoleInput{RoleName: name}); err != nil || len(out.Role.Tags) != 0 {
+		t.Errorf("the foreign role was changed: %+v, %v", out, err)
+	}
+}
