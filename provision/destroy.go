@@ -32,9 +32,23 @@ func (r *Reconciler) Sweep(ctx context.Context, p Plan) (Report, error) {
 	return x.report, err
 }
 
+// Revoke removes a live role: it is Destroy, except that an instance
+// profile of the plan's name that is not rolegate's for the plan's request
+// (someone replaced the role's own) is left alone and reported
+// OutcomeForeign, the role leaving it first as IAM requires. Refusing
+// would keep the role, and its permissions, in IAM for as long as that
+// profile is there. A role of the plan's name that is not the request's
+// is still refused: it may be the live role with its tags taken off, which
+// a revocation must not report as done.
+func (r *Reconciler) Revoke(ctx context.Context, p Plan) (Report, error) {
+	x := &run{r: r, plan: p, leaveForeignProfile: true}
+	err := x.destroy(ctx)
+	return x.report, err
+}
+
 // destroy checks that the plan's profile and role are this request's (or,
-// in a Sweep, notes which are not), then deletes the profile and the role
-// with what hangs on it.
+// in a Sweep or a Revoke, notes which are not), then deletes the profile
+// and the role with what hangs on it.
 func (x *run) destroy(ctx context.Context) error {
 	// Check ownership of both before touching either.
 	prof, foreignProfile, err := x.profileToDestroy(ctx)
@@ -60,7 +74,7 @@ func (x *run) profileToDestroy(ctx context.Context) (*types.InstanceProfile, boo
 	if err != nil || prof == nil {
 		return prof, false, err
 	}
-	foreign, err := x.leavesForeign(prof.Tags, "GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name)
+	foreign, err := x.leavesForeign(prof.Tags, x.leaveForeign || x.leaveForeignProfile, "GetInstanceProfile", "instance profile", x.plan.InstanceProfile.Name)
 	return prof, foreign, err
 }
 
@@ -73,19 +87,19 @@ func (x *run) roleToDestroy(ctx context.Context) (*types.Role, bool, error) {
 	if err != nil || role == nil {
 		return role, false, err
 	}
-	foreign, err := x.leavesForeign(role.Tags, "GetRole", "role", x.plan.Role.Name)
+	foreign, err := x.leavesForeign(role.Tags, x.leaveForeign, "GetRole", "role", x.plan.Role.Name)
 	return role, foreign, err
 }
 
 // leavesForeign tells from an entity's tags whether it is someone else's
-// and left alone (Sweep). Someone else's entity in a Destroy is a
-// *PermanentError naming the read op that found it.
-func (x *run) leavesForeign(tags []types.Tag, op, kind, name string) (bool, error) {
+// and left alone (leave: Sweep, or a Revoke's profile). Someone else's
+// entity otherwise is a *PermanentError naming the read op that found it.
+func (x *run) leavesForeign(tags []types.Tag, leave bool, op, kind, name string) (bool, error) {
 	t := tagMap(tags)
 	if x.owns(t) {
 		return false, nil
 	}
-	if !x.leaveForeign {
+	if !leave {
 		return false, foreignError(op, kind, name, x.plan.Meta.RequestID, t)
 	}
 	return true, nil

@@ -216,8 +216,9 @@ type run struct {
 	check func(context.Context) error
 	// fresh creates without reading first (ApplyOptions.Fresh).
 	fresh bool
-	// leaveForeign makes a destroy skip what is not the plan's (Sweep).
-	leaveForeign bool
+	// leaveForeign makes a destroy skip what is not the plan's (Sweep);
+	// leaveForeignProfile only an instance profile (Revoke).
+	leaveForeign, leaveForeignProfile bool
 	// snap, when set, is the role's state read in bulk (DryRunFrom):
 	// the reads below take it from there instead of calling IAM.
 	snap   *roleState

@@ -48,6 +48,32 @@ func TestSweepAndApplyChecked(t *testing.T) {
 				t.Fatalf("the foreign profile is gone: %v", err)
 			}
 		}},
+		{"revoke removes a live role from someone else's profile and refuses a role not the request's", func(t *testing.T, e *env) {
+			p := planFor(t, e)
+			if _, err := e.reconciler().Apply(ctxT(t), p); err != nil {
+				t.Fatal(err)
+			}
+			name := aws.String(p.InstanceProfile.Name)
+			if _, err := e.admin.UntagInstanceProfile(ctxT(t), &iam.UntagInstanceProfileInput{InstanceProfileName: name,
+				TagKeys: []string{TagManagedBy, TagRequestID}}); err != nil {
+				t.Fatal(err)
+			}
+			other := p
+			other.Meta.RequestID = "someone-else"
+			if _, err := e.reconciler().Revoke(ctxT(t), other); !IsPermanent(err) {
+				t.Fatalf("Revoke of a role not the request's: %v, want a permanent error", err)
+			}
+			rep, err := e.reconciler().Revoke(ctxT(t), p)
+			if err != nil || outcomeOf(rep, KindInstanceProfile) != OutcomeForeign || outcomeOf(rep, KindRole) != OutcomeDeleted {
+				t.Fatalf("Revoke: %+v, %v", rep.Resources, err)
+			}
+			if _, err := e.admin.GetRole(ctxT(t), &iam.GetRoleInput{RoleName: aws.String(p.Role.Name)}); err == nil {
+				t.Fatal("the revoked role is still there")
+			}
+			if _, err := e.admin.GetInstanceProfile(ctxT(t), &iam.GetInstanceProfileInput{InstanceProfileName: name}); err != nil {
+				t.Fatalf("the foreign profile is gone: %v", err)
+			}
+		}},
 		{"sweep leaves a foreign role alone", func(t *testing.T, e *env) {
 			p := planFor(t, e)
 			if _, err := e.admin.CreateRole(ctxT(t), &iam.CreateRoleInput{RoleName: aws.String(p.Role.Name), Path: aws.String(p.Role.Path),

@@ -162,15 +162,18 @@ func (j *jobs) revoke(ctx context.Context, job *river.Job[jobargs.Revoke]) error
 	if err != nil {
 		return j.st.FailRevocation(ctx, id, "cannot rebuild the plan to remove: "+err.Error())
 	}
-	// A role that went live is rolegate's: anything of its names without
-	// the request's tags is a surprise worth failing on. A request that
-	// never went live may have stopped on a foreign entity of the same
-	// name: remove what is provably ours, leave the rest.
+	// A role that went live is rolegate's: a role of its name without the
+	// request's tags may be it with its tags taken off, a surprise worth
+	// failing on. An instance profile of its name without them is someone
+	// else's that replaced the role's own: it is left alone, so that it
+	// cannot keep the role in IAM. A request that never went live may have
+	// stopped on a foreign entity of the same name: remove what is
+	// provably ours, leave the rest.
 	rec, err := j.cfg.Reconcilers.For(plan.Account.Name, sessionName(id))
 	if err != nil {
 		return j.st.FailRevocation(ctx, id, err.Error())
 	}
-	destroy := rec.Destroy
+	destroy := rec.Revoke
 	if w.Request.LiveVersion == 0 {
 		destroy = rec.Sweep
 	}

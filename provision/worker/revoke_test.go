@@ -150,3 +150,63 @@ func TestRevokeFailedFirstProvisioningRemovesOnlyWhatIsOurs(t *testing.T) {
 	// The name is free: a new request for it may be made.
 	e.submit("squatted")
 }
+
+// A live role whose instance profile someone replaced with their own of
+// the same name (holding the role) is still revoked: the role, which is
+// rolegate's, leaves the foreign profile and is removed; the foreign
+// profile is left alone and reported. Failing instead would leave the
+// revoked (or expired) role's permissions in IAM for good, since a retry
+// finds the same profile.
+func TestRevokeLiveRoleWhoseProfileIsSomeoneElses(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	ctx := context.Background()
+	r := e.activate("profile-taken")
+	name := aws.String("profile-taken")
+	if _, err := e.api.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: name, RoleName: name}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: name}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: name, Path: aws.String("/rolegate/")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: name, RoleName: name}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Revoke(ctx, alice, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() (bool, string) {
+		got, err := e.db.GetRequest(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Status == store.StatusRevoked || got.Status == store.StatusFailed, "request is " + string(got.Status)
+	})
+	got, err := e.db.GetRequest(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.StatusRevoked {
+		t.Fatalf("revocation ended %s (%s), want revoked", got.Status, got.StatusReason)
+	}
+	if e.roleExists("profile-taken") {
+		t.Fatal("the revoked role is still in IAM")
+	}
+	if !e.profileExists("profile-taken") {
+		t.Fatal("the foreign instance profile was removed")
+	}
+	steps, err := e.db.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Kind: store.EventProvisionStep, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := false
+	for _, s := range steps {
+		foreign = foreign || s.Data["resource"] == "instance-profile" && s.Data["outcome"] == string(provision.OutcomeForeign)
+	}
+	if !foreign {
+		t.Fatalf("the audit trail does not say the foreign profile was left alone: %+v", steps)
+	}
+}
