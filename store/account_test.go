@@ -226,6 +226,32 @@ func TestCheckAccountsRefusesAMissingAccount(t *testing.T) {
 	}
 }
 
+// An account whose ID the accounts file changes while a role lives in it
+// is refused: rolegate would act in the new account, where a revocation
+// finds nothing to remove and a drift repair creates the role again, while
+// the live role stays in the old one.
+func TestCheckAccountsRefusesAChangedAccountID(t *testing.T) {
+	t.Parallel()
+	url := storetest.URL(t)
+	ctx := ctxT(t)
+	set := storetest.TwoAccounts()
+	db := storetest.Open(t, url, store.Options{Settings: &set})
+	r := approve(t, db, bob, mustCreate(t, db, inAccount(newRequest("moved", "alice"), "prod")))
+	storetest.Provision(t, db, r.ID, r.Version)
+	mustCreate(t, db, inAccount(newRequest("pending", "alice"), "prod")) // nothing in IAM yet
+	if err := db.CheckAccounts(ctx); err != nil {
+		t.Fatalf("unchanged accounts: %v", err)
+	}
+	moved := storetest.TwoAccounts()
+	moved.Accounts[1].ID, moved.Accounts[1].RoleARN = "333333333333", "arn:aws:iam::333333333333:role/rolegate-provisioner"
+	err := storetest.Open(t, url, store.Options{Settings: &moved}).CheckAccounts(ctx)
+	want := `request 1 has its role in account 222222222222, but the accounts file gives its account "prod" the ID 333333333333: ` +
+		`give "prod" the ID 222222222222 again (an account's roles cannot move to another)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("CheckAccounts = %v\nwant %s", err, want)
+	}
+}
+
 // TestAccountMigrationKeepsExistingRequests: migration 00013 puts the
 // requests stored before it in the default account and lets one role
 // name live in two accounts; going down and up again keeps them.
