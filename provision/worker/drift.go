@@ -171,11 +171,14 @@ func checkRole(ctx context.Context, st Store, recs *provision.Reconcilers, w sto
 			return err
 		})
 		theirs, foreign := notOurs(err)
+		refused, byIAM := refusedForRole(err)
 		switch {
 		case errors.Is(err, store.ErrConflict):
 			return DriftResult{}, false, nil // no longer live: nothing to repair or record
 		case foreign:
 			diff = append(diff, theirs) // found by the repair's own reads
+		case byIAM:
+			diff = append(diff, refused)
 		case err != nil:
 			return DriftResult{}, false, &accountError{fmt.Errorf("repair request %d: %w", id, err)}
 		default:
@@ -207,4 +210,24 @@ func notOurs(err error) (string, bool) {
 		return perm.Message, true
 	}
 	return "", false
+}
+
+// accountCodes are IAM's and STS's answers about the caller rather than
+// the role: rolegate may not act in the account (or its credentials do
+// not work there), so its other roles cannot be repaired either.
+var accountCodes = []string{"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "InvalidClientTokenId",
+	"ExpiredToken", "SignatureDoesNotMatch", "UnrecognizedClientException", "RegionDisabledException"}
+
+// refusedForRole tells a repair IAM refuses for good for this role (a
+// managed policy of the plan deleted from the account, a quota of the
+// role) from a failure to act in the account. The role's drift is then
+// recorded, not repaired, with IAM's reason, and the account's other roles
+// are still repaired. It returns the line to record, and whether err is
+// such a refusal.
+func refusedForRole(err error) (string, bool) {
+	var perm *provision.PermanentError
+	if !errors.As(err, &perm) || perm.Op == "AssumeRole" || slices.Contains(accountCodes, perm.Code) {
+		return "", false
+	}
+	return "repair refused: " + perm.Error(), true
 }

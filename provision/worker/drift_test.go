@@ -240,3 +240,55 @@ func TestDriftCheckRecordsAForeignRoleAndGoesOn(t *testing.T) {
 		t.Errorf("the foreign role was changed: %+v, %v", out, err)
 	}
 }
+
+// A repair IAM refuses for one role (a managed policy of its plan was
+// deleted from the account) is recorded as that role's drift, not
+// repaired, with IAM's reason; the account's other roles are still
+// checked and repaired.
+func TestDriftRepairRefusedForOneRoleGoesOn(t *testing.T) {
+	t.Parallel()
+	const policy = "arn:aws:iam::123456789012:policy/extra-access"
+	e := setup(t, func(c *worker.Config, _ *store.Options) {
+		c.Settings.AllowedManagedPolicies = []string{policy}
+	})
+	ctx := context.Background()
+	if _, err := e.api.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("extra-access"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	created, err := e.db.CreateRequest(ctx, store.NewRequest{Justification: "tests need it", Requester: alice.Name,
+		Spec: provision.RoleSpec{Name: "loses-policy", Description: "test role", ManagedPolicies: []string{policy},
+			Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.approve(created.Request)
+	lost := e.await(created.ID, store.StatusActive)
+	other := e.activate("drifts-too")
+	if _, err := e.api.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("loses-policy"), PolicyArn: aws.String(policy)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(policy)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String("drifts-too"), Description: aws.String("changed by hand")}); err != nil {
+		t.Fatal(err)
+	}
+	found, err := worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, true)
+	if err != nil {
+		t.Fatalf("CheckDrift: %v", err)
+	}
+	byID := map[int64]worker.DriftResult{}
+	for _, f := range found {
+		byID[f.RequestID] = f
+	}
+	if f, ok := byID[lost.ID]; !ok || f.Repaired || !strings.Contains(strings.Join(f.Changes, "\n"), "NoSuchEntity") {
+		t.Errorf("the role whose repair IAM refused: %+v, %t; want its drift recorded with IAM's reason, not repaired", f, ok)
+	}
+	if f, ok := byID[other.ID]; !ok || !f.Repaired {
+		t.Errorf("the other role: %+v, %t; want it repaired", f, ok)
+	}
+	if got, _ := e.db.GetRequest(ctx, lost.ID); !got.Drifted {
+		t.Error("the request whose repair IAM refused is not marked drifted")
+	}
+}
