@@ -150,7 +150,7 @@ func (db *DB) findCreated(ctx context.Context, w *newRequestWrite) (bool, error)
 	err := db.pool.QueryRow(ctx, `
 		SELECT r.id, e.id FROM requests r
 		JOIN audit_events e ON e.request_id = r.id AND e.version = 1 AND e.kind = $4
-		WHERE lower(r.role_name) = lower($1) AND r.requester = $2 AND r.created_at = $3`,
+		WHERE lower(r.role_name COLLATE "C") = lower($1 COLLATE "C") AND r.requester = $2 AND r.created_at = $3`,
 		w.in.Spec.Name, w.in.Requester, w.now, EventSubmitted).Scan(&w.id, &w.eventID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil

@@ -15,7 +15,7 @@ func (db *DB) RoleNameTaken(ctx context.Context, account, name string, except in
 	var taken bool
 	err := db.pool.QueryRow(ctx, `
 		SELECT EXISTS (SELECT 1 FROM requests
-			WHERE account = $3 AND lower(role_name) = lower($1) AND id <> $2
+			WHERE account = $3 AND lower(role_name COLLATE "C") = lower($1 COLLATE "C") AND id <> $2
 			  AND status NOT IN ('rejected', 'cancelled', 'revoked', 'expired'))`, name, except, account).Scan(&taken)
 	if err != nil {
 		return false, interpret(err)

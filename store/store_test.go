@@ -378,3 +378,23 @@ func TestListDecidableBy(t *testing.T) {
 		t.Fatalf("a plain requester sees %v", got)
 	}
 }
+
+// IAM compares role names without regard to case, letter by letter in
+// ASCII; so must the database, whatever its collation: under a Turkish
+// one lower('I') is 'ı', and "DATA-I" and "data-i" would both be let in,
+// for IAM to refuse the second role as someone else's.
+func TestRoleNameTakenCaseInsensitivelyUnderATurkishCollation(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	db := storetest.Open(t, storetest.ICUURL(t, "tr-TR"), store.Options{})
+	if _, err := db.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, db, newRequest("DATA-INGEST", "alice"))
+	if taken, err := db.RoleNameTaken(ctx, "", "data-ingest", 0); err != nil || !taken {
+		t.Errorf("RoleNameTaken(data-ingest) = %t, %v; want taken", taken, err)
+	}
+	if _, err := db.CreateRequest(ctx, newRequest("data-ingest", "bob")); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a second request for the name in other case: %v, want ErrConflict", err)
+	}
+}
