@@ -8,9 +8,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 )
 
-// applyInlinePolicy puts the plan's inline policy when it is missing or
-// differs (compared as JSON, not text) and deletes any other inline policy
-// on the role, since the plan is the whole of the role's permissions.
+// applyInlinePolicy deletes any inline policy on the role other than the
+// plan's, since the plan is the whole of the role's permissions, then puts
+// the plan's when it is missing or differs (compared as JSON, not text).
 func (x *run) applyInlinePolicy(ctx context.Context, roleARN string, roleCreated bool) error {
 	want := x.plan.Policy
 	role := x.plan.Role.Name
@@ -36,6 +36,21 @@ func (x *run) applyInlinePolicy(ctx context.Context, roleARN string, roleCreated
 			same, _ = policiesEqual(doc, want.Document)
 		}
 	}
+	// Any other inline policy goes first: IAM caps a role's inline
+	// policies at 10,240 characters together, and one put there by
+	// someone else must not take the room the plan's needs.
+	for _, n := range names {
+		if n == want.Name {
+			continue
+		}
+		if err := x.gone(ctx, Call{"DeleteRolePolicy", role + ":" + n, "not in the plan"}, func(ctx context.Context) error {
+			_, err := x.r.client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(n)})
+			return err
+		}); err != nil {
+			return err
+		}
+		x.result(ResourceResult{Kind: KindInlinePolicy, Name: role + ":" + n, ARN: roleARN, Outcome: OutcomeDeleted})
+	}
 	var changes []string
 	if existed && !same {
 		changes = append(changes, "policy document")
@@ -50,18 +65,6 @@ func (x *run) applyInlinePolicy(ctx context.Context, roleARN string, roleCreated
 		}
 	}
 	x.result(ResourceResult{Kind: KindInlinePolicy, Name: role + ":" + want.Name, ARN: roleARN, Outcome: outcome(existed, changes), Changes: changes})
-	for _, n := range names {
-		if n == want.Name {
-			continue
-		}
-		if err := x.gone(ctx, Call{"DeleteRolePolicy", role + ":" + n, "not in the plan"}, func(ctx context.Context) error {
-			_, err := x.r.client.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(n)})
-			return err
-		}); err != nil {
-			return err
-		}
-		x.result(ResourceResult{Kind: KindInlinePolicy, Name: role + ":" + n, ARN: roleARN, Outcome: OutcomeDeleted})
-	}
 	return nil
 }
 
@@ -111,13 +114,28 @@ func (x *run) attachedPolicies(ctx context.Context) ([]string, error) {
 	})
 }
 
-// applyAttachments attaches the planned managed policies and detaches any
-// other.
+// applyAttachments detaches any managed policy the plan does not have and
+// attaches the planned ones.
 func (x *run) applyAttachments(ctx context.Context, roleCreated bool) error {
 	role := x.plan.Role.Name
 	have, err := unlessCreated(ctx, roleCreated, x.attachedPolicies)
 	if err != nil {
 		return err
+	}
+	// The others are detached first: IAM caps the managed policies of a
+	// role (10 by default), and ones attached by someone else must not
+	// take the places the plan's need.
+	for _, arn := range have {
+		if contains(x.plan.ManagedPolicies, arn) {
+			continue
+		}
+		if err := x.gone(ctx, Call{"DetachRolePolicy", role, arn}, func(ctx context.Context) error {
+			_, err := x.r.client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)})
+			return err
+		}); err != nil {
+			return err
+		}
+		x.result(ResourceResult{Kind: KindAttachment, Name: role, ARN: arn, Outcome: OutcomeDeleted})
 	}
 	for _, arn := range x.plan.ManagedPolicies {
 		if contains(have, arn) {
@@ -131,18 +149,6 @@ func (x *run) applyAttachments(ctx context.Context, roleCreated bool) error {
 			return err
 		}
 		x.result(ResourceResult{Kind: KindAttachment, Name: role, ARN: arn, Outcome: OutcomeCreated})
-	}
-	for _, arn := range have {
-		if contains(x.plan.ManagedPolicies, arn) {
-			continue
-		}
-		if err := x.gone(ctx, Call{"DetachRolePolicy", role, arn}, func(ctx context.Context) error {
-			_, err := x.r.client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)})
-			return err
-		}); err != nil {
-			return err
-		}
-		x.result(ResourceResult{Kind: KindAttachment, Name: role, ARN: arn, Outcome: OutcomeDeleted})
 	}
 	return nil
 }

@@ -3,10 +3,14 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -279,5 +283,122 @@ func TestWebhookSignedAndRetriedWhileReceiverFails(t *testing.T) {
 	}
 	if !containsAll(string(bodies[0]), `"kind":"request.submitted"`, `"text":"rolegate: request #`) {
 		t.Fatalf("body = %s", bodies[0])
+	}
+}
+
+// IAM caps the inline policies of a role at 10,240 characters together.
+// An inline policy someone else put on a live role is drift the next
+// apply removes; it must not, by taking up that room first, make the
+// change (or the repair) that would remove it fail for good.
+func TestChangeAppliesPastAForeignInlinePolicyTakingTheRoom(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	ctx := context.Background()
+	r := e.activate("crowded", provision.BucketScope{Bucket: "team-a", Access: provision.AccessRead})
+	ours, err := e.api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("crowded"), PolicyName: aws.String(provision.InlinePolicyName)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := url.PathUnescape(aws.ToString(ours.PolicyDocument))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The foreign policy leaves 10 characters beside ours.
+	head, tail := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/`, `"}]}`
+	size := 10240 - 10 - len(strings.Join(strings.Fields(doc), ""))
+	squatter := head + strings.Repeat("x", size-len(head)-len(tail)) + tail
+	if _, err := e.api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("crowded"), PolicyName: aws.String("squatter"),
+		PolicyDocument: aws.String(squatter)}); err != nil {
+		t.Fatal(err)
+	}
+	spec := r.Spec
+	spec.Buckets = append(spec.Buckets, provision.BucketScope{Bucket: "team-b", Prefix: "reports/", Access: provision.AccessRead})
+	changed, err := e.db.RequestChange(ctx, alice, r.ID, store.NewVersion{Spec: spec, Justification: "also team-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.approve(changed)
+	eventually(t, func() (bool, string) {
+		got, err := e.db.GetRequest(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Status == store.StatusFailed || got.Status == store.StatusActive && got.LiveVersion == 2,
+			"request is " + string(got.Status) + " " + got.StatusReason
+	})
+	if got, _ := e.db.GetRequest(ctx, r.ID); got.Status != store.StatusActive {
+		t.Fatalf("the change ended %s: %s", got.Status, got.StatusReason)
+	}
+	names, err := e.api.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String("crowded")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(names.PolicyNames, []string{provision.InlinePolicyName}) {
+		t.Fatalf("inline policies after the change: %v", names.PolicyNames)
+	}
+}
+
+// IAM caps the managed policies attached to a role (10 by default).
+// Policies someone else attached to a live role are drift the next apply
+// detaches; they must not, by filling the places first, make the change
+// that would detach them fail for good.
+func TestChangeAppliesPastForeignAttachmentsFillingTheQuota(t *testing.T) {
+	t.Parallel()
+	arn := func(name string) string { return "arn:aws:iam::123456789012:policy/" + name }
+	e := setup(t, func(c *worker.Config, _ *store.Options) {
+		c.Settings.AllowedManagedPolicies = []string{arn("planned-0"), arn("planned-1")}
+	})
+	ctx := context.Background()
+	names := []string{"planned-0", "planned-1"}
+	for i := range 9 {
+		names = append(names, fmt.Sprintf("foreign-%d", i))
+	}
+	for _, n := range names {
+		if _, err := e.api.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(n),
+			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := provision.RoleSpec{Name: "quota-full", Description: "test role", ManagedPolicies: []string{arn("planned-0")},
+		Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}}
+	created, err := e.db.CreateRequest(ctx, store.NewRequest{Spec: spec, Justification: "tests need it", Requester: alice.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.approve(created.Request)
+	r := e.await(created.ID, store.StatusActive)
+	for _, n := range names[2:] {
+		if _, err := e.api.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("quota-full"), PolicyArn: aws.String(arn(n))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec.ManagedPolicies = []string{arn("planned-0"), arn("planned-1")}
+	changed, err := e.db.RequestChange(ctx, alice, r.ID, store.NewVersion{Spec: spec, Justification: "one more"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.approve(changed)
+	eventually(t, func() (bool, string) {
+		got, err := e.db.GetRequest(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Status == store.StatusFailed || got.Status == store.StatusActive && got.LiveVersion == 2,
+			"request is " + string(got.Status) + " " + got.StatusReason
+	})
+	if got, _ := e.db.GetRequest(ctx, r.ID); got.Status != store.StatusActive {
+		t.Fatalf("the change ended %s: %s", got.Status, got.StatusReason)
+	}
+	out, err := e.api.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String("quota-full")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var attached []string
+	for _, p := range out.AttachedPolicies {
+		attached = append(attached, aws.ToString(p.PolicyName))
+	}
+	slices.Sort(attached)
+	if !slices.Equal(attached, names[:2]) {
+		t.Fatalf("attached after the change: %v, want %v", attached, names[:2])
 	}
 }
