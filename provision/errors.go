@@ -136,10 +136,12 @@ func errorCode(err error) string {
 }
 
 func foreignError(op, kind, name, requestID string, tags map[string]string) error {
+	managedBy, _ := tagValue(tags, TagManagedBy)
+	owner, _ := tagValue(tags, TagRequestID)
 	return &PermanentError{
 		Op:   op,
 		Code: CodeForeignEntity,
 		Message: fmt.Sprintf("%s %q already exists but was not created by rolegate for request %s (its %s tag is %q and its %s tag is %q); rolegate will not change it: choose another role name, or remove the existing %s",
-			kind, name, requestID, TagManagedBy, tags[TagManagedBy], TagRequestID, tags[TagRequestID], kind),
+			kind, name, requestID, TagManagedBy, managedBy, TagRequestID, owner, kind),
 	}
 }

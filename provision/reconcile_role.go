@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -34,8 +35,25 @@ func tagMap(tags []types.Tag) map[string]string {
 	return m
 }
 
+// tagValue returns the value of the tag key among tags, and whether there
+// is one. IAM tag keys ignore case (tagging a key in another case replaces
+// the value and keeps the key), so neither does tagValue.
+func tagValue(tags map[string]string, key string) (string, bool) {
+	if v, ok := tags[key]; ok {
+		return v, true
+	}
+	for k, v := range tags {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
 func (x *run) owns(tags map[string]string) bool {
-	return tags[TagManagedBy] == ManagedByValue && tags[TagRequestID] == x.plan.Meta.RequestID
+	managedBy, _ := tagValue(tags, TagManagedBy)
+	requestID, _ := tagValue(tags, TagRequestID)
+	return managedBy == ManagedByValue && requestID == x.plan.Meta.RequestID
 }
 
 // applyRole creates the role or repairs its attributes. It returns the
@@ -257,19 +275,20 @@ func (x *run) repairTags(ctx context.Context, t tagging, have map[string]string,
 }
 
 // diffTags returns the tags to set (missing or different) and the keys to
-// remove (present but not planned).
+// remove (present but not planned). Keys are compared as IAM does, without
+// regard to case: a planned tag present under its key in another case is
+// not removed (removing it would remove the planned tag too), and is set
+// only when its value differs.
 func diffTags(have map[string]string, want []Tag) ([]Tag, []string) {
 	var set []Tag
-	wanted := map[string]bool{}
 	for _, t := range want {
-		wanted[t.Key] = true
-		if v, ok := have[t.Key]; !ok || v != t.Value {
+		if v, ok := tagValue(have, t.Key); !ok || v != t.Value {
 			set = append(set, t)
 		}
 	}
 	var remove []string
 	for k := range have {
-		if !wanted[k] {
+		if !slices.ContainsFunc(want, func(t Tag) bool { return strings.EqualFold(t.Key, k) }) {
 			remove = append(remove, k)
 		}
 	}

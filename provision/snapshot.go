@@ -118,7 +118,7 @@ func (s *Snapshot) add(d types.RoleDetail) {
 	tags := planTagsOf(d.Tags)
 	managed := false
 	for _, t := range tags {
-		managed = managed || t.Key == TagManagedBy && t.Value == ManagedByValue
+		managed = managed || strings.EqualFold(t.Key, TagManagedBy) && t.Value == ManagedByValue
 	}
 	if !managed {
 		return

@@ -2,13 +2,16 @@ package worker_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/provision/worker"
 	"github.com/rolegate/rolegate/store"
 )
 
@@ -208,5 +211,51 @@ func TestRevokeLiveRoleWhoseProfileIsSomeoneElses(t *testing.T) {
 	}
 	if !foreign {
 		t.Fatalf("the audit trail does not say the foreign profile was left alone: %+v", steps)
+	}
+}
+
+// IAM tag keys ignore case: a role may carry rolegate's tags with their
+// keys in another case (someone untagged and tagged it again), and still
+// be rolegate's. It is neither drift nor someone else's role, a repair
+// leaves its tags on, and a revocation removes it.
+func TestTagKeysInAnotherCaseStillProveOwnership(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(c *worker.Config, _ *store.Options) {
+		c.Settings.Tags = map[string]string{"Team": "data"}
+	})
+	ctx := context.Background()
+	r := e.activate("recased")
+	name := aws.String("recased")
+	if _, err := e.api.UntagRole(ctx, &iam.UntagRoleInput{RoleName: name, TagKeys: []string{provision.TagManagedBy, "Team"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.TagRole(ctx, &iam.TagRoleInput{RoleName: name, Tags: []types.Tag{
+		{Key: aws.String(strings.ToUpper(provision.TagManagedBy)), Value: aws.String(provision.ManagedByValue)},
+		{Key: aws.String("team"), Value: aws.String("data")}}}); err != nil {
+		t.Fatal(err)
+	}
+	found, err := worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, true)
+	if err != nil || len(found) != 0 {
+		t.Fatalf("drift check of a role whose tag keys changed case = %+v, %v; want none", found, err)
+	}
+	out, err := e.api.GetRole(ctx, &iam.GetRoleInput{RoleName: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Role.Tags) != 3 {
+		t.Fatalf("tags after the drift check: %+v, want rolegate's two and the team", out.Role.Tags)
+	}
+	if _, err := e.db.Revoke(ctx, alice, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() (bool, string) {
+		got, err := e.db.GetRequest(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Status == store.StatusRevoked || got.Status == store.StatusFailed, "request is " + string(got.Status)
+	})
+	if got, _ := e.db.GetRequest(ctx, r.ID); got.Status != store.StatusRevoked || e.roleExists("recased") {
+		t.Fatalf("revocation ended %s (%s); role still there: %t", got.Status, got.StatusReason, e.roleExists("recased"))
 	}
 }
