@@ -27,12 +27,14 @@ type jobs struct {
 
 // giveUp decides what a failed IAM run means: permanent errors, and
 // retryable ones on the last attempt, end the request as failed (return
-// true); others are retried by River with back-off.
+// true); others are retried by River with back-off. The database out of
+// reach (the store's check before each write could not ask it) is as
+// passing as IAM's throttling.
 func giveUp(ctx context.Context, err error, attempt, maxAttempts int) bool {
 	if ctx.Err() != nil {
 		return false // shutting down: the job is retried elsewhere
 	}
-	if !provision.IsRetryable(err) {
+	if !provision.IsRetryable(err) && !errors.Is(err, store.ErrUnavailable) {
 		return true
 	}
 	return attempt >= maxAttempts
