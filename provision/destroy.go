@@ -2,6 +2,8 @@ package provision
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -128,7 +130,7 @@ func (x *run) destroyProfile(ctx context.Context, prof *types.InstanceProfile, f
 	}
 	if err := x.gone(ctx, Call{"DeleteInstanceProfile", profName, ""}, func(ctx context.Context) error {
 		_, err := x.r.client.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: aws.String(profName)})
-		return err
+		return changedMeanwhile(err)
 	}); err != nil {
 		return err
 	}
@@ -160,7 +162,7 @@ func (x *run) destroyRole(ctx context.Context, role *types.Role, foreign bool) e
 	}
 	if err := x.gone(ctx, Call{"DeleteRole", x.plan.Role.Name, ""}, func(ctx context.Context) error {
 		_, err := x.r.client.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(x.plan.Role.Name)})
-		return err
+		return changedMeanwhile(err)
 	}); err != nil {
 		return err
 	}
@@ -250,4 +252,20 @@ func (x *run) gone(ctx context.Context, c Call, fn func(context.Context) error) 
 		}
 		return nil
 	})
+}
+
+// errChangedMeanwhile is wrapped by the error of a delete IAM refused
+// because the entity gained something since it was read (a role put in an
+// instance profile, a policy attached): it is retryable, since the next
+// pass reads it again and removes that too.
+var errChangedMeanwhile = errors.New("it was given more while it was being removed")
+
+// changedMeanwhile marks IAM's DeleteConflict for a role or an instance
+// profile this destroy has emptied as errChangedMeanwhile; any other error
+// comes back as it is.
+func changedMeanwhile(err error) error {
+	if errorCode(err) == "DeleteConflict" {
+		return fmt.Errorf("%w: %w", errChangedMeanwhile, err)
+	}
+	return err
 }

@@ -259,3 +259,44 @@ func TestTagKeysInAnotherCaseStillProveOwnership(t *testing.T) {
 		t.Fatalf("revocation ended %s (%s); role still there: %t", got.Status, got.StatusReason, e.roleExists("recased"))
 	}
 }
+
+// Someone putting the role in an instance profile (or attaching a policy
+// to it) while a revocation removes it makes IAM refuse to delete the role
+// (DeleteConflict). A second pass removes that too: the revocation is
+// retried, not failed, so an expired role does not stay in IAM.
+func TestRevocationRetriesARoleGivenMoreMeanwhile(t *testing.T) {
+	t.Parallel()
+	g := &gate{action: "DeleteRole", open: make(chan struct{}), held: make(chan struct{}, 1)}
+	e := setupGated(t, g)
+	ctx := context.Background()
+	r := e.activate("held-on")
+	if _, err := e.db.Revoke(ctx, alice, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the revocation never reached DeleteRole")
+	}
+	if _, err := e.api.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("someone-elses")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("someone-elses"),
+		RoleName: aws.String("held-on")}); err != nil {
+		t.Fatal(err)
+	}
+	close(g.open)
+	eventually(t, func() (bool, string) {
+		got, err := e.db.GetRequest(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Status == store.StatusRevoked || got.Status == store.StatusFailed, "request is " + string(got.Status)
+	})
+	if got, _ := e.db.GetRequest(ctx, r.ID); got.Status != store.StatusRevoked || e.roleExists("held-on") {
+		t.Fatalf("revocation ended %s (%s); role still there: %t", got.Status, got.StatusReason, e.roleExists("held-on"))
+	}
+	if !e.profileExists("someone-elses") {
+		t.Fatal("someone else's instance profile was removed")
+	}
+}
