@@ -303,3 +303,35 @@ func TestAccountMigrationKeepsExistingRequests(t *testing.T) {
 		t.Fatal("the database took a request naming no account")
 	}
 }
+
+// A live role keeps its name when the name prefix changes (IAM cannot
+// rename it), so a change to it is judged under the name it has: one
+// that would be too long under the new prefix may still be changed.
+func TestChangeOfALiveRoleKeepsItsNameUnderANewPrefix(t *testing.T) {
+	t.Parallel()
+	url := storetest.URL(t)
+	ctx := ctxT(t)
+	db := storetest.Open(t, url, store.Options{})
+	name := strings.Repeat("n", 62)
+	r := approve(t, db, bob, mustCreate(t, db, newRequest(name, "alice")))
+	storetest.Provision(t, db, r.ID, r.Version)
+	set := provision.DefaultSettings()
+	set.NamePrefix = "team-"
+	renamed := storetest.Open(t, url, store.Options{Settings: &set})
+	spec := mustGet(t, renamed, r.ID).Spec
+	spec.Description = "a better description"
+	changed, err := renamed.RequestChange(ctx, alice, r.ID, store.NewVersion{Spec: spec, Justification: "clearer"})
+	if err != nil {
+		t.Fatalf("change of the live role under the new prefix: %v", err)
+	}
+	changed = approve(t, renamed, bob, changed)
+	storetest.Provision(t, renamed, r.ID, changed.Version)
+	if got := mustGet(t, renamed, r.ID); got.LiveVersion != 2 || !strings.HasSuffix(got.RoleARN, "/rolegate/"+name) {
+		t.Fatalf("after the change: live version %d, role %s", got.LiveVersion, got.RoleARN)
+	}
+	// A new request is judged under the new prefix.
+	var verr *provision.ValidationError
+	if _, err := renamed.CreateRequest(ctx, newRequest(strings.Repeat("m", 62), "alice")); !errors.As(err, &verr) {
+		t.Fatalf("a new request of 62 characters under a prefix of 5: %v, want invalid", err)
+	}
+}

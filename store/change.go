@@ -59,7 +59,9 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 			// later than asked and its lifetime runs from then).
 			check.ExpiresAt = nil
 		}
-		if err := db.validateSpec(check, nv.Justification); err != nil {
+		// The role keeps the name and path it has in IAM, whatever the
+		// name prefix is now (PlanOf plans it so).
+		if err := validateSpecIn(db.settings.Keeping(r.Spec.Account, r.Spec.Name, r.RoleARN), check, nv.Justification); err != nil {
 			return err
 		}
 		// Versions are numbered after every earlier one, rejected and

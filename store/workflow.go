@@ -115,9 +115,14 @@ func statusSet(tag pgconn.CommandTag, id int64, from Status) error {
 // validateSpec checks spec and justification with the store's settings,
 // returning every problem at once as a *provision.ValidationError.
 func (db *DB) validateSpec(spec provision.RoleSpec, justification string) error {
+	return validateSpecIn(db.settings, spec, justification)
+}
+
+// validateSpecIn is validateSpec under the settings set.
+func validateSpecIn(set provision.Settings, spec provision.RoleSpec, justification string) error {
 	var problems []provision.FieldError
 	var verr *provision.ValidationError
-	if err := spec.Validate(db.settings); errors.As(err, &verr) {
+	if err := spec.Validate(set); errors.As(err, &verr) {
 		problems = append(problems, verr.Problems...)
 	} else if err != nil {
 		return err
