@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -25,19 +26,32 @@ type jobs struct {
 	log *slog.Logger
 }
 
-// giveUp decides what a failed IAM run means: permanent errors, and
-// retryable ones on the last attempt, end the request as failed (return
-// true); others are retried by River with back-off. The database out of
-// reach (the store's check before each write could not ask it) is as
-// passing as IAM's throttling.
+// giveUp decides what a failed IAM run means: permanent errors, and any
+// error of the last attempt, end the request as failed (return true);
+// others are retried by River with back-off. The database out of reach
+// (the store's check before each write could not ask it) is as passing as
+// IAM's throttling, and so is a run cut short by the job's timeout or the
+// worker stopping, unless it was the last attempt: River runs that job no
+// more, and a request left provisioning or revoking with no job would stay
+// so.
 func giveUp(ctx context.Context, err error, attempt, maxAttempts int) bool {
-	if ctx.Err() != nil {
-		return false // shutting down: the job is retried elsewhere
-	}
-	if !provision.IsRetryable(err) && !errors.Is(err, store.ErrUnavailable) {
+	if attempt >= maxAttempts {
 		return true
 	}
-	return attempt >= maxAttempts
+	if ctx.Err() != nil {
+		return false // timed out or shutting down: the job is retried
+	}
+	return !provision.IsRetryable(err) && !errors.Is(err, store.ErrUnavailable)
+}
+
+// recording is the context to record a job's end in: ctx, or, when the
+// job's own context has ended (its timeout, the worker stopping), one
+// that has not, bounded to 30 seconds.
+func recording(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
 
 // sessionName names the role session a request's IAM calls are made in,
@@ -109,7 +123,9 @@ func (j *jobs) provision(ctx context.Context, job *river.Job[jobargs.Provision])
 	if err != nil {
 		if giveUp(ctx, err, job.Attempt, job.MaxAttempts) {
 			log.Warn("provisioning failed", "err", err)
-			return j.fail(ctx, id, version, reason(err, job.Attempt, !provision.IsRetryable(err)), stale)
+			rctx, cancel := recording(ctx)
+			defer cancel()
+			return j.fail(rctx, id, version, reason(err, job.Attempt, !provision.IsRetryable(err)), stale)
 		}
 		log.Info("provisioning will be retried", "err", err)
 		return err
@@ -182,7 +198,9 @@ func (j *jobs) revoke(ctx context.Context, job *river.Job[jobargs.Revoke]) error
 	report, err := destroy(ctx, plan)
 	if err != nil {
 		if giveUp(ctx, err, job.Attempt, job.MaxAttempts) {
-			return j.st.FailRevocation(ctx, id, reason(err, job.Attempt, !provision.IsRetryable(err)))
+			rctx, cancel := recording(ctx)
+			defer cancel()
+			return j.st.FailRevocation(rctx, id, reason(err, job.Attempt, !provision.IsRetryable(err)))
 		}
 		return err
 	}

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/provision/iamlocal"
+	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
 	"github.com/rolegate/rolegate/provision/worker"
 	"github.com/rolegate/rolegate/store"
 )
@@ -298,5 +301,48 @@ func TestRevocationRetriesARoleGivenMoreMeanwhile(t *testing.T) {
 	}
 	if !e.profileExists("someone-elses") {
 		t.Fatal("someone else's instance profile was removed")
+	}
+}
+
+// A revocation whose last attempt runs out of time (--job-timeout) ends
+// the request failed, with the reason, so it can be revoked again: left
+// revoking with no job to finish it, it could be neither revoked again
+// nor retried, and the role would stay in IAM.
+func TestRevocationTimingOutOnItsLastAttemptFails(t *testing.T) {
+	t.Parallel()
+	g := &gate{action: "DeleteRole", open: make(chan struct{}), held: make(chan struct{}, 1)}
+	srv, err := iamlocal.New(iamlocal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.next = srv
+	hs := httptest.NewServer(g)
+	t.Cleanup(hs.Close)
+	t.Cleanup(func() { close(g.open) })
+	e := setup(t, func(c *worker.Config, _ *store.Options) {
+		c.Reconciler = fastReconciler(t, hs.URL)
+		c.MaxAttempts = 1
+		c.JobTimeout = 2 * time.Second
+	})
+	e.iam, e.api = srv, iamlocaltest.Client(t, hs.URL)
+	ctx := context.Background()
+	r := e.activate("slow-to-go")
+	if _, err := e.db.Revoke(ctx, alice, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() (bool, string) {
+		var state string
+		if err := e.db.Pool().QueryRow(ctx, `SELECT state FROM river_job WHERE kind = 'revoke' AND (args->>'request_id')::bigint = $1`,
+			r.ID).Scan(&state); err != nil {
+			t.Fatal(err)
+		}
+		return state == "discarded" || state == "completed", "the revocation job is " + state
+	})
+	got, err := e.db.GetRequest(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.StatusFailed || got.StatusReason == "" {
+		t.Fatalf("after the revocation's last attempt timed out the request is %s (%q), want failed with the reason", got.Status, got.StatusReason)
 	}
 }
