@@ -11,8 +11,9 @@ import (
 )
 
 // Destroy removes what the plan created, in the order IAM requires: the
-// role from its instance profiles, the profile, the inline policies, the
-// managed policy attachments, then the role. What is already gone
+// role from the plan's instance profile, the profile, the inline policies,
+// the managed policy attachments, the role from any other profile, then
+// the role. What is already gone
 // (NoSuchEntity) counts as done, so Destroy resumes from any partial
 // state. It returns a *PermanentError, before deleting anything, when the
 // role or profile exists but is not rolegate's for this request.
@@ -138,8 +139,8 @@ func (x *run) destroyProfile(ctx context.Context, prof *types.InstanceProfile, f
 	return nil
 }
 
-// destroyRole takes the plan's role out of every instance profile, deletes
-// its inline policies, detaches its managed policies and deletes it, or
+// destroyRole deletes the plan's role's inline policies, detaches its
+// managed policies, takes it out of every instance profile and deletes it, or
 // reports it absent or foreign. It returns the error of the first call
 // that failed.
 func (x *run) destroyRole(ctx context.Context, role *types.Role, foreign bool) error {
@@ -151,13 +152,16 @@ func (x *run) destroyRole(ctx context.Context, role *types.Role, foreign bool) e
 		x.result(ResourceResult{Kind: KindRole, Name: x.plan.Role.Name, ARN: x.plan.RoleARN(), Outcome: OutcomeAbsent})
 		return nil
 	}
-	if err := x.leaveAllProfiles(ctx); err != nil {
-		return err
-	}
+	// Its permissions go first: leaving a profile that is not rolegate's
+	// (a Revoke's foreign one) may be denied to rolegate's principal, and
+	// a role that then cannot be deleted must grant nothing.
 	if err := x.deleteInlinePolicies(ctx, aws.ToString(role.Arn)); err != nil {
 		return err
 	}
 	if err := x.detachAllPolicies(ctx); err != nil {
+		return err
+	}
+	if err := x.leaveAllProfiles(ctx); err != nil {
 		return err
 	}
 	if err := x.gone(ctx, Call{"DeleteRole", x.plan.Role.Name, ""}, func(ctx context.Context) error {

@@ -346,3 +346,51 @@ func TestRevocationTimingOutOnItsLastAttemptFails(t *testing.T) {
 		t.Fatalf("after the revocation's last attempt timed out the request is %s (%q), want failed with the reason", got.Status, got.StatusReason)
 	}
 }
+
+// rolegate's own service policy lets it change only instance profiles
+// tagged managed-by=rolegate (ChangeOwnProfiles), so IAM denies taking a
+// revoked role out of someone else's profile. The revocation then fails,
+// but not before the role has lost every permission: its policies are
+// removed before it leaves its profiles, so a role that cannot be deleted
+// grants nothing.
+func TestRevokeDeniedLeavingForeignProfileStripsPermissions(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	ctx := context.Background()
+	r := e.activate("profile-denied")
+	name := aws.String("profile-denied")
+	if _, err := e.api.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: name, RoleName: name}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: name}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: name, Path: aws.String("/rolegate/")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: name, RoleName: name}); err != nil {
+		t.Fatal(err)
+	}
+	// What IAM answers rolegate's principal for the untagged profile.
+	for n := 1; n <= e.cfg.MaxAttempts; n++ {
+		e.iam.FailNth("RemoveRoleFromInstanceProfile", n, "AccessDenied")
+	}
+	if _, err := e.db.Revoke(ctx, alice, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := e.await(r.ID, store.StatusFailed)
+	if !strings.Contains(got.StatusReason, "AccessDenied") {
+		t.Fatalf("the revocation failed with %q, want IAM's AccessDenied", got.StatusReason)
+	}
+	inline, err := e.api.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attached, err := e.api.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inline.PolicyNames) > 0 || len(attached.AttachedPolicies) > 0 {
+		t.Fatalf("the role whose revocation failed still grants: inline %v, attached %d", inline.PolicyNames, len(attached.AttachedPolicies))
+	}
+}
