@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -396,5 +397,47 @@ func TestRoleNameTakenCaseInsensitivelyUnderATurkishCollation(t *testing.T) {
 	}
 	if _, err := db.CreateRequest(ctx, newRequest("data-ingest", "bob")); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("a second request for the name in other case: %v, want ErrConflict", err)
+	}
+}
+
+// A database whose collation is Turkish may already hold, in requests not
+// ended, role names that differ only in case ("DATA-I" and "data-i"): the
+// unique index folded them apart. The migration that folds under "C"
+// cannot build its index then; it fails saying which requests clash and
+// what to do, not just that an index could not be built.
+func TestRoleNameMigrationNamesTheRequestsThatClash(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	db := storetest.Open(t, storetest.ICUURL(t, "tr-TR"), store.Options{})
+	if _, err := db.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Back to before migration 17, whose index folds by the collation.
+	for {
+		status, err := db.MigrationStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(status, func(m store.MigrationState) bool { return m.Version >= 17 && m.Applied }) {
+			break
+		}
+		if err := db.MigrateDown(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := mustCreate(t, db, newRequest("DATA-I", "alice"))
+	second := mustCreate(t, db, newRequest("other-name", "bob"))
+	// What the index of before let in under this collation.
+	if _, err := db.Pool().Exec(ctx, `UPDATE requests SET role_name = 'data-i' WHERE id = $1`, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.Migrate(ctx, nil)
+	if err == nil {
+		t.Fatal("the migration built its index over two live requests for one role name")
+	}
+	for _, want := range []string{fmt.Sprintf("requests %d, %d", first.ID, second.ID), "cancel, reject or revoke"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the migration failed with %q, which does not say %q", err, want)
+		}
 	}
 }
