@@ -306,3 +306,59 @@ func (db *DB) ListLiveRoles(ctx context.Context, afterID int64, limit int) ([]Re
 		WHERE r.id IN (SELECT id FROM requests WHERE `+expirableSQL+` AND id > $1)
 		ORDER BY r.id LIMIT $2`, afterID, limit)
 }
+
+// orphanedReason is what a request whose job was lost says of itself.
+const orphanedReason = "its job ended without finishing (the worker stopped, or lost the database, during its last attempt); retry it"
+
+// FailOrphaned fails the requests waiting on a job that no longer runs
+// and never will: approved or provisioning without a provision job of
+// their version still to run, revoking without a revoke job still to
+// run. River discards a job whose last attempt a dead worker left behind,
+// and a job whose last attempt could not reach the database cannot
+// record the failure itself; nothing else would ever move such a
+// request. Failed, an admin can retry it, or revoke it again. It returns
+// how many requests it failed.
+func (db *DB) FailOrphaned(ctx context.Context) (int, error) {
+	type orphan struct {
+		id      int64
+		version int
+		status  Status
+	}
+	rows, err := db.pool.Query(ctx, `
+		SELECT r.id, r.version, r.status FROM requests r
+		WHERE r.status IN ('approved', 'provisioning', 'revoking')
+		  AND NOT EXISTS (SELECT 1 FROM river_job j
+		      WHERE j.state NOT IN ('completed', 'cancelled', 'discarded')
+		        AND CASE WHEN r.status = 'revoking'
+		                 THEN j.kind = 'revoke' AND j.args @> jsonb_build_object('request_id', r.id)
+		                 ELSE j.kind = 'provision' AND j.args @> jsonb_build_object('request_id', r.id, 'version', r.version) END)
+		ORDER BY r.id`)
+	if err != nil {
+		return 0, interpret(err)
+	}
+	orphans, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (orphan, error) {
+		var o orphan
+		err := row.Scan(&o.id, &o.version, &o.status)
+		return o, err
+	})
+	if err != nil {
+		return 0, interpret(err)
+	}
+	failed := 0
+	for _, o := range orphans {
+		if o.status == StatusRevoking {
+			err = db.FailRevocation(ctx, o.id, orphanedReason)
+		} else {
+			err = db.FailProvisioning(ctx, o.id, o.version, orphanedReason)
+		}
+		switch {
+		case errors.Is(err, ErrConflict):
+			// It moved on meanwhile.
+		case err != nil:
+			return failed, err
+		default:
+			failed++
+		}
+	}
+	return failed, nil
+}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -255,5 +256,58 @@ func TestLiveWorkIncludesAFailedChange(t *testing.T) {
 		if r, _ = f.db.GetRequest(ctx, id); r.Drifted != in {
 			t.Errorf("%s request %q: drifted %v after RecordDrift, want %v", r.Status, r.Spec.Name, r.Drifted, in)
 		}
+	}
+}
+
+// A request whose job River discarded (its worker died in the last
+// attempt) is failed by FailOrphaned, so that an admin can retry it;
+// requests whose jobs are still to run, or running, are left alone.
+func TestFailOrphanedFailsRequestsWhoseJobIsGone(t *testing.T) {
+	f, ctx := setup(t, store.Options{})
+	discard := func(kind string, id int64) {
+		t.Helper()
+		if _, err := f.db.Pool().Exec(ctx, `UPDATE river_job SET state = 'discarded', finalized_at = now(), attempt = max_attempts
+			WHERE kind = $1 AND (args->>'request_id')::bigint = $2`, kind, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lostApproved := approve(t, f.db, bob, mustCreate(t, f.db, newRequest("lost-approved", "alice")))
+	discard("provision", lostApproved.ID)
+	lostRunning := approve(t, f.db, bob, mustCreate(t, f.db, newRequest("lost-running", "alice")))
+	if _, err := f.db.BeginProvisioning(ctx, lostRunning.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	discard("provision", lostRunning.ID)
+	lostRevoke := activate(t, f, mustCreate(t, f.db, newRequest("lost-revoke", "alice")))
+	if _, err := f.db.Revoke(ctx, alice, lostRevoke.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.BeginRevocation(ctx, lostRevoke.ID); err != nil {
+		t.Fatal(err)
+	}
+	discard("revoke", lostRevoke.ID)
+	waiting := approve(t, f.db, bob, mustCreate(t, f.db, newRequest("still-queued", "alice")))
+	revoking := activate(t, f, mustCreate(t, f.db, newRequest("still-revoking", "alice")))
+	if _, err := f.db.Revoke(ctx, alice, revoking.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := f.db.FailOrphaned(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("FailOrphaned = %d, %v; want the 3 requests whose job is gone", n, err)
+	}
+	for id, want := range map[int64]store.Status{lostApproved.ID: store.StatusFailed, lostRunning.ID: store.StatusFailed,
+		lostRevoke.ID: store.StatusFailed, waiting.ID: store.StatusApproved, revoking.ID: store.StatusRevoking} {
+		r, err := f.db.GetRequest(ctx, id)
+		if err != nil || r.Status != want {
+			t.Errorf("request %d: %s, %v; want %s", id, r.Status, err, want)
+		}
+		if want == store.StatusFailed && !strings.Contains(r.StatusReason, "its job ended without finishing") {
+			t.Errorf("request %d fails for %q", id, r.StatusReason)
+		}
+	}
+	// Failed, they are what an admin retries; a second sweep finds none.
+	if n, err := f.db.FailOrphaned(ctx); err != nil || n != 0 {
+		t.Fatalf("second FailOrphaned = %d, %v", n, err)
 	}
 }

@@ -227,8 +227,16 @@ func (j *jobs) expire(ctx context.Context, _ *river.Job[jobargs.Expire]) error {
 			return err
 		}
 	}
-	// Housekeeping rides along: the API's idempotency keys are kept for
-	// the promised 24 hours, then removed.
+	// Housekeeping rides along. A request whose job River discarded (a
+	// worker that died, or lost the database, in its last attempt) is
+	// failed, so that an admin can retry it: nothing else would move it.
+	if n, err := j.st.FailOrphaned(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		j.log.Warn("requests whose job ended without finishing were failed; an admin can retry them", "count", n)
+	}
+	// The API's idempotency keys are kept for the promised 24 hours, then
+	// removed.
 	if _, err := j.st.DeleteExpiredIdempotencyKeys(ctx, store.IdempotencyTTL); err != nil {
 		return err
 	}

@@ -394,3 +394,23 @@ func TestRevokeDeniedLeavingForeignProfileStripsPermissions(t *testing.T) {
 		t.Fatalf("the role whose revocation failed still grants: inline %v, attached %d", inline.PolicyNames, len(attached.AttachedPolicies))
 	}
 }
+
+// A request whose provisioning job River discarded (the worker died in
+// its last attempt) does not wait for ever: the periodic housekeeping
+// fails it, saying why, for an admin to retry.
+func TestRequestWhoseJobWasDiscardedFails(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(c *worker.Config, _ *store.Options) { c.ExpiryInterval = 50 * time.Millisecond })
+	e.stop()
+	r := e.submit("orphaned")
+	e.approve(r)
+	if _, err := e.db.Pool().Exec(context.Background(), `UPDATE river_job SET state = 'discarded', finalized_at = now(),
+		attempt = max_attempts WHERE kind = 'provision' AND (args->>'request_id')::bigint = $1`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	got := e.await(r.ID, store.StatusFailed)
+	if !strings.Contains(got.StatusReason, "its job ended without finishing") {
+		t.Fatalf("failed for %q", got.StatusReason)
+	}
+}

@@ -37,6 +37,7 @@ type Store interface {
 	CompleteRevocation(ctx context.Context, id int64, steps []store.Step) (store.Request, error)
 	FailRevocation(ctx context.Context, id int64, reason string) error
 	ExpireDue(ctx context.Context) (int, error)
+	FailOrphaned(ctx context.Context) (int, error)
 	RemindExpiring(ctx context.Context, within time.Duration) (int, error)
 	RemindReviews(ctx context.Context) (int, error)
 	RevokeLapsedReviews(ctx context.Context) (int, error)
