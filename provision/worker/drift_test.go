@@ -201,15 +201,7 @@ func TestDriftCheckRecordsAForeignRoleAndGoesOn(t *testing.T) {
 	taken := e.activate("taken-over")
 	other := e.activate("drifts-too")
 	name := aws.String("taken-over")
-	if _, err := e.api.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: name, RoleName: name}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: name, PolicyName: aws.String(provision.InlinePolicyName)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.api.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: name}); err != nil {
-		t.Fatal(err)
-	}
+	e.deleteRoleByHand(*name)
 	if _, err := e.api.CreateRole(ctx, &iam.CreateRoleInput{RoleName: name, Path: aws.String("/rolegate/"),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
 		t.Fatal(err)

@@ -82,16 +82,7 @@ func TestDriftRepairOvertakenByRevocation(t *testing.T) {
 	r := e.activate("repaired-late")
 	e.jobsIdle()
 	// Someone deletes the role by hand: the repair creates it again.
-	name := aws.String("repaired-late")
-	if _, err := e.api.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: name, RoleName: name}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: name, PolicyName: aws.String(provision.InlinePolicyName)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.api.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: name}); err != nil {
-		t.Fatal(err)
-	}
+	e.deleteRoleByHand("repaired-late")
 	finish := repairHeld(t, e, "CreateRole")
 	if _, err := e.db.Revoke(ctx, alice, r.ID); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,8 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/rolegate/rolegate/provision"
-	"github.com/rolegate/rolegate/provision/iamlocal"
-	"github.com/rolegate/rolegate/provision/iamlocal/iamlocaltest"
 	"github.com/rolegate/rolegate/provision/worker"
 	"github.com/rolegate/rolegate/store"
 )
@@ -39,7 +36,7 @@ func TestRevokeWhileProvisioningWins(t *testing.T) {
 			if tc.change {
 				g.pass.Store(1) // version 1 puts its policy freely
 			}
-			e := setupGated(t, g)
+			e := setupGated(t, g, nil)
 			ctx := context.Background()
 			r := e.submit("contested")
 			e.approve(r)
@@ -134,25 +131,7 @@ func TestRevokeFailedFirstProvisioningRemovesOnlyWhatIsOurs(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.await(r.ID, store.StatusRevoked)
-	if e.roleExists("squatted") {
-		t.Fatal("the role rolegate created is still in IAM")
-	}
-	if !e.profileExists("squatted") {
-		t.Fatal("the foreign instance profile was removed")
-	}
-	steps, err := e.db.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Kind: store.EventProvisionStep, Limit: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	foreign := false
-	for _, s := range steps {
-		if s.Data["resource"] == "instance-profile" && s.Data["outcome"] == string(provision.OutcomeForeign) {
-			foreign = true
-		}
-	}
-	if !foreign {
-		t.Fatalf("the audit trail does not say the foreign profile was left alone: %+v", steps)
-	}
+	e.revokedLeavingForeignProfile(r.ID, "squatted")
 	// The name is free: a new request for it may be made.
 	e.submit("squatted")
 }
@@ -168,53 +147,14 @@ func TestRevokeLiveRoleWhoseProfileIsSomeoneElses(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
 	r := e.activate("profile-taken")
-	name := aws.String("profile-taken")
-	if _, err := e.api.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: name, RoleName: name}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.api.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: name}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.api.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: name, Path: aws.String("/rolegate/")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: name, RoleName: name}); err != nil {
-		t.Fatal(err)
-	}
+	e.replaceProfile("profile-taken")
 	if _, err := e.db.Revoke(ctx, alice, r.ID); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() (bool, string) {
-		got, err := e.db.GetRequest(ctx, r.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got.Status == store.StatusRevoked || got.Status == store.StatusFailed, "request is " + string(got.Status)
-	})
-	got, err := e.db.GetRequest(ctx, r.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Status != store.StatusRevoked {
+	if got := e.awaitAny(r.ID, revokedOrFailed); got.Status != store.StatusRevoked {
 		t.Fatalf("revocation ended %s (%s), want revoked", got.Status, got.StatusReason)
 	}
-	if e.roleExists("profile-taken") {
-		t.Fatal("the revoked role is still in IAM")
-	}
-	if !e.profileExists("profile-taken") {
-		t.Fatal("the foreign instance profile was removed")
-	}
-	steps, err := e.db.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Kind: store.EventProvisionStep, Limit: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	foreign := false
-	for _, s := range steps {
-		foreign = foreign || s.Data["resource"] == "instance-profile" && s.Data["outcome"] == string(provision.OutcomeForeign)
-	}
-	if !foreign {
-		t.Fatalf("the audit trail does not say the foreign profile was left alone: %+v", steps)
-	}
+	e.revokedLeavingForeignProfile(r.ID, "profile-taken")
 }
 
 // IAM tag keys ignore case: a role may carry rolegate's tags with their
@@ -251,14 +191,7 @@ func TestTagKeysInAnotherCaseStillProveOwnership(t *testing.T) {
 	if _, err := e.db.Revoke(ctx, alice, r.ID); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() (bool, string) {
-		got, err := e.db.GetRequest(ctx, r.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got.Status == store.StatusRevoked || got.Status == store.StatusFailed, "request is " + string(got.Status)
-	})
-	if got, _ := e.db.GetRequest(ctx, r.ID); got.Status != store.StatusRevoked || e.roleExists("recased") {
+	if got := e.awaitAny(r.ID, revokedOrFailed); got.Status != store.StatusRevoked || e.roleExists("recased") {
 		t.Fatalf("revocation ended %s (%s); role still there: %t", got.Status, got.StatusReason, e.roleExists("recased"))
 	}
 }
@@ -270,7 +203,7 @@ func TestTagKeysInAnotherCaseStillProveOwnership(t *testing.T) {
 func TestRevocationRetriesARoleGivenMoreMeanwhile(t *testing.T) {
 	t.Parallel()
 	g := &gate{action: "DeleteRole", open: make(chan struct{}), held: make(chan struct{}, 1)}
-	e := setupGated(t, g)
+	e := setupGated(t, g, nil)
 	ctx := context.Background()
 	r := e.activate("held-on")
 	if _, err := e.db.Revoke(ctx, alice, r.ID); err != nil {
@@ -311,20 +244,11 @@ func TestRevocationRetriesARoleGivenMoreMeanwhile(t *testing.T) {
 func TestRevocationTimingOutOnItsLastAttemptFails(t *testing.T) {
 	t.Parallel()
 	g := &gate{action: "DeleteRole", open: make(chan struct{}), held: make(chan struct{}, 1)}
-	srv, err := iamlocal.New(iamlocal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.next = srv
-	hs := httptest.NewServer(g)
-	t.Cleanup(hs.Close)
-	t.Cleanup(func() { close(g.open) })
-	e := setup(t, func(c *worker.Config, _ *store.Options) {
-		c.Reconciler = fastReconciler(t, hs.URL)
+	e := setupGated(t, g, func(c *worker.Config) {
 		c.MaxAttempts = 1
 		c.JobTimeout = 2 * time.Second
 	})
-	e.iam, e.api = srv, iamlocaltest.Client(t, hs.URL)
+	t.Cleanup(func() { close(g.open) })
 	ctx := context.Background()
 	r := e.activate("slow-to-go")
 	if _, err := e.db.Revoke(ctx, alice, r.ID); err != nil {
@@ -359,18 +283,7 @@ func TestRevokeDeniedLeavingForeignProfileStripsPermissions(t *testing.T) {
 	ctx := context.Background()
 	r := e.activate("profile-denied")
 	name := aws.String("profile-denied")
-	if _, err := e.api.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: name, RoleName: name}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.api.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: name}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.api.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: name, Path: aws.String("/rolegate/")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: name, RoleName: name}); err != nil {
-		t.Fatal(err)
-	}
+	e.replaceProfile(*name)
 	// What IAM answers rolegate's principal for the untagged profile.
 	for n := 1; n <= e.cfg.MaxAttempts; n++ {
 		e.iam.FailNth("RemoveRoleFromInstanceProfile", n, "AccessDenied")

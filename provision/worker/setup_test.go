@@ -133,15 +133,7 @@ func (e *env) activate(name string, scopes ...provision.BucketScope) store.Reque
 // state that is not want, or after 30 seconds.
 func (e *env) await(id int64, want store.Status) store.Request {
 	e.t.Helper()
-	var r store.Request
-	eventually(e.t, func() (bool, string) {
-		var err error
-		if r, err = e.db.GetRequest(context.Background(), id); err != nil {
-			e.t.Fatal(err)
-		}
-		return r.Status == want, fmt.Sprintf("request %d is %s (%s), want %s", id, r.Status, r.StatusReason, want)
-	})
-	return r
+	return e.awaitAny(id, func(r store.Request) bool { return r.Status == want })
 }
 
 // eventually polls cond until it holds, failing with cond's account of
@@ -208,8 +200,9 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // setupGated is setup with the IAM endpoint behind g; the test's own IAM
-// client (e.api) reaches the same endpoint.
-func setupGated(t *testing.T, g *gate) *env {
+// client (e.api) reaches the same endpoint. mod, if not nil, tunes the
+// worker further.
+func setupGated(t *testing.T, g *gate, mod func(*worker.Config)) *env {
 	t.Helper()
 	srv, err := iamlocal.New(iamlocal.Options{})
 	if err != nil {
@@ -220,9 +213,108 @@ func setupGated(t *testing.T, g *gate) *env {
 	t.Cleanup(hs.Close)
 	e := setup(t, func(c *worker.Config, _ *store.Options) {
 		c.Reconciler = fastReconciler(t, hs.URL)
+		if mod != nil {
+			mod(c)
+		}
 	})
 	e.iam, e.api, e.url = srv, iamlocaltest.Client(t, hs.URL), hs.URL
 	return e
+}
+
+// awaitAny waits until request id satisfies done and returns it.
+func (e *env) awaitAny(id int64, done func(store.Request) bool) store.Request {
+	e.t.Helper()
+	var r store.Request
+	eventually(e.t, func() (bool, string) {
+		var err error
+		if r, err = e.db.GetRequest(context.Background(), id); err != nil {
+			e.t.Fatal(err)
+		}
+		return done(r), fmt.Sprintf("request %d is %s (%s)", id, r.Status, r.StatusReason)
+	})
+	return r
+}
+
+// revokedLeavingForeignProfile fails the test unless role name is gone
+// from IAM while the instance profile of its name, someone else's, is
+// still there, and request id's audit trail says it was left alone.
+func (e *env) revokedLeavingForeignProfile(id int64, name string) {
+	e.t.Helper()
+	if e.roleExists(name) {
+		e.t.Fatal("the revoked role is still in IAM")
+	}
+	if !e.profileExists(name) {
+		e.t.Fatal("the foreign instance profile was removed")
+	}
+	steps, err := e.db.ListEvents(context.Background(), store.EventFilter{RequestID: id, Kind: store.EventProvisionStep, Limit: 100})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, s := range steps {
+		if s.Data["resource"] == "instance-profile" && s.Data["outcome"] == string(provision.OutcomeForeign) {
+			return
+		}
+	}
+	e.t.Fatalf("the audit trail does not say the foreign profile was left alone: %+v", steps)
+}
+
+// revokedOrFailed: a revocation has ended.
+func revokedOrFailed(r store.Request) bool {
+	return r.Status == store.StatusRevoked || r.Status == store.StatusFailed
+}
+
+// change asks, as alice, for spec as the next version of live request r,
+// has it approved and waits until it is live (failing the test if its
+// provisioning fails).
+func (e *env) change(r store.Request, spec provision.RoleSpec, why string) store.Request {
+	e.t.Helper()
+	changed, err := e.db.RequestChange(context.Background(), alice, r.ID, store.NewVersion{Spec: spec, Justification: why})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.approve(changed)
+	got := e.awaitAny(r.ID, func(g store.Request) bool {
+		return g.Status == store.StatusFailed || g.Status == store.StatusActive && g.LiveVersion == changed.Version
+	})
+	if got.Status != store.StatusActive {
+		e.t.Fatalf("the change ended %s: %s", got.Status, got.StatusReason)
+	}
+	return got
+}
+
+// deleteRoleByHand removes role name as someone with the console would:
+// out of its profile, without its inline policy, deleted.
+func (e *env) deleteRoleByHand(name string) {
+	e.t.Helper()
+	ctx, n := context.Background(), aws.String(name)
+	if _, err := e.api.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: n, RoleName: n}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: n, PolicyName: aws.String(provision.InlinePolicyName)}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.api.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: n}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// replaceProfile puts someone else's instance profile (no rolegate tags)
+// in the place of live role name's own, holding the role.
+func (e *env) replaceProfile(name string) {
+	e.t.Helper()
+	ctx, n := context.Background(), aws.String(name)
+	if _, err := e.api.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: n, RoleName: n}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.api.DeleteInstanceProfile(ctx, &iam.DeleteInstanceProfileInput{InstanceProfileName: n}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.api.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: n, Path: aws.String("/rolegate/")}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.api.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: n, RoleName: n}); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func (e *env) profileExists(name string) bool {

@@ -135,7 +135,7 @@ func TestWorkerStoppedMidJobResumesOnRestart(t *testing.T) {
 		t.Run(action, func(t *testing.T) {
 			t.Parallel()
 			g := &gate{action: action, open: make(chan struct{}), held: make(chan struct{}, 1)}
-			e := setupGated(t, g)
+			e := setupGated(t, g, nil)
 			r := e.submit("interrupted")
 			e.approve(r)
 			select {
@@ -313,22 +313,7 @@ func TestChangeAppliesPastAForeignInlinePolicyTakingTheRoom(t *testing.T) {
 	}
 	spec := r.Spec
 	spec.Buckets = append(spec.Buckets, provision.BucketScope{Bucket: "team-b", Prefix: "reports/", Access: provision.AccessRead})
-	changed, err := e.db.RequestChange(ctx, alice, r.ID, store.NewVersion{Spec: spec, Justification: "also team-b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.approve(changed)
-	eventually(t, func() (bool, string) {
-		got, err := e.db.GetRequest(ctx, r.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got.Status == store.StatusFailed || got.Status == store.StatusActive && got.LiveVersion == 2,
-			"request is " + string(got.Status) + " " + got.StatusReason
-	})
-	if got, _ := e.db.GetRequest(ctx, r.ID); got.Status != store.StatusActive {
-		t.Fatalf("the change ended %s: %s", got.Status, got.StatusReason)
-	}
+	e.change(r, spec, "also team-b")
 	names, err := e.api.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String("crowded")})
 	if err != nil {
 		t.Fatal(err)
@@ -373,22 +358,7 @@ func TestChangeAppliesPastForeignAttachmentsFillingTheQuota(t *testing.T) {
 		}
 	}
 	spec.ManagedPolicies = []string{arn("planned-0"), arn("planned-1")}
-	changed, err := e.db.RequestChange(ctx, alice, r.ID, store.NewVersion{Spec: spec, Justification: "one more"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.approve(changed)
-	eventually(t, func() (bool, string) {
-		got, err := e.db.GetRequest(ctx, r.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got.Status == store.StatusFailed || got.Status == store.StatusActive && got.LiveVersion == 2,
-			"request is " + string(got.Status) + " " + got.StatusReason
-	})
-	if got, _ := e.db.GetRequest(ctx, r.ID); got.Status != store.StatusActive {
-		t.Fatalf("the change ended %s: %s", got.Status, got.StatusReason)
-	}
+	e.change(r, spec, "one more")
 	out, err := e.api.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String("quota-full")})
 	if err != nil {
 		t.Fatal(err)
