@@ -412,13 +412,13 @@ func TestRoleNameMigrationNamesTheRequestsThatClash(t *testing.T) {
 	if _, err := db.Migrate(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	// Back to before migration 17, whose index folds by the collation.
+	// Back to before migration 19, whose index folds by the collation.
 	for {
 		status, err := db.MigrationStatus(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.ContainsFunc(status, func(m store.MigrationState) bool { return m.Version >= 17 && m.Applied }) {
+		if !slices.ContainsFunc(status, func(m store.MigrationState) bool { return m.Version >= 19 && m.Applied }) {
 			break
 		}
 		if err := db.MigrateDown(ctx); err != nil {
