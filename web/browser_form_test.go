@@ -3,16 +3,11 @@ package web
 import (
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-
-	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
-	"github.com/rolegate/rolegate/web/auth"
 )
 
 // focusOn waits up to 5 s for the focus to be on the element with id
@@ -103,15 +98,7 @@ func TestBrowserScopeRowsByKeyboard(t *testing.T) {
 func TestBrowserButtonNamesHoldTheirWords(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
-	var offset atomic.Int64
-	db := storetest.Open(t, storetest.URL(t), store.Options{Reviews: quarterly,
-		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
-	f := uiServe(t, db, auth.Identity{DevUsers: true})
-	uiActivate(t, db, uiCreate(t, db, uiNewReq("reports-reader", "carol")))
-	offset.Store(int64(90 * day))
-	if n, err := db.RemindReviews(uiCtx(t)); err != nil || n != 1 {
-		t.Fatalf("RemindReviews = %d, %v", n, err)
-	}
+	f, _ := reviewDue(t, "carol")
 	devSignIn(t, f.client("", ""), "alice")
 	b.signInAs(f.srv.URL, "carol")
 	const misnamed = `[...document.querySelectorAll("main button[aria-label], main a[aria-label]")]

@@ -21,15 +21,7 @@ import (
 func TestBrowserReviewConfirmWithNote(t *testing.T) {
 	t.Parallel()
 	b := newBrowser(t)
-	var offset atomic.Int64
-	db := storetest.Open(t, storetest.URL(t), store.Options{Reviews: quarterly,
-		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
-	f := uiServe(t, db, auth.Identity{DevUsers: true})
-	r := uiActivate(t, db, uiCreate(t, db, uiNewReq("reports-reader", "alice")))
-	offset.Store(int64(90 * day))
-	if n, err := db.RemindReviews(uiCtx(t)); err != nil || n != 1 {
-		t.Fatalf("RemindReviews = %d, %v", n, err)
-	}
+	f, r := reviewDue(t, "alice")
 	id := strconv.FormatInt(r.ID, 10)
 	item := `[data-review="` + id + `"]`
 
@@ -57,8 +49,24 @@ func TestBrowserReviewConfirmWithNote(t *testing.T) {
 	if n := b.count(item + " form"); n != 0 {
 		t.Fatalf("%d forms left on the confirmed review", n)
 	}
-	events, err := db.ListEvents(uiCtx(t), store.EventFilter{RequestID: r.ID, Kind: store.EventReviewConfirmed})
+	events, err := f.db.ListEvents(uiCtx(t), store.EventFilter{RequestID: r.ID, Kind: store.EventReviewConfirmed})
 	if err != nil || len(events) != 1 || events[0].Actor != "alice" || events[0].Data["note"] != "The nightly report job still reads these." {
 		t.Fatalf("confirmation events %+v, %v", events, err)
 	}
+}
+
+// reviewDue serves, with dev users, a database where owner's live role
+// reports-reader has come up for its quarterly review, and returns it.
+func reviewDue(t *testing.T, owner string) (*uiFixture, store.Request) {
+	t.Helper()
+	var offset atomic.Int64
+	db := storetest.Open(t, storetest.URL(t), store.Options{Reviews: quarterly,
+		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
+	f := uiServe(t, db, auth.Identity{DevUsers: true})
+	r := uiActivate(t, db, uiCreate(t, db, uiNewReq("reports-reader", owner)))
+	offset.Store(int64(90 * day))
+	if n, err := db.RemindReviews(uiCtx(t)); err != nil || n != 1 {
+		t.Fatalf("RemindReviews = %d, %v", n, err)
+	}
+	return f, r
 }
