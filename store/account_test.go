@@ -320,9 +320,26 @@ func TestChangeOfALiveRoleKeepsItsNameUnderANewPrefix(t *testing.T) {
 	renamed := storetest.Open(t, url, store.Options{Settings: &set})
 	spec := mustGet(t, renamed, r.ID).Spec
 	spec.Description = "a better description"
-	changed, err := renamed.RequestChange(ctx, alice, r.ID, store.NewVersion{Spec: spec, Justification: "clearer"})
+	spec.Buckets[0].Prefix = "reports/"
+	changed, err := renamed.RequestChange(ctx, alice, r.ID, store.NewVersion{Spec: spec, Justification: "only the reports"})
 	if err != nil {
 		t.Fatalf("change of the live role under the new prefix: %v", err)
+	}
+	// Approvers see the change judged under that name too: its access
+	// change, its policy diff and its assessment.
+	events, err := renamed.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Kind: store.EventChangeSubmitted})
+	if err != nil || len(events) != 1 {
+		t.Fatalf("change events: %v, %v", events, err)
+	}
+	if d := events[0].Data; d["access_change"] == nil || d["no_new_access"] != true || d["policy_diff"] == nil {
+		t.Errorf("the change event under the new prefix lacks its verdict or diff: %v", d)
+	}
+	as, err := renamed.Assess(ctx, bob, []store.Request{changed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := as[r.ID]; !ok || a.Change == nil || !a.Change.Narrowing.NoNewAccess {
+		t.Errorf("the change under the new prefix is not assessed: %+v (assessed %v)", a, ok)
 	}
 	changed = approve(t, renamed, bob, changed)
 	storetest.Provision(t, renamed, r.ID, changed.Version)

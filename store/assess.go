@@ -37,9 +37,12 @@ func (a Assessment) HasRisk(code string) bool {
 // wordsPlan is the plan of spec for its words and flags, with expiry (the
 // expiry in force or asked for; nil: never) as its ExpiresAt. The expiry
 // is left out of planning (as PlanOf does): a live version's may be past.
-func (db *DB) wordsPlan(id int64, spec provision.RoleSpec, expiry *time.Time) (provision.Plan, error) {
+// A role that went live as roleARN is planned under the name and path it
+// has there, as PlanOf plans it.
+func (db *DB) wordsPlan(id int64, roleARN string, spec provision.RoleSpec, expiry *time.Time) (provision.Plan, error) {
 	spec.ExpiresAt = nil
-	p, err := provision.NewPlan(spec, db.settings, provision.PlanMeta{RequestID: strconv.FormatInt(id, 10)})
+	set := db.settings.Keeping(spec.Account, spec.Name, roleARN)
+	p, err := provision.NewPlan(spec, set, provision.PlanMeta{RequestID: strconv.FormatInt(id, 10)})
 	if err != nil {
 		return provision.Plan{}, err
 	}
@@ -58,9 +61,10 @@ func shownExpiry(r Request) *time.Time {
 
 // changePlans are the plans NoNewAccess and DiffAccess compare: the live
 // spec with the expiry in force, and the change with the expiry it will
-// have (the one in force when it keeps it).
-func (db *DB) changePlans(id int64, live provision.RoleSpec, inForce *time.Time, next provision.RoleSpec, keeps bool) (provision.Plan, provision.Plan, error) {
-	lp, err := db.wordsPlan(id, live, inForce)
+// have (the one in force when it keeps it); both under the name and path
+// of the live role, roleARN.
+func (db *DB) changePlans(id int64, roleARN string, live provision.RoleSpec, inForce *time.Time, next provision.RoleSpec, keeps bool) (provision.Plan, provision.Plan, error) {
+	lp, err := db.wordsPlan(id, roleARN, live, inForce)
 	if err != nil {
 		return provision.Plan{}, provision.Plan{}, err
 	}
@@ -68,7 +72,7 @@ func (db *DB) changePlans(id int64, live provision.RoleSpec, inForce *time.Time,
 	if keeps {
 		exp = inForce
 	}
-	np, err := db.wordsPlan(id, next, exp)
+	np, err := db.wordsPlan(id, roleARN, next, exp)
 	return lp, np, err
 }
 
@@ -93,7 +97,7 @@ func (db *DB) otherLiveRolesFor(ctx context.Context, viewer Actor, buckets []str
 // viewer: its words and risk flags. Every live role reaching one of its
 // buckets counts as another role, the requester's own included.
 func (db *DB) AssessSpec(ctx context.Context, viewer Actor, spec provision.RoleSpec) (Assessment, error) {
-	p, err := db.wordsPlan(0, spec, spec.ExpiresAt)
+	p, err := db.wordsPlan(0, "", spec, spec.ExpiresAt)
 	if err != nil {
 		return Assessment{}, err
 	}
@@ -133,14 +137,14 @@ func (db *DB) Assess(ctx context.Context, viewer Actor, rs []Request) (map[int64
 	}
 	out := make(map[int64]Assessment, len(rs))
 	for _, r := range rs {
-		p, err := db.wordsPlan(r.ID, r.Spec, shownExpiry(r))
+		p, err := db.wordsPlan(r.ID, r.RoleARN, r.Spec, shownExpiry(r))
 		if err != nil {
 			continue
 		}
 		a := Assessment{Summary: provision.Describe(p)}
 		rc := provision.RiskContext{Now: db.now(), OtherRoles: others[r.ID]}
 		if live, ok := lives[r.ID]; ok {
-			if lp, np, err := db.changePlans(r.ID, live, r.ExpiresAt, r.Spec, r.KeepsExpiry); err == nil {
+			if lp, np, err := db.changePlans(r.ID, r.RoleARN, live, r.ExpiresAt, r.Spec, r.KeepsExpiry); err == nil {
 				a.Change = &ChangeAssessment{Access: provision.DiffAccess(lp, np), Narrowing: provision.NoNewAccess(lp, np)}
 				rc.Live = &lp
 			}

@@ -84,10 +84,10 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 		if err := linkIdempotencyKey(ctx, tx, nv.Idempotency, id); err != nil {
 			return err
 		}
-		data := map[string]any{"account": r.Spec.Account, "diff": changeDiff(live, r.ExpiresAt, nv.Spec).Lines(), "policy_diff": PolicyDiff(live, nv.Spec, db.settings)}
+		data := map[string]any{"account": r.Spec.Account, "diff": changeDiff(live, r.ExpiresAt, nv.Spec).Lines(), "policy_diff": PolicyDiff(live, nv.Spec, r.RoleARN, db.settings)}
 		// The live spec may no longer pass today's guardrails: the change is
 		// then judged by people alone.
-		lp, np, planErr := db.changePlans(id, live, r.ExpiresAt, nv.Spec, keeps)
+		lp, np, planErr := db.changePlans(id, r.RoleARN, live, r.ExpiresAt, nv.Spec, keeps)
 		var verdict provision.Narrowing
 		if planErr == nil {
 			verdict = provision.NoNewAccess(lp, np)

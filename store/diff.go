@@ -141,14 +141,15 @@ func (d SpecDiff) Lines() []string {
 }
 
 // PolicyDiff renders the permission policy of both specs under the
-// settings and returns the lines that differ, "+ " added and "- " removed,
+// settings, keeping the name and path of the live role roleARN (empty:
+// none), and returns the lines that differ, "+ " added and "- " removed,
 // so approvers of a change see what it grants beyond the scopes' summary.
 // It returns nil when either spec cannot be planned (the validator reports
 // that elsewhere).
-func PolicyDiff(old, new provision.RoleSpec, set provision.Settings) []string {
+func PolicyDiff(old, new provision.RoleSpec, roleARN string, set provision.Settings) []string {
 	render := func(spec provision.RoleSpec) []string {
 		spec.ExpiresAt = nil // not part of the policy; may be in the past for the live version
-		p, err := provision.NewPlan(spec, set, provision.PlanMeta{RequestID: "diff"})
+		p, err := provision.NewPlan(spec, set.Keeping(spec.Account, spec.Name, roleARN), provision.PlanMeta{RequestID: "diff"})
 		if err != nil {
 			return nil
 		}

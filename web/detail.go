@@ -128,7 +128,7 @@ func loadDetail(c echo.Context, d Deps, actor store.Actor) (detailView, error) {
 	}
 	v.Assessment, v.Assessed = as[r.ID]
 	if live, ok := store.LiveVersion(r, versions); ok && v.Assessment.Change != nil {
-		v.PolicyDiff = store.PolicyDiff(live.Spec, r.Spec, d.Settings)
+		v.PolicyDiff = store.PolicyDiff(live.Spec, r.Spec, r.RoleARN, d.Settings)
 	}
 	if v.Reuse, err = d.Store.ReusableRoles(ctx, actor, r.Requester, r.Spec.Account, r.Spec.Buckets, r.ID); err != nil {
 		return detailView{}, err
