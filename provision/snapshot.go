@@ -169,6 +169,11 @@ func compactDocument(doc string) string {
 // Len is the number of rolegate roles the snapshot holds.
 func (s *Snapshot) Len() int { return len(s.roles) }
 
+// Holds reports whether the snapshot answers for the role of p: false for
+// a role absent from it, not rolegate's, or created between its two reads,
+// which DryRunFrom reads from IAM on its own (as DryRun does).
+func (s *Snapshot) Holds(p Plan) bool { return s.role(p.Role.Name) != nil }
+
 // role returns the state of the role named name, or nil when the snapshot
 // cannot answer for it: absent, not rolegate's, or created between the
 // two reads.
@@ -234,9 +239,8 @@ func (st *roleState) profile(name string) *types.InstanceProfile {
 // DryRunFrom is DryRun with the role's state taken from snap: it returns
 // the same Report, from the same comparisons, without an IAM call for a
 // role the snapshot holds with its instance profile. A role the snapshot
-// cannot answer for (absent, not rolegate's, newer than the snapshot) and
-// a profile that no longer holds its role are read from IAM as DryRun
-// does. It fails like DryRun.
+// cannot answer for (see Holds) and a profile that no longer holds its
+// role are read from IAM as DryRun does. It fails like DryRun.
 func (r *Reconciler) DryRunFrom(ctx context.Context, snap *Snapshot, p Plan) (Report, error) {
 	st := snap.role(p.Role.Name)
 	if st == nil {

@@ -86,6 +86,9 @@ func TestBulkDryRunFindsEachDriftKind(t *testing.T) {
 		if snap.Len() != len(plans) {
 			t.Errorf("snapshot holds %d roles, want the %d rolegate roles", snap.Len(), len(plans))
 		}
+		if !snap.Holds(plans[len(plans)-1]) || snap.Holds(foreign) {
+			t.Errorf("Holds: a clean rolegate role %t, the foreign role %t; want true, false", snap.Holds(plans[len(plans)-1]), snap.Holds(foreign))
+		}
 		if e.srv != nil {
 			e.srv.ResetCounters()
 		}

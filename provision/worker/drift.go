@@ -32,9 +32,11 @@ type DriftResult struct {
 // each role with its plan from there (Reconciler.DryRunFrom: the
 // reconciler's own comparisons, policies compared semantically). A role is
 // read on its own only when the bulk read cannot answer for it (created
-// since, or its instance profile lost it), to confirm a drift found in bulk
-// before it is recorded (so a role changed since the bulk read is never
-// reported from stale data), and to repair it. Only the roles of those
+// since, or no longer rolegate's: Snapshot.Holds; that read is fresh, so
+// it is made once and confirms itself), to read an instance profile that
+// no longer holds its role, to confirm a drift found in bulk before it is
+// recorded (so a role changed since the bulk read is never reported from
+// stale data), and to repair it. Only the roles of those
 // requests are compared, so a role rolegate did not create is never touched;
 // one that has taken a live role's name (or its instance profile's) is that
 // role's drift, recorded and never repaired.
@@ -54,6 +56,11 @@ func CheckDrift(ctx context.Context, st Store, recs *provision.Reconcilers, set 
 				return provision.Report{}, fmt.Errorf("read IAM of account %s in bulk: %w", plan.Account.Name, err)
 			}
 			snaps[plan.Account.Name] = snap
+		}
+		if !snap.Holds(plan) {
+			// Read on its own, once: that read is fresh, so there is
+			// nothing to confirm.
+			return rec.DryRun(ctx, plan)
 		}
 		// A drift found in bulk, someone else's entity included, is
 		// confirmed by a read of its own before it is recorded.

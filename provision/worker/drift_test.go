@@ -284,3 +284,28 @@ func TestDriftRepairRefusedForOneRoleGoesOn(t *testing.T) {
 		t.Error("the request whose repair IAM refused is not marked drifted")
 	}
 }
+
+// A role the bulk read cannot answer for (deleted by hand, so absent from
+// it) is read on its own once: that read is already the confirmation a
+// drift found in bulk gets, so it is not read a second time.
+func TestBulkDriftCheckReadsARoleItDoesNotHoldOnce(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	ctx := context.Background()
+	gone := e.activate("deleted-by-hand")
+	e.activate("stays-clean")
+	e.stop()
+	e.deleteRoleByHand("deleted-by-hand")
+	e.iam.ResetCounters()
+	found, err := worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, false)
+	if err != nil {
+		t.Fatalf("CheckDrift: %v", err)
+	}
+	if len(found) != 1 || found[0].RequestID != gone.ID {
+		t.Fatalf("drift found: %+v, want only the deleted role's", found)
+	}
+	if n := e.iam.Calls("GetRole"); n != 1 {
+		t.Errorf("the check made %d GetRole calls, want 1 (the deleted role read once, the clean one not at all); all its calls: %v",
+			n, e.iam.CallCounts())
+	}
+}
