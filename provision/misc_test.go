@@ -44,6 +44,22 @@ func TestIsRetryable(t *testing.T) {
 	}
 }
 
+// An AssumeRole the spoke refuses is an answer about the caller too.
+func TestIsCallerRefused(t *testing.T) {
+	t.Parallel()
+	for _, code := range assumeRefusedCodes {
+		if !IsCallerRefused(code) {
+			t.Errorf("IsCallerRefused(%q) = false for a code of a refused AssumeRole", code)
+		}
+	}
+	for code, want := range map[string]bool{"AccessDenied": true, "ExpiredToken": true, "SignatureDoesNotMatch": true,
+		"NoSuchEntity": false, "LimitExceeded": false, "Throttling": false, "": false, "accessdenied": false} {
+		if got := IsCallerRefused(code); got != want {
+			t.Errorf("IsCallerRefused(%q) = %t, want %t", code, got, want)
+		}
+	}
+}
+
 func TestPoliciesEqual(t *testing.T) {
 	t.Parallel()
 	a := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::b/*"},{"Effect":"Allow","Action":"s3:ListBucket","Resource":["arn:aws:s3:::b"]}]}`

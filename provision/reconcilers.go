@@ -170,13 +170,10 @@ type refusal struct {
 	account Account
 }
 
-// refusedCodes are STS's answers to an AssumeRole the target refuses.
-var refusedCodes = []string{"AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "RegionDisabledException"}
-
 func (p refusal) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	c, err := p.next.Retrieve(ctx)
 	var api smithy.APIError
-	if err != nil && errors.As(err, &api) && contains(refusedCodes, api.ErrorCode()) {
+	if err != nil && errors.As(err, &api) && contains(assumeRefusedCodes, api.ErrorCode()) {
 		return c, &PermanentError{Op: "AssumeRole", Code: api.ErrorCode(), Err: err,
 			Message: fmt.Sprintf("account %s (%s) refuses rolegate: cannot assume %s: %s", p.account.Name, p.account.ID, p.account.RoleARN, api.ErrorMessage())}
 	}

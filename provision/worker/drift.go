@@ -219,21 +219,16 @@ func notOurs(err error) (string, bool) {
 	return "", false
 }
 
-// accountCodes are IAM's and STS's answers about the caller rather than
-// the role: rolegate may not act in the account (or its credentials do
-// not work there), so its other roles cannot be repaired either.
-var accountCodes = []string{"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "InvalidClientTokenId",
-	"ExpiredToken", "SignatureDoesNotMatch", "UnrecognizedClientException", "RegionDisabledException"}
-
 // refusedForRole tells a repair IAM refuses for good for this role (a
 // managed policy of the plan deleted from the account, a quota of the
 // role) from a failure to act in the account. The role's drift is then
 // recorded, not repaired, with IAM's reason, and the account's other roles
-// are still repaired. It returns the line to record, and whether err is
-// such a refusal.
+// are still repaired; a refusal of the caller (provision.IsCallerRefused)
+// is not the role's: the account's other roles cannot be repaired either.
+// It returns the line to record, and whether err is such a refusal.
 func refusedForRole(err error) (string, bool) {
 	var perm *provision.PermanentError
-	if !errors.As(err, &perm) || perm.Op == "AssumeRole" || slices.Contains(accountCodes, perm.Code) {
+	if !errors.As(err, &perm) || perm.Op == "AssumeRole" || provision.IsCallerRefused(perm.Code) {
 		return "", false
 	}
 	return "repair refused: " + perm.Error(), true
