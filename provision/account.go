@@ -54,6 +54,19 @@ var (
 	externalIDRe  = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 )
 
+// splitRoleARN returns the path ("/" or "/a/b/") and the name of the
+// role arn names, and false when arn is not a role's ARN (it has no
+// ":role/").
+func splitRoleARN(arn string) (path, name string, ok bool) {
+	i := strings.Index(arn, ":role/")
+	if i < 0 {
+		return "", "", false
+	}
+	rest := arn[i+len(":role"):] // the path and the name
+	j := strings.LastIndex(rest, "/")
+	return rest[:j+1], rest[j+1:], true
+}
+
 // AccountNames lists the names of the accounts requests may name, the
 // default first; DefaultAccountName alone when none are configured.
 func (s Settings) AccountNames() []string {

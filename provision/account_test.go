@@ -148,3 +148,24 @@ func TestKeepingPlansTheLiveNameInAnAccount(t *testing.T) {
 		t.Fatal("a role that never went live is planned under other settings than the current ones")
 	}
 }
+
+func TestSplitRoleARN(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		arn, path, name string
+		ok              bool
+	}{
+		{"arn:aws:iam::123456789012:role/rolegate-provisioner", "/", "rolegate-provisioner", true},
+		{"arn:aws:iam::123456789012:role/rolegate/app-reader", "/rolegate/", "app-reader", true},
+		{"arn:aws-cn:iam::123456789012:role/a/b/c/rg-app", "/a/b/c/", "rg-app", true},
+		{"arn:aws:iam::123456789012:role/", "/", "", true},
+		{"arn:aws:iam::123456789012:user/alice", "", "", false},
+		{"arn:aws:iam::123456789012:instance-profile/rolegate/app", "", "", false},
+		{"", "", "", false},
+	} {
+		path, name, ok := splitRoleARN(tt.arn)
+		if path != tt.path || name != tt.name || ok != tt.ok {
+			t.Errorf("splitRoleARN(%q) = %q, %q, %t; want %q, %q, %t", tt.arn, path, name, ok, tt.path, tt.name, tt.ok)
+		}
+	}
+}

@@ -120,10 +120,8 @@ func NewSpokeRole(set Settings, account, hubPrincipal, externalID string) (Spoke
 		return SpokeRole{}, errors.New("external ID must be 2 to 1224 letters, digits or + = , . @ : / - _")
 	}
 	r := SpokeRole{Account: a, Name: DefaultProvisionerRoleName, Path: "/", HubPrincipal: hubPrincipal, ExternalID: externalID}
-	if rm := roleARNRe.FindStringSubmatch(a.RoleARN); rm != nil {
-		full := a.RoleARN[strings.Index(a.RoleARN, ":role/")+len(":role"):]
-		cut := strings.LastIndex(full, "/")
-		r.Path, r.Name = full[:cut+1], full[cut+1:]
+	if path, name, ok := splitRoleARN(a.RoleARN); ok && roleARNRe.MatchString(a.RoleARN) {
+		r.Path, r.Name = path, name
 	}
 	trust := statement{Sid: "AssumedByRolegate", Effect: "Allow", Principal: map[string]string{"AWS": hubPrincipal}, Action: []string{"sts:AssumeRole"}}
 	if externalID != "" {

@@ -251,17 +251,15 @@ func (p *problems) err() error {
 // empty roleARN (nothing went live) or one whose name does not end with
 // name.
 func (s Settings) Keeping(account, name, roleARN string) Settings {
-	i := strings.Index(roleARN, ":role/")
-	if i < 0 {
-		return s
-	}
-	rest := roleARN[i+len(":role"):] // the path and the name
-	j := strings.LastIndex(rest, "/")
-	prefix, ok := strings.CutSuffix(rest[j+1:], name)
+	path, full, ok := splitRoleARN(roleARN)
 	if !ok {
 		return s
 	}
-	s.RolePath = rest[:j+1]
+	prefix, ok := strings.CutSuffix(full, name)
+	if !ok {
+		return s
+	}
+	s.RolePath = path
 	if len(s.Accounts) == 0 {
 		s.NamePrefix = prefix
 		return s
