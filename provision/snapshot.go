@@ -115,16 +115,11 @@ func allPages[P any](ctx context.Context, op string, p pager[P], names func(P) [
 
 // add keeps a role detail when rolegate manages the role.
 func (s *Snapshot) add(d types.RoleDetail) {
-	tags := planTagsOf(d.Tags)
-	managed := false
-	for _, t := range tags {
-		managed = managed || strings.EqualFold(t.Key, TagManagedBy) && t.Value == ManagedByValue
-	}
-	if !managed {
+	if managedBy, _ := tagValue(tagMap(d.Tags), TagManagedBy); managedBy != ManagedByValue {
 		return
 	}
 	st := &roleState{name: aws.ToString(d.RoleName), id: aws.ToString(d.RoleId), arn: aws.ToString(d.Arn), path: aws.ToString(d.Path),
-		trust: compactDocument(aws.ToString(d.AssumeRolePolicyDocument)), tags: tags}
+		trust: compactDocument(aws.ToString(d.AssumeRolePolicyDocument)), tags: planTagsOf(d.Tags)}
 	if d.PermissionsBoundary != nil {
 		st.boundary = aws.ToString(d.PermissionsBoundary.PermissionsBoundaryArn)
 	}
