@@ -21,25 +21,26 @@ var retryableCodes = []string{
 	"ServiceFailure", "ServiceUnavailable", "InternalFailure", "ConcurrentModification",
 }
 
-// callerRefusedCodes are IAM's and STS's answers about the caller rather
-// than the entity it asked about: it may not act in the account, or its
-// credentials do not work there.
-var callerRefusedCodes = []string{"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "InvalidClientTokenId",
-	"ExpiredToken", "SignatureDoesNotMatch", "UnrecognizedClientException", "RegionDisabledException"}
+// credentialCodes are IAM's and STS's answers that the caller's
+// credentials do not work in the account (or the region) at all, whatever
+// the call: unlike a denial (AccessDenied), which a policy may make of one
+// call or one resource only.
+var credentialCodes = []string{"InvalidClientTokenId", "ExpiredToken", "SignatureDoesNotMatch", "UnrecognizedClientException",
+	"RegionDisabledException"}
 
 // assumeRefusedCodes are STS's answers to an AssumeRole the target account
-// refuses (see refusal). They are fewer than callerRefusedCodes on
-// purpose: ExpiredToken, SignatureDoesNotMatch and
-// UnrecognizedClientException from STS are about the hub's own
-// credentials, not the spoke's trust policy, and must not be reported as
-// the spoke refusing rolegate; UnauthorizedOperation is not STS's.
+// refuses (see refusal). ExpiredToken, SignatureDoesNotMatch and
+// UnrecognizedClientException are left out on purpose: from STS they are
+// about the hub's own credentials, not the spoke's trust policy, and must
+// not be reported as the spoke refusing rolegate.
 var assumeRefusedCodes = []string{"AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "RegionDisabledException"}
 
-// IsCallerRefused reports whether the IAM or STS error code is an answer
-// about the caller rather than the entity it asked about: the caller may
-// not act in the account, or its credentials do not work there. It
-// returns false for "" and every other code.
-func IsCallerRefused(code string) bool { return contains(callerRefusedCodes, code) }
+// IsCredentialFailure reports whether the IAM or STS error code says the
+// caller's credentials do not work in the account at all (invalid,
+// expired, wrongly signed, or STS disabled in the region), so that every
+// call there fails alike. It returns false for a denial (AccessDenied), for
+// "" and for every other code.
+func IsCredentialFailure(code string) bool { return contains(credentialCodes, code) }
 
 // CodeForeignEntity is the PermanentError code of a role or instance
 // profile that exists but does not carry rolegate's ownership tags for the

@@ -44,18 +44,14 @@ func TestIsRetryable(t *testing.T) {
 	}
 }
 
-// An AssumeRole the spoke refuses is an answer about the caller too.
-func TestIsCallerRefused(t *testing.T) {
+func TestIsCredentialFailure(t *testing.T) {
 	t.Parallel()
-	for _, code := range assumeRefusedCodes {
-		if !IsCallerRefused(code) {
-			t.Errorf("IsCallerRefused(%q) = false for a code of a refused AssumeRole", code)
-		}
-	}
-	for code, want := range map[string]bool{"AccessDenied": true, "ExpiredToken": true, "SignatureDoesNotMatch": true,
-		"NoSuchEntity": false, "LimitExceeded": false, "Throttling": false, "": false, "accessdenied": false} {
-		if got := IsCallerRefused(code); got != want {
-			t.Errorf("IsCallerRefused(%q) = %t, want %t", code, got, want)
+	for code, want := range map[string]bool{"InvalidClientTokenId": true, "ExpiredToken": true, "SignatureDoesNotMatch": true,
+		"UnrecognizedClientException": true, "RegionDisabledException": true,
+		"AccessDenied": false, "AccessDeniedException": false, "UnauthorizedOperation": false,
+		"NoSuchEntity": false, "LimitExceeded": false, "Throttling": false, "": false, "expiredtoken": false} {
+		if got := IsCredentialFailure(code); got != want {
+			t.Errorf("IsCredentialFailure(%q) = %t, want %t", code, got, want)
 		}
 	}
 }

@@ -86,9 +86,11 @@ const driftSession = "rolegate-drift"
 
 // checkDrift walks the live roles a page at a time, compares each with
 // its plan through compare, repairs and records. An account that cannot
-// be read (its provisioner role refuses rolegate, say) is skipped after
-// its first failure, and the others are still checked; its error is
-// returned at the end.
+// be read (its provisioner role refuses rolegate, say) or written (its
+// credentials do not work there) is skipped after its first failure, and
+// the others are still checked; its error is returned at the end. A repair
+// IAM refuses for one role only, denials included, is that role's drift
+// (refusedForRole).
 func checkDrift(ctx context.Context, st Store, recs *provision.Reconcilers, set provision.Settings, repair bool,
 	compare compareFunc) ([]DriftResult, error) {
 	var out []DriftResult
@@ -219,16 +221,19 @@ func notOurs(err error) (string, bool) {
 	return "", false
 }
 
-// refusedForRole tells a repair IAM refuses for good for this role (a
-// managed policy of the plan deleted from the account, a quota of the
-// role) from a failure to act in the account. The role's drift is then
-// recorded, not repaired, with IAM's reason, and the account's other roles
-// are still repaired; a refusal of the caller (provision.IsCallerRefused)
-// is not the role's: the account's other roles cannot be repaired either.
-// It returns the line to record, and whether err is such a refusal.
+// refusedForRole tells a repair IAM refuses for this role (a managed
+// policy of the plan deleted from the account, a quota of the role, or a
+// write IAM denies rolegate: its service policy, an SCP or a boundary may
+// deny a call on one role only, such as removing a rolegate: tag added to
+// it by hand) from a failure to act in the account: a spoke that refuses
+// rolegate (AssumeRole), or credentials that do not work there
+// (provision.IsCredentialFailure), which would fail every other role's
+// repair too. The role's drift is then recorded, not repaired, with IAM's
+// reason, and the account's other roles are still repaired. It returns the
+// line to record, and whether err is such a refusal.
 func refusedForRole(err error) (string, bool) {
 	var perm *provision.PermanentError
-	if !errors.As(err, &perm) || perm.Op == "AssumeRole" || provision.IsCallerRefused(perm.Code) {
+	if !errors.As(err, &perm) || perm.Op == "AssumeRole" || provision.IsCredentialFailure(perm.Code) {
 		return "", false
 	}
 	return "repair refused: " + perm.Error(), true

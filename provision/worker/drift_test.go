@@ -309,3 +309,65 @@ func TestBulkDriftCheckReadsARoleItDoesNotHoldOnce(t *testing.T) {
 			n, e.iam.CallCounts())
 	}
 }
+
+// A repair write IAM denies for one role (AccessDenied: the service policy
+// never lets rolegate remove a rolegate: tag added to a role by hand, say)
+// is recorded as that role's drift, not repaired, and the account's other
+// roles are still repaired. Credentials that do not work (InvalidClientTokenId) fail the
+// whole account: it is skipped and reported.
+func TestDriftRepairDeniedForOneRoleGoesOn(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		code        string
+		accountFail bool
+	}{{"AccessDenied", false}, {"InvalidClientTokenId", true}} {
+		t.Run(tt.code, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, nil)
+			ctx := context.Background()
+			denied := e.activate("denied-repair")
+			other := e.activate("repaired-anyway")
+			e.stop()
+			for _, name := range []string{"denied-repair", "repaired-anyway"} {
+				if _, err := e.api.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String(name), Description: aws.String("changed by hand")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.iam.FailNth("UpdateRole", 1, tt.code) // the first role's repair
+			found, err := worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, true)
+			byID := map[int64]worker.DriftResult{}
+			for _, f := range found {
+				byID[f.RequestID] = f
+			}
+			if tt.accountFail {
+				if err == nil || !strings.Contains(err.Error(), tt.code) {
+					t.Fatalf("CheckDrift: %v, want the account's error naming %s", err, tt.code)
+				}
+				if len(found) != 0 {
+					t.Errorf("drift found: %+v, want the account skipped", found)
+				}
+				role, err := e.api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("repaired-anyway")})
+				if err != nil || aws.ToString(role.Role.Description) != "changed by hand" {
+					t.Errorf("the other role is %+v (%v), want it left as it was: the account is skipped", role, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("CheckDrift: %v", err)
+			}
+			if f, ok := byID[denied.ID]; !ok || f.Repaired || !strings.Contains(strings.Join(f.Changes, "\n"), "repair refused: iam UpdateRole: AccessDenied") {
+				t.Errorf("the role whose repair IAM denied: %+v, %t; want its drift recorded with IAM's reason, not repaired", f, ok)
+			}
+			if f, ok := byID[other.ID]; !ok || !f.Repaired {
+				t.Errorf("the other role: %+v, %t; want it repaired", f, ok)
+			}
+			if got, _ := e.db.GetRequest(ctx, denied.ID); !got.Drifted {
+				t.Error("the request whose repair IAM denied is not marked drifted")
+			}
+			role, err := e.api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("repaired-anyway")})
+			if err != nil || aws.ToString(role.Role.Description) != "test role" {
+				t.Errorf("the other role is %+v (%v), want its plan's description back", role, err)
+			}
+		})
+	}
+}
