@@ -95,3 +95,35 @@ func TestDriftRefusesTheWorkersRepairSetting(t *testing.T) {
 		t.Fatalf("drift with DRIFT_REPAIR=true in the environment: %v", err)
 	}
 }
+
+// The commands that take flags alone read them wherever they stand, as
+// serve does, before refusing a stray word: `rolegate service-policy extra
+// --something x` named only "extra" and left --something unread, `bench
+// extra --requests 5` ran the full bench with the flags after the word
+// dropped, and `version extra` printed the version as if nothing followed.
+func TestFlagOnlyCommandsReadFlagsPastAStrayWord(t *testing.T) {
+	t.Parallel()
+	// No database anywhere: a command that got past its flags fails
+	// differently.
+	env := map[string]string{"ROLEGATE_DATA_DIR": t.TempDir()}
+	spec := writeSpec(t, seedSpec)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"service-policy", "extra", "--something", "x"}, "flag provided but not defined: -something"},
+		{[]string{"service-policy", "--hub", "true", "--format", "terraform"}, "a switch takes its value after ="},
+		{[]string{"render", "--spec", spec, "extra", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"iam-local", "--listen", "127.0.0.1:0", "extra", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"bench", "extra", "--requests", "5"}, `bench: unexpected argument "extra"`},
+		{[]string{"version", "extra"}, `version: unexpected argument "extra"`},
+	} {
+		// A command that ignored the word would run on: the deadline ends it.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := run(ctx, append([]string{"rolegate"}, tc.args...), func(k string) string { return env[k] }, io.Discard, io.Discard)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error saying %s", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+}

@@ -42,7 +42,7 @@ func cmdBench(ctx context.Context, c cli) error {
 	fs.IntVar(&s.DriftSample, "drift-sample", 200, "of which the per-role drift check (the baseline) reads this many, scaled to all")
 	fs.StringVar(&s.CPUProfile, "cpuprofile", "", "write a CPU profile (pprof) of the whole run to `file`")
 	fs.BoolVar(&s.KeepDatabase, "keep-database", false, "keep the bench databases for inspection")
-	if err := fs.Parse(c.args); err != nil {
+	if err := parseFlagsOnly(fs, c.args); err != nil {
 		return err
 	}
 	if s.AdminURL == "" {

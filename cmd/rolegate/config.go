@@ -131,6 +131,20 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseFlagsOnly is parseArgs for a command that takes flags alone: a
+// word where none belongs is refused, naming it, after every flag around
+// it was read (a wrong flag after the word is reported, not skipped).
+func parseFlagsOnly(fs *flag.FlagSet, args []string) error {
+	rest, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return unexpectedArgument(fs.Name(), rest[0])
+	}
+	return nil
+}
+
 // unexpectedArgument is the error for a word where command takes none,
 // which once stopped the flags after it from being read. A switch's value
 // given as a word of its own (`--no-worker true`) is the usual cause.

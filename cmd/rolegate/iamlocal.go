@@ -46,7 +46,7 @@ func parseIAMLocal(c cli) (iamLocalConfig, error) {
 	fs.StringVar(&cfg.opts.AccountID, "account-id", env("IAM_LOCAL_ACCOUNT_ID", "123456789012"), "12-digit account ID in ARNs [IAM_LOCAL_ACCOUNT_ID]")
 	var accounts string
 	fs.StringVar(&accounts, "accounts", env("IAM_LOCAL_ACCOUNTS", ""), "comma-separated 12-digit `IDs` of the accounts served, each with its own IAM state; plain credentials act in the first; empty means just --account-id [IAM_LOCAL_ACCOUNTS]")
-	if err := fs.Parse(c.args); err != nil {
+	if err := parseFlagsOnly(fs, c.args); err != nil {
 		return cfg, err
 	}
 	accountIDSet := c.getenv("IAM_LOCAL_ACCOUNT_ID") != ""
@@ -57,9 +57,6 @@ func parseIAMLocal(c cli) (iamLocalConfig, error) {
 			errs.add("--account-id: %s is not the first of --accounts (%s)", cfg.opts.AccountID, cfg.opts.Accounts[0])
 		}
 		cfg.opts.AccountID = cfg.opts.Accounts[0]
-	}
-	if fs.NArg() > 0 {
-		errs.add("unexpected argument %q", fs.Arg(0))
 	}
 	if r := cfg.opts.ThrottleRate; r < 0 || r > 1 {
 		errs.add("--throttle-rate: %v is not within 0..1", r)

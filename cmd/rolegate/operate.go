@@ -32,12 +32,8 @@ func (o *opsFlags) open(ctx context.Context, c cli, name, synopsis string, extra
 	if extra != nil {
 		extra(fs)
 	}
-	args, err := parseArgs(fs, c.args)
-	if err != nil {
+	if err := parseFlagsOnly(fs, c.args); err != nil {
 		return nil, built{}, err
-	}
-	if len(args) > 0 {
-		return nil, built{}, unexpectedArgument(name, args[0])
 	}
 	o.db.check(&errs)
 	b := o.app.build(&errs)

@@ -122,11 +122,8 @@ func splitList(s string) []string {
 // the validated settings, or the first error (one line per wrong setting).
 func parseSettingsOnly(fs *flag.FlagSet, c cli, check func() error) (provision.Settings, error) {
 	settings := provisionFlags(fs, c.getenv)
-	if err := fs.Parse(c.args); err != nil {
+	if err := parseFlagsOnly(fs, c.args); err != nil {
 		return provision.Settings{}, err
-	}
-	if fs.NArg() > 0 {
-		return provision.Settings{}, fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
 	if check != nil {
 		if err := check(); err != nil {

@@ -126,12 +126,8 @@ func (r *runFlags) registerHTTP(fs *flag.FlagSet, getenv func(string) string, db
 // --database-url. It returns the options to run the app with and the
 // logger, or the error of parsing the flags.
 func (r *runFlags) parse(fs *flag.FlagSet, c cli, missingDB string) (appOptions, *slog.Logger, error) {
-	args, err := parseArgs(fs, c.args)
-	if err != nil {
+	if err := parseFlagsOnly(fs, c.args); err != nil {
 		return appOptions{}, nil, err
-	}
-	if len(args) > 0 {
-		return appOptions{}, nil, unexpectedArgument(fs.Name(), args[0])
 	}
 	if r.databaseURL == "" && missingDB != "" {
 		r.errs.add("--database-url / DATABASE_URL: %s", missingDB)

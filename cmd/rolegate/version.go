@@ -41,7 +41,7 @@ func buildVersion() string {
 
 func cmdVersion(ctx context.Context, c cli) error {
 	fs := newFlagSet("version", "version", c.stderr)
-	if err := fs.Parse(c.args); err != nil {
+	if err := parseFlagsOnly(fs, c.args); err != nil {
 		return err
 	}
 	fmt.Fprintln(c.stdout, "rolegate", buildVersion())
