@@ -127,3 +127,24 @@ func TestFlagOnlyCommandsReadFlagsPastAStrayWord(t *testing.T) {
 		}
 	}
 }
+
+// A wrong flag of drift or export-terraform is refused before any
+// connection is tried: with a database that does not answer, `drift
+// --drift-repair` reported the connection failure instead of pointing at
+// --repair.
+func TestOperatorFlagsAreCheckedBeforeTheDatabase(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"ROLEGATE_DATA_DIR": t.TempDir(), "DATABASE_URL": "postgres://127.0.0.1:1/x"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"drift", "--drift-repair"}, "`rolegate drift --repair` repairs now"},
+		{[]string{"export-terraform"}, "--dir: say where to write the Terraform"},
+	} {
+		_, _, err := runCmd(t, env, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "database:") {
+			t.Errorf("%s: %v, want the flag refused (%s) and no connection tried", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+}

@@ -23,17 +23,30 @@ type opsFlags struct {
 	log logSettings
 }
 
-func (o *opsFlags) open(ctx context.Context, c cli, name, synopsis string, extra func(fs *flag.FlagSet)) (*store.DB, built, error) {
-	var errs settingErrors
+// open parses the flags of the operator command name, with extra
+// registering the command's own and returning what vets them once parsed
+// (nil for nothing), then connects to a database whose schema this binary
+// knows. Every wrong setting is reported, one line each, before any
+// connection is tried.
+func (o *opsFlags) open(ctx context.Context, c cli, name, synopsis string, extra func(fs *flag.FlagSet) (check func() error)) (*store.DB, built, error) {
+	var (
+		errs  settingErrors
+		check func() error
+	)
 	fs := newFlagSet(name, synopsis, c.stderr)
 	o.db.register(fs, c.getenv)
 	o.app.register(fs, c.getenv, &errs)
 	o.log.register(fs, c.getenv)
 	if extra != nil {
-		extra(fs)
+		check = extra(fs)
 	}
 	if err := parseFlagsOnly(fs, c.args); err != nil {
 		return nil, built{}, err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			errs.add("%v", err)
+		}
 	}
 	o.db.check(&errs)
 	b := o.app.build(&errs)
@@ -74,25 +87,26 @@ func cmdDrift(ctx context.Context, c cli) error {
 		o      opsFlags
 		repair bool
 		fail   bool
-		flags  *flag.FlagSet
 	)
-	db, b, err := o.open(ctx, c, "drift", "drift [--repair] [--fail-on-drift] [flags]", func(fs *flag.FlagSet) {
-		flags = fs
+	db, b, err := o.open(ctx, c, "drift", "drift [--repair] [--fail-on-drift] [flags]", func(fs *flag.FlagSet) func() error {
 		fs.BoolVar(&repair, "repair", false, "put drifted roles back to their plans")
 		fs.BoolVar(&fail, "fail-on-drift", false, "exit with status 2 when any role drifted (for CI)")
+		return func() error {
+			// --drift-repair is the worker's setting, shared with serve
+			// and worker (and its DRIFT_REPAIR may be set for them); here
+			// it would silently do nothing.
+			workerSetting := false
+			fs.Visit(func(f *flag.Flag) { workerSetting = workerSetting || f.Name == "drift-repair" })
+			if workerSetting {
+				return errors.New("--drift-repair is the worker's setting (repair in every periodic check); `rolegate drift --repair` repairs now")
+			}
+			return nil
+		}
 	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	// --drift-repair is the worker's setting, shared with serve and
-	// worker (and its DRIFT_REPAIR may be set for them); here it would
-	// silently do nothing.
-	workerSetting := false
-	flags.Visit(func(f *flag.Flag) { workerSetting = workerSetting || f.Name == "drift-repair" })
-	if workerSetting {
-		return errors.New("--drift-repair is the worker's setting (repair in every periodic check); `rolegate drift --repair` repairs now")
-	}
 	var local []func(*config.LoadOptions) error
 	if o.db.dev {
 		if local, err = devAWS(o.db.dataDir, c.getenv); err != nil {
@@ -167,16 +181,19 @@ func cmdExportTerraform(ctx context.Context, c cli) error {
 		o   opsFlags
 		dir string
 	)
-	db, b, err := o.open(ctx, c, "export-terraform", "export-terraform --dir DIR [flags]", func(fs *flag.FlagSet) {
+	db, b, err := o.open(ctx, c, "export-terraform", "export-terraform --dir DIR [flags]", func(fs *flag.FlagSet) func() error {
 		fs.StringVar(&dir, "dir", "", "directory to write the .tf files into (created if missing)")
+		return func() error {
+			if dir == "" {
+				return errors.New("--dir: say where to write the Terraform")
+			}
+			return nil
+		}
 	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if dir == "" {
-		return errors.New("--dir: say where to write the Terraform")
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("--dir: %w", err)
 	}
