@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
@@ -23,30 +24,28 @@ type opsFlags struct {
 	log logSettings
 }
 
-// open parses the flags of the operator command name, with extra
-// registering the command's own and returning what vets them once parsed
-// (nil for nothing), then connects to a database whose schema this binary
-// knows. Every wrong setting is reported, one line each, before any
-// connection is tried.
-func (o *opsFlags) open(ctx context.Context, c cli, name, synopsis string, extra func(fs *flag.FlagSet) (check func() error)) (*store.DB, built, error) {
+// parse parses the flags of the operator command name, with extra
+// registering the command's own (reading their environment fallbacks
+// into errs) and returning what vets them once parsed (nil for nothing).
+// It returns the settings the plans are built with, or every wrong
+// setting, one line each, before any connection is tried.
+func (o *opsFlags) parse(c cli, name, synopsis string, extra func(fs *flag.FlagSet, errs *settingErrors) (check func())) (built, error) {
 	var (
 		errs  settingErrors
-		check func() error
+		check func()
 	)
 	fs := newFlagSet(name, synopsis, c.stderr)
 	o.db.register(fs, c.getenv)
 	o.app.register(fs, c.getenv, &errs)
 	o.log.register(fs, c.getenv)
 	if extra != nil {
-		check = extra(fs)
+		check = extra(fs, &errs)
 	}
 	if err := parseFlagsOnly(fs, c.args); err != nil {
-		return nil, built{}, err
+		return built{}, err
 	}
 	if check != nil {
-		if err := check(); err != nil {
-			errs.add("%v", err)
-		}
+		check()
 	}
 	o.db.check(&errs)
 	b := o.app.build(&errs)
@@ -62,47 +61,92 @@ func (o *opsFlags) open(ctx context.Context, c cli, name, synopsis string, extra
 	}
 	o.log.logger(c.stderr, &errs)
 	if err := errs.err(); err != nil {
-		return nil, built{}, err
+		return built{}, err
 	}
+	return b, nil
+}
+
+// open connects to the database of parsed settings b and returns it, or
+// an error when it cannot be reached, has a schema this binary does not
+// know, or holds requests in accounts b does not name.
+func (o *opsFlags) open(ctx context.Context, b built) (*store.DB, error) {
 	db, err := o.db.open(ctx, store.Options{MaxConns: 4, Rules: b.rules, Settings: &b.settings, Risks: b.risks,
 		JobAttempts: o.app.maxAttempts})
 	if err != nil {
-		return nil, built{}, err
+		return nil, err
 	}
 	if err := db.SchemaCurrent(ctx); err != nil {
 		db.Close()
-		return nil, built{}, fmt.Errorf("database: %w (run `rolegate migrate up`)", err)
+		return nil, fmt.Errorf("database: %w (run `rolegate migrate up`)", err)
 	}
 	if err := db.CheckAccounts(ctx); err != nil {
 		db.Close()
-		return nil, built{}, fmt.Errorf("--accounts-file: %w", err)
+		return nil, fmt.Errorf("--accounts-file: %w", err)
 	}
-	return db, b, nil
+	return db, nil
 }
 
+// defaultDriftTimeout bounds `rolegate drift`: far more than a bulk check
+// of many thousand roles takes, yet a run stuck on an endpoint that never
+// answers ends the same working day.
+const defaultDriftTimeout = 30 * time.Minute
+
 // cmdDrift compares every active role in IAM with its plan and prints the
-// differences; with --repair it puts IAM back to the plan.
+// differences; with --repair it puts IAM back to the plan. The whole run
+// is bounded by --timeout, after which it fails saying so.
 func cmdDrift(ctx context.Context, c cli) error {
 	var (
-		o      opsFlags
-		repair bool
-		fail   bool
+		o       opsFlags
+		repair  bool
+		fail    bool
+		timeout time.Duration
 	)
-	db, b, err := o.open(ctx, c, "drift", "drift [--repair] [--fail-on-drift] [flags]", func(fs *flag.FlagSet) func() error {
+	b, err := o.parse(c, "drift", "drift [--repair] [--fail-on-drift] [--timeout DURATION] [flags]", func(fs *flag.FlagSet, errs *settingErrors) func() {
 		fs.BoolVar(&repair, "repair", false, "put drifted roles back to their plans")
 		fs.BoolVar(&fail, "fail-on-drift", false, "exit with status 2 when any role drifted (for CI)")
-		return func() error {
+		fs.DurationVar(&timeout, "timeout", envDuration(c.getenv, "DRIFT_TIMEOUT", defaultDriftTimeout, errs),
+			"longest the whole check may take, repairs included; 0: no limit [DRIFT_TIMEOUT]")
+		return func() {
 			// --drift-repair is the worker's setting, shared with serve
 			// and worker (and its DRIFT_REPAIR may be set for them); here
 			// it would silently do nothing.
 			workerSetting := false
 			fs.Visit(func(f *flag.Flag) { workerSetting = workerSetting || f.Name == "drift-repair" })
 			if workerSetting {
-				return errors.New("--drift-repair is the worker's setting (repair in every periodic check); `rolegate drift --repair` repairs now")
+				errs.add("--drift-repair is the worker's setting (repair in every periodic check); `rolegate drift --repair` repairs now")
 			}
-			return nil
+			if timeout < 0 {
+				errs.add("--timeout / DRIFT_TIMEOUT: %s is negative (0: no limit)", timeout)
+			}
 		}
 	})
+	if err != nil {
+		return err
+	}
+	if timeout == 0 {
+		return checkDrift(ctx, c, &o, b, repair, fail)
+	}
+	expired := fmt.Errorf("drift: stopped after --timeout %s: IAM or the database did not answer in time; "+
+		"any drift printed above was found before then (raise --timeout / DRIFT_TIMEOUT, or 0 for no limit)", timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, expired)
+	defer cancel()
+	err = checkDrift(ctx, c, &o, b, repair, fail)
+	var exit errExitCode
+	if err != nil && !errors.As(err, &exit) && context.Cause(ctx) == expired {
+		// Whatever gave up first (the SDK, the rate limiter, pgx) says
+		// so in its own words; the deadline is the cause.
+		return expired
+	}
+	return err
+}
+
+// checkDrift is the work of `rolegate drift` once its flags are parsed:
+// it connects, checks (and with repair puts back) every active role and
+// prints what drifted. It returns the first error, an account that could
+// not be read after the others are printed, or exit status 2 for drift
+// with fail.
+func checkDrift(ctx context.Context, c cli, o *opsFlags, b built, repair, fail bool) error {
+	db, err := o.open(ctx, b)
 	if err != nil {
 		return err
 	}
@@ -181,15 +225,18 @@ func cmdExportTerraform(ctx context.Context, c cli) error {
 		o   opsFlags
 		dir string
 	)
-	db, b, err := o.open(ctx, c, "export-terraform", "export-terraform --dir DIR [flags]", func(fs *flag.FlagSet) func() error {
+	b, err := o.parse(c, "export-terraform", "export-terraform --dir DIR [flags]", func(fs *flag.FlagSet, errs *settingErrors) func() {
 		fs.StringVar(&dir, "dir", "", "directory to write the .tf files into (created if missing)")
-		return func() error {
+		return func() {
 			if dir == "" {
-				return errors.New("--dir: say where to write the Terraform")
+				errs.add("--dir: say where to write the Terraform")
 			}
-			return nil
 		}
 	})
+	if err != nil {
+		return err
+	}
+	db, err := o.open(ctx, b)
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -90,5 +93,52 @@ func TestServeProvisionsExportsAndDetectsDrift(t *testing.T) {
 	}
 	if aws.ToInt32(role.Role.MaxSessionDuration) != 3600 {
 		t.Fatalf("max session after repair = %d", aws.ToInt32(role.Role.MaxSessionDuration))
+	}
+}
+
+// `rolegate drift` gives up after --timeout, saying so, when IAM never
+// answers: it waited for ever. Not parallel: the AWS SDK reads its
+// settings from the process environment.
+func TestDriftGivesUpAfterItsTimeout(t *testing.T) {
+	// An endpoint that takes every call and answers none until the
+	// caller gives up.
+	release := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(stuck.Close)
+	t.Cleanup(func() { close(release) })
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL_IAM": stuck.URL, "AWS_ENDPOINT_URL_STS": stuck.URL,
+		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull} {
+		t.Setenv(k, v)
+	}
+	dbURL := storetest.URL(t)
+	db := storetest.Open(t, dbURL, store.Options{})
+	ctx := context.Background()
+	r, err := db.CreateRequest(ctx, store.NewRequest{Requester: "alice", Justification: "a role to check",
+		Spec: provision.RoleSpec{Name: "checked", Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Decide(ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, r.ID, 1, store.Decision{Approve: true}); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Provision(t, db, r.ID, r.Version)
+
+	// The test's own deadline only stops a drift that does not stop itself.
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	env := func(k string) string { return map[string]string{"DATABASE_URL": dbURL}[k] }
+	var out bytes.Buffer
+	err = run(ctx, []string{"rolegate", "drift", "--repair", "--timeout", "200ms"}, env, &out, &out)
+	if ctx.Err() != nil {
+		t.Fatalf("drift ran on past its --timeout 200ms: %v\n%s", err, out.String())
+	}
+	if err == nil || !strings.Contains(err.Error(), "stopped after --timeout 200ms") {
+		t.Fatalf("drift --timeout 200ms against an endpoint that never answers: %v, want the timeout named\n%s", err, out.String())
 	}
 }
