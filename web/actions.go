@@ -40,36 +40,38 @@ func finishAction(c echo.Context, d Deps, id int64, err error, ok string) error 
 }
 
 // handleStep answers a button that takes one step on the request of the
-// :id parameter as the signed-in user (cancel, revoke, retry): done, with
-// the request's ID for its %d, is the message shown on success.
-func handleStep(d Deps, step func(ctx context.Context, actor store.Actor, id int64) (store.Request, error), done string) echo.HandlerFunc {
+// :id parameter as the signed-in user (cancel, revoke, retry): done
+// returns the message shown on success from the request's ID and the
+// request as the step left it.
+func handleStep(d Deps, step func(ctx context.Context, actor store.Actor, id int64) (store.Request, error), done func(id int64, r store.Request) string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		actor, _ := auth.ActorOf(c)
 		id, err := requestIDParam(c)
 		if err != nil {
 			return err
 		}
-		_, err = step(c.Request().Context(), actor, id)
-		return finishAction(c, d, id, err, fmt.Sprintf(done, id))
+		r, err := step(c.Request().Context(), actor, id)
+		msg := ""
+		if err == nil {
+			msg = done(id, r)
+		}
+		return finishAction(c, d, id, err, msg)
 	}
 }
 
-// handleCancel cancels a pending request, or the pending change of a live
-// role, which keeps its current access: the message says which.
-func handleCancel(d Deps) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		actor, _ := auth.ActorOf(c)
-		id, err := requestIDParam(c)
-		if err != nil {
-			return err
-		}
-		r, err := d.Store.Cancel(c.Request().Context(), actor, id)
-		done := fmt.Sprintf("Request #%d cancelled.", id)
-		if err == nil && r.LiveVersion != 0 {
-			done = fmt.Sprintf("Change to request #%d cancelled; the role keeps its current access.", id)
-		}
-		return finishAction(c, d, id, err, done)
+// stepDone is the success message of a step that says the same of every
+// request: format, with the request's ID for its %d.
+func stepDone(format string) func(int64, store.Request) string {
+	return func(id int64, _ store.Request) string { return fmt.Sprintf(format, id) }
+}
+
+// cancelled is the success message of a cancel: of a pending request, or
+// of the pending change of a live role, which keeps its current access.
+func cancelled(id int64, r store.Request) string {
+	if r.LiveVersion != 0 {
+		return fmt.Sprintf("Change to request #%d cancelled; the role keeps its current access.", id)
 	}
+	return fmt.Sprintf("Request #%d cancelled.", id)
 }
 
 // loadChangeable returns the request when actor may change it now.

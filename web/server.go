@@ -117,9 +117,9 @@ func routes(e *echo.Echo, d Deps) {
 	// The store decides who may act on which request (owners, approvers,
 	// routed data owners, admins); these routes only require a sign-in.
 	g.POST("/requests/:id/decide", handleDecide(d), anyone)
-	g.POST("/requests/:id/cancel", handleCancel(d), anyone)
-	g.POST("/requests/:id/revoke", handleStep(d, d.Store.Revoke, "Revoking request #%d: its role is being removed."), anyone)
-	g.POST("/requests/:id/retry", handleStep(d, d.Store.Retry, "Retrying request #%d."), auth.Allow(store.RoleAdmin))
+	g.POST("/requests/:id/cancel", handleStep(d, d.Store.Cancel, cancelled), anyone)
+	g.POST("/requests/:id/revoke", handleStep(d, d.Store.Revoke, stepDone("Revoking request #%d: its role is being removed.")), anyone)
+	g.POST("/requests/:id/retry", handleStep(d, d.Store.Retry, stepDone("Retrying request #%d.")), auth.Allow(store.RoleAdmin))
 	g.GET("/requests/:id/change", handleChangeForm(d), anyone)
 	g.POST("/requests/:id/change", handleChange(d), anyone)
 	// Approvers and admins see the whole queue; data owners (members of
