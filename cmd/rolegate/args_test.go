@@ -51,10 +51,9 @@ func TestStrayArgumentsAreRefused(t *testing.T) {
 	t.Parallel()
 	dbURL := storetest.URL(t)
 	env := map[string]string{"ROLEGATE_DATA_DIR": t.TempDir(), "DATABASE_URL": dbURL}
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	// Before the fix serve, worker and dev ran on, reading none of the
+	// flags after the word.
+	wantRefusals(t, env, []refusal{
 		{[]string{"serve", "--no-worker", "true", "--listen", "127.0.0.1:0"}, `unexpected argument "true"`},
 		{[]string{"worker", "extra"}, `unexpected argument "extra"`},
 		{[]string{"dev", "--drift-repair", "false", "--listen", "127.0.0.1:0"}, `unexpected argument "false"`},
@@ -64,9 +63,21 @@ func TestStrayArgumentsAreRefused(t *testing.T) {
 		{[]string{"token", "list", "alice"}, `unexpected argument "alice"`},
 		{[]string{"token", "revoke", "1", "2"}, `unexpected argument "2"`},
 		{[]string{"sessions", "end", "--user", "alice", "bob"}, `unexpected argument "bob"`},
-	} {
-		// Before the fix serve, worker and dev ran on, reading none of the
-		// flags after the word: the deadline ends them.
+	})
+}
+
+// refusal is a command line and what its error must say.
+type refusal struct {
+	args []string
+	want string
+}
+
+// wantRefusals runs each command line with env and fails the test for
+// each that does not fail saying what it must. A command that ran on,
+// ignoring what it should have refused, is ended by a deadline.
+func wantRefusals(t *testing.T, env map[string]string, cases []refusal) {
+	t.Helper()
+	for _, tc := range cases {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err := run(ctx, append([]string{"rolegate"}, tc.args...), func(k string) string { return env[k] }, io.Discard, io.Discard)
 		cancel()
@@ -107,25 +118,14 @@ func TestFlagOnlyCommandsReadFlagsPastAStrayWord(t *testing.T) {
 	// differently.
 	env := map[string]string{"ROLEGATE_DATA_DIR": t.TempDir()}
 	spec := writeSpec(t, seedSpec)
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	wantRefusals(t, env, []refusal{
 		{[]string{"service-policy", "extra", "--something", "x"}, "flag provided but not defined: -something"},
 		{[]string{"service-policy", "--hub", "true", "--format", "terraform"}, "a switch takes its value after ="},
 		{[]string{"render", "--spec", spec, "extra", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"iam-local", "--listen", "127.0.0.1:0", "extra", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"bench", "extra", "--requests", "5"}, `bench: unexpected argument "extra"`},
 		{[]string{"version", "extra"}, `version: unexpected argument "extra"`},
-	} {
-		// A command that ignored the word would run on: the deadline ends it.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := run(ctx, append([]string{"rolegate"}, tc.args...), func(k string) string { return env[k] }, io.Discard, io.Discard)
-		cancel()
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want an error saying %s", strings.Join(tc.args, " "), err, tc.want)
-		}
-	}
+	})
 }
 
 // A wrong flag of drift or export-terraform is refused before any
@@ -135,10 +135,7 @@ func TestFlagOnlyCommandsReadFlagsPastAStrayWord(t *testing.T) {
 func TestOperatorFlagsAreCheckedBeforeTheDatabase(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"ROLEGATE_DATA_DIR": t.TempDir(), "DATABASE_URL": "postgres://127.0.0.1:1/x"}
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	for _, tc := range []refusal{
 		{[]string{"drift", "--drift-repair"}, "`rolegate drift --repair` repairs now"},
 		{[]string{"export-terraform"}, "--dir: say where to write the Terraform"},
 	} {

@@ -28,23 +28,12 @@ import (
 // SDK reads its settings from the process environment.
 func TestServeProvisionsExportsAndDetectsDrift(t *testing.T) {
 	_, iamURL := iamlocaltest.Start(t, iamlocal.Options{})
-	for k, v := range map[string]string{"AWS_ENDPOINT_URL_IAM": iamURL, "AWS_ACCESS_KEY_ID": "local",
-		"AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1", "AWS_PROFILE": "", "AWS_CONFIG_FILE": os.DevNull,
-		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull} {
-		t.Setenv(k, v)
-	}
+	useAWS(t, iamURL)
 	dbURL := storetest.EmptyURL(t)
 	startServe(t, dbURL)
 	db := storetest.Open(t, dbURL, store.Options{})
 	ctx := context.Background()
-	r, err := db.CreateRequest(ctx, store.NewRequest{Requester: "alice", Justification: "nightly export",
-		Spec: provision.RoleSpec{Name: "exporter", Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Decide(ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, r.ID, 1, store.Decision{Approve: true}); err != nil {
-		t.Fatal(err)
-	}
+	r := approveRole(t, db, "exporter")
 	waitUntil(t, "the request is active", func() bool {
 		got, err := db.GetRequest(ctx, r.ID)
 		return err == nil && got.Status == store.StatusActive
@@ -111,34 +100,50 @@ func TestDriftGivesUpAfterItsTimeout(t *testing.T) {
 	}))
 	t.Cleanup(stuck.Close)
 	t.Cleanup(func() { close(release) })
-	for k, v := range map[string]string{"AWS_ENDPOINT_URL_IAM": stuck.URL, "AWS_ENDPOINT_URL_STS": stuck.URL,
-		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull} {
-		t.Setenv(k, v)
-	}
+	useAWS(t, stuck.URL)
 	dbURL := storetest.URL(t)
 	db := storetest.Open(t, dbURL, store.Options{})
-	ctx := context.Background()
-	r, err := db.CreateRequest(ctx, store.NewRequest{Requester: "alice", Justification: "a role to check",
-		Spec: provision.RoleSpec{Name: "checked", Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Decide(ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, r.ID, 1, store.Decision{Approve: true}); err != nil {
-		t.Fatal(err)
-	}
+	r := approveRole(t, db, "checked")
 	storetest.Provision(t, db, r.ID, r.Version)
 
 	// The test's own deadline only stops a drift that does not stop itself.
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	env := func(k string) string { return map[string]string{"DATABASE_URL": dbURL}[k] }
 	var out bytes.Buffer
-	err = run(ctx, []string{"rolegate", "drift", "--repair", "--timeout", "200ms"}, env, &out, &out)
+	err := run(ctx, []string{"rolegate", "drift", "--repair", "--timeout", "200ms"}, env, &out, &out)
 	if ctx.Err() != nil {
 		t.Fatalf("drift ran on past its --timeout 200ms: %v\n%s", err, out.String())
 	}
 	if err == nil || !strings.Contains(err.Error(), "stopped after --timeout 200ms") {
 		t.Fatalf("drift --timeout 200ms against an endpoint that never answers: %v, want the timeout named\n%s", err, out.String())
 	}
+}
+
+// useAWS points the AWS SDK of this process at endpoint for IAM and STS,
+// with local credentials and no configuration from the machine, for the
+// rest of the test, which must not be parallel.
+func useAWS(t *testing.T, endpoint string) {
+	t.Helper()
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL_IAM": endpoint, "AWS_ENDPOINT_URL_STS": endpoint,
+		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull} {
+		t.Setenv(k, v)
+	}
+}
+
+// approveRole stores alice's request for a role called name reading one
+// bucket, approved by bob, and returns it.
+func approveRole(t *testing.T, db *store.DB, name string) store.Created {
+	t.Helper()
+	ctx := context.Background()
+	r, err := db.CreateRequest(ctx, store.NewRequest{Requester: "alice", Justification: "a role for the operator commands",
+		Spec: provision.RoleSpec{Name: name, Buckets: []provision.BucketScope{{Bucket: "example-bucket", Access: provision.AccessRead}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Decide(ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, r.ID, 1, store.Decision{Approve: true}); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
