@@ -177,12 +177,14 @@ func handleTerraformDownload(d Deps) echo.HandlerFunc {
 
 // eventLine is one timeline entry in words. Quote is what a person wrote
 // (a decision's comment), which pages show apart from rolegate's own words
-// (userText), before the Detail.
+// (userText), before the Detail. PolicyDiff is a change's policy diff,
+// lines of code shown as they are after the Detail.
 type eventLine struct {
-	Title  string
-	Quote  string
-	Detail []string
-	Kind   string
+	Title      string
+	Quote      string
+	Detail     []string
+	PolicyDiff []string
+	Kind       string
 }
 
 func describeEvent(e store.Event) eventLine {
@@ -197,13 +199,17 @@ func describeEvent(e store.Event) eventLine {
 			l.Detail = append(l.Detail, strings.ReplaceAll(k, "_", " ")+": "+s)
 		}
 	}
-	for _, k := range []string{"diff", "policy_diff", "changes"} {
-		if list, ok := e.Data[k].([]any); ok {
-			for _, x := range list {
-				l.Detail = append(l.Detail, fmt.Sprint(x))
-			}
+	lines := func(k string) []string {
+		list, _ := e.Data[k].([]any)
+		out := make([]string, 0, len(list))
+		for _, x := range list {
+			out = append(out, fmt.Sprint(x))
 		}
+		return out
 	}
+	l.Detail = append(l.Detail, lines("diff")...)
+	l.Detail = append(l.Detail, lines("changes")...)
+	l.PolicyDiff = lines("policy_diff")
 	return l
 }
 

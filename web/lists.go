@@ -304,9 +304,9 @@ func handleAudit(d Deps) echo.HandlerFunc {
 // bare ARN is the same for a role and its inline policy.
 func eventData(e store.Event, l eventLine) string {
 	if e.Kind == store.EventProvisionStep {
-		return strings.Join(append([]string{l.Title}, l.Detail...), " · ")
+		return strings.Join(slices.Concat([]string{l.Title}, l.Detail, l.PolicyDiff), " · ")
 	}
-	return strings.Join(l.Detail, " · ")
+	return strings.Join(slices.Concat(l.Detail, l.PolicyDiff), " · ")
 }
 
 func current(on bool) string {
