@@ -309,14 +309,18 @@ func mayAnswerReview(a Actor, rv Review) error {
 	return nil
 }
 
-// reviewNote checks a confirmation's or let-go's note: its length and the
-// free-text rule (provision.FreeTextFault).
-func reviewNote(note string) error {
-	if n := utf8.RuneCountInString(note); n > MaxReviewNote {
-		return errorf(KindInvalid, "the note has %d characters; at most %d are kept", n, MaxReviewNote)
-	}
+// ReviewNoteFault returns what is wrong with the note of a confirmation
+// or a let-go, in words, or "" when it may be kept: the free-text rule of
+// every field people write (provision.FreeTextFault; the justification
+// and decision comments follow it too), at most MaxReviewNote characters.
+// The store refuses such a note (ErrInvalid); the pages and the API say
+// the same at the field before they ask.
+func ReviewNoteFault(note string) string {
 	if p := provision.FreeTextFault("the note", note); p != "" {
-		return errorf(KindInvalid, "%s", p)
+		return p
 	}
-	return nil
+	if n := utf8.RuneCountInString(note); n > MaxReviewNote {
+		return fmt.Sprintf("the note has %d characters; at most %d are kept (shorten it, or put the details in the request's justification)", n, MaxReviewNote)
+	}
+	return ""
 }

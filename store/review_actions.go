@@ -33,8 +33,8 @@ func (db *DB) answerableReview(ctx context.Context, tx pgx.Tx, actor Actor, id i
 // answerableReview), with the time of the answer.
 func (db *DB) answerReview(ctx context.Context, actor Actor, id int64, note string,
 	answer func(tx pgx.Tx, r Request, rv Review, now time.Time) error) error {
-	if err := reviewNote(note); err != nil {
-		return err
+	if p := ReviewNoteFault(note); p != "" {
+		return errorf(KindInvalid, "%s", p)
 	}
 	now := db.now().UTC()
 	return db.inTx(ctx, func(tx pgx.Tx) error {
@@ -49,7 +49,7 @@ func (db *DB) answerReview(ctx context.Context, actor Actor, id int64, note stri
 // ConfirmReview records that the owner (or an admin) confirmed a live
 // role is still needed, with an optional note: a new cycle begins now, so
 // the next review falls due an interval from now. It returns ErrInvalid
-// for a note over MaxReviewNote characters, ErrNotFound, ErrForbidden for
+// for a note ReviewNoteFault refuses, ErrNotFound, ErrForbidden for
 // anyone but the owner and admins, and ErrConflict when the review is not
 // due (or reviews are off, or the role is not live).
 func (db *DB) ConfirmReview(ctx context.Context, actor Actor, id int64, note string) (Review, error) {
@@ -80,7 +80,7 @@ func (db *DB) ConfirmReview(ctx context.Context, actor Actor, id int64, note str
 // LetGo records that the owner (or an admin) no longer needs a live role,
 // with an optional note, and revokes it by the same path as Revoke (a
 // change under way is superseded). It returns the request, now revoking;
-// ErrInvalid for a note over MaxReviewNote characters, ErrNotFound,
+// ErrInvalid for a note ReviewNoteFault refuses, ErrNotFound,
 // ErrForbidden for anyone but the owner and admins, and ErrConflict when
 // reviews are off or the role is not live.
 func (db *DB) LetGo(ctx context.Context, actor Actor, id int64, note string) (Request, error) {

@@ -142,20 +142,34 @@ func validateSpecIn(set provision.Settings, spec provision.RoleSpec, justificati
 	return nil
 }
 
+// MaxDecisionComment is the longest comment a decision keeps, in bytes.
+const MaxDecisionComment = 4000
+
+// DecisionCommentFault returns what is wrong with an approver's comment,
+// in words that start with field (the comment as the reader calls it:
+// "the comment" on the pages and in the store's errors, "comment" in the
+// API, whose problems stand at the field of that name), or "" when it may
+// be kept: at most MaxDecisionComment bytes, under the free-text rule
+// (provision.FreeTextFault). Decide refuses such a comment (ErrInvalid);
+// the pages and the API say the same at the field before they ask.
+func DecisionCommentFault(field, comment string) string {
+	if len(comment) > MaxDecisionComment {
+		return fmt.Sprintf("%s is over %d characters", field, MaxDecisionComment)
+	}
+	return provision.FreeTextFault(field, comment)
+}
+
 // Decide records actor's decision on version of request id. A rejection
 // rejects the version; the approval that completes the quorum (and the
 // routing groups) approves it and enqueues the provisioning job in the
 // same transaction. It returns ErrForbidden when actor may not decide (the
 // requester never may), ErrConflict when the request is not pending at
 // that version or actor has decided already, ErrInvalid for a lengthened
-// expiry or a comment over 4000 bytes or against the free-text rule
-// (provision.FreeTextFault), and a *provision.ValidationError at
-// expires_at for an expiry in the past or too far ahead.
+// expiry or a comment DecisionCommentFault refuses, and a
+// *provision.ValidationError at expires_at for an expiry in the past or
+// too far ahead.
 func (db *DB) Decide(ctx context.Context, actor Actor, id int64, version int, d Decision) (Request, error) {
-	if len(d.Comment) > 4000 {
-		return Request{}, errorf(KindInvalid, "comment is over 4000 characters")
-	}
-	if p := provision.FreeTextFault("the comment", d.Comment); p != "" {
+	if p := DecisionCommentFault("the comment", d.Comment); p != "" {
 		return Request{}, errorf(KindInvalid, "%s", p)
 	}
 	now := db.now().UTC()

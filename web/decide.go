@@ -64,9 +64,7 @@ func handleDecide(d Deps) echo.HandlerFunc {
 		in := decideInput{ID: id, Comment: strings.TrimSpace(c.FormValue("comment")),
 			ExpiresAt: strings.TrimSpace(c.FormValue("expires_at")), Errors: map[string]string{}}
 		dec := store.Decision{Approve: approve, Comment: in.Comment}
-		if len(in.Comment) > 4000 {
-			in.Errors["comment"] = "Keep the comment under 4000 characters."
-		} else if p := provision.FreeTextFault("the comment", in.Comment); p != "" {
+		if p := store.DecisionCommentFault("the comment", in.Comment); p != "" {
 			in.Errors["comment"] = upperFirst(p) + "."
 		}
 		if approve && in.ExpiresAt != "" {

@@ -81,6 +81,7 @@ func TestApproverShortensExpiry(t *testing.T) {
 	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, fmt.Sprintf(`id="comment-%d-error"`, third.ID)) {
 		t.Errorf("long comment: %d", r.status)
 	}
+	pageHas(t, r, "The comment is over 4000 characters.")
 }
 
 func TestAuditNewestFirst(t *testing.T) {

@@ -143,6 +143,10 @@ func TestFreeTextRefusedByAPI(t *testing.T) {
 		}[verb]
 		fieldProblem(verb, r, "comment", says)
 	}
+	// The length is the same rule's, said at the same field.
+	r = env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", pending), as: asBob,
+		body: map[string]any{"comment": strings.Repeat("x", store.MaxDecisionComment+1)}})
+	fieldProblem("long comment", r, "comment", "comment is over 4000 characters")
 
 	r = env.do(req{method: "POST", path: pathf("/api/v1/reviews/%d/confirm", id), as: asAlice,
 		body: map[string]any{"note": "fine\n\x1b]0;pwned\x07"}})

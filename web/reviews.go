@@ -12,7 +12,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/web/api"
 	"github.com/rolegate/rolegate/web/auth"
 	"github.com/rolegate/rolegate/web/problem"
 )
@@ -142,7 +141,7 @@ func handleReviewAnswer(d Deps, confirm bool) echo.HandlerFunc {
 		}
 		back := auth.LocalPath(c.FormValue("return"), "/reviews")
 		note := c.FormValue("note")
-		if p := api.ReviewNoteFault(note); p != "" {
+		if p := store.ReviewNoteFault(note); p != "" {
 			u, _ := url.Parse(back)
 			return renderReviews(c, d, u.Query(), reviewForm{ID: id, RoleName: r.Spec.Name, Note: note, Problem: p}, http.StatusUnprocessableEntity)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/web/problem"
 )
 
@@ -77,7 +78,7 @@ func FuzzAPIDecode(f *testing.F) {
 				if err := decodeJSON(c, &b, true); err != nil {
 					return err
 				}
-				if p := provision.FreeTextFault("comment", b.Comment); p != "" {
+				if p := store.DecisionCommentFault("comment", b.Comment); p != "" {
 					return &provision.ValidationError{Problems: []provision.FieldError{{Field: "comment", Message: p}}}
 				}
 				accepted = b

@@ -200,7 +200,7 @@ func handleAPIDecide(st Store, approve bool) echo.HandlerFunc {
 		if err := decodeJSON(c, &b, true); err != nil {
 			return err
 		}
-		if p := provision.FreeTextFault("comment", b.Comment); p != "" {
+		if p := store.DecisionCommentFault("comment", b.Comment); p != "" {
 			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "comment", Message: p}}}
 		}
 		if b.Version < 0 {

@@ -1,10 +1,8 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -43,21 +41,6 @@ func reviewView(rv store.Review) ReviewView {
 // reviewBody is what confirm and let-go take: an optional note.
 type reviewBody struct {
 	Note string `json:"note"`
-}
-
-// ReviewNoteFault returns what is wrong with a review note, in words, or
-// "" when it may be kept: the free-text rule of every field people write
-// (provision.FreeTextFault; the justification and decision comments
-// follow it too), at most store.MaxReviewNote characters. The pages say
-// the same.
-func ReviewNoteFault(note string) string {
-	if p := provision.FreeTextFault("the note", note); p != "" {
-		return p
-	}
-	if n := utf8.RuneCountInString(note); n > store.MaxReviewNote {
-		return fmt.Sprintf("the note has %d characters; at most %d are kept (shorten it, or put the details in the request's justification)", n, store.MaxReviewNote)
-	}
-	return ""
 }
 
 func handleAPIListReviews(st Store) echo.HandlerFunc {
@@ -106,7 +89,7 @@ func readReviewAnswer(c echo.Context, st Store) (int64, string, error) {
 	if err := apiMayView(st, apiActor(c), r); err != nil {
 		return 0, "", err
 	}
-	if p := ReviewNoteFault(b.Note); p != "" {
+	if p := store.ReviewNoteFault(b.Note); p != "" {
 		return 0, "", &provision.ValidationError{Problems: []provision.FieldError{{Field: "note", Message: p}}}
 	}
 	return id, b.Note, nil
