@@ -85,42 +85,39 @@ func (db *DB) movedAccounts(ctx context.Context) ([]error, error) {
 }
 
 // haveRoles is "request 1 has its role" or "requests 1, 3 have their
-// roles", naming the first 20 requests, then how many more.
+// roles" (see requestList).
 func haveRoles(ids []int64) string {
-	const most = 20
-	list := make([]string, 0, min(len(ids), most))
-	for _, id := range ids[:min(len(ids), most)] {
-		list = append(list, strconv.FormatInt(id, 10))
-	}
-	more := ""
-	if len(ids) > most {
-		more = fmt.Sprintf(" and %d more", len(ids)-most)
-	}
 	if len(ids) == 1 {
-		return "request " + list[0] + " has its role"
+		return requestList(ids) + " has its role"
 	}
-	return "requests " + strings.Join(list, ", ") + more + " have their roles"
+	return requestList(ids) + " have their roles"
 }
 
 // unlistedAccount says which requests name an account the configuration
 // lacks, and what to do.
 func unlistedAccount(account string, ids []int64) error {
+	verb := "name"
+	if len(ids) == 1 {
+		verb = "names"
+	}
+	return fmt.Errorf("%s %s account %q, which the accounts file does not list: name the account they live in %q in the file",
+		requestList(ids), verb, account, account)
+}
+
+// requestList is "request 1" or "requests 1, 3", naming the first 20
+// requests, then how many more: "requests 1, ..., 20 and 5 more".
+func requestList(ids []int64) string {
 	const most = 20
 	list := make([]string, 0, min(len(ids), most))
 	for _, id := range ids[:min(len(ids), most)] {
 		list = append(list, strconv.FormatInt(id, 10))
 	}
-	noun, more := "requests", ""
 	if len(ids) == 1 {
-		noun = "request"
+		return "request " + list[0]
 	}
+	more := ""
 	if len(ids) > most {
 		more = fmt.Sprintf(" and %d more", len(ids)-most)
 	}
-	verb := "name"
-	if len(ids) == 1 {
-		verb = "names"
-	}
-	return fmt.Errorf("%s %s%s %s account %q, which the accounts file does not list: name the account they live in %q in the file",
-		noun, strings.Join(list, ", "), more, verb, account, account)
+	return "requests " + strings.Join(list, ", ") + more
 }
