@@ -72,9 +72,10 @@ func sessionHash(id string) []byte {
 // CreateSession starts a session for in.User and returns it with its
 // secret ID, which only the browser keeps; the database holds its hash.
 // The user's other live sessions lose the roles and groups this sign-in
-// does not hold: the newest sign-in says what the user holds now, and a
-// browser signed in before (with roles kept for its lifetime) must not
-// act, or make API tokens, with more.
+// does not hold, as NarrowTokens narrows tokens (narrowedSQL): the newest
+// sign-in says what the user holds now, and a browser signed in before
+// (with roles kept for its lifetime) must not act, or make API tokens,
+// with more.
 // Up to a hundred expired sessions are deleted on the way. It returns
 // ErrInvalid for an empty user, an unknown role or a lifetime that is not
 // positive.
@@ -100,6 +101,7 @@ func (db *DB) CreateSession(ctx context.Context, in NewSession) (Session, string
 		return Session{}, "", fmt.Errorf("session ID: %w", err)
 	}
 	var s Session
+	keptRoles, keptGroups, holdsMore := narrowedSQL("$3", "$4")
 	err = db.oneStatement(ctx, func(q querier) error {
 		var err error
 		s, err = scanSession(q.QueryRow(ctx, `
@@ -108,10 +110,8 @@ func (db *DB) CreateSession(ctx context.Context, in NewSession) (Session, string
 					SELECT id FROM web_sessions WHERE expires_at <= $6 ORDER BY expires_at LIMIT $8)),
 			-- The user's other sessions keep only what this sign-in holds.
 			narrowed AS (
-				UPDATE web_sessions SET
-					roles = ARRAY(SELECT x FROM unnest(roles) WITH ORDINALITY AS u(x, i) WHERE x = ANY($3::text[]) ORDER BY i),
-					groups = ARRAY(SELECT x FROM unnest(groups) WITH ORDINALITY AS u(x, i) WHERE x = ANY($4::text[]) ORDER BY i)
-				WHERE user_name = $2 AND expires_at > $6 AND NOT (roles <@ $3::text[] AND groups <@ $4::text[]))
+				UPDATE web_sessions SET roles = `+keptRoles+`, groups = `+keptGroups+`
+				WHERE user_name = $2 AND expires_at > $6 AND `+holdsMore+`)
 			INSERT INTO web_sessions (id_sha256, user_name, roles, groups, signed_in_at, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+sessionColumns,
 			sessionHash(id), in.User, roleStrings(in.Roles), textArray(in.Groups), signedIn, now, now.Add(in.Lifetime), sessionCleanupBatch))

@@ -233,15 +233,14 @@ func (db *DB) NarrowTokens(ctx context.Context, user string, roles []Role, group
 		held[i] = string(r)
 	}
 	groups = textArray(groups)
+	keptRoles, keptGroups, holdsMore := narrowedSQL("$2", "$3")
 	var n int
 	err := db.pool.QueryRow(ctx, `
 		WITH n AS (
-			SELECT id,
-				ARRAY(SELECT x FROM unnest(roles) WITH ORDINALITY AS u(x, i) WHERE x = ANY($2::text[]) ORDER BY i) AS roles,
-				ARRAY(SELECT x FROM unnest(groups) WITH ORDINALITY AS u(x, i) WHERE x = ANY($3::text[]) ORDER BY i) AS groups
+			SELECT id, `+keptRoles+` AS roles, `+keptGroups+` AS groups
 			FROM api_tokens
 			WHERE user_name = $1 AND created_by = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $4)
-			  AND NOT (roles <@ $2::text[] AND groups <@ $3::text[])
+			  AND `+holdsMore+`
 			FOR UPDATE),
 		t AS (
 			-- A token left with no role could do nothing the user may: it
@@ -257,6 +256,20 @@ func (db *DB) NarrowTokens(ctx context.Context, user string, roles []Role, group
 		SELECT count(*) FROM t`,
 		user, held, groups, db.now().UTC(), EventTokenNarrowed).Scan(&n)
 	return n, interpret(err)
+}
+
+// narrowedSQL is the SQL of the narrowing NarrowTokens and CreateSession
+// share, of a row of api_tokens or web_sessions (columns roles and groups)
+// to what its user holds now, given as the text-array parameters
+// heldRoles and heldGroups ("$2", "$3"): the roles and the groups the row
+// keeps, in their order, and the condition that it holds more than those.
+// A row never gains anything this way.
+func narrowedSQL(heldRoles, heldGroups string) (keptRoles, keptGroups, holdsMore string) {
+	kept := func(column, held string) string {
+		return "ARRAY(SELECT x FROM unnest(" + column + ") WITH ORDINALITY AS u(x, i) WHERE x = ANY(" + held + "::text[]) ORDER BY i)"
+	}
+	return kept("roles", heldRoles), kept("groups", heldGroups),
+		"NOT (roles <@ " + heldRoles + "::text[] AND groups <@ " + heldGroups + "::text[])"
 }
 
 // RevokeToken revokes token id. When owner is not empty only that user's
