@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -70,17 +69,18 @@ func (db *DB) BeginProvisioning(ctx context.Context, id int64, version int) (w W
 	now := db.now().UTC()
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		var was Status
-		var free bool
-		err := tx.QueryRow(ctx, `SELECT status, pg_try_advisory_xact_lock($3, $4) FROM requests WHERE id = $1 AND version = $2 FOR UPDATE`,
-			id, version, repairLockSpace, repairLockKey(id)).Scan(&was, &free)
+		err := tx.QueryRow(ctx, `SELECT status FROM requests WHERE id = $1 AND version = $2 FOR UPDATE`, id, version).Scan(&was)
 		if err != nil {
 			if err == pgx.ErrNoRows {
 				return errorf(KindConflict, "request %d is not at version %d", id, version)
 			}
 			return interpret(err)
 		}
-		if !free {
-			return fmt.Errorf("%w (request %d)", ErrRepairRunning, id)
+		// Taken in the transaction, the repair lock is held until the
+		// request is provisioning: a repair that begins after finds it not
+		// live (liveSQL) and writes nothing.
+		if err := repairRunning(ctx, tx, id); err != nil {
+			return err
 		}
 		var events []Event
 		b := &pgx.Batch{}

@@ -62,11 +62,12 @@ func (db *DB) Repair(ctx context.Context, id int64, version int, fn func(ctx con
 // made the request leave the live states (revoking, or a change approved)
 // and then finds no repair running knows none will write again: a repair
 // that takes the lock later finds the request not live and writes nothing.
-func (db *DB) repairRunning(ctx context.Context, id int64) error {
+// Asked through the pool, the statement is its own transaction and the
+// lock, if taken, is released at once; asked in a transaction, the lock
+// is held until it ends, so no repair begins meanwhile.
+func repairRunning(ctx context.Context, q querier, id int64) error {
 	var free bool
-	// On its own the statement is its own transaction: the lock, if
-	// taken, is released at once.
-	if err := db.pool.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1, $2)`, repairLockSpace, repairLockKey(id)).Scan(&free); err != nil {
+	if err := q.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1, $2)`, repairLockSpace, repairLockKey(id)).Scan(&free); err != nil {
 		return interpret(err)
 	}
 	if !free {

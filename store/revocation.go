@@ -44,7 +44,7 @@ func (db *DB) BeginRevocation(ctx context.Context, id int64) (Work, error) {
 	if running {
 		return Work{}, fmt.Errorf("%w (request %d)", ErrProvisioningRunning, id)
 	}
-	if err := db.repairRunning(ctx, id); err != nil {
+	if err := repairRunning(ctx, db.pool, id); err != nil {
 		return Work{}, err
 	}
 	v := r.LiveVersion
