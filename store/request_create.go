@@ -35,9 +35,10 @@ type Created struct {
 // pending request, its first version, its scopes and the "submitted" audit
 // event in one transaction, with one statement. It returns what it wrote,
 // so callers need not read it back. It returns a *provision.ValidationError
-// listing every problem, ErrConflict when a live request already holds the
-// role name (IAM names are unique case-insensitively) and ErrInvalid when
-// the database refuses a value.
+// listing every problem (among them a name that is, in IAM, a live role's
+// created under an earlier name prefix: see insertRequest), ErrConflict
+// when a live request already holds the role name (IAM names are unique
+// case-insensitively) and ErrInvalid when the database refuses a value.
 func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error) {
 	if strings.TrimSpace(in.Requester) == "" {
 		return Created{}, errorf(KindInvalid, "a request needs a requester")
@@ -47,7 +48,7 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 	}
 	// Stored by its name, never as "": a later change of the default
 	// account does not move the role.
-	_, acct, err := db.settings.In(in.Spec.Account)
+	set, acct, err := db.settings.In(in.Spec.Account)
 	if err != nil {
 		return Created{}, errorf(KindInvalid, "%v", err)
 	}
@@ -58,7 +59,7 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 	if err != nil {
 		return Created{}, err
 	}
-	w := newRequestWrite{in: in, va: va, now: now,
+	w := newRequestWrite{in: in, va: va, now: now, prefix: set.NamePrefix,
 		data: map[string]any{"role_name": in.Spec.Name, "account": in.Spec.Account, "buckets": len(in.Spec.Buckets)}}
 	recovered, err := db.writeNewRequest(ctx, &w)
 	if err != nil {
@@ -78,6 +79,7 @@ type newRequestWrite struct {
 	in          NewRequest
 	va          versionArgs
 	now         time.Time
+	prefix      string         // the account's name prefix: the role's name in IAM is it and the spec's name
 	data        map[string]any // the submitted event's data
 	id, eventID int64
 }
@@ -107,7 +109,21 @@ func (db *DB) writeNewRequest(ctx context.Context, w *newRequestWrite) (recovere
 // insertRequest writes the request, its first version, its scopes, the
 // submitted event and the idempotency key's link in one statement:
 // data-modifying CTEs run as one statement, one round trip, atomic on its
-// own; foreign keys are checked at its end.
+// own; foreign keys are checked at its end. It writes nothing, and returns
+// the problem at "name", when the role's name in IAM is a live role's of
+// another role name (iamNameTakenSQL): created under an earlier name
+// prefix, it keeps its name, and provisioning would find the name someone
+// else's role.
+//
+// Two requests racing: the unique index of role names lets only one of
+// two requests of one role name in, whatever their case. The IAM name of a
+// live role created under another prefix has no index: the check sees the
+// roles live when the statement began. A role that goes live meanwhile
+// under another prefix than this request's is one provisioned by a
+// rolegate that still runs with the old prefix (while the setting changes
+// across instances); so rare a race is left to provisioning, which refuses
+// to touch a role of another request and fails the later one with that
+// error, as every clash did before this check.
 func (db *DB) insertRequest(ctx context.Context, q querier, w *newRequestWrite) error {
 	var keyUser, keyName *string // no key: the UPDATE matches nothing
 	if k := w.in.Idempotency; k != nil {
@@ -116,10 +132,14 @@ func (db *DB) insertRequest(ctx context.Context, q querier, w *newRequestWrite) 
 	args := w.va.named(w.in, w.now)
 	args["kind"], args["data"] = EventSubmitted, w.data
 	args["key_user"], args["key"] = keyUser, keyName
+	args["iam_name"] = w.prefix + w.in.Spec.Name
+	var takenBy int64
 	err := q.QueryRow(ctx, `
-		WITH r AS (
+		WITH taken AS (`+iamNameTakenSQL+`),
+		r AS (
 			INSERT INTO requests (account, role_name, requester, status, version, created_at, updated_at)
-			VALUES (@account, @role_name, @actor, 'pending', 1, @now, @now)
+			SELECT @account, @role_name, @actor, 'pending', 1, @now, @now
+			WHERE NOT EXISTS (SELECT FROM taken)
 			RETURNING id, version),`+versionCTEs+`,
 		e AS (
 			INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
@@ -128,7 +148,12 @@ func (db *DB) insertRequest(ctx context.Context, q querier, w *newRequestWrite) 
 		k AS (
 			UPDATE idempotency_keys SET request_id = r.id FROM r
 			WHERE user_name = @key_user::text AND key = @key::text AND status IS NULL)
-		SELECT r.id, e.id FROM r, e`, args).Scan(&w.id, &w.eventID)
+		SELECT r.id, e.id, 0::bigint FROM r, e
+		UNION ALL SELECT 0, 0, id FROM taken`, args).Scan(&w.id, &w.eventID, &takenBy)
+	if err == nil && takenBy != 0 {
+		return &provision.ValidationError{Problems: []provision.FieldError{{Field: "name",
+			Message: db.iamNameTaken(w.in.Spec.Account, w.prefix, w.in.Spec.Name)}}}
+	}
 	if err == nil || unavailable(err) { // a broken connection is the runner's to judge
 		return err
 	}

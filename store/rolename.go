@@ -1,6 +1,12 @@
 package store
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
 
 // RoleNameTaken reports whether a request into account (the account's
 // name; "" is the default account) other than except (0: none) holds the
@@ -21,4 +27,67 @@ func (db *DB) RoleNameTaken(ctx context.Context, account, name string, except in
 		return false, interpret(err)
 	}
 	return taken, nil
+}
+
+// IAMNameTaken returns what CreateRequest says at "name" of a new role
+// named name in account ("" is the default account) whose name in IAM, the
+// account's name prefix and name, is the name of a live role created under
+// an earlier name prefix (iamNameTakenSQL), or "" when no live role has
+// it; the previews ask it beside RoleNameTaken, which answers for the same
+// role name. Like RoleNameTaken's answer it names no request. It returns ""
+// for an unknown account, and the database's error when the query fails.
+func (db *DB) IAMNameTaken(ctx context.Context, account, name string) (string, error) {
+	set, a, err := db.settings.In(account)
+	if err != nil {
+		return "", nil
+	}
+	var id int64
+	err = db.pool.QueryRow(ctx, iamNameTakenSQL, iamNameArgs(a.Name, name, set.NamePrefix+name)).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", interpret(err)
+	}
+	return db.iamNameTaken(a.Name, set.NamePrefix, name), nil
+}
+
+// iamNameTakenSQL selects a request not ended in @account whose live
+// role has the name @iam_name in IAM, compared as IAM compares role names
+// (ASCII letters in any case, by the rule of the unique index of role
+// names since migration 19), under another role name than @role_name: a
+// role created under another name prefix, which keeps its name in IAM
+// (provision.Settings.Keeping). A role of the same role name is the unique
+// index's to refuse. A role's name in IAM is a prefix and its role name,
+// so its role name is one of the ends of @iam_name: that index finds the
+// few candidates, and the name in the ARN (after the path) decides. (An
+// ORDER BY id would have the planner read the index of ids instead, all
+// of it.) A request not live yet has no name in IAM: it gets the prefix of
+// its provisioning, today's, so the unique index covers it.
+const iamNameTakenSQL = `SELECT id FROM requests
+	WHERE account = @account AND status NOT IN ('rejected', 'cancelled', 'revoked', 'expired')
+	  AND lower(role_name COLLATE "C") = ANY (ARRAY(
+		SELECT lower(substr(@iam_name::text, i) COLLATE "C") FROM generate_series(1, length(@iam_name::text)) AS i))
+	  AND lower(role_name COLLATE "C") <> lower(@role_name::text COLLATE "C")
+	  AND lower(regexp_replace(role_arn, '^.*/', '') COLLATE "C") = lower(@iam_name::text COLLATE "C")
+	LIMIT 1`
+
+// iamNameArgs are the arguments of iamNameTakenSQL.
+func iamNameArgs(account, name, iamName string) pgx.StrictNamedArgs {
+	return pgx.StrictNamedArgs{"account": account, "role_name": name, "iam_name": iamName}
+}
+
+// iamNameTaken is the problem at "name" of a new role named name in
+// account whose name in IAM, prefix and name, a live role created under an
+// earlier prefix has.
+func (db *DB) iamNameTaken(account, prefix, name string) string {
+	where := ""
+	if len(db.settings.Accounts) > 1 {
+		where = " in account " + account
+	}
+	if prefix == "" {
+		return fmt.Sprintf("this role would be named %q in IAM, the name of a live role%s created under an earlier name prefix; choose another name", name, where)
+	}
+	return fmt.Sprintf("with the name prefix %q this role would be named %q in IAM, the name of a live role%s created under an earlier name prefix; choose another name",
+		prefix, prefix+name, where)
 }

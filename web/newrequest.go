@@ -63,6 +63,15 @@ func buildPreview(ctx context.Context, d Deps, f requestForm, actor store.Actor)
 		}
 		if taken {
 			f.addError("name", api.NameTaken(d.Settings, spec.Account))
+		} else if f.ChangeOf == 0 {
+			// A change keeps the name its role has in IAM.
+			msg, err := d.Store.IAMNameTaken(ctx, spec.Account, spec.Name)
+			if err != nil {
+				return preview{}, err
+			}
+			if msg != "" {
+				f.addError("name", msg)
+			}
 		}
 	}
 	if f.hasErrors() {

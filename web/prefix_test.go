@@ -2,6 +2,8 @@ package web
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -15,13 +17,13 @@ import (
 // long under the new prefix still gets its plan, its assessment and the
 // policy diff against the live version.
 func TestChangePageKeepsTheLiveNameUnderANewPrefix(t *testing.T) {
-	url := storetest.URL(t)
-	db := storetest.Open(t, url, store.Options{})
+	dbURL := storetest.URL(t)
+	db := storetest.Open(t, dbURL, store.Options{})
 	name := strings.Repeat("n", 62)
 	r := uiActivate(t, db, uiCreate(t, db, uiNewReq(name, "alice")))
 	set := provision.DefaultSettings()
 	set.NamePrefix = "team-"
-	renamed := storetest.Open(t, url, store.Options{Settings: &set})
+	renamed := storetest.Open(t, dbURL, store.Options{Settings: &set})
 	spec := r.Spec
 	spec.Buckets = []provision.BucketScope{{Bucket: "team-reports", Prefix: "daily/eu/", Access: provision.AccessRead}}
 	if _, err := renamed.RequestChange(uiCtx(t), store.Actor{Name: "alice", Roles: []store.Role{store.RoleRequester}}, r.ID,
@@ -33,5 +35,49 @@ func TestChangePageKeepsTheLiveNameUnderANewPrefix(t *testing.T) {
 	pageHas(t, page, `data-testid="no-new-access"`, "Policy diff against the live version", "daily/eu/")
 	if strings.Contains(page.body, "cannot be rendered") {
 		t.Errorf("the page says the change cannot be planned:\n%s", pageExcerpt(page.body))
+	}
+}
+
+// A new role whose name in IAM under the new prefix is the name of a live
+// role created under the old one is refused at its name, naming that IAM
+// name: in the form's preview and on submit, in the API's preview and on
+// create; not at provisioning, as someone else's role.
+func TestNewRoleNamedInIAMAsALiveRoleOfAnEarlierPrefix(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	db := storetest.Open(t, dbURL, store.Options{})
+	uiActivate(t, db, uiCreate(t, db, uiNewReq("team-x", "alice")))
+	set := provision.DefaultSettings()
+	set.NamePrefix = "team-"
+	renamed := storetest.Open(t, dbURL, store.Options{Settings: &set})
+	f := uiServe(t, renamed, uiProxyIdentity())
+	const says = `with the name prefix "team-" this role would be named "team-x" in IAM, the name of a live role created under an earlier name prefix; choose another name`
+
+	erin := f.client("erin", "")
+	erin.get("/requests/new")
+	form := url.Values{"name": {"x"}, "bucket": {"team-reports"}, "access": {"read"}}
+	pv := erin.post("/requests/preview", form)
+	textHas(t, pv, "Role name", says[1:])
+	pageLacks(t, pv, "sts:AssumeRole")
+	form.Set("justification", "the nightly job reads it")
+	r := erin.post("/requests/new", form)
+	if r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("submitting x under the prefix team-: %d", r.status)
+	}
+	pageHas(t, r, `id="f-name-error"`)
+	textHas(t, r, says[1:])
+
+	env := &apiEnv{t: t, db: renamed, srv: f.srv, tokens: map[string]string{}, tok: map[string]store.Token{}}
+	env.addToken(asErin, store.NewToken{User: "erin", Roles: []store.Role{store.RoleRequester}})
+	if got := env.previewName(asErin, "x", ""); got != says {
+		t.Errorf("API preview of x: %q, want %q", got, says)
+	}
+	if got := env.previewName(asErin, "y", ""); got != "" {
+		t.Errorf("API preview of y: %q, want it free", got)
+	}
+	created := env.do(req{method: "POST", path: "/api/v1/requests", as: asErin, body: spec("x")})
+	wantStatus(t, created, http.StatusUnprocessableEntity)
+	if p := created.problem(t); len(p.Errors) != 1 || p.Errors[0].Field != "name" || p.Errors[0].Message != says {
+		t.Errorf("API create of x: %s, want %q at name", created.body, says)
 	}
 }

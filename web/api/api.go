@@ -42,6 +42,10 @@ type Workflow interface {
 	// RoleNameTaken: another live or pending request in the account
 	// holds the name (the form's and the API's previews ask it).
 	RoleNameTaken(ctx context.Context, account, name string, except int64) (bool, error)
+	// IAMNameTaken: a new role's name in IAM (the prefix and the name) is
+	// a live role's created under an earlier name prefix; it returns the
+	// message CreateRequest gives at the name, or "".
+	IAMNameTaken(ctx context.Context, account, name string) (string, error)
 
 	// Access reviews: the policy, the reviews of live roles, and the
 	// owner's (or an admin's) answers.

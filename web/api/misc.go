@@ -48,8 +48,9 @@ func NameTaken(set provision.Settings, account string) string {
 // handleAPIPreview validates a spec and returns the policies and the
 // Terraform it would get, storing nothing. The justification is optional
 // here: nobody decides on a preview. As the form's preview does, it says
-// when another request holds the role name: a yes or no that every
-// signed-in user gets from the form too, never which request holds it.
+// when another request holds the role name, or a live role of an earlier
+// name prefix has its name in IAM: what every signed-in user gets from
+// the form too, never which request holds it.
 // With ?change_of=ID of a role the caller may change, it previews a change
 // of that role: its own name is not taken, and it is no reuse of itself.
 func handleAPIPreview(st Store) echo.HandlerFunc {
@@ -100,6 +101,11 @@ func handleAPIPreview(st Store) echo.HandlerFunc {
 		}
 		if taken {
 			pv.NameTaken = NameTaken(st.Settings(), b.Account)
+		} else if changeOf == 0 {
+			// A change keeps the name its role has in IAM.
+			if pv.NameTaken, err = st.IAMNameTaken(ctx, b.Account, b.Name); err != nil {
+				return err
+			}
 		}
 		return c.JSON(http.StatusOK, pv)
 	}
