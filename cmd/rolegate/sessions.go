@@ -17,9 +17,7 @@ func cmdSessions(ctx context.Context, c cli) error {
 	var user string
 	return runSubcommand(ctx, c, "sessions", "Usage: rolegate sessions list|end [flags]\n\n"+
 		"  list [--user NAME]   the signed-in browser sessions\n"+
-		"  end  --user NAME     sign every browser of NAME out, on every instance, at once\n\n"+
-		"Each takes --database-url [DATABASE_URL]; without it, the database of a running `rolegate dev`\n"+
-		"with the same --data-dir [ROLEGATE_DATA_DIR].\n", []subcommand{
+		"  end  --user NAME     sign every browser of NAME out, on every instance, at once\n", []subcommand{
 		{name: "list", flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&user, "user", "", "only this user's sessions")
 		}, run: func(db *store.DB, _ []string) error {

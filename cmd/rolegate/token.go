@@ -42,8 +42,7 @@ func cmdToken(ctx context.Context, c cli) error {
 		"  create --user NAME [--role requester|approver|admin]... [--group G]... [--expires 90d|12h|never] [--description TEXT]\n"+
 		"         prints the token alone on the last line; it is shown only once\n"+
 		"  list   [--user NAME]\n"+
-		"  revoke ID\n\nEach takes --database-url [DATABASE_URL]; without it, the database of a running `rolegate dev`\n"+
-		"with the same --data-dir [ROLEGATE_DATA_DIR].\n", []subcommand{
+		"  revoke ID\n", []subcommand{
 		{name: "create", flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&user, "user", "", "the user the token acts as (required)")
 			fs.Var(&roles, "role", "a role of the user: requester, approver or admin (repeatable; default requester)")

@@ -70,10 +70,15 @@ type subcommand struct {
 	run     func(db *store.DB, args []string) error
 }
 
+// subcommandDBUsage ends the usage of every command runSubcommand runs:
+// each of its verbs takes the database flag runSubcommand registers.
+const subcommandDBUsage = "Each takes --database-url [DATABASE_URL]; without it, the database of a running `rolegate dev`\n" +
+	"with the same --data-dir [ROLEGATE_DATA_DIR].\n"
+
 // runSubcommand runs the verb named by the first argument: with none (or
-// help) it prints usage to stdout; otherwise it parses the verb's flags
-// and --database-url, opens a database whose schema this binary knows and
-// runs the verb. It returns flag.ErrHelp for help, an error naming the
+// help) it prints usage (the verbs), then subcommandDBUsage, to stdout;
+// otherwise it parses the verb's flags and --database-url, opens a
+// database whose schema this binary knows and runs the verb. It returns flag.ErrHelp for help, an error naming the
 // verbs for a missing or unknown one, or the verb's error.
 func runSubcommand(ctx context.Context, c cli, name, usage string, subs []subcommand) error {
 	names := make([]string, len(subs))
@@ -81,7 +86,7 @@ func runSubcommand(ctx context.Context, c cli, name, usage string, subs []subcom
 		names[i] = s.name
 	}
 	if len(c.args) == 0 || c.args[0] == "-h" || c.args[0] == "--help" || c.args[0] == "help" {
-		fmt.Fprint(c.stdout, usage)
+		fmt.Fprint(c.stdout, usage+"\n"+subcommandDBUsage)
 		if len(c.args) == 0 {
 			return fmt.Errorf("%s: say %s", name, orList(names))
 		}
