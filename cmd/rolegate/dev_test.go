@@ -33,6 +33,15 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
+// needPostgresBinaries fails the test when the PostgreSQL server
+// binaries that `rolegate dev` runs cannot be found.
+func needPostgresBinaries(t *testing.T) {
+	t.Helper()
+	if _, err := pglocal.FindBinaries(nil, nil); err != nil {
+		t.Fatalf("this test needs the PostgreSQL server binaries: %v", err)
+	}
+}
+
 // openTempDir is a new directory under the system's temporary directory
 // that other users (the postgres user, when the tests run as root) may
 // pass through, removed when the test ends. t.TempDir's parent is 0700.
@@ -117,9 +126,7 @@ func (d *devProcess) stop() {
 // /readyz, stops cleanly on SIGINT, and comes back with the data kept.
 func TestDevKeepsDataAcrossRestarts(t *testing.T) {
 	t.Parallel()
-	if _, err := pglocal.FindBinaries(nil, nil); err != nil {
-		t.Fatalf("this test needs the PostgreSQL server binaries: %v", err)
-	}
+	needPostgresBinaries(t)
 	bin := buildBinary(t)
 	dataDir := openTempDir(t, "rolegate-dev-test-")
 	start := func() (string, func()) {
@@ -226,9 +233,7 @@ func TestDevMakesDataDirectoriesItsUsersCanEnter(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test covers running as root; run the tests as root (TestDevAsOrdinaryUser covers the rest)")
 	}
-	if _, err := pglocal.FindBinaries(nil, nil); err != nil {
-		t.Fatalf("this test needs the PostgreSQL server binaries: %v", err)
-	}
+	needPostgresBinaries(t)
 	pgUser, err := user.Lookup("postgres")
 	if err != nil {
 		t.Fatal(err)
@@ -283,9 +288,7 @@ func TestDevMakesDataDirectoriesItsUsersCanEnter(t *testing.T) {
 // HOME: everything is that user's alone and the server runs as that user.
 func TestDevAsOrdinaryUser(t *testing.T) {
 	t.Parallel()
-	if _, err := pglocal.FindBinaries(nil, nil); err != nil {
-		t.Fatalf("this test needs the PostgreSQL server binaries: %v", err)
-	}
+	needPostgresBinaries(t)
 	var cred *syscall.Credential
 	uid := uint32(os.Geteuid())
 	home := openTempDir(t, "rolegate-dev-home-")
@@ -362,9 +365,7 @@ func TestDevDataDirBelowAClosedDirectory(t *testing.T) {
 // server lost its database.
 func TestSecondDevWithTheSameDataDirLeavesTheFirstAlone(t *testing.T) {
 	t.Parallel()
-	if _, err := pglocal.FindBinaries(nil, nil); err != nil {
-		t.Fatalf("this test needs the PostgreSQL server binaries: %v", err)
-	}
+	needPostgresBinaries(t)
 	bin := buildBinary(t)
 	dataDir := openTempDir(t, "rolegate-dev-twice-")
 	env := []string{"HOME=" + dataDir}
@@ -412,9 +413,7 @@ func TestSecondDevWithTheSameDataDirLeavesTheFirstAlone(t *testing.T) {
 // socket.
 func TestDevWithItsOwnClusterURLStartsTheCluster(t *testing.T) {
 	t.Parallel()
-	if _, err := pglocal.FindBinaries(nil, nil); err != nil {
-		t.Fatalf("this test needs the PostgreSQL server binaries: %v", err)
-	}
+	needPostgresBinaries(t)
 	dataDir := openTempDir(t, "rolegate-dev-own-url-")
 	own := pglocal.SocketURL(filepath.Join(dataDir, "postgres"), devDatabase)
 	d := startDev(t, buildBinary(t), []string{"HOME=" + dataDir, "DATABASE_URL=" + own}, nil, "--data-dir", dataDir)
