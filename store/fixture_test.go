@@ -46,6 +46,21 @@ func setupEmpty(t *testing.T) (*store.DB, context.Context) {
 	return storetest.Open(t, storetest.EmptyURL(t), store.Options{}), ctxT(t)
 }
 
+// setupTurkish marks the test parallel and returns a store on a migrated
+// database whose collation is Turkish (ICU tr-TR: lower('I') is 'ı'), for
+// what must not fold case by the collation, and a context that ends with
+// the test.
+func setupTurkish(t *testing.T) (*store.DB, context.Context) {
+	t.Helper()
+	t.Parallel()
+	ctx := ctxT(t)
+	db := storetest.Open(t, storetest.ICUURL(t, "tr-TR"), store.Options{})
+	if _, err := db.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	return db, ctx
+}
+
 // newFixture is a fixture of its own, for a test that needs a second store.
 func newFixture(t *testing.T, opts store.Options) fixture {
 	t.Helper()

@@ -5,9 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/store/storetest"
 )
 
 // TestSearchForARareWordBesideCommonOnes: among 300 roles named
@@ -59,12 +56,7 @@ func TestSearchForARareWordBesideCommonOnes(t *testing.T) {
 // asked of the index keeps the case it was typed in, so the search finds
 // what the column-by-column search finds.
 func TestRareWordSearchUnderATurkishCollation(t *testing.T) {
-	t.Parallel()
-	ctx := ctxT(t)
-	db := storetest.Open(t, storetest.ICUURL(t, "tr-TR"), store.Options{})
-	if _, err := db.Migrate(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	db, ctx := setupTurkish(t)
 	for i := range 300 {
 		in := newRequest(fmt.Sprintf("fleet-node-%d", i), "alice", read("fleet-logs"))
 		in.Justification = fmt.Sprintf("Node %d of the fleet reads its logs", i)

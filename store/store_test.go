@@ -385,12 +385,7 @@ func TestListDecidableBy(t *testing.T) {
 // one lower('I') is 'ı', and "DATA-I" and "data-i" would both be let in,
 // for IAM to refuse the second role as someone else's.
 func TestRoleNameTakenCaseInsensitivelyUnderATurkishCollation(t *testing.T) {
-	t.Parallel()
-	ctx := ctxT(t)
-	db := storetest.Open(t, storetest.ICUURL(t, "tr-TR"), store.Options{})
-	if _, err := db.Migrate(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	db, ctx := setupTurkish(t)
 	mustCreate(t, db, newRequest("DATA-INGEST", "alice"))
 	if taken, err := db.RoleNameTaken(ctx, "", "data-ingest", 0); err != nil || !taken {
 		t.Errorf("RoleNameTaken(data-ingest) = %t, %v; want taken", taken, err)
@@ -406,12 +401,7 @@ func TestRoleNameTakenCaseInsensitivelyUnderATurkishCollation(t *testing.T) {
 // cannot build its index then; it fails saying which requests clash and
 // what to do, not just that an index could not be built.
 func TestRoleNameMigrationNamesTheRequestsThatClash(t *testing.T) {
-	t.Parallel()
-	ctx := ctxT(t)
-	db := storetest.Open(t, storetest.ICUURL(t, "tr-TR"), store.Options{})
-	if _, err := db.Migrate(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	db, ctx := setupTurkish(t)
 	// Back to before migration 19, whose index folds by the collation.
 	for {
 		status, err := db.MigrationStatus(ctx)
