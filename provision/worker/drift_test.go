@@ -214,10 +214,7 @@ func TestDriftCheckRecordsAForeignRoleAndGoesOn(t *testing.T) {
 		if err != nil {
 			t.Fatalf("repair %t: CheckDrift: %v", repair, err)
 		}
-		byID := map[int64]worker.DriftResult{}
-		for _, f := range found {
-			byID[f.RequestID] = f
-		}
+		byID := driftByID(found)
 		if f, ok := byID[taken.ID]; !ok || f.Repaired || len(f.Changes) != 1 || !strings.Contains(f.Changes[0], "not created by rolegate") {
 			t.Errorf("repair %t: the foreign role's drift = %+v, %t; want it recorded, not repaired", repair, f, ok)
 		}
@@ -270,19 +267,7 @@ func TestDriftRepairRefusedForOneRoleGoesOn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CheckDrift: %v", err)
 	}
-	byID := map[int64]worker.DriftResult{}
-	for _, f := range found {
-		byID[f.RequestID] = f
-	}
-	if f, ok := byID[lost.ID]; !ok || f.Repaired || !strings.Contains(strings.Join(f.Changes, "\n"), "NoSuchEntity") {
-		t.Errorf("the role whose repair IAM refused: %+v, %t; want its drift recorded with IAM's reason, not repaired", f, ok)
-	}
-	if f, ok := byID[other.ID]; !ok || !f.Repaired {
-		t.Errorf("the other role: %+v, %t; want it repaired", f, ok)
-	}
-	if got, _ := e.db.GetRequest(ctx, lost.ID); !got.Drifted {
-		t.Error("the request whose repair IAM refused is not marked drifted")
-	}
+	e.wantRepairRefused(ctx, found, lost.ID, other.ID, "NoSuchEntity")
 }
 
 // A role the bulk read cannot answer for (deleted by hand, so absent from
@@ -335,10 +320,6 @@ func TestDriftRepairDeniedForOneRoleGoesOn(t *testing.T) {
 			}
 			e.iam.FailNth("UpdateRole", 1, tt.code) // the first role's repair
 			found, err := worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, true)
-			byID := map[int64]worker.DriftResult{}
-			for _, f := range found {
-				byID[f.RequestID] = f
-			}
 			if tt.accountFail {
 				if err == nil || !strings.Contains(err.Error(), tt.code) {
 					t.Fatalf("CheckDrift: %v, want the account's error naming %s", err, tt.code)
@@ -355,19 +336,38 @@ func TestDriftRepairDeniedForOneRoleGoesOn(t *testing.T) {
 			if err != nil {
 				t.Fatalf("CheckDrift: %v", err)
 			}
-			if f, ok := byID[denied.ID]; !ok || f.Repaired || !strings.Contains(strings.Join(f.Changes, "\n"), "repair refused: iam UpdateRole: AccessDenied") {
-				t.Errorf("the role whose repair IAM denied: %+v, %t; want its drift recorded with IAM's reason, not repaired", f, ok)
-			}
-			if f, ok := byID[other.ID]; !ok || !f.Repaired {
-				t.Errorf("the other role: %+v, %t; want it repaired", f, ok)
-			}
-			if got, _ := e.db.GetRequest(ctx, denied.ID); !got.Drifted {
-				t.Error("the request whose repair IAM denied is not marked drifted")
-			}
+			e.wantRepairRefused(ctx, found, denied.ID, other.ID, "repair refused: iam UpdateRole: AccessDenied")
 			role, err := e.api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("repaired-anyway")})
 			if err != nil || aws.ToString(role.Role.Description) != "test role" {
 				t.Errorf("the other role is %+v (%v), want its plan's description back", role, err)
 			}
 		})
+	}
+}
+
+// driftByID is a drift check's results by request ID.
+func driftByID(found []worker.DriftResult) map[int64]worker.DriftResult {
+	byID := make(map[int64]worker.DriftResult, len(found))
+	for _, f := range found {
+		byID[f.RequestID] = f
+	}
+	return byID
+}
+
+// wantRepairRefused checks the results of a drift check with repair in
+// which IAM refused one role's repair: that role's drift is recorded with
+// IAM's reason (found in its changes), not repaired, and its request is
+// marked drifted; the other role is repaired all the same.
+func (e *env) wantRepairRefused(ctx context.Context, found []worker.DriftResult, refused, other int64, reason string) {
+	e.t.Helper()
+	byID := driftByID(found)
+	if f, ok := byID[refused]; !ok || f.Repaired || !strings.Contains(strings.Join(f.Changes, "\n"), reason) {
+		e.t.Errorf("the role whose repair IAM refused: %+v, %t; want its drift recorded with IAM's reason (%s), not repaired", f, ok, reason)
+	}
+	if f, ok := byID[other]; !ok || !f.Repaired {
+		e.t.Errorf("the other role: %+v, %t; want it repaired", f, ok)
+	}
+	if got, err := e.db.GetRequest(ctx, refused); err != nil || !got.Drifted {
+		e.t.Errorf("the request whose repair IAM refused is not marked drifted (%v)", err)
 	}
 }
