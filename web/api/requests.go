@@ -190,24 +190,36 @@ func apiMayView(st Store, actor store.Actor, r store.Request) error {
 	return nil
 }
 
+// readDecisionBody reads the body of an approval (approve) or a
+// rejection. It returns a *provision.ValidationError naming the field for
+// a comment the store would refuse, a negative version, or an expiry on a
+// rejection, and decodeJSON's error for a body that is not one.
+func readDecisionBody(c echo.Context, approve bool) (decisionBody, error) {
+	var b decisionBody
+	if err := decodeJSON(c, &b, true); err != nil {
+		return b, err
+	}
+	if p := store.DecisionCommentFault("comment", b.Comment); p != "" {
+		return b, &provision.ValidationError{Problems: []provision.FieldError{{Field: "comment", Message: p}}}
+	}
+	if b.Version < 0 {
+		return b, &provision.ValidationError{Problems: []provision.FieldError{{Field: "version", Message: fmt.Sprintf("must be a version number of the request (1, 2, ...); %d is not", b.Version)}}}
+	}
+	if !approve && b.ExpiresAt.t != nil {
+		return b, &provision.ValidationError{Problems: []provision.FieldError{{Field: "expires_at", Message: "only an approval may shorten the expiry"}}}
+	}
+	return b, nil
+}
+
 func handleAPIDecide(st Store, approve bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := pathID(c, "id")
 		if err != nil {
 			return err
 		}
-		var b decisionBody
-		if err := decodeJSON(c, &b, true); err != nil {
+		b, err := readDecisionBody(c, approve)
+		if err != nil {
 			return err
-		}
-		if p := store.DecisionCommentFault("comment", b.Comment); p != "" {
-			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "comment", Message: p}}}
-		}
-		if b.Version < 0 {
-			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "version", Message: fmt.Sprintf("must be a version number of the request (1, 2, ...); %d is not", b.Version)}}}
-		}
-		if !approve && b.ExpiresAt.t != nil {
-			return &provision.ValidationError{Problems: []provision.FieldError{{Field: "expires_at", Message: "only an approval may shorten the expiry"}}}
 		}
 		ctx := c.Request().Context()
 		version := b.Version
