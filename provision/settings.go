@@ -243,13 +243,14 @@ func (p *problems) err() error {
 
 // Keeping returns the settings that plan the role named name in account
 // (its spec's name and account) under the name and path IAM holds it by,
-// roleARN: a role that went live keeps them when --name-prefix (or the
-// account's name_prefix) or --role-path change later, since IAM can
-// neither rename a role nor move it. Planned with the new ones, a change
-// or a drift repair would create a second role beside it and a
-// revocation would find nothing to remove. It returns s unchanged for an
-// empty roleARN (nothing went live) or one whose name does not end with
-// name.
+// roleARN (that of a live role, or the one planned before the first IAM
+// write of its provisioning): the role keeps them when --name-prefix (or
+// the account's name_prefix) or --role-path change later, since IAM can
+// neither rename a role nor move it. Planned with the new ones, a change,
+// a drift repair or a retry would create a second role beside it and a
+// revocation would find nothing to remove. Only the path and the name of
+// roleARN count, not its account. It returns s unchanged for an empty
+// roleARN (nothing fixed yet) or one whose name does not end with name.
 func (s Settings) Keeping(account, name, roleARN string) Settings {
 	path, full, ok := splitRoleARN(roleARN)
 	if !ok {

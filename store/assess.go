@@ -37,8 +37,8 @@ func (a Assessment) HasRisk(code string) bool {
 // wordsPlan is the plan of spec for its words and flags, with expiry (the
 // expiry in force or asked for; nil: never) as its ExpiresAt. The expiry
 // is left out of planning (as PlanOf does): a live version's may be past.
-// A role that went live as roleARN is planned under the name and path it
-// has there, as PlanOf plans it.
+// A role kept as roleARN (Request.KeptRoleARN) is planned under the name
+// and path it has there, as PlanOf plans it.
 func (db *DB) wordsPlan(id int64, roleARN string, spec provision.RoleSpec, expiry *time.Time) (provision.Plan, error) {
 	spec.ExpiresAt = nil
 	set := db.settings.Keeping(spec.Account, spec.Name, roleARN)
@@ -137,7 +137,7 @@ func (db *DB) Assess(ctx context.Context, viewer Actor, rs []Request) (map[int64
 	}
 	out := make(map[int64]Assessment, len(rs))
 	for _, r := range rs {
-		p, err := db.wordsPlan(r.ID, r.RoleARN, r.Spec, shownExpiry(r))
+		p, err := db.wordsPlan(r.ID, r.KeptRoleARN(), r.Spec, shownExpiry(r))
 		if err != nil {
 			continue
 		}

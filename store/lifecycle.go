@@ -60,11 +60,13 @@ func workOf(r Request, versions []Version, version int) (Work, error) {
 
 // BeginProvisioning marks version of request id as provisioning and
 // returns what to build. A job that runs again after a crash finds the
-// request still provisioning and resumes. It returns ErrConflict when the
-// request has moved on (cancelled, a newer version, revoked): the job is
-// stale and does nothing; and ErrRepairRunning while a drift repair of the
-// request that began before the version was approved is writing (Repair):
-// the job waits for it, so the repair does not undo what the job writes.
+// request still provisioning and resumes. The first to begin fixes the
+// name and path of the request's role in IAM (fixRoleName). It returns
+// ErrConflict when the request has moved on (cancelled, a newer version,
+// revoked): the job is stale and does nothing; and ErrRepairRunning while
+// a drift repair of the request that began before the version was
+// approved is writing (Repair): the job waits for it, so the repair does
+// not undo what the job writes.
 func (db *DB) BeginProvisioning(ctx context.Context, id int64, version int) (w Work, err error) {
 	now := db.now().UTC()
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
@@ -94,9 +96,38 @@ func (db *DB) BeginProvisioning(ctx context.Context, id int64, version int) (w W
 		}
 		// The reads go after the events, in the same round trip.
 		queueWork(b, id, version, &w)
-		return db.sendEvents(ctx, tx, b, events, now)
+		if err := db.sendEvents(ctx, tx, b, events, now); err != nil {
+			return err
+		}
+		return db.fixRoleName(ctx, tx, &w)
 	})
 	return w, err
+}
+
+// fixRoleName records, in tx and with w's request locked, the role ARN of
+// w's plan under today's settings when nothing fixes its name and path
+// yet (no live role, none planned before): the first provisioning of the
+// request, before any IAM write. Every later plan of the request keeps
+// that name and path (PlanOf), so a role created by an attempt that did
+// not finish is the one a retry after a change of the name prefix or
+// role path completes, and the one a revocation removes. A plan that
+// fails is not recorded: the worker fails the request on the same error
+// without writing to IAM, and a retry records then.
+func (db *DB) fixRoleName(ctx context.Context, tx pgx.Tx, w *Work) error {
+	if w.Request.KeptRoleARN() != "" {
+		return nil
+	}
+	plan, err := PlanOf(*w, db.settings)
+	if err != nil {
+		return nil
+	}
+	arn := plan.RoleARN()
+	if _, err := tx.Exec(ctx, `UPDATE requests SET planned_role_arn = $2
+		WHERE id = $1 AND role_arn IS NULL AND planned_role_arn IS NULL`, w.Request.ID, arn); err != nil {
+		return interpret(err)
+	}
+	w.Request.PlannedRoleARN = arn
+	return nil
 }
 
 // queueWork queues on b the reads of version of request id, and sets *w

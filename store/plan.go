@@ -47,14 +47,15 @@ func WorkOf(r Request, v Version) Work {
 // approval time enter the plan only once the version is approved (before,
 // the header says it is not). The expiry is not part of the plan: it
 // counts from activation and rolegate's expiry job enforces it. A role
-// that went live is planned under the name and path it has in IAM
-// (provision.Settings.Keeping), whatever the name prefix and role path
-// are now. It returns the validator's *provision.ValidationError when the
+// that went live, or whose provisioning began, is planned under the name
+// and path it has (or was first planned with) in IAM (Request.KeptRoleARN,
+// provision.Settings.Keeping), whatever the name prefix and role path are
+// now. It returns the validator's *provision.ValidationError when the
 // spec no longer passes the guardrails of set.
 func PlanOf(w Work, set provision.Settings) (provision.Plan, error) {
 	spec := w.Spec
 	spec.ExpiresAt = nil
-	set = set.Keeping(spec.Account, spec.Name, w.Request.RoleARN)
+	set = set.Keeping(spec.Account, spec.Name, w.Request.KeptRoleARN())
 	meta := provision.PlanMeta{RequestID: strconv.FormatInt(w.Request.ID, 10), Requester: w.Request.Requester}
 	if !w.ApprovedAt.IsZero() {
 		meta.Approvers = w.Approvers

@@ -54,6 +54,10 @@ type Request struct {
 	Justification      string
 	RoleARN            string
 	InstanceProfileARN string
+	// PlannedRoleARN is the role ARN planned when the worker first began
+	// provisioning the request, before its first IAM write ("" before
+	// that): the role keeps its path and name (see KeptRoleARN).
+	PlannedRoleARN string
 	// LiveVersion is the version provisioned in IAM; 0 before the first.
 	LiveVersion int
 	// ExpiresAt is when the live role will be revoked (the expiry in
@@ -77,6 +81,19 @@ type Request struct {
 	UpdatedAt   time.Time
 }
 
+// KeptRoleARN is the ARN whose path and name r's role keeps in IAM,
+// whatever the name prefix and role path are now: the live role's
+// (RoleARN), or else the one planned when its provisioning first began
+// (PlannedRoleARN), which a role created by an attempt that did not
+// finish has. It is "" for a request whose provisioning never began: its
+// role is planned under the settings of the day.
+func (r Request) KeptRoleARN() string {
+	if r.RoleARN != "" {
+		return r.RoleARN
+	}
+	return r.PlannedRoleARN
+}
+
 // requestAndVersions reads request id and its versions, oldest first.
 func (db *DB) requestAndVersions(ctx context.Context, id int64) (Request, []Version, error) {
 	r, err := db.GetRequest(ctx, id)
@@ -95,7 +112,7 @@ func (db *DB) requestAndVersions(ctx context.Context, id int64) (Request, []Vers
 var requestColumns = `
 	r.id, r.requester, r.status, r.status_reason, r.version, r.account, r.role_name,
 	v.description, v.justification, v.max_session_duration, v.managed_policies, v.expires_at, v.keeps_expiry,
-	coalesce(r.role_arn, ''), coalesce(r.instance_profile_arn, ''), coalesce(r.live_version, 0),
+	coalesce(r.role_arn, ''), coalesce(r.instance_profile_arn, ''), coalesce(r.planned_role_arn, ''), coalesce(r.live_version, 0),
 	r.expires_at, r.activated_at, r.drifted, r.created_at, r.updated_at,
 	` + scopesJSON("r.id", "r.version") + `,
 	(SELECT coalesce(array_agg(DISTINCT s.bucket ORDER BY s.bucket), '{}')
@@ -116,7 +133,7 @@ func scanRequest(row pgx.Row) (Request, error) {
 	)
 	err := row.Scan(&r.ID, &r.Requester, &r.Status, &r.StatusReason, &r.Version, &r.Spec.Account, &r.Spec.Name,
 		&r.Spec.Description, &r.Justification, &maxSession, &r.Spec.ManagedPolicies, &r.Spec.ExpiresAt, &r.KeepsExpiry,
-		&r.RoleARN, &r.InstanceProfileARN, &r.LiveVersion, &r.ExpiresAt, &r.ActivatedAt, &r.Drifted,
+		&r.RoleARN, &r.InstanceProfileARN, &r.PlannedRoleARN, &r.LiveVersion, &r.ExpiresAt, &r.ActivatedAt, &r.Drifted,
 		&r.CreatedAt, &r.UpdatedAt, &scopes, &r.LiveBuckets, &decisions)
 	if err != nil {
 		return Request{}, interpret(err)

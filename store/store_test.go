@@ -402,6 +402,10 @@ func TestRoleNameTakenCaseInsensitivelyUnderATurkishCollation(t *testing.T) {
 // what to do, not just that an index could not be built.
 func TestRoleNameMigrationNamesTheRequestsThatClash(t *testing.T) {
 	db, ctx := setupTurkish(t)
+	// Created by today's store, on today's schema, which its statements
+	// need.
+	first := mustCreate(t, db, newRequest("DATA-I", "alice"))
+	second := mustCreate(t, db, newRequest("other-name", "bob"))
 	// Back to before migration 19, whose index folds by the collation.
 	for {
 		status, err := db.MigrationStatus(ctx)
@@ -415,8 +419,6 @@ func TestRoleNameMigrationNamesTheRequestsThatClash(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	first := mustCreate(t, db, newRequest("DATA-I", "alice"))
-	second := mustCreate(t, db, newRequest("other-name", "bob"))
 	// What the index of before let in under this collation.
 	if _, err := db.Pool().Exec(ctx, `UPDATE requests SET role_name = 'data-i' WHERE id = $1`, second.ID); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -80,4 +81,46 @@ func TestNewRoleNamedInIAMAsALiveRoleOfAnEarlierPrefix(t *testing.T) {
 	if p := created.problem(t); len(p.Errors) != 1 || p.Errors[0].Field != "name" || p.Errors[0].Message != says {
 		t.Errorf("API create of x: %s, want %q at name", created.body, says)
 	}
+}
+
+// A request whose provisioning began under an earlier name prefix and role
+// path, and failed, shows the role ARN it will have, and its Terraform,
+// under the name and path it began with: a retry completes that role.
+func TestFailedPageKeepsTheNameItsProvisioningBeganWith(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	db := storetest.Open(t, dbURL, store.Options{})
+	ctx := uiCtx(t)
+	r := uiCreate(t, db, uiNewReq("begun", "alice"))
+	if _, err := db.Decide(ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, r.ID, r.Version, store.Decision{Approve: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.BeginProvisioning(ctx, r.ID, r.Version); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FailProvisioning(ctx, r.ID, r.Version, "IAM refused part-way"); err != nil {
+		t.Fatal(err)
+	}
+	set := provision.DefaultSettings()
+	set.NamePrefix, set.RolePath = "team-", "/moved/"
+	renamed := storetest.Open(t, dbURL, store.Options{Settings: &set})
+	f := uiServe(t, renamed, uiProxyIdentity())
+	page := f.client("bob", "approvers").get(fmt.Sprintf("/requests/%d", r.ID))
+	if got, want := codeText(t, page, "planned-arn"), "arn:aws:iam::*:role/rolegate/begun"; got != want {
+		t.Errorf("planned ARN = %q, want %q", got, want)
+	}
+	pageLacks(t, page, "team-begun", "/moved/")
+}
+
+// codeText is the text of the element of id on page, without its tags and
+// white space (an ARN is shown in parts that may break).
+func codeText(t *testing.T, page uiResponse, id string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(page.body, `id="`+id+`"`)
+	if !ok {
+		t.Fatalf("page lacks #%s:\n%s", id, pageExcerpt(page.body))
+	}
+	_, rest, _ = strings.Cut(rest, ">")
+	rest, _, _ = strings.Cut(rest, "</code>")
+	return strings.Join(strings.Fields(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(rest, "")), "")
 }

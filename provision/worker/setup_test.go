@@ -42,6 +42,8 @@ type env struct {
 	cfg  worker.Config
 	w    *worker.Worker
 	opts store.Options
+	// dbURL is the test's database, for reopen.
+	dbURL string
 }
 
 func setup(t *testing.T, mod func(*worker.Config, *store.Options)) *env {
@@ -61,9 +63,23 @@ func setup(t *testing.T, mod func(*worker.Config, *store.Options)) *env {
 	}
 	e.opts.Settings = &e.cfg.Settings
 	e.opts.JobAttempts = e.cfg.MaxAttempts
-	e.db = storetest.Open(t, storetest.URL(t), e.opts)
+	e.dbURL = storetest.URL(t)
+	e.db = storetest.Open(t, e.dbURL, e.opts)
 	e.start()
 	return e
+}
+
+// reopen restarts rolegate with other provisioning settings, as with other
+// flags: it stops the worker, lets change change the settings, opens the
+// store on the same database with them and starts the worker on it.
+func (e *env) reopen(change func(*provision.Settings)) {
+	e.t.Helper()
+	e.stop()
+	change(&e.cfg.Settings)
+	set := e.cfg.Settings
+	e.opts.Settings = &set
+	e.db = storetest.Open(e.t, e.dbURL, e.opts)
+	e.start()
 }
 
 // fastReconciler is a reconciler on the IAM endpoint at url that polls
