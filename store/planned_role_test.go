@@ -123,3 +123,31 @@ func TestBegunRoleNameFixedOnceByRacingWorkers(t *testing.T) {
 		t.Errorf("the workers planned %q and %q; stored %q", fixed[0], fixed[1], stored)
 	}
 }
+
+// TestNewRoleNamedInIAMAsABegunRoleOfAnotherPrefix: the name fixed for a
+// role whose provisioning began under an earlier name prefix (it may have
+// been created in IAM, and a retry completes it under that name) is taken
+// for a new request as a live role's is.
+func TestNewRoleNamedInIAMAsABegunRoleOfAnotherPrefix(t *testing.T) {
+	t.Parallel()
+	url := storetest.URL(t)
+	ctx := ctxT(t)
+	plain := storetest.Open(t, url, store.Options{})
+	beginAndFail(t, plain, approve(t, plain, bob, mustCreate(t, plain, newRequest("team-x", "alice"))))
+	approve(t, plain, bob, mustCreate(t, plain, newRequest("team-y", "alice"))) // not begun: it will be team-team-y
+
+	set := provision.DefaultSettings()
+	set.NamePrefix = "team-"
+	team := storetest.Open(t, url, store.Options{Settings: &set})
+	const want = `with the name prefix "team-" this role would be named "team-x" in IAM, the name of a live role created under an earlier name prefix; choose another name`
+	if got := nameProblem(t, team, newRequest("x", "mallory")); got != want {
+		t.Errorf("new request x under the prefix team-: %q, want %q", got, want)
+	}
+	if got, err := team.IAMNameTaken(ctx, "", "x"); err != nil || got != want {
+		t.Errorf("IAMNameTaken(x) = %q, %v; want %q", got, err, want)
+	}
+	if got, err := team.IAMNameTaken(ctx, "", "y"); err != nil || got != "" {
+		t.Errorf("IAMNameTaken(y) = %q, %v; want it free", got, err)
+	}
+	mustCreate(t, team, newRequest("y", "mallory"))
+}

@@ -35,8 +35,8 @@ type Created struct {
 // pending request, its first version, its scopes and the "submitted" audit
 // event in one transaction, with one statement. It returns what it wrote,
 // so callers need not read it back. It returns a *provision.ValidationError
-// listing every problem (among them a name that is, in IAM, a live role's
-// created under an earlier name prefix: see insertRequest), ErrConflict
+// listing every problem (among them a name that is, in IAM, a role's
+// created or begun under an earlier name prefix: see insertRequest), ErrConflict
 // when a live request already holds the role name (IAM names are unique
 // case-insensitively) and ErrInvalid when the database refuses a value.
 func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error) {
@@ -110,20 +110,21 @@ func (db *DB) writeNewRequest(ctx context.Context, w *newRequestWrite) (recovere
 // submitted event and the idempotency key's link in one statement:
 // data-modifying CTEs run as one statement, one round trip, atomic on its
 // own; foreign keys are checked at its end. It writes nothing, and returns
-// the problem at "name", when the role's name in IAM is a live role's of
-// another role name (iamNameTakenSQL): created under an earlier name
-// prefix, it keeps its name, and provisioning would find the name someone
-// else's role.
+// the problem at "name", when the role's name in IAM is one that a request
+// of another role name keeps (iamNameTakenSQL): its live role's, or the
+// one fixed when its provisioning began, under an earlier name prefix; it
+// keeps that name, and provisioning would find the name someone else's
+// role.
 //
 // Two requests racing: the unique index of role names lets only one of
-// two requests of one role name in, whatever their case. The IAM name of a
-// live role created under another prefix has no index: the check sees the
-// roles live when the statement began. A role that goes live meanwhile
-// under another prefix than this request's is one provisioned by a
-// rolegate that still runs with the old prefix (while the setting changes
-// across instances); so rare a race is left to provisioning, which refuses
-// to touch a role of another request and fails the later one with that
-// error, as every clash did before this check.
+// two requests of one role name in, whatever their case. The IAM name kept
+// under another prefix has no index: the check sees the names kept when
+// the statement began. A name fixed meanwhile under another prefix than
+// this request's is one planned by a rolegate that still runs with the old
+// prefix (while the setting changes across instances); so rare a race is
+// left to provisioning, which refuses to touch a role of another request
+// and fails the later one with that error, as every clash did before this
+// check.
 func (db *DB) insertRequest(ctx context.Context, q querier, w *newRequestWrite) error {
 	var keyUser, keyName *string // no key: the UPDATE matches nothing
 	if k := w.in.Idempotency; k != nil {
