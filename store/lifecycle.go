@@ -106,13 +106,16 @@ func (db *DB) BeginProvisioning(ctx context.Context, id int64, version int) (w W
 
 // fixRoleName records, in tx and with w's request locked, the role ARN of
 // w's plan under today's settings when nothing fixes its name and path
-// yet (no live role, none planned before): the first provisioning of the
-// request, before any IAM write. Every later plan of the request keeps
-// that name and path (PlanOf), so a role created by an attempt that did
-// not finish is the one a retry after a change of the name prefix or
-// role path completes, and the one a revocation removes. A plan that
-// fails is not recorded: the worker fails the request on the same error
-// without writing to IAM, and a retry records then.
+// yet (no live role, none planned before): when the request is approved
+// (the name its approvers saw), else (a request approved before names
+// were recorded then) at its first provisioning, before any IAM write.
+// Every later plan of the request keeps that name and path (PlanOf), so
+// an approved role is created under the name it was approved with, a
+// role created by an attempt that did not finish is the one a retry
+// after a change of the name prefix or role path completes, and the one
+// a revocation removes. A plan that fails is not recorded: the worker
+// fails the request on the same error without writing to IAM, and a
+// retry records then.
 func (db *DB) fixRoleName(ctx context.Context, tx pgx.Tx, w *Work) error {
 	if w.Request.KeptRoleARN() != "" {
 		return nil

@@ -35,8 +35,9 @@ func beginAndFail(t *testing.T, db *store.DB, r store.Request) string {
 // fixes the role's name and path in IAM (before any IAM write); a request
 // that failed after it is planned under them by every later plan, under
 // any name prefix and role path: the retry's, the page's, the revocation's,
-// and it goes live under them. One whose provisioning has not begun when
-// the settings change gets the new ones.
+// and it goes live under them. So does one approved, and not begun, when
+// the settings change: it is created under the name its approvers saw.
+// One approved after the change gets the new ones.
 func TestBegunRoleKeepsItsNameUnderANewPrefix(t *testing.T) {
 	t.Parallel()
 	url := storetest.URL(t)
@@ -44,6 +45,7 @@ func TestBegunRoleKeepsItsNameUnderANewPrefix(t *testing.T) {
 	plain := storetest.Open(t, url, store.Options{})
 	r := approve(t, plain, bob, mustCreate(t, plain, newRequest("begun", "alice")))
 	notBegun := approve(t, plain, bob, mustCreate(t, plain, newRequest("not-begun", "alice")))
+	pending := mustCreate(t, plain, newRequest("pending", "alice"))
 	const want = "arn:aws:iam::*:role/rolegate/begun"
 	if got := beginAndFail(t, plain, r); got != want {
 		t.Fatalf("BeginProvisioning fixed %q, want %q", got, want)
@@ -84,8 +86,13 @@ func TestBegunRoleKeepsItsNameUnderANewPrefix(t *testing.T) {
 	}
 
 	storetest.Provision(t, team, notBegun.ID, notBegun.Version)
-	if got := mustGet(t, team, notBegun.ID); got.RoleARN != "arn:aws:iam::*:role/moved/team-not-begun" {
-		t.Errorf("a request not begun before the change went live as %q, want it under the new settings", got.RoleARN)
+	if got := mustGet(t, team, notBegun.ID); got.RoleARN != "arn:aws:iam::*:role/rolegate/not-begun" {
+		t.Errorf("a request approved, not begun, before the change went live as %q, want it under the name it was approved with", got.RoleARN)
+	}
+	pending = approve(t, team, bob, pending)
+	storetest.Provision(t, team, pending.ID, pending.Version)
+	if got := mustGet(t, team, pending.ID); got.RoleARN != "arn:aws:iam::*:role/moved/team-pending" {
+		t.Errorf("a request approved after the change went live as %q, want it under the new settings", got.RoleARN)
 	}
 }
 
@@ -125,29 +132,34 @@ func TestBegunRoleNameFixedOnceByRacingWorkers(t *testing.T) {
 }
 
 // TestNewRoleNamedInIAMAsABegunRoleOfAnotherPrefix: the name fixed for a
-// role whose provisioning began under an earlier name prefix (it may have
-// been created in IAM, and a retry completes it under that name) is taken
-// for a new request as a live role's is.
+// role approved, or whose provisioning began, under an earlier name
+// prefix (it may have been created in IAM, and a retry completes it under
+// that name) is taken for a new request as a live role's is; a pending
+// request's is not fixed yet.
 func TestNewRoleNamedInIAMAsABegunRoleOfAnotherPrefix(t *testing.T) {
 	t.Parallel()
 	url := storetest.URL(t)
 	ctx := ctxT(t)
 	plain := storetest.Open(t, url, store.Options{})
 	beginAndFail(t, plain, approve(t, plain, bob, mustCreate(t, plain, newRequest("team-x", "alice"))))
-	approve(t, plain, bob, mustCreate(t, plain, newRequest("team-y", "alice"))) // not begun: it will be team-team-y
+	approve(t, plain, bob, mustCreate(t, plain, newRequest("team-y", "alice"))) // approved: it keeps team-y
+	mustCreate(t, plain, newRequest("team-z", "alice"))                         // pending: it will be team-team-z
 
 	set := provision.DefaultSettings()
 	set.NamePrefix = "team-"
 	team := storetest.Open(t, url, store.Options{Settings: &set})
-	const want = `with the name prefix "team-" this role would be named "team-x" in IAM, the name of a live role created under an earlier name prefix; choose another name`
+	const want = `with the name prefix "team-" this role would be named "team-x" in IAM, the name of another request's role created under an earlier name prefix; choose another name`
 	if got := nameProblem(t, team, newRequest("x", "mallory")); got != want {
 		t.Errorf("new request x under the prefix team-: %q, want %q", got, want)
 	}
 	if got, err := team.IAMNameTaken(ctx, "", "x"); err != nil || got != want {
 		t.Errorf("IAMNameTaken(x) = %q, %v; want %q", got, err, want)
 	}
-	if got, err := team.IAMNameTaken(ctx, "", "y"); err != nil || got != "" {
-		t.Errorf("IAMNameTaken(y) = %q, %v; want it free", got, err)
+	if got, err := team.IAMNameTaken(ctx, "", "y"); err != nil || got == "" {
+		t.Errorf("IAMNameTaken(y) = %q, %v; want it taken by the approved team-y", got, err)
 	}
-	mustCreate(t, team, newRequest("y", "mallory"))
+	if got, err := team.IAMNameTaken(ctx, "", "z"); err != nil || got != "" {
+		t.Errorf("IAMNameTaken(z) = %q, %v; want it free", got, err)
+	}
+	mustCreate(t, team, newRequest("z", "mallory"))
 }

@@ -81,16 +81,17 @@ func iamNameArgs(account, name, iamName string) pgx.StrictNamedArgs {
 }
 
 // iamNameTaken is the problem at "name" of a new role named name in
-// account whose name in IAM, prefix and name, a live role created under an
-// earlier prefix has.
+// account whose name in IAM, prefix and name, another request's role
+// (live, approved or being provisioned) created under an earlier prefix
+// has.
 func (db *DB) iamNameTaken(account, prefix, name string) string {
 	where := ""
 	if len(db.settings.Accounts) > 1 {
 		where = " in account " + account
 	}
 	if prefix == "" {
-		return fmt.Sprintf("this role would be named %q in IAM, the name of a live role%s created under an earlier name prefix; choose another name", name, where)
+		return fmt.Sprintf("this role would be named %q in IAM, the name of another request's role%s created under an earlier name prefix; choose another name", name, where)
 	}
-	return fmt.Sprintf("with the name prefix %q this role would be named %q in IAM, the name of a live role%s created under an earlier name prefix; choose another name",
+	return fmt.Sprintf("with the name prefix %q this role would be named %q in IAM, the name of another request's role%s created under an earlier name prefix; choose another name",
 		prefix, prefix+name, where)
 }

@@ -60,7 +60,7 @@ func TestNewRoleNamedInIAMAsALiveRoleOfAnotherPrefix(t *testing.T) {
 	team := storetest.Open(t, url, store.Options{Settings: &set})
 	for _, name := range []string{"x", "X"} {
 		want := `with the name prefix "team-" this role would be named "team-` + name +
-			`" in IAM, the name of a live role created under an earlier name prefix; choose another name`
+			`" in IAM, the name of another request's role created under an earlier name prefix; choose another name`
 		if got := nameProblem(t, team, newRequest(name, "mallory")); got != want {
 			t.Errorf("new request %q under the prefix team-: %q, want %q", name, got, want)
 		}
@@ -80,7 +80,7 @@ func TestNewRoleNamedInIAMAsALiveRoleOfAnotherPrefix(t *testing.T) {
 	// And back: the role z goes live as team-z, which a request under no
 	// prefix may not be named.
 	live(t, team, "z")
-	want := `this role would be named "Team-Z" in IAM, the name of a live role created under an earlier name prefix; choose another name`
+	want := `this role would be named "Team-Z" in IAM, the name of another request's role created under an earlier name prefix; choose another name`
 	if got := nameProblem(t, plain, newRequest("Team-Z", "mallory")); got != want {
 		t.Errorf("new request Team-Z under no prefix: %q, want %q", got, want)
 	}
@@ -99,7 +99,7 @@ func TestIAMNameTakenPerAccount(t *testing.T) {
 	set.Accounts[0].NamePrefix = &prefix
 	set.Accounts[1].NamePrefix = &prefix
 	team := storetest.Open(t, url, store.Options{Settings: &set})
-	want := `with the name prefix "team-" this role would be named "team-x" in IAM, the name of a live role in account dev created under an earlier name prefix; choose another name`
+	want := `with the name prefix "team-" this role would be named "team-x" in IAM, the name of another request's role in account dev created under an earlier name prefix; choose another name`
 	if got := nameProblem(t, team, inAccount(newRequest("x", "mallory"), "dev")); got != want {
 		t.Errorf("x in dev: %q, want %q", got, want)
 	}

@@ -316,6 +316,12 @@ func (db *DB) approveIfComplete(ctx context.Context, tx pgx.Tx, r Request, now t
 	if err := setStatus(ctx, tx, r.ID, StatusPending, StatusApproved, "", now); err != nil {
 		return err
 	}
+	// The role is named in IAM as its approvers saw it planned: a change
+	// of the name prefix or role path before its provisioning begins does
+	// not rename it.
+	if err := db.fixRoleName(ctx, tx, &Work{Request: r, Spec: r.Spec}); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, `UPDATE request_versions SET approved_at = $3 WHERE request_id = $1 AND version = $2`,
 		r.ID, r.Version, now); err != nil {
 		return interpret(err)

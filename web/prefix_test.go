@@ -52,7 +52,7 @@ func TestNewRoleNamedInIAMAsALiveRoleOfAnEarlierPrefix(t *testing.T) {
 	set.NamePrefix = "team-"
 	renamed := storetest.Open(t, dbURL, store.Options{Settings: &set})
 	f := uiServe(t, renamed, uiProxyIdentity())
-	const says = `with the name prefix "team-" this role would be named "team-x" in IAM, the name of a live role created under an earlier name prefix; choose another name`
+	const says = `with the name prefix "team-" this role would be named "team-x" in IAM, the name of another request's role created under an earlier name prefix; choose another name`
 
 	erin := f.client("erin", "")
 	erin.get("/requests/new")

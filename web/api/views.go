@@ -177,8 +177,9 @@ type PreviewView struct {
 	// Reuse lists the caller's live roles that already grant all of it.
 	Reuse []ReuseView `json:"reuse"`
 	// NameTaken, when another pending or live request in the account
-	// holds the role name, or a live role created under an earlier name
-	// prefix has the new role's name in IAM, says so in the form's words;
+	// holds the role name, or another request's role (live, approved or
+	// being provisioned) created under an earlier name prefix has the new
+	// role's name in IAM, says so in the form's words;
 	// "" otherwise.
 	NameTaken string `json:"name_taken,omitempty"`
 }
