@@ -66,10 +66,34 @@ func CheckDrift(ctx context.Context, st Store, recs *provision.Reconcilers, set 
 		// confirmed by a read of its own before it is recorded.
 		report, err := rec.DryRunFrom(ctx, snap, plan)
 		if _, foreign := notOurs(err); err != nil && !foreign || err == nil && len(changes(report)) == 0 {
-			return report, err
+			return report, unreadable(err)
 		}
-		return rec.DryRun(ctx, plan)
+		report, err = rec.DryRun(ctx, plan)
+		return report, unreadable(err)
 	})
+}
+
+// roleUnreadable is a read of one role that IAM refused for good after
+// the account's bulk read succeeded: rolegate may read the account, so
+// the refusal is this role's (the service policy printed for another
+// --role-path, an SCP or a boundary on its path), and the account's other
+// roles are still checked.
+type roleUnreadable struct{ err error }
+
+func (e *roleUnreadable) Error() string { return e.err.Error() }
+func (e *roleUnreadable) Unwrap() error { return e.err }
+
+// unreadable marks err, a read of one role after a successful bulk read,
+// as that role's when IAM refused it for good (refusedForRole's rule);
+// someone else's entity under the role's names stays notOurs's finding.
+func unreadable(err error) error {
+	if _, foreign := notOurs(err); foreign {
+		return err
+	}
+	if _, ok := refusedForRole(err); ok {
+		return &roleUnreadable{err}
+	}
+	return err
 }
 
 // CheckDriftPerRole is CheckDrift reading each role on its own (a dry run
@@ -90,7 +114,8 @@ const driftSession = "rolegate-drift"
 // credentials do not work there) is skipped after its first failure, and
 // the others are still checked; its error is returned at the end. A repair
 // IAM refuses for one role only, denials included, is that role's drift
-// (refusedForRole).
+// (refusedForRole), and so is a read of one role IAM refuses after the
+// account's bulk read succeeded (roleUnreadable).
 func checkDrift(ctx context.Context, st Store, recs *provision.Reconcilers, set provision.Settings, repair bool,
 	compare compareFunc) ([]DriftResult, error) {
 	var out []DriftResult
@@ -162,14 +187,17 @@ func checkRole(ctx context.Context, st Store, recs *provision.Reconcilers, w sto
 	report, err := compare(ctx, rec, plan)
 	diff := changes(report)
 	theirs, foreign := notOurs(err)
+	var denied *roleUnreadable
 	switch {
 	case foreign:
 		diff = []string{theirs}
+	case errors.As(err, &denied):
+		diff = []string{"cannot be read: " + denied.err.Error()}
 	case err != nil:
 		return DriftResult{}, false, &accountError{fmt.Errorf("request %d: %w", id, err)}
 	}
 	repaired := false
-	if len(diff) > 0 && repair && !foreign {
+	if len(diff) > 0 && repair && !foreign && denied == nil {
 		// Under the request's repair lock, and only while it is live at
 		// this version: a revocation or a change's provisioning that
 		// begins meanwhile waits for the repair, which stops before its

@@ -345,6 +345,35 @@ func TestDriftRepairDeniedForOneRoleGoesOn(t *testing.T) {
 	}
 }
 
+// A role whose own read IAM denies after the account's bulk read
+// succeeded (the service policy printed for an earlier --role-path no
+// longer attached, an SCP or a boundary on its path) is that role's
+// finding, recorded and not repaired; the account's other roles are still
+// checked and repaired.
+func TestDriftReadDeniedForOneRoleGoesOn(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	ctx := context.Background()
+	denied := e.activate("denied-read")
+	other := e.activate("read-and-repaired")
+	e.stop()
+	for _, name := range []string{"denied-read", "read-and-repaired"} {
+		if _, err := e.api.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String(name), Description: aws.String("changed by hand")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.iam.FailNth("GetRole", 1, "AccessDenied") // the first role's own read, after the bulk read
+	found, err := worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, true)
+	if err != nil {
+		t.Fatalf("CheckDrift: %v", err)
+	}
+	e.wantRepairRefused(ctx, found, denied.ID, other.ID, "cannot be read: iam GetRole: AccessDenied")
+	role, err := e.api.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("denied-read")})
+	if err != nil || aws.ToString(role.Role.Description) != "changed by hand" {
+		t.Errorf("the role IAM would not let rolegate read is %+v (%v), want it left as it was", role, err)
+	}
+}
+
 // driftByID is a drift check's results by request ID.
 func driftByID(found []worker.DriftResult) map[int64]worker.DriftResult {
 	byID := make(map[int64]worker.DriftResult, len(found))
