@@ -98,7 +98,7 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 			return err
 		}
 		if verdict.NoNewAccess && db.rules.AutoApproveNarrowing {
-			return db.approveByRule(ctx, tx, Request{ID: id, Version: next, Spec: nv.Spec}, verdict, now)
+			return db.approveByRule(ctx, tx, Request{ID: id, Version: next, Spec: nv.Spec, RoleARN: r.RoleARN}, verdict, now)
 		}
 		return nil
 	})

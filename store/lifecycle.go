@@ -60,8 +60,9 @@ func workOf(r Request, versions []Version, version int) (Work, error) {
 
 // BeginProvisioning marks version of request id as provisioning and
 // returns what to build. A job that runs again after a crash finds the
-// request still provisioning and resumes. The first to begin fixes the
-// name and path of the request's role in IAM (fixRoleName). It returns
+// request still provisioning and resumes. It fixes the name and path of
+// the request's role in IAM (fixRoleName) if its approval did not (one
+// approved before approvals recorded them). It returns
 // ErrConflict when the request has moved on (cancelled, a newer version,
 // revoked): the job is stale and does nothing; and ErrRepairRunning while
 // a drift repair of the request that began before the version was

@@ -47,8 +47,8 @@ func WorkOf(r Request, v Version) Work {
 // approval time enter the plan only once the version is approved (before,
 // the header says it is not). The expiry is not part of the plan: it
 // counts from activation and rolegate's expiry job enforces it. A role
-// that went live, or whose provisioning began, is planned under the name
-// and path it has (or was first planned with) in IAM (Request.KeptRoleARN,
+// that went live, or was approved, is planned under the name and path it
+// has (or was approved with) in IAM (Request.KeptRoleARN,
 // provision.Settings.Keeping), whatever the name prefix and role path are
 // now. It returns the validator's *provision.ValidationError when the
 // spec no longer passes the guardrails of set.

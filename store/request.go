@@ -54,9 +54,10 @@ type Request struct {
 	Justification      string
 	RoleARN            string
 	InstanceProfileARN string
-	// PlannedRoleARN is the role ARN planned when the worker first began
-	// provisioning the request, before its first IAM write ("" before
-	// that): the role keeps its path and name (see KeptRoleARN).
+	// PlannedRoleARN is the role ARN planned when the request was approved
+	// (or, approved before that was recorded, when its provisioning first
+	// began), before any IAM write ("" before that): the role keeps its
+	// path and name (see KeptRoleARN).
 	PlannedRoleARN string
 	// LiveVersion is the version provisioned in IAM; 0 before the first.
 	LiveVersion int
@@ -83,10 +84,10 @@ type Request struct {
 
 // KeptRoleARN is the ARN whose path and name r's role keeps in IAM,
 // whatever the name prefix and role path are now: the live role's
-// (RoleARN), or else the one planned when its provisioning first began
-// (PlannedRoleARN), which a role created by an attempt that did not
-// finish has. It is "" for a request whose provisioning never began: its
-// role is planned under the settings of the day.
+// (RoleARN), or else the one fixed at its approval (PlannedRoleARN),
+// which a role created by an attempt that did not finish has too. It is
+// "" for a request not approved yet: its role is planned under the
+// settings of the day.
 func (r Request) KeptRoleARN() string {
 	if r.RoleARN != "" {
 		return r.RoleARN

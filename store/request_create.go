@@ -36,7 +36,7 @@ type Created struct {
 // event in one transaction, with one statement. It returns what it wrote,
 // so callers need not read it back. It returns a *provision.ValidationError
 // listing every problem (among them a name that is, in IAM, a role's
-// created or begun under an earlier name prefix: see insertRequest), ErrConflict
+// created or approved under an earlier name prefix: see insertRequest), ErrConflict
 // when a live request already holds the role name (IAM names are unique
 // case-insensitively) and ErrInvalid when the database refuses a value.
 func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error) {
@@ -112,7 +112,7 @@ func (db *DB) writeNewRequest(ctx context.Context, w *newRequestWrite) (recovere
 // own; foreign keys are checked at its end. It writes nothing, and returns
 // the problem at "name", when the role's name in IAM is one that a request
 // of another role name keeps (iamNameTakenSQL): its live role's, or the
-// one fixed when its provisioning began, under an earlier name prefix; it
+// one fixed when it was approved, under an earlier name prefix; it
 // keeps that name, and provisioning would find the name someone else's
 // role.
 //

@@ -31,10 +31,10 @@ func (db *DB) RoleNameTaken(ctx context.Context, account, name string, except in
 
 // IAMNameTaken returns what CreateRequest says at "name" of a new role
 // named name in account ("" is the default account) whose name in IAM, the
-// account's name prefix and name, is the name of a role created, or whose
-// provisioning began, under an earlier name prefix (iamNameTakenSQL), or
-// "" when no such role has it; the previews ask it beside RoleNameTaken, which answers for the same
-// role name. Like RoleNameTaken's answer it names no request. It returns ""
+// account's name prefix and name, is the name of a role created, approved
+// or begun under an earlier name prefix (iamNameTakenSQL), or "" when no
+// such role has it; the previews ask it beside RoleNameTaken, which
+// answers for the same role name. Like RoleNameTaken's answer it names no request. It returns ""
 // for an unknown account, and the database's error when the query fails.
 func (db *DB) IAMNameTaken(ctx context.Context, account, name string) (string, error) {
 	set, a, err := db.settings.In(account)
@@ -58,15 +58,16 @@ func (db *DB) IAMNameTaken(ctx context.Context, account, name string) (string, e
 // of role names since migration 19), under another role name than
 // @role_name: a role created or first planned under another name prefix,
 // which keeps its name in IAM (Request.KeptRoleARN): the live role's ARN,
-// or the one planned when its provisioning began, whose role an attempt
-// that did not finish may have created and a retry completes. A role of
+// or the one fixed when the request was approved (or its provisioning
+// began), whose role an attempt that did not finish may have created and
+// a retry completes. A role of
 // the same role name is the unique index's to refuse. A role's name in
 // IAM is a prefix and its role name, so its role name is one of the ends
 // of @iam_name: that index finds the few candidates, and the name in the
 // ARN (after the path) decides. (An ORDER BY id would have the planner
-// read the index of ids instead, all of it.) A request whose provisioning
-// has not begun has no name in IAM yet: it gets the prefix of its
-// provisioning, today's, so the unique index covers it.
+// read the index of ids instead, all of it.) A pending request has no name
+// in IAM yet: it gets the prefix of its approval, today's, so the unique
+// index covers it.
 const iamNameTakenSQL = `SELECT id FROM requests
 	WHERE account = @account AND status NOT IN ('rejected', 'cancelled', 'revoked', 'expired')
 	  AND lower(role_name COLLATE "C") = ANY (ARRAY(

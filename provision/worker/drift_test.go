@@ -310,14 +310,7 @@ func TestDriftRepairDeniedForOneRoleGoesOn(t *testing.T) {
 			t.Parallel()
 			e := setup(t, nil)
 			ctx := context.Background()
-			denied := e.activate("denied-repair")
-			other := e.activate("repaired-anyway")
-			e.stop()
-			for _, name := range []string{"denied-repair", "repaired-anyway"} {
-				if _, err := e.api.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String(name), Description: aws.String("changed by hand")}); err != nil {
-					t.Fatal(err)
-				}
-			}
+			denied, other := e.twoDrifted("denied-repair", "repaired-anyway")
 			e.iam.FailNth("UpdateRole", 1, tt.code) // the first role's repair
 			found, err := worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, true)
 			if tt.accountFail {
@@ -354,14 +347,7 @@ func TestDriftReadDeniedForOneRoleGoesOn(t *testing.T) {
 	t.Parallel()
 	e := setup(t, nil)
 	ctx := context.Background()
-	denied := e.activate("denied-read")
-	other := e.activate("read-and-repaired")
-	e.stop()
-	for _, name := range []string{"denied-read", "read-and-repaired"} {
-		if _, err := e.api.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String(name), Description: aws.String("changed by hand")}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	denied, other := e.twoDrifted("denied-read", "read-and-repaired")
 	e.iam.FailNth("GetRole", 1, "AccessDenied") // the first role's own read, after the bulk read
 	found, err := worker.CheckDrift(ctx, e.db, provision.SingleAccount(e.cfg.Reconciler), e.cfg.Settings, true)
 	if err != nil {
@@ -372,6 +358,21 @@ func TestDriftReadDeniedForOneRoleGoesOn(t *testing.T) {
 	if err != nil || aws.ToString(role.Role.Description) != "changed by hand" {
 		t.Errorf("the role IAM would not let rolegate read is %+v (%v), want it left as it was", role, err)
 	}
+}
+
+// twoDrifted activates two roles, stops the worker and changes both
+// roles' descriptions by hand: two drifted roles of one account, checked
+// in this order.
+func (e *env) twoDrifted(first, second string) (store.Request, store.Request) {
+	e.t.Helper()
+	a, b := e.activate(first), e.activate(second)
+	e.stop()
+	for _, name := range []string{first, second} {
+		if _, err := e.api.UpdateRole(context.Background(), &iam.UpdateRoleInput{RoleName: aws.String(name), Description: aws.String("changed by hand")}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return a, b
 }
 
 // driftByID is a drift check's results by request ID.
