@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -20,17 +22,44 @@ import (
 	"github.com/rolegate/rolegate/store/pglocal"
 )
 
-// buildBinary builds rolegate for the tests that run it as a process, in
-// a directory every user may enter (a test runs it as another user).
+// buildBinary returns rolegate built for the tests that run it as a
+// process, in a directory every user may enter (a test runs it as another
+// user). The package's tests share one build, made by the first to ask
+// and removed when they have all run (TestMain): nine parallel builds of
+// the same binary on a cold cache took minutes from the tests' deadlines.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	dir := openTempDir(t, "rolegate-bin-")
-	bin := filepath.Join(dir, "rolegate")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	bin, err := sharedBinary()
 	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return bin
+}
+
+var (
+	sharedBinary = sync.OnceValues(func() (string, error) {
+		dir, err := os.MkdirTemp("", "rolegate-bin-")
+		if err != nil {
+			return "", err
+		}
+		sharedBinaryDir.Store(dir)
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return "", err
+		}
+		bin := filepath.Join(dir, "rolegate")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			return "", fmt.Errorf("go build: %v\n%s", err, out)
+		}
+		return bin, nil
+	})
+	sharedBinaryDir atomic.Value // string
+)
+
+// removeSharedBinary removes the shared build, if one was made.
+func removeSharedBinary() {
+	if dir, ok := sharedBinaryDir.Load().(string); ok {
+		os.RemoveAll(dir)
+	}
 }
 
 // needPostgresBinaries fails the test when the PostgreSQL server

@@ -93,12 +93,12 @@ func TestWorkerKilledAtRandomMoments(t *testing.T) {
 		requests = 60
 		kills    = 8
 	)
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
-	defer cancel()
 	rng := rand.New(rand.NewPCG(faultSeed, 1))
 	t.Logf("seed %d: %d requests, up to %d kills", faultSeed, requests, kills)
 
-	bin := buildBinary(t)
+	bin := buildBinary(t) // before the deadline starts: the build is not under test
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
 	iamSrv, iamURL := iamlocaltest.Start(t, iamlocal.Options{Latency: 20 * time.Millisecond})
 	db, dbURL := openTestDB(t, store.Options{MaxConns: 2})
 	want := createApproved(t, ctx, db, requests, "killed")
@@ -152,10 +152,9 @@ func TestWorkerKilledAtRandomMoments(t *testing.T) {
 func TestScaleOutProvisionsEachRequestOnce(t *testing.T) {
 	t.Parallel()
 	const requests = 200
+	bin := buildBinary(t) // before the deadline starts: the build is not under test
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-
-	bin := buildBinary(t)
 	iamSrv, iamURL := iamlocaltest.Start(t, iamlocal.Options{Latency: 10 * time.Millisecond})
 	db, dbURL := openTestDB(t, store.Options{MaxConns: 4})
 	env := childEnv(t, dbURL, iamURL)

@@ -19,7 +19,7 @@ import (
 	"github.com/rolegate/rolegate/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) { storetest.Main(m, removeSharedBinary) }
 
 // openTestDB opens a store with opts on a fresh, migrated database of the
 // test's own and returns it with the database's URL, for the commands

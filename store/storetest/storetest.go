@@ -54,9 +54,14 @@ type server struct {
 
 // Main runs the tests of a package and then stops what the helper started.
 // Call it from TestMain: func TestMain(m *testing.M) { storetest.Main(m) }.
-func Main(m *testing.M) {
+// Each of after runs once the tests have, before the process exits: the
+// package's own clean-up of what its tests shared.
+func Main(m *testing.M, after ...func()) {
 	mainCalled.Store(true)
 	code := m.Run()
+	for _, f := range after {
+		f()
+	}
 	if srv != nil {
 		srv.admin.Close()
 		if srv.stop != nil {
