@@ -142,10 +142,10 @@ func (d SpecDiff) Lines() []string {
 
 // PolicyDiff renders the permission policy of both specs under the
 // settings, keeping the name and path of the live role roleARN (empty:
-// none), and returns the lines that differ, "+ " added and "- " removed,
-// so approvers of a change see what it grants beyond the scopes' summary.
-// It returns nil when either spec cannot be planned (the validator reports
-// that elsewhere).
+// none), and returns how they differ as a unified diff (unifiedDiff), so
+// approvers of a change see what it grants beyond the scopes' summary, and
+// in which statement. It returns nil when the two are the same, or when
+// either spec cannot be planned (the validator reports that elsewhere).
 func PolicyDiff(old, new provision.RoleSpec, roleARN string, set provision.Settings) []string {
 	render := func(spec provision.RoleSpec) []string {
 		spec.ExpiresAt = nil // not part of the policy; may be in the past for the live version
@@ -163,11 +163,26 @@ func PolicyDiff(old, new provision.RoleSpec, roleARN string, set provision.Setti
 	if a == nil || b == nil {
 		return nil
 	}
-	return lineDiff(a, b)
+	return unifiedDiff(a, b, policyDiffContext)
 }
 
-// lineDiff is a longest-common-subsequence diff of two short texts.
-func lineDiff(a, b []string) []string {
+// policyDiffContext is how many unchanged lines a policy diff shows on
+// each side of a change, as git and diff -u do: enough to name the
+// statement (its Sid and actions) an added or removed resource is in.
+const policyDiffContext = 3
+
+// unifiedDiff compares two short texts line by line (longest common
+// subsequence) and returns the unified diff of them with context lines of
+// context: a hunk header "@@ -1,4 +1,6 @@" (the line ranges of the old and
+// the new text, as diff -u counts them), then its lines, each as it is
+// after a two-character mark: "+ " added, "- " removed, "  " unchanged.
+// Two texts the same give nil.
+func unifiedDiff(a, b []string, context int) []string {
+	type op struct {
+		mark byte // ' ', '+' or '-'
+		line string
+		i, j int // lines of a and of b before this one
+	}
 	n, m := len(a), len(b)
 	lcs := make([][]int, n+1)
 	for i := range lcs {
@@ -182,19 +197,63 @@ func lineDiff(a, b []string) []string {
 			}
 		}
 	}
-	var out []string
-	i, j := 0, 0
-	for i < n || j < m {
+	var ops []op
+	for i, j := 0, 0; i < n || j < m; {
 		switch {
 		case i < n && j < m && a[i] == b[j]:
+			ops = append(ops, op{' ', a[i], i, j})
 			i, j = i+1, j+1
-		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
-			out = append(out, "+ "+strings.TrimSpace(b[j]))
-			j++
-		default:
-			out = append(out, "- "+strings.TrimSpace(a[i]))
+		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
+			ops = append(ops, op{'-', a[i], i, j}) // removed lines first, as diff -u
 			i++
+		default:
+			ops = append(ops, op{'+', b[j], i, j})
+			j++
 		}
 	}
+	var out []string
+	for k := 0; k < len(ops); {
+		if ops[k].mark == ' ' {
+			k++
+			continue
+		}
+		// A hunk: context before its first change, then on through every
+		// change whose gap from the last is at most twice the context (diff
+		// -u's rule), then context after its last change.
+		from, last := max(0, k-context), k+1
+		for to := k + 1; to < len(ops) && to-last <= 2*context; to++ {
+			if ops[to].mark != ' ' {
+				last = to + 1
+			}
+		}
+		to := min(len(ops), last+context)
+		var oldLines, newLines int
+		for _, o := range ops[from:to] {
+			if o.mark != '+' {
+				oldLines++
+			}
+			if o.mark != '-' {
+				newLines++
+			}
+		}
+		out = append(out, fmt.Sprintf("@@ -%s +%s @@", hunkRange(ops[from].i, oldLines), hunkRange(ops[from].j, newLines)))
+		for _, o := range ops[from:to] {
+			out = append(out, string(o.mark)+" "+o.line)
+		}
+		k = to
+	}
 	return out
+}
+
+// hunkRange is one side of a hunk header as diff -u writes it: the first
+// line (counted from 1) and how many, ",1" left out; an empty side names
+// the line before it.
+func hunkRange(before, lines int) string {
+	switch lines {
+	case 0:
+		return fmt.Sprintf("%d,0", before)
+	case 1:
+		return fmt.Sprint(before + 1)
+	}
+	return fmt.Sprintf("%d,%d", before+1, lines)
 }

@@ -16,14 +16,14 @@ func TestPolicyDiffShowsWhatAChangeGrants(t *testing.T) {
 	escalated.Buckets = []provision.BucketScope{{Bucket: "alpha", Access: provision.AccessReadWrite}}
 	lines := store.PolicyDiff(old, escalated, "", provision.DefaultSettings())
 	joined := strings.Join(lines, "\n")
-	for _, want := range []string{`+ "s3:PutObject"`, `+ "s3:DeleteObject"`} {
+	for _, want := range []string{`+         "s3:PutObject"`, `+         "s3:DeleteObject"`} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("policy diff lacks %s:\n%s", want, joined)
 		}
 	}
 	for _, l := range lines {
-		if !strings.HasPrefix(l, "+ ") && !strings.HasPrefix(l, "- ") {
-			t.Errorf("line %q is neither added nor removed", l)
+		if !strings.HasPrefix(l, "+ ") && !strings.HasPrefix(l, "- ") && !strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "@@ ") {
+			t.Errorf("line %q is neither a hunk header nor added, removed or unchanged", l)
 		}
 	}
 	if same := store.PolicyDiff(old, old, "", provision.DefaultSettings()); len(same) != 0 {
@@ -33,6 +33,76 @@ func TestPolicyDiffShowsWhatAChangeGrants(t *testing.T) {
 	bad.Buckets = []provision.BucketScope{{Bucket: "*", Access: provision.AccessRead}}
 	if got := store.PolicyDiff(old, bad, "", provision.DefaultSettings()); got != nil {
 		t.Fatalf("an invalid spec produced a diff: %v", got)
+	}
+}
+
+// TestPolicyDiffSaysWhichStatementGrants: an approver reads from the
+// policy diff which actions a newly listed resource gets. The diff kept
+// only the changed lines, trimmed, so a bucket moved into a new write
+// statement read as a bare `+ "arn:aws:s3:::data/*"` with no statement,
+// no actions and no indentation around it.
+func TestPolicyDiffSaysWhichStatementGrants(t *testing.T) {
+	t.Parallel()
+	old := provision.RoleSpec{Name: "r", Buckets: []provision.BucketScope{
+		{Bucket: "logs", Prefix: "app/", Access: provision.AccessRead}, {Bucket: "data", Access: provision.AccessRead}}}
+	next := old
+	next.Buckets = []provision.BucketScope{
+		{Bucket: "logs", Prefix: "app/", Access: provision.AccessRead}, {Bucket: "data", Access: provision.AccessReadWrite}}
+	lines := store.PolicyDiff(old, next, "", provision.DefaultSettings())
+	joined := strings.Join(lines, "\n")
+	// The write statement as it stands in the new policy, indented as in
+	// the document, its resource under its actions.
+	at := slices.Index(lines, `+       "Sid": "PutObjects",`)
+	if at < 0 {
+		t.Fatalf("the diff does not show the new statement's Sid where it stands:\n%s", joined)
+	}
+	rest := strings.Join(lines[at:], "\n")
+	put, data := strings.Index(rest, `"s3:PutObject"`), strings.Index(rest, `+         "arn:aws:s3:::data/*"`)
+	if put < 0 || data < put {
+		t.Errorf("the diff does not show data/* under the statement that puts objects:\n%s", joined)
+	}
+	if !strings.HasPrefix(lines[0], "@@ -") {
+		t.Errorf("the diff does not start with a hunk header: %q", lines[0])
+	}
+	if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "  ") }) {
+		t.Errorf("the diff shows no unchanged line around its changes:\n%s", joined)
+	}
+}
+
+// TestUnifiedDiffIsDiffU: hunks, their headers and their context are
+// what diff -u prints for the same two texts.
+func TestUnifiedDiffIsDiffU(t *testing.T) {
+	t.Parallel()
+	lines := func(s string) []string {
+		if s == "" {
+			return nil
+		}
+		return strings.Split(s, " ")
+	}
+	for _, c := range []struct {
+		a, b string
+		want []string
+	}{
+		{"a b c", "a b c", nil},
+		{"", "x", []string{"@@ -0,0 +1 @@", "+ x"}},
+		{"x", "", []string{"@@ -1 +0,0 @@", "- x"}},
+		// diff -u: a replaced line, removed first.
+		{"a b c d e f g h i", "a b c d X f g h i", []string{"@@ -2,7 +2,7 @@", "  b", "  c", "  d", "- e", "+ X", "  f", "  g", "  h"}},
+		// Two changes 11 unchanged lines apart are two hunks.
+		{"a b c d e f g h i j k l m", "a B c d e f g h i j k l m n", []string{
+			"@@ -1,5 +1,5 @@", "  a", "- b", "+ B", "  c", "  d", "  e",
+			"@@ -11,3 +11,4 @@", "  k", "  l", "  m", "+ n"}},
+		// Six apart (twice the context) are one.
+		{"a b c d e f g h", "A b c d e f g H", []string{
+			"@@ -1,8 +1,8 @@", "- a", "+ A", "  b", "  c", "  d", "  e", "  f", "  g", "- h", "+ H"}},
+		// Seven apart are two.
+		{"a b c d e f g h i", "A b c d e f g h I", []string{
+			"@@ -1,4 +1,4 @@", "- a", "+ A", "  b", "  c", "  d",
+			"@@ -6,4 +6,4 @@", "  f", "  g", "  h", "- i", "+ I"}},
+	} {
+		if got := store.UnifiedDiff(lines(c.a), lines(c.b), 3); !slices.Equal(got, c.want) {
+			t.Errorf("UnifiedDiff(%q, %q) =\n%q\nwant\n%q", c.a, c.b, got, c.want)
+		}
 	}
 }
 

@@ -8,3 +8,6 @@ func (db *DB) NarrowSearch(ctx context.Context, text string) string {
 	db.forgetTrigrams()
 	return narrowSearch(text, db.trigrams(ctx))
 }
+
+// UnifiedDiff is unifiedDiff, for the tests of store_test.
+var UnifiedDiff = unifiedDiff

@@ -302,11 +302,39 @@ func handleAudit(d Deps) echo.HandlerFunc {
 // event described (the page shows its quote apart, before them); a
 // provisioning step names its resource and what was done first, as the
 // bare ARN is the same for a role and its inline policy.
+// A change's policy diff gives its changed lines only (changedLines): its
+// hunks, shown whole on the request's timeline, do not fit a row.
 func eventData(e store.Event, l eventLine) string {
 	if e.Kind == store.EventProvisionStep {
-		return strings.Join(slices.Concat([]string{l.Title}, l.Detail, l.PolicyDiff), " · ")
+		return strings.Join(slices.Concat([]string{l.Title}, l.Detail, changedLines(l.PolicyDiff)), " · ")
 	}
-	return strings.Join(slices.Concat(l.Detail, l.PolicyDiff), " · ")
+	return strings.Join(slices.Concat(l.Detail, changedLines(l.PolicyDiff)), " · ")
+}
+
+// changedLines are the added and removed lines of a diff, each with its
+// mark and its text without the indentation: "+ "s3:PutObject",".
+func changedLines(diff []string) []string {
+	var out []string
+	for _, l := range diff {
+		if mark, text, ok := strings.Cut(l, " "); ok && (mark == "+" || mark == "-") {
+			out = append(out, mark+" "+strings.TrimSpace(text))
+		}
+	}
+	return out
+}
+
+// diffLineClass is the class policyDiffCode gives a line of a diff by its
+// mark: added, removed, or a hunk's header; none for an unchanged line.
+func diffLineClass(line string) string {
+	switch {
+	case strings.HasPrefix(line, "+ "):
+		return "add"
+	case strings.HasPrefix(line, "- "):
+		return "del"
+	case strings.HasPrefix(line, "@@ "):
+		return "hunk"
+	}
+	return ""
 }
 
 func current(on bool) string {

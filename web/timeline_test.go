@@ -2,6 +2,8 @@ package web
 
 import (
 	"fmt"
+	"html"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -31,7 +33,18 @@ func TestTimelineShowsAChangesPolicyDiffAsCode(t *testing.T) {
 	}
 	_, code, ok := strings.Cut(timeline, `<pre class="code diff">`)
 	code, _, _ = strings.Cut(code, "</pre>")
-	if !ok || !strings.Contains(code, "+ &#34;s3:PutObject&#34;\n") {
-		t.Errorf("the timeline does not show the policy diff as code:\n%s", timeline)
+	text := html.UnescapeString(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(code, ""))
+	if !ok || !strings.Contains(text, "\n+         \"s3:PutObject\"") || !strings.HasPrefix(text, "@@ -") {
+		t.Errorf("the timeline does not show the policy diff as code, as a unified diff:\n%s", timeline)
+	}
+	if !strings.Contains(code, `<span class="add">+ `) || !strings.Contains(code, `<span class="hunk">@@ `) {
+		t.Errorf("the policy diff's added lines and hunk headers are not marked:\n%s", code)
+	}
+
+	// The audit log's row gives the changed lines alone, without their
+	// indentation: the hunks do not fit a row.
+	audit := uiServe(t, db, uiProxyIdentity()).client("bob", approverGroups).get(fmt.Sprintf("/audit?request=%d&kind=%s", r.ID, store.EventChangeSubmitted))
+	if !strings.Contains(audit.body, "+ &#34;s3:PutObject&#34;") || strings.Contains(audit.body, "@@ -") {
+		t.Errorf("the audit log row does not give the changed lines alone:\n%s", pageExcerpt(audit.body))
 	}
 }
