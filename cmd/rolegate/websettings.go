@@ -51,7 +51,7 @@ func (w *webSettings) registerWith(fs *flag.FlagSet, getenv func(string) string,
 	fs.StringVar(&w.oidcRedirectURL, "oidc-redirect-url", getenv("OIDC_REDIRECT_URL"), "this server's callback `URL`, https://HOST/auth/callback [OIDC_REDIRECT_URL]")
 	fs.StringVar(&w.oidcScopes, "oidc-scopes", envString(getenv, "OIDC_SCOPES", "profile,email,groups"), "comma-separated scopes besides openid [OIDC_SCOPES]")
 	fs.StringVar(&w.oidcGroupsClaim, "oidc-groups-claim", envString(getenv, "OIDC_GROUPS_CLAIM", "groups"), "ID token claim holding the user's groups [OIDC_GROUPS_CLAIM]")
-	fs.StringVar(&w.oidcUsernameClaim, "oidc-username-claim", envString(getenv, "OIDC_USERNAME_CLAIM", "preferred_username"), "ID token claim used as the user name (then email, then sub) [OIDC_USERNAME_CLAIM]")
+	fs.StringVar(&w.oidcUsernameClaim, "oidc-username-claim", envString(getenv, "OIDC_USERNAME_CLAIM", "preferred_username"), "ID token claim used as the user name (then a verified email, then sub) [OIDC_USERNAME_CLAIM]")
 	fs.StringVar(&w.trustedProxies, "trusted-proxies", getenv("TRUSTED_PROXIES"), "comma-separated `CIDRs` of proxies whose user headers are trusted; enables proxy sign-in [TRUSTED_PROXIES]")
 	fs.StringVar(&w.proxyUserHeader, "proxy-user-header", envString(getenv, "PROXY_USER_HEADER", "X-Forwarded-User"), "header naming the user [PROXY_USER_HEADER]")
 	fs.StringVar(&w.proxyEmailHeader, "proxy-email-header", envString(getenv, "PROXY_EMAIL_HEADER", "X-Forwarded-Email"), "header with the email, used when the user header is empty [PROXY_EMAIL_HEADER]")

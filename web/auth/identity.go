@@ -49,7 +49,8 @@ type OIDCConfig struct {
 	// GroupsClaim names the ID token claim holding the groups; default "groups".
 	GroupsClaim string
 	// UsernameClaim names the claim used as the user name; default
-	// "preferred_username", falling back to email and then sub.
+	// "preferred_username", falling back to a verified email and then sub
+	// (an email claim counts only with email_verified true).
 	UsernameClaim string
 	// HTTPClient talks to the provider; default a client with a 10s timeout.
 	HTTPClient *http.Client

@@ -129,10 +129,22 @@ func oidcCallback(a *Auth) echo.HandlerFunc {
 	}
 }
 
+// actorFromClaims names the user by the configured claim, else their
+// email address, else the subject. An email address counts only when the
+// provider says it verified it (email_verified): an unverified one is
+// whatever the account's holder typed in, and would let anyone sign in as
+// whoever owns that address.
 func (a *Auth) actorFromClaims(claims map[string]any, sub string) store.Actor {
-	name, _ := claims[a.oidc.cfg.UsernameClaim].(string)
+	nameOf := func(claim string) string {
+		s, _ := claims[claim].(string)
+		if claim == "email" && !emailVerified(claims) {
+			return ""
+		}
+		return s
+	}
+	name := nameOf(a.oidc.cfg.UsernameClaim)
 	if name == "" {
-		name, _ = claims["email"].(string)
+		name = nameOf("email")
 	}
 	if name == "" {
 		name = sub
@@ -153,6 +165,19 @@ func (a *Auth) actorFromClaims(claims map[string]any, sub string) store.Actor {
 		}
 	}
 	return store.Actor{Name: name, Roles: a.id.Roles.rolesFor(groups), Groups: groups}
+}
+
+// emailVerified reports whether the claims say the provider verified the
+// email address: email_verified true (a JSON boolean, or the string
+// "true" some providers send).
+func emailVerified(claims map[string]any) bool {
+	switch v := claims["email_verified"].(type) {
+	case bool:
+		return v
+	case string:
+		return v == "true"
+	}
+	return false
 }
 
 // authTime is the ID token's auth_time claim, when the provider last

@@ -25,7 +25,7 @@ func TestActorFromClaims(t *testing.T) {
 	}{
 		{a, map[string]any{"preferred_username": "alice", "email": "a@x", "groups": []any{"admins", "", 7, "staff"}},
 			"alice", []string{"admins", "staff"}, []store.Role{store.RoleRequester, store.RoleAdmin}},
-		{a, map[string]any{"email": "a@x", "groups": " admins , ,staff"},
+		{a, map[string]any{"email": "a@x", "email_verified": true, "groups": " admins , ,staff"},
 			"a@x", []string{"admins", "staff"}, []store.Role{store.RoleRequester, store.RoleAdmin}},
 		{a, map[string]any{"preferred_username": 42}, "sub-1", nil, []store.Role{store.RoleRequester}},
 		{custom, map[string]any{"preferred_username": "mallory", "upn": "bob", "groups": []any{"admins"}, "roles": []any{"x"}},
@@ -41,6 +41,40 @@ func TestActorFromClaims(t *testing.T) {
 	}
 	if got := authTime(map[string]any{"auth_time": "yesterday"}); !got.IsZero() {
 		t.Errorf("authTime of a string = %v, want zero", got)
+	}
+}
+
+// TestUnverifiedEmailNamesNobody: an email address the provider has not
+// verified is whatever the account's holder typed in, so it never becomes
+// the user name, whether as the fallback or as the configured claim:
+// anyone could otherwise sign in as bob by giving their account his
+// address, and read, revoke and approve as him. The subject names the
+// user instead.
+func TestUnverifiedEmailNamesNobody(t *testing.T) {
+	t.Parallel()
+	oidcWith := func(claim string) *Auth {
+		return New(Deps{Identity: Identity{OIDC: &OIDCConfig{Issuer: "https://idp.invalid", ClientID: "c",
+			RedirectURL: "https://x/auth/callback", UsernameClaim: claim}, SessionKey: testKey}})
+	}
+	fallback, byEmail := oidcWith(""), oidcWith("email")
+	for _, tc := range []struct {
+		a      *Auth
+		claims map[string]any
+		name   string
+	}{
+		{fallback, map[string]any{"email": "bob@x"}, "sub-1"},
+		{fallback, map[string]any{"email": "bob@x", "email_verified": false}, "sub-1"},
+		{fallback, map[string]any{"email": "bob@x", "email_verified": "false"}, "sub-1"},
+		{fallback, map[string]any{"email": "bob@x", "email_verified": true}, "bob@x"},
+		// Some providers (Cognito) send the flag as a string.
+		{fallback, map[string]any{"email": "bob@x", "email_verified": "true"}, "bob@x"},
+		{fallback, map[string]any{"preferred_username": "mallory", "email": "bob@x"}, "mallory"},
+		{byEmail, map[string]any{"preferred_username": "mallory", "email": "bob@x"}, "sub-1"},
+		{byEmail, map[string]any{"email": "bob@x", "email_verified": true}, "bob@x"},
+	} {
+		if got := tc.a.actorFromClaims(tc.claims, "sub-1"); got.Name != tc.name {
+			t.Errorf("claim %q, claims %v: name %q, want %q", tc.a.oidc.cfg.UsernameClaim, tc.claims, got.Name, tc.name)
+		}
 	}
 }
 
