@@ -39,7 +39,8 @@ func Sign(secret string, body []byte) string {
 // URL of a job enqueued before jobs named receivers that way. A payload
 // that cannot be encoded, a receiver no longer configured or a URL that
 // cannot be requested cancels the job (river.JobCancel), since no retry
-// can help; a failed connection or an answer other than 2xx returns an
+// can help; a failed connection or an answer other than 2xx (a redirect
+// included: none is followed, whatever client's policy) returns an
 // error, and River retries the delivery with back-off. No error holds
 // more of the receiver's URL than its scheme and host: the rest (a
 // Slack-style path, a query's token) may be the secret that lets anyone
@@ -73,7 +74,13 @@ func Deliver(ctx context.Context, client *http.Client, secret string, receivers 
 	if secret != "" {
 		req.Header.Set(SignatureHeader, Sign(secret, body))
 	}
-	resp, err := client.Do(req)
+	// A redirect is not followed: it would send the signed body to a host
+	// the configuration does not name, or (a 302 turns into a GET) have
+	// the worker fetch whatever address the receiver names from inside
+	// the network. It answers 3xx, a failed delivery.
+	noRedirects := *client
+	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noRedirects.Do(req)
 	if err != nil {
 		return fmt.Errorf("deliver webhook to %s: %w", Redact(target), withoutURL(err))
 	}

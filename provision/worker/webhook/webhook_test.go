@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -112,6 +113,39 @@ func TestDeliveryErrorsKeepTheURLSecret(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), "http://") && !strings.Contains(err.Error(), "does not parse") {
 			t.Errorf("%s: the error does not say which receiver: %v", c.name, err)
+		}
+	}
+}
+
+// A receiver that answers with a redirect does not get the delivery
+// sent on: the signed body would reach a host the configuration does not
+// name (over plain HTTP, say), and a 302 would have the worker fetch any
+// address the receiver likes, such as the instance metadata service,
+// from inside the network. The redirect is a failed delivery, retried
+// like any other, whatever client the worker was given.
+func TestDeliveryFollowsNoRedirect(t *testing.T) {
+	t.Parallel()
+	reached := make(chan string, 4)
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached <- r.Method + " " + r.Header.Get(webhook.SignatureHeader)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(elsewhere.Close)
+	for _, code := range []int{http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, elsewhere.URL+"/latest/meta-data/", code)
+		}))
+		t.Cleanup(recv.Close)
+		args := jobargs.Webhook{Receiver: jobargs.ReceiverID(recv.URL), EventID: 9, Payload: map[string]any{"kind": "request.submitted"}}
+		err := webhook.Deliver(context.Background(), &http.Client{}, "s3cret", []string{recv.URL}, args)
+		var cancel *rivertype.JobCancelError
+		if err == nil || errors.As(err, &cancel) || !strings.Contains(err.Error(), fmt.Sprint(code)) {
+			t.Errorf("a receiver redirecting with %d gave %v, want an error River retries, naming the status", code, err)
+		}
+		select {
+		case got := <-reached:
+			t.Errorf("a redirect with %d was followed: the redirect's target got %q", code, got)
+		default:
 		}
 	}
 }
