@@ -158,3 +158,43 @@ func TestAPIEvents(t *testing.T) {
 		wantStatus(t, list(asBob, q), 400)
 	}
 }
+
+// TestAPIApproveNamesTheVersionOfAChange: an approver reads a change, the
+// requester cancels it and submits a wider one in its place, and the
+// approver's approve, sent without a version, approved the wider one
+// unseen. Once a request has more than one version the API refuses a
+// decision that does not name the version it decides; a first version
+// may still leave it out (it has never held another).
+func TestAPIApproveNamesTheVersionOfAChange(t *testing.T) {
+	env := setupAPI(t)
+	act := func(as, action string, id int64, body any) resp {
+		return env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/%s", id, action), as: as, body: body})
+	}
+	id := env.create(asAlice, "change-under-review")
+	env.activate(id)
+	read := spec("change-under-review")
+	read["buckets"] = []map[string]any{{"bucket": "example-bucket", "access": "read"}}
+	wantStatus(t, act(asAlice, "changes", id, read), 201) // version 2: what bob reads
+	wantStatus(t, act(asAlice, "cancel", id, nil), 200)
+	wider := spec("change-under-review")
+	wider["buckets"] = []map[string]any{{"bucket": "example-bucket", "access": "read-write"}}
+	wantStatus(t, act(asAlice, "changes", id, wider), 201) // version 3, put in its place
+
+	r := act(asBob, "approve", id, map[string]any{"comment": "reads only, fine"})
+	wantStatus(t, r, 422)
+	if p := r.problem(t); len(p.Errors) != 1 || p.Errors[0].Field != "version" || !strings.Contains(p.Errors[0].Message, "the current is 3") {
+		t.Fatalf("approve without a version: %+v", p)
+	}
+	wantStatus(t, act(asBob, "reject", id, map[string]any{}), 422)
+	wantStatus(t, act(asBob, "approve", id, map[string]any{"version": 2}), 409)
+	got := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", id), as: asBob}).detail(t)
+	if got.Status != store.StatusPending || got.Version != 3 || len(got.Decisions) != 0 {
+		t.Fatalf("after the refused decisions: %s at version %d with %d decisions", got.Status, got.Version, len(got.Decisions))
+	}
+	wantStatus(t, act(asBob, "approve", id, map[string]any{"version": 3, "comment": "read-write, seen"}), 200)
+
+	// Someone who may not read the request learns nothing of its versions.
+	other := env.create(asAlice, "not-for-erin")
+	r = act(asErin, "approve", other, map[string]any{})
+	wantStatus(t, r, 403)
+}

@@ -35,7 +35,7 @@ func TestAPITerraformIsTheLiveVersion(t *testing.T) {
 		}
 		if when == "while a change is pending" {
 			wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/reject", id), as: asBob,
-				body: map[string]any{"comment": "no"}}), 200)
+				body: map[string]any{"comment": "no", "version": 2}}), 200)
 		}
 	}
 	// The change itself was never provisioned: it has none.

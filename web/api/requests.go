@@ -35,7 +35,8 @@ func (b specBody) spec() provision.RoleSpec {
 // decisionBody is what approve and reject take.
 type decisionBody struct {
 	Comment string `json:"comment"`
-	// Version is the version the approver reviewed; default the current.
+	// Version is the version the approver reviewed: required when the
+	// request has more than one (versionRequired), otherwise default 1.
 	Version int `json:"version,omitempty"`
 	// ExpiresAt shortens the requested expiry (approve only).
 	ExpiresAt expiresAt `json:"expires_at,omitempty"`
@@ -211,6 +212,16 @@ func readDecisionBody(c echo.Context, approve bool) (decisionBody, error) {
 	return b, nil
 }
 
+// versionRequired is why a decision on a request of more than one version
+// must name the version it decides: "the current" is whatever the
+// requester submitted last, which may have come after the approver read
+// the request (a cancelled change and a wider one in its place), so it
+// would be decided unseen. A request of one version has never held
+// another, so it may leave version out.
+func versionRequired(current int) string {
+	return fmt.Sprintf("is required: this request has more than one version, so name the one you reviewed (the current is %d); a version submitted after you read the request is then not decided unseen", current)
+}
+
 func handleAPIDecide(st Store, approve bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := pathID(c, "id")
@@ -227,6 +238,12 @@ func handleAPIDecide(st Store, approve bool) echo.HandlerFunc {
 			r, err := st.GetRequest(ctx, id)
 			if err != nil {
 				return err
+			}
+			if err := apiMayView(st, apiActor(c), r); err != nil {
+				return err
+			}
+			if r.Version > 1 {
+				return &provision.ValidationError{Problems: []provision.FieldError{{Field: "version", Message: versionRequired(r.Version)}}}
 			}
 			version = r.Version
 		}
