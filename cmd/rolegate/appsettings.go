@@ -47,7 +47,7 @@ func (a *appSettings) register(fs *flag.FlagSet, getenv func(string) string, err
 	fs.StringVar(&a.reviewGrace, "review-grace", envString(getenv, "REVIEW_GRACE", "14d"),
 		"how long after the review reminder an unconfirmed role is revoked (14d, 72h) [REVIEW_GRACE]")
 	fs.StringVar(&a.webhookURLs, "webhook-urls", getenv("WEBHOOK_URLS"), "comma-separated URLs receiving request events as JSON [WEBHOOK_URLS]")
-	fs.StringVar(&a.webhookSecret, "webhook-secret", getenv("WEBHOOK_SECRET"), "key of the HMAC-SHA256 X-Rolegate-Signature header of webhooks (prefer the env var) [WEBHOOK_SECRET]")
+	fs.StringVar(&a.webhookSecret, "webhook-secret", getenv("WEBHOOK_SECRET"), "key of the HMAC-SHA256 X-Rolegate-Signature and X-Rolegate-Signature-Timestamped headers of webhooks (prefer the env var) [WEBHOOK_SECRET]")
 	fs.IntVar(&a.approvals, "approvals", envInt(getenv, "APPROVALS_REQUIRED", 1, errs), "approvals a read-only request needs [APPROVALS_REQUIRED]")
 	fs.IntVar(&a.approvalsElevated, "approvals-elevated", envInt(getenv, "APPROVALS_ELEVATED", 2, errs), "approvals a request needs when it can write or names many buckets [APPROVALS_ELEVATED]")
 	fs.IntVar(&a.elevateOverBuckets, "elevate-over-buckets", envInt(getenv, "ELEVATE_OVER_BUCKETS", 5, errs), "more buckets than this need the elevated approvals [ELEVATE_OVER_BUCKETS]")

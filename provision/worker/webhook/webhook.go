@@ -16,6 +16,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -31,6 +33,50 @@ func Sign(secret string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// SignatureHeader signs the body alone, so a delivery someone saw can be
+// posted to the receiver again, any time later. These two make a replay
+// refusable: TimestampHeader is when this attempt was sent (Unix seconds)
+// and TimestampedSignatureHeader is the HMAC-SHA256 of that time, the
+// delivery's ID (DeliveryHeader) and the body, "sha256=" + hex. A
+// receiver checks it (Verify), refuses a time further from its clock than
+// a few minutes, and remembers the IDs it took for as long.
+const (
+	DeliveryHeader             = "X-Rolegate-Delivery"
+	TimestampHeader            = "X-Rolegate-Timestamp"
+	TimestampedSignatureHeader = "X-Rolegate-Signature-Timestamped"
+)
+
+// SignTimestamped returns the TimestampedSignatureHeader value of a
+// delivery sent at unix with ID delivery: the HMAC-SHA256, keyed with
+// secret, of "<unix>.<delivery>.<body>".
+func SignTimestamped(secret string, unix int64, delivery string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "%d.%s.", unix, delivery)
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// Verify is what a receiver written in Go checks of a delivery with
+// headers h and body: its timestamped signature under secret, and a
+// timestamp at most tolerance from now (either way). It returns nil for a
+// delivery rolegate sent within that time. The receiver still refuses a
+// delivery ID (h's DeliveryHeader) it took in the last tolerance, which a
+// replay within it would repeat.
+func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
+	unix, err := strconv.ParseInt(h.Get(TimestampHeader), 10, 64)
+	if err != nil {
+		return fmt.Errorf("webhook: %s is not a Unix time", TimestampHeader)
+	}
+	want := SignTimestamped(secret, unix, h.Get(DeliveryHeader), body)
+	if !hmac.Equal([]byte(h.Get(TimestampedSignatureHeader)), []byte(want)) {
+		return fmt.Errorf("webhook: %s does not match", TimestampedSignatureHeader)
+	}
+	if d := now.Sub(time.Unix(unix, 0)); d > tolerance || d < -tolerance {
+		return fmt.Errorf("webhook: sent at %s, more than %s from now", time.Unix(unix, 0).UTC().Format(time.RFC3339), tolerance)
+	}
+	return nil
 }
 
 // Deliver posts one notification to its receiver with client, signed with
@@ -70,9 +116,13 @@ func Deliver(ctx context.Context, client *http.Client, secret string, receivers 
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "rolegate-webhook")
 	req.Header.Set("X-Rolegate-Event", fmt.Sprint(args.Payload["kind"]))
-	req.Header.Set("X-Rolegate-Delivery", fmt.Sprint(args.EventID))
+	delivery := strconv.FormatInt(args.EventID, 10)
+	req.Header.Set(DeliveryHeader, delivery)
 	if secret != "" {
 		req.Header.Set(SignatureHeader, Sign(secret, body))
+		unix := time.Now().Unix()
+		req.Header.Set(TimestampHeader, strconv.FormatInt(unix, 10))
+		req.Header.Set(TimestampedSignatureHeader, SignTimestamped(secret, unix, delivery, body))
 	}
 	// A redirect is not followed: it would send the signed body to a host
 	// the configuration does not name, or (a 302 turns into a GET) have

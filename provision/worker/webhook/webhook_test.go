@@ -7,8 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riverqueue/river/rivertype"
 
@@ -72,6 +74,69 @@ func TestDeliver(t *testing.T) {
 	err = webhook.Deliver(context.Background(), recv.Client(), "", []string{"https://other.example/hook"}, args)
 	if !errors.As(err, &cancel) || !strings.Contains(err.Error(), "not among this worker's webhook URLs") {
 		t.Fatalf("a receiver no longer configured gave %v, want the job cancelled, saying why", err)
+	}
+}
+
+// TestDeliveryCanBeCheckedForReplay: the body's signature alone let
+// anyone who saw a delivery post it to the receiver again, any time
+// later. A signed delivery now carries when it was sent and a signature
+// of that time, its ID and its body, which Verify checks.
+func TestDeliveryCanBeCheckedForReplay(t *testing.T) {
+	t.Parallel()
+	type seen struct {
+		h    http.Header
+		body []byte
+	}
+	got := make(chan seen, 1)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Header.Clone(), b}
+	}))
+	t.Cleanup(recv.Close)
+	args := jobargs.Webhook{URL: recv.URL, EventID: 7, Payload: map[string]any{"kind": "request.approved"}}
+	before := time.Now()
+	if err := webhook.Deliver(context.Background(), recv.Client(), "s3cret", nil, args); err != nil {
+		t.Fatal(err)
+	}
+	d := <-got
+	unix, err := strconv.ParseInt(d.h.Get(webhook.TimestampHeader), 10, 64)
+	if err != nil || unix < before.Unix() || unix > time.Now().Unix() {
+		t.Fatalf("%s = %q, want the Unix time it was sent", webhook.TimestampHeader, d.h.Get(webhook.TimestampHeader))
+	}
+	if err := webhook.Verify("s3cret", d.h, d.body, time.Now(), 5*time.Minute); err != nil {
+		t.Fatalf("the delivery as sent: %v", err)
+	}
+	if err := webhook.Verify("s3cret", d.h, d.body, time.Unix(unix, 0).Add(6*time.Minute), 5*time.Minute); err == nil {
+		t.Error("a replay six minutes later was accepted")
+	}
+	tampered := func(what string, change func(h http.Header, body []byte) []byte) {
+		t.Helper()
+		h := d.h.Clone()
+		body := change(h, append([]byte(nil), d.body...))
+		if err := webhook.Verify("s3cret", h, body, time.Now(), 5*time.Minute); err == nil {
+			t.Errorf("a delivery with %s was accepted", what)
+		}
+	}
+	tampered("a later timestamp, to outlive the window", func(h http.Header, b []byte) []byte {
+		h.Set(webhook.TimestampHeader, strconv.FormatInt(unix+60, 10))
+		return b
+	})
+	tampered("another delivery ID, to pass the receiver's memory", func(h http.Header, b []byte) []byte {
+		h.Set(webhook.DeliveryHeader, "8")
+		return b
+	})
+	tampered("another body", func(h http.Header, b []byte) []byte { return []byte(`{"kind":"request.revoked"}`) })
+	tampered("no timestamp", func(h http.Header, b []byte) []byte { h.Del(webhook.TimestampHeader); return b })
+	if err := webhook.Verify("other", d.h, d.body, time.Now(), 5*time.Minute); err == nil {
+		t.Error("another secret verified the delivery")
+	}
+
+	// Unsigned deliveries (no secret) carry neither.
+	if err := webhook.Deliver(context.Background(), recv.Client(), "", nil, args); err != nil {
+		t.Fatal(err)
+	}
+	if d := <-got; d.h.Get(webhook.TimestampedSignatureHeader) != "" || d.h.Get(webhook.TimestampHeader) != "" {
+		t.Errorf("an unsigned delivery carries %v", d.h)
 	}
 }
 
