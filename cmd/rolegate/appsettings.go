@@ -40,7 +40,7 @@ func (a *appSettings) register(fs *flag.FlagSet, getenv func(string) string, err
 	fs.DurationVar(&a.jobTimeout, "job-timeout", envDuration(getenv, "JOB_TIMEOUT", 10*time.Minute, errs),
 		"how long one job may run; a job left running by a killed worker is retried after twice this [JOB_TIMEOUT]")
 	fs.DurationVar(&a.driftInterval, "drift-interval", envDuration(getenv, "DRIFT_INTERVAL", time.Hour, errs), "how often active roles are compared with their plans; 0 disables [DRIFT_INTERVAL]")
-	fs.BoolVar(&a.repairDrift, "drift-repair", getenv("DRIFT_REPAIR") == "true", "put drifted roles back to their plans [DRIFT_REPAIR=true]")
+	fs.BoolVar(&a.repairDrift, "drift-repair", envBool(getenv, "DRIFT_REPAIR", false, errs), "put drifted roles back to their plans [DRIFT_REPAIR=true]")
 	fs.DurationVar(&a.remindBefore, "expiry-reminder", envDuration(getenv, "EXPIRY_REMINDER", 24*time.Hour, errs), "send the expiry webhook this long before a role expires; 0 disables [EXPIRY_REMINDER]")
 	fs.StringVar(&a.reviewInterval, "review-interval", envString(getenv, "REVIEW_INTERVAL", "0"),
 		"access reviews: each live role's owner confirms it every this long (90d, 2160h), or it is revoked; 0 turns reviews off [REVIEW_INTERVAL]")
@@ -52,7 +52,7 @@ func (a *appSettings) register(fs *flag.FlagSet, getenv func(string) string, err
 	fs.IntVar(&a.approvalsElevated, "approvals-elevated", envInt(getenv, "APPROVALS_ELEVATED", 2, errs), "approvals a request needs when it can write or names many buckets [APPROVALS_ELEVATED]")
 	fs.IntVar(&a.elevateOverBuckets, "elevate-over-buckets", envInt(getenv, "ELEVATE_OVER_BUCKETS", 5, errs), "more buckets than this need the elevated approvals [ELEVATE_OVER_BUCKETS]")
 	fs.StringVar(&a.routes, "approval-routes", getenv("APPROVAL_ROUTES"), "comma-separated PATTERN=GROUP: requests for matching buckets also need an approval from GROUP [APPROVAL_ROUTES]")
-	fs.BoolVar(&a.autoApprove, "auto-approve-narrowing", getenv("AUTO_APPROVE_NARROWING") == "true",
+	fs.BoolVar(&a.autoApprove, "auto-approve-narrowing", envBool(getenv, "AUTO_APPROVE_NARROWING", false, errs),
 		"approve a change that grants no new access without a person (the no-new-access rule) [AUTO_APPROVE_NARROWING=true]")
 	d := provision.DefaultRiskThresholds()
 	fs.IntVar(&a.risks.MaxBuckets, "risk-max-buckets", envInt(getenv, "RISK_MAX_BUCKETS", d.MaxBuckets, errs), "flag a request reaching more buckets than this [RISK_MAX_BUCKETS]")

@@ -77,3 +77,45 @@ func TestWebhookURLsRefusedWithoutEchoingThem(t *testing.T) {
 		t.Fatalf("webhooks %q, want the valid one", b.webhooks)
 	}
 }
+
+// The switches set from the environment read it as the others do: true
+// or false (also 1, 0, t, f), and any other value is refused, naming it.
+// DRIFT_REPAIR, AUTO_APPROVE_NARROWING and NO_WORKER took "true" alone and
+// read every other value, "1" and "yes" included, as off without a word.
+func TestSwitchesFromTheEnvironment(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env                 map[string]string
+		repair, autoApprove bool
+		wantErr             string
+	}{
+		{nil, false, false, ""},
+		{map[string]string{"DRIFT_REPAIR": "true", "AUTO_APPROVE_NARROWING": "true"}, true, true, ""},
+		{map[string]string{"DRIFT_REPAIR": "1", "AUTO_APPROVE_NARROWING": "1"}, true, true, ""},
+		{map[string]string{"DRIFT_REPAIR": "false", "AUTO_APPROVE_NARROWING": "0"}, false, false, ""},
+		{map[string]string{"DRIFT_REPAIR": "yes"}, false, false, `DRIFT_REPAIR: "yes" is not true or false`},
+		{map[string]string{"AUTO_APPROVE_NARROWING": "on"}, false, false, `AUTO_APPROVE_NARROWING: "on" is not true or false`},
+	} {
+		var errs settingErrors
+		var a appSettings
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		a.register(fs, func(k string) string { return tc.env[k] }, &errs)
+		if err := fs.Parse(nil); err != nil {
+			t.Fatal(err)
+		}
+		if tc.wantErr != "" {
+			if len(errs) != 1 || !strings.Contains(errs[0], tc.wantErr) {
+				t.Errorf("%v: errors %q, want one saying %q", tc.env, errs, tc.wantErr)
+			}
+			continue
+		}
+		if len(errs) != 0 || a.repairDrift != tc.repair || a.autoApprove != tc.autoApprove {
+			t.Errorf("%v: repair %v, auto-approve %v, errors %q; want %v, %v", tc.env, a.repairDrift, a.autoApprove, errs, tc.repair, tc.autoApprove)
+		}
+	}
+	_, _, err := runCmd(t, map[string]string{"NO_WORKER": "yes"}, "serve")
+	if err == nil || !strings.Contains(err.Error(), `NO_WORKER: "yes" is not true or false`) {
+		t.Errorf("serve with NO_WORKER=yes: %v, want it refused", err)
+	}
+}

@@ -81,7 +81,7 @@ func cmdServe(ctx context.Context, c cli) error {
 		noWorker bool
 	)
 	fs := newFlagSet("serve", "serve [flags]", c.stderr)
-	fs.BoolVar(&noWorker, "no-worker", c.getenv("NO_WORKER") == "true", "serve HTTP only; run the worker elsewhere (rolegate worker) [NO_WORKER=true]")
+	fs.BoolVar(&noWorker, "no-worker", envBool(c.getenv, "NO_WORKER", false, &r.errs), "serve HTTP only; run the worker elsewhere (rolegate worker) [NO_WORKER=true]")
 	r.registerHTTP(fs, c.getenv, "PostgreSQL URL, e.g. postgres://rolegate@db:5432/rolegate (required) [DATABASE_URL]", false)
 	o, logger, err := r.parse(fs, c, "not set; point it at PostgreSQL (or use `rolegate dev` for a local one)")
 	if err != nil {
