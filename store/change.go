@@ -61,7 +61,7 @@ func (db *DB) RequestChange(ctx context.Context, actor Actor, id int64, nv NewVe
 		}
 		// The role keeps the name and path it has in IAM, whatever the
 		// name prefix is now (PlanOf plans it so).
-		if err := validateSpecIn(db.settings.Keeping(r.Spec.Account, r.Spec.Name, r.RoleARN), check, nv.Justification); err != nil {
+		if err := ValidateRequest(db.settings.Keeping(r.Spec.Account, r.Spec.Name, r.RoleARN), check, nv.Justification); err != nil {
 			return err
 		}
 		// Versions are numbered after every earlier one, rejected and

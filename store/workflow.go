@@ -115,11 +115,14 @@ func statusSet(tag pgconn.CommandTag, id int64, from Status) error {
 // validateSpec checks spec and justification with the store's settings,
 // returning every problem at once as a *provision.ValidationError.
 func (db *DB) validateSpec(spec provision.RoleSpec, justification string) error {
-	return validateSpecIn(db.settings, spec, justification)
+	return ValidateRequest(db.settings, spec, justification)
 }
 
-// validateSpecIn is validateSpec under the settings set.
-func validateSpecIn(set provision.Settings, spec provision.RoleSpec, justification string) error {
+// ValidateRequest checks a spec and its justification under the settings
+// set, as creating a request and asking for a change do, returning every
+// problem at once as a *provision.ValidationError; the pages call it to
+// report them with a form's own problems.
+func ValidateRequest(set provision.Settings, spec provision.RoleSpec, justification string) error {
 	var problems []provision.FieldError
 	var verr *provision.ValidationError
 	if err := spec.Validate(set); errors.As(err, &verr) {

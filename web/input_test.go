@@ -82,6 +82,35 @@ func TestFormSessionHoursOutOfRange(t *testing.T) {
 	}
 }
 
+// A form whose session or expiry cannot be read still reports the
+// justification's problems with the spec's: an empty or bidi-laced
+// justification was said only after the session was fixed, a second
+// round trip the spec's own problems did not need.
+func TestFormReportsJustificationWithItsOwnErrors(t *testing.T) {
+	env := secSetup(t)
+	alice := env.clients[zOwner]
+	active := env.fixture("active")
+	for _, path := range []string{"/requests/new", pathf("/requests/%d/change", active.ID)} {
+		for _, tc := range []struct{ justification, want string }{
+			{"", "say why the role is needed"},
+			{"reads \u202ereports", "justification contains an invisible control character (U+202E"},
+		} {
+			for _, own := range []url.Values{{"session_hours": {"a lot"}}, {"expires": {"soon"}}} {
+				f := url.Values{"name": {fmt.Sprintf("just-%d", env.seq.Add(1))}, "justification": {tc.justification},
+					"bucket": {"team-reports"}, "access": {"read"}}
+				for k, v := range own {
+					f[k] = v
+				}
+				r := alice.post(path, f)
+				if r.status != http.StatusUnprocessableEntity {
+					t.Fatalf("POST %s %v: %d, want 422\n%s", path, own, r.status, pageExcerpt(r.body))
+				}
+				pageHas(t, r, `href="#f-justification"`, tc.want)
+			}
+		}
+	}
+}
+
 // TestAPIWrongShapedValuesAre422: a well-formed JSON value of the wrong
 // shape is the caller's mistake on that field (422 naming it, in words),
 // not malformed JSON; an expires_at of a date alone used to be a 400 with

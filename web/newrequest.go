@@ -202,8 +202,9 @@ func answerRequestForm(c echo.Context, d Deps, actor store.Actor, f requestForm,
 				return err
 			}
 		} else {
-			// Report the spec's other problems with the form's own.
-			f.setProblems(spec.Validate(d.Settings))
+			// Report the spec's and the justification's other problems
+			// with the form's own.
+			f.setProblems(store.ValidateRequest(d.Settings, spec, f.Justification))
 		}
 		status = http.StatusUnprocessableEntity
 	}
