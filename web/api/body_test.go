@@ -3,7 +3,11 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 )
 
 // TestFieldAt: a type error is named with the indices of the arrays it
@@ -37,5 +41,20 @@ func TestFieldAt(t *testing.T) {
 	}
 	if got := fieldAt(body, &json.UnmarshalTypeError{Field: "RoleSpec.name", Offset: 25}); got != "name" {
 		t.Errorf("offset at other names: %q", got)
+	}
+}
+
+// TestPathIDNamesWhatItWants: a path ID that is not one says what it
+// should have been, in words ("is not a id" before).
+func TestPathIDNamesWhatItWants(t *testing.T) {
+	t.Parallel()
+	e := echo.New()
+	c := e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), httptest.NewRecorder())
+	c.SetParamNames("id")
+	c.SetParamValues("abc")
+	_, err := pathID(c, "id")
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.status != http.StatusNotFound || ae.detail != `"abc" is not a request ID (a whole number from 1).` {
+		t.Errorf("pathID: %v", err)
 	}
 }

@@ -127,7 +127,7 @@ func handleAPITerraform(st Store, byVersion bool) echo.HandlerFunc {
 		if byVersion {
 			n, ok := store.ParseID(c.Param("version"))
 			if !ok || n > math.MaxInt32 {
-				return newAPIError(http.StatusNotFound, "not-found", fmt.Sprintf("%q is not a version.", c.Param("version")))
+				return newAPIError(http.StatusNotFound, "not-found", fmt.Sprintf("%q is not a version number (1, 2, ...).", c.Param("version")))
 			}
 			want = int(n)
 		}

@@ -42,11 +42,12 @@ type decisionBody struct {
 	ExpiresAt expiresAt `json:"expires_at,omitempty"`
 }
 
-// pathID parses the :id path parameter.
+// pathID parses the path parameter name, a request's ID (the reviews'
+// routes name a review by its request too).
 func pathID(c echo.Context, name string) (int64, error) {
 	id, ok := store.ParseID(c.Param(name))
 	if !ok {
-		return 0, newAPIError(http.StatusNotFound, "not-found", fmt.Sprintf("%q is not a %s.", c.Param(name), name))
+		return 0, newAPIError(http.StatusNotFound, "not-found", fmt.Sprintf("%q is not a request ID (a whole number from 1).", c.Param(name)))
 	}
 	return id, nil
 }
