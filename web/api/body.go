@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -75,7 +76,7 @@ func decodeJSON(c echo.Context, v any, optional bool) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(body, err)
+		return jsonError(body, err, v)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		line, col := position(body, dec.InputOffset())
@@ -85,7 +86,7 @@ func decodeJSON(c echo.Context, v any, optional bool) error {
 	return nil
 }
 
-func jsonError(body []byte, err error) error {
+func jsonError(body []byte, err error, v any) error {
 	var (
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
@@ -115,6 +116,9 @@ func jsonError(body []byte, err error) error {
 		return e
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if at, ok := unknownFieldAt(body, reflect.TypeOf(v), field); ok {
+			field = at
+		}
 		e := newAPIError(http.StatusUnprocessableEntity, "validation-failed", "The request has unknown fields; see errors.")
 		e.fields = []problem.Field{{Field: field, Message: "unknown field"}}
 		return e
@@ -242,4 +246,132 @@ func position(body []byte, offset int64) (int, int) {
 	line := bytes.Count(before, []byte("\n")) + 1
 	col := int(offset) - bytes.LastIndexByte(before, '\n')
 	return line, col
+}
+
+// unknownFieldAt names the unknown field name of a body decoded into a
+// value of type t as validation names fields (buckets[1].extra): the
+// decoder's error has the key alone. The decoder stops at the first
+// unknown key in the body's order, so that is the one named; a body the
+// walk cannot follow, which cannot happen for one the decoder read, is
+// not placed (ok false).
+func unknownFieldAt(body []byte, t reflect.Type, name string) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	return unknownIn(dec, t, "", name)
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// unknownIn reads the next value from dec as one of type t at path, and
+// returns the path of the first key in it that t has no field for and
+// that is called name.
+func unknownIn(dec *json.Decoder, t reflect.Type, path, name string) (string, bool) {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return "", false
+	}
+	d, isDelim := tok.(json.Delim)
+	if !isDelim {
+		return "", false
+	}
+	opaque := t == nil || reflect.PointerTo(t).Implements(unmarshalerType)
+	switch {
+	case d == '[' && !opaque && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
+		for i := 0; dec.More(); i++ {
+			if at, ok := unknownIn(dec, t.Elem(), fmt.Sprintf("%s[%d]", path, i), name); ok {
+				return at, true
+			}
+		}
+	case d == '{' && !opaque && t.Kind() == reflect.Struct:
+		fields := jsonFields(t)
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return "", false
+			}
+			key, _ := tok.(string)
+			f, known := fields[key]
+			if !known {
+				for k, kf := range fields {
+					if strings.EqualFold(k, key) {
+						key, f, known = k, kf, true
+						break
+					}
+				}
+			}
+			at := key
+			if path != "" {
+				at = path + "." + key
+			}
+			if !known {
+				if key == name {
+					return at, true
+				}
+				f = nil // skip the value
+			}
+			if at, ok := unknownIn(dec, f, at, name); ok {
+				return at, true
+			}
+		}
+	default:
+		// A value of no fields to know (a map, a type that reads itself):
+		// skip it whole.
+		for depth := 1; depth > 0; {
+			tok, err := dec.Token()
+			if err != nil {
+				return "", false
+			}
+			if d, ok := tok.(json.Delim); ok {
+				if d == '[' || d == '{' {
+					depth++
+				} else {
+					depth--
+				}
+			}
+		}
+		return "", false
+	}
+	// The closing delimiter: the value is read whole, as the caller
+	// expects, and no key in it was the unknown one.
+	if _, err := dec.Token(); err != nil {
+		return "", false
+	}
+	return "", false
+}
+
+// jsonFields maps the JSON names of struct type t's fields to their
+// types, the fields of embedded structs included unless a shallower
+// field has the name, as encoding/json decodes them.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	fields := map[string]reflect.Type{}
+	depthOf := map[string]int{}
+	var add func(t reflect.Type, depth int)
+	add = func(t reflect.Type, depth int) {
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			tag, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if tag == "-" {
+				continue
+			}
+			if sf.Anonymous && tag == "" && sf.Type.Kind() == reflect.Struct {
+				add(sf.Type, depth+1)
+				continue
+			}
+			if !sf.IsExported() {
+				continue
+			}
+			n := tag
+			if n == "" {
+				n = sf.Name
+			}
+			if d, seen := depthOf[n]; !seen || depth < d {
+				fields[n], depthOf[n] = sf.Type, depth
+			}
+		}
+	}
+	add(t, 0)
+	return fields
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -41,6 +42,45 @@ func TestFieldAt(t *testing.T) {
 	}
 	if got := fieldAt(body, &json.UnmarshalTypeError{Field: "RoleSpec.name", Offset: 25}); got != "name" {
 		t.Errorf("offset at other names: %q", got)
+	}
+}
+
+// TestUnknownFieldNamedWhereItStands: an unknown field is named with the
+// indices of the arrays it is in, as validation names fields: one in a
+// bucket scope was named alone ("extra"), as if it stood in the body.
+func TestUnknownFieldNamedWhereItStands(t *testing.T) {
+	t.Parallel()
+	decode := func(body string, v any) *apiError {
+		t.Helper()
+		dec := json.NewDecoder(strings.NewReader(body))
+		dec.DisallowUnknownFields()
+		err := dec.Decode(v)
+		if err == nil {
+			t.Fatalf("%s: decoded, want an unknown field", body)
+		}
+		var ae *apiError
+		if !errors.As(jsonError([]byte(body), err, v), &ae) || len(ae.fields) != 1 {
+			t.Fatalf("%s: %v, want one field's problem", body, err)
+		}
+		return ae
+	}
+	for _, tc := range []struct{ body, want string }{
+		{`{"colour":"blue"}`, "colour"},
+		{`{"name":"x","buckets":[{"bucket":"a","access":"read"},{"bucket":"b","extra":1}]}`, "buckets[1].extra"},
+		// A field of the body is unknown in a scope, and the other way round.
+		{`{"Buckets":[{"name":"x"}]}`, "buckets[0].name"},
+		{"{ \"buckets\" : [ {\"BUCKET\":\"a\", \"Prefix\":\"p/\", \"x\": [{\"y\": 1}]} ],\n \"bucket\": 1}", "buckets[0].x"},
+		{`{"expires_at":null,"managed_policies":["a"],"buckets":[{"bucket":"a"}],"access":"read"}`, "access"},
+	} {
+		var b specBody
+		if ae := decode(tc.body, &b); ae.status != http.StatusUnprocessableEntity || ae.fields[0].Field != tc.want ||
+			ae.fields[0].Message != "unknown field" {
+			t.Errorf("%s: %d %+v, want 422 at %q", tc.body, ae.status, ae.fields, tc.want)
+		}
+	}
+	var d decisionBody
+	if ae := decode(`{"comment":"x","Version":1,"foo":{"comment":1}}`, &d); ae.fields[0].Field != "foo" {
+		t.Errorf("decision: %+v, want foo", ae.fields)
 	}
 }
 
