@@ -56,6 +56,15 @@ func cmdDev(ctx context.Context, c cli) error {
 		return err
 	}
 
+	// Before the cluster and the local IAM endpoint start: a taken
+	// address stops dev at once.
+	ln, err := listenHTTP(o.server.listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	o.listener = ln
+
 	if u := o.databaseURL; u != "" && (u == pglocal.SocketURL(devClusterDir(dataDir), devDatabase) ||
 		u == pglocal.SocketURL(filepath.Join(dataDir, "postgres"), devDatabase)) {
 		// The URL the banner offers a second terminal, still exported

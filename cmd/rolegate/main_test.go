@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -243,6 +245,39 @@ func TestTwoServersOnAnEmptyDatabaseMigrateOnce(t *testing.T) {
 	}
 	if applied != distinct || applied == 0 {
 		t.Fatalf("goose_db_version: %d rows for %d versions; each migration must be applied once", applied, distinct)
+	}
+}
+
+// A server whose --listen address is taken stops at once, before it
+// touches the database or starts a worker (or, in dev, a cluster or the
+// local IAM endpoint): it migrated the database and ran jobs for a moment
+// before it found the port taken.
+func TestServeOnATakenPortStopsBeforeTheDatabase(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for _, cmd := range []string{"serve", "dev"} {
+		url, dataDir := storetest.EmptyURL(t), t.TempDir()
+		_, _, err := runCmd(t, map[string]string{"DATABASE_URL": url, "ROLEGATE_DATA_DIR": dataDir},
+			cmd, "--listen", taken.Addr().String(), "--log-level", "warn")
+		if err == nil || !strings.Contains(err.Error(), "--listen / LISTEN_ADDR: ") || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatalf("%s on a taken port: %v, want the --listen address refused", cmd, err)
+		}
+		db := storetest.Open(t, url, store.Options{MaxConns: 1})
+		var tables int
+		if err := db.Pool().QueryRow(context.Background(),
+			`SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`).Scan(&tables); err != nil {
+			t.Fatal(err)
+		}
+		if tables != 0 {
+			t.Errorf("%s on a taken port left %d tables in the database; want it untouched", cmd, tables)
+		}
+		if _, err := os.Stat(filepath.Join(dataDir, "iam-local.json")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s on a taken port started the local IAM endpoint (its state: %v)", cmd, err)
+		}
 	}
 }
 

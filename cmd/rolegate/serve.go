@@ -148,6 +148,9 @@ type appOptions struct {
 	worker      bool
 	// ready, when set, is called once the server listens, with its URL.
 	ready func(url string)
+	// listener, when set, is the HTTP listener the caller opened (and
+	// closes); otherwise runApp listens on server.listen.
+	listener net.Listener
 }
 
 // runApp opens the database, applies pending migrations under the
@@ -156,6 +159,16 @@ type appOptions struct {
 // in-flight requests (bounded), stop the worker softly (bounded), close
 // the pool.
 func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
+	// Listen first: a taken address stops the process before it migrates
+	// the database or starts a worker that would take jobs only to stop.
+	ln := o.listener
+	if o.http && ln == nil {
+		var err error
+		if ln, err = listenHTTP(o.server.listen); err != nil {
+			return err
+		}
+		defer ln.Close()
+	}
 	db, err := store.Open(ctx, o.databaseURL, store.Options{
 		MaxConns: int32(o.server.maxConns), ConnectTimeout: 5 * time.Second,
 		Rules: o.built.rules, Settings: &o.built.settings, Webhooks: o.built.webhooks, Reviews: o.built.reviews, Risks: o.built.risks,
@@ -215,11 +228,6 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 		api.Deps{Logger: logger, Store: db, Tokens: tokens,
 			Limits: api.Limits{Rate: o.server.apiRate, Burst: o.server.apiBurst}}.Mount)
 
-	ln, err := net.Listen("tcp", o.server.listen)
-	if err != nil {
-		stopWorker()
-		return fmt.Errorf("--listen / LISTEN_ADDR: %w", err)
-	}
 	httpSrv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -254,6 +262,16 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	stopWorker()
 	logger.Info("stopped")
 	return nil
+}
+
+// listenHTTP listens on the --listen address, or says which setting to
+// change.
+func listenHTTP(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--listen / LISTEN_ADDR: %w", err)
+	}
+	return ln, nil
 }
 
 // startWorker builds the IAM clients of every account from the SDK's
