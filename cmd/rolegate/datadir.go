@@ -142,6 +142,33 @@ func (l *devLock) record(url string) error {
 	return err
 }
 
+// runningDev returns the pid of the `rolegate dev` that holds dataDir,
+// read from its lock file, and the URL it serves ("" while it starts); ok
+// is false when no process of that pid lives (the dev ended, or none ever
+// ran there). It does not take the lock, not even for a moment, so a dev
+// starting meanwhile is never refused because of it.
+func runningDev(dataDir string) (pid int, url string, ok bool) {
+	held, err := os.ReadFile(filepath.Join(dataDir, devLockFile))
+	if err != nil {
+		return 0, "", false
+	}
+	fields := strings.Fields(string(held))
+	if len(fields) == 0 {
+		return 0, "", false
+	}
+	pid, err = strconv.Atoi(fields[0])
+	if err != nil || pid <= 0 {
+		return 0, "", false
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return 0, "", false
+	}
+	if len(fields) > 1 {
+		url = fields[1]
+	}
+	return pid, url, true
+}
+
 // release lets the next dev take the data directory.
 func (l *devLock) release() { l.f.Close() }
 

@@ -35,6 +35,19 @@ func (d *dbFlag) check(errs *settingErrors) {
 		d.url, d.dev = u, true
 		return
 	}
+	// No private cluster answers: a dev there runs on a DATABASE_URL of
+	// its own (which it does not record: it may hold a password), or is
+	// still starting it.
+	switch pid, url, ok := runningDev(d.dataDir); {
+	case ok && url != "":
+		errs.add("--database-url / DATABASE_URL: not set, and the `rolegate dev` running with data directory %s (pid %d, serving %s) "+
+			"has no private cluster that answers, so it runs on a DATABASE_URL of its own: set the same DATABASE_URL here", d.dataDir, pid, url)
+		return
+	case ok:
+		errs.add("--database-url / DATABASE_URL: not set, and the `rolegate dev` (pid %d) with data directory %s is still starting: "+
+			"run this again once it says it is ready, or set DATABASE_URL", pid, d.dataDir)
+		return
+	}
 	errs.add("--database-url / DATABASE_URL: not set, and no `rolegate dev` is running with data directory %s "+
 		"(--data-dir / ROLEGATE_DATA_DIR): start `rolegate dev` (or `make run`) first, or set DATABASE_URL", d.dataDir)
 }

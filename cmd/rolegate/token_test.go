@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -244,6 +245,40 @@ func TestOneShotCommandsWithoutDatabaseSayHow(t *testing.T) {
 		for _, want := range []string{"DATABASE_URL: not set", "no `rolegate dev` is running with data directory " + dataDir, "start `rolegate dev`"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("%v: %q does not say %q", args, err, want)
+			}
+		}
+	}
+}
+
+// A one-shot command beside a `rolegate dev` that runs on a DATABASE_URL
+// of its own (no private cluster to find) says so, and to set the same
+// URL: it said that no dev was running. A dev that has not served yet is
+// still starting; a lock file left by a dev that ended says nothing.
+func TestOneShotCommandsBesideADevOnItsOwnDatabase(t *testing.T) {
+	t.Parallel()
+	ended := exec.Command("true")
+	if err := ended.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := os.Getpid()
+	for _, tc := range []struct {
+		lock string
+		want []string
+	}{
+		{fmt.Sprintf("%d http://127.0.0.1:18999\n", pid), []string{
+			fmt.Sprintf("the `rolegate dev` running with data directory %%s (pid %d, serving http://127.0.0.1:18999) has no private cluster that answers", pid),
+			"set the same DATABASE_URL here"}},
+		{fmt.Sprintf("%d\n", pid), []string{fmt.Sprintf("the `rolegate dev` (pid %d) with data directory %%s is still starting", pid)}},
+		{fmt.Sprintf("%d http://127.0.0.1:18999\n", ended.Process.Pid), []string{"no `rolegate dev` is running with data directory %s"}},
+	} {
+		dataDir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dataDir, devLockFile), []byte(tc.lock), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := runCmd(t, map[string]string{"ROLEGATE_DATA_DIR": dataDir}, "token", "list")
+		for _, want := range tc.want {
+			if want = strings.ReplaceAll(want, "%s", dataDir); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("lock file %q: %v, want it to say %q", tc.lock, err, want)
 			}
 		}
 	}
