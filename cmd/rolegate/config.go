@@ -159,6 +159,13 @@ func flagSetWithUsage(name string, w io.Writer, head string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(w)
 	fs.Usage = func() {
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if !hasFlags {
+			// No flags: the usage line alone, without a Flags heading
+			// over nothing.
+			head, _, _ = strings.Cut(head, "\n\nFlags (")
+		}
 		fmt.Fprintln(w, head)
 		fs.PrintDefaults()
 	}

@@ -75,7 +75,13 @@ func commands() map[string]command {
 // run is the whole program: main only wires the process to it, and tests
 // call it directly. args[0] is the program name.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) < 2 || args[1] == "help" || args[1] == "-h" || args[1] == "--help" {
+	if len(args) < 2 {
+		// No command is a mistake, as in go and git: a script that left
+		// it out must not carry on as if something ran.
+		usage(stderr)
+		return errExitCode{code: 2, err: errors.New("no command given")}
+	}
+	if args[1] == "help" || args[1] == "-h" || args[1] == "--help" {
 		usage(stdout)
 		return nil
 	}

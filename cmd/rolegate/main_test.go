@@ -350,12 +350,28 @@ func TestHelpOnEveryCommand(t *testing.T) {
 			// A flag's line shows what its value is: the flag package takes
 			// the first `quoted` words of the usage for it, so a usage
 			// quoting a command read "-data-dir rolegate dev".
-			for _, m := range flagLineRE.FindAllStringSubmatch(out.String(), -1) {
+			flags := flagLineRE.FindAllStringSubmatch(out.String(), -1)
+			for _, m := range flags {
 				if strings.Contains(m[2], "rolegate") {
 					t.Errorf("-%s shows its value as %q", m[1], m[2])
 				}
 			}
+			// A command without flags (version) printed a Flags heading
+			// over nothing.
+			if len(flags) == 0 && strings.Contains(out.String(), "Flags") {
+				t.Errorf("--help of a command without flags has a Flags heading:\n%s", out.String())
+			}
 		})
+	}
+	// No command at all is a mistake (exit 2, usage on stderr), as in go
+	// and git: it exited 0, so a script that lost its command went on.
+	var stdout, stderr bytes.Buffer
+	var exit errExitCode
+	if err := run(context.Background(), []string{"rolegate"}, nil, &stdout, &stderr); !errors.As(err, &exit) || exit.code != 2 {
+		t.Errorf("rolegate without a command returned %v, want exit code 2", err)
+	}
+	if stdout.Len() != 0 || !strings.Contains(stderr.String(), "Usage: rolegate <command>") {
+		t.Errorf("rolegate without a command printed %q on stdout and %q on stderr, want the usage on stderr", stdout.String(), stderr.String())
 	}
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"rolegate", "help"}, nil, &out, io.Discard); err != nil {
