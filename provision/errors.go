@@ -70,8 +70,9 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 
 // IsRetryable reports whether err is worth retrying later: throttling,
 // service failures, HTTP 5xx, concurrent modification, network errors and
-// timeouts (including the retryer giving up on any of those), and a role
-// or instance profile given more while Destroy removed it. It returns
+// timeouts (including the retryer giving up on any of those), a role or
+// instance profile given more while Destroy removed it, and an instance
+// profile another role took while Apply placed the plan's. It returns
 // false for nil, permanent errors and cancellation.
 func IsRetryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
@@ -81,7 +82,7 @@ func IsRetryable(err error) bool {
 	if errors.As(err, &perm) {
 		return false
 	}
-	if errors.Is(err, errVisibilityTimeout) || errors.Is(err, errChangedMeanwhile) {
+	if errors.Is(err, errVisibilityTimeout) || errors.Is(err, errChangedMeanwhile) || errors.Is(err, errProfileTaken) {
 		return true
 	}
 	var api smithy.APIError

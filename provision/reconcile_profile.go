@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -165,10 +166,10 @@ func (x *run) placeRole(ctx context.Context, roles []string, profileCreated, rol
 	if !profileCreated {
 		changes = append(changes, "added role "+want.RoleName)
 	}
-	add := func(ctx context.Context) error {
+	add := x.unlessHeld(func(ctx context.Context) error {
 		_, err := x.r.client.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: name, RoleName: aws.String(want.RoleName)})
 		return err
-	}
+	})
 	if profileCreated || roleCreated {
 		add = untilVisible(add, func(ctx context.Context) error {
 			if profileCreated {
@@ -192,4 +193,39 @@ func (x *run) placeRole(ctx context.Context, roles []string, profileCreated, rol
 		}
 	}
 	return changes, nil
+}
+
+// errProfileTaken is wrapped by the error of placing the role in an
+// instance profile that IAM says holds a role already, another one: it
+// is retryable, since the next pass reads the profile again and takes
+// that role out first.
+var errProfileTaken = errors.New("the instance profile holds another role")
+
+// unlessHeld returns add, the call that puts the plan's role in its
+// instance profile, counting IAM's LimitExceeded (a profile holds one
+// role at most) as done once IAM shows the profile holding the plan's
+// role. IAM says so to a repeat of an add it made: one the client's
+// retryer sent again because the first answer was lost, or one made by a
+// run that stopped before IAM showed its add to the read of this one. It
+// returns add's error for any other failure, a retryable error wrapping
+// errProfileTaken when IAM shows another role in the profile, and the
+// wait's error (retryable too) when IAM shows none in time.
+func (x *run) unlessHeld(add func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		err := add(ctx)
+		if errorCode(err) != "LimitExceeded" {
+			return err
+		}
+		want := x.plan.InstanceProfile
+		prof, werr := x.waitProfileUntil(ctx, func(p *types.InstanceProfile) bool { return len(p.Roles) > 0 })
+		switch {
+		case werr != nil:
+			return werr
+		case holdsRole(prof, want.RoleName):
+			return nil
+		default:
+			return fmt.Errorf("add role %q to instance profile %q: %w (%s) meanwhile: %w",
+				want.RoleName, want.Name, errProfileTaken, aws.ToString(prof.Roles[0].RoleName), err)
+		}
+	}
 }

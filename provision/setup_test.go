@@ -135,6 +135,7 @@ type faultInjector struct {
 	mu    sync.Mutex
 	plan  map[string][]int // action -> HTTP statuses to answer with, in order
 	code  map[string][]string
+	lose  map[string]int // action -> how many of its next answers to lose
 }
 
 func newFaultInjector(tb testing.TB, backend string) (*faultInjector, string) {
@@ -142,7 +143,7 @@ func newFaultInjector(tb testing.TB, backend string) (*faultInjector, string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f := &faultInjector{proxy: httputil.NewSingleHostReverseProxy(u), plan: map[string][]int{}, code: map[string][]string{}}
+	f := &faultInjector{proxy: httputil.NewSingleHostReverseProxy(u), plan: map[string][]int{}, code: map[string][]string{}, lose: map[string]int{}}
 	ts := httptest.NewServer(f)
 	tb.Cleanup(ts.Close)
 	return f, ts.URL
@@ -153,6 +154,16 @@ func (f *faultInjector) failNext(action string, status int, code string) {
 	defer f.mu.Unlock()
 	f.plan[action] = append(f.plan[action], status)
 	f.code[action] = append(f.code[action], code)
+}
+
+// loseNext lets the next call of action reach the endpoint, which carries
+// it out, and answers it with a 500 instead of the endpoint's answer: IAM
+// made the change but its answer was lost, so the client's retryer sends
+// the call again.
+func (f *faultInjector) loseNext(action string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lose[action]++
 }
 
 func (f *faultInjector) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -171,7 +182,15 @@ func (f *faultInjector) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		status, code = f.plan[action][0], f.code[action][0]
 		f.plan[action], f.code[action] = f.plan[action][1:], f.code[action][1:]
 	}
+	lost := status == 0 && f.lose[action] > 0
+	if lost {
+		f.lose[action]--
+		status, code = http.StatusInternalServerError, "ServiceFailure"
+	}
 	f.mu.Unlock()
+	if lost {
+		f.proxy.ServeHTTP(httptest.NewRecorder(), req)
+	}
 	if status == 0 {
 		f.proxy.ServeHTTP(w, req)
 		return

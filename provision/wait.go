@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -37,6 +38,17 @@ func (x *run) waitRole(ctx context.Context) (*types.Role, error) {
 // the role in it. The time taken is added to the report. It returns the
 // profile, or the error of a read or the timeout.
 func (x *run) waitProfile(ctx context.Context, role string) (*types.InstanceProfile, error) {
+	return x.waitProfileUntil(ctx, func(p *types.InstanceProfile) bool { return role == "" || holdsRole(p, role) })
+}
+
+// holdsRole reports whether IAM shows the profile holding the role.
+func holdsRole(p *types.InstanceProfile, role string) bool {
+	return slices.ContainsFunc(p.Roles, func(r types.Role) bool { return aws.ToString(r.RoleName) == role })
+}
+
+// waitProfileUntil is waitProfile for any condition on the profile: it
+// polls until IAM returns the profile and done accepts it.
+func (x *run) waitProfileUntil(ctx context.Context, done func(*types.InstanceProfile) bool) (*types.InstanceProfile, error) {
 	start := x.r.opts.Now()
 	w := iam.NewInstanceProfileExistsWaiter(x.r.client, func(o *iam.InstanceProfileExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = x.r.opts.PollMinDelay, x.r.opts.PollMaxDelay
@@ -47,15 +59,7 @@ func (x *run) waitProfile(ctx context.Context, role string) (*types.InstanceProf
 			if err != nil {
 				return false, err
 			}
-			if role == "" {
-				return false, nil
-			}
-			for _, r := range out.InstanceProfile.Roles {
-				if aws.ToString(r.RoleName) == role {
-					return false, nil
-				}
-			}
-			return true, nil
+			return !done(out.InstanceProfile), nil
 		}
 	})
 	out, err := w.WaitForOutput(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(x.plan.InstanceProfile.Name)}, x.r.opts.VisibilityTimeout)
