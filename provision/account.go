@@ -36,7 +36,8 @@ type Account struct {
 	PermissionsBoundary *string `json:"permissions_boundary,omitempty" yaml:"permissions_boundary,omitempty"`
 	// NamePrefix, when set, replaces the global name prefix.
 	NamePrefix *string `json:"name_prefix,omitempty" yaml:"name_prefix,omitempty"`
-	// Tags are added to the global tags, replacing those with the same key.
+	// Tags are added to the global tags, replacing those with the same key
+	// (in any case: IAM ignores case in tag keys).
 	Tags map[string]string `json:"tags,omitempty" yaml:"tags,omitempty"`
 	// Approvals and ApprovalsElevated, when above 0, replace the global
 	// numbers of approvals for requests into this account.
@@ -131,6 +132,16 @@ func (s Settings) In(name string) (Settings, Account, error) {
 		if tags == nil {
 			tags = map[string]string{}
 		}
+		// The same key to IAM, which ignores case in tag keys: IAM would
+		// refuse a role carrying both.
+		maps.DeleteFunc(tags, func(k, _ string) bool {
+			for ak := range a.Tags {
+				if strings.EqualFold(k, ak) {
+					return true
+				}
+			}
+			return false
+		})
 		maps.Copy(tags, a.Tags)
 		s.Tags = tags
 	}

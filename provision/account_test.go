@@ -2,6 +2,7 @@ package provision
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -86,6 +87,8 @@ func TestAccountsValidate(t *testing.T) {
 		{"boundary override", func(s *Settings) { s.Accounts[1].PermissionsBoundary = &bad }, "accounts[prod].permissions_boundary", "managed policy ARN"},
 		{"bucket override", func(s *Settings) { s.Accounts[1].DeniedBuckets = []string{"Bad_Bucket"} }, "accounts[prod].denied_buckets[0]", "lower-case"},
 		{"reserved tag", func(s *Settings) { s.Accounts[1].Tags = map[string]string{"managed-by": "x"} }, "accounts[prod].tags[managed-by]", "reserved"},
+		{"tag keys equal but for case", func(s *Settings) { s.Accounts[1].Tags = map[string]string{"Env": "a", "env": "b"} }, "accounts[prod].tags[env]", `same key as "Env" to IAM`},
+		{"global tag keys equal but for case", func(s *Settings) { s.Tags = map[string]string{"Team": "a", "team": "b"} }, "tags[team]", `same key as "Team" to IAM`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,5 +170,39 @@ func TestSplitRoleARN(t *testing.T) {
 		if path != tt.path || name != tt.name || ok != tt.ok {
 			t.Errorf("splitRoleARN(%q) = %q, %q, %t; want %q, %q, %t", tt.arn, path, name, ok, tt.path, tt.name, tt.ok)
 		}
+	}
+}
+
+// TestAccountTagReplacesGlobalTagOfAnyCase: IAM ignores case in tag keys
+// and refuses a role created with two keys that differ only in case, so an
+// account's tag replaces the global tag of the same key in any case.
+func TestAccountTagReplacesGlobalTagOfAnyCase(t *testing.T) {
+	t.Parallel()
+	set := twoAccounts()
+	set.Tags = map[string]string{"Team": "platform", "cost-center": "42"}
+	set.Accounts[1].Tags = map[string]string{"team": "prod-team"}
+	if err := set.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	prod, _, err := set.In("prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"team": "prod-team", "cost-center": "42"}; !maps.Equal(prod.Tags, want) {
+		t.Errorf("prod's tags = %v, want %v", prod.Tags, want)
+	}
+	if set.Tags["Team"] != "platform" {
+		t.Errorf("In changed the global tags: %v", set.Tags)
+	}
+	p, err := NewPlan(RoleSpec{Name: "reader", Account: "prod", Buckets: []BucketScope{{Bucket: "prod-data", Access: AccessRead}}}, set, PlanMeta{RequestID: "req-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, tg := range p.Role.Tags {
+		if k, dup := seen[strings.ToLower(tg.Key)]; dup {
+			t.Errorf("the plan tags the role with %q and %q, which IAM refuses", k, tg.Key)
+		}
+		seen[strings.ToLower(tg.Key)] = tg.Key
 	}
 }

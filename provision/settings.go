@@ -129,9 +129,18 @@ func (s Settings) Validate() error {
 	if len(s.Tags) > maxTagsPerEntity-3 {
 		v.add("tags", "at most %d fixed tags are allowed, since rolegate adds up to 3 of its own (got %d)", maxTagsPerEntity-3, len(s.Tags))
 	}
+	folded := map[string]string{} // lower-cased key -> the first key of that spelling
 	for _, k := range sortedKeys(s.Tags) {
 		field := fmt.Sprintf("tags[%s]", k)
+		first, twice := folded[strings.ToLower(k)]
+		if !twice {
+			folded[strings.ToLower(k)] = k
+		}
 		switch {
+		case twice:
+			// IAM refuses a role or instance profile created with both
+			// (InvalidInput), so every provisioning would fail.
+			v.add(field, "tag key %q is the same key as %q to IAM, which ignores case in tag keys; keep one of them", k, first)
 		case strings.EqualFold(k, TagManagedBy) || strings.HasPrefix(strings.ToLower(k), "rolegate:"):
 			v.add(field, "tag key %q is reserved for rolegate", k)
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
