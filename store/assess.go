@@ -93,20 +93,24 @@ func (db *DB) otherLiveRolesFor(ctx context.Context, viewer Actor, buckets []str
 	return db.otherLiveRoles(ctx, buckets, ids...)
 }
 
-// AssessSpec assesses a spec not stored yet (the new-request preview) for
-// viewer: its words and risk flags. Every live role reaching one of its
-// buckets counts as another role, the requester's own included.
-func (db *DB) AssessSpec(ctx context.Context, viewer Actor, spec provision.RoleSpec) (Assessment, error) {
-	p, err := db.wordsPlan(0, "", spec, spec.ExpiresAt)
+// AssessSpec assesses a spec not stored yet (a preview) for viewer: its
+// words and risk flags. changeOf is the request whose live role the spec
+// would change, or the zero Request for a new one: a change is planned
+// under the IAM name and path its role keeps (Request.KeptRoleARN), and
+// that role is not another role reaching its buckets. For a new request
+// every live role reaching one of them counts, the requester's own
+// included.
+func (db *DB) AssessSpec(ctx context.Context, viewer Actor, spec provision.RoleSpec, changeOf Request) (Assessment, error) {
+	p, err := db.wordsPlan(changeOf.ID, changeOf.KeptRoleARN(), spec, spec.ExpiresAt)
 	if err != nil {
 		return Assessment{}, err
 	}
-	others, err := db.otherLiveRolesFor(ctx, viewer, specBuckets(spec), 0)
+	others, err := db.otherLiveRolesFor(ctx, viewer, specBuckets(spec), changeOf.ID)
 	if err != nil {
 		return Assessment{}, err
 	}
 	return Assessment{Summary: provision.Describe(p),
-		Risks: provision.AssessRisks(p, db.risks, provision.RiskContext{Now: db.now(), OtherRoles: others[0]})}, nil
+		Risks: provision.AssessRisks(p, db.risks, provision.RiskContext{Now: db.now(), OtherRoles: others[changeOf.ID]})}, nil
 }
 
 // Assess assesses each request at its current version for viewer, with

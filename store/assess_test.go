@@ -147,15 +147,23 @@ func TestAssess(t *testing.T) {
 		t.Errorf("change = %+v", a.Change)
 	}
 	newSpec := provision.RoleSpec{Name: "new", Buckets: []provision.BucketScope{read("shared-data")}}
-	pre, err := f.db.AssessSpec(ctx, dave, newSpec)
+	pre, err := f.db.AssessSpec(ctx, dave, newSpec, store.Request{})
 	if err != nil || !pre.HasRisk(provision.RiskSharedBucket) || !strings.Contains(pre.Risks[1].Message, "(3 other roles)") {
 		t.Errorf("AssessSpec = %+v, %v", pre, err)
+	}
+	// A preview of a change of a live role counts the other roles as the
+	// stored change's assessment does, not that role itself (it counted 3).
+	ofChange, err := f.db.AssessSpec(ctx, dave, change.Spec, change)
+	if err != nil || !slices.ContainsFunc(ofChange.Risks, func(r provision.Risk) bool {
+		return r.Code == provision.RiskSharedBucket && strings.Contains(r.Message, "(2 other roles)")
+	}) {
+		t.Errorf("AssessSpec of a change of its role = %+v, %v; want 2 other roles", ofChange.Risks, err)
 	}
 	// How many roles reach a bucket is told only to those who may read
 	// every request: a requester (alice, of her own change; mallory,
 	// probing a bucket by preview) is never told of roles they may not see.
 	for _, viewer := range []store.Actor{alice, mallory, erin} {
-		pre, err := f.db.AssessSpec(ctx, viewer, newSpec)
+		pre, err := f.db.AssessSpec(ctx, viewer, newSpec, store.Request{})
 		if err != nil || pre.HasRisk(provision.RiskSharedBucket) {
 			t.Errorf("AssessSpec for %s = %+v, %v", viewer.Name, pre.Risks, err)
 		}

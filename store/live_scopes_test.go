@@ -20,7 +20,7 @@ func TestSharedBucketCountFollowsTheLiveRole(t *testing.T) {
 	counted := regexp.MustCompile(`\((\d+) other roles\)`)
 	others := func(bucket string) int {
 		t.Helper()
-		a, err := f.db.AssessSpec(ctx, carol, provision.RoleSpec{Name: "probe", Buckets: []provision.BucketScope{read(bucket)}})
+		a, err := f.db.AssessSpec(ctx, carol, provision.RoleSpec{Name: "probe", Buckets: []provision.BucketScope{read(bucket)}}, store.Request{})
 		if err != nil {
 			t.Fatal(err)
 		}

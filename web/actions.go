@@ -104,10 +104,10 @@ func loadChangeable(c echo.Context, d Deps, actor store.Actor) (store.Request, e
 // any request, it would tell whose request holds a taken name (the name
 // warning goes away for the right one). It returns the store's other
 // errors.
-func changeOf(c echo.Context, d Deps, actor store.Actor) (int64, error) {
+func changeOf(c echo.Context, d Deps, actor store.Actor) (store.Request, error) {
 	id, ok := store.ParseID(c.FormValue("change_of"))
 	if !ok {
-		return 0, nil
+		return store.Request{}, nil
 	}
 	return api.Changeable(c.Request().Context(), d.Store, actor, id)
 }
@@ -124,7 +124,7 @@ func handleChangeForm(d Deps) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return render(c, http.StatusOK, requestFormPage("Change "+r.Spec.Name, f, d.Settings, pv))
+		return render(c, http.StatusOK, requestFormPage("Change "+r.Spec.Name, f, f.settings(d), pv))
 	}
 }
 
@@ -140,7 +140,7 @@ func handleChange(d Deps) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		f.ChangeOf, f.Name = r.ID, r.Spec.Name
+		f.ChangeOf, f.Name, f.KeptRoleARN = r.ID, r.Spec.Name, r.KeptRoleARN()
 		spec := f.spec()
 		// The spec keeps the account sent, so a change naming another is
 		// refused at its field; the form shows the role's own, which it

@@ -49,9 +49,10 @@ func buildPreview(ctx context.Context, d Deps, f requestForm, actor store.Actor)
 	// A preview is of a spec about to be submitted: Validate's rules for
 	// new specs apply, which NewPlan leaves to stored ones.
 	var plan provision.Plan
-	err := spec.Validate(d.Settings)
+	set := f.settings(d)
+	err := spec.Validate(set)
 	if err == nil {
-		plan, err = provision.NewPlan(spec, d.Settings, provision.PlanMeta{RequestID: "preview", Requester: actor.Name})
+		plan, err = provision.NewPlan(spec, set, provision.PlanMeta{RequestID: "preview", Requester: actor.Name})
 	}
 	if err != nil && !f.setProblems(err) {
 		return preview{}, err
@@ -81,7 +82,7 @@ func buildPreview(ctx context.Context, d Deps, f requestForm, actor store.Actor)
 	if err != nil {
 		return preview{}, err
 	}
-	a, err := d.Store.AssessSpec(ctx, actor, spec)
+	a, err := d.Store.AssessSpec(ctx, actor, spec, store.Request{ID: f.ChangeOf, RoleARN: f.KeptRoleARN})
 	if err != nil {
 		return preview{}, err
 	}
@@ -125,9 +126,11 @@ func handlePreview(d Deps) echo.HandlerFunc {
 		}
 		// The change form's preview names its request: its own name is
 		// not taken.
-		if f.ChangeOf, err = changeOf(c, d, actor); err != nil {
+		r, err := changeOf(c, d, actor)
+		if err != nil {
 			return err
 		}
+		f.ChangeOf, f.KeptRoleARN = r.ID, r.KeptRoleARN()
 		pv, err := buildPreview(c.Request().Context(), d, f, actor)
 		if err != nil {
 			return err
@@ -204,7 +207,7 @@ func answerRequestForm(c echo.Context, d Deps, actor store.Actor, f requestForm,
 		} else {
 			// Report the spec's and the justification's other problems
 			// with the form's own.
-			f.setProblems(store.ValidateRequest(d.Settings, spec, f.Justification))
+			f.setProblems(store.ValidateRequest(f.settings(d), spec, f.Justification))
 		}
 		status = http.StatusUnprocessableEntity
 	}
@@ -212,7 +215,7 @@ func answerRequestForm(c echo.Context, d Deps, actor store.Actor, f requestForm,
 	if err != nil {
 		return err
 	}
-	return render(c, status, requestFormPage(title, f, d.Settings, pv))
+	return render(c, status, requestFormPage(title, f, f.settings(d), pv))
 }
 
 func plural(n int) string {

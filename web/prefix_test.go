@@ -124,3 +124,55 @@ func codeText(t *testing.T, page uiResponse, id string) string {
 	rest, _, _ = strings.Cut(rest, "</code>")
 	return strings.Join(strings.Fields(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(rest, "")), "")
 }
+
+// A change of a live role is previewed, checked and shown under the IAM
+// name its role keeps after a name-prefix change, as the store assesses
+// and provisions it: the change form and its live preview, the form sent
+// back with an error of its own, and the API's preview of the change
+// planned it under the new prefix, where a 62-character name is too long
+// (and any other would preview a role that is not the live one).
+func TestChangeFormKeepsTheLiveNameUnderANewPrefix(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	db := storetest.Open(t, dbURL, store.Options{})
+	name := strings.Repeat("n", 62)
+	r := uiActivate(t, db, uiCreate(t, db, uiNewReq(name, "alice")))
+	set := provision.DefaultSettings()
+	set.NamePrefix = "team-"
+	renamed := storetest.Open(t, dbURL, store.Options{Settings: &set})
+	f := uiServe(t, renamed, uiProxyIdentity())
+	liveARN := "role/rolegate/" + name
+	noNameProblem := func(what string, page uiResponse) {
+		t.Helper()
+		if strings.Contains(page.body, `id="f-name-error"`) || strings.Contains(page.body, "at most 64") || strings.Contains(page.body, "team-"+name) {
+			t.Errorf("%s plans the change under the new prefix:\n%s", what, pageExcerpt(page.body))
+		}
+	}
+
+	alice := f.client("alice", "requesters")
+	form := alice.get(fmt.Sprintf("/requests/%d/change", r.ID))
+	pageHas(t, form, liveARN)
+	noNameProblem("the change form", form)
+
+	change := url.Values{"change_of": {fmt.Sprint(r.ID)}, "name": {name}, "bucket": {"team-reports"}, "prefix": {"daily/eu/"}, "access": {"read"},
+		"justification": {"only the EU reports"}}
+	pv := alice.post("/requests/preview", change)
+	pageHas(t, pv, liveARN)
+	noNameProblem("the change's live preview", pv)
+
+	change.Set("expires", "not a date")
+	sent := alice.post(fmt.Sprintf("/requests/%d/change", r.ID), change)
+	if sent.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a change with an unreadable expiry: %d", sent.status)
+	}
+	pageHas(t, sent, `id="f-expires-error"`)
+	noNameProblem("the change form sent back", sent)
+
+	env := &apiEnv{t: t, db: renamed, srv: f.srv, tokens: map[string]string{}, tok: map[string]store.Token{}}
+	env.addToken(asAlice, store.NewToken{User: "alice", Roles: []store.Role{store.RoleRequester}})
+	api := env.do(req{method: "POST", path: pathf("/api/v1/preview?change_of=%d", r.ID), as: asAlice, body: spec(name)})
+	wantStatus(t, api, http.StatusOK)
+	if !strings.Contains(string(api.body), `"role_name":"`+name+`"`) {
+		t.Errorf("the API's preview of the change: %s", api.body)
+	}
+}

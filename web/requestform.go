@@ -35,6 +35,9 @@ type requestForm struct {
 	// ChangeOf is the request an active role's change belongs to; 0 for a
 	// new request. Its role name cannot be edited.
 	ChangeOf int64
+	// KeptRoleARN is the IAM role a change keeps its name and path from
+	// (store.Request.KeptRoleARN); see settings.
+	KeptRoleARN string
 	// Focus is the id of the field the page opens with the focus in
 	// (autofocus): after a row is added or removed, the row's bucket, so
 	// a keyboard user goes on where they were.
@@ -45,10 +48,22 @@ func newRequestForm() requestForm {
 	return requestForm{Scopes: []scopeRow{{Access: string(provision.AccessRead)}}}
 }
 
+// settings are what the form is checked, previewed and shown under: for a
+// change, the IAM name and path its role keeps, as the store assesses and
+// provisions it (a name prefix or path changed since would otherwise
+// preview another role, or refuse the name as too long under the new
+// prefix).
+func (f requestForm) settings(d Deps) provision.Settings {
+	if f.ChangeOf == 0 {
+		return d.Settings
+	}
+	return d.Settings.Keeping(f.Account, f.Name, f.KeptRoleARN)
+}
+
 // formFromRequest prefills the change form with a role's current version.
 func formFromRequest(r store.Request) requestForm {
 	f := requestForm{Name: r.Spec.Name, Account: r.Spec.Account, Description: r.Spec.Description, Justification: r.Justification,
-		Managed: r.Spec.ManagedPolicies, ChangeOf: r.ID}
+		Managed: r.Spec.ManagedPolicies, ChangeOf: r.ID, KeptRoleARN: r.KeptRoleARN()}
 	for _, s := range r.Spec.Buckets {
 		f.Scopes = append(f.Scopes, scopeRow{Bucket: s.Bucket, Prefix: s.Prefix, Access: string(s.Access)})
 	}

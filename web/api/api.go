@@ -59,7 +59,7 @@ type Workflow interface {
 	// live roles that already grant all of a request, within the viewer's
 	// sight.
 	Assess(ctx context.Context, viewer store.Actor, rs []store.Request) (map[int64]store.Assessment, error)
-	AssessSpec(ctx context.Context, viewer store.Actor, spec provision.RoleSpec) (store.Assessment, error)
+	AssessSpec(ctx context.Context, viewer store.Actor, spec provision.RoleSpec, changeOf store.Request) (store.Assessment, error)
 	ListAssessed(ctx context.Context, viewer store.Actor, f store.ListFilter, risk string) (store.RequestPage, map[int64]store.Assessment, error)
 	ReusableRoles(ctx context.Context, viewer store.Actor, requester, account string, scopes []provision.BucketScope, except int64) ([]store.Reuse, error)
 }

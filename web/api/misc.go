@@ -64,16 +64,18 @@ func handleAPIPreview(st Store) echo.HandlerFunc {
 		if err := decodeJSON(c, &b, false); err != nil {
 			return err
 		}
-		changeOf, err := Changeable(c.Request().Context(), st, apiActor(c), changeOf)
+		changed, err := Changeable(c.Request().Context(), st, apiActor(c), changeOf)
 		if err != nil {
 			return err
 		}
+		changeOf = changed.ID
+		set := ChangeSettings(st.Settings(), changed)
 		// Validate's rules for new specs apply, which NewPlan leaves to
 		// stored ones.
-		if err := b.spec().Validate(st.Settings()); err != nil {
+		if err := b.spec().Validate(set); err != nil {
 			return err
 		}
-		plan, err := provision.NewPlan(b.spec(), st.Settings(), provision.PlanMeta{RequestID: "preview", Requester: apiActor(c).Name})
+		plan, err := provision.NewPlan(b.spec(), set, provision.PlanMeta{RequestID: "preview", Requester: apiActor(c).Name})
 		if err != nil {
 			return err
 		}
@@ -85,7 +87,7 @@ func handleAPIPreview(st Store) echo.HandlerFunc {
 		need := approvalsView(p)
 		need.Summary = p.Requirement()
 		ctx := c.Request().Context()
-		a, err := st.AssessSpec(ctx, apiActor(c), b.spec())
+		a, err := st.AssessSpec(ctx, apiActor(c), b.spec(), changed)
 		if err != nil {
 			return err
 		}
@@ -237,22 +239,34 @@ func handleAPIListEvents(st Store) echo.HandlerFunc {
 	}
 }
 
-// Changeable is id when actor may change that request, else 0 (also for
-// 0 and an ID of no request): a preview of a change of a request the
+// Changeable is request id when actor may change it, else the zero
+// Request (also for 0 and an ID of no request): a preview of a change of a request the
 // caller may not change answers as one of a new request, telling nothing
 // of that request. The form's preview and the API's share it.
-func Changeable(ctx context.Context, st Workflow, actor store.Actor, id int64) (int64, error) {
+func Changeable(ctx context.Context, st Workflow, actor store.Actor, id int64) (store.Request, error) {
 	if id == 0 {
-		return 0, nil
+		return store.Request{}, nil
 	}
 	r, err := st.GetRequest(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return 0, nil
+		return store.Request{}, nil
 	case err != nil:
-		return 0, err
+		return store.Request{}, err
 	case !st.Allowed(actor, r).Change:
-		return 0, nil
+		return store.Request{}, nil
 	}
-	return r.ID, nil
+	return r, nil
+}
+
+// ChangeSettings are the settings a preview of a change of r plans under:
+// the IAM name and path its role keeps (Settings.Keeping), as the store
+// assesses and provisions the change, not those the name prefix and path
+// give a new request today; set itself for a new request (r the zero
+// Request).
+func ChangeSettings(set provision.Settings, r store.Request) provision.Settings {
+	if r.ID == 0 {
+		return set
+	}
+	return set.Keeping(r.Spec.Account, r.Spec.Name, r.KeptRoleARN())
 }
