@@ -77,6 +77,10 @@ const routedSQL = `(EXISTS (SELECT 1 FROM request_scopes s WHERE s.request_id = 
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
+// MaxSearchText is the longest free text ListRequests searches for, in
+// bytes.
+const MaxSearchText = 200
+
 // encodeCursor and decodeCursor keep a request page's place: the ID of
 // its last request.
 func encodeCursor(id int64) string { return cursor("r" + strconv.FormatInt(id, 10)) }
@@ -183,8 +187,8 @@ func (db *DB) listRequestsQuery(f ListFilter, limit int, narrow string) (string,
 		add("r.account = $%d", f.Account)
 	}
 	if f.Text != "" {
-		if len(f.Text) > 200 {
-			return "", nil, errorf(KindInvalid, "search text is over 200 characters")
+		if len(f.Text) > MaxSearchText {
+			return "", nil, errorf(KindInvalid, "search text is over %d characters", MaxSearchText)
 		}
 		args = append(args, "%"+likeEscaper.Replace(f.Text)+"%")
 		if narrow != "" {

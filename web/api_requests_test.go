@@ -223,12 +223,23 @@ func TestAPIListFiltersAndPages(t *testing.T) {
 			t.Errorf("%s: %d items, want %d", q, len(p.Items), n)
 		}
 	}
-	for _, q := range []string{"status=bogus", "limit=0", "limit=9999", "updated_since=yesterday", "cursor=%21%21", "colour=blue", "order=up"} {
+	// Each bad parameter is named in errors, with what it should be: a
+	// bad cursor and an over-long q were said in the detail alone, and
+	// an unknown status did not list the statuses.
+	for q, field := range map[string]string{"status=bogus": "status", "limit=0": "limit", "limit=9999": "limit",
+		"updated_since=yesterday": "updated_since", "cursor=%21%21": "cursor", "cursor=eDE": "cursor", "colour=blue": "colour", "order=up": "order",
+		"q=" + strings.Repeat("x", 201): "q"} {
 		r := env.do(req{method: "GET", path: "/api/v1/requests?" + q, as: asAlice})
 		wantStatus(t, r, 400)
-		if p := r.problem(t); p.Type != problem.Base+"bad-query" {
-			t.Errorf("%s: %s", q, p.Type)
+		if p := r.problem(t); p.Type != problem.Base+"bad-query" || len(p.Errors) != 1 || p.Errors[0].Field != field {
+			t.Errorf("%.40s: %s %q %+v, want an error at %s", q, p.Type, p.Detail, p.Errors, field)
 		}
+	}
+	if p := env.do(req{method: "GET", path: "/api/v1/requests?status=bogus", as: asAlice}).problem(t); len(p.Errors) != 1 || !strings.Contains(p.Errors[0].Message, "pending") {
+		t.Errorf("status=bogus: %+v, want the statuses listed", p.Errors)
+	}
+	if p := env.do(req{method: "GET", path: "/api/v1/roles?cursor=garbage", as: asBob}).problem(t); len(p.Errors) != 1 || p.Errors[0].Field != "cursor" {
+		t.Errorf("roles?cursor=garbage: %+v, want an error at cursor", p.Errors)
 	}
 }
 

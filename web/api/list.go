@@ -1,6 +1,8 @@
 package api
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -23,7 +25,10 @@ func handleAPIListRequests(st Store) echo.HandlerFunc {
 			Text: q.str("q"), UpdatedSince: q.time("updated_since"), Cursor: q.str("cursor"), Limit: q.int("limit", 1, 500),
 		}
 		if f.Status != "" && !f.Status.Valid() {
-			q.errs = append(q.errs, problem.Field{Field: "status", Message: "unknown status"})
+			q.errs = append(q.errs, problem.Field{Field: "status", Message: "must be one of " + strings.Join(statusNames(), ", ")})
+		}
+		if len(f.Text) > store.MaxSearchText {
+			q.errs = append(q.errs, problem.Field{Field: "q", Message: fmt.Sprintf("must be at most %d bytes long (it has %d)", store.MaxSearchText, len(f.Text))})
 		}
 		if names := st.Settings().AccountNames(); f.Account != "" && !slices.Contains(names, f.Account) {
 			q.errs = append(q.errs, problem.Field{Field: "account", Message: "must be one of " + strings.Join(names, ", ")})
@@ -69,12 +74,33 @@ func ownOnly(actor store.Actor, owner *string, message string) error {
 }
 
 // listError answers err of a list: a query the store cannot read (such as
-// a cursor of another list) with 400 bad-query, anything else as it is.
+// a cursor of another list) with 400 bad-query, a cursor naming its
+// parameter, anything else as it is.
 func listError(c echo.Context, err error) error {
+	if errors.Is(err, store.ErrBadCursor) {
+		return badCursor()
+	}
 	if se, _, _ := problem.Lookup(c, err, true); se != nil && se.Kind.General() == store.KindInvalid {
 		return newAPIError(http.StatusBadRequest, "bad-query", problem.Sentence(se, ""))
 	}
 	return err
+}
+
+// badCursor is the answer to a cursor the list did not give out (another
+// list's, or altered): 400 naming the parameter.
+func badCursor() error {
+	e := newAPIError(http.StatusBadRequest, "bad-query", "The cursor is not one this API gave out.")
+	e.fields = []problem.Field{{Field: "cursor", Message: "is not a cursor this list gave out; use the next_cursor of its last page, or leave it out for the first"}}
+	return e
+}
+
+// statusNames are the request statuses a list may be filtered by.
+func statusNames() []string {
+	var out []string
+	for _, s := range store.Statuses() {
+		out = append(out, string(s))
+	}
+	return out
 }
 
 func pageView(st Store, actor store.Actor, page store.RequestPage, as map[int64]store.Assessment) RequestPage {
