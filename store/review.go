@@ -309,6 +309,13 @@ func mayAnswerReview(a Actor, rv Review) error {
 	return nil
 }
 
+// MayKeep reports whether a may confirm that a role is still needed: an
+// admin, or its owner while they still hold the requester role. An owner
+// who lost it (moved team, left the requester groups) may no longer ask
+// for access, so their confirmation must not keep a role alive review
+// after review; they may still let it go, and an admin may confirm it.
+func MayKeep(a Actor) bool { return a.Has(RoleAdmin) || a.Has(RoleRequester) }
+
 // ReviewNoteFault returns what is wrong with the note of a confirmation
 // or a let-go, in words, or "" when it may be kept: the free-text rule of
 // every field people write (provision.FreeTextFault; the justification

@@ -50,10 +50,14 @@ func (db *DB) answerReview(ctx context.Context, actor Actor, id int64, note stri
 // role is still needed, with an optional note: a new cycle begins now, so
 // the next review falls due an interval from now. It returns ErrInvalid
 // for a note ReviewNoteFault refuses, ErrNotFound, ErrForbidden for
-// anyone but the owner and admins, and ErrConflict when the review is not
+// anyone but the owner and admins and for an owner who no longer holds
+// the requester role (MayKeep), and ErrConflict when the review is not
 // due (or reviews are off, or the role is not live).
 func (db *DB) ConfirmReview(ctx context.Context, actor Actor, id int64, note string) (Review, error) {
 	err := db.answerReview(ctx, actor, id, note, func(tx pgx.Tx, r Request, rv Review, now time.Time) error {
+		if !MayKeep(actor) {
+			return errorf(KindForbidden, "you no longer hold the requester role, so you cannot keep a role; let it go, or ask an admin to confirm it")
+		}
 		if rv.State != ReviewDue {
 			return errorf(KindConflict, "the review of %s is not due until %s", rv.RoleName, rv.DueAt.UTC().Format(time.RFC3339))
 		}

@@ -197,6 +197,11 @@ func TestAnsweringReviewsRules(t *testing.T) {
 	wantErr(t, err, store.ErrInvalid, "1001 characters; at most 1000")
 
 	f.clock.Advance(90 * day)
+	// alice, moved out of the requester groups, may let her role go but
+	// not keep it: her confirmation kept it alive review after review.
+	moved := store.Actor{Name: "alice", Roles: []store.Role{store.RoleApprover}}
+	_, err = f.db.ConfirmReview(ctx, moved, r.ID, "")
+	wantErr(t, err, store.ErrForbidden, "no longer hold the requester role")
 	if _, err := f.db.ConfirmReview(ctx, dave, r.ID, strings.Repeat("é", store.MaxReviewNote)); err != nil {
 		t.Fatalf("an admin confirms with a note of the longest length: %v", err)
 	}

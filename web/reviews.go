@@ -24,8 +24,12 @@ type reviewsView struct {
 	// All: an admin's view of everyone's reviews; Due keeps due ones only.
 	All, Due bool
 	IsAdmin  bool
-	Page     store.ReviewPage
-	Cursor   string
+	// MayKeep: the viewer may confirm a role is still needed
+	// (store.MayKeep); an owner who lost the requester role may only let
+	// it go.
+	MayKeep bool
+	Page    store.ReviewPage
+	Cursor  string
 	// Failed is the answer form that came back with its note refused.
 	Failed reviewForm
 }
@@ -103,7 +107,7 @@ func renderReviews(c echo.Context, d Deps, q url.Values, failed reviewForm, stat
 		return err
 	}
 	actor, _ := auth.ActorOf(c)
-	v := reviewsView{Policy: d.Store.Reviews(), IsAdmin: actor.Has(store.RoleAdmin), Failed: failed,
+	v := reviewsView{Policy: d.Store.Reviews(), IsAdmin: actor.Has(store.RoleAdmin), MayKeep: store.MayKeep(actor), Failed: failed,
 		Due: q.Get("state") == string(store.ReviewDue), Cursor: q.Get("cursor")}
 	v.On = v.Policy.On()
 	v.All = v.IsAdmin && q.Get("all") == "1"

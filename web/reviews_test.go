@@ -186,3 +186,32 @@ func TestReviewNoteRefusedWithoutForm(t *testing.T) {
 	got = alice.post(confirm, url.Values{"note": {long}, "return": {"/reviews"}})
 	textHas(t, got, "Nothing was saved for reports-reader: the note has 1001 characters")
 }
+
+// An owner who lost the requester role (moved out of its groups) may let
+// their role go but not keep it: the page offers no "Still needed", and a
+// confirmation sent anyway is refused. Their confirmation kept the role
+// alive review after review.
+func TestReviewOwnerWithoutRequesterRoleCannotKeep(t *testing.T) {
+	t.Parallel()
+	offset := &atomic.Int64{}
+	db := storetest.Open(t, storetest.URL(t), store.Options{Reviews: quarterly,
+		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
+	id := uiProxyIdentity()
+	id.Roles.Requester = []string{"requesters"}
+	f := uiServe(t, db, id)
+	mine := uiActivate(t, db, uiCreate(t, db, uiNewReq("reports-reader", "alice")))
+	offset.Add(int64(90 * day))
+	if _, err := db.RemindReviews(uiCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	pageHas(t, f.client("alice", "requesters").get("/reviews"), "Still needed", "Let it go")
+
+	moved := f.client("alice", approverGroups)
+	r := moved.get("/reviews")
+	pageHas(t, r, "reports-reader", "Let it go", `data-testid="cannot-keep"`)
+	pageLacks(t, r, "Still needed")
+	if r := moved.post(fmt.Sprintf("/reviews/%d/confirm", mine.ID), url.Values{"return": {"/reviews"}}); r.status != http.StatusForbidden ||
+		!strings.Contains(r.body, "no longer hold the requester role") {
+		t.Fatalf("a confirmation sent anyway: %d\n%s", r.status, pageExcerpt(r.body))
+	}
+}
