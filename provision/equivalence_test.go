@@ -2,6 +2,8 @@ package provision
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -131,6 +133,26 @@ func terraformState(t *testing.T, src []byte, p Plan) iamState {
 	}
 	s := iamState{InlinePolicies: map[string]string{}}
 	resources := map[string]bool{}
+	// Resources later ones refer to, bound as they come; and what the two
+	// *_exclusive resources say the role holds (nil: no such resource).
+	bound := map[string]map[string]cty.Value{}
+	bind := func(typ, label string, attrs map[string]cty.Value) {
+		if bound[typ] == nil {
+			bound[typ] = map[string]cty.Value{}
+		}
+		bound[typ][label] = cty.ObjectVal(attrs)
+		ctx.Variables[typ] = cty.ObjectVal(bound[typ])
+	}
+	strs := func(v cty.Value) []string {
+		out := []string{}
+		for it := v.ElementIterator(); it.Next(); {
+			_, x := it.Element()
+			out = append(out, x.AsString())
+		}
+		sort.Strings(out)
+		return out
+	}
+	var onlyInline, onlyAttached []string
 	var imports [][2]string
 	// The role comes first in the file; bind it so later references resolve.
 	for _, b := range body.Blocks {
@@ -166,11 +188,22 @@ func terraformState(t *testing.T, src []byte, p Plan) iamState {
 				t.Errorf("role policy refers to another role")
 			}
 			s.InlinePolicies[str(eval(b, "name"))] = str(eval(b, "policy"))
+			bind(b.Labels[0], b.Labels[1], map[string]cty.Value{"name": eval(b, "name")})
 		case "aws_iam_role_policy_attachment":
 			if str(eval(b, "role")) != s.RoleName {
 				t.Errorf("attachment refers to another role")
 			}
 			s.Attachments = append(s.Attachments, str(eval(b, "policy_arn")))
+			bind(b.Labels[0], b.Labels[1], map[string]cty.Value{"policy_arn": eval(b, "policy_arn")})
+		case "aws_iam_role_policies_exclusive", "aws_iam_role_policy_attachments_exclusive":
+			if str(eval(b, "role_name")) != s.RoleName {
+				t.Errorf("%s refers to another role", b.Labels[0])
+			}
+			if b.Labels[0] == "aws_iam_role_policies_exclusive" {
+				onlyInline = strs(eval(b, "policy_names"))
+			} else {
+				onlyAttached = strs(eval(b, "policy_arns"))
+			}
 		case "aws_iam_instance_profile":
 			s.ProfileName, s.ProfilePath, s.ProfileTags = str(eval(b, "name")), str(eval(b, "path")), tagMap(eval(b, "tags"))
 			s.ProfileRoles = []string{str(eval(b, "role"))}
@@ -179,10 +212,21 @@ func terraformState(t *testing.T, src []byte, p Plan) iamState {
 		}
 	}
 	sort.Strings(s.Attachments)
+	// The role holds the policies the Terraform declares and no others, as
+	// rolegate's drift repair keeps it.
+	inline := slices.Sorted(maps.Keys(s.InlinePolicies))
+	if onlyInline == nil || !slices.Equal(onlyInline, inline) {
+		t.Errorf("aws_iam_role_policies_exclusive keeps %q, want the inline policies %q", onlyInline, inline)
+	}
+	if onlyAttached == nil || !slices.Equal(onlyAttached, append([]string{}, s.Attachments...)) {
+		t.Errorf("aws_iam_role_policy_attachments_exclusive keeps %q, want the attachments %q", onlyAttached, s.Attachments)
+	}
 	want := map[string]string{
-		"aws_iam_role":             p.Role.Name,
-		"aws_iam_role_policy":      p.Role.Name + ":" + p.Policy.Name,
-		"aws_iam_instance_profile": p.InstanceProfile.Name,
+		"aws_iam_role":                              p.Role.Name,
+		"aws_iam_role_policy":                       p.Role.Name + ":" + p.Policy.Name,
+		"aws_iam_role_policies_exclusive":           p.Role.Name,
+		"aws_iam_role_policy_attachments_exclusive": p.Role.Name,
+		"aws_iam_instance_profile":                  p.InstanceProfile.Name,
 	}
 	seen := map[string]bool{}
 	for _, im := range imports {

@@ -18,7 +18,10 @@ import (
 
 // Terraform renders the plan as Terraform for audit: an aws_iam_role, its
 // aws_iam_role_policy, one aws_iam_role_policy_attachment per managed
-// policy and an aws_iam_instance_profile, with import blocks so a team can
+// policy, aws_iam_role_policies_exclusive and
+// aws_iam_role_policy_attachments_exclusive (the role holds those and no
+// others: AWS provider 5.72 or later) and an aws_iam_instance_profile,
+// with import blocks so a team can
 // adopt the live resources. Policies are jsonencode() of HCL objects made
 // from the very JSON the reconciler sends. The output is canonical
 // (hclwrite.Format). It returns an error only if a policy in the plan is
@@ -72,6 +75,26 @@ func Terraform(p Plan) ([]byte, error) {
 		body.AppendNewline()
 	}
 
+	// The role holds these policies and no others, as rolegate's drift
+	// repair keeps it: without the two *_exclusive resources, an inline
+	// policy or a managed attachment added by hand would stay through
+	// terraform apply, where rolegate removes it.
+	ref := func(typ, label, attr string) hclwrite.Tokens {
+		return hclwrite.TokensForTraversal(hcl.Traversal{hcl.TraverseRoot{Name: typ}, hcl.TraverseAttr{Name: label}, hcl.TraverseAttr{Name: attr}})
+	}
+	inl := newResource(body, p, "aws_iam_role_policies_exclusive", label)
+	inl.SetAttributeTraversal("role_name", roleRef("name"))
+	inl.SetAttributeRaw("policy_names", hclwrite.TokensForTuple([]hclwrite.Tokens{ref("aws_iam_role_policy", label, "name")}))
+	body.AppendNewline()
+	arns := make([]hclwrite.Tokens, 0, len(attLabels))
+	for _, l := range attLabels {
+		arns = append(arns, ref("aws_iam_role_policy_attachment", l, "policy_arn"))
+	}
+	excl := newResource(body, p, "aws_iam_role_policy_attachments_exclusive", label)
+	excl.SetAttributeTraversal("role_name", roleRef("name"))
+	excl.SetAttributeRaw("policy_arns", hclwrite.TokensForTuple(arns))
+	body.AppendNewline()
+
 	prof := newResource(body, p, "aws_iam_instance_profile", label)
 	prof.SetAttributeValue("name", cty.StringVal(p.InstanceProfile.Name))
 	prof.SetAttributeValue("path", cty.StringVal(p.InstanceProfile.Path))
@@ -86,7 +109,10 @@ func Terraform(p Plan) ([]byte, error) {
 	for i, arn := range p.ManagedPolicies {
 		imports = append(imports, struct{ typ, label, id string }{"aws_iam_role_policy_attachment", attLabels[i], p.Role.Name + "/" + arn})
 	}
-	imports = append(imports, struct{ typ, label, id string }{"aws_iam_instance_profile", label, p.InstanceProfile.Name})
+	imports = append(imports,
+		struct{ typ, label, id string }{"aws_iam_role_policies_exclusive", label, p.Role.Name},
+		struct{ typ, label, id string }{"aws_iam_role_policy_attachments_exclusive", label, p.Role.Name},
+		struct{ typ, label, id string }{"aws_iam_instance_profile", label, p.InstanceProfile.Name})
 	for _, im := range imports {
 		body.AppendNewline()
 		b := body.AppendNewBlock("import", nil).Body()
@@ -119,7 +145,8 @@ func headerTokens(p Plan) hclwrite.Tokens {
 		lines = append(lines, fmt.Sprintf("Account: %s (%s), through the provider aws.%s, which assumes %s.",
 			p.Account.Name, p.Account.ID, p.Account.Name, p.Account.RoleARN))
 	}
-	lines = append(lines, "The import blocks adopt the live resources without recreating them.")
+	lines = append(lines, "The import blocks adopt the live resources without recreating them.",
+		"The *_exclusive resources remove policies the role should not hold, as rolegate does (hashicorp/aws 5.72 or later).")
 	return commentTokens(lines...)
 }
 

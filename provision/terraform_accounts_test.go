@@ -59,8 +59,8 @@ func TestTerraformInAssumedAccount(t *testing.T) {
 	p := mustPlan(t, prodSpec("reader"), set, testMeta("REQ-prod"))
 	tf := checkTerraformGolden(t, "assumed-account.tf", func() Plan { return mustPlan(t, prodSpec("reader"), set, testMeta("REQ-prod")) })
 	blocks := blockProviders(t, tf)
-	if len(blocks) != 8 {
-		t.Errorf("%d blocks, want 4 resources and 4 imports: %v", len(blocks), blocks)
+	if len(blocks) != 12 {
+		t.Errorf("%d blocks, want 6 resources and 6 imports: %v", len(blocks), blocks)
 	}
 	for k, prov := range blocks {
 		if prov != "aws.prod" {

@@ -57,8 +57,8 @@ func TestExportTerraformTwoAccounts(t *testing.T) {
 	}
 	prodTF := read(roleFileName(prod.ID, "reader"))
 	refs := providerRefRe.FindAllStringSubmatch(prodTF, -1)
-	if len(refs) != 6 || strings.Count(prodTF, "= aws.") != 6 || !strings.Contains(prodTF, `name        = "prod-reader"`) {
-		t.Errorf("the prod role names a provider in %d blocks, want its 3 resources and 3 imports:\n%s", len(refs), prodTF)
+	if len(refs) != 10 || strings.Count(prodTF, "= aws.") != 10 || !strings.Contains(prodTF, `name        = "prod-reader"`) {
+		t.Errorf("the prod role names a provider in %d blocks, want its 5 resources and 5 imports:\n%s", len(refs), prodTF)
 	}
 	for _, r := range refs {
 		if r[1] != "prod" {

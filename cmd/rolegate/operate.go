@@ -212,7 +212,7 @@ const providerRequirements = `terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.0"
+      version = ">= 5.72"
     }
   }
 }
