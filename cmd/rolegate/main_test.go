@@ -290,6 +290,9 @@ func TestWrongSettingsFailFastWithOneLineEach(t *testing.T) {
 		want []string
 	}{
 		{"no database", []string{"serve"}, nil, []string{"DATABASE_URL: not set"}},
+		// A worker shares serve's database (its queue): it said "not set"
+		// and nothing of where to point it.
+		{"worker without a database", []string{"worker"}, nil, []string{"DATABASE_URL: not set; point it at the database `rolegate serve` uses"}},
 		{"unreachable database", []string{"serve"}, map[string]string{"DATABASE_URL": "postgres://rolegate:s3cret@127.0.0.1:1/rolegate"},
 			[]string{"connect to PostgreSQL at 127.0.0.1:1/rolegate"}},
 		{"unparsable database", []string{"serve"}, map[string]string{"DATABASE_URL": "postgres://u:s3cret@[::1/x"},

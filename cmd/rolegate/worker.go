@@ -10,7 +10,7 @@ func cmdWorker(ctx context.Context, c cli) error {
 	var r runFlags
 	fs := newFlagSet("worker", "worker [flags]", c.stderr)
 	r.register(fs, c.getenv, "", "PostgreSQL URL (required) [DATABASE_URL]")
-	o, logger, err := r.parse(fs, c, "not set")
+	o, logger, err := r.parse(fs, c, "not set; point it at the database `rolegate serve` uses (workers share its job queue)")
 	if err != nil {
 		return err
 	}
