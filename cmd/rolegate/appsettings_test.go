@@ -44,7 +44,7 @@ func TestReviewSettings(t *testing.T) {
 			}
 			got := a.reviewPolicy(&errs)
 			if tc.wantErr != "" {
-				if len(errs) != 1 || !strings.Contains(errs[0], tc.wantErr) {
+				if len(errs) != 1 || !strings.Contains(errs[0].String(), tc.wantErr) {
 					t.Fatalf("errors %q, want one saying %q", errs, tc.wantErr)
 				}
 				return
@@ -70,7 +70,7 @@ func TestWebhookURLsRefusedWithoutEchoingThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := a.build(&errs)
-	if len(errs) != 1 || !strings.Contains(errs[0], "URL 2 of 2 is not an http(s) URL") || strings.Contains(errs[0], "sEcReT") {
+	if len(errs) != 1 || !strings.Contains(errs[0].String(), "URL 2 of 2 is not an http(s) URL") || strings.Contains(errs[0].String(), "sEcReT") {
 		t.Fatalf("errors %q, want one naming the second URL by its place only", errs)
 	}
 	if len(b.webhooks) != 1 {
@@ -105,7 +105,7 @@ func TestSwitchesFromTheEnvironment(t *testing.T) {
 			t.Fatal(err)
 		}
 		if tc.wantErr != "" {
-			if len(errs) != 1 || !strings.Contains(errs[0], tc.wantErr) {
+			if len(errs) != 1 || !strings.Contains(errs[0].String(), tc.wantErr) {
 				t.Errorf("%v: errors %q, want one saying %q", tc.env, errs, tc.wantErr)
 			}
 			continue

@@ -97,7 +97,7 @@ func cmdBench(ctx context.Context, c cli) error {
 			errs.add("--sections: unknown section %q (known: %s)", name, strings.Join(names, ", "))
 		}
 	}
-	if err := errs.err(); err != nil {
+	if err := errs.err(fs); err != nil {
 		return err
 	}
 	s.Version = buildVersion()

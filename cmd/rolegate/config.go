@@ -14,17 +14,76 @@ import (
 
 // settingErrors collects every wrong setting so start-up can name them all,
 // one line each.
-type settingErrors []string
+type settingErrors []settingError
 
-func (e *settingErrors) add(format string, args ...any) {
-	*e = append(*e, fmt.Sprintf(format, args...))
+// settingError is one bad setting in words; env names the environment
+// variable a flag's default was read from, when that is what was bad.
+type settingError struct {
+	env, msg string
 }
 
-func (e settingErrors) err() error {
-	if len(e) == 0 {
+// String is the error as err says it without a flag set: "ENV: msg".
+func (se settingError) String() string {
+	if se.env == "" {
+		return se.msg
+	}
+	return se.env + ": " + se.msg
+}
+
+func (e *settingErrors) add(format string, args ...any) {
+	*e = append(*e, settingError{msg: fmt.Sprintf(format, args...)})
+}
+
+// addEnv records a bad value of the environment variable env, a flag's
+// default; err names the flag beside it.
+func (e *settingErrors) addEnv(env, format string, args ...any) {
+	*e = append(*e, settingError{env: env, msg: fmt.Sprintf(format, args...)})
+}
+
+// err is every bad setting, one a line. A bad environment variable is
+// named with its flag of fs ("--db-max-conns / DB_MAX_CONNS: ...": the
+// flag whose usage names it in brackets), and is no error at all when
+// that flag was given on the command line, which wins over it.
+func (e settingErrors) err(fs *flag.FlagSet) error {
+	var lines []string
+	for _, se := range e {
+		if se.env == "" {
+			lines = append(lines, se.msg)
+			continue
+		}
+		name, set := envFlag(fs, se.env)
+		switch {
+		case set:
+		case name != "":
+			lines = append(lines, "--"+name+" / "+se.env+": "+se.msg)
+		default:
+			lines = append(lines, se.env+": "+se.msg)
+		}
+	}
+	if len(lines) == 0 {
 		return nil
 	}
-	return errors.New(strings.Join(e, "\n"))
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+// envFlag is the flag of fs that falls back to the environment variable
+// env (its usage names it: "[ENV]" or "[ENV=true]"), and whether the
+// command line set it.
+func envFlag(fs *flag.FlagSet, env string) (name string, set bool) {
+	if fs == nil {
+		return "", false
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if strings.Contains(f.Usage, "["+env+"]") || strings.Contains(f.Usage, "["+env+"=") {
+			name = f.Name
+		}
+	})
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return name, set
 }
 
 // parseDays reads a duration written in whole days (90d) or as a Go
@@ -54,7 +113,7 @@ func envValue[T any](getenv func(string) string, name string, def T, errs *setti
 	}
 	x, err := parse(v)
 	if err != nil {
-		errs.add("%s: %q is not %s", name, v, what)
+		errs.addEnv(name, "%q is not %s", v, what)
 		return def
 	}
 	return x

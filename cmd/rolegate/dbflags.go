@@ -72,7 +72,7 @@ func (d *dbFlag) open(ctx context.Context, opts store.Options) (*store.DB, error
 func (d *dbFlag) openCurrent(ctx context.Context) (*store.DB, error) {
 	var errs settingErrors
 	d.check(&errs)
-	if err := errs.err(); err != nil {
+	if err := errs.err(nil); err != nil {
 		return nil, err
 	}
 	db, err := d.open(ctx, store.Options{})

@@ -52,7 +52,7 @@ func cmdDev(ctx context.Context, c cli) error {
 		}
 		o.identity = r.web.identity(dataDir, &r.errs)
 	}
-	if err := r.errs.err(); err != nil {
+	if err := r.errs.err(fs); err != nil {
 		return err
 	}
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -70,10 +71,10 @@ func parseIAMLocal(c cli) (iamLocalConfig, error) {
 	if cfg.opts.ConsistencyDelay < 0 {
 		errs.add("--consistency-delay: must not be negative")
 	}
-	for i, line := range errs {
-		errs[i] = "iam-local: " + line
+	if err := errs.err(fs); err != nil {
+		return cfg, errors.New("iam-local: " + strings.ReplaceAll(err.Error(), "\n", "\niam-local: "))
 	}
-	return cfg, errs.err()
+	return cfg, nil
 }
 
 // parseAccounts reads --accounts: comma-separated 12-digit account IDs,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -301,6 +302,13 @@ func TestWrongSettingsFailFastWithOneLineEach(t *testing.T) {
 			[]string{"--listen / LISTEN_ADDR", "--log-level / LOG_LEVEL"}},
 		{"bad env duration", []string{"serve"}, map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x", "SHUTDOWN_TIMEOUT": "soon"},
 			[]string{"SHUTDOWN_TIMEOUT: \"soon\" is not a duration"}},
+		// An environment variable's bad value names the flag it stands
+		// for (it named the variable alone), and the flag given on the
+		// command line wins over it: the database is what then fails.
+		{"bad env number", []string{"serve"}, map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x", "DB_MAX_CONNS": "abc"},
+			[]string{`--db-max-conns / DB_MAX_CONNS: "abc" is not a whole number`}},
+		{"bad env number under its flag", []string{"serve", "--db-max-conns", "5"}, map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x", "DB_MAX_CONNS": "abc"},
+			[]string{"connect to PostgreSQL at 127.0.0.1:1/x"}},
 		{"bad review settings", []string{"serve", "--review-interval", "90 days"}, map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x", "REVIEW_GRACE": "0"},
 			[]string{`--review-interval / REVIEW_INTERVAL: "90 days" is not a duration (e.g. 90d or 2160h; 0 turns reviews off)`, "--review-grace / REVIEW_GRACE: 0 is not from 1h to 365d"}},
 		{"unknown command", []string{"frobnicate"}, nil, []string{`unknown command "frobnicate"`}},
@@ -311,7 +319,12 @@ func TestWrongSettingsFailFastWithOneLineEach(t *testing.T) {
 			start := time.Now()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			err := run(ctx, append([]string{"rolegate"}, tc.args...), func(k string) string { return tc.env[k] }, io.Discard, io.Discard)
+			// serve holds its --listen address from the start: the
+			// default, 8080, would make the cases (run in parallel) and
+			// whatever else listens there refuse each other.
+			env := map[string]string{"LISTEN_ADDR": "127.0.0.1:0"}
+			maps.Copy(env, tc.env)
+			err := run(ctx, append([]string{"rolegate"}, tc.args...), func(k string) string { return env[k] }, io.Discard, io.Discard)
 			if err == nil {
 				t.Fatal("run succeeded")
 			}

@@ -60,7 +60,7 @@ func (o *opsFlags) parse(c cli, name, synopsis string, extra func(fs *flag.FlagS
 		b.rules.Accounts = accts
 	}
 	o.log.logger(c.stderr, &errs)
-	if err := errs.err(); err != nil {
+	if err := errs.err(fs); err != nil {
 		return built{}, err
 	}
 	return b, nil

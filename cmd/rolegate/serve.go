@@ -88,7 +88,7 @@ func cmdServe(ctx context.Context, c cli) error {
 		return err
 	}
 	o.identity = r.web.identity("", &r.errs)
-	if err := r.errs.err(); err != nil {
+	if err := r.errs.err(fs); err != nil {
 		return err
 	}
 	o.http, o.worker = true, !noWorker

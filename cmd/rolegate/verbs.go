@@ -49,7 +49,7 @@ func (d *dbFlag) openVerb(ctx context.Context, c cli, name, synopsis string, ver
 	}
 	d.check(&errs)
 	logger = logs.logger(c.stderr, &errs)
-	if err := errs.err(); err != nil {
+	if err := errs.err(fs); err != nil {
 		return nil, "", nil, err
 	}
 	db, err = d.open(ctx, store.Options{})

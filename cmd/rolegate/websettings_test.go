@@ -23,7 +23,10 @@ func parseWeb(t *testing.T, dev bool, dataDir string, env map[string]string, arg
 	}
 	id := w.identity(dataDir, &errs)
 	_ = id
-	return w, strings.Join(errs, "\n")
+	if err := errs.err(fs); err != nil {
+		return w, err.Error()
+	}
+	return w, ""
 }
 
 func TestWebSettings(t *testing.T) {

@@ -14,7 +14,7 @@ func cmdWorker(ctx context.Context, c cli) error {
 	if err != nil {
 		return err
 	}
-	if err := r.errs.err(); err != nil {
+	if err := r.errs.err(fs); err != nil {
 		return err
 	}
 	o.worker = true
