@@ -47,13 +47,28 @@ func longWordsRequest(requester string) (name string, in store.NewRequest) {
 }
 
 // TestBrowserLongWords: a role name as long as IAM allows, a bucket as
-// long as S3 allows, a prefix naming a hash and a pasted link stay inside
-// their cards on the request page and inside their row on the dashboard,
-// where they would otherwise run under the Approve and Reject buttons.
+// long as S3 allows, a prefix naming a hash, a prefix as long as S3 allows
+// and a pasted link stay inside their cards on the request page (its
+// versions' scopes included) and inside their row on the dashboard, where
+// they would otherwise run under the Approve and Reject buttons; the
+// request page, the requester's list and the audit log stay as wide as
+// the screen.
 func TestBrowserLongWords(t *testing.T) {
 	b, f := browserTest(t)
 	_, in := longWordsRequest("alice")
-	r := uiCreate(t, f.db, in)
+	r := uiActivate(t, f.db, uiCreate(t, f.db, in))
+	spec := r.Spec
+	spec.Buckets = append(spec.Buckets, provision.BucketScope{Bucket: "team-exports", Prefix: strings.Repeat("p", 1023) + "/", Access: provision.AccessRead})
+	if _, err := f.db.RequestChange(uiCtx(t), store.Actor{Name: "alice", Roles: []store.Role{store.RoleRequester}}, r.ID,
+		store.NewVersion{Spec: spec, Justification: in.Justification}); err != nil {
+		t.Fatalf("RequestChange: %v", err)
+	}
+	wide := func(page string) {
+		t.Helper()
+		if w := eval[[]float64](b, `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`); w[0] > w[1] {
+			t.Errorf("%s is %v px wide in a window of %v", page, w[0], w[1])
+		}
+	}
 	b.signInAs(f.srv.URL, "bob")
 	b.run("bob opens the dashboard",
 		chromedp.Navigate(f.srv.URL+"/dashboard"),
@@ -71,6 +86,28 @@ func TestBrowserLongWords(t *testing.T) {
 	if bad := eval[[]string](b, overflowJS+`(".card")`); len(bad) > 0 {
 		t.Errorf("on the request page, out of their cards:\n%s", strings.Join(bad, "\n"))
 	}
+	wide("the request page")
+	// A long prefix does not squeeze the other columns: a short bucket
+	// and an access level keep one line.
+	broken := eval[[]string](b, `[...document.querySelectorAll(".scope-table td:nth-child(1), .scope-table td:nth-child(3)")].filter(td => {
+		const r = document.createRange(); r.selectNodeContents(td);
+		return td.textContent.trim().length <= 12 && new Set([...r.getClientRects()].map(c => Math.round(c.bottom))).size > 1; }).map(td => td.textContent.trim())`)
+	if len(broken) > 0 {
+		t.Errorf("in the scopes table, short values break across lines: %q", broken)
+	}
+	b.run("bob reads the audit log",
+		chromedp.Navigate(f.srv.URL+"/audit"),
+		chromedp.WaitVisible(b.css(`.table`)),
+		b.shot("longwords-3-audit"),
+	)
+	wide("the audit log")
+	b.switchUser("alice")
+	b.run("alice lists her requests",
+		chromedp.Navigate(f.srv.URL+"/requests"),
+		chromedp.WaitVisible(b.css(`.table`)),
+		b.shot("longwords-4-my-requests"),
+	)
+	wide("the list of alice's requests")
 }
 
 // TestBrowserPhoneWidth: on a phone 390 px wide, no page is wider than
