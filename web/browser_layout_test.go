@@ -166,3 +166,42 @@ func TestBrowserAuditFilterProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserWithoutJavaScript: with scripts off, an approver approves
+// from the dashboard and from the request page, and makes an API token;
+// the Copy buttons, which need the script, are not shown to do nothing.
+func TestBrowserWithoutJavaScript(t *testing.T) {
+	b, f := browserTest(t)
+	first := uiCreate(t, f.db, uiNewReq("reports-reader", "alice"))
+	second := uiCreate(t, f.db, uiNewReq("exports-reader", "alice"))
+	b.run("scripts off", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+	b.signInAs(f.srv.URL, "bob")
+	b.run("bob opens the dashboard", chromedp.Navigate(f.srv.URL+"/dashboard"), chromedp.WaitVisible(b.css(`.queue`)))
+	if status := b.submit("bob approves from the dashboard", fmt.Sprintf(`[aria-label="Approve request %d"]`, first.ID)); status != 200 {
+		t.Fatalf("approving from the dashboard ended on %d", status)
+	}
+	b.run("bob opens the second request", chromedp.Navigate(fmt.Sprintf("%s/requests/%d", f.srv.URL, second.ID)), chromedp.WaitVisible(b.css(`#terraform`)))
+	copies := `[...document.querySelectorAll("[data-copy]")].filter(e => e.getClientRects().length > 0).length`
+	if n := eval[int](b, copies); n != 0 {
+		t.Errorf("the request page shows %d Copy buttons that cannot copy", n)
+	}
+	if status := b.submit("bob approves on the request page", `button[value="approve"]`); status != 200 {
+		t.Fatalf("approving on the request page ended on %d", status)
+	}
+	for _, r := range []store.Request{first, second} {
+		if got, err := f.db.GetRequest(uiCtx(t), r.ID); err != nil || got.DecisionOf("bob") == nil {
+			t.Errorf("request %d has no decision of bob: %v", r.ID, err)
+		}
+	}
+	b.run("bob makes a token", chromedp.Navigate(f.srv.URL+"/settings/tokens"), chromedp.SendKeys(b.css(`#t-description`), "approval bot"))
+	if status := b.submit("bob creates the token", `#create-token`); status != 201 {
+		t.Fatalf("creating a token ended on %d", status)
+	}
+	b.run("the token is shown", chromedp.WaitVisible(b.css(`#token-secret`)), b.shot("nojs-1-token"))
+	if n := eval[int](b, copies); n != 0 {
+		t.Errorf("the new token's page shows %d Copy buttons that cannot copy", n)
+	}
+}
