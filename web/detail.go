@@ -265,6 +265,30 @@ func ago(t time.Time) string {
 	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
 }
 
+// isChange reports whether r's current version is a change to a role
+// that is live at another version, not yet (or never) in force.
+func isChange(r store.Request) bool { return r.LiveVersion != 0 && r.LiveVersion != r.Version }
+
+// changeNote follows a page's version number with the live version a
+// change would replace, or nothing.
+func changeNote(r store.Request) string {
+	if !isChange(r) {
+		return ""
+	}
+	return fmt.Sprintf(", a change to the live version %d", r.LiveVersion)
+}
+
+// othersDecisions are the decisions in ds not made by me.
+func othersDecisions(ds []store.DecisionRecord, me string) []store.DecisionRecord {
+	var out []store.DecisionRecord
+	for _, d := range ds {
+		if d.Approver != me {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
 // bucketsText lists a spec's scopes in short: "`bucket/prefix` (read),

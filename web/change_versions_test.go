@@ -1,0 +1,87 @@
+package web
+
+import (
+	"fmt"
+	"html"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
+)
+
+// pageText is a page's main content as a reader sees its words: tags
+// dropped, entities decoded, white space collapsed.
+func pageText(body string) string {
+	if _, main, ok := strings.Cut(body, `<main id="main">`); ok {
+		body = main
+	}
+	body = regexp.MustCompile(`<[^>]*>`).ReplaceAllString(body, " ")
+	return strings.Join(strings.Fields(html.UnescapeString(body)), " ")
+}
+
+// An approver deciding a change to a live role sees that it is a change
+// and to which live version, on the dashboard and the request page; who
+// has already approved the version before them; and, in the timeline and
+// the Versions card, which version each decision was on and which version
+// is live: bob's approval of the first version read as one of the change.
+func TestAChangeSaysWhichVersionIsLiveAndWhoApprovedIt(t *testing.T) {
+	f := uiProxyTest(t)
+	r := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("reports-writer", "alice")))
+	spec := r.Spec
+	spec.Buckets = []provision.BucketScope{{Bucket: "team-reports", Prefix: "daily/", Access: provision.AccessReadWrite}}
+	if _, err := f.db.RequestChange(f.ctx, store.Actor{Name: "alice", Roles: []store.Role{store.RoleRequester}}, r.ID,
+		store.NewVersion{Spec: spec, Justification: "the job now writes its summary"}); err != nil {
+		t.Fatalf("RequestChange: %v", err)
+	}
+	if _, err := f.db.Decide(f.ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, r.ID, 2,
+		store.Decision{Approve: true, Comment: "fine for the summary"}); err != nil {
+		t.Fatalf("bob approves: %v", err)
+	}
+	carol := f.client("carol", approverGroups)
+
+	dash := carol.get("/dashboard")
+	_, row, _ := strings.Cut(dash.body, fmt.Sprintf(`data-id="%d"`, r.ID))
+	row, _, _ = strings.Cut(row, "</li>")
+	if got := pageText(row); !strings.Contains(got, "change to live version 1") {
+		t.Errorf("the dashboard's row does not say it is a change to the live role: %q", got)
+	}
+
+	page := carol.get(fmt.Sprintf("/requests/%d", r.ID))
+	text := pageText(page.body)
+	if !strings.Contains(text, "version 2, a change to the live version 1") {
+		t.Errorf("the page's heading does not say the version decided is a change of the live one: %q", text)
+	}
+	_, approvals, _ := strings.Cut(page.body, `id="h-approvals"`)
+	approvals, _, _ = strings.Cut(approvals, "</section>")
+	if got := pageText(approvals); !strings.Contains(got, "bob approved") || !strings.Contains(got, "fine for the summary") {
+		t.Errorf("the Approvals card does not say who approved this version: %q", got)
+	}
+	_, timeline, _ := strings.Cut(page.body, `id="h-timeline"`)
+	timeline, _, _ = strings.Cut(timeline, "</ol>")
+	items := strings.Split(timeline, "<li")[1:]
+	var decisions []string
+	for _, it := range items {
+		if s := pageText("<li" + it); strings.HasPrefix(s, "bob approved") || strings.HasPrefix(s, "dave approved") {
+			decisions = append(decisions, s)
+		}
+	}
+	for i, d := range decisions {
+		want := "version 1"
+		if i == len(decisions)-1 {
+			want = "version 2"
+		}
+		if len(decisions) < 2 || !strings.HasSuffix(d, want) {
+			t.Errorf("the timeline's decisions do not name their versions: %q", decisions)
+			break
+		}
+	}
+	_, versions, _ := strings.Cut(page.body, `id="h-versions"`)
+	versions, _, _ = strings.Cut(versions, "</section>")
+	lines := strings.Split(versions, "<li")[1:]
+	if len(lines) != 2 || !strings.Contains(pageText("<li"+lines[0]), "live") || !strings.Contains(pageText("<li"+lines[1]), "pending") ||
+		strings.Contains(pageText("<li"+lines[1]), "live") {
+		t.Errorf("the Versions card does not mark the live and the pending version: %q", pageText(versions))
+	}
+}
