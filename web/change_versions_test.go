@@ -77,11 +77,29 @@ func TestAChangeSaysWhichVersionIsLiveAndWhoApprovedIt(t *testing.T) {
 			break
 		}
 	}
+	if !strings.Contains(text, "What will be applied once approved.") {
+		t.Errorf("the pending change's Terraform is not said to be applied once approved")
+	}
 	_, versions, _ := strings.Cut(page.body, `id="h-versions"`)
 	versions, _, _ = strings.Cut(versions, "</section>")
 	lines := strings.Split(versions, "<li")[1:]
 	if len(lines) != 2 || !strings.Contains(pageText("<li"+lines[0]), "live") || !strings.Contains(pageText("<li"+lines[1]), "pending") ||
 		strings.Contains(pageText("<li"+lines[1]), "live") {
 		t.Errorf("the Versions card does not mark the live and the pending version: %q", pageText(versions))
+	}
+}
+
+// The Terraform of an approved version not yet provisioned is not said to
+// be applied "once approved".
+func TestTerraformOfAnApprovedVersionIsNotAwaitingApproval(t *testing.T) {
+	f := uiProxyTest(t)
+	r := uiCreate(t, f.db, uiNewReq("reports-reader", "alice"))
+	if _, err := f.db.Decide(f.ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, r.ID, r.Version,
+		store.Decision{Approve: true}); err != nil {
+		t.Fatalf("bob approves: %v", err)
+	}
+	text := pageText(f.client("bob", approverGroups).get(fmt.Sprintf("/requests/%d", r.ID)).body)
+	if !strings.Contains(text, "approved") || strings.Contains(text, "once approved") || !strings.Contains(text, "not provisioned yet") {
+		t.Errorf("the approved request's Terraform is described as: %q", text)
 	}
 }

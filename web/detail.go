@@ -269,6 +269,18 @@ func ago(t time.Time) string {
 // that is live at another version, not yet (or never) in force.
 func isChange(r store.Request) bool { return r.LiveVersion != 0 && r.LiveVersion != r.Version }
 
+// terraformNote says what the Terraform of a version not provisioned is,
+// by the version's status: it said "once approved" of approved ones too.
+func terraformNote(s store.Status) string {
+	switch s {
+	case store.StatusPending:
+		return "What will be applied once approved."
+	case store.StatusApproved, store.StatusProvisioning:
+		return "What will be applied: approved, not provisioned yet."
+	}
+	return "Not provisioned."
+}
+
 // changeNote follows a page's version number with the live version a
 // change would replace, or nothing.
 func changeNote(r store.Request) string {
