@@ -103,7 +103,7 @@ func (x *run) leavesForeign(tags []types.Tag, leave bool, op, kind, name string)
 		return false, nil
 	}
 	if !leave {
-		return false, foreignError(op, kind, name, x.plan.Meta.RequestID, t)
+		return false, foreignError(op, kind, name, x.plan, t)
 	}
 	return true, nil
 }

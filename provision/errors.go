@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -158,13 +159,21 @@ func errorCode(err error) string {
 	return ""
 }
 
-func foreignError(op, kind, name, requestID string, tags map[string]string) error {
+// foreignError is the *PermanentError of a role or instance profile of
+// the plan's names that is not the plan's (Plan.owns), naming its
+// ownership tags and the ones the plan's would carry.
+func foreignError(op, kind, name string, p Plan, tags map[string]string) error {
 	managedBy, _ := tagValue(tags, TagManagedBy)
 	owner, _ := tagValue(tags, TagRequestID)
+	installation, _ := tagValue(tags, TagInstallation)
+	ours := "none"
+	if p.Installation != "" {
+		ours = strconv.Quote(p.Installation)
+	}
 	return &PermanentError{
 		Op:   op,
 		Code: CodeForeignEntity,
-		Message: fmt.Sprintf("%s %q already exists but was not created by rolegate for request %s (its %s tag is %q and its %s tag is %q); rolegate will not change it: choose another role name, or remove the existing %s",
-			kind, name, requestID, TagManagedBy, managedBy, TagRequestID, owner, kind),
+		Message: fmt.Sprintf("%s %q already exists but was not created by this rolegate for request %s (its %s tag is %q, its %s tag is %q and its %s tag is %q; this installation's is %s); rolegate will not change it: choose another role name, or remove the existing %s",
+			kind, name, p.Meta.RequestID, TagManagedBy, managedBy, TagRequestID, owner, TagInstallation, installation, ours, kind),
 	}
 }

@@ -25,6 +25,10 @@ func goldenSpecs() map[string]struct {
 	managed := DefaultSettings()
 	managed.AllowedManagedPolicies = []string{"AmazonSSMManagedInstanceCore", "CloudWatchAgentServerPolicy"}
 	managed.Tags = map[string]string{"team": "data", "cost-center": "42"}
+	// Two of them are an installation's, with its tag (a database's ID);
+	// the others render as rolegate render does without one.
+	boundary.Installation = "0f8f5a2e-3b1c-4d7e-9a6b-2c4d5e6f7a8b"
+	managed.Installation = "0f8f5a2e-3b1c-4d7e-9a6b-2c4d5e6f7a8b"
 	var many []BucketScope
 	for i, b := range []string{"team-alpha", "team-beta", "team-gamma", "team-delta"} {
 		many = append(many,

@@ -72,6 +72,8 @@ type Plan struct {
 	// Account is the account the plan is for (the spec's, or the
 	// default); its RoleARN says how rolegate reaches it.
 	Account Account
+	// Installation is Settings.Installation, in the tags too.
+	Installation string
 }
 
 // NewPlan validates spec against set and builds the Plan. It plans what a
@@ -130,6 +132,7 @@ func NewPlan(spec RoleSpec, set Settings, meta PlanMeta) (Plan, error) {
 		Partition:       set.partition(),
 		AccountID:       set.AccountID,
 		Account:         acct,
+		Installation:    set.Installation,
 	}
 	if spec.ExpiresAt != nil {
 		t := spec.ExpiresAt.UTC()
@@ -139,17 +142,21 @@ func NewPlan(spec RoleSpec, set Settings, meta PlanMeta) (Plan, error) {
 	return p, nil
 }
 
-// planTags are the settings' tags and rolegate's ownership tags. The
+// planTags are the settings' tags and rolegate's ownership tags (the
+// installation's only when the settings name one). The
 // expiry is not among them: it is known only at activation, counts from
 // there, may change with every extension, and rolegate's expiry job (not
 // a tag) enforces it; a tag would make the Terraform approvers review
 // differ from what is stored, and every extension a drift.
 func planTags(set Settings, meta PlanMeta) []Tag {
-	tags := make([]Tag, 0, len(set.Tags)+2)
+	tags := make([]Tag, 0, len(set.Tags)+3)
 	for _, k := range sortedKeys(set.Tags) {
 		tags = append(tags, Tag{k, set.Tags[k]})
 	}
 	tags = append(tags, Tag{TagManagedBy, ManagedByValue}, Tag{TagRequestID, meta.RequestID})
+	if set.Installation != "" {
+		tags = append(tags, Tag{TagInstallation, set.Installation})
+	}
 	sort.Slice(tags, func(i, j int) bool { return tags[i].Key < tags[j].Key })
 	return tags
 }

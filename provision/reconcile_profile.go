@@ -113,7 +113,7 @@ func (x *run) repairProfile(ctx context.Context, prof *types.InstanceProfile) ([
 	name := aws.String(want.Name)
 	tags := tagMap(prof.Tags)
 	if !x.owns(tags) {
-		return nil, foreignError("GetInstanceProfile", "instance profile", want.Name, x.plan.Meta.RequestID, tags)
+		return nil, foreignError("GetInstanceProfile", "instance profile", want.Name, x.plan, tags)
 	}
 	if p := aws.ToString(prof.Path); p != want.Path {
 		return nil, &PermanentError{Op: "GetInstanceProfile", Code: CodePathMismatch, Message: fmt.Sprintf(

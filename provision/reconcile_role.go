@@ -50,10 +50,21 @@ func tagValue(tags map[string]string, key string) (string, bool) {
 	return "", false
 }
 
-func (x *run) owns(tags map[string]string) bool {
+func (x *run) owns(tags map[string]string) bool { return x.plan.owns(tags) }
+
+// owns reports whether an entity with tags is rolegate's for the plan's
+// request in the plan's installation: managed-by=rolegate, the request's
+// ID, and the installation's ID or no installation tag at all. A role or
+// profile without one was made by a rolegate before installations had
+// IDs, and rolegate made it for this request as far as anyone can tell:
+// it is taken for the plan's, and a reconcile tags it (a drift until then).
+// One tagged with another installation's ID (or any, when the plan has
+// none) is not the plan's, whatever its request ID.
+func (p Plan) owns(tags map[string]string) bool {
 	managedBy, _ := tagValue(tags, TagManagedBy)
 	requestID, _ := tagValue(tags, TagRequestID)
-	return managedBy == ManagedByValue && requestID == x.plan.Meta.RequestID
+	installation, tagged := tagValue(tags, TagInstallation)
+	return managedBy == ManagedByValue && requestID == p.Meta.RequestID && (!tagged || installation == p.Installation)
 }
 
 // applyRole creates the role or repairs its attributes. It returns the
@@ -149,7 +160,7 @@ func (x *run) createRole(ctx context.Context) (string, error) {
 func (x *run) checkRole(role *types.Role) error {
 	want := x.plan.Role
 	if tags := tagMap(role.Tags); !x.owns(tags) {
-		return foreignError("GetRole", "role", want.Name, x.plan.Meta.RequestID, tags)
+		return foreignError("GetRole", "role", want.Name, x.plan, tags)
 	}
 	if p := aws.ToString(role.Path); p != want.Path {
 		return &PermanentError{Op: "GetRole", Code: CodePathMismatch, Message: fmt.Sprintf(

@@ -44,13 +44,26 @@ type Settings struct {
 	// the first the default; empty means one account, DefaultAccountName,
 	// the credentials' own. In gives the settings for one of them.
 	Accounts []Account
+	// Installation is the ID of this rolegate installation (its
+	// database's, store.DB.Installation), tagged on every role and
+	// instance profile (TagInstallation) and required on those rolegate
+	// changes: two installations in one account, each with its own
+	// request 42, then never take each other's roles for their own. ""
+	// plans without the tag (rolegate render without a database) and
+	// refuses every role or profile that carries one.
+	Installation string
 }
 
-// Tag keys rolegate owns. A role or instance profile carrying both, with
-// this request's ID, is one rolegate may modify.
+// Tag keys rolegate owns. A role or instance profile carrying
+// managed-by=rolegate, this request's ID and this installation's ID is one
+// rolegate may modify; so is one made before installations had IDs, with
+// the first two and no installation tag at all, which gets the tag (see
+// Plan.owns).
 const (
 	TagManagedBy = "managed-by"
 	TagRequestID = "rolegate:request-id"
+	// TagInstallation holds Settings.Installation.
+	TagInstallation = "rolegate:installation"
 	// ManagedByValue is the value of TagManagedBy.
 	ManagedByValue = "rolegate"
 	// InlinePolicyName is the name of the one inline policy of every role.
@@ -125,6 +138,9 @@ func (s Settings) Validate() error {
 	}
 	if s.MaxScopes < 1 || s.MaxScopes > maxScopesCeiling {
 		v.add("max_scopes", "max scopes must be between 1 and %d (got %d)", maxScopesCeiling, s.MaxScopes)
+	}
+	if s.Installation != "" && (len(s.Installation) > 256 || !tagCharsRe.MatchString(s.Installation)) {
+		v.add("installation", "installation ID must be at most 256 letters, digits, spaces or _ . : / = + - @ (got %q)", s.Installation)
 	}
 	if len(s.Tags) > maxTagsPerEntity-3 {
 		v.add("tags", "at most %d fixed tags are allowed, since rolegate adds up to 3 of its own (got %d)", maxTagsPerEntity-3, len(s.Tags))

@@ -35,6 +35,9 @@ type DB struct {
 	river *river.Client[pgx.Tx]
 	// search caches the statistics free-text search plans with.
 	search searchStats
+	// installation is the database's installation ID (Installation),
+	// nil until it is read.
+	installation atomic.Pointer[string]
 }
 
 // Options tune Open. The zero value is usable.
@@ -163,8 +166,13 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		// The rules know the accounts the settings do.
 		rules.Accounts = settings.Accounts
 	}
-	return &DB{pool: pool, now: now, rules: rules, settings: settings, risks: opts.Risks.WithDefaults(),
-		webhooks: opts.Webhooks, reviews: opts.Reviews, river: rc}, nil
+	db := &DB{pool: pool, now: now, rules: rules, settings: settings, risks: opts.Risks.WithDefaults(),
+		webhooks: opts.Webhooks, reviews: opts.Reviews, river: rc}
+	if err := db.readInstallation(pingCtx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // resetOnDisconnect empties the pool when a query finds its connection
@@ -210,8 +218,14 @@ func unwrapConnect(err error) error {
 	return errors.New(first)
 }
 
-// Settings returns the guardrails specs are validated against.
-func (db *DB) Settings() provision.Settings { return db.settings }
+// Settings returns the guardrails specs are validated against, with the
+// database's installation ID (Installation), which every plan tags its
+// role and instance profile with.
+func (db *DB) Settings() provision.Settings {
+	s := db.settings
+	s.Installation = db.Installation()
+	return s
+}
 
 // RiskThresholds returns the thresholds of the risk flags.
 func (db *DB) RiskThresholds() provision.RiskThresholds { return db.risks }

@@ -109,6 +109,9 @@ func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) ([]int64, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := db.readInstallation(ctx); err != nil {
+		return applied, err
+	}
 	return applied, nil
 }
 

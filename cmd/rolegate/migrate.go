@@ -39,5 +39,15 @@ func cmdMigrate(ctx context.Context, c cli) error {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", s.Version, state, at, s.Name)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// The ID tagged on every role (rolegate:installation), for
+	// rolegate render --installation and for telling installations apart.
+	id := db.Installation()
+	if id == "" {
+		id = "none yet (rolegate migrate up draws it)"
+	}
+	_, err = fmt.Fprintf(c.stdout, "\ninstallation ID: %s\n", id)
+	return err
 }

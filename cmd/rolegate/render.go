@@ -24,6 +24,7 @@ func cmdRender(ctx context.Context, c cli) error {
 	requestID := fs.String("request-id", "preview", "request `ID` for the ownership tag and the Terraform header")
 	requester := fs.String("requester", "", "requester shown in the Terraform header")
 	approvers := fs.String("approvers", "", "comma-separated approvers shown in the Terraform header")
+	installation := fs.String("installation", "", "installation `ID` for the rolegate:installation tag, as `rolegate migrate status` prints it; none: the tag is left out")
 	set, err := parseSettingsOnly(fs, c, func() error {
 		if *specPath == "" {
 			fs.Usage()
@@ -38,6 +39,12 @@ func cmdRender(ctx context.Context, c cli) error {
 	})
 	if err != nil {
 		return err
+	}
+	// Without a database there is no installation ID: the tag is left out
+	// unless one is given, as the worker's plans would carry it.
+	set.Installation = *installation
+	if err := set.Validate(); err != nil {
+		return fmt.Errorf("render: --installation: %w", err)
 	}
 	spec, err := readSpec(*specPath)
 	if err != nil {

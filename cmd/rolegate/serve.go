@@ -224,7 +224,7 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	signin := auth.New(auth.Deps{Identity: o.identity, Logger: logger, Sessions: db,
 		Rules: db.Rules, NarrowTokens: db.NarrowTokens, ForgetTokens: tokens.Forget})
 	handler := web.New(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion(), ReadyTimeout: o.server.readyTimeout,
-		Store: db, Settings: o.built.settings, Auth: signin, MetricsToken: o.server.metricsToken},
+		Store: db, Settings: db.Settings(), Auth: signin, MetricsToken: o.server.metricsToken},
 		api.Deps{Logger: logger, Store: db, Tokens: tokens,
 			Limits: api.Limits{Rate: o.server.apiRate, Burst: o.server.apiBurst}}.Mount)
 

@@ -118,6 +118,10 @@ const driftSession = "rolegate-drift"
 // account's bulk read succeeded (roleUnreadable).
 func checkDrift(ctx context.Context, st Store, recs *provision.Reconcilers, set provision.Settings, repair bool,
 	compare compareFunc) ([]DriftResult, error) {
+	set, err := ownSettings(st, set)
+	if err != nil {
+		return nil, err
+	}
 	var out []DriftResult
 	failed := map[string]error{}
 	var after int64

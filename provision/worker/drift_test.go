@@ -215,7 +215,7 @@ func TestDriftCheckRecordsAForeignRoleAndGoesOn(t *testing.T) {
 			t.Fatalf("repair %t: CheckDrift: %v", repair, err)
 		}
 		byID := driftByID(found)
-		if f, ok := byID[taken.ID]; !ok || f.Repaired || len(f.Changes) != 1 || !strings.Contains(f.Changes[0], "not created by rolegate") {
+		if f, ok := byID[taken.ID]; !ok || f.Repaired || len(f.Changes) != 1 || !strings.Contains(f.Changes[0], "not created by this rolegate") {
 			t.Errorf("repair %t: the foreign role's drift = %+v, %t; want it recorded, not repaired", repair, f, ok)
 		}
 		if f, ok := byID[other.ID]; !ok || f.Repaired != repair {

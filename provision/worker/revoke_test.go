@@ -185,8 +185,8 @@ func TestTagKeysInAnotherCaseStillProveOwnership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Role.Tags) != 3 {
-		t.Fatalf("tags after the drift check: %+v, want rolegate's two and the team", out.Role.Tags)
+	if len(out.Role.Tags) != 4 {
+		t.Fatalf("tags after the drift check: %+v, want rolegate's three and the team", out.Role.Tags)
 	}
 	if _, err := e.db.Revoke(ctx, alice, r.ID); err != nil {
 		t.Fatal(err)

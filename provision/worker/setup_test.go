@@ -65,6 +65,9 @@ func setup(t *testing.T, mod func(*worker.Config, *store.Options)) *env {
 	e.opts.JobAttempts = e.cfg.MaxAttempts
 	e.dbURL = storetest.URL(t)
 	e.db = storetest.Open(t, e.dbURL, e.opts)
+	// The worker takes its database's installation ID; the test's own
+	// plans (and CheckDrift calls) carry it as rolegate's do.
+	e.cfg.Settings.Installation = e.db.Installation()
 	e.start()
 	return e
 }

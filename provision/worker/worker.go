@@ -46,6 +46,26 @@ type Store interface {
 	LiveWork(ctx context.Context, afterID int64, limit int) ([]store.Work, error)
 	DeleteExpiredIdempotencyKeys(ctx context.Context, olderThan time.Duration) (int64, error)
 	SealAudit(ctx context.Context) (int, error)
+	// Installation is the database's installation ID ("" before it is
+	// migrated): every plan the worker applies carries it.
+	Installation() string
+}
+
+// ownSettings returns set with the installation ID of st, the database
+// whose request IDs the plans tag roles with: a plan tagged with another
+// database's ID would take that installation's roles for its own, and one
+// with none would refuse its own. It returns an error when st has none
+// (not migrated) or set names another.
+func ownSettings(st Store, set provision.Settings) (provision.Settings, error) {
+	id := st.Installation()
+	switch {
+	case id == "":
+		return set, errors.New("the database has no installation ID: migrate it (rolegate migrate up)")
+	case set.Installation != "" && set.Installation != id:
+		return set, fmt.Errorf("the settings name installation %s but the database is installation %s", set.Installation, id)
+	}
+	set.Installation = id
+	return set, nil
 }
 
 // Config tunes the worker. Zero values take the defaults named.
@@ -111,14 +131,20 @@ type Worker struct {
 	jobs   *jobs
 }
 
-// New builds the worker on pool. It returns an error when River refuses
-// the configuration.
+// New builds the worker on pool. Its plans carry the installation ID of
+// st (cfg.Settings need not name it). It returns an error when st has
+// none, when cfg.Settings name another, or when River refuses the
+// configuration.
 func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 	if cfg.Reconcilers == nil && cfg.Reconciler == nil {
 		return nil, errors.New("worker: a reconciler is required")
 	}
 	if cfg.Reconcilers == nil {
 		cfg.Reconcilers = provision.SingleAccount(cfg.Reconciler)
+	}
+	var err error
+	if cfg.Settings, err = ownSettings(st, cfg.Settings); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -226,7 +226,26 @@ func createDatabase(tb testing.TB, fromTemplate bool, options string) string {
 			tb.Errorf("storetest: drop database %s: %v", name, err)
 		}
 	})
+	if fromTemplate {
+		newInstallation(ctx, tb, s.url(name))
+	}
 	return s.url(name)
+}
+
+// newInstallation gives the database at url an installation ID of its
+// own: a clone of the template has the template's, and tests sharing one
+// IAM endpoint must be installations apart, as databases migrated one by
+// one are.
+func newInstallation(ctx context.Context, tb testing.TB, url string) {
+	tb.Helper()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatalf("storetest: connect: %v", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "UPDATE installation SET id = gen_random_uuid()"); err != nil {
+		tb.Fatalf("storetest: new installation ID: %v", err)
+	}
 }
 
 // URL returns the connection URL of a fresh, migrated database of the
