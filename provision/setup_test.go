@@ -33,8 +33,14 @@ func testSettings() Settings {
 	set := DefaultSettings()
 	set.AllowedManagedPolicies = []string{"AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"}
 	set.Tags = map[string]string{"team": "data", "cost-center": "42"}
+	// As the worker's: its plans carry their database's installation ID.
+	set.Installation = testInstallation
 	return set
 }
+
+// testInstallation is the installation ID of testSettings, as a database
+// draws one.
+const testInstallation = "5b1e3c2a-8d4f-4e6a-9c7b-1a2b3c4d5e6f"
 
 func testMeta(id string) PlanMeta {
 	return PlanMeta{RequestID: id, Requester: "alice@example.com", Approvers: []string{"bob@example.com", "carol@example.com"}, Time: testTime}

@@ -76,7 +76,7 @@ func TestTerraformInOwnAccountUnchanged(t *testing.T) {
 	t.Parallel()
 	g := goldenSpecs()["seed"]
 	set := twoAccounts()
-	set.AllowedBuckets, set.Tags = nil, nil
+	set.AllowedBuckets, set.Tags, set.Installation = nil, nil, "" // as the seed's settings
 	spec := g.spec
 	spec.Account = "dev"
 	tf, err := Terraform(mustPlan(t, spec, set, testMeta("REQ-seed")))
