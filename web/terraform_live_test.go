@@ -50,6 +50,7 @@ var approvalLines = regexp.MustCompile(`# Approved by: .*\n# Approved at: .*\n`)
 // worker stores for that version once approved and provisioned (through
 // the local IAM endpoint), except the header's approval lines; the
 // new-request preview differs from it only where it has no request ID.
+// All of them carry the installation tag of the store's database.
 func TestPendingTerraformIsWhatTheWorkerStores(t *testing.T) {
 	f := uiProxyTest(t)
 	in := uiNewReq("byte-for-byte", "alice")
@@ -89,6 +90,11 @@ func TestPendingTerraformIsWhatTheWorkerStores(t *testing.T) {
 	stored := versions[0].Terraform
 	if !strings.Contains(stored, "# Approved by: bob\n") {
 		t.Fatalf("stored Terraform does not name its approver:\n%s", stored)
+	}
+	// The role carries its installation's ID, and so does every
+	// Terraform of it, the pending one and the preview included.
+	if tag := `"rolegate:installation" = "` + f.db.Installation() + `"`; f.db.Installation() == "" || strings.Count(stored, tag) != 2 {
+		t.Fatalf("stored Terraform does not tag role and profile with the installation's ID %q:\n%s", f.db.Installation(), stored)
 	}
 	if got := approvalLines.ReplaceAllString(stored, "# Not approved yet.\n"); got != pending.body {
 		t.Fatalf("stored Terraform differs from the pending one beyond the approval lines:\n%s\n---\n%s", stored, pending.body)

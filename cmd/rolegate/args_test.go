@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
 )
 
@@ -29,6 +30,12 @@ func TestOneShotFlagsAfterTheVerb(t *testing.T) {
 		if out, errOut, err := runCmd(t, env, args...); err != nil {
 			t.Errorf("%s: %v\n%s%s", strings.Join(args[:2], " "), err, out, errOut)
 		}
+	}
+	// migrate status names the installation ID that tags its roles.
+	db := storetest.Open(t, dbURL, store.Options{})
+	if out, _, err := runCmd(t, env, "migrate", "status", "--database-url", dbURL); err != nil ||
+		db.Installation() == "" || !strings.Contains(out, "\ninstallation ID: "+db.Installation()+"\n") {
+		t.Fatalf("migrate status: %v\n%s", err, out)
 	}
 	out, _, err := runCmd(t, env, "token", "create", "--user", "alice", "--role", "requester", "--database-url", dbURL)
 	if err != nil {

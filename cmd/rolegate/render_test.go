@@ -120,3 +120,22 @@ func TestServicePolicy(t *testing.T) {
 		t.Errorf("bad role path: err %v", err)
 	}
 }
+
+// Without a database render knows no installation: the tag is left out
+// unless --installation names one, as `migrate status` prints it.
+func TestRenderInstallation(t *testing.T) {
+	t.Parallel()
+	spec := writeSpec(t, seedSpec)
+	out, _, err := runCmd(t, nil, "render", "--spec", spec, "--only", "terraform")
+	if err != nil || strings.Contains(out, "rolegate:installation") {
+		t.Fatalf("render without --installation: %v\n%s", err, out)
+	}
+	id := "0f8f5a2e-3b1c-4d7e-9a6b-2c4d5e6f7a8b"
+	out, _, err = runCmd(t, nil, "render", "--spec", spec, "--only", "terraform", "--installation", id)
+	if err != nil || strings.Count(out, `"rolegate:installation" = "`+id+`"`) != 2 {
+		t.Fatalf("render --installation: %v\n%s", err, out)
+	}
+	if _, _, err := runCmd(t, nil, "render", "--spec", spec, "--installation", "not{an}id"); err == nil || !strings.Contains(err.Error(), "installation") {
+		t.Fatalf("render with an invalid --installation: %v", err)
+	}
+}
