@@ -11,10 +11,13 @@ import (
 )
 
 // Snapshot is the IAM state of every role rolegate manages (those tagged
-// rolegate:managed-by), read in bulk by ReadSnapshot: a drift check over
+// managed-by=rolegate), read in bulk by ReadSnapshot: a drift check over
 // thousands of roles then costs a few dozen IAM calls instead of six a
 // role. Roles without rolegate's tag are not kept, so they are never
-// compared, let alone changed.
+// compared, let alone changed. Those of every rolegate installation in
+// the account are kept: the dry run of a plan (DryRunFrom) checks the
+// request's and the installation's tags, and refuses another's role as
+// it refuses any role that is not the plan's.
 type Snapshot struct {
 	roles map[string]*roleState // by lower-cased name: IAM names ignore case
 	// Calls is the number of IAM calls the read made.

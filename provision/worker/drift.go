@@ -41,7 +41,11 @@ type DriftResult struct {
 // one that has taken a live role's name (or its instance profile's) is that
 // role's drift, recorded and never repaired.
 //
-// Each account is read in bulk once, through its own reconciler.
+// Each account is read in bulk once, through its own reconciler. The
+// plans carry st's installation ID (set need not name it), so another
+// installation's role of the same request ID and name is such a role of
+// someone else's. It returns an error at once when st has no installation
+// ID or set names another.
 func CheckDrift(ctx context.Context, st Store, recs *provision.Reconcilers, set provision.Settings, repair bool) ([]DriftResult, error) {
 	snaps := map[string]*provision.Snapshot{}
 	return checkDrift(ctx, st, recs, set, repair, func(ctx context.Context, rec *provision.Reconciler, plan provision.Plan) (provision.Report, error) {

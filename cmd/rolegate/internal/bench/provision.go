@@ -204,7 +204,7 @@ func provisionRun(ctx context.Context, e *env, conc, floorCalls int, secondApply
 		return rows, nil
 	}
 
-	again, err := applyAllAgain(ctx, db, rec, set, ib, conc)
+	again, err := applyAllAgain(ctx, db, rec, db.Settings(), ib, conc)
 	if err != nil {
 		return rows, fmt.Errorf("second apply: %w", err)
 	}
@@ -270,7 +270,8 @@ func awaitActive(ctx context.Context, db *store.DB, n int) error {
 
 // applyAllAgain applies every active request's unchanged plan once more,
 // conc at a time, and reports the IAM write calls that made (target 0) and
-// the reads per plan.
+// the reads per plan (set: the store's, with its installation ID, as
+// the worker's plans carry it).
 func applyAllAgain(ctx context.Context, db *store.DB, rec *provision.Reconciler, set provision.Settings, ib *benchIAM, conc int) ([]tableRow, error) {
 	writes0, calls0 := ib.srv.WriteCalls(), ib.counter.calls.Load()
 	start := time.Now()
