@@ -12,7 +12,8 @@ import (
 // the IAM resources and the header of the Terraform.
 type PlanMeta struct {
 	// RequestID identifies the request; it is written to the
-	// rolegate:request-id tag and proves ownership on later runs.
+	// rolegate:request-id tag and, with the installation's tag
+	// (Settings.Installation), proves ownership on later runs.
 	RequestID string
 	Requester string
 	Approvers []string

@@ -245,7 +245,8 @@ func checkRole(ctx context.Context, st Store, recs *provision.Reconcilers, w sto
 // notOurs tells the drift of a role that rolegate may not repair from a
 // failure to read the account: the reconciler found a role or instance
 // profile of the plan's names that is someone else's (it does not carry
-// the request's tags) or sits under another path. That is the role's
+// the request's tags, or carries another installation's) or sits under
+// another path. That is the role's
 // drift, recorded as IAM's state and never repaired (rolegate changes
 // nothing it does not own); the account's other roles are still checked.
 // It returns the line to record, and whether err is such a finding.
