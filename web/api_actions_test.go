@@ -193,8 +193,12 @@ func TestAPIApproveNamesTheVersionOfAChange(t *testing.T) {
 	}
 	wantStatus(t, act(asBob, "approve", id, map[string]any{"version": 3, "comment": "read-write, seen"}), 200)
 
-	// Someone who may not read the request learns nothing of its versions.
-	other := env.create(asAlice, "not-for-erin")
-	r = act(asErin, "approve", other, map[string]any{})
+	// Someone who may not read the request learns nothing of its versions:
+	// asked without one, they are refused as for any request they may not
+	// read, not told the current version.
+	r = act(asErin, "approve", id, map[string]any{})
 	wantStatus(t, r, 403)
+	if strings.Contains(string(r.body), "the current is") {
+		t.Errorf("a decision by someone who may not read the request tells its version: %s", r.body)
+	}
 }
