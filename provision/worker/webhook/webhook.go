@@ -36,12 +36,13 @@ func Sign(secret string, body []byte) string {
 }
 
 // SignatureHeader signs the body alone, so a delivery someone saw can be
-// posted to the receiver again, any time later. These two make a replay
-// refusable: TimestampHeader is when this attempt was sent (Unix seconds)
-// and TimestampedSignatureHeader is the HMAC-SHA256 of that time, the
-// delivery's ID (DeliveryHeader) and the body, "sha256=" + hex. A
-// receiver checks it (Verify), refuses a time further from its clock than
-// a few minutes, and remembers the IDs it took for as long.
+// posted to the receiver again, any time later. TimestampHeader and
+// TimestampedSignatureHeader make a replay refusable: the first is when
+// this attempt was sent (Unix seconds), the second the HMAC-SHA256 of
+// that time, the delivery's ID (DeliveryHeader) and the body, "sha256=" +
+// hex. A receiver checks it (Verify), refuses a time further from its
+// clock than a few minutes, and remembers the IDs it took for twice as
+// long (a time ahead of its clock stays acceptable that long).
 const (
 	DeliveryHeader             = "X-Rolegate-Delivery"
 	TimestampHeader            = "X-Rolegate-Timestamp"
@@ -62,8 +63,9 @@ func SignTimestamped(secret string, unix int64, delivery string, body []byte) st
 // headers h and body: its timestamped signature under secret, and a
 // timestamp at most tolerance from now (either way). It returns nil for a
 // delivery rolegate sent within that time. The receiver still refuses a
-// delivery ID (h's DeliveryHeader) it took in the last tolerance, which a
-// replay within it would repeat.
+// delivery ID (h's DeliveryHeader) it took in the last twice tolerance,
+// which a replay would repeat: a timestamp up to tolerance ahead of its
+// clock stays acceptable for twice tolerance.
 func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
 	unix, err := strconv.ParseInt(h.Get(TimestampHeader), 10, 64)
 	if err != nil {
