@@ -13,18 +13,26 @@ import (
 	"github.com/rolegate/rolegate/store/storetest"
 )
 
-// A live role keeps the name it has in IAM when the name prefix changes,
-// so its page judges a change under that name: a name that would be too
-// long under the new prefix still gets its plan, its assessment and the
-// policy diff against the live version.
-func TestChangePageKeepsTheLiveNameUnderANewPrefix(t *testing.T) {
+// liveRoleUnderANewPrefix is alice's live role of a 62-character name,
+// made with no name prefix, and a store on the same database whose
+// prefix is now "team-", under which that name is too long.
+func liveRoleUnderANewPrefix(t *testing.T) (store.Request, string, *store.DB) {
+	t.Helper()
 	dbURL := storetest.URL(t)
 	db := storetest.Open(t, dbURL, store.Options{})
 	name := strings.Repeat("n", 62)
 	r := uiActivate(t, db, uiCreate(t, db, uiNewReq(name, "alice")))
 	set := provision.DefaultSettings()
 	set.NamePrefix = "team-"
-	renamed := storetest.Open(t, dbURL, store.Options{Settings: &set})
+	return r, name, storetest.Open(t, dbURL, store.Options{Settings: &set})
+}
+
+// A live role keeps the name it has in IAM when the name prefix changes,
+// so its page judges a change under that name: a name that would be too
+// long under the new prefix still gets its plan, its assessment and the
+// policy diff against the live version.
+func TestChangePageKeepsTheLiveNameUnderANewPrefix(t *testing.T) {
+	r, _, renamed := liveRoleUnderANewPrefix(t)
 	spec := r.Spec
 	spec.Buckets = []provision.BucketScope{{Bucket: "team-reports", Prefix: "daily/eu/", Access: provision.AccessRead}}
 	if _, err := renamed.RequestChange(uiCtx(t), store.Actor{Name: "alice", Roles: []store.Role{store.RoleRequester}}, r.ID,
@@ -133,13 +141,7 @@ func codeText(t *testing.T, page uiResponse, id string) string {
 // (and any other would preview a role that is not the live one).
 func TestChangeFormKeepsTheLiveNameUnderANewPrefix(t *testing.T) {
 	t.Parallel()
-	dbURL := storetest.URL(t)
-	db := storetest.Open(t, dbURL, store.Options{})
-	name := strings.Repeat("n", 62)
-	r := uiActivate(t, db, uiCreate(t, db, uiNewReq(name, "alice")))
-	set := provision.DefaultSettings()
-	set.NamePrefix = "team-"
-	renamed := storetest.Open(t, dbURL, store.Options{Settings: &set})
+	r, name, renamed := liveRoleUnderANewPrefix(t)
 	f := uiServe(t, renamed, uiProxyIdentity())
 	liveARN := "role/rolegate/" + name
 	noNameProblem := func(what string, page uiResponse) {
