@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/web/problem"
 )
 
@@ -51,6 +52,10 @@ func classify(c echo.Context, err error) (*apiError, bool) {
 		}
 		e := newAPIError(a.Status, a.Type, detail)
 		e.retryAfter, e.header = a.RetryAfter, a.Header
+		if se.Kind == store.KindBadCursor {
+			// Every list names its page's place cursor.
+			e.fields = []problem.Field{{Field: "cursor", Message: "is not a cursor this list gave out; use the next_cursor of its last page, or leave it out for the first"}}
+		}
 		return e, true
 	}
 	if he := (*echo.HTTPError)(nil); errors.As(err, &he) && he.Code < 500 {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -73,25 +72,14 @@ func ownOnly(actor store.Actor, owner *string, message string) error {
 	return nil
 }
 
-// listError answers err of a list: a query the store cannot read (such as
-// a cursor of another list) with 400 bad-query, a cursor naming its
-// parameter, anything else as it is.
+// listError answers err of a list: a query the store cannot read with 400
+// bad-query, anything else as it is (a cursor the list did not give out
+// is answered by its own row of the problem table, naming cursor).
 func listError(c echo.Context, err error) error {
-	if errors.Is(err, store.ErrBadCursor) {
-		return badCursor()
-	}
-	if se, _, _ := problem.Lookup(c, err, true); se != nil && se.Kind.General() == store.KindInvalid {
+	if se, _, _ := problem.Lookup(c, err, true); se != nil && se.Kind == store.KindInvalid {
 		return newAPIError(http.StatusBadRequest, "bad-query", problem.Sentence(se, ""))
 	}
 	return err
-}
-
-// badCursor is the answer to a cursor the list did not give out (another
-// list's, or altered): 400 naming the parameter.
-func badCursor() error {
-	e := newAPIError(http.StatusBadRequest, "bad-query", "The cursor is not one this API gave out.")
-	e.fields = []problem.Field{{Field: "cursor", Message: "is not a cursor this list gave out; use the next_cursor of its last page, or leave it out for the first"}}
-	return e
 }
 
 // statusNames are the request statuses a list may be filtered by.

@@ -367,7 +367,7 @@ func handleAPIListRoles(st Store) echo.HandlerFunc {
 		}
 		page, err := st.ListActiveRoles(c.Request().Context(), cursor, limit)
 		if err != nil {
-			return listError(c, err)
+			return err
 		}
 		out := RolePage{Items: []RoleView{}, NextCursor: page.Next}
 		for _, r := range page.Requests {
