@@ -103,3 +103,50 @@ func TestTerraformOfAnApprovedVersionIsNotAwaitingApproval(t *testing.T) {
 		t.Errorf("the approved request's Terraform is described as: %q", text)
 	}
 }
+
+// A change that was rejected, cancelled by its requester, or dropped by
+// the role's revocation is marked so in the Versions card: without it the
+// card listed the change bare, as if it were still waiting or had gone
+// live.
+func TestVersionsCardSaysHowAChangeEnded(t *testing.T) {
+	f := uiProxyTest(t)
+	r := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("reports-writer", "alice")))
+	alice := store.Actor{Name: "alice", Roles: []store.Role{store.RoleRequester}}
+	change := func(bucket string) {
+		t.Helper()
+		spec := r.Spec
+		spec.Buckets = []provision.BucketScope{{Bucket: bucket, Access: provision.AccessRead}}
+		if _, err := f.db.RequestChange(f.ctx, alice, r.ID, store.NewVersion{Spec: spec, Justification: "the job reads " + bucket}); err != nil {
+			t.Fatalf("RequestChange: %v", err)
+		}
+	}
+	change("team-archive")
+	if _, err := f.db.Decide(f.ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, r.ID, 2,
+		store.Decision{Approve: false, Comment: "not that bucket"}); err != nil {
+		t.Fatalf("bob rejects: %v", err)
+	}
+	change("team-exports")
+	if _, err := f.db.Cancel(f.ctx, alice, r.ID); err != nil {
+		t.Fatalf("alice cancels her change: %v", err)
+	}
+	change("team-drops")
+	if _, err := f.db.Revoke(f.ctx, alice, r.ID); err != nil {
+		t.Fatalf("alice revokes the role with her change pending: %v", err)
+	}
+	page := f.client("alice", "").get(fmt.Sprintf("/requests/%d", r.ID))
+	_, versions, _ := strings.Cut(page.body, `id="h-versions"`)
+	versions, _, _ = strings.Cut(versions, "</section>")
+	var got []string
+	for _, li := range strings.Split(versions, "<li")[1:] {
+		got = append(got, pageText("<li"+li))
+	}
+	want := []string{"Version 1 live", "Version 2 rejected", "Version 3 cancelled", "Version 4 dropped"}
+	if len(got) != len(want) {
+		t.Fatalf("the Versions card lists %q, want %d versions", got, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]+" by ") {
+			t.Errorf("Versions card line %d = %q, want it to start %q", i+1, got[i], want[i])
+		}
+	}
+}

@@ -47,6 +47,27 @@ type detailView struct {
 	Account, PlannedARN string
 }
 
+// VersionOutcome is how a version that never went live, or stopped being
+// the request's current one, ended, as its request's events tell it:
+// rejected, cancelled or dropped (superseded by a removal); "" when
+// nothing ended it, or its event is beyond the page's events.
+func (v detailView) VersionOutcome(number int) store.Status {
+	for _, e := range v.Events {
+		if e.Version != number {
+			continue
+		}
+		switch e.Kind {
+		case store.EventChangeRejected:
+			return store.StatusRejected
+		case store.EventChangeCancelled:
+			return store.StatusCancelled
+		case store.EventSuperseded:
+			return "dropped"
+		}
+	}
+	return ""
+}
+
 // terraformText is the Terraform of the current version: the text stored
 // when it was provisioned, or else rendered from its plan.
 type terraformText struct {
