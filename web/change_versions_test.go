@@ -150,3 +150,36 @@ func TestVersionsCardSaysHowAChangeEnded(t *testing.T) {
 		}
 	}
 }
+
+// A request with more events than the timeline shows (a role whose drift
+// is repaired every hour for months) shows its latest ones and says that
+// earlier ones were left out: the page showed the oldest thousand, hiding
+// everything since.
+func TestTimelineShowsTheLatestEvents(t *testing.T) {
+	f := uiProxyTest(t)
+	r := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("reports-reader", "alice")))
+	if _, err := f.db.Pool().Exec(f.ctx, `
+		INSERT INTO audit_events (request_id, version, actor, kind, data, created_at)
+		SELECT $1, 1, 'reviewer' || g, 'review.reminder', '{}', now() + g * interval '1 second'
+		FROM generate_series(1, $2::int) g`, r.ID, timelineSize); err != nil {
+		t.Fatal(err)
+	}
+	page := f.client("alice", "").get(fmt.Sprintf("/requests/%d", r.ID))
+	_, timeline, _ := strings.Cut(page.body, `id="h-timeline"`)
+	timeline, _, _ = strings.Cut(timeline, "</section>")
+	items := strings.Split(timeline, `<li class="ev`)[1:]
+	if len(items) != timelineSize {
+		t.Fatalf("the timeline shows %d events, want the latest %d", len(items), timelineSize)
+	}
+	if first, last := pageText(`<li class="ev`+items[0]), pageText(`<li class="ev`+items[len(items)-1]); !strings.HasPrefix(first, "reviewer1 ") ||
+		!strings.HasPrefix(last, fmt.Sprintf("reviewer%d ", timelineSize)) {
+		t.Errorf("the timeline runs from %q to %q, want the latest events, oldest first", first, last)
+	}
+	if !strings.Contains(timeline, `data-testid="earlier-events"`) {
+		t.Errorf("the timeline does not say that earlier events were left out")
+	}
+	other := uiActivate(t, f.db, uiCreate(t, f.db, uiNewReq("reports-other", "alice")))
+	if body := f.client("alice", "").get(fmt.Sprintf("/requests/%d", other.ID)).body; strings.Contains(body, `data-testid="earlier-events"`) {
+		t.Errorf("a request with few events says earlier ones were left out")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,10 +27,13 @@ type detailView struct {
 	Owner    bool
 	Versions []store.Version
 	Events   []store.Event
-	Trust    string
-	Policy   string
-	TF       terraformText
-	PlanErr  string
+	// EarlierEvents is true when the request has events older than the
+	// timelineSize latest ones in Events.
+	EarlierEvents bool
+	Trust         string
+	Policy        string
+	TF            terraformText
+	PlanErr       string
 	// Decide is the decide form as typed when it comes back with errors.
 	Decide decideInput
 	// Assessment is the current version's words, risks and, for a change,
@@ -67,6 +71,10 @@ func (v detailView) VersionOutcome(number int) store.Status {
 	}
 	return ""
 }
+
+// timelineSize is how many of a request's latest events its page shows: a
+// role whose drift is repaired every hour for months has thousands.
+const timelineSize = 500
 
 // terraformText is the Terraform of the current version: the text stored
 // when it was provisioned, or else rendered from its plan.
@@ -137,12 +145,19 @@ func loadDetail(c echo.Context, d Deps, actor store.Actor) (detailView, error) {
 	if err != nil {
 		return detailView{}, err
 	}
-	events, err := d.Store.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Limit: 1000})
+	// The latest timelineSize events, oldest first; one more tells
+	// whether earlier ones were left out.
+	events, err := d.Store.ListEvents(ctx, store.EventFilter{RequestID: r.ID, Limit: timelineSize + 1, NewestFirst: true})
 	if err != nil {
 		return detailView{}, err
 	}
+	earlier := len(events) > timelineSize
+	if earlier {
+		events = events[:timelineSize]
+	}
+	slices.Reverse(events)
 	v := detailView{R: r, Acts: acts, Progress: d.Store.Progress(r), Me: actor.Name, Owner: actor.Name == r.Requester,
-		Versions: versions, Events: events}
+		Versions: versions, Events: events, EarlierEvents: earlier}
 	as, err := d.Store.Assess(ctx, actor, []store.Request{r})
 	if err != nil {
 		return detailView{}, err
