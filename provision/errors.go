@@ -161,11 +161,26 @@ func errorCode(err error) string {
 
 // foreignError is the *PermanentError of a role or instance profile of
 // the plan's names that is not the plan's (Plan.owns), naming its
-// ownership tags and the ones the plan's would carry.
+// ownership tags and the ones the plan's would carry. One with the
+// request's tags and no installation tag, which the plan's request may not
+// adopt, is said to be another installation's from before installation
+// IDs, naming the requests this one adopts for.
 func foreignError(op, kind, name string, p Plan, tags map[string]string) error {
 	managedBy, _ := tagValue(tags, TagManagedBy)
 	owner, _ := tagValue(tags, TagRequestID)
-	installation, _ := tagValue(tags, TagInstallation)
+	installation, tagged := tagValue(tags, TagInstallation)
+	if !tagged && p.Installation != "" && managedBy == ManagedByValue && owner == p.Meta.RequestID {
+		adopted := "none here: it held no request then"
+		if p.AdoptsUpTo > 0 {
+			adopted = fmt.Sprintf("requests up to %d here", p.AdoptsUpTo)
+		}
+		return &PermanentError{
+			Op:   op,
+			Code: CodeForeignEntity,
+			Message: fmt.Sprintf("%s %q already exists but was not created by this installation (%s %q): it carries %s=%s and %s=%s but no %s tag, which only the roles of requests made before this installation drew its ID lack (%s), and request %s is not one of them: it is another rolegate installation's, made before that one had an ID; rolegate will not change it: choose another role name, or remove the existing %s",
+				kind, name, TagInstallation, p.Installation, TagManagedBy, managedBy, TagRequestID, owner, TagInstallation, adopted, p.Meta.RequestID, kind),
+		}
+	}
 	ours := "none"
 	if p.Installation != "" {
 		ours = strconv.Quote(p.Installation)

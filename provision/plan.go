@@ -75,6 +75,10 @@ type Plan struct {
 	Account Account
 	// Installation is Settings.Installation, in the tags too.
 	Installation string
+	// AdoptsUpTo is Settings.AdoptsUpTo: with an Installation, the plan
+	// takes a role or profile without the installation tag for its own
+	// only when its request ID is a number up to it (owns).
+	AdoptsUpTo int64
 }
 
 // NewPlan validates spec against set and builds the Plan. It plans what a
@@ -134,6 +138,7 @@ func NewPlan(spec RoleSpec, set Settings, meta PlanMeta) (Plan, error) {
 		AccountID:       set.AccountID,
 		Account:         acct,
 		Installation:    set.Installation,
+		AdoptsUpTo:      set.AdoptsUpTo,
 	}
 	if spec.ExpiresAt != nil {
 		t := spec.ExpiresAt.UTC()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -54,17 +55,39 @@ func (x *run) owns(tags map[string]string) bool { return x.plan.owns(tags) }
 
 // owns reports whether an entity with tags is rolegate's for the plan's
 // request in the plan's installation: managed-by=rolegate, the request's
-// ID, and the installation's ID or no installation tag at all. A role or
-// profile without one was made by a rolegate before installations had
-// IDs, and rolegate made it for this request as far as anyone can tell:
-// it is taken for the plan's, and a reconcile tags it (a drift until then).
+// ID, and the installation's ID or, for a request the installation may
+// adopt for (adopts), no installation tag at all. A role or profile
+// without one was made by a rolegate before installations had IDs, and
+// rolegate made it for this request as far as anyone can tell: it is
+// taken for the plan's, and a reconcile tags it (a drift until then).
 // One tagged with another installation's ID (or any, when the plan has
 // none) is not the plan's, whatever its request ID.
 func (p Plan) owns(tags map[string]string) bool {
 	managedBy, _ := tagValue(tags, TagManagedBy)
 	requestID, _ := tagValue(tags, TagRequestID)
-	installation, tagged := tagValue(tags, TagInstallation)
-	return managedBy == ManagedByValue && requestID == p.Meta.RequestID && (!tagged || installation == p.Installation)
+	if managedBy != ManagedByValue || requestID != p.Meta.RequestID {
+		return false
+	}
+	if installation, tagged := tagValue(tags, TagInstallation); tagged {
+		return installation == p.Installation
+	}
+	return p.adopts()
+}
+
+// adopts reports whether the plan's request may own a role or profile
+// without the installation tag. With an installation, only a request
+// that existed before its ID was drawn (a number up to AdoptsUpTo) may:
+// rolegate has tagged everything it made since, so an untagged role of a
+// later request's number is another installation's, made before that one
+// had an ID. A request ID that is not a database's number (a plan's of
+// tests or tools) adopts nothing then. Without an installation (rolegate
+// render) every untagged one is the request's, as before installation IDs.
+func (p Plan) adopts() bool {
+	if p.Installation == "" {
+		return true
+	}
+	id, err := strconv.ParseInt(p.Meta.RequestID, 10, 64)
+	return err == nil && strconv.FormatInt(id, 10) == p.Meta.RequestID && id >= 1 && id <= p.AdoptsUpTo
 }
 
 // applyRole creates the role or repairs its attributes. It returns the

@@ -52,13 +52,22 @@ type Settings struct {
 	// plans without the tag (rolegate render without a database) and
 	// refuses every role or profile that carries one.
 	Installation string
+	// AdoptsUpTo is the highest request ID of the installation that may
+	// own a role or instance profile without the installation tag (its
+	// database's, store.DB.AdoptsUpTo): the requests made before the
+	// installation ID was drawn, when rolegate made roles without it.
+	// A request after it never takes an untagged one for its own, which
+	// another installation's request of its number made before then may
+	// own. It counts only with an Installation: without one, every
+	// untagged role of the request is its own, as before installation IDs.
+	AdoptsUpTo int64
 }
 
 // Tag keys rolegate owns. A role or instance profile carrying
 // managed-by=rolegate, this request's ID and this installation's ID is one
 // rolegate may modify; so is one made before installations had IDs, with
-// the first two and no installation tag at all, which gets the tag (see
-// Plan.owns).
+// the first two and no installation tag at all, for a request made before
+// then (Settings.AdoptsUpTo), which gets the tag (see Plan.owns).
 const (
 	TagManagedBy = "managed-by"
 	TagRequestID = "rolegate:request-id"
@@ -141,6 +150,9 @@ func (s Settings) Validate() error {
 	}
 	if s.Installation != "" && (len(s.Installation) > 256 || !tagCharsRe.MatchString(s.Installation)) {
 		v.add("installation", "installation ID must be at most 256 letters, digits, spaces or _ . : / = + - @ (got %q)", s.Installation)
+	}
+	if s.AdoptsUpTo < 0 {
+		v.add("adopts_up_to", "the last request that may own an untagged role must be 0 (none) or a request ID (got %d)", s.AdoptsUpTo)
 	}
 	if len(s.Tags) > maxTagsPerEntity-3 {
 		v.add("tags", "at most %d fixed tags are allowed, since rolegate adds up to 3 of its own (got %d)", maxTagsPerEntity-3, len(s.Tags))

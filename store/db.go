@@ -35,9 +35,9 @@ type DB struct {
 	river *river.Client[pgx.Tx]
 	// search caches the statistics free-text search plans with.
 	search searchStats
-	// installation is the database's installation ID (Installation),
-	// nil until it is read.
-	installation atomic.Pointer[string]
+	// installation is the database's installation row (Installation,
+	// AdoptsUpTo), nil until it is read.
+	installation atomic.Pointer[installation]
 }
 
 // Options tune Open. The zero value is usable.
@@ -220,10 +220,11 @@ func unwrapConnect(err error) error {
 
 // Settings returns the guardrails specs are validated against, with the
 // database's installation ID (Installation), which every plan tags its
-// role and instance profile with.
+// role and instance profile with, and the last request that may own one
+// without the tag (AdoptsUpTo).
 func (db *DB) Settings() provision.Settings {
 	s := db.settings
-	s.Installation = db.Installation()
+	s.Installation, s.AdoptsUpTo = db.Installation(), db.AdoptsUpTo()
 	return s
 }
 

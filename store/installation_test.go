@@ -3,6 +3,7 @@ package store_test
 import (
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
@@ -37,6 +38,11 @@ func TestInstallationIsDrawnOnceByTheDatabase(t *testing.T) {
 	if got := db.Settings().Installation; got != id {
 		t.Fatalf("Settings().Installation = %q, want %q", got, id)
 	}
+	// It held no request before it drew its ID, so it adopts no role
+	// without the installation tag.
+	if n, set := db.AdoptsUpTo(), db.Settings().AdoptsUpTo; n != 0 || set != 0 {
+		t.Fatalf("a new database adopts for requests up to %d (settings: %d), want none", n, set)
+	}
 	var rows int
 	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM installation`).Scan(&rows); err != nil || rows != 1 {
 		t.Fatalf("%d installation rows (%v), want one", rows, err)
@@ -50,5 +56,44 @@ func TestInstallationIsDrawnOnceByTheDatabase(t *testing.T) {
 	}
 	if again := storetest.Open(t, storetest.URL(t), store.Options{}); again.Installation() == other.Installation() {
 		t.Fatal("two test databases share an installation ID")
+	}
+}
+
+// Migration 22 keeps the last request a database held before it drew its
+// installation ID (migration 21): only the roles of requests up to it can
+// have been made without the installation tag. Until then the store
+// knows the ID and adopts for none; after, it and the settings of every
+// plan carry the bound, and migrating down and up again finds it again.
+func TestInstallationAdoptsOnlyRequestsFromBeforeItsID(t *testing.T) {
+	t.Parallel()
+	url, ctx := storetest.EmptyURL(t), ctxT(t)
+	at := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	db := storetest.Open(t, url, store.Options{Now: func() time.Time { return at }})
+	if _, err := db.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	migrateDownBelow(t, db, 22)
+	mustCreate(t, db, newRequest("first-role", "alice"))
+	at = at.Add(time.Second)
+	last := mustCreate(t, db, newRequest("second-role", "alice"))
+	// Migration 21 ran here, after them, in a database upgraded with
+	// requests.
+	if _, err := db.Pool().Exec(ctx, `UPDATE installation SET created_at = $1`, at.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	at = at.Add(2 * time.Second)
+	mustCreate(t, db, newRequest("third-role", "alice"))
+	between := storetest.Open(t, url, store.Options{})
+	if between.Installation() == "" || between.AdoptsUpTo() != 0 {
+		t.Fatalf("before migration 22 the store reads installation %q adopting up to %d, want its ID adopting none", between.Installation(), between.AdoptsUpTo())
+	}
+	for range 2 {
+		if _, err := db.Migrate(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if n, set := db.AdoptsUpTo(), db.Settings().AdoptsUpTo; n != last.ID || set != last.ID {
+			t.Fatalf("after migration 22 the store adopts for requests up to %d (settings: %d), want %d, the last made before the ID", n, set, last.ID)
+		}
+		migrateDownBelow(t, db, 22)
 	}
 }

@@ -42,9 +42,10 @@ type DriftResult struct {
 // role's drift, recorded and never repaired.
 //
 // Each account is read in bulk once, through its own reconciler. The
-// plans carry st's installation ID (set need not name it), so another
-// installation's role of the same request ID and name is such a role of
-// someone else's. It returns an error at once when st has no installation
+// plans carry st's installation ID and adoption bound (set need name
+// neither), so another installation's role of the same request ID and
+// name, tagged or made before installation IDs for a request of st made
+// after, is such a role of someone else's. It returns an error at once when st has no installation
 // ID or set names another.
 func CheckDrift(ctx context.Context, st Store, recs *provision.Reconcilers, set provision.Settings, repair bool) ([]DriftResult, error) {
 	snaps := map[string]*provision.Snapshot{}

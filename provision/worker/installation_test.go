@@ -173,6 +173,33 @@ func TestInstallationsDoNotRepairOrRevokeEachOthersRoles(t *testing.T) {
 	}
 }
 
+// untagInstallation takes the installation tag off role and profile name,
+// as a rolegate from before installation IDs made them.
+func (e *env) untagInstallation(name string) {
+	e.t.Helper()
+	ctx, n := context.Background(), aws.String(name)
+	if _, err := e.api.UntagRole(ctx, &iam.UntagRoleInput{RoleName: n, TagKeys: []string{provision.TagInstallation}}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.api.UntagInstanceProfile(ctx, &iam.UntagInstanceProfileInput{InstanceProfileName: n, TagKeys: []string{provision.TagInstallation}}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// madeBeforeInstallationID records that e's requests up to id were made
+// before its database drew its installation ID, as migration 22 finds in
+// a database upgraded with requests, and restarts rolegate on it.
+func (e *env) madeBeforeInstallationID(id int64) {
+	e.t.Helper()
+	if _, err := e.db.Pool().Exec(context.Background(), `UPDATE installation SET adopts_up_to = $1`, id); err != nil {
+		e.t.Fatal(err)
+	}
+	e.reopen(func(*provision.Settings) {})
+	if got := e.db.AdoptsUpTo(); got != id {
+		e.t.Fatalf("the store adopts for requests up to %d, want %d", got, id)
+	}
+}
+
 // A live role provisioned before installation IDs (rolegate's other tags
 // for its request, no installation tag) is the drift of a missing tag,
 // which a repair puts on: the role is adopted, and clean afterwards.
@@ -181,13 +208,8 @@ func TestRoleFromBeforeInstallationIDsIsAdopted(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
 	r := e.activate("older-role")
-	n := aws.String("older-role")
-	if _, err := e.api.UntagRole(ctx, &iam.UntagRoleInput{RoleName: n, TagKeys: []string{provision.TagInstallation}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.api.UntagInstanceProfile(ctx, &iam.UntagInstanceProfileInput{InstanceProfileName: n, TagKeys: []string{provision.TagInstallation}}); err != nil {
-		t.Fatal(err)
-	}
+	e.untagInstallation("older-role")
+	e.madeBeforeInstallationID(r.ID)
 	recs := provision.SingleAccount(e.cfg.Reconciler)
 	found, err := worker.CheckDrift(ctx, e.db, recs, e.cfg.Settings, false)
 	if err != nil || len(found) != 1 || found[0].RequestID != r.ID || !strings.Contains(strings.Join(found[0].Changes, "\n"), "tags set: "+provision.TagInstallation) {
@@ -202,6 +224,64 @@ func TestRoleFromBeforeInstallationIDsIsAdopted(t *testing.T) {
 	}
 	if found, err := worker.CheckDrift(ctx, e.db, recs, e.cfg.Settings, false); err != nil || len(found) != 0 {
 		t.Fatalf("drift check after adoption = %+v, %v; want the role clean again", found, err)
+	}
+}
+
+// A role one installation made before installation IDs (no installation
+// tag) is adopted by its own request, made before that installation drew
+// its ID, and by no request of the same ID and role name made in another
+// installation after that one drew its own: such a request's provisioning
+// is refused for good, saying the role was not made by its installation,
+// and its revocation leaves the role. The role keeps its policy and stays
+// untagged until its own installation adopts it.
+func TestUntaggedRoleIsAdoptedOnlyByARequestFromBeforeTheInstallationID(t *testing.T) {
+	t.Parallel()
+	prod := setup(t, nil)
+	ctx := context.Background()
+	p := prod.activate("legacy-name", prodScope)
+	prod.untagInstallation("legacy-name")
+	prod.madeBeforeInstallationID(p.ID)
+	before := prod.policyOf("legacy-name")
+
+	// Upgraded (or new) beside it, with no request before its ID.
+	staging := setupBeside(t, prod)
+	if n := staging.db.AdoptsUpTo(); n != 0 {
+		t.Fatalf("a new database adopts for requests up to %d, want none", n)
+	}
+	s := staging.submit("legacy-name", stagingScope)
+	if s.ID != p.ID {
+		t.Fatalf("request IDs %d and %d: the test needs one ID in both databases", p.ID, s.ID)
+	}
+	staging.approve(s)
+	failed := staging.awaitAny(s.ID, func(r store.Request) bool {
+		return r.Status == store.StatusFailed || r.Status == store.StatusActive
+	})
+	if failed.Status != store.StatusFailed || !containsAll(failed.StatusReason, provision.CodeForeignEntity,
+		"not created by this installation", "no "+provision.TagInstallation+" tag", staging.db.Installation()) {
+		t.Fatalf("the later request's provisioning ended %s (%s), want failed saying the role is not this installation's", failed.Status, failed.StatusReason)
+	}
+	if got := prod.policyOf("legacy-name"); got != before {
+		t.Fatalf("the later request changed the role's policy:\n%s\n->\n%s", before, got)
+	}
+	if _, err := staging.db.Revoke(ctx, alice, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := staging.awaitAny(s.ID, revokedOrFailed); got.Status != store.StatusRevoked {
+		t.Fatalf("the later request's revocation ended %s (%s)", got.Status, got.StatusReason)
+	}
+	if !prod.roleExists("legacy-name") || !prod.profileExists("legacy-name") || prod.policyOf("legacy-name") != before {
+		t.Fatal("the later request's revocation removed or changed the role or its profile")
+	}
+	if role, prof := prod.installationTag("legacy-name"); role != "" || prof != "" {
+		t.Fatalf("the later request tagged the role %q and the profile %q", role, prof)
+	}
+
+	found, err := worker.CheckDrift(ctx, prod.db, provision.SingleAccount(prod.cfg.Reconciler), prod.cfg.Settings, true)
+	if err != nil || len(found) != 1 || found[0].RequestID != p.ID || !found[0].Repaired {
+		t.Fatalf("the drift repair of the role's own installation = %+v, %v; want it adopted", found, err)
+	}
+	if role, prof := prod.installationTag("legacy-name"); role != prod.db.Installation() || prof != prod.db.Installation() {
+		t.Fatalf("after adoption the installation tags are %q (role), %q (profile), want %s", role, prof, prod.db.Installation())
 	}
 }
 

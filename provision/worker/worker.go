@@ -49,13 +49,19 @@ type Store interface {
 	// Installation is the database's installation ID ("" before it is
 	// migrated): every plan the worker applies carries it.
 	Installation() string
+	// AdoptsUpTo is the last of the database's requests made before it
+	// drew its installation ID: every plan the worker applies carries it.
+	AdoptsUpTo() int64
 }
 
 // ownSettings returns set with the installation ID of st, the database
-// whose request IDs the plans tag roles with: a plan tagged with another
-// database's ID would take that installation's roles for its own, and one
-// with none would refuse its own. It returns an error when st has none
-// (not migrated) or set names another.
+// whose request IDs the plans tag roles with, and the last of its
+// requests that may own a role without the tag: a plan tagged with
+// another database's ID would take that installation's roles for its
+// own, one with none would refuse its own, and one adopting for any
+// request would take another installation's untagged role of a later
+// request's number. It returns an error when st has no ID (not migrated)
+// or set names another.
 func ownSettings(st Store, set provision.Settings) (provision.Settings, error) {
 	id := st.Installation()
 	switch {
@@ -64,7 +70,7 @@ func ownSettings(st Store, set provision.Settings) (provision.Settings, error) {
 	case set.Installation != "" && set.Installation != id:
 		return set, fmt.Errorf("the settings name installation %s but the database is installation %s", set.Installation, id)
 	}
-	set.Installation = id
+	set.Installation, set.AdoptsUpTo = id, st.AdoptsUpTo()
 	return set, nil
 }
 
@@ -132,7 +138,8 @@ type Worker struct {
 }
 
 // New builds the worker on pool. Its plans carry the installation ID of
-// st (cfg.Settings need not name it). It returns an error when st has
+// st and the last request it adopts untagged roles for (cfg.Settings need
+// name neither). It returns an error when st has
 // none, when cfg.Settings name another, or when River refuses the
 // configuration.
 func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
