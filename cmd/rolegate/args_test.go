@@ -31,11 +31,19 @@ func TestOneShotFlagsAfterTheVerb(t *testing.T) {
 			t.Errorf("%s: %v\n%s%s", strings.Join(args[:2], " "), err, out, errOut)
 		}
 	}
-	// migrate status names the installation ID that tags its roles.
+	// migrate status names the installation ID that tags its roles, and
+	// the roles without it that it adopts: none, in a new database.
 	db := storetest.Open(t, dbURL, store.Options{})
 	if out, _, err := runCmd(t, env, "migrate", "status", "--database-url", dbURL); err != nil ||
-		db.Installation() == "" || !strings.Contains(out, "\ninstallation ID: "+db.Installation()+"\n") {
+		db.Installation() == "" || !strings.Contains(out, "\ninstallation ID: "+db.Installation()+"\nuntagged roles adopted: none\n") {
 		t.Fatalf("migrate status: %v\n%s", err, out)
+	}
+	if _, err := db.Pool().Exec(context.Background(), `UPDATE installation SET adopts_up_to = 41`); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := runCmd(t, env, "migrate", "status", "--database-url", dbURL); err != nil ||
+		!strings.Contains(out, "\nuntagged roles adopted: those of requests 1 to 41 (made before the installation ID)\n") {
+		t.Fatalf("migrate status of a database upgraded with requests: %v\n%s", err, out)
 	}
 	out, _, err := runCmd(t, env, "token", "create", "--user", "alice", "--role", "requester", "--database-url", dbURL)
 	if err != nil {

@@ -48,6 +48,16 @@ func cmdMigrate(ctx context.Context, c cli) error {
 	if id == "" {
 		id = "none yet (rolegate migrate up draws it)"
 	}
-	_, err = fmt.Fprintf(c.stdout, "\ninstallation ID: %s\n", id)
+	if _, err := fmt.Fprintf(c.stdout, "\ninstallation ID: %s\n", id); err != nil || db.Installation() == "" {
+		return err
+	}
+	// Which roles without the tag (made before the ID) it takes for its
+	// own: none for a database new with the ID, or not migrated to the
+	// bound yet.
+	adopts := "none"
+	if n := db.AdoptsUpTo(); n > 0 {
+		adopts = fmt.Sprintf("those of requests 1 to %d (made before the installation ID)", n)
+	}
+	_, err = fmt.Fprintf(c.stdout, "untagged roles adopted: %s\n", adopts)
 	return err
 }
