@@ -38,6 +38,38 @@ func TestTrustedHeadersOnlyFromProxies(t *testing.T) {
 	}
 }
 
+// TestProxyHeaderLines: oauth2-proxy adds one groups header line per group,
+// and every line counts; a user named on two lines is nobody, since a
+// proxy that strips what clients send names its user once, so the other
+// line came from the client.
+func TestProxyHeaderLines(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	id := uiProxyIdentity()
+	id.Proxy = &auth.ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	e := uiServe(t, db, id).srv.Config.Handler
+	ask := func(path string, hdr http.Header) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		r.RemoteAddr = "10.1.2.3:4567"
+		r.Header = hdr
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, r)
+		return w
+	}
+	lines := http.Header{"X-Forwarded-User": {"bob"}, "X-Forwarded-Groups": {"staff", "approvers, data-owners"}}
+	if rec := ask("/dashboard", lines); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `data-user="bob"`) {
+		t.Errorf("bob in staff, approvers and data-owners on two lines: dashboard %d, want 200", rec.Code)
+	}
+	for name, hdr := range map[string]http.Header{
+		"user":  {"X-Forwarded-User": {"mallory", "alice"}},
+		"email": {"X-Forwarded-Email": {"mallory@example.com", "alice@example.com"}},
+	} {
+		if rec := ask("/requests", hdr); rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/signin") {
+			t.Errorf("the %s header twice: %d (%s), want a redirect to sign in", name, rec.Code, rec.Header().Get("Location"))
+		}
+	}
+}
+
 func TestDevUsersAndSessions(t *testing.T) {
 	t.Parallel()
 	id := auth.Identity{DevUsers: true, CookieSecure: true}

@@ -55,7 +55,7 @@ func (w *webSettings) registerWith(fs *flag.FlagSet, getenv func(string) string,
 	fs.StringVar(&w.trustedProxies, "trusted-proxies", getenv("TRUSTED_PROXIES"), "comma-separated `CIDRs` of proxies whose user headers are trusted; enables proxy sign-in [TRUSTED_PROXIES]")
 	fs.StringVar(&w.proxyUserHeader, "proxy-user-header", envString(getenv, "PROXY_USER_HEADER", "X-Forwarded-User"), "header naming the user [PROXY_USER_HEADER]")
 	fs.StringVar(&w.proxyEmailHeader, "proxy-email-header", envString(getenv, "PROXY_EMAIL_HEADER", "X-Forwarded-Email"), "header with the email, used when the user header is empty [PROXY_EMAIL_HEADER]")
-	fs.StringVar(&w.proxyGroupsHeader, "proxy-groups-header", envString(getenv, "PROXY_GROUPS_HEADER", "X-Forwarded-Groups"), "header with comma-separated groups [PROXY_GROUPS_HEADER]")
+	fs.StringVar(&w.proxyGroupsHeader, "proxy-groups-header", envString(getenv, "PROXY_GROUPS_HEADER", "X-Forwarded-Groups"), "header with the groups, comma-separated on one line or several [PROXY_GROUPS_HEADER]")
 	fs.StringVar(&w.proxySignOutURL, "proxy-signout-url", envString(getenv, "PROXY_SIGNOUT_URL", "/oauth2/sign_out"), "where sign-out sends the browser behind the proxy [PROXY_SIGNOUT_URL]")
 	fs.StringVar(&w.requesterGroups, "requester-groups", getenv("REQUESTER_GROUPS"), "comma-separated groups that may request; empty: every signed-in user [REQUESTER_GROUPS]")
 	fs.StringVar(&w.approverGroups, "approver-groups", getenv("APPROVER_GROUPS"), "comma-separated groups whose members approve [APPROVER_GROUPS]")

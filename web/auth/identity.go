@@ -62,7 +62,7 @@ type ProxyConfig struct {
 	Trusted      []netip.Prefix
 	UserHeader   string // default X-Forwarded-User
 	EmailHeader  string // default X-Forwarded-Email; used when the user header is empty
-	GroupsHeader string // default X-Forwarded-Groups, comma-separated
+	GroupsHeader string // default X-Forwarded-Groups, comma-separated on one line or several
 	// SignOutURL is where sign-out sends the browser; default /oauth2/sign_out.
 	SignOutURL string
 }
@@ -208,10 +208,18 @@ func devUser(name string) (DevUser, bool) {
 
 // proxyActor returns the user the proxy headers name, but only when the
 // connection itself comes from a trusted proxy: the peer address, never a
-// forwarded-for header, which anyone can send.
+// forwarded-for header, which anyone can send. A user or email header
+// given more than once names nobody.
 func proxyActor(p *ProxyConfig, roles RoleGroups, r *http.Request) (store.Actor, bool) {
 	addr, ok := peerAddr(r)
 	if !ok || !slices.ContainsFunc(p.Trusted, func(pr netip.Prefix) bool { return pr.Contains(addr) }) {
+		return store.Actor{}, false
+	}
+	// A proxy that removes the identity headers clients send names its
+	// user once: a second user or email line is the client's, and which
+	// line is the proxy's cannot be told, so nobody is signed in.
+	users, emails := r.Header.Values(p.UserHeader), r.Header.Values(p.EmailHeader)
+	if len(users) > 1 || len(emails) > 1 {
 		return store.Actor{}, false
 	}
 	name := strings.TrimSpace(r.Header.Get(p.UserHeader))
@@ -221,10 +229,14 @@ func proxyActor(p *ProxyConfig, roles RoleGroups, r *http.Request) (store.Actor,
 	if name == "" || len(name) > 200 {
 		return store.Actor{}, false
 	}
+	// Groups come comma-separated, on one line or several: oauth2-proxy
+	// adds a line per group, and each line counts.
 	var groups []string
-	for _, g := range strings.Split(r.Header.Get(p.GroupsHeader), ",") {
-		if g = strings.TrimSpace(g); g != "" {
-			groups = append(groups, g)
+	for _, line := range r.Header.Values(p.GroupsHeader) {
+		for _, g := range strings.Split(line, ",") {
+			if g = strings.TrimSpace(g); g != "" {
+				groups = append(groups, g)
+			}
 		}
 	}
 	return store.Actor{Name: name, Roles: roles.rolesFor(groups), Groups: groups}, true
