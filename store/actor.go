@@ -1,6 +1,9 @@
 package store
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Role is what a user may do in rolegate.
 type Role string
@@ -51,7 +54,7 @@ type Actions struct {
 func allowed(a Actor, r Request, rules ApprovalRules) Actions {
 	owner := a.Name == r.Requester
 	var act Actions
-	if r.Status == StatusPending && !owner && rules.mayDecide(a, r) && r.DecisionOf(a.Name) == nil {
+	if r.Status == StatusPending && !SamePerson(a.Name, r.Requester) && rules.mayDecide(a, r) && r.DecisionOf(a.Name) == nil {
 		act.Approve, act.Reject = true, true
 	}
 	act.Cancel = r.Status == StatusPending && owner
@@ -84,11 +87,20 @@ func revocable(r Request) bool {
 // Allowed returns what actor may do to r now.
 func (db *DB) Allowed(a Actor, r Request) Actions { return allowed(a, r, db.rules) }
 
-// DecisionOf returns the decision approver made on r's current version, or
-// nil when they have not decided.
+// SamePerson reports whether two user names may name one person: they
+// are equal regardless of case. An identity provider may name one person
+// Bob at one sign-in and bob at another (a directory login as typed, an
+// email address), so the rules that keep a person from deciding on their
+// own request, or deciding twice, compare names so. What a name may read
+// or change compares it exactly: case never grants anything.
+func SamePerson(a, b string) bool { return strings.EqualFold(a, b) }
+
+// DecisionOf returns the decision approver made on r's current version
+// (under their name in any case: SamePerson), or nil when they have not
+// decided.
 func (r Request) DecisionOf(approver string) *DecisionRecord {
 	for i := range r.Decisions {
-		if r.Decisions[i].Approver == approver {
+		if SamePerson(r.Decisions[i].Approver, approver) {
 			return &r.Decisions[i]
 		}
 	}

@@ -239,14 +239,20 @@ type Progress struct {
 
 // Progress is the one approval rule. The count (Required) is met only by
 // approvals of people who held the approver or admin role when they
-// decided; each routed group additionally needs an approval from one of
-// its members. One decision by an approver who is also a member satisfies
-// both; a data owner's approval never stands in for the count.
+// decided, each person once (SamePerson); each routed group additionally
+// needs an approval from one of its members. One decision by an approver
+// who is also a member satisfies both; a data owner's approval never
+// stands in for the count.
 func (r ApprovalRules) Progress(spec provision.RoleSpec, decisions []DecisionRecord) Progress {
 	need := r.Need(spec)
 	p := Progress{Required: need.Approvals}
+	var counted []string
 	for _, d := range decisions {
-		if d.Approve && counts(d.Roles) {
+		// One person counts once, under their name in any case
+		// (SamePerson): decisions stored before Decide refused a second
+		// one so could hold two.
+		if d.Approve && counts(d.Roles) && !slices.ContainsFunc(counted, func(n string) bool { return SamePerson(n, d.Approver) }) {
+			counted = append(counted, d.Approver)
 			p.Given++
 		}
 		// A rule approval is recorded only by RequestChange, after it found

@@ -181,7 +181,7 @@ func (db *DB) Decide(ctx context.Context, actor Actor, id int64, version int, d 
 		if err != nil {
 			return err
 		}
-		if actor.Name == r.Requester {
+		if SamePerson(actor.Name, r.Requester) {
 			return errorf(KindForbidden, "you cannot decide on your own request")
 		}
 		if !db.rules.mayDecide(actor, r) {
@@ -192,6 +192,10 @@ func (db *DB) Decide(ctx context.Context, actor Actor, id int64, version int, d 
 		}
 		if r.Version != version {
 			return errorf(KindConflict, "request %d is at version %d, not %d; review the new version", id, r.Version, version)
+		}
+		// The unique index tells names apart by case; one person decides once.
+		if r.DecisionOf(actor.Name) != nil {
+			return errorf(KindConflict, "you have already decided on version %d", version)
 		}
 		verdict, kind := "reject", EventDecisionRejected
 		if d.Approve {

@@ -36,6 +36,45 @@ func TestDecideRefusesSelfApproval(t *testing.T) {
 	}
 }
 
+// TestDecideNamesDifferingInCaseAreOnePerson: an identity provider may
+// name one person Bob at one sign-in and bob at another (an LDAP login as
+// typed, an email address). Neither name decides on a request of the
+// other, and the two approve once between them, so one person never meets
+// a quorum of two alone.
+func TestDecideNamesDifferingInCaseAreOnePerson(t *testing.T) {
+	f, ctx := setup(t, store.Options{})
+	r := mustCreate(t, f.db, newRequest("exports-writer", "alice", write("exports")))
+	bigAlice := store.Actor{Name: "Alice", Roles: []store.Role{store.RoleRequester, store.RoleApprover}}
+	if got := f.db.Allowed(bigAlice, r); got.Approve || got.Reject {
+		t.Errorf("Allowed(Alice, alice's request) = %+v, want no decision", got)
+	}
+	_, err := f.db.Decide(ctx, bigAlice, r.ID, 1, store.Decision{Approve: true})
+	wantErr(t, err, store.ErrForbidden, "your own request")
+
+	approve(t, f.db, bob, r)
+	bigBob := store.Actor{Name: "BOB", Roles: bob.Roles}
+	r = wantStatus(t, f.db, r.ID, store.StatusPending)
+	if got := f.db.Allowed(bigBob, r); got.Approve || got.Reject {
+		t.Errorf("Allowed(BOB after bob approved) = %+v, want no decision", got)
+	}
+	if d := r.DecisionOf("BOB"); d == nil || d.Approver != "bob" {
+		t.Errorf("DecisionOf(BOB) = %+v, want bob's", d)
+	}
+	_, err = f.db.Decide(ctx, bigBob, r.ID, 1, store.Decision{Approve: true})
+	wantErr(t, err, store.ErrConflict, "already decided")
+	if r = wantStatus(t, f.db, r.ID, store.StatusPending); f.db.Progress(r).Given != 1 {
+		t.Errorf("progress after bob and BOB = %s, want 1 approval", f.db.Progress(r))
+	}
+	// Decisions stored before this rule count their maker once.
+	p := f.db.Rules().Progress(r.Spec, []store.DecisionRecord{
+		{Approver: "bob", Roles: bob.Roles, Approve: true}, {Approver: "Bob", Roles: bob.Roles, Approve: true}})
+	if p.Given != 1 || p.Complete() {
+		t.Errorf("progress of bob's and Bob's stored approvals = %s, want 1 of 2", p)
+	}
+	approve(t, f.db, carol, r)
+	wantStatus(t, f.db, r.ID, store.StatusApproved)
+}
+
 func TestDecideOnlyByApproversOrRoutedGroup(t *testing.T) {
 	f, ctx := setup(t, store.Options{})
 	plain := mustCreate(t, f.db, newRequest("plain-reader", "alice"))

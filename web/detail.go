@@ -326,11 +326,12 @@ func changeNote(r store.Request) string {
 	return fmt.Sprintf(", a change to the live version %d", r.LiveVersion)
 }
 
-// othersDecisions are the decisions in ds not made by me.
+// othersDecisions are the decisions in ds not made by me (under my name
+// in any case: store.SamePerson, as DecisionOf finds mine).
 func othersDecisions(ds []store.DecisionRecord, me string) []store.DecisionRecord {
 	var out []store.DecisionRecord
 	for _, d := range ds {
-		if d.Approver != me {
+		if !store.SamePerson(d.Approver, me) {
 			out = append(out, d)
 		}
 	}

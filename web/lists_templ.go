@@ -460,7 +460,7 @@ func dashboardPage(v dashboardView) templ.Component {
 							return templ_7745c5c3_Err
 						}
 					}
-					if r.Requester == v.Me {
+					if store.SamePerson(r.Requester, v.Me) {
 						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<span class=\"badge mine\">your request</span>")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
