@@ -28,7 +28,7 @@ func cmdSessions(ctx context.Context, c cli) error {
 			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "USER\tSIGNED IN\tENDS")
 			for _, s := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.User, s.SignedInAt.UTC().Format(time.RFC3339), s.ExpiresAt.UTC().Format(time.RFC3339))
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", listedText(s.User), s.SignedInAt.UTC().Format(time.RFC3339), s.ExpiresAt.UTC().Format(time.RFC3339))
 			}
 			return tw.Flush()
 		}},

@@ -48,3 +48,35 @@ func TestSessionsListEnd(t *testing.T) {
 		t.Errorf("end without --user: %v", err)
 	}
 }
+
+// TestListsWriteUserNamesOnOneRow: a user name is the identity provider's
+// (an OIDC claim may hold any character): the lists write its controls out
+// as they write a token's description, so a name neither sends a sequence
+// to the operator's terminal nor adds a row of its own.
+func TestListsWriteUserNamesOnOneRow(t *testing.T) {
+	t.Parallel()
+	db, dbURL := openTestDB(t, store.Options{})
+	ctx := context.Background()
+	name := "eve\x1b]0;owned\x07\u202e\nmallory\t2026-01-01T00:00:00Z"
+	if _, _, err := db.CreateSession(ctx, store.NewSession{User: name, Lifetime: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.CreateToken(ctx, store.NewToken{User: name, Description: "deploy"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range [][]string{{"sessions", "list"}, {"token", "list"}, {"token", "revoke", "1"}} {
+		var out, errOut bytes.Buffer
+		env := func(k string) string { return map[string]string{"DATABASE_URL": dbURL}[k] }
+		if err := run(ctx, append([]string{"rolegate"}, cmd...), env, &out, &errOut); err != nil {
+			t.Fatalf("%v: %v", cmd, err)
+		}
+		rows := 2 // the header and eve's row
+		if cmd[1] == "revoke" {
+			rows = 1
+		}
+		if s := out.String(); strings.ContainsAny(s, "\x1b\x07\u202e") || strings.Count(s, "\n") != rows ||
+			!strings.Contains(s, "eve[U+001B escape]]0;owned[U+0007") {
+			t.Errorf("%v:\n%q", cmd, s)
+		}
+	}
+}

@@ -95,7 +95,7 @@ func cmdToken(ctx context.Context, c cli) error {
 				} else if !t.Active(now) {
 					state = "expired"
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, roleList(t.Roles), state,
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, listedText(t.User), roleList(t.Roles), state,
 					t.CreatedAt.UTC().Format(time.RFC3339), timeOr(t.ExpiresAt, "never"), timeOr(t.LastUsedAt, "-"), listedText(t.Description))
 			}
 			return tw.Flush()
@@ -112,7 +112,7 @@ func cmdToken(ctx context.Context, c cli) error {
 			if err != nil {
 				return fmt.Errorf("token revoke: %w", err)
 			}
-			fmt.Fprintf(c.stdout, "revoked token %d of %s\n", t.ID, t.User)
+			fmt.Fprintf(c.stdout, "revoked token %d of %s\n", t.ID, listedText(t.User))
 			return nil
 		}},
 	})
@@ -136,7 +136,8 @@ func timeOr(t *time.Time, none string) string {
 // listedText is free text as a row of a list on a terminal shows it: a
 // character the free-text rule refuses, in text stored before the rule,
 // written out rather than sent to the terminal to obey, and line breaks
-// and tabs as spaces, so the row stays one row of its columns.
+// and tabs as spaces, so the row stays one row of its columns. User names
+// are written so too: they are the identity provider's, whatever it allows.
 func listedText(s string) string {
 	return strings.NewReplacer("\t", " ", "\r", " ", "\n", " ").Replace(provision.ShowHidden(s))
 }
