@@ -77,12 +77,15 @@ func sessionHash(id string) []byte {
 // (with roles kept for its lifetime) must not act, or make API tokens,
 // with more.
 // Up to a hundred expired sessions are deleted on the way. It returns
-// ErrInvalid for an empty user, an unknown role or a lifetime that is not
-// positive.
+// ErrInvalid for an empty user, one UserNameFault refuses, an unknown role
+// or a lifetime that is not positive.
 func (db *DB) CreateSession(ctx context.Context, in NewSession) (Session, string, error) {
 	now := db.now().UTC()
 	if strings.TrimSpace(in.User) == "" {
 		return Session{}, "", errorf(KindInvalid, "a session needs a user")
+	}
+	if p := UserNameFault(in.User); p != "" {
+		return Session{}, "", errorf(KindInvalid, "%s", p)
 	}
 	if in.Lifetime <= 0 {
 		return Session{}, "", errorf(KindInvalid, "a session needs a positive lifetime")

@@ -46,7 +46,8 @@ func TestSessionLifecycle(t *testing.T) {
 	if err != nil || !future.SignedInAt.Equal(now) {
 		t.Fatalf("future sign-in = %+v, %v", future, err)
 	}
-	for _, bad := range []store.NewSession{{User: " ", Lifetime: time.Hour}, {User: "x"}, {User: "x", Lifetime: time.Hour, Roles: []store.Role{"root"}}} {
+	for _, bad := range []store.NewSession{{User: " ", Lifetime: time.Hour}, {User: "x"}, {User: "x", Lifetime: time.Hour, Roles: []store.Role{"root"}},
+		{User: "\u202eecila", Lifetime: time.Hour}, {User: "eve\tx", Lifetime: time.Hour}} {
 		if _, _, err := db.CreateSession(ctx, bad); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("CreateSession(%+v) = %v, want ErrInvalid", bad, err)
 		}

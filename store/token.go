@@ -76,14 +76,33 @@ func TokenDescriptionFault(d string) string {
 	return ""
 }
 
+// UserNameFault says why name may not be a user's, in words that start
+// with "the user name", or returns "" when it may: the free-text rule
+// (provision.FreeTextFault), on one line. Names come from the identity
+// provider, which may allow anything; one holding a character that makes
+// text display in another order than it is written ("\u202eecila" shows
+// as "alice") would pass for another person on every page approvers read.
+func UserNameFault(name string) string {
+	if p := provision.FreeTextFault("the user name", name); p != "" {
+		return p
+	}
+	if strings.ContainsAny(name, "\t\r\n") {
+		return "the user name holds a line break or a tab; a name is one line"
+	}
+	return ""
+}
+
 // CreateToken stores a new token for in.User and returns it with its
 // secret form, which is shown once and never stored. It returns ErrInvalid
-// for an unknown role, an empty user, a description TokenDescriptionFault
-// refuses or a past expiry.
+// for an unknown role, an empty user or one UserNameFault refuses, a
+// description TokenDescriptionFault refuses or a past expiry.
 func (db *DB) CreateToken(ctx context.Context, in NewToken) (Token, string, error) {
 	now := db.now().UTC()
 	if strings.TrimSpace(in.User) == "" {
 		return Token{}, "", errorf(KindInvalid, "a token needs a user")
+	}
+	if p := UserNameFault(in.User); p != "" {
+		return Token{}, "", errorf(KindInvalid, "%s", p)
 	}
 	if p := TokenDescriptionFault(in.Description); p != "" {
 		return Token{}, "", errorf(KindInvalid, "%s", p)

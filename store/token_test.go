@@ -90,6 +90,9 @@ func TestCreateTokenRefusesBadInput(t *testing.T) {
 		"no user":      {Roles: []store.Role{store.RoleAdmin}},
 		"unknown role": {User: "a", Roles: []store.Role{"root"}},
 		"past expiry":  {User: "a", ExpiresAt: &past},
+		"bidi name":    {User: "\u202eecila"},
+		"escape name":  {User: "eve\x1b[2J"},
+		"two lines":    {User: "eve\nmallory"},
 	} {
 		if _, _, err := db.CreateToken(ctx, in); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -67,6 +68,27 @@ func TestProxyHeaderLines(t *testing.T) {
 		if rec := ask("/requests", hdr); rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/signin") {
 			t.Errorf("the %s header twice: %d (%s), want a redirect to sign in", name, rec.Code, rec.Header().Get("Location"))
 		}
+	}
+}
+
+// TestProxyUserNameWithHiddenCharacters: a name holding a character that
+// makes text display in another order than it is written signs nobody in:
+// U+202E before "ecila" shows approvers "alice" on every page.
+func TestProxyUserNameWithHiddenCharacters(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	id := uiProxyIdentity()
+	id.Proxy = &auth.ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	e := uiServe(t, db, id).srv.Config.Handler
+	for _, name := range []string{"‮ecila", "mallory	x", "eve⁦"} {
+		rec := getFrom(e, "/requests", "10.1.2.3:4567", map[string]string{"X-Forwarded-User": name})
+		if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "user name") {
+			t.Errorf("user %q: %d, want 422 saying what is wrong with the user name\n%s", name, rec.Code, rec.Body.String())
+		}
+	}
+	list, err := db.ListSessions(context.Background(), "", 10)
+	if err != nil || len(list) != 0 {
+		t.Errorf("sessions started: %+v %v", list, err)
 	}
 }
 

@@ -51,18 +51,25 @@ func TestSessionsListEnd(t *testing.T) {
 
 // TestListsWriteUserNamesOnOneRow: a user name is the identity provider's
 // (an OIDC claim may hold any character): the lists write its controls out
-// as they write a token's description, so a name neither sends a sequence
-// to the operator's terminal nor adds a row of its own.
+// as they write a token's description, so a name stored before sign-in
+// refused such names neither sends a sequence to the operator's terminal
+// nor adds a row of its own.
 func TestListsWriteUserNamesOnOneRow(t *testing.T) {
 	t.Parallel()
 	db, dbURL := openTestDB(t, store.Options{})
 	ctx := context.Background()
-	name := "eve\x1b]0;owned\x07\u202e\nmallory\t2026-01-01T00:00:00Z"
-	if _, _, err := db.CreateSession(ctx, store.NewSession{User: name, Lifetime: time.Hour}); err != nil {
+	if _, _, err := db.CreateSession(ctx, store.NewSession{User: "eve", Lifetime: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := db.CreateToken(ctx, store.NewToken{User: name, Description: "deploy"}); err != nil {
+	if _, _, err := db.CreateToken(ctx, store.NewToken{User: "eve", Description: "deploy"}); err != nil {
 		t.Fatal(err)
+	}
+	// Stored before sign-in refused such names (store.UserNameFault).
+	name := "eve\x1b]0;owned\x07\u202e\nmallory\t2026-01-01T00:00:00Z"
+	for _, table := range []string{"web_sessions", "api_tokens"} {
+		if _, err := db.Pool().Exec(ctx, `UPDATE `+table+` SET user_name = $1`, name); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, cmd := range [][]string{{"sessions", "list"}, {"token", "list"}, {"token", "revoke", "1"}} {
 		var out, errOut bytes.Buffer
