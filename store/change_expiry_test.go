@@ -74,7 +74,7 @@ func TestChangeKeepsTheExpiryInForce(t *testing.T) {
 	// Approving the change cannot lengthen the expiry in force either.
 	longer := inForce.Add(24 * time.Hour)
 	_, err = f.db.Decide(ctx, carol, r.ID, 2, store.Decision{Approve: true, ExpiresAt: &longer})
-	wantErr(t, err, store.ErrInvalid, "shorten")
+	wantFieldErr(t, err, "expires_at", "the role expires at "+inForce.UTC().Format(time.RFC3339)+" and the change keeps that")
 	approved := approve(t, f.db, carol, changed)
 	f.clock.Advance(time.Hour)
 	got := provisionNow(t, f, approved)

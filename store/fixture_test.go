@@ -105,6 +105,19 @@ func approve(t *testing.T, db *store.DB, who store.Actor, r store.Request) store
 	return got
 }
 
+// wantFieldErr fails unless err is a *provision.ValidationError of one
+// problem, at field, that says contains.
+func wantFieldErr(t *testing.T, err error, field, contains string) {
+	t.Helper()
+	var verr *provision.ValidationError
+	if !errors.As(err, &verr) || len(verr.Problems) != 1 || verr.Problems[0].Field != field {
+		t.Fatalf("err = %v, want a validation error at %s", err, field)
+	}
+	if !strings.Contains(verr.Problems[0].Message, contains) {
+		t.Fatalf("%s: %q, want it to say %q", field, verr.Problems[0].Message, contains)
+	}
+}
+
 func wantErr(t *testing.T, err, kind error, contains string) {
 	t.Helper()
 	if !errors.Is(err, kind) {

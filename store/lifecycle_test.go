@@ -16,10 +16,12 @@ func TestProvisioningLifecycle(t *testing.T) {
 	asked := t0.Add(48 * time.Hour)
 	r := mustCreate(t, f.db, expiring(newRequest("reports-reader", "alice"), asked))
 
-	// An approver may shorten the expiry, never lengthen it.
+	// An approver may shorten the expiry, never lengthen it; the refusal
+	// stands at the field and names the expiry asked for as a time (it
+	// named the lifetime stored for it, "asked for 48h0m0s").
 	longer := t0.Add(72 * time.Hour)
 	_, err := f.db.Decide(ctx, bob, r.ID, 1, store.Decision{Approve: true, ExpiresAt: &longer})
-	wantErr(t, err, store.ErrInvalid, "shorten")
+	wantFieldErr(t, err, "expires_at", "approvers may shorten the expiry, not lengthen it (the request asks for "+asked.UTC().Format(time.RFC3339)+")")
 	shorter := t0.Add(24 * time.Hour)
 	r, err = f.db.Decide(ctx, bob, r.ID, 1, store.Decision{Approve: true, ExpiresAt: &shorter})
 	if err != nil || r.Status != store.StatusApproved {

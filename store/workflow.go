@@ -167,10 +167,10 @@ func DecisionCommentFault(field, comment string) string {
 // routing groups) approves it and enqueues the provisioning job in the
 // same transaction. It returns ErrForbidden when actor may not decide (the
 // requester never may), ErrConflict when the request is not pending at
-// that version or actor has decided already, ErrInvalid for a lengthened
-// expiry or a comment DecisionCommentFault refuses, and a
-// *provision.ValidationError at expires_at for an expiry in the past or
-// too far ahead.
+// that version or actor has decided already, ErrInvalid for a comment
+// DecisionCommentFault refuses, and a *provision.ValidationError at
+// expires_at for an expiry in the past, too far ahead or later than the
+// one asked for (or, for a change that keeps it, the one in force).
 func (db *DB) Decide(ctx context.Context, actor Actor, id int64, version int, d Decision) (Request, error) {
 	if p := DecisionCommentFault("the comment", d.Comment); p != "" {
 		return Request{}, errorf(KindInvalid, "%s", p)
@@ -271,9 +271,10 @@ func backToLive(ctx context.Context, tx pgx.Tx, id int64) error {
 // shortenExpiry records an approver's shorter expiry on r's current
 // version, as a lifetime from now. It may not lengthen what the version
 // asked for, nor, for a change that keeps the expiry in force, that
-// expiry (r.ExpiresAt); it returns ErrInvalid then. An expiry in the
-// past or further ahead than provision.MaxExpiryYears is refused as in a
-// spec, with a *provision.ValidationError at expires_at.
+// expiry (r.ExpiresAt). Such an expiry, and one in the past or further
+// ahead than provision.MaxExpiryYears, is refused as in a spec, with a
+// *provision.ValidationError at expires_at; a lengthened one names the
+// expiry it may not pass.
 func (db *DB) shortenExpiry(ctx context.Context, tx pgx.Tx, r Request, until time.Time, now time.Time) error {
 	// The bound of every expiry asked for holds for an approver's too (a
 	// request that asked for none may get one).
@@ -290,14 +291,23 @@ func (db *DB) shortenExpiry(ctx context.Context, tx pgx.Tx, r Request, until tim
 	if ttl <= 0 {
 		return errorf(KindInvalid, "the expiry must be in the future")
 	}
+	lengthened := func(format string, args ...any) error {
+		return &provision.ValidationError{Problems: []provision.FieldError{{Field: "expires_at",
+			Message: "approvers may shorten the expiry, not lengthen it " + fmt.Sprintf(format, args...)}}}
+	}
 	if keeps {
 		if r.ExpiresAt != nil && until.After(*r.ExpiresAt) {
-			return errorf(KindInvalid, "approvers may shorten the expiry, not lengthen it (the role expires at %s and the change keeps that)",
-				r.ExpiresAt.UTC().Format(time.RFC3339))
+			return lengthened("(the role expires at %s and the change keeps that)", r.ExpiresAt.UTC().Format(time.RFC3339))
 		}
 	} else if requested != nil && ttl > *requested {
-		return errorf(KindInvalid, "approvers may shorten the expiry, not lengthen it (asked for %s)",
-			secondsDuration(*requested))
+		// Named by the time asked for, as the pages offer it: the
+		// lifetime it is stored as (a Go duration, 4997h37m53s) told an
+		// approver nothing.
+		asked := afterSeconds(now, *requested)
+		if r.Spec.ExpiresAt != nil {
+			asked = *r.Spec.ExpiresAt
+		}
+		return lengthened("(the request asks for %s)", asked.UTC().Format(time.RFC3339))
 	}
 	_, err := tx.Exec(ctx, `UPDATE request_versions SET approved_ttl_seconds = least(coalesce(approved_ttl_seconds, $3), $3)
 		WHERE request_id = $1 AND version = $2`, r.ID, r.Version, ttl)

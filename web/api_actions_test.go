@@ -3,6 +3,7 @@ package web
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/web/api"
@@ -48,6 +49,29 @@ func TestAPIApproveReject(t *testing.T) {
 		t.Fatalf("after rejection: %s", v.Status)
 	}
 	wantStatus(t, env.do(req{method: "POST", path: "/api/v1/requests/424242/approve", as: asBob, body: map[string]any{}}), 404)
+}
+
+// TestAPIApproveLongerExpiryIsAFieldError: an approval that would
+// lengthen the expiry asked for is refused at expires_at, as an expiry in
+// the past is, naming the expiry asked for; it was a 422 without errors
+// whose detail gave the lifetime as a Go duration ("asked for
+// 719h59m59s").
+func TestAPIApproveLongerExpiryIsAFieldError(t *testing.T) {
+	env := setupAPI(t)
+	asked := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second)
+	body := spec("asks-a-month")
+	body["expires_at"] = asked.Format(time.RFC3339)
+	created := env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: body})
+	wantStatus(t, created, 201)
+	id := created.detail(t).ID
+	r := env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", id), as: asBob,
+		body: map[string]any{"version": 1, "expires_at": asked.Add(24 * time.Hour).Format(time.RFC3339)}})
+	wantStatus(t, r, 422)
+	p := r.problem(t)
+	want := "approvers may shorten the expiry, not lengthen it (the request asks for " + asked.Format(time.RFC3339) + ")"
+	if len(p.Errors) != 1 || p.Errors[0].Field != "expires_at" || p.Errors[0].Message != want {
+		t.Fatalf("problem %+v, want one error at expires_at saying %q", p, want)
+	}
 }
 
 func TestAPICancelRevokeRetryChange(t *testing.T) {

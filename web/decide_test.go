@@ -39,9 +39,11 @@ func TestApproverShortensExpiry(t *testing.T) {
 		return bob.post(page+"/decide", form)
 	}
 	longer := asked.Add(48 * time.Hour).Format(expiryLayout)
+	// The expiry asked for, as a time (not the lifetime it is stored as).
+	notLonger := "may shorten the expiry, not lengthen it (the request asks for " + asked.Format(time.RFC3339) + ")"
 	for name, tc := range map[string]struct{ value, back, title, msg string }{
-		"lengthened":            {longer, "", "<title>Request #", "may shorten the expiry, not lengthen it"},
-		"lengthened, dashboard": {longer, "/dashboard?status=pending", "<title>Approver dashboard", "may shorten the expiry, not lengthen it"},
+		"lengthened":            {longer, "", "<title>Request #", notLonger},
+		"lengthened, dashboard": {longer, "/dashboard?status=pending", "<title>Approver dashboard", notLonger},
 		"past":                  {time.Now().Add(-time.Hour).UTC().Format(expiryLayout), "", "<title>Request #", "Expiry must be in the future"},
 		"year 9999":             {"9999-12-31T23:59", "", "<title>Request #", "Expiry must be at most 10 years ahead"},
 		"not a time":            {"next tuesday", "", "<title>Request #", "Enter a date and time (UTC)"},
