@@ -109,13 +109,24 @@ func DiffSpecs(old, new provision.RoleSpec) SpecDiff {
 	if old.Description != new.Description {
 		d.Other = append(d.Other, "description changed")
 	}
-	if old.MaxSessionDuration != new.MaxSessionDuration {
-		d.Other = append(d.Other, fmt.Sprintf("max session %ds -> %ds", old.MaxSessionDuration, new.MaxSessionDuration))
+	// A spec without a session length (0) gets IAM's default of an hour,
+	// as the plan does: leaving the form's "1 hour (default)" on a role
+	// asked with 3600 is no change, and dropping 7200 goes to 3600, not 0.
+	if from, to := sessionSeconds(old), sessionSeconds(new); from != to {
+		d.Other = append(d.Other, fmt.Sprintf("max session %ds -> %ds", from, to))
 	}
 	if !slices.Equal(old.ManagedPolicies, new.ManagedPolicies) {
 		d.Other = append(d.Other, fmt.Sprintf("managed policies %v -> %v", old.ManagedPolicies, new.ManagedPolicies))
 	}
 	return d
+}
+
+// sessionSeconds is the longest session spec gives its role, in seconds.
+func sessionSeconds(spec provision.RoleSpec) int32 {
+	if spec.MaxSessionDuration == 0 {
+		return provision.MinSessionSeconds
+	}
+	return spec.MaxSessionDuration
 }
 
 // Lines renders the diff one change per line: "+ `bucket/prefix`

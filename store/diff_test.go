@@ -166,3 +166,31 @@ func TestChangeEventQuotesASpoofingPrefix(t *testing.T) {
 		t.Fatalf("diff in the event = %q, want %q", got, want)
 	}
 }
+
+// TestDiffSpecsSessionDefault: a spec without a session length gets the
+// default hour. A change that left it out read "max session 7200s -> 0s",
+// and one resending a role's explicit 3600 without it showed a change
+// that was none.
+func TestDiffSpecsSessionDefault(t *testing.T) {
+	t.Parallel()
+	base := provision.RoleSpec{Name: "r", Buckets: []provision.BucketScope{{Bucket: "alpha", Access: provision.AccessRead}}}
+	with := func(secs int32) provision.RoleSpec {
+		s := base
+		s.MaxSessionDuration = secs
+		return s
+	}
+	for _, tc := range []struct {
+		old, new int32
+		want     []string
+	}{
+		{7200, 0, []string{"~ max session 7200s -> 3600s"}},
+		{0, 7200, []string{"~ max session 3600s -> 7200s"}},
+		{3600, 0, nil},
+		{0, 3600, nil},
+		{0, 0, nil},
+	} {
+		if got := store.DiffSpecs(with(tc.old), with(tc.new)).Lines(); !slices.Equal(got, tc.want) {
+			t.Errorf("session %d -> %d: diff %q, want %q", tc.old, tc.new, got, tc.want)
+		}
+	}
+}
