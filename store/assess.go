@@ -99,9 +99,20 @@ func (db *DB) otherLiveRolesFor(ctx context.Context, viewer Actor, buckets []str
 // under the IAM name and path its role keeps (Request.KeptRoleARN), and
 // that role is not another role reaching its buckets. For a new request
 // every live role reaching one of them counts, the requester's own
-// included.
+// included. A change of a live role (changeOf as GetRequest returns it)
+// is assessed as RequestChange will store it: with the expiry in force
+// when it keeps that (the live version's expires_at, or like it none),
+// and against the live version (Assessment.Change, the widens flag).
 func (db *DB) AssessSpec(ctx context.Context, viewer Actor, spec provision.RoleSpec, changeOf Request) (Assessment, error) {
-	p, err := db.wordsPlan(changeOf.ID, changeOf.KeptRoleARN(), spec, spec.ExpiresAt)
+	live := changeOf.LiveVersion != 0 && changeOf.Version == changeOf.LiveVersion
+	keeps := live && expiryKept(changeOf.Spec.ExpiresAt, spec.ExpiresAt)
+	expiry := spec.ExpiresAt
+	if keeps {
+		// A role whose approver shortened (or set) its expiry keeps that
+		// one: its preview said "never expires", or the time asked for.
+		expiry = changeOf.ExpiresAt
+	}
+	p, err := db.wordsPlan(changeOf.ID, changeOf.KeptRoleARN(), spec, expiry)
 	if err != nil {
 		return Assessment{}, err
 	}
@@ -109,8 +120,16 @@ func (db *DB) AssessSpec(ctx context.Context, viewer Actor, spec provision.RoleS
 	if err != nil {
 		return Assessment{}, err
 	}
-	return Assessment{Summary: provision.Describe(p),
-		Risks: provision.AssessRisks(p, db.risks, provision.RiskContext{Now: db.now(), OtherRoles: others[changeOf.ID]})}, nil
+	a := Assessment{Summary: provision.Describe(p)}
+	rc := provision.RiskContext{Now: db.now(), OtherRoles: others[changeOf.ID]}
+	if live {
+		if lp, np, err := db.changePlans(changeOf.ID, changeOf.RoleARN, changeOf.Spec, changeOf.ExpiresAt, spec, keeps); err == nil {
+			a.Change = &ChangeAssessment{Access: provision.DiffAccess(lp, np), Narrowing: provision.NoNewAccess(lp, np)}
+			rc.Live = &lp
+		}
+	}
+	a.Risks = provision.AssessRisks(p, db.risks, rc)
+	return a, nil
 }
 
 // Assess assesses each request at its current version for viewer, with

@@ -140,18 +140,12 @@ func handleChange(d Deps) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		f.ChangeOf, f.Name, f.KeptRoleARN = r.ID, r.Spec.Name, r.KeptRoleARN()
+		f.Changed, f.Name = r, r.Spec.Name
 		spec := f.spec()
 		// The spec keeps the account sent, so a change naming another is
 		// refused at its field; the form shows the role's own, which it
 		// cannot change.
 		f.Account = r.Spec.Account
-		// The form shows the expiry by its date: the same date sent back
-		// is the expiry asked for before, to the second, so the change
-		// keeps the expiry in force rather than asking for midnight.
-		if r.Spec.ExpiresAt != nil && f.Expires == formFromRequest(r).Expires {
-			spec.ExpiresAt = r.Spec.ExpiresAt
-		}
 		return answerRequestForm(c, d, actor, f, spec, "Change "+r.Spec.Name, func(*requestForm) (bool, error) {
 			_, err := d.Store.RequestChange(c.Request().Context(), actor, r.ID, store.NewVersion{Spec: spec, Justification: f.Justification})
 			switch {

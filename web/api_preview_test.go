@@ -3,8 +3,11 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"testing"
+	"time"
 
+	"github.com/rolegate/rolegate/provision"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
 	"github.com/rolegate/rolegate/web/api"
@@ -66,6 +69,46 @@ func TestAPIPreviewNameTakenPerAccount(t *testing.T) {
 	}
 	if got := env.previewName(asErin, "nightly-report", "dev"); got != "" {
 		t.Fatalf("free in dev: %q", got)
+	}
+}
+
+// TestAPIPreviewOfAChangeKeepsTheExpiryInForce: a change that asks for
+// the live version's expiry (here none, where the approver set one)
+// keeps the expiry in force, and its preview says so: it said "never
+// expires" with the no-expiry flag.
+func TestAPIPreviewOfAChangeKeepsTheExpiryInForce(t *testing.T) {
+	env := setupAPI(t)
+	id := env.create(asAlice, "nightly-report")
+	set := time.Now().UTC().Add(10 * 24 * time.Hour).Truncate(time.Second)
+	wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", id), as: asBob,
+		body: map[string]any{"version": 1, "expires_at": set.Format(time.RFC3339)}}), http.StatusOK)
+	provisionFromStore(t, env.db, id)
+	live := env.do(req{method: "GET", path: pathf("/api/v1/requests/%d", id), as: asAlice}).detail(t)
+	if live.ExpiresAt == nil {
+		t.Fatal("the live role has no expiry")
+	}
+	r := env.do(req{method: "POST", path: pathf("/api/v1/preview?change_of=%d", id), as: asAlice, body: spec("nightly-report")})
+	wantStatus(t, r, http.StatusOK)
+	var pv api.PreviewView
+	r.json(t, &pv)
+	if want := "expires " + live.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"); pv.Summary.Expiry != want {
+		t.Errorf("preview of the change: expiry %q, want %q", pv.Summary.Expiry, want)
+	}
+	for _, risk := range pv.Risks {
+		if risk.Code == "no-expiry" {
+			t.Errorf("preview of the change flags %+v", risk)
+		}
+	}
+	// A later expiry widens the live role, which the preview now says
+	// before the change is sent, as the request page says after.
+	later := spec("nightly-report")
+	later["expires_at"] = set.Add(5 * 24 * time.Hour).Format(time.RFC3339)
+	r = env.do(req{method: "POST", path: pathf("/api/v1/preview?change_of=%d", id), as: asAlice, body: later})
+	wantStatus(t, r, http.StatusOK)
+	pv = api.PreviewView{}
+	r.json(t, &pv)
+	if !slices.ContainsFunc(pv.Risks, func(r provision.Risk) bool { return r.Code == "widens" }) {
+		t.Errorf("preview of a change extending the expiry: risks %+v, want widens", pv.Risks)
 	}
 }
 

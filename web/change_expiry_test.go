@@ -32,10 +32,18 @@ func TestChangeFormKeepsTheExpiry(t *testing.T) {
 	inForce := *live.ExpiresAt
 	page := fmt.Sprintf("/requests/%d", live.ID)
 
-	pageHas(t, alice.get(page+"/change"), fmt.Sprintf(`value="%s"`, asked.Format(time.DateOnly)))
+	// The form's preview, when it opens and as it is typed in, says what
+	// the change will get: the expiry in force (it said midnight of the
+	// date asked for).
+	pageHas(t, alice.get(page+"/change"), fmt.Sprintf(`value="%s"`, asked.Format(time.DateOnly)), "expires "+stamp(inForce))
 	form := url.Values{"name": {"keeps-expiry"}, "description": {"reads reports, typo fixed"},
 		"justification": {"typo"}, "bucket": {"team-reports"}, "prefix": {"daily/"}, "access": {"read"},
 		"expires": {asked.Format(time.DateOnly)}}
+	typed := url.Values{"change_of": {fmt.Sprint(live.ID)}}
+	for k, v := range form {
+		typed[k] = v
+	}
+	pageHas(t, alice.post("/requests/preview", typed), "expires "+stamp(inForce))
 	pageHas(t, alice.follow(page+"/change", form), "Change to keeps-expiry submitted")
 
 	events, err := f.db.ListEvents(f.ctx, store.EventFilter{RequestID: live.ID, Kind: store.EventChangeSubmitted})
@@ -56,4 +64,34 @@ func TestChangeFormKeepsTheExpiry(t *testing.T) {
 	decide := bob.get(page)
 	pageHas(t, decide, "keeps the role", stamp(inForce), fmt.Sprintf(`max="%s"`, expiryValue(&inForce)))
 	pageLacks(t, decide, "Asked for "+stamp(asked))
+}
+
+// TestChangePreviewKeepsTheApproversExpiry: a role asked for without an
+// expiry, which its approver gave one, keeps that expiry through a change
+// that asks for none (as the live version did). The change form's
+// preview said "never expires" and flagged no-expiry, while the change,
+// once submitted, kept the expiry in force.
+func TestChangePreviewKeepsTheApproversExpiry(t *testing.T) {
+	f := uiProxyTest(t)
+	alice := f.client("alice", "")
+	first := uiCreate(t, f.db, uiNewReq("approver-expiry", "alice"))
+	set := time.Now().UTC().Add(10 * 24 * time.Hour).Truncate(time.Second)
+	if _, err := f.db.Decide(f.ctx, store.Actor{Name: "bob", Roles: []store.Role{store.RoleApprover}}, first.ID, 1,
+		store.Decision{Approve: true, ExpiresAt: &set}); err != nil {
+		t.Fatal(err)
+	}
+	live := uiActivate(t, f.db, first)
+	if live.ExpiresAt == nil {
+		t.Fatal("the live role has no expiry")
+	}
+	inForce := "expires " + stamp(*live.ExpiresAt)
+
+	form := alice.get(fmt.Sprintf("/requests/%d/change", live.ID))
+	pageHas(t, form, `name="expires" value=""`, inForce)
+	pageLacks(t, form, "never expires", `data-risk="no-expiry"`)
+	typed := url.Values{"change_of": {fmt.Sprint(live.ID)}, "name": {"approver-expiry"}, "bucket": {"team-reports"},
+		"prefix": {"daily/"}, "access": {"read"}, "expires": {""}}
+	pv := alice.post("/requests/preview", typed)
+	pageHas(t, pv, inForce)
+	pageLacks(t, pv, "never expires", `data-risk="no-expiry"`)
 }

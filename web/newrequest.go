@@ -58,13 +58,13 @@ func buildPreview(ctx context.Context, d Deps, f requestForm, actor store.Actor)
 		return preview{}, err
 	}
 	if _, bad := f.Errors["name"]; spec.Name != "" && !bad {
-		taken, err := d.Store.RoleNameTaken(ctx, spec.Account, spec.Name, f.ChangeOf)
+		taken, err := d.Store.RoleNameTaken(ctx, spec.Account, spec.Name, f.changeOf())
 		if err != nil {
 			return preview{}, err
 		}
 		if taken {
 			f.addError("name", api.NameTaken(d.Settings, spec.Account))
-		} else if f.ChangeOf == 0 {
+		} else if f.changeOf() == 0 {
 			// A change keeps the name its role has in IAM.
 			msg, err := d.Store.IAMNameTaken(ctx, spec.Account, spec.Name)
 			if err != nil {
@@ -82,12 +82,12 @@ func buildPreview(ctx context.Context, d Deps, f requestForm, actor store.Actor)
 	if err != nil {
 		return preview{}, err
 	}
-	a, err := d.Store.AssessSpec(ctx, actor, spec, store.Request{ID: f.ChangeOf, RoleARN: f.KeptRoleARN})
+	a, err := d.Store.AssessSpec(ctx, actor, spec, f.Changed)
 	if err != nil {
 		return preview{}, err
 	}
 	var reuse []store.Reuse
-	if f.ChangeOf == 0 {
+	if f.changeOf() == 0 {
 		if reuse, err = d.Store.ReusableRoles(ctx, actor, actor.Name, spec.Account, spec.Buckets, 0); err != nil {
 			return preview{}, err
 		}
@@ -130,7 +130,7 @@ func handlePreview(d Deps) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		f.ChangeOf, f.KeptRoleARN = r.ID, r.KeptRoleARN()
+		f.Changed = r
 		pv, err := buildPreview(c.Request().Context(), d, f, actor)
 		if err != nil {
 			return err

@@ -32,17 +32,19 @@ type requestForm struct {
 	Expires      string
 	Errors       map[string]string
 	Problems     []provision.FieldError
-	// ChangeOf is the request an active role's change belongs to; 0 for a
-	// new request. Its role name cannot be edited.
-	ChangeOf int64
-	// KeptRoleARN is the IAM role a change keeps its name and path from
-	// (store.Request.KeptRoleARN); see settings.
-	KeptRoleARN string
+	// Changed is the request whose active role a change changes, the zero
+	// Request for a new request. Its role name cannot be edited; the
+	// change keeps its role's IAM name and path (settings) and, by the
+	// date it is shown as, its expiry (spec).
+	Changed store.Request
 	// Focus is the id of the field the page opens with the focus in
 	// (autofocus): after a row is added or removed, the row's bucket, so
 	// a keyboard user goes on where they were.
 	Focus string
 }
+
+// changeOf is the ID of the request a change changes, 0 for a new request.
+func (f requestForm) changeOf() int64 { return f.Changed.ID }
 
 func newRequestForm() requestForm {
 	return requestForm{Scopes: []scopeRow{{Access: string(provision.AccessRead)}}}
@@ -54,16 +56,16 @@ func newRequestForm() requestForm {
 // preview another role, or refuse the name as too long under the new
 // prefix).
 func (f requestForm) settings(d Deps) provision.Settings {
-	if f.ChangeOf == 0 {
+	if f.changeOf() == 0 {
 		return d.Settings
 	}
-	return d.Settings.Keeping(f.Account, f.Name, f.KeptRoleARN)
+	return d.Settings.Keeping(f.Account, f.Name, f.Changed.KeptRoleARN())
 }
 
 // formFromRequest prefills the change form with a role's current version.
 func formFromRequest(r store.Request) requestForm {
 	f := requestForm{Name: r.Spec.Name, Account: r.Spec.Account, Description: r.Spec.Description, Justification: r.Justification,
-		Managed: r.Spec.ManagedPolicies, ChangeOf: r.ID, KeptRoleARN: r.KeptRoleARN()}
+		Managed: r.Spec.ManagedPolicies, Changed: r}
 	for _, s := range r.Spec.Buckets {
 		f.Scopes = append(f.Scopes, scopeRow{Bucket: s.Bucket, Prefix: s.Prefix, Access: string(s.Access)})
 	}
@@ -120,7 +122,10 @@ func parseRequestForm(c echo.Context) (requestForm, error) {
 }
 
 // spec turns the form into a RoleSpec; values that cannot even be parsed
-// (a date that is not a date) are added to the form's errors.
+// (a date that is not a date) are added to the form's errors. The change
+// form shows the expiry by its date: the same date sent back is the
+// expiry asked for before, to the second, so the change keeps the expiry
+// in force (and its preview says so) rather than asking for midnight.
 func (f *requestForm) spec() provision.RoleSpec {
 	s := provision.RoleSpec{Name: f.Name, Account: f.Account, Description: f.Description, ManagedPolicies: f.Managed}
 	for _, r := range f.Scopes {
@@ -147,6 +152,9 @@ func (f *requestForm) spec() provision.RoleSpec {
 			f.addError("expires_at", "expiry must be a date like 2030-01-31")
 		} else {
 			s.ExpiresAt = &t
+		}
+		if asked := f.Changed.Spec.ExpiresAt; asked != nil && f.Expires == asked.UTC().Format(time.DateOnly) {
+			s.ExpiresAt = asked
 		}
 	}
 	return s
@@ -183,8 +191,8 @@ func (f *requestForm) setProblems(err error) bool {
 func (f requestForm) hasErrors() bool { return len(f.Problems) > 0 }
 
 func (f requestForm) action() string {
-	if f.ChangeOf != 0 {
-		return fmt.Sprintf("/requests/%d/change", f.ChangeOf)
+	if f.changeOf() != 0 {
+		return fmt.Sprintf("/requests/%d/change", f.changeOf())
 	}
 	return "/requests/new"
 }
@@ -192,8 +200,8 @@ func (f requestForm) action() string {
 // cancelURL is where the form's Cancel leads: back to the role's request
 // page from a change, to the user's requests from a new request.
 func (f requestForm) cancelURL() string {
-	if f.ChangeOf != 0 {
-		return fmt.Sprintf("/requests/%d", f.ChangeOf)
+	if f.changeOf() != 0 {
+		return fmt.Sprintf("/requests/%d", f.changeOf())
 	}
 	return "/requests"
 }
