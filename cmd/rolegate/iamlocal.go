@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,6 +55,17 @@ func parseIAMLocal(c cli) (iamLocalConfig, error) {
 	accountIDSet := c.getenv("IAM_LOCAL_ACCOUNT_ID") != ""
 	fs.Visit(func(f *flag.Flag) { accountIDSet = accountIDSet || f.Name == "account-id" })
 	cfg.opts.Accounts = parseAccounts(accounts, &errs)
+	if id := cfg.opts.AccountID; len(cfg.opts.Accounts) == 0 && (len(id) != 12 || strings.Trim(id, "0123456789") != "") {
+		errs.add("--account-id / IAM_LOCAL_ACCOUNT_ID: %q is not a 12-digit account ID", id)
+	}
+	if path := cfg.opts.StatePath; path != "" {
+		// Checked now: the endpoint would otherwise serve, apply every
+		// write in memory and answer it ServiceFailure, the state never
+		// saved.
+		if dir := filepath.Dir(path); !isDir(dir) {
+			errs.add("--state / IAM_LOCAL_STATE: the directory %s does not exist; create it, or name a file in a directory that does", dir)
+		}
+	}
 	if len(cfg.opts.Accounts) > 0 {
 		if accountIDSet && cfg.opts.AccountID != cfg.opts.Accounts[0] {
 			errs.add("--account-id: %s is not the first of --accounts (%s)", cfg.opts.AccountID, cfg.opts.Accounts[0])
@@ -75,6 +88,12 @@ func parseIAMLocal(c cli) (iamLocalConfig, error) {
 		return cfg, errors.New("iam-local: " + strings.ReplaceAll(err.Error(), "\n", "\niam-local: "))
 	}
 	return cfg, nil
+}
+
+// isDir reports whether path names a directory.
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // parseAccounts reads --accounts: comma-separated 12-digit account IDs,

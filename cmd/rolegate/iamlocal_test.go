@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -113,6 +114,26 @@ func TestIAMLocalCommandRefusesBadSettings(t *testing.T) {
 			func(string) string { return "" }, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "--accounts") {
 			t.Errorf("iam-local %v: error %v, want one naming --accounts", args, err)
+		}
+	}
+	// Refused at start, naming the flag: an account ID iamlocal refused
+	// as "iamlocal: account ID must be 12 digits", and a state file in a
+	// directory that does not exist, which iam-local served with, failing
+	// every write with ServiceFailure.
+	missing := filepath.Join(t.TempDir(), "missing")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--account-id", "1"}, `--account-id / IAM_LOCAL_ACCOUNT_ID: "1" is not a 12-digit account ID`},
+		{[]string{"--state", filepath.Join(missing, "iam.json")}, "--state / IAM_LOCAL_STATE: the directory " + missing + " does not exist"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := run(ctx, append([]string{"rolegate", "iam-local", "--listen", "127.0.0.1:0"}, c.args...),
+			func(string) string { return "" }, io.Discard, io.Discard)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("iam-local %v: error %v, want one saying %q", c.args, err, c.want)
 		}
 	}
 }
