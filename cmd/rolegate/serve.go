@@ -52,7 +52,7 @@ func (s *serverSettings) register(fs *flag.FlagSet, getenv func(string) string, 
 			"bearer token /metrics asks for; without one, /metrics answers this host only; prefer the environment variable [METRICS_TOKEN]")
 	}
 	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", envDuration(getenv, "SHUTDOWN_TIMEOUT", 15*time.Second, errs),
-		"how long in-flight requests may finish after SIGINT/SIGTERM [SHUTDOWN_TIMEOUT]")
+		"how long in-flight requests, and then running jobs, may finish after SIGINT/SIGTERM [SHUTDOWN_TIMEOUT]")
 	fs.IntVar(&s.maxConns, "db-max-conns", envInt(getenv, "DB_MAX_CONNS", defaultDBMaxConns, errs), "database connection pool size [DB_MAX_CONNS]")
 	s.log.register(fs, getenv)
 }

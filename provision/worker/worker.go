@@ -229,8 +229,13 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 	return &Worker{client: client, jobs: j}, nil
 }
 
-// Start begins working jobs; it returns at once.
-func (w *Worker) Start(ctx context.Context) error { return w.client.Start(ctx) }
+// Start begins working jobs; it returns at once. The jobs see ctx's
+// values but not its end: River takes a cancelled start context as a hard
+// stop that cancels every running job, so a SIGTERM would cut a
+// provisioning off between two IAM calls. Stop ends the worker, softly.
+func (w *Worker) Start(ctx context.Context) error {
+	return w.client.Start(context.WithoutCancel(ctx))
+}
 
 // Stop stops fetching new jobs and waits for running ones to finish, until
 // ctx ends; then it cancels them (they are retried later).
