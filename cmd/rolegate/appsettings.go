@@ -88,8 +88,14 @@ func (a *appSettings) build(errs *settingErrors) built {
 	if a.jobTimeout < time.Second || a.jobTimeout > 24*time.Hour {
 		errs.add("--job-timeout / JOB_TIMEOUT: %s is not from 1s to 24h", a.jobTimeout)
 	}
-	if a.iamRate == 0 || a.iamRate > 1000 {
+	if !(a.iamRate < 0 || a.iamRate >= 0.01 && a.iamRate <= 1000) { // NaN too
 		errs.add("--iam-rate / IAM_RATE_LIMIT: %v is not a rate from 0.01 to 1000 calls per second (negative: no limit)", a.iamRate)
+	}
+	if a.driftInterval < 0 {
+		errs.add("--drift-interval / DRIFT_INTERVAL: %s is negative (0 turns the check off)", a.driftInterval)
+	}
+	if a.remindBefore < 0 {
+		errs.add("--expiry-reminder / EXPIRY_REMINDER: %s is negative (0 turns reminders off)", a.remindBefore)
 	}
 	b.reviews = a.reviewPolicy(errs)
 	webhooks := splitList(a.webhookURLs)

@@ -60,18 +60,27 @@ func (s *serverSettings) register(fs *flag.FlagSet, getenv func(string) string, 
 func (s *serverSettings) check(errs *settingErrors) {
 	if s.listen != "" {
 		checkListen(s.listen, errs)
-		if s.apiRate <= 0 || s.apiRate > 100000 {
+		if !(s.apiRate >= 0.01 && s.apiRate <= 100000) { // NaN too
 			errs.add("--api-rate / API_RATE_LIMIT: %v is not from 0.01 to 100000 requests per second", s.apiRate)
 		}
 		if s.apiBurst < 1 || s.apiBurst > 100000 {
 			errs.add("--api-burst / API_BURST: %d is not from 1 to 100000", s.apiBurst)
 		}
+		if s.readyTimeout <= 0 {
+			errs.add("--ready-timeout / READY_TIMEOUT: %s is not a positive duration", s.readyTimeout)
+		}
 		if s.metricsToken != "" && len(s.metricsToken) < 16 {
 			errs.add("--metrics-token / METRICS_TOKEN: use at least 16 random characters (it is %d)", len(s.metricsToken))
 		}
 	}
-	if s.maxConns < 1 || s.maxConns > 1000 {
-		errs.add("--db-max-conns / DB_MAX_CONNS: %d is not from 1 to 1000", s.maxConns)
+	if s.shutdownTimeout < 0 {
+		errs.add("--shutdown-timeout / SHUTDOWN_TIMEOUT: %s is negative", s.shutdownTimeout)
+	}
+	// Two at least: migrating holds one connection for the advisory lock
+	// while goose applies the migrations on another, and the worker keeps
+	// one listening for new jobs.
+	if s.maxConns < 2 || s.maxConns > 1000 {
+		errs.add("--db-max-conns / DB_MAX_CONNS: %d is not from 2 to 1000", s.maxConns)
 	}
 }
 
