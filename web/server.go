@@ -68,16 +68,17 @@ func New(d Deps, mounts ...Mount) *echo.Echo {
 
 	metrics := newHTTPMetrics(d.Registry)
 	e.Use(
-		// No request needs more than a few hundred KiB (the API refuses
-		// over 64 KiB itself): larger bodies are refused before any
-		// handler or form parser reads them.
-		middleware.BodyLimit("1M"),
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
 		sanitizeRequestID,
 		metrics.middleware,
 		requestLogger(d.Logger),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: logPanic(d.Logger)}),
 		secureHeaders,
+		// No request needs more than a few hundred KiB (the API refuses
+		// over 64 KiB itself): larger bodies are refused before any
+		// handler or form parser reads them. Inside the others, so the
+		// refusal has a request ID, headers, a log line and a metric.
+		middleware.BodyLimit("1M"),
 	)
 
 	e.GET("/healthz", handleHealthz())
