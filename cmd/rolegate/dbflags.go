@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -81,7 +82,18 @@ func (d *dbFlag) openCurrent(ctx context.Context) (*store.DB, error) {
 	}
 	if err := db.SchemaCurrent(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("database: %w (run `rolegate migrate up`)", err)
+		return nil, schemaError(err)
 	}
 	return db, nil
+}
+
+// schemaError is the error of a one-shot command whose database does not
+// hold the schema this binary knows, with what to do: migrate when
+// migrations are pending, and use a newer rolegate when a newer one
+// migrated the database (migrate up refuses that schema too).
+func schemaError(err error) error {
+	if errors.Is(err, store.ErrSchemaUnknown) {
+		return fmt.Errorf("database: %w (use a rolegate as new as the database)", err)
+	}
+	return fmt.Errorf("database: %w (run `rolegate migrate up`)", err)
 }

@@ -77,7 +77,7 @@ func (o *opsFlags) open(ctx context.Context, b built) (*store.DB, error) {
 	}
 	if err := db.SchemaCurrent(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("database: %w (run `rolegate migrate up`)", err)
+		return nil, schemaError(err)
 	}
 	if err := db.CheckAccounts(ctx); err != nil {
 		db.Close()
