@@ -13,6 +13,8 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rolegate/rolegate/web/api"
+	"github.com/rolegate/rolegate/web/auth"
 	"github.com/rolegate/rolegate/web/problem"
 )
 
@@ -50,11 +52,11 @@ func validRequestID(id string) bool {
 }
 
 // requestLogger writes one line per request: method, route, status,
-// duration and request ID. Query strings, cookies and headers are left out:
-// they can carry tokens. A request the database refused in words people
-// are not shown (problem.RefusalOf) is logged as a warning with what the
-// database said and the constraint: a race, or a rule of the schema the
-// store does not check before writing.
+// duration, request ID and the user it acted for, if any. Query strings,
+// cookies and headers are left out: they can carry tokens. A request the
+// database refused in words people are not shown (problem.RefusalOf) is
+// logged as a warning with what the database said and the constraint: a
+// race, or a rule of the schema the store does not check before writing.
 func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -78,6 +80,9 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 				slog.Duration("duration", time.Since(start)),
 				slog.String("request_id", problem.RequestID(c)),
 			}
+			if user := userOf(c); user != "" {
+				attrs = append(attrs, slog.String("user", user))
+			}
 			if r, ok := problem.RefusalOf(c); ok {
 				level = max(level, slog.LevelWarn)
 				attrs = append(attrs, slog.String("db_refusal", r.Message), slog.String("constraint", r.Constraint))
@@ -86,6 +91,15 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 			return nil
 		}
 	}
+}
+
+// userOf is who the request acted for: the signed-in browser user, or
+// the user of the API token it authenticated with; empty for nobody.
+func userOf(c echo.Context) string {
+	if a, ok := auth.ActorOf(c); ok {
+		return a.Name
+	}
+	return api.Caller(c)
 }
 
 func logPanic(logger *slog.Logger) middleware.LogErrorFunc {

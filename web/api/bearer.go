@@ -21,6 +21,10 @@ func tokenOf(c echo.Context) store.Token {
 	return t
 }
 
+// Caller is the user of the API token the request authenticated with,
+// for the request's log line; empty when it authenticated with none.
+func Caller(c echo.Context) string { return tokenOf(c).User }
+
 // apiActor is who the request speaks for.
 func apiActor(c echo.Context) store.Actor { return tokenOf(c).Actor() }
 
