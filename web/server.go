@@ -20,6 +20,7 @@ import (
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/web/api"
 	"github.com/rolegate/rolegate/web/auth"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // Readiness is what /readyz asks of the database: that it answers and
@@ -82,7 +83,7 @@ func New(d Deps, mounts ...Mount) *echo.Echo {
 	)
 
 	e.GET("/healthz", handleHealthz())
-	e.GET("/readyz", handleReadyz(d.Ready, d.ReadyTimeout))
+	e.GET("/readyz", handleReadyz(d.Ready, d.ReadyTimeout, d.Logger))
 	if d.Auth == nil {
 		d.Auth = auth.New(auth.Deps{Logger: d.Logger})
 	}
@@ -154,16 +155,23 @@ func handleHealthz() echo.HandlerFunc {
 }
 
 // handleReadyz answers 200 only when the database answers within the
-// timeout and holds the schema this binary knows.
-func handleReadyz(r Readiness, timeout time.Duration) echo.HandlerFunc {
+// timeout and holds the schema this binary knows. A 503 is logged as a
+// warning with the error (the health checks' request lines are debug
+// lines): the orchestrator that takes the instance out of service shows
+// only the status.
+func handleReadyz(r Readiness, timeout time.Duration, logger *slog.Logger) echo.HandlerFunc {
+	notReady := func(c echo.Context, reason string, err error) error {
+		logger.Warn("not ready: "+reason, "err", err, "request_id", problem.RequestID(c))
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
+	}
 	return func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
 		defer cancel()
 		if err := r.Ping(ctx); err != nil {
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
+			return notReady(c, "database unreachable", err)
 		}
 		if err := r.SchemaCurrent(ctx); err != nil {
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database schema is not the one this version serves"})
+			return notReady(c, "database schema is not the one this version serves", err)
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	}
