@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/provision"
+	"github.com/rolegate/rolegate/web/auth"
 	"github.com/rolegate/rolegate/web/problem"
 )
 
@@ -33,8 +34,16 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		}
 		status := http.StatusInternalServerError
 		msg := "Something went wrong on our side. It has been logged; quote the request ID if you report it."
+		signIn := false
 		var he *echo.HTTPError
-		if errors.As(err, &he) && he.Code < 500 {
+		var sie *auth.SignInError
+		if errors.As(err, &sie) {
+			// A sign-in that failed is the user's (or the provider's)
+			// doing, not ours: a warning, and a link to start again.
+			status, msg, signIn = sie.Status, sie.Message(), true
+			logger.Warn("sign-in failed", "status", status, "reason", sie.Reason, "cause", causeText(sie.Cause),
+				"route", problem.Route(c), "request_id", problem.RequestID(c))
+		} else if errors.As(err, &he) && he.Code < 500 {
 			status = he.Code
 			if m, ok := he.Message.(string); ok {
 				msg = m
@@ -61,12 +70,20 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 				RequestID: problem.RequestID(c),
 			})
 		default:
-			werr = render(c, status, errorPage(status, errorTitle(status), msg, problem.RequestID(c)))
+			werr = render(c, status, errorPage(status, errorTitle(status), msg, problem.RequestID(c), signIn || status == http.StatusUnauthorized))
 		}
 		if werr != nil {
 			logger.Error("writing error response failed", "err", werr, "request_id", problem.RequestID(c))
 		}
 	}
+}
+
+// causeText is err's text for the log, "" for none.
+func causeText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // wantsJSON reports whether the caller is automation rather than a browser.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -242,5 +243,92 @@ func TestOIDCSignIn(t *testing.T) {
 	p.mu.Unlock()
 	if status, body, _ := get(browser(true), rg.URL+"/auth/login"); status != http.StatusBadRequest || !strings.Contains(body, "nonce mismatch") {
 		t.Errorf("foreign nonce = %d", status)
+	}
+}
+
+// TestOIDCCallbackFailures: a code the provider refuses (expired, used
+// already, made up) is the user's to retry, not a server error: a 400
+// page that says so and links to sign in, and no session. A provider that
+// cannot be reached is a 502 saying that, at the callback and at login.
+func TestOIDCCallbackFailures(t *testing.T) {
+	t.Parallel()
+	p := newTestProvider(t)
+	rg := uiServeOIDC(t, p, auth.RoleGroups{}).srv
+	p.signInAs("olivia")
+	noFollow := func() *http.Client {
+		jar, _ := cookiejar.New(nil)
+		return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	get := func(c *http.Client, u string) (int, string, string) {
+		t.Helper()
+		res, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b), res.Header.Get("Location")
+	}
+	// callback walks a browser to the provider's answer, with its code
+	// replaced by code unless that is "".
+	callback := func(c *http.Client, code string) string {
+		t.Helper()
+		_, _, authz := get(c, rg.URL+"/auth/login")
+		_, _, back := get(c, authz)
+		cb, err := url.Parse(back)
+		if err != nil || cb.Query().Get("code") == "" {
+			t.Fatalf("the provider answered %q", back)
+		}
+		if code != "" {
+			q := cb.Query()
+			q.Set("code", code)
+			cb.RawQuery = q.Encode()
+		}
+		return cb.String()
+	}
+
+	b := noFollow()
+	status, body, _ := get(b, callback(b, "expired-or-made-up"))
+	if status != http.StatusBadRequest || !strings.Contains(body, "Sign-in failed: the identity provider did not accept the sign-in code") ||
+		!strings.Contains(body, "Try signing in again.") || !strings.Contains(body, `href="/signin"`) {
+		t.Errorf("refused code = %d, want 400 saying to sign in again with a link\n%s", status, pageExcerpt(body))
+	}
+	if status, _, _ := get(b, rg.URL+"/requests"); status != http.StatusSeeOther {
+		t.Errorf("after a refused code /requests = %d, want a redirect to sign in", status)
+	}
+
+	// The same code twice: the second is invalid_grant.
+	b = noFollow()
+	cb := callback(b, "")
+	if status, _, _ := get(b, cb); status != http.StatusSeeOther {
+		t.Fatalf("first use of the code = %d, want the redirect after signing in", status)
+	}
+	b2 := noFollow()
+	_, _, authz := get(b2, rg.URL+"/auth/login")
+	u, _ := url.Parse(authz)
+	replay, _ := url.Parse(cb)
+	q := replay.Query()
+	q.Set("state", u.Query().Get("state"))
+	replay.RawQuery = q.Encode()
+	if status, body, _ := get(b2, replay.String()); status != http.StatusBadRequest || !strings.Contains(body, "Try signing in again.") {
+		t.Errorf("replayed code = %d, want 400\n%s", status, pageExcerpt(body))
+	}
+
+	// The provider goes away between the redirect and the callback.
+	b = noFollow()
+	cb = callback(b, "")
+	p.srv.Close()
+	status, body, _ = get(b, cb)
+	if status != http.StatusBadGateway || !strings.Contains(body, "the identity provider could not be reached") {
+		t.Errorf("unreachable provider at the callback = %d, want 502 saying so\n%s", status, pageExcerpt(body))
+	}
+
+	// A server that has never reached the provider cannot start a sign-in.
+	gone := newTestProvider(t)
+	gone.srv.Close()
+	rg2 := uiServeOIDC(t, gone, auth.RoleGroups{}).srv
+	status, body, _ = get(noFollow(), rg2.URL+"/auth/login")
+	if status != http.StatusBadGateway || !strings.Contains(body, "could not be reached (discovery)") {
+		t.Errorf("unreachable provider at login = %d, want 502 saying so\n%s", status, pageExcerpt(body))
 	}
 }

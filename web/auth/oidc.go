@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -65,7 +64,7 @@ func oidcLogin(a *Auth) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		_, conf, err := a.oidc.get(c.Request().Context())
 		if err != nil {
-			return err
+			return unreachable("discovery", err)
 		}
 		p := pendingAuth{State: RandomToken(), Nonce: RandomToken(), Verifier: oauth2.GenerateVerifier(),
 			Next: LocalPath(c.QueryParam("next"), "/")}
@@ -82,13 +81,15 @@ func oidcLogin(a *Auth) echo.HandlerFunc {
 
 // oidcCallback finishes the flow: the state must match the cookie's,
 // the code is exchanged with the PKCE verifier, the ID token verified and
-// its nonce checked; then the groups claim becomes roles.
+// its nonce checked; then the groups claim becomes roles. Every failure is
+// a SignInError: a 400 for an answer that cannot sign anyone in (the user
+// starts again), a 502 only for a provider that cannot be reached.
 func oidcCallback(a *Auth) echo.HandlerFunc {
-	refuse := func(msg string) error { return echo.NewHTTPError(http.StatusBadRequest, "Sign-in failed: "+msg) }
+	refuse := func(msg string) error { return refuseSignIn(http.StatusBadRequest, msg, nil) }
 	return func(c echo.Context) error {
 		var p pendingAuth
 		if err := a.cookies.get(c, AuthCookie, &p); err != nil {
-			return refuse("the sign-in took too long or was started in another browser. Please sign in again.")
+			return refuse("the sign-in took too long or was started in another browser.")
 		}
 		a.cookies.clear(c, AuthCookie)
 		if subtle.ConstantTimeCompare([]byte(c.QueryParam("state")), []byte(p.State)) != 1 {
@@ -97,29 +98,32 @@ func oidcCallback(a *Auth) echo.HandlerFunc {
 		if e := c.QueryParam("error"); e != "" {
 			return echo.NewHTTPError(http.StatusForbidden, "The identity provider refused the sign-in ("+truncateText(e, 100)+").")
 		}
+		if c.QueryParam("code") == "" {
+			return refuse("the identity provider's answer holds no sign-in code.")
+		}
 		provider, conf, err := a.oidc.get(c.Request().Context())
 		if err != nil {
-			return err
+			return unreachable("discovery", err)
 		}
 		ctx := a.oidc.ctx(c.Request().Context())
 		tok, err := conf.Exchange(ctx, c.QueryParam("code"), oauth2.VerifierOption(p.Verifier))
 		if err != nil {
-			return fmt.Errorf("oidc code exchange: %w", err)
+			return exchangeFailure(err)
 		}
 		raw, ok := tok.Extra("id_token").(string)
 		if !ok {
-			return errors.New("oidc: the token response has no id_token")
+			return refuseSignIn(http.StatusBadGateway, "the identity provider sent no identity token.", nil)
 		}
 		idt, err := provider.Verifier(&oidc.Config{ClientID: a.oidc.cfg.ClientID}).Verify(ctx, raw)
 		if err != nil {
-			return refuse("the identity token could not be verified.")
+			return refuseSignIn(http.StatusBadRequest, "the identity token could not be verified.", err)
 		}
 		if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(p.Nonce)) != 1 {
 			return refuse("the identity token was not issued for this sign-in (nonce mismatch).")
 		}
 		var claims map[string]any
 		if err := idt.Claims(&claims); err != nil {
-			return fmt.Errorf("oidc claims: %w", err)
+			return refuseSignIn(http.StatusBadRequest, "the identity token's claims could not be read.", err)
 		}
 		actor := a.actorFromClaims(claims, idt.Subject)
 		if _, _, err := a.startSession(c, actor, authTime(claims)); err != nil {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -40,6 +41,15 @@ func serveEcho(t *testing.T, db *store.DB, d Deps) *echoServer {
 	t.Helper()
 	a := New(d)
 	e := echo.New()
+	// As the pages' error handler does: a failed sign-in's status and message.
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		var sie *SignInError
+		if errors.As(err, &sie) {
+			c.String(sie.Status, sie.Message())
+			return
+		}
+		e.DefaultHTTPErrorHandler(err, c)
+	}
 	g := e.Group("", a.Identify)
 	a.Routes(g)
 	g.GET("/me", func(c echo.Context) error {
