@@ -31,6 +31,10 @@ type appSettings struct {
 	autoApprove        bool
 	risks              provision.RiskThresholds
 	provision          func() (provision.Settings, error)
+	// defaultAccounts are the accounts used when none are configured
+	// (dev's local dev and prod); nil: the one default account. The
+	// approval routes are checked against them.
+	defaultAccounts []provision.Account
 }
 
 func (a *appSettings) register(fs *flag.FlagSet, getenv func(string) string, errs *settingErrors) {
@@ -77,6 +81,9 @@ func (a *appSettings) build(errs *settingErrors) built {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			errs.add("%s", line)
 		}
+	}
+	if len(set.Accounts) == 0 && err == nil {
+		set.Accounts = a.defaultAccounts
 	}
 	b.settings = set
 	if a.concurrency < 1 || a.concurrency > 1000 {

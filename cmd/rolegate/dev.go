@@ -28,6 +28,11 @@ func cmdDev(ctx context.Context, c cli) error {
 	fs.StringVar(&dataDir, "data-dir", envString(c.getenv, "ROLEGATE_DATA_DIR", defaultDataDir(c.getenv)),
 		"where dev keeps its PostgreSQL cluster and local state between runs [ROLEGATE_DATA_DIR]")
 	r.registerHTTP(fs, c.getenv, "PostgreSQL URL; when empty a private cluster is started in the data directory [DATABASE_URL]", true)
+	if c.getenv("AWS_ENDPOINT_URL_IAM") == "" {
+		// Dev serves its local IAM endpoint with these accounts when none
+		// are configured: the approval routes are checked against them.
+		r.app.defaultAccounts = devAccounts()
+	}
 	o, logger, err := r.parse(fs, c, "")
 	if err != nil {
 		return err
@@ -107,10 +112,6 @@ func cmdDev(ctx context.Context, c cli) error {
 		privateURL = o.databaseURL
 	}
 	if c.getenv("AWS_ENDPOINT_URL_IAM") == "" {
-		if len(o.built.settings.Accounts) == 0 {
-			o.built.settings.Accounts = devAccounts()
-			o.built.rules.Accounts = o.built.settings.Accounts
-		}
 		stop, err := startLocalIAM(ctx, logger, dataDir, o.built.settings)
 		if err != nil {
 			return err

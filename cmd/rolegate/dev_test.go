@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -450,4 +451,28 @@ func TestDevWithItsOwnClusterURLStartsTheCluster(t *testing.T) {
 		t.Fatalf("/readyz = %d %s", code, body)
 	}
 	d.stop()
+}
+
+// TestDevChecksApprovalRoutesAgainstItsAccounts: dev serves the accounts
+// dev and prod when none are configured, so a route to one of them is
+// accepted (dev goes on to its --listen address, here taken), and a route
+// to an account it does not have is refused naming the two. The routes
+// were checked against the one default account before dev added its own,
+// which refused account:prod=... .
+func TestDevChecksApprovalRoutesAgainstItsAccounts(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	env := map[string]string{"DATABASE_URL": "postgres://127.0.0.1:1/unused", "ROLEGATE_DATA_DIR": t.TempDir()}
+	_, _, err = runCmd(t, env, "dev", "--listen", taken.Addr().String(), "--approval-routes", "account:prod=prod-approvers,account:d*=dev-owners")
+	if err == nil || strings.Contains(err.Error(), "APPROVAL_ROUTES") || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("dev with routes to its accounts: %v, want the routes accepted (and the taken address refused)", err)
+	}
+	_, _, err = runCmd(t, env, "dev", "--listen", taken.Addr().String(), "--approval-routes", "account:staging=x")
+	if err == nil || !strings.Contains(err.Error(), `no account matches "staging"; the accounts are dev, prod`) {
+		t.Errorf("dev with a route to an account it lacks: %v, want it refused naming dev and prod", err)
+	}
 }
