@@ -67,6 +67,9 @@ func New(d Deps, mounts ...Mount) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
 
+	if d.Auth == nil {
+		d.Auth = auth.New(auth.Deps{Logger: d.Logger})
+	}
 	metrics := newHTTPMetrics(d.Registry)
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
@@ -80,13 +83,11 @@ func New(d Deps, mounts ...Mount) *echo.Echo {
 		// handler or form parser reads them. Inside the others, so the
 		// refusal has a request ID, headers, a log line and a metric.
 		middleware.BodyLimit("1M"),
+		d.Auth.DevHostGuard,
 	)
 
 	e.GET("/healthz", handleHealthz())
 	e.GET("/readyz", handleReadyz(d.Ready, d.ReadyTimeout, d.Logger))
-	if d.Auth == nil {
-		d.Auth = auth.New(auth.Deps{Logger: d.Logger})
-	}
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})), d.Auth.MetricsGuard(d.MetricsToken))
 	e.GET("/static/*", handleStatic())
 	routes(e, d)

@@ -18,6 +18,7 @@ import (
 // webSettings are the sign-in and session settings of the web UI.
 type webSettings struct {
 	devUsers bool
+	devHosts string
 
 	oidcIssuer, oidcClientID, oidcClientSecret, oidcRedirectURL string
 	oidcScopes, oidcGroupsClaim, oidcUsernameClaim              string
@@ -45,6 +46,8 @@ func (w *webSettings) registerDev(fs *flag.FlagSet, getenv func(string) string, 
 func (w *webSettings) registerWith(fs *flag.FlagSet, getenv func(string) string, errs *settingErrors, devDefault bool) {
 	fs.BoolVar(&w.devUsers, "dev-users", envBool(getenv, "DEV_USERS", devDefault, errs),
 		"offer the fixed dev users alice, bob, carol and dave with a switcher; never in production [DEV_USERS]")
+	fs.StringVar(&w.devHosts, "dev-allowed-hosts", getenv("DEV_ALLOWED_HOSTS"),
+		"comma-separated host names at which a server with dev users also answers, besides IP addresses, localhost and *.localhost [DEV_ALLOWED_HOSTS]")
 	fs.StringVar(&w.oidcIssuer, "oidc-issuer", getenv("OIDC_ISSUER"), "OpenID Connect issuer `URL`; enables OIDC sign-in [OIDC_ISSUER]")
 	fs.StringVar(&w.oidcClientID, "oidc-client-id", getenv("OIDC_CLIENT_ID"), "OIDC client ID [OIDC_CLIENT_ID]")
 	fs.StringVar(&w.oidcClientSecret, "oidc-client-secret", getenv("OIDC_CLIENT_SECRET"), "OIDC client secret; prefer the environment variable [OIDC_CLIENT_SECRET]")
@@ -71,6 +74,7 @@ func (w *webSettings) registerWith(fs *flag.FlagSet, getenv func(string) string,
 func (w *webSettings) identity(dataDir string, errs *settingErrors) auth.Identity {
 	id := auth.Identity{
 		DevUsers:        w.devUsers,
+		DevHosts:        splitList(w.devHosts),
 		Roles:           auth.RoleGroups{Requester: splitList(w.requesterGroups), Approver: splitList(w.approverGroups), Admin: splitList(w.adminGroups)},
 		SessionLifetime: w.sessionLifetime,
 		CookieSecure:    w.cookieSecure,

@@ -20,6 +20,10 @@ type Identity struct {
 	// DevUsers offers the fixed users of DevUserList with a switcher in
 	// the header. For `rolegate dev` only.
 	DevUsers bool
+	// DevHosts are host names, besides IP addresses, localhost and
+	// *.localhost, at which a server with dev users answers (see
+	// DevHostGuard).
+	DevHosts []string
 	// OIDC signs users in with an OpenID Connect provider.
 	OIDC *OIDCConfig
 	// Proxy trusts user and group headers set by an authenticating proxy.
