@@ -1,6 +1,9 @@
 package store
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Event kinds of the request lifecycle. Webhooks carry these names.
 const (
@@ -98,5 +101,9 @@ var systemActors = []string{"rolegate", "worker", "drift-check", "cli", ReviewAc
 const ReviewActor = "access-review"
 
 // IsSystemActor reports whether name is one rolegate writes its own
-// events under: a user who happens to bear it is not the author of those.
-func IsSystemActor(name string) bool { return slices.Contains(systemActors, name) }
+// events under, in any case (SamePerson): a user who happens to bear it is
+// not the author of those, and sign-in and tokens refuse such a name
+// (UserNameFault).
+func IsSystemActor(name string) bool {
+	return slices.ContainsFunc(systemActors, func(s string) bool { return SamePerson(s, strings.TrimSpace(name)) })
+}

@@ -47,7 +47,10 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Fatalf("future sign-in = %+v, %v", future, err)
 	}
 	for _, bad := range []store.NewSession{{User: " ", Lifetime: time.Hour}, {User: "x"}, {User: "x", Lifetime: time.Hour, Roles: []store.Role{"root"}},
-		{User: "\u202eecila", Lifetime: time.Hour}, {User: "eve\tx", Lifetime: time.Hour}} {
+		{User: "\u202eecila", Lifetime: time.Hour}, {User: "eve\tx", Lifetime: time.Hour},
+		// The names rolegate records its own actions under, in any case.
+		{User: "worker", Lifetime: time.Hour}, {User: "Drift-Check", Lifetime: time.Hour}, {User: "ROLEGATE", Lifetime: time.Hour},
+		{User: "cli", Lifetime: time.Hour}, {User: " access-review", Lifetime: time.Hour}} {
 		if _, _, err := db.CreateSession(ctx, bad); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("CreateSession(%+v) = %v, want ErrInvalid", bad, err)
 		}

@@ -81,13 +81,20 @@ func TokenDescriptionFault(d string) string {
 // (provision.FreeTextFault), on one line. Names come from the identity
 // provider, which may allow anything; one holding a character that makes
 // text display in another order than it is written ("\u202eecila" shows
-// as "alice") would pass for another person on every page approvers read.
+// as "alice") would pass for another person on every page approvers read,
+// and one of the names rolegate acts under (IsSystemActor, in any case)
+// would pass for rolegate itself.
 func UserNameFault(name string) string {
 	if p := provision.FreeTextFault("the user name", name); p != "" {
 		return p
 	}
 	if strings.ContainsAny(name, "\t\r\n") {
 		return "the user name holds a line break or a tab; a name is one line"
+	}
+	if IsSystemActor(name) {
+		return fmt.Sprintf("the user name %q is reserved: rolegate records its own actions under %s, "+
+			"and a person bearing one would pass for rolegate in the audit trail; give this person another name",
+			name, strings.Join(systemActors, ", "))
 	}
 	return ""
 }

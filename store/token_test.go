@@ -93,6 +93,8 @@ func TestCreateTokenRefusesBadInput(t *testing.T) {
 		"bidi name":    {User: "\u202eecila"},
 		"escape name":  {User: "eve\x1b[2J"},
 		"two lines":    {User: "eve\nmallory"},
+		"system actor": {User: "Worker"},
+		"cli":          {User: "cli"},
 	} {
 		if _, _, err := db.CreateToken(ctx, in); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)

@@ -92,6 +92,28 @@ func TestProxyUserNameWithHiddenCharacters(t *testing.T) {
 	}
 }
 
+// TestProxyUserNamedAsTheSystem: a person named worker, rolegate, cli,
+// drift-check or access-review (in any case) would pass for rolegate in
+// the audit trail, where those names record its own actions: their
+// sign-in is refused with 422 saying the name is reserved.
+func TestProxyUserNamedAsTheSystem(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	id := uiProxyIdentity()
+	id.Proxy = &auth.ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	e := uiServe(t, db, id).srv.Config.Handler
+	for _, name := range []string{"worker", "Rolegate", "cli", "DRIFT-CHECK", "access-review"} {
+		rec := getFrom(e, "/requests", "10.1.2.3:4567", map[string]string{"X-Forwarded-User": name})
+		if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "is reserved") {
+			t.Errorf("user %q: %d, want 422 saying the name is reserved\n%s", name, rec.Code, rec.Body.String())
+		}
+	}
+	list, err := db.ListSessions(context.Background(), "", 10)
+	if err != nil || len(list) != 0 {
+		t.Errorf("sessions started: %+v %v", list, err)
+	}
+}
+
 func TestDevUsersAndSessions(t *testing.T) {
 	t.Parallel()
 	id := auth.Identity{DevUsers: true, CookieSecure: true}

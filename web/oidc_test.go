@@ -332,3 +332,23 @@ func TestOIDCCallbackFailures(t *testing.T) {
 		t.Errorf("unreachable provider at login = %d, want 502 saying so\n%s", status, pageExcerpt(body))
 	}
 }
+
+// TestOIDCUserNamedAsTheSystem: an identity provider that names a person
+// as rolegate names itself in the audit trail (worker, cli, ...) signs
+// nobody in: 422 saying the name is reserved.
+func TestOIDCUserNamedAsTheSystem(t *testing.T) {
+	t.Parallel()
+	p := newTestProvider(t)
+	rg := uiServeOIDC(t, p, auth.RoleGroups{}).srv
+	p.signInAs("Worker")
+	jar, _ := cookiejar.New(nil)
+	res, err := (&http.Client{Jar: jar}).Get(rg.URL + "/auth/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(body), "is reserved") {
+		t.Errorf("sign-in as Worker = %d, want 422 saying the name is reserved\n%s", res.StatusCode, pageExcerpt(string(body)))
+	}
+}
