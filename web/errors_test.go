@@ -81,13 +81,7 @@ func TestPagesAnswerStoreErrorsByGeneralKind(t *testing.T) {
 // the database said, with the constraint.
 func TestDatabaseRefusalsReachPeopleInPlainWords(t *testing.T) {
 	t.Parallel()
-	env := newAPIEnv(t, store.Options{})
-	logs := newLogRecorder()
-	deps := testDeps(env.db)
-	deps.Logger = slog.New(logs)
-	env.srv = httptest.NewServer(newServer(deps, uiProxyIdentity(), env.db, api.Limits{}))
-	t.Cleanup(env.srv.Close)
-	env.addToken(asAlice, store.NewToken{User: "alice", Roles: []store.Role{store.RoleRequester}})
+	env, logs := newLoggedAPIEnv(t)
 	env.addToken(asBob, store.NewToken{User: "bob", Roles: []store.Role{store.RoleRequester, store.RoleApprover}})
 	// Two rules of the schema the store knows nothing of, standing in
 	// for the rare refusal its own checks do not foresee.
@@ -192,6 +186,19 @@ type logRecords struct {
 	mu      sync.Mutex
 	records []map[string]string // each record's attributes, with "level" and "msg"
 	logged  chan struct{}
+}
+
+// newLoggedAPIEnv is an API environment whose server logs into the
+// returned recorder, with a requester token for alice.
+func newLoggedAPIEnv(t *testing.T) (*apiEnv, logRecorder) {
+	env := newAPIEnv(t, store.Options{})
+	logs := newLogRecorder()
+	deps := testDeps(env.db)
+	deps.Logger = slog.New(logs)
+	env.srv = httptest.NewServer(newServer(deps, uiProxyIdentity(), env.db, api.Limits{}))
+	t.Cleanup(env.srv.Close)
+	env.addToken(asAlice, store.NewToken{User: "alice", Roles: []store.Role{store.RoleRequester}})
+	return env, logs
 }
 
 func newLogRecorder() logRecorder {

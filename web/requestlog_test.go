@@ -1,12 +1,7 @@
 package web
 
 import (
-	"log/slog"
-	"net/http/httptest"
 	"testing"
-
-	"github.com/rolegate/rolegate/store"
-	"github.com/rolegate/rolegate/web/api"
 )
 
 // Each request's log line names who it acted for, a browser user or an
@@ -15,13 +10,7 @@ import (
 // the route, status and request ID only.
 func TestRequestLogNamesTheUser(t *testing.T) {
 	t.Parallel()
-	env := newAPIEnv(t, store.Options{})
-	logs := newLogRecorder()
-	deps := testDeps(env.db)
-	deps.Logger = slog.New(logs)
-	env.srv = httptest.NewServer(newServer(deps, uiProxyIdentity(), env.db, api.Limits{}))
-	t.Cleanup(env.srv.Close)
-	env.addToken(asAlice, store.NewToken{User: "alice", Roles: []store.Role{store.RoleRequester}})
+	env, logs := newLoggedAPIEnv(t)
 
 	env.do(req{method: "GET", path: "/api/v1/me", as: asAlice})
 	f := &uiFixture{t: t, db: env.db, srv: env.srv, ctx: uiCtx(t)}
