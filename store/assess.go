@@ -105,7 +105,7 @@ func (db *DB) otherLiveRolesFor(ctx context.Context, viewer Actor, buckets []str
 // and against the live version (Assessment.Change, the widens flag).
 func (db *DB) AssessSpec(ctx context.Context, viewer Actor, spec provision.RoleSpec, changeOf Request) (Assessment, error) {
 	live := changeOf.LiveVersion != 0 && changeOf.Version == changeOf.LiveVersion
-	keeps := live && expiryKept(changeOf.Spec.ExpiresAt, spec.ExpiresAt)
+	keeps := KeepsExpiry(changeOf, spec)
 	expiry := spec.ExpiresAt
 	if keeps {
 		// A role whose approver shortened (or set) its expiry keeps that

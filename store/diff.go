@@ -32,6 +32,15 @@ func expiryKept(live, next *time.Time) bool {
 	return live.UnixMicro() == next.UnixMicro()
 }
 
+// KeepsExpiry reports whether spec, as a change of the live role
+// changeOf (as GetRequest returns it; the zero Request for a new request),
+// keeps the expiry in force. RequestChange then asks nothing of the
+// expiry spec repeats, which may have passed (a lifetime counts from
+// activation), so a preview must not check it as one asked for.
+func KeepsExpiry(changeOf Request, spec provision.RoleSpec) bool {
+	return changeOf.LiveVersion != 0 && changeOf.Version == changeOf.LiveVersion && expiryKept(changeOf.Spec.ExpiresAt, spec.ExpiresAt)
+}
+
 // changeDiff is what a change to a live role changes: DiffSpecs of the
 // live and the new spec, and, when the change asks for another expiry
 // (expiryKept is false), that expiry against the one in force (inForce,

@@ -55,7 +55,7 @@ func (db *DB) CreateRequest(ctx context.Context, in NewRequest) (Created, error)
 	in.Spec.Account = acct.Name
 	// The database keeps microseconds: the times returned are the stored ones.
 	now := dbTime(db.now())
-	va, err := newVersionArgs(in, now)
+	va, err := newVersionArgs(in, now, false)
 	if err != nil {
 		return Created{}, err
 	}

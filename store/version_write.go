@@ -25,8 +25,13 @@ type versionArgs struct {
 	buckets, prefixes, accesses []string
 }
 
-func newVersionArgs(in NewRequest, now time.Time) (versionArgs, error) {
-	var va versionArgs
+// newVersionArgs are in's column values at now. A change that keeps the
+// expiry in force (keepsExpiry) repeats the live version's expiry, which
+// may have passed as the role went live later than asked (a lifetime
+// counts from activation): it then asks for no lifetime, and is not
+// refused.
+func newVersionArgs(in NewRequest, now time.Time, keepsExpiry bool) (versionArgs, error) {
+	va := versionArgs{keepsExpiry: keepsExpiry}
 	if in.Spec.MaxSessionDuration != 0 {
 		va.maxSession = &in.Spec.MaxSessionDuration
 	}
@@ -38,10 +43,14 @@ func newVersionArgs(in NewRequest, now time.Time) (versionArgs, error) {
 	if in.Spec.ExpiresAt != nil {
 		at := dbTime(*in.Spec.ExpiresAt)
 		secs := int64(at.Sub(now).Seconds())
-		if secs <= 0 {
+		switch {
+		case keepsExpiry && secs <= 0:
+			va.expiresAt = &at
+		case secs <= 0:
 			return versionArgs{}, errorf(KindInvalid, "the expiry must be in the future")
+		default:
+			va.expiresAt, va.ttl = &at, &secs
 		}
-		va.expiresAt, va.ttl = &at, &secs
 	}
 	if len(in.Spec.Buckets) == 0 {
 		return versionArgs{}, errorf(KindInvalid, "a request needs at least one bucket scope")
@@ -120,11 +129,10 @@ func (va versionArgs) named(in NewRequest, now time.Time) pgx.StrictNamedArgs {
 // insertVersion stores version of request id with its scopes; keepsExpiry
 // marks a change that keeps the expiry in force.
 func insertVersion(ctx context.Context, tx pgx.Tx, id int64, version int, in NewRequest, keepsExpiry bool, now time.Time) error {
-	va, err := newVersionArgs(in, now)
+	va, err := newVersionArgs(in, now, keepsExpiry)
 	if err != nil {
 		return err
 	}
-	va.keepsExpiry = keepsExpiry
 	args := va.named(in, now)
 	args["id"], args["version"] = id, version
 	_, err = tx.Exec(ctx, `WITH r AS (SELECT @id::bigint AS id, @version::integer AS version),`+versionCTEs+`

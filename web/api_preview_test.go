@@ -141,3 +141,40 @@ func TestAPIPreviewOfAChange(t *testing.T) {
 		wantStatus(t, env.do(req{method: "POST", path: "/api/v1/preview" + query, as: asAlice, body: spec("nightly-report")}), http.StatusBadRequest)
 	}
 }
+
+// TestAPIPreviewOfAChangeKeepingAnExpiryThatHasPassed: the expiry the
+// live version asked for may have passed while the role, live later than
+// asked, has not expired. A change repeating it keeps the expiry in force:
+// the preview answers with that expiry (it answered 422, "expiry must be
+// in the future"), and the change is taken (it was refused alike).
+func TestAPIPreviewOfAChangeKeepingAnExpiryThatHasPassed(t *testing.T) {
+	env := setupAPI(t)
+	body := spec("nightly-report")
+	body["expires_at"] = time.Now().UTC().Add(48 * time.Hour).Format(time.RFC3339)
+	r := env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: body})
+	wantStatus(t, r, http.StatusCreated)
+	id := r.detail(t).ID
+	wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/approve", id), as: asBob,
+		body: map[string]any{"version": 1}}), http.StatusOK)
+	provisionFromStore(t, env.db, id)
+	asked := time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Second)
+	inForce := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Second)
+	ctx := ctxT(t)
+	if _, err := env.db.Pool().Exec(ctx, `UPDATE request_versions SET expires_at = $2 WHERE request_id = $1`, id, asked); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.db.Pool().Exec(ctx, `UPDATE requests SET expires_at = $2 WHERE id = $1`, id, inForce); err != nil {
+		t.Fatal(err)
+	}
+	change := spec("nightly-report")
+	change["description"] = "reads the reports bucket, typo fixed"
+	change["expires_at"] = asked.Format(time.RFC3339)
+	r = env.do(req{method: "POST", path: pathf("/api/v1/preview?change_of=%d", id), as: asAlice, body: change})
+	wantStatus(t, r, http.StatusOK)
+	var pv api.PreviewView
+	r.json(t, &pv)
+	if want := "expires " + inForce.Format("2006-01-02 15:04 UTC"); pv.Summary.Expiry != want {
+		t.Errorf("preview of the change: expiry %q, want %q", pv.Summary.Expiry, want)
+	}
+	wantStatus(t, env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/changes", id), as: asAlice, body: change}), http.StatusCreated)
+}

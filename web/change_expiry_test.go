@@ -95,3 +95,49 @@ func TestChangePreviewKeepsTheApproversExpiry(t *testing.T) {
 	pageHas(t, pv, inForce)
 	pageLacks(t, pv, "never expires", `data-risk="no-expiry"`)
 }
+
+// TestChangeKeepingAnExpiryAskedForThatHasPassed: a lifetime counts from
+// activation, so a role that went live later than asked expires after the
+// expiry its spec asked for, which may have passed. A change that sends
+// that expiry back keeps the expiry in force and asks for nothing new: its
+// preview and its submission both take it (the preview said "expiry must
+// be in the future", and submitting was refused with the same words, at
+// no field).
+func TestChangeKeepingAnExpiryAskedForThatHasPassed(t *testing.T) {
+	f := uiProxyTest(t)
+	alice := f.client("alice", "")
+	in := uiNewReq("late-start", "alice")
+	soon := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Second)
+	in.Spec.ExpiresAt = &soon
+	live := uiActivate(t, f.db, uiCreate(t, f.db, in))
+	// The role went live three days after it was asked for: the expiry
+	// its spec asked for is a day past, the one in force a day ahead.
+	asked := time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Second)
+	inForce := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Second)
+	if _, err := f.db.Pool().Exec(f.ctx, `UPDATE request_versions SET expires_at = $2 WHERE request_id = $1`, live.ID, asked); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Pool().Exec(f.ctx, `UPDATE requests SET expires_at = $2 WHERE id = $1`, live.ID, inForce); err != nil {
+		t.Fatal(err)
+	}
+	page := fmt.Sprintf("/requests/%d", live.ID)
+	form := url.Values{"name": {"late-start"}, "description": {"reads reports, typo fixed"},
+		"justification": {"typo"}, "bucket": {"team-reports"}, "prefix": {"daily/"}, "access": {"read"},
+		"expires": {asked.Format(time.DateOnly)}}
+	typed := url.Values{"change_of": {fmt.Sprint(live.ID)}}
+	for k, v := range form {
+		typed[k] = v
+	}
+
+	opened := alice.get(page + "/change")
+	pageHas(t, opened, fmt.Sprintf(`value="%s"`, asked.Format(time.DateOnly)), "expires "+stamp(inForce))
+	pageLacks(t, opened, "must be in the future")
+	pv := alice.post("/requests/preview", typed)
+	pageHas(t, pv, "expires "+stamp(inForce))
+	pageLacks(t, pv, "must be in the future")
+	pageHas(t, alice.follow(page+"/change", form), "Change to late-start submitted")
+	vs, err := f.db.ListVersions(f.ctx, live.ID)
+	if err != nil || len(vs) != 2 || !vs[1].KeepsExpiry {
+		t.Fatalf("versions = %+v, %v; want version 2 to keep the expiry in force", vs, err)
+	}
+}

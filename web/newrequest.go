@@ -47,12 +47,15 @@ func buildPreview(ctx context.Context, d Deps, f requestForm, actor store.Actor)
 		return preview{Empty: true}, nil
 	}
 	// A preview is of a spec about to be submitted: Validate's rules for
-	// new specs apply, which NewPlan leaves to stored ones.
+	// new specs apply, which NewPlan leaves to stored ones. A change that
+	// keeps the expiry in force asks for no expiry, as RequestChange sees
+	// it (the one it repeats may have passed).
 	var plan provision.Plan
 	set := f.settings(d)
-	err := spec.Validate(set)
+	check := f.checked(spec)
+	err := check.Validate(set)
 	if err == nil {
-		plan, err = provision.NewPlan(spec, set, provision.PlanMeta{RequestID: "preview", Requester: actor.Name})
+		plan, err = provision.NewPlan(check, set, provision.PlanMeta{RequestID: "preview", Requester: actor.Name})
 	}
 	if err != nil && !f.setProblems(err) {
 		return preview{}, err
@@ -207,7 +210,7 @@ func answerRequestForm(c echo.Context, d Deps, actor store.Actor, f requestForm,
 		} else {
 			// Report the spec's and the justification's other problems
 			// with the form's own.
-			f.setProblems(store.ValidateRequest(f.settings(d), spec, f.Justification))
+			f.setProblems(store.ValidateRequest(f.settings(d), f.checked(spec), f.Justification))
 		}
 		status = http.StatusUnprocessableEntity
 	}

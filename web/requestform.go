@@ -62,6 +62,16 @@ func (f requestForm) settings(d Deps) provision.Settings {
 	return d.Settings.Keeping(f.Account, f.Name, f.Changed.KeptRoleARN())
 }
 
+// checked is spec as its submission is checked: without the expiry when
+// it is a change that keeps the expiry in force (store.KeepsExpiry),
+// which asks for nothing new, and may repeat an expiry already past.
+func (f requestForm) checked(spec provision.RoleSpec) provision.RoleSpec {
+	if store.KeepsExpiry(f.Changed, spec) {
+		spec.ExpiresAt = nil
+	}
+	return spec
+}
+
 // formFromRequest prefills the change form with a role's current version.
 func formFromRequest(r store.Request) requestForm {
 	f := requestForm{Name: r.Spec.Name, Account: r.Spec.Account, Description: r.Spec.Description, Justification: r.Justification,

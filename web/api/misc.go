@@ -71,11 +71,17 @@ func handleAPIPreview(st Store) echo.HandlerFunc {
 		changeOf = changed.ID
 		set := ChangeSettings(st.Settings(), changed)
 		// Validate's rules for new specs apply, which NewPlan leaves to
-		// stored ones.
-		if err := b.spec().Validate(set); err != nil {
+		// stored ones. A change that keeps the expiry in force asks for
+		// no expiry, as RequestChange sees it (the one it repeats may
+		// have passed: a lifetime counts from activation).
+		check := b.spec()
+		if store.KeepsExpiry(changed, check) {
+			check.ExpiresAt = nil
+		}
+		if err := check.Validate(set); err != nil {
 			return err
 		}
-		plan, err := provision.NewPlan(b.spec(), set, provision.PlanMeta{RequestID: "preview", Requester: apiActor(c).Name})
+		plan, err := provision.NewPlan(check, set, provision.PlanMeta{RequestID: "preview", Requester: apiActor(c).Name})
 		if err != nil {
 			return err
 		}
