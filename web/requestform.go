@@ -242,6 +242,34 @@ func fieldID(field string) string {
 	return "f-" + field
 }
 
+// summaryLink is the id the error summary links field's problem to, or
+// "" when the page has no such field: no account chooser with one
+// account, no managed policies where none are allowed, no row beyond the
+// form's. The problem is then listed without a link, which would lead
+// nowhere.
+func (f requestForm) summaryLink(set provision.Settings, field string) string {
+	if i, _, ok := scopeField(field); ok {
+		if i < 0 || i >= len(f.Scopes) {
+			return ""
+		}
+		return fieldID(field)
+	}
+	switch field {
+	case "account":
+		if len(set.AccountNames()) < 2 {
+			return ""
+		}
+	case "managed_policies":
+		if len(set.AllowedManagedPolicies) == 0 {
+			return ""
+		}
+	case "name", "description", "justification", "buckets", "max_session_duration", "expires_at":
+	default:
+		return ""
+	}
+	return fieldID(field)
+}
+
 func rowKey(i int, part string) string {
 	if part == "" {
 		return fmt.Sprintf("buckets[%d]", i)
