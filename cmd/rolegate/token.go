@@ -59,6 +59,11 @@ func cmdToken(ctx context.Context, c cli) error {
 			}
 			in := store.NewToken{User: user, Groups: groups, Description: description, CreatedBy: "cli"}
 			for _, r := range roles {
+				// Named by the flag it came from: the store's words name
+				// neither.
+				if !store.Role(r).Valid() {
+					return fmt.Errorf("--role: %q is not a role (want %s)", r, roleChoices())
+				}
 				in.Roles = append(in.Roles, store.Role(r))
 			}
 			if life > 0 {
@@ -116,6 +121,15 @@ func cmdToken(ctx context.Context, c cli) error {
 			return nil
 		}},
 	})
+}
+
+// roleChoices lists the roles as choices: "requester, approver or admin".
+func roleChoices() string {
+	var names []string
+	for _, r := range store.Roles() {
+		names = append(names, string(r))
+	}
+	return orList(names)
 }
 
 func roleList(roles []store.Role) string {

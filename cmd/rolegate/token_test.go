@@ -283,3 +283,15 @@ func TestOneShotCommandsBesideADevOnItsOwnDatabase(t *testing.T) {
 		}
 	}
 }
+
+// An unknown --role is refused naming the flag and the roles there are;
+// the store's "invalid: unknown role" named neither the flag nor, from
+// the command line, where the word came from.
+func TestTokenCreateUnknownRole(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	_, err := tokenCLI(t, dbURL, "create", "--user", "x", "--role", "requester", "--role", "god")
+	if want := `--role: "god" is not a role (want requester, approver or admin)`; err == nil || err.Error() != want {
+		t.Fatalf("create --role god: %v, want %q", err, want)
+	}
+}
