@@ -41,6 +41,17 @@ func KeepsExpiry(changeOf Request, spec provision.RoleSpec) bool {
 	return changeOf.LiveVersion != 0 && changeOf.Version == changeOf.LiveVersion && expiryKept(changeOf.Spec.ExpiresAt, spec.ExpiresAt)
 }
 
+// SpecToCheck is spec as RequestChange checks it, changeOf as for
+// KeepsExpiry: without the expiry when the change keeps the one in force,
+// which asks for nothing new and may repeat an expiry already past. The
+// previews check and plan this, so they agree with the submission.
+func SpecToCheck(changeOf Request, spec provision.RoleSpec) provision.RoleSpec {
+	if KeepsExpiry(changeOf, spec) {
+		spec.ExpiresAt = nil
+	}
+	return spec
+}
+
 // changeDiff is what a change to a live role changes: DiffSpecs of the
 // live and the new spec, and, when the change asks for another expiry
 // (expiryKept is false), that expiry against the one in force (inForce,

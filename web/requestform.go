@@ -62,14 +62,9 @@ func (f requestForm) settings(d Deps) provision.Settings {
 	return d.Settings.Keeping(f.Account, f.Name, f.Changed.KeptRoleARN())
 }
 
-// checked is spec as its submission is checked: without the expiry when
-// it is a change that keeps the expiry in force (store.KeepsExpiry),
-// which asks for nothing new, and may repeat an expiry already past.
+// checked is spec as its submission is checked (store.SpecToCheck).
 func (f requestForm) checked(spec provision.RoleSpec) provision.RoleSpec {
-	if store.KeepsExpiry(f.Changed, spec) {
-		spec.ExpiresAt = nil
-	}
-	return spec
+	return store.SpecToCheck(f.Changed, spec)
 }
 
 // formFromRequest prefills the change form with a role's current version.

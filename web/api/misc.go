@@ -71,13 +71,8 @@ func handleAPIPreview(st Store) echo.HandlerFunc {
 		changeOf = changed.ID
 		set := ChangeSettings(st.Settings(), changed)
 		// Validate's rules for new specs apply, which NewPlan leaves to
-		// stored ones. A change that keeps the expiry in force asks for
-		// no expiry, as RequestChange sees it (the one it repeats may
-		// have passed: a lifetime counts from activation).
-		check := b.spec()
-		if store.KeepsExpiry(changed, check) {
-			check.ExpiresAt = nil
-		}
+		// stored ones, to the spec as RequestChange checks it.
+		check := store.SpecToCheck(changed, b.spec())
 		if err := check.Validate(set); err != nil {
 			return err
 		}
