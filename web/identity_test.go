@@ -9,16 +9,23 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
 	"github.com/rolegate/rolegate/web/auth"
 )
 
-func TestTrustedHeadersOnlyFromProxies(t *testing.T) {
-	t.Parallel()
+// behindProxy is a server that trusts proxy headers from 10.0.0.0/8
+// only, with its database.
+func behindProxy(t *testing.T) (*store.DB, http.Handler) {
 	db := storetest.New(t)
 	id := uiProxyIdentity()
 	id.Proxy = &auth.ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
-	e := uiServe(t, db, id).srv.Config.Handler
+	return db, uiServe(t, db, id).srv.Config.Handler
+}
+
+func TestTrustedHeadersOnlyFromProxies(t *testing.T) {
+	t.Parallel()
+	_, e := behindProxy(t)
 	ask := func(remote string, hdr map[string]string) *httptest.ResponseRecorder {
 		return getFrom(e, "/requests", remote, hdr)
 	}
@@ -45,10 +52,7 @@ func TestTrustedHeadersOnlyFromProxies(t *testing.T) {
 // line came from the client.
 func TestProxyHeaderLines(t *testing.T) {
 	t.Parallel()
-	db := storetest.New(t)
-	id := uiProxyIdentity()
-	id.Proxy = &auth.ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
-	e := uiServe(t, db, id).srv.Config.Handler
+	_, e := behindProxy(t)
 	ask := func(path string, hdr http.Header) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
 		r.RemoteAddr = "10.1.2.3:4567"
@@ -80,10 +84,7 @@ func TestProxyHeaderLines(t *testing.T) {
 // those names record its own actions.
 func TestProxyUserNamesRefused(t *testing.T) {
 	t.Parallel()
-	db := storetest.New(t)
-	id := uiProxyIdentity()
-	id.Proxy = &auth.ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
-	e := uiServe(t, db, id).srv.Config.Handler
+	db, e := behindProxy(t)
 	for name, want := range map[string]string{
 		"\u202eecila": "user name", "mallory\tx": "user name", "eve\u2066": "user name",
 		"worker": "is reserved", "Rolegate": "is reserved", "cli": "is reserved", "DRIFT-CHECK": "is reserved", "access-review": "is reserved",
