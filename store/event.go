@@ -192,7 +192,7 @@ func (db *DB) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
 		return nil, interpret(err)
 	}
 	defer rows.Close()
-	var out []Event
+	out := make([]Event, 0, min(limit, 100))
 	for rows.Next() {
 		var e Event
 		if err := rows.Scan(&e.ID, &e.RequestID, &e.Version, &e.Actor, &e.Kind, &e.Data, &e.CreatedAt, &e.Account); err != nil {
