@@ -149,41 +149,40 @@ func benchDashboardAt(ctx context.Context, e *env, n int) ([]tableRow, error) {
 			_, err = db.CountByStatus(ctx)
 			return err
 		}
-		h, s, err := alternate(ctx, e.settings.DashboardPages, get, bare)
+		times, err := alternate(ctx, e.settings.DashboardPages, get, bare)
 		if err != nil {
 			return rows, fmt.Errorf("%s: %w", p.name, err)
 		}
 		rows = append(rows, pageRow(e, "dashboard", fmt.Sprintf("%s, %d requests", p.name, n),
-			"ListAssessed + CountByStatus", h, s, n >= dashboardP50TargetRows))
+			"ListAssessed + CountByStatus", times[0], times[1], n >= dashboardP50TargetRows))
 	}
 	rows = append(rows, srv.memoryRow(fmt.Sprintf("dashboard (%d requests)", n)))
 	return rows, nil
 }
 
-// alternate warms up get and bare (5 uncounted calls each), then times
-// iters calls of each, alternating them so that a busy moment of the
-// machine hits both. It returns both sorted.
-func alternate(ctx context.Context, iters int, get, bare func(context.Context, int) error) (h, s []time.Duration, err error) {
-	for _, warm := range []func(context.Context, int) error{get, bare} {
+// alternate warms up each op (5 uncounted calls each), then times iters
+// calls of each, taking them in turn so that a busy moment of the machine
+// hits all of them alike. It returns each op's times, sorted.
+func alternate(ctx context.Context, iters int, ops ...func(context.Context, int) error) ([][]time.Duration, error) {
+	for _, warm := range ops {
 		if _, err := drive(ctx, 5, 1, warm); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
+	times := make([][]time.Duration, len(ops))
 	for i := range iters {
-		for _, m := range []struct {
-			op  func(context.Context, int) error
-			out *[]time.Duration
-		}{{get, &h}, {bare, &s}} {
+		for j, op := range ops {
 			t := time.Now()
-			if err := m.op(ctx, i); err != nil {
-				return nil, nil, err
+			if err := op(ctx, i); err != nil {
+				return nil, err
 			}
-			*m.out = append(*m.out, time.Since(t))
+			times[j] = append(times[j], time.Since(t))
 		}
 	}
-	slices.Sort(h)
-	slices.Sort(s)
-	return h, s, nil
+	for _, t := range times {
+		slices.Sort(t)
+	}
+	return times, nil
 }
 
 // pageRow is the table row of one page timed over HTTP (h) against its
