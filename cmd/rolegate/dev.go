@@ -79,37 +79,12 @@ func cmdDev(ctx context.Context, c cli) error {
 	}
 	privateURL := ""
 	if o.databaseURL == "" {
-		cluster, err := pglocal.Start(ctx, pglocal.Options{Dir: devClusterDir(dataDir), Logger: logger})
-		var unreachable *pglocal.UnreachableError
-		if errors.As(err, &unreachable) {
-			// Root, below a directory of root's alone (a mktemp directory,
-			// root's home): the cluster lives where postgres can reach it.
-			dir, lerr := clusterOutside(dataDir)
-			if lerr != nil {
-				return fmt.Errorf("private PostgreSQL: %w (%v)", err, lerr)
-			}
-			logger.Info("the postgres user cannot enter "+unreachable.Dir+"; the private cluster lives outside the data directory",
-				"dir", dir, "link", filepath.Join(dataDir, "postgres"))
-			cluster, err = pglocal.Start(ctx, pglocal.Options{Dir: dir, Logger: logger})
-		}
-		if errors.Is(err, pglocal.ErrNoBinaries) {
-			return noBinariesError()
-		}
+		url, stop, err := startDevCluster(ctx, logger, dataDir)
 		if err != nil {
-			return fmt.Errorf("private PostgreSQL: %w", err)
+			return err
 		}
-		defer func() {
-			if err := cluster.Stop(ctx); err != nil {
-				logger.Error("stopping private PostgreSQL failed", "err", err)
-			} else {
-				logger.Info("private PostgreSQL stopped")
-			}
-		}()
-		if err := cluster.EnsureDatabase(ctx, devDatabase); err != nil {
-			return fmt.Errorf("private PostgreSQL: %w", err)
-		}
-		o.databaseURL = cluster.URL(devDatabase)
-		privateURL = o.databaseURL
+		defer stop()
+		o.databaseURL, privateURL = url, url
 	}
 	if c.getenv("AWS_ENDPOINT_URL_IAM") == "" {
 		stop, err := startLocalIAM(ctx, logger, dataDir, o.built.settings)
@@ -285,4 +260,42 @@ func bootstrapSpokes(ctx context.Context, logger *slog.Logger, set provision.Set
 		}
 	}
 	return nil
+}
+
+// startDevCluster starts dev's private PostgreSQL cluster in the data
+// directory (or, where the postgres user cannot enter it, outside it with
+// a link inside) and returns the URL of dev's database and how to stop the
+// cluster.
+func startDevCluster(ctx context.Context, logger *slog.Logger, dataDir string) (string, func(), error) {
+	cluster, err := pglocal.Start(ctx, pglocal.Options{Dir: devClusterDir(dataDir), Logger: logger})
+	var unreachable *pglocal.UnreachableError
+	if errors.As(err, &unreachable) {
+		// Root, below a directory of root's alone (a mktemp directory,
+		// root's home): the cluster lives where postgres can reach it.
+		dir, lerr := clusterOutside(dataDir)
+		if lerr != nil {
+			return "", nil, fmt.Errorf("private PostgreSQL: %w (%v)", err, lerr)
+		}
+		logger.Info("the postgres user cannot enter "+unreachable.Dir+"; the private cluster lives outside the data directory",
+			"dir", dir, "link", filepath.Join(dataDir, "postgres"))
+		cluster, err = pglocal.Start(ctx, pglocal.Options{Dir: dir, Logger: logger})
+	}
+	if errors.Is(err, pglocal.ErrNoBinaries) {
+		return "", nil, noBinariesError()
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("private PostgreSQL: %w", err)
+	}
+	stop := func() {
+		if err := cluster.Stop(ctx); err != nil {
+			logger.Error("stopping private PostgreSQL failed", "err", err)
+		} else {
+			logger.Info("private PostgreSQL stopped")
+		}
+	}
+	if err := cluster.EnsureDatabase(ctx, devDatabase); err != nil {
+		stop()
+		return "", nil, fmt.Errorf("private PostgreSQL: %w", err)
+	}
+	return cluster.URL(devDatabase), stop, nil
 }

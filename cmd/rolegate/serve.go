@@ -178,25 +178,11 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 		}
 		defer ln.Close()
 	}
-	db, err := store.Open(ctx, o.databaseURL, store.Options{
-		MaxConns: int32(o.server.maxConns), ConnectTimeout: 5 * time.Second,
-		Rules: o.built.rules, Settings: &o.built.settings, Webhooks: o.built.webhooks, Reviews: o.built.reviews, Risks: o.built.risks,
-		JobAttempts: o.app.maxAttempts,
-	})
+	db, err := openAppDB(ctx, logger, o)
 	if err != nil {
-		return fmt.Errorf("database: %w", err)
+		return err
 	}
 	defer db.Close()
-	applied, err := db.Migrate(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("database: %w", err)
-	}
-	if len(applied) > 0 {
-		logger.Info("applied migrations", "versions", applied)
-	}
-	if err := db.CheckAccounts(ctx); err != nil {
-		return fmt.Errorf("--accounts-file: %w", err)
-	}
 
 	var w *worker.Worker
 	if o.worker {
@@ -271,6 +257,32 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	stopWorker()
 	logger.Info("stopped")
 	return nil
+}
+
+// openAppDB opens the database, migrates it to this build's schema and
+// checks the configured accounts against what it holds.
+func openAppDB(ctx context.Context, logger *slog.Logger, o appOptions) (*store.DB, error) {
+	db, err := store.Open(ctx, o.databaseURL, store.Options{
+		MaxConns: int32(o.server.maxConns), ConnectTimeout: 5 * time.Second,
+		Rules: o.built.rules, Settings: &o.built.settings, Webhooks: o.built.webhooks, Reviews: o.built.reviews, Risks: o.built.risks,
+		JobAttempts: o.app.maxAttempts,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	applied, err := db.Migrate(ctx, nil)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if len(applied) > 0 {
+		logger.Info("applied migrations", "versions", applied)
+	}
+	if err := db.CheckAccounts(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("--accounts-file: %w", err)
+	}
+	return db, nil
 }
 
 // listenHTTP listens on the --listen address, or says which setting to
