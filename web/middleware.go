@@ -110,19 +110,27 @@ func logPanic(logger *slog.Logger) middleware.LogErrorFunc {
 }
 
 // secureHeaders sets the headers every response carries: no inline
-// scripts, no framing, no MIME sniffing, no referrer leaks.
-func secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "same-origin")
-		// Pages and API answers speak for the signed-in user: no cache
-		// (a shared browser's, a proxy's) keeps them past sign-out. Static
-		// assets, the OpenAPI document and the ETag'd Terraform set their own.
-		h.Set("Cache-Control", "no-store")
-		return next(c)
+// scripts, no framing, no MIME sniffing, no referrer leaks; and, on
+// answers to requests known to be HTTPS (a.KnownHTTPS), HSTS, so the
+// browser never again asks over plain HTTP. Never on plain HTTP: browsers
+// ignore it there, and a developer on localhost must not be locked out.
+func secureHeaders(a *auth.Auth) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Referrer-Policy", "same-origin")
+			// Pages and API answers speak for the signed-in user: no cache
+			// (a shared browser's, a proxy's) keeps them past sign-out. Static
+			// assets, the OpenAPI document and the ETag'd Terraform set their own.
+			h.Set("Cache-Control", "no-store")
+			if a.KnownHTTPS(c.Request()) {
+				h.Set("Strict-Transport-Security", "max-age=31536000")
+			}
+			return next(c)
+		}
 	}
 }
 

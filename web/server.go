@@ -77,7 +77,7 @@ func New(d Deps, mounts ...Mount) *echo.Echo {
 		metrics.middleware,
 		requestLogger(d.Logger),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: logPanic(d.Logger)}),
-		secureHeaders,
+		secureHeaders(d.Auth),
 		// No request needs more than a few hundred KiB (the API refuses
 		// over 64 KiB itself): larger bodies are refused before any
 		// handler or form parser reads them. Inside the others, so the

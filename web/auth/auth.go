@@ -107,8 +107,8 @@ func New(d Deps) *Auth {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Auth{id: id, cookies: &cookies{codec: codec, secure: id.CookieSecure},
-		rules: d.Rules, sessions: d.Sessions, forgetTokens: d.ForgetTokens}
+	a := &Auth{id: id, rules: d.Rules, sessions: d.Sessions, forgetTokens: d.ForgetTokens}
+	a.cookies = &cookies{codec: codec, secure: id.CookieSecure, trusted: a.trusted()}
 	if d.NarrowTokens != nil {
 		a.tokens = newNarrower(d.NarrowTokens, logger)
 	}

@@ -35,8 +35,9 @@ type Identity struct {
 	SessionKey []byte
 	// SessionLifetime is how long a sign-in lasts; default 12h.
 	SessionLifetime time.Duration
-	// CookieSecure marks the cookies Secure even when the server itself
-	// is reached over plain HTTP (TLS ends at a proxy).
+	// CookieSecure marks the cookies Secure (and __Host-) on every
+	// request. Without it they are Secure on requests known to be HTTPS
+	// (Auth.KnownHTTPS): over TLS, or when a trusted proxy says so.
 	CookieSecure bool
 }
 
@@ -215,8 +216,7 @@ func devUser(name string) (DevUser, bool) {
 // forwarded-for header, which anyone can send. A user or email header
 // given more than once names nobody.
 func proxyActor(p *ProxyConfig, roles RoleGroups, r *http.Request) (store.Actor, bool) {
-	addr, ok := peerAddr(r)
-	if !ok || !slices.ContainsFunc(p.Trusted, func(pr netip.Prefix) bool { return pr.Contains(addr) }) {
+	if !fromTrusted(p.Trusted, r) {
 		return store.Actor{}, false
 	}
 	// A proxy that removes the identity headers clients send names its

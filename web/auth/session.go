@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -105,13 +106,22 @@ func (c *cookieCodec) open(name, value string, v any, now time.Time) error {
 
 // cookies writes and reads rolegate's sealed cookies with the same
 // attributes everywhere: Path=/, HttpOnly, SameSite=Lax, Secure when
-// configured or when the request came over TLS. With Secure configured
-// the names carry the __Host- prefix, so browsers refuse the cookie from
-// a sibling subdomain or over plain HTTP: nobody can plant a session (and
-// its CSRF token) in another user's browser.
+// configured or when the request is known to be HTTPS (knownHTTPS: TLS,
+// or a trusted proxy says so). With Secure configured the names carry the
+// __Host- prefix, so browsers refuse the cookie from a sibling subdomain
+// or over plain HTTP: nobody can plant a session (and its CSRF token) in
+// another user's browser. The prefix follows the setting only, not the
+// request, so a cookie keeps one name whichever way it comes back.
 type cookies struct {
 	codec  *cookieCodec
 	secure bool
+	// trusted are the proxies whose X-Forwarded-Proto counts.
+	trusted []netip.Prefix
+}
+
+// secureFor reports whether a cookie set in answer to r is Secure.
+func (k *cookies) secureFor(r *http.Request) bool {
+	return k.secure || knownHTTPS(k.trusted, r)
 }
 
 // name is the cookie's name as sent: base, with the __Host- prefix when
@@ -131,7 +141,7 @@ func (k *cookies) set(c echo.Context, base string, v any, expires time.Time) err
 	}
 	http.SetCookie(c.Response(), &http.Cookie{
 		Name: name, Value: val, Path: "/", Expires: expires, MaxAge: int(time.Until(expires).Seconds()),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: k.secure || c.Request().TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: k.secureFor(c.Request()),
 	})
 	return nil
 }
@@ -148,7 +158,7 @@ func (k *cookies) get(c echo.Context, base string, v any) error {
 func (k *cookies) clear(c echo.Context, base string) {
 	http.SetCookie(c.Response(), &http.Cookie{
 		Name: k.name(base), Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(1, 0),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: k.secure || c.Request().TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: k.secureFor(c.Request()),
 	})
 }
 
