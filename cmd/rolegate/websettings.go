@@ -55,7 +55,7 @@ func (w *webSettings) registerWith(fs *flag.FlagSet, getenv func(string) string,
 	fs.StringVar(&w.oidcScopes, "oidc-scopes", envString(getenv, "OIDC_SCOPES", "profile,email,groups"), "comma-separated scopes besides openid [OIDC_SCOPES]")
 	fs.StringVar(&w.oidcGroupsClaim, "oidc-groups-claim", envString(getenv, "OIDC_GROUPS_CLAIM", "groups"), "ID token claim holding the user's groups [OIDC_GROUPS_CLAIM]")
 	fs.StringVar(&w.oidcUsernameClaim, "oidc-username-claim", envString(getenv, "OIDC_USERNAME_CLAIM", "preferred_username"), "ID token claim used as the user name (then a verified email, then sub) [OIDC_USERNAME_CLAIM]")
-	fs.StringVar(&w.trustedProxies, "trusted-proxies", getenv("TRUSTED_PROXIES"), "comma-separated `CIDRs` of proxies whose user headers are trusted; enables proxy sign-in [TRUSTED_PROXIES]")
+	fs.StringVar(&w.trustedProxies, "trusted-proxies", getenv("TRUSTED_PROXIES"), "comma-separated addresses or `CIDRs` (at most /8 for IPv4, /7 for IPv6) of proxies whose user and X-Forwarded-Proto headers are trusted; enables proxy sign-in [TRUSTED_PROXIES]")
 	fs.StringVar(&w.proxyUserHeader, "proxy-user-header", envString(getenv, "PROXY_USER_HEADER", "X-Forwarded-User"), "header naming the user [PROXY_USER_HEADER]")
 	fs.StringVar(&w.proxyEmailHeader, "proxy-email-header", envString(getenv, "PROXY_EMAIL_HEADER", "X-Forwarded-Email"), "header with the email, used when the user header is empty [PROXY_EMAIL_HEADER]")
 	fs.StringVar(&w.proxyGroupsHeader, "proxy-groups-header", envString(getenv, "PROXY_GROUPS_HEADER", "X-Forwarded-Groups"), "header with the groups, comma-separated on one line or several [PROXY_GROUPS_HEADER]")
@@ -65,7 +65,7 @@ func (w *webSettings) registerWith(fs *flag.FlagSet, getenv func(string) string,
 	fs.StringVar(&w.adminGroups, "admin-groups", getenv("ADMIN_GROUPS"), "comma-separated groups whose members administer [ADMIN_GROUPS]")
 	fs.StringVar(&w.sessionKey, "session-key", getenv("SESSION_KEY"), "base64 of at least 32 random bytes sealing session cookies; prefer the environment variable [SESSION_KEY]")
 	fs.DurationVar(&w.sessionLifetime, "session-lifetime", envDuration(getenv, "SESSION_LIFETIME", 12*time.Hour, errs), "how long a sign-in lasts [SESSION_LIFETIME]")
-	fs.BoolVar(&w.cookieSecure, "cookie-secure", envBool(getenv, "COOKIE_SECURE", false, errs), "mark cookies Secure even over plain HTTP (TLS ends at a proxy); always on over TLS [COOKIE_SECURE]")
+	fs.BoolVar(&w.cookieSecure, "cookie-secure", envBool(getenv, "COOKIE_SECURE", false, errs), "always mark cookies Secure, with the __Host- prefix; needed only when the proxy ending TLS does not send X-Forwarded-Proto: https [COOKIE_SECURE]")
 }
 
 // identity checks the settings (one line per problem into errs) and
@@ -103,6 +103,10 @@ func (w *webSettings) identity(dataDir string, errs *settingErrors) auth.Identit
 				errs.add("--trusted-proxies / TRUSTED_PROXIES: %q is not an address or CIDR like 10.0.0.0/8", c)
 				continue
 			}
+			if widest := widestTrusted(pr.Addr()); pr.Bits() < widest {
+				errs.add("--trusted-proxies / TRUSTED_PROXIES: %q is wider than /%d and would trust identity headers from nearly any address; list the proxies' own addresses", c, widest)
+				continue
+			}
 			p.Trusted = append(p.Trusted, pr.Masked())
 		}
 		id.Proxy = p
@@ -127,6 +131,17 @@ func (w *webSettings) identity(dataDir string, errs *settingErrors) auth.Identit
 		}
 	}
 	return id
+}
+
+// widestTrusted is the shortest prefix length a trusted-proxy range of
+// addr's family may have: /8 for IPv4, /7 for IPv6 (fc00::/7, all unique
+// local addresses). Anything wider hands sign-in to whoever can reach the
+// port.
+func widestTrusted(addr netip.Addr) int {
+	if addr.Is4() {
+		return 8
+	}
+	return 7
 }
 
 // decodeKey accepts standard or URL-safe base64, padded or not.
