@@ -103,6 +103,11 @@ func (w *webSettings) identity(dataDir string, errs *settingErrors) auth.Identit
 				errs.add("--trusted-proxies / TRUSTED_PROXIES: %q is not an address or CIDR like 10.0.0.0/8", c)
 				continue
 			}
+			if pr.Addr().Is4In6() && pr.Bits() >= 96 {
+				// Peers are compared unmapped: ::ffff:10.0.0.0/104 is
+				// 10.0.0.0/8, and is bounded as one.
+				pr = netip.PrefixFrom(pr.Addr().Unmap(), pr.Bits()-96)
+			}
 			if widest := widestTrusted(pr.Addr()); pr.Bits() < widest {
 				errs.add("--trusted-proxies / TRUSTED_PROXIES: %q is wider than /%d and would trust identity headers from nearly any address; list the proxies' own addresses", c, widest)
 				continue

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -92,5 +93,32 @@ func TestDevSessionKeyPersists(t *testing.T) {
 	first, second := a.identity(dir, &errs), b.identity(dir, &errs)
 	if len(errs) > 0 || !first.DevUsers || len(first.SessionKey) != 32 || !bytes.Equal(first.SessionKey, second.SessionKey) {
 		t.Fatalf("errs %v, dev %v, key %d bytes, same %v", errs, first.DevUsers, len(first.SessionKey), bytes.Equal(first.SessionKey, second.SessionKey))
+	}
+}
+
+// TestTrustedProxyMappedRangeIsIPv4: a range written IPv4-mapped in IPv6
+// (::ffff:10.0.0.0/104) trusts the IPv4 peers it names, as peers are
+// compared unmapped, and is held to IPv4's bound: ::ffff:0.0.0.0/96 is
+// every IPv4 address.
+func TestTrustedProxyMappedRangeIsIPv4(t *testing.T) {
+	t.Parallel()
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	var errs settingErrors
+	var w webSettings
+	fs := newFlagSet("serve", "serve", &bytes.Buffer{})
+	w.register(fs, func(k string) string { return map[string]string{"SESSION_KEY": key}[k] }, &errs)
+	if err := fs.Parse([]string{"--trusted-proxies", "::ffff:10.0.0.0/104, ::ffff:192.168.1.5"}); err != nil {
+		t.Fatal(err)
+	}
+	id := w.identity("", &errs)
+	if err := errs.err(fs); err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(id.Proxy.Trusted)
+	if got != "[10.0.0.0/8 192.168.1.5/32]" {
+		t.Errorf("trusted ranges %s, want [10.0.0.0/8 192.168.1.5/32]", got)
+	}
+	if _, errs := parseWeb(t, false, t.TempDir(), map[string]string{"SESSION_KEY": key, "TRUSTED_PROXIES": "::ffff:0.0.0.0/96"}); !strings.Contains(errs, `"::ffff:0.0.0.0/96" is wider than /8`) {
+		t.Errorf("every IPv4 address, written mapped, was not refused: %q", errs)
 	}
 }
