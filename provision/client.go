@@ -28,6 +28,9 @@ type ClientOptions struct {
 	MaxAttempts int
 	// MaxBackoff caps the jittered exponential back-off; 0 means 20s.
 	MaxBackoff time.Duration
+	// OnCall, when set, is told of every attempt of every IAM call (see
+	// CallHook): rolegate's metrics count them.
+	OnCall CallHook
 }
 
 // DefaultRatePerSecond is the default cap on IAM calls per second.
@@ -115,6 +118,9 @@ func clientOptions(opts ClientOptions, limiter *rate.Limiter) func(*iam.Options)
 				next = awshttp.NewBuildableClient()
 			}
 			o.HTTPClient = &rateLimitedClient{next: next, limiter: limiter}
+		}
+		if opts.OnCall != nil {
+			o.APIOptions = append(o.APIOptions, addCallHook(opts.OnCall))
 		}
 	}
 }

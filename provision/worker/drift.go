@@ -168,8 +168,12 @@ func checkDrift(ctx context.Context, st Store, recs *provision.Reconcilers, set 
 
 type compareFunc func(context.Context, *provision.Reconciler, provision.Plan) (provision.Report, error)
 
-// accountError is a failure to read or repair IAM in one account.
-type accountError struct{ err error }
+// accountError is a failure to read or repair IAM in the account named
+// account.
+type accountError struct {
+	account string
+	err     error
+}
 
 func (e *accountError) Error() string { return e.err.Error() }
 func (e *accountError) Unwrap() error { return e.err }
@@ -191,7 +195,7 @@ func checkRole(ctx context.Context, st Store, recs *provision.Reconcilers, w sto
 	id := w.Request.ID
 	rec, err := recs.For(plan.Account.Name, driftSession)
 	if err != nil {
-		return DriftResult{}, false, &accountError{fmt.Errorf("request %d: %w", id, err)}
+		return DriftResult{}, false, &accountError{plan.Account.Name, fmt.Errorf("request %d: %w", id, err)}
 	}
 	report, err := compare(ctx, rec, plan)
 	diff := changes(report)
@@ -203,7 +207,7 @@ func checkRole(ctx context.Context, st Store, recs *provision.Reconcilers, w sto
 	case errors.As(err, &denied):
 		diff = []string{"cannot be read: " + denied.err.Error()}
 	case err != nil:
-		return DriftResult{}, false, &accountError{fmt.Errorf("request %d: %w", id, err)}
+		return DriftResult{}, false, &accountError{plan.Account.Name, fmt.Errorf("request %d: %w", id, err)}
 	}
 	repaired := false
 	if len(diff) > 0 && repair && !foreign && denied == nil {
@@ -226,7 +230,7 @@ func checkRole(ctx context.Context, st Store, recs *provision.Reconcilers, w sto
 		case byIAM:
 			diff = append(diff, refused)
 		case err != nil:
-			return DriftResult{}, false, &accountError{fmt.Errorf("repair request %d: %w", id, err)}
+			return DriftResult{}, false, &accountError{plan.Account.Name, fmt.Errorf("repair request %d: %w", id, err)}
 		default:
 			repaired = true
 		}

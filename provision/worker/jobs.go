@@ -21,9 +21,10 @@ func (j *jobs) seal(ctx context.Context, _ *river.Job[jobargs.Seal]) error {
 }
 
 type jobs struct {
-	st  Store
-	cfg Config
-	log *slog.Logger
+	st      Store
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
 }
 
 // giveUp decides what a failed IAM run means: permanent errors, and any
@@ -155,6 +156,18 @@ func (j *jobs) fail(ctx context.Context, id int64, version int, why string, stal
 	if errors.Is(err, store.ErrConflict) {
 		return stale(err)
 	}
+	if err == nil {
+		gaveUp(ctx)
+	}
+	return err
+}
+
+// failRevocation records a failed revocation.
+func (j *jobs) failRevocation(ctx context.Context, id int64, why string) error {
+	err := j.st.FailRevocation(ctx, id, why)
+	if err == nil {
+		gaveUp(ctx)
+	}
 	return err
 }
 
@@ -178,7 +191,7 @@ func (j *jobs) revoke(ctx context.Context, job *river.Job[jobargs.Revoke]) error
 	}
 	plan, err := destroyPlan(w, j.cfg.Settings)
 	if err != nil {
-		return j.st.FailRevocation(ctx, id, "cannot rebuild the plan to remove: "+err.Error())
+		return j.failRevocation(ctx, id, "cannot rebuild the plan to remove: "+err.Error())
 	}
 	// A role that went live is rolegate's: a role of its name without the
 	// request's tags may be it with its tags taken off, a surprise worth
@@ -189,7 +202,7 @@ func (j *jobs) revoke(ctx context.Context, job *river.Job[jobargs.Revoke]) error
 	// provably ours, leave the rest.
 	rec, err := j.cfg.Reconcilers.For(plan.Account.Name, sessionName(id))
 	if err != nil {
-		return j.st.FailRevocation(ctx, id, err.Error())
+		return j.failRevocation(ctx, id, err.Error())
 	}
 	destroy := rec.Revoke
 	if w.Request.LiveVersion == 0 {
@@ -200,7 +213,7 @@ func (j *jobs) revoke(ctx context.Context, job *river.Job[jobargs.Revoke]) error
 		if giveUp(ctx, err, job.Attempt, job.MaxAttempts) {
 			rctx, cancel := recording(ctx)
 			defer cancel()
-			return j.st.FailRevocation(rctx, id, reason(err, job.Attempt, !provision.IsRetryable(err)))
+			return j.failRevocation(rctx, id, reason(err, job.Attempt, !provision.IsRetryable(err)))
 		}
 		return err
 	}
@@ -244,7 +257,8 @@ func (j *jobs) expire(ctx context.Context, _ *river.Job[jobargs.Expire]) error {
 }
 
 func (j *jobs) drift(ctx context.Context, _ *river.Job[jobargs.Drift]) error {
-	_, err := CheckDrift(ctx, j.st, j.cfg.Reconcilers, j.cfg.Settings, j.cfg.RepairDrift)
+	found, err := CheckDrift(ctx, j.st, j.cfg.Reconcilers, j.cfg.Settings, j.cfg.RepairDrift)
+	j.metrics.driftChecked(j.cfg.Settings.AccountNames(), found, err)
 	return err
 }
 

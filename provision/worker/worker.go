@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
@@ -46,6 +47,9 @@ type Store interface {
 	LiveWork(ctx context.Context, afterID int64, limit int) ([]store.Work, error)
 	DeleteExpiredIdempotencyKeys(ctx context.Context, olderThan time.Duration) (int64, error)
 	SealAudit(ctx context.Context) (int, error)
+	// JobsWaiting counts the queue's jobs waiting to run, by kind, for
+	// the metrics.
+	JobsWaiting(ctx context.Context) (map[string]int64, error)
 	// Installation is the database's installation ID ("" before it is
 	// migrated): every plan the worker applies carries it.
 	Installation() string
@@ -129,6 +133,11 @@ type Config struct {
 	// has been running for twice this, so it also bounds how long such a
 	// request waits.
 	JobTimeout time.Duration
+	// Registerer, when set, gets the worker's metrics (metrics.go): jobs
+	// run by kind and outcome and their duration, jobs waiting in the
+	// queue, and the periodic drift check's findings. The IAM calls'
+	// metrics are the IAM client's (IAMCallHook).
+	Registerer prometheus.Registerer
 }
 
 // Worker is a running River client with rolegate's job workers.
@@ -140,7 +149,8 @@ type Worker struct {
 // New builds the worker on pool. Its plans carry the installation ID of
 // st and the last request it adopts untagged roles for (cfg.Settings need
 // name neither). It returns an error when st has
-// none, when cfg.Settings name another, or when River refuses the
+// none, when cfg.Settings name another, when cfg.Registerer refuses the
+// metrics (it has them already), or when River refuses the
 // configuration.
 func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 	if cfg.Reconcilers == nil && cfg.Reconciler == nil {
@@ -183,7 +193,11 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 	if cfg.JobTimeout <= 0 {
 		cfg.JobTimeout = 10 * time.Minute
 	}
-	j := &jobs{st: st, cfg: cfg, log: cfg.Logger}
+	m, err := newMetrics(cfg.Registerer, st, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("worker: metrics: %w", err)
+	}
+	j := &jobs{st: st, cfg: cfg, log: cfg.Logger, metrics: m}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, river.WorkFunc(j.provision))
 	river.AddWorker(workers, river.WorkFunc(j.revoke))
@@ -214,6 +228,7 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Concurrency}},
 		Workers:              workers,
+		Middleware:           m.middleware(),
 		PeriodicJobs:         periodic,
 		MaxAttempts:          cfg.MaxAttempts,
 		RetryPolicy:          backoff{base: cfg.RetryBase},
