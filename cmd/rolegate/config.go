@@ -259,10 +259,13 @@ func (l *logSettings) logger(w io.Writer, errs *settingErrors) *slog.Logger {
 	}
 }
 
-func checkListen(addr string, errs *settingErrors) {
+func checkListen(addr string, errs *settingErrors) { checkAddr("--listen / LISTEN_ADDR", addr, errs) }
+
+// checkAddr checks addr, the value of setting, is host:port.
+func checkAddr(setting, addr string, errs *settingErrors) {
 	if _, port, err := net.SplitHostPort(addr); err != nil {
-		errs.add("--listen / LISTEN_ADDR: %q is not host:port (e.g. 127.0.0.1:8080 or :8080)", addr)
+		errs.add("%s: %q is not host:port (e.g. 127.0.0.1:8080 or :8080)", setting, addr)
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		errs.add("--listen / LISTEN_ADDR: port %q is not a number from 0 to 65535", port)
+		errs.add("%s: port %q is not a number from 0 to 65535", setting, port)
 	}
 }

@@ -184,9 +184,11 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	}
 	defer db.Close()
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), db.Collector())
 	var w *worker.Worker
 	if o.worker {
-		if w, err = startWorker(ctx, logger, db, o); err != nil {
+		if w, err = startWorker(ctx, logger, db, o, reg); err != nil {
 			return err
 		}
 	}
@@ -202,16 +204,19 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 		logger.Info("worker stopped")
 	}
 	if !o.http {
+		stopHTTP := func() {}
+		if ln != nil { // the worker's own probes and metrics (workerhttp.go)
+			stopHTTP = serveWorkerHTTP(ctx, logger, ln, workerMux(logger, db, reg, o), o.server.shutdownTimeout)
+		}
 		logger.Info("rolegate worker running", "concurrency", o.app.concurrency, "version", buildVersion())
 		<-ctx.Done()
 		logger.Info("shutting down", "timeout", o.server.shutdownTimeout)
+		stopHTTP()
 		stopWorker()
 		logger.Info("stopped")
 		return nil
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), db.Collector())
 	// Three parts, mounted here: sign-in (auth), the pages (web) and the
 	// JSON API (api). The pages and the API share the cache of checked API
 	// tokens, so a token revoked on the settings page stops working at once.
@@ -297,9 +302,14 @@ func listenHTTP(addr string) (net.Listener, error) {
 
 // startWorker builds the IAM clients of every account from the SDK's
 // default chain (AWS_REGION, AWS_PROFILE, instance role,
-// AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL_STS) and starts the job workers.
-func startWorker(ctx context.Context, logger *slog.Logger, db *store.DB, o appOptions) (*worker.Worker, error) {
-	recs, err := provision.LoadReconcilers(ctx, o.built.settings, provision.ReconcilersOptions{Client: provision.ClientOptions{RatePerSecond: o.app.iamRate}})
+// AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL_STS) and starts the job workers,
+// their metrics and the IAM calls' registered on reg.
+func startWorker(ctx context.Context, logger *slog.Logger, db *store.DB, o appOptions, reg prometheus.Registerer) (*worker.Worker, error) {
+	onCall, err := worker.IAMCallHook(reg)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := provision.LoadReconcilers(ctx, o.built.settings, provision.ReconcilersOptions{Client: provision.ClientOptions{RatePerSecond: o.app.iamRate, OnCall: onCall}})
 	if err != nil {
 		return nil, fmt.Errorf("AWS: %w", err)
 	}
@@ -319,6 +329,7 @@ func startWorker(ctx context.Context, logger *slog.Logger, db *store.DB, o appOp
 		ReviewCheckInterval: reviewCheckEvery(o.built.reviews),
 		WebhookURLs:         o.built.webhooks,
 		WebhookSecret:       o.app.webhookSecret,
+		Registerer:          reg,
 	})
 	if err != nil {
 		return nil, err

@@ -20,25 +20,39 @@ import (
 // reaches rolegate from this host, so without a token /metrics answers
 // nobody.
 func (a *Auth) MetricsGuard(token string) echo.MiddlewareFunc {
-	proxyOnLoopback := a.id.proxyOnLoopback()
-	want := sha256.Sum256([]byte(token))
+	refuse := metricsRule(token, a.id.proxyOnLoopback())
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if token == "" {
-				if peer, ok := peerAddr(c.Request()); ok && peer.IsLoopback() && !proxyOnLoopback && !forwarded(c.Request().Header) {
-					return next(c)
+			if status, msg := refuse(c.Request()); status != 0 {
+				if status == http.StatusUnauthorized {
+					c.Response().Header().Set("WWW-Authenticate", metricsChallenge)
 				}
-				return echo.NewHTTPError(http.StatusForbidden,
-					"Metrics are served to this host only; set a metrics token to scrape them from elsewhere.")
-			}
-			got, ok := BearerToken(c.Request().Header)
-			sum := sha256.Sum256([]byte(got))
-			if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
-				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="rolegate metrics"`)
-				return echo.NewHTTPError(http.StatusUnauthorized, "Send the metrics token as a bearer token.")
+				return echo.NewHTTPError(status, msg)
 			}
 			return next(c)
 		}
+	}
+}
+
+const metricsChallenge = `Bearer realm="rolegate metrics"`
+
+// metricsRule is MetricsGuard's rule: it returns the status and message
+// refusing a request, or 0 when the request may read the metrics.
+func metricsRule(token string, proxyOnLoopback bool) func(*http.Request) (int, string) {
+	want := sha256.Sum256([]byte(token))
+	return func(r *http.Request) (int, string) {
+		if token == "" {
+			if peer, ok := peerAddr(r); ok && peer.IsLoopback() && !proxyOnLoopback && !forwarded(r.Header) {
+				return 0, ""
+			}
+			return http.StatusForbidden, "Metrics are served to this host only; set a metrics token to scrape them from elsewhere."
+		}
+		got, ok := BearerToken(r.Header)
+		sum := sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			return http.StatusUnauthorized, "Send the metrics token as a bearer token."
+		}
+		return 0, ""
 	}
 }
 
