@@ -180,3 +180,14 @@ func TestMetricsCountDriftChecks(t *testing.T) {
 		t.Errorf("rolegate_drift_roles{account=default} = %v (present %v), want 1", got, ok)
 	}
 }
+
+// A job nobody has taken yet counts as waiting, read from the queue at
+// the scrape: here the worker is stopped when the request is approved.
+func TestMetricsCountJobsWaiting(t *testing.T) {
+	t.Parallel()
+	e, reg := setupMetered(t, 5, nil)
+	awaitMetric(t, reg, "rolegate_jobs_waiting", "kind=provision", 0)
+	e.stop()
+	e.approve(e.submit("queued"))
+	awaitMetric(t, reg, "rolegate_jobs_waiting", "kind=provision", 1)
+}
