@@ -314,3 +314,16 @@ func (s Settings) Keeping(account, name, roleARN string) Settings {
 	}
 	return s
 }
+
+// ForRemoval returns the settings under which a role of spec, granted
+// under older settings, is planned to be removed: the guardrails that
+// decide what may be granted (allowed and denied buckets, managed
+// policies, scope count) are relaxed, so tightening one never leaves a
+// live role that cannot be revoked. A new guardrail on what may be
+// granted is relaxed here too.
+func (s Settings) ForRemoval(spec RoleSpec) Settings {
+	s.AllowedBuckets, s.DeniedBuckets = nil, nil
+	s.AllowedManagedPolicies = spec.ManagedPolicies
+	s.MaxScopes = max(s.MaxScopes, len(spec.Buckets))
+	return s
+}

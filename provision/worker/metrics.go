@@ -11,15 +11,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/rolegate/rolegate/provision"
-	"github.com/rolegate/rolegate/store/jobargs"
 )
-
-// jobKinds are the kinds of job the worker runs: the only values of the
-// metrics' kind label.
-var jobKinds = []string{
-	jobargs.Provision{}.Kind(), jobargs.Revoke{}.Kind(), jobargs.Webhook{}.Kind(), jobargs.Expire{}.Kind(),
-	jobargs.Drift{}.Kind(), jobargs.Seal{}.Kind(), jobargs.Review{}.Kind(),
-}
 
 // The outcomes of one run of a job (rolegate_jobs_total's outcome label).
 const (
@@ -49,10 +41,11 @@ type metrics struct {
 	driftChecks *prometheus.CounterVec
 }
 
-// newMetrics registers the worker's metrics on reg, the queue's waiting
+// newMetrics registers the worker's metrics on reg for the job kinds the
+// worker runs (the only values of their kind label), the queue's waiting
 // jobs read from st at each scrape. It returns nil for a nil reg, and an
 // error when reg refuses one (it holds a metric of the same name).
-func newMetrics(reg prometheus.Registerer, st Store, log *slog.Logger) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, st Store, log *slog.Logger, kinds []string) (*metrics, error) {
 	if reg == nil {
 		return nil, nil
 	}
@@ -75,7 +68,7 @@ func newMetrics(reg prometheus.Registerer, st Store, log *slog.Logger) (*metrics
 			Help: "Periodic drift checks by outcome: ok, partial (some accounts could not be checked) or error.",
 		}, []string{"outcome"}),
 	}
-	waiting := &waitingCollector{st: st, log: log, desc: prometheus.NewDesc("rolegate_jobs_waiting",
+	waiting := &waitingCollector{st: st, log: log, kinds: kinds, desc: prometheus.NewDesc("rolegate_jobs_waiting",
 		"Jobs in the queue waiting to run (available, retryable or scheduled), by kind.", []string{"kind"}, nil)}
 	for _, c := range []prometheus.Collector{m.jobs, m.jobSeconds, m.driftRoles, m.driftChecks, waiting} {
 		if err := reg.Register(c); err != nil {
@@ -84,7 +77,7 @@ func newMetrics(reg prometheus.Registerer, st Store, log *slog.Logger) (*metrics
 	}
 	// Every kind shows from the start, at zero, so a rate over a kind
 	// that has not run yet is 0 rather than absent.
-	for _, kind := range jobKinds {
+	for _, kind := range kinds {
 		for _, o := range []string{outcomeSucceeded, outcomeRetried, outcomeFailed, outcomeCancelled} {
 			m.jobs.WithLabelValues(kind, o)
 		}
@@ -208,9 +201,10 @@ func flatten(err error) []error {
 
 // waitingCollector reads the queue's waiting jobs at each scrape.
 type waitingCollector struct {
-	st   Store
-	log  *slog.Logger
-	desc *prometheus.Desc
+	st    Store
+	log   *slog.Logger
+	kinds []string
+	desc  *prometheus.Desc
 }
 
 func (c *waitingCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
@@ -226,7 +220,7 @@ func (c *waitingCollector) Collect(ch chan<- prometheus.Metric) {
 		c.log.Warn("cannot count the jobs waiting for the metrics", "err", err)
 		return
 	}
-	for _, kind := range jobKinds {
+	for _, kind := range c.kinds {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[kind]), kind)
 	}
 }

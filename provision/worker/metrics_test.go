@@ -113,8 +113,15 @@ func TestMetricsCountProvisioningAndIAMCalls(t *testing.T) {
 	// Nothing waits once the request is live: the gauge says so for every
 	// kind, read from the queue at the scrape.
 	awaitMetric(t, reg, "rolegate_jobs_waiting", "kind=provision", 0)
-	if _, ok := metricValue(t, reg, "rolegate_jobs_waiting", "kind=webhook"); !ok {
-		t.Error("rolegate_jobs_waiting has no sample for kind webhook")
+	// Every kind the worker runs shows from the start, at zero, in both.
+	for _, a := range []river.JobArgs{jobargs.Provision{}, jobargs.Revoke{}, jobargs.Webhook{}, jobargs.Expire{},
+		jobargs.Drift{}, jobargs.Seal{}, jobargs.Review{}} {
+		if _, ok := metricValue(t, reg, "rolegate_jobs_waiting", "kind="+a.Kind()); !ok {
+			t.Errorf("rolegate_jobs_waiting has no sample for kind %s", a.Kind())
+		}
+		if _, ok := metricValue(t, reg, "rolegate_jobs_total", "kind="+a.Kind()+",outcome=failed"); !ok {
+			t.Errorf("rolegate_jobs_total has no sample for kind %s", a.Kind())
+		}
 	}
 }
 

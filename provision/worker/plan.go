@@ -5,17 +5,11 @@ import (
 	"github.com/rolegate/rolegate/store"
 )
 
-// destroyPlan is the plan whose resources a revocation removes. It relaxes
-// the guardrails that decide what may be granted (allowed and denied
-// buckets, managed policies, scope count): a role approved under older
-// settings must still be removable under new ones.
+// destroyPlan is the plan whose resources a revocation removes, under
+// the settings' relaxed guardrails (provision.Settings.ForRemoval): a role
+// approved under older settings must still be removable under new ones.
 func destroyPlan(w store.Work, set provision.Settings) (provision.Plan, error) {
-	set.AllowedBuckets, set.DeniedBuckets = nil, nil
-	set.AllowedManagedPolicies = w.Spec.ManagedPolicies
-	if set.MaxScopes < len(w.Spec.Buckets) {
-		set.MaxScopes = len(w.Spec.Buckets)
-	}
-	return store.PlanOf(w, set)
+	return store.PlanOf(w, set.ForRemoval(w.Spec))
 }
 
 // steps turns a reconciler report into the store's audit steps.

@@ -193,19 +193,20 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 	if cfg.JobTimeout <= 0 {
 		cfg.JobTimeout = 10 * time.Minute
 	}
-	m, err := newMetrics(cfg.Registerer, st, cfg.Logger)
+	j := &jobs{st: st, cfg: cfg, log: cfg.Logger}
+	workers, kinds := river.NewWorkers(), []string{}
+	addWorker(workers, &kinds, j.provision)
+	addWorker(workers, &kinds, j.revoke)
+	addWorker(workers, &kinds, j.webhook)
+	addWorker(workers, &kinds, j.expire)
+	addWorker(workers, &kinds, j.drift)
+	addWorker(workers, &kinds, j.seal)
+	addWorker(workers, &kinds, j.review)
+	m, err := newMetrics(cfg.Registerer, st, cfg.Logger, kinds)
 	if err != nil {
 		return nil, fmt.Errorf("worker: metrics: %w", err)
 	}
-	j := &jobs{st: st, cfg: cfg, log: cfg.Logger, metrics: m}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, river.WorkFunc(j.provision))
-	river.AddWorker(workers, river.WorkFunc(j.revoke))
-	river.AddWorker(workers, river.WorkFunc(j.webhook))
-	river.AddWorker(workers, river.WorkFunc(j.expire))
-	river.AddWorker(workers, river.WorkFunc(j.drift))
-	river.AddWorker(workers, river.WorkFunc(j.seal))
-	river.AddWorker(workers, river.WorkFunc(j.review))
+	j.metrics = m
 
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpiryInterval),
@@ -273,4 +274,12 @@ func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	}
 	jitter := time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 	return time.Now().Add(jitter)
+}
+
+// addWorker registers work for its job kind and adds the kind to kinds,
+// the metrics' kind labels: a kind registered here is counted.
+func addWorker[T river.JobArgs](workers *river.Workers, kinds *[]string, work func(context.Context, *river.Job[T]) error) {
+	river.AddWorker(workers, river.WorkFunc(work))
+	var args T
+	*kinds = append(*kinds, args.Kind())
 }
