@@ -302,17 +302,26 @@ func (db *DB) oneStatement(ctx context.Context, fn func(q querier) error, writte
 	}
 }
 
+// endTxTimeout bounds COMMIT and ROLLBACK, which run on a context of their
+// own: a request's deadline that passes just as fn returns must not stop
+// the commit half-way (the caller told "timed out" while the write
+// stands, or the other way round), nor leave the rollback undone.
+const endTxTimeout = 5 * time.Second
+
 func (db *DB) tryTx(ctx context.Context, fn func(tx pgx.Tx) error) (committing bool, err error) {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return false, interpret(err)
 	}
-	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
+	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), endTxTimeout)
+	defer cancel()
+	defer tx.Rollback(endCtx) //nolint:errcheck // no-op after Commit
 	if err := fn(tx); err != nil {
-		if unavailable(err) && !errors.Is(err, ErrUnavailable) {
-			err = errorf(KindUnavailable, "%v", err)
+		var se *Error
+		if !errors.As(err, &se) && (timedOut(err) || unavailable(err)) {
+			err = interpret(err)
 		}
 		return false, err
 	}
-	return true, interpret(tx.Commit(ctx))
+	return true, interpret(tx.Commit(endCtx))
 }

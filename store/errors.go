@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,11 @@ const (
 	// KindUnavailable: the database could not be reached, or dropped the
 	// connection (restarted, failed over); trying again later may work.
 	KindUnavailable
+	// KindTimeout: the database did not answer before the caller's
+	// deadline (a row lock held by another transaction, a slow query, a
+	// statement_timeout); nothing was committed, and trying again in a few
+	// seconds may work.
+	KindTimeout
 	// KindBadToken: the bearer token is malformed, unknown, expired or
 	// revoked.
 	KindBadToken
@@ -69,6 +75,8 @@ func (k Kind) String() string {
 		return "forbidden"
 	case KindUnavailable:
 		return "database unavailable"
+	case KindTimeout:
+		return "database timeout"
 	case KindBadToken:
 		return "invalid API token"
 	}
@@ -135,7 +143,10 @@ var (
 	ErrInvalid     = &Error{Kind: KindInvalid}
 	ErrForbidden   = &Error{Kind: KindForbidden}
 	ErrUnavailable = &Error{Kind: KindUnavailable}
-	ErrBadToken    = &Error{Kind: KindBadToken}
+	// ErrTimeout: the database did not answer before the deadline of the
+	// caller's context, or cancelled the statement (statement_timeout).
+	ErrTimeout  = &Error{Kind: KindTimeout, Message: "the database took too long to answer; try again in a few seconds"}
+	ErrBadToken = &Error{Kind: KindBadToken}
 	// ErrBadCursor: a cursor that ListRequests or ListActiveRoles did not
 	// produce. It is an ErrInvalid.
 	ErrBadCursor = &Error{Kind: KindBadCursor, Message: "malformed page cursor"}
@@ -183,6 +194,11 @@ func interpret(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotFound
 	}
+	// Before unavailable: pgx ends a statement at the deadline by closing
+	// the connection, which looks like a connection that broke.
+	if timedOut(err) {
+		return ErrTimeout
+	}
 	if unavailable(err) {
 		return errorf(KindUnavailable, "%v", err)
 	}
@@ -193,6 +209,14 @@ func interpret(err error) error {
 		}
 	}
 	return err
+}
+
+// timedOut reports whether err means the statement ran out of time: the
+// deadline of its context passed, or the server cancelled it (57014
+// query_canceled: statement_timeout, or a cancel request).
+func timedOut(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &pgErr) && pgErr.Code == "57014"
 }
 
 // unavailable reports whether err means the connection or the server went

@@ -19,7 +19,7 @@ import (
 func TestErrorKindsMatchBySentinel(t *testing.T) {
 	t.Parallel()
 	sentinels := []*store.Error{store.ErrNotFound, store.ErrConflict, store.ErrInvalid, store.ErrForbidden,
-		store.ErrUnavailable, store.ErrBadToken, store.ErrBadCursor, store.ErrIdempotencyMismatch, store.ErrIdempotencyInFlight}
+		store.ErrUnavailable, store.ErrTimeout, store.ErrBadToken, store.ErrBadCursor, store.ErrIdempotencyMismatch, store.ErrIdempotencyInFlight}
 	for _, tc := range []struct {
 		err  *store.Error
 		is   []*store.Error
@@ -30,6 +30,8 @@ func TestErrorKindsMatchBySentinel(t *testing.T) {
 		{&store.Error{Kind: store.KindForbidden, Message: "only admins can retry"},
 			[]*store.Error{store.ErrForbidden}, "forbidden: only admins can retry"},
 		{store.ErrNotFound, []*store.Error{store.ErrNotFound}, "not found"},
+		{store.ErrTimeout, []*store.Error{store.ErrTimeout},
+			"database timeout: the database took too long to answer; try again in a few seconds"},
 		{store.ErrBadCursor, []*store.Error{store.ErrBadCursor, store.ErrInvalid}, "invalid: malformed page cursor"},
 		{store.ErrIdempotencyMismatch, []*store.Error{store.ErrIdempotencyMismatch, store.ErrInvalid},
 			"invalid: the Idempotency-Key was used with a different request"},
@@ -66,7 +68,7 @@ func TestErrorKindsMatchBySentinel(t *testing.T) {
 func TestStoreErrorsAreBuiltTyped(t *testing.T) {
 	t.Parallel()
 	kinds := map[string]bool{"ErrNotFound": true, "ErrConflict": true, "ErrInvalid": true, "ErrForbidden": true,
-		"ErrUnavailable": true, "ErrBadToken": true, "ErrBadCursor": true, "ErrIdempotencyMismatch": true,
+		"ErrUnavailable": true, "ErrTimeout": true, "ErrBadToken": true, "ErrBadCursor": true, "ErrIdempotencyMismatch": true,
 		"ErrIdempotencyInFlight": true}
 	sentinel := func(e ast.Expr, inStore bool) string {
 		switch e := e.(type) {

@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
 
 // NarrowSearch is the word ListRequests asks the trigram index for when
 // searching text, or "" for the whole text (for the tests of store_test).
@@ -11,3 +15,6 @@ func (db *DB) NarrowSearch(ctx context.Context, text string) string {
 
 // UnifiedDiff is unifiedDiff, for the tests of store_test.
 var UnifiedDiff = unifiedDiff
+
+// InTx is inTx, for the tests of store_test.
+func (db *DB) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error { return db.inTx(ctx, fn) }
