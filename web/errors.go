@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -52,8 +53,11 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			}
 		} else if s, m, ok := userError(c, err); ok {
 			status, msg = s, m
+			if _, a, _ := problem.Lookup(c, err, true); a.RetryAfter > 0 {
+				c.Response().Header().Set("Retry-After", strconv.Itoa(a.RetryAfter))
+			}
 			if s >= 500 {
-				logger.Warn("request failed: dependency unavailable", "err", err, "route", problem.Route(c), "request_id", problem.RequestID(c))
+				logger.Warn(problem.Warning(err), "err", err, "route", problem.Route(c), "request_id", problem.RequestID(c))
 			}
 		} else {
 			logger.Error("request failed", "err", err, "route", problem.Route(c), "request_id", problem.RequestID(c))

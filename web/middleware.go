@@ -57,6 +57,7 @@ func validRequestID(id string) bool {
 // database refused in words people are not shown (problem.RefusalOf) is
 // logged as a warning with what the database said and the constraint: a
 // race, or a rule of the schema the store does not check before writing.
+// A 5xx is an error, but for an honest 503 (with Retry-After): a warning.
 func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -67,7 +68,12 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 			}
 			status := c.Response().Status
 			level := slog.LevelInfo
-			if status >= 500 {
+			switch {
+			case status == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") != "":
+				// An honest 503 (the database away, or a request out of
+				// time): a warning, as the error handler's own line.
+				level = slog.LevelWarn
+			case status >= 500:
 				level = slog.LevelError
 			}
 			if c.Path() == "/healthz" || c.Path() == "/readyz" || c.Path() == "/metrics" {

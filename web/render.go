@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"sync"
 
 	"github.com/a-h/templ"
@@ -29,7 +30,11 @@ func render(c echo.Context, status int, component templ.Component) error {
 			pageBuffers.Put(buf)
 		}
 	}()
-	if err := component.Render(c.Request().Context(), buf); err != nil {
+	// Rendering reads no database, and templ stops at a context that is
+	// done: a page whose data came in just before the request's deadline
+	// (--request-timeout), or the page saying the deadline passed, still
+	// renders.
+	if err := component.Render(context.WithoutCancel(c.Request().Context()), buf); err != nil {
 		return err
 	}
 	// The response writer copies or sends the bytes before Write returns,

@@ -41,6 +41,10 @@ type Deps struct {
 	MetricsToken string
 	// ReadyTimeout bounds the database checks of /readyz; default 2s.
 	ReadyTimeout time.Duration
+	// RequestTimeout is the deadline of every other request, after which
+	// its database work stops and it answers 503 with Retry-After;
+	// default DefaultRequestTimeout.
+	RequestTimeout time.Duration
 	// Store serves the pages; without it only the health checks, metrics
 	// and the start page are routed.
 	Store Store
@@ -63,6 +67,9 @@ func New(d Deps, mounts ...Mount) *echo.Echo {
 	if d.ReadyTimeout <= 0 {
 		d.ReadyTimeout = 2 * time.Second
 	}
+	if d.RequestTimeout <= 0 {
+		d.RequestTimeout = DefaultRequestTimeout
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
@@ -78,6 +85,9 @@ func New(d Deps, mounts ...Mount) *echo.Echo {
 		requestLogger(d.Logger),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: logPanic(d.Logger)}),
 		secureHeaders(d.Auth),
+		// Inside the logger and the recovery, so a request that ran out
+		// of time is logged and answered like any other error.
+		requestDeadline(d.RequestTimeout),
 		// No request needs more than a few hundred KiB (the API refuses
 		// over 64 KiB itself): larger bodies are refused before any
 		// handler or form parser reads them. Inside the others, so the

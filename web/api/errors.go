@@ -83,7 +83,7 @@ func apiProblems(logger *slog.Logger) echo.MiddlewareFunc {
 			}
 			ae, ok := classify(c, err)
 			if ok && ae.status >= 500 {
-				logger.Warn("request failed: dependency unavailable", "err", err, "route", problem.Route(c), "request_id", problem.RequestID(c))
+				logger.Warn(problem.Warning(err), "err", err, "route", problem.Route(c), "request_id", problem.RequestID(c))
 			}
 			if !ok {
 				logger.Error("request failed", "err", err, "route", problem.Route(c), "request_id", problem.RequestID(c))

@@ -5,6 +5,7 @@
 package problem
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -44,7 +45,8 @@ type Answer struct {
 	Page   string // what pages say; "" says the store's message
 	API    string // what the API says; "" says the store's message, then Hint
 	Hint   string
-	// RetryAfter (seconds) and Header go out with the API's answer.
+	// RetryAfter (seconds) goes out with pages and the API's answer alike,
+	// Header with the API's.
 	RetryAfter int
 	Header     map[string]string
 }
@@ -58,6 +60,10 @@ var answers = map[store.Kind]Answer{
 		Page:       "The database is not answering right now. Nothing was lost; try again in a moment.",
 		API:        "The database is not answering right now; retry shortly.",
 		RetryAfter: 1},
+	// A request that ran out of its deadline (--request-timeout), most
+	// often behind another transaction's row lock: the store's message,
+	// and a few seconds for the lock to clear.
+	store.KindTimeout: {Status: http.StatusServiceUnavailable, Type: "timeout", RetryAfter: 5},
 	// A not-found keeps a fixed message so it reveals nothing.
 	store.KindNotFound: {Status: http.StatusNotFound, Type: "not-found",
 		Page: "There is nothing here. It may have been removed, or the link is mistyped.",
@@ -75,7 +81,8 @@ var answers = map[store.Kind]Answer{
 		Hint: "; use a new key for a new request"},
 }
 
-// Lookup finds the store error in err and the table's row for its kind
+// Lookup finds the store error in err (a bare context.DeadlineExceeded
+// is store.ErrTimeout) and the table's row for its kind
 // (or, when general, its general kind); ok is false for any other error
 // and for a kind the table lacks. When the database itself refused a
 // statement (store.Error.Refusal), it notes what the database said on c
@@ -83,7 +90,12 @@ var answers = map[store.Kind]Answer{
 // store's general words.
 func Lookup(c echo.Context, err error, general bool) (se *store.Error, a Answer, ok bool) {
 	if !errors.As(err, &se) {
-		return nil, Answer{}, false
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return nil, Answer{}, false
+		}
+		// The request's deadline, met outside the store's interpreter
+		// (waiting for a pooled connection, say): the same timeout.
+		se = store.ErrTimeout
 	}
 	if msg, constraint, refused := se.Refusal(); refused && c != nil {
 		c.Set(refusalKey, Refusal{Message: msg, Constraint: constraint})
@@ -94,6 +106,16 @@ func Lookup(c echo.Context, err error, general bool) (se *store.Error, a Answer,
 	}
 	a, ok = answers[kind]
 	return se, a, ok
+}
+
+// Warning is what the log's warning says of err, a failure answered with
+// an honest 5xx (a kind of the table): the request ran out of time, or
+// the database was away.
+func Warning(err error) string {
+	if errors.Is(err, store.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		return "request failed: timed out"
+	}
+	return "request failed: dependency unavailable"
 }
 
 // Refusal is what the database said when it refused a statement whose
