@@ -25,6 +25,12 @@ import (
 // --db-max-conns says otherwise; the bench's server uses it too.
 const defaultDBMaxConns = 10
 
+// The bounds of --request-timeout.
+const (
+	minRequestTimeout = 100 * time.Millisecond
+	maxRequestTimeout = 50 * time.Second
+)
+
 // serverSettings are the settings of the HTTP server, shared by serve and dev.
 type serverSettings struct {
 	listen          string
@@ -33,6 +39,7 @@ type serverSettings struct {
 	apiRate         float64
 	apiBurst        int
 	readyTimeout    time.Duration
+	requestTimeout  time.Duration
 	metricsToken    string
 	log             logSettings
 }
@@ -44,6 +51,8 @@ func (s *serverSettings) register(fs *flag.FlagSet, getenv func(string) string, 
 		fs.StringVar(&s.listen, "listen", envString(getenv, "LISTEN_ADDR", defListen), "address to serve HTTP on [LISTEN_ADDR]")
 		fs.DurationVar(&s.readyTimeout, "ready-timeout", envDuration(getenv, "READY_TIMEOUT", 2*time.Second, errs),
 			"how long /readyz waits for the database before answering 503 [READY_TIMEOUT]")
+		fs.DurationVar(&s.requestTimeout, "request-timeout", envDuration(getenv, "REQUEST_TIMEOUT", web.DefaultRequestTimeout, errs),
+			"how long a request may take (waiting on a row lock, a slow query) before it stops and answers 503 with Retry-After; the health checks excepted [REQUEST_TIMEOUT]")
 		fs.Float64Var(&s.apiRate, "api-rate", envFloat(getenv, "API_RATE_LIMIT", 10, errs),
 			"API requests per second one token may make, sustained [API_RATE_LIMIT]")
 		fs.IntVar(&s.apiBurst, "api-burst", envInt(getenv, "API_BURST", 40, errs),
@@ -68,6 +77,11 @@ func (s *serverSettings) check(errs *settingErrors) {
 		}
 		if s.readyTimeout <= 0 {
 			errs.add("--ready-timeout / READY_TIMEOUT: %s is not a positive duration", s.readyTimeout)
+		}
+		// Below 100ms a busy but healthy database times out; above 50s the
+		// server's write timeout (60s) cuts the answer off first.
+		if s.requestTimeout < minRequestTimeout || s.requestTimeout > maxRequestTimeout {
+			errs.add("--request-timeout / REQUEST_TIMEOUT: %s is not from %s to %s", s.requestTimeout, minRequestTimeout, maxRequestTimeout)
 		}
 		if s.metricsToken != "" && len(s.metricsToken) < 16 {
 			errs.add("--metrics-token / METRICS_TOKEN: use at least 16 random characters (it is %d)", len(s.metricsToken))
@@ -224,7 +238,8 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	signin := auth.New(auth.Deps{Identity: o.identity, Logger: logger, Sessions: db,
 		Rules: db.Rules, NarrowTokens: db.NarrowTokens, ForgetTokens: tokens.Forget})
 	handler := web.New(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion(), ReadyTimeout: o.server.readyTimeout,
-		Store: db, Settings: db.Settings(), Auth: signin, MetricsToken: o.server.metricsToken},
+		RequestTimeout: o.server.requestTimeout,
+		Store:          db, Settings: db.Settings(), Auth: signin, MetricsToken: o.server.metricsToken},
 		api.Deps{Logger: logger, Store: db, Tokens: tokens,
 			Limits: api.Limits{Rate: o.server.apiRate, Burst: o.server.apiBurst}}.Mount)
 
