@@ -266,3 +266,24 @@ func TestPagesRenderPastTheDeadline(t *testing.T) {
 		t.Fatalf("%d\n%s", rec.Code, rec.Body.String())
 	}
 }
+
+// A deadline that reaches the error handler without passing through the
+// store's interpreter (pgxpool waiting for a free connection returns the
+// context's error as it is) is the same timeout, not an internal error.
+func TestBareDeadlineIsATimeout(t *testing.T) {
+	t.Parallel()
+	h := New(Deps{Logger: slog.New(slog.DiscardHandler), Ready: readiness{}, Registry: prometheus.NewRegistry(), Version: "test"},
+		func(e *echo.Echo) {
+			e.GET("/waits", func(c echo.Context) error { return fmt.Errorf("acquiring a connection: %w", context.DeadlineExceeded) })
+		})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	hr, err := http.NewRequestWithContext(uiCtx(t), http.MethodGet, srv.URL+"/waits", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, body := roundTrip(t, http.DefaultClient, hr)
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "5" || !strings.Contains(string(body), timeoutSays) {
+		t.Fatalf("%d, Retry-After %q\n%s", res.StatusCode, res.Header.Get("Retry-After"), body)
+	}
+}
