@@ -212,11 +212,14 @@ func interpret(err error) error {
 }
 
 // timedOut reports whether err means the statement ran out of time: the
-// deadline of its context passed, or the server cancelled it (57014
-// query_canceled: statement_timeout, or a cancel request).
+// deadline of its context passed, the server cancelled it (57014
+// query_canceled: statement_timeout, or a cancel request), or a lock it
+// waited for was not granted in time (55P03 lock_not_available:
+// lock_timeout).
 func timedOut(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &pgErr) && pgErr.Code == "57014"
+	return errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, &pgErr) && (pgErr.Code == "57014" || pgErr.Code == "55P03")
 }
 
 // unavailable reports whether err means the connection or the server went

@@ -16,8 +16,9 @@ import (
 // longer than it may ends with ErrTimeout, whichever clock ran out: the
 // deadline of the caller's context (pgx closes the connection, which
 // looked like a broken one: ErrUnavailable, which says the database is
-// away) or the server's statement_timeout (57014, which passed through as
-// an error of no kind: an internal error). Its connection goes back to
+// away), the server's statement_timeout (57014, which passed through as
+// an error of no kind: an internal error) or its lock_timeout (55P03, the
+// same). Its connection goes back to
 // the pool, nothing of it is written, and once the lock is gone the same
 // decision goes through.
 func TestDecisionBehindRowLockIsATimeout(t *testing.T) {
@@ -39,6 +40,18 @@ func TestDecisionBehindRowLockIsATimeout(t *testing.T) {
 			defer conn.Close(context.WithoutCancel(ctxT(t)))
 			if _, err := conn.Exec(ctxT(t), `DO $$ BEGIN
 				EXECUTE format('ALTER DATABASE %I SET statement_timeout = 500', current_database()); END $$`); err != nil {
+				t.Fatal(err)
+			}
+			return storetest.Open(t, dsn, store.Options{}), ctxT(t)
+		}},
+		{"lock_timeout", func(t *testing.T, dsn string) (*store.DB, context.Context) {
+			conn, err := pgx.Connect(ctxT(t), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(context.WithoutCancel(ctxT(t)))
+			if _, err := conn.Exec(ctxT(t), `DO $$ BEGIN
+				EXECUTE format('ALTER DATABASE %I SET lock_timeout = 300', current_database()); END $$`); err != nil {
 				t.Fatal(err)
 			}
 			return storetest.Open(t, dsn, store.Options{}), ctxT(t)

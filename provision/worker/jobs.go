@@ -42,7 +42,7 @@ func giveUp(ctx context.Context, err error, attempt, maxAttempts int) bool {
 	if ctx.Err() != nil {
 		return false // timed out or shutting down: the job is retried
 	}
-	return !provision.IsRetryable(err) && !errors.Is(err, store.ErrUnavailable)
+	return !provision.IsRetryable(err) && !errors.Is(err, store.ErrUnavailable) && !errors.Is(err, store.ErrTimeout)
 }
 
 // recording is the context to record a job's end in: ctx, or, when the

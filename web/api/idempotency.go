@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -99,7 +100,9 @@ func idempotent(st Store, logger *slog.Logger) echo.MiddlewareFunc {
 			// The caller has the response already; a key that cannot be
 			// completed is released, so a retry runs (and meets the
 			// state guards) rather than waiting for a stale claim.
-			if err := st.CompleteIdempotencyKey(context.WithoutCancel(ctx), k, keep); err != nil {
+			done, cancel := context.WithTimeout(context.WithoutCancel(ctx), keyWriteTimeout)
+			defer cancel()
+			if err := st.CompleteIdempotencyKey(done, k, keep); err != nil {
 				logger.Error("storing the idempotent response failed", "err", err, "request_id", problem.RequestID(c))
 				releaseKey(st, ctx, k, logger, c)
 			}
@@ -133,8 +136,14 @@ func mustClassify(c echo.Context, err error) *apiError {
 	return ae
 }
 
+// keyWriteTimeout bounds completing or releasing an idempotency key after
+// the request's own deadline may have passed.
+const keyWriteTimeout = 5 * time.Second
+
 func releaseKey(st Store, ctx context.Context, k store.IdempotencyKey, logger *slog.Logger, c echo.Context) {
-	if err := st.ReleaseIdempotencyKey(context.WithoutCancel(ctx), k); err != nil {
+	done, cancel := context.WithTimeout(context.WithoutCancel(ctx), keyWriteTimeout)
+	defer cancel()
+	if err := st.ReleaseIdempotencyKey(done, k); err != nil {
 		logger.Error("releasing an idempotency key failed", "err", err, "request_id", problem.RequestID(c))
 	}
 }
