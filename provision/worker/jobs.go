@@ -15,16 +15,38 @@ import (
 	"github.com/rolegate/rolegate/store/jobargs"
 )
 
-func (j *jobs) seal(ctx context.Context, _ *river.Job[jobargs.Seal]) error {
-	_, err := j.st.SealAudit(ctx)
-	return err
-}
-
+// jobs are the worker's jobs, one method a kind.
 type jobs struct {
 	st      Store
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics
+}
+
+// register adds each kind of job the worker runs to workers, and its kind
+// to kinds (the metrics' kind labels). A new kind of job is its arguments
+// in store/jobargs, its method here (or in a file of its own) and its line
+// below.
+func (j *jobs) register(workers *river.Workers, kinds *[]string) {
+	addWorker(workers, kinds, j.provision)
+	addWorker(workers, kinds, j.revoke)
+	addWorker(workers, kinds, j.webhook)
+	addWorker(workers, kinds, j.expire)
+	addWorker(workers, kinds, j.drift)
+	addWorker(workers, kinds, j.seal)
+	addWorker(workers, kinds, j.review)
+}
+
+// addWorker registers work for its job kind and adds the kind to kinds.
+func addWorker[T river.JobArgs](workers *river.Workers, kinds *[]string, work func(context.Context, *river.Job[T]) error) {
+	river.AddWorker(workers, river.WorkFunc(work))
+	var args T
+	*kinds = append(*kinds, args.Kind())
+}
+
+func (j *jobs) seal(ctx context.Context, _ *river.Job[jobargs.Seal]) error {
+	_, err := j.st.SealAudit(ctx)
+	return err
 }
 
 // giveUp decides what a failed IAM run means: permanent errors, and any

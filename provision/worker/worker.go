@@ -195,13 +195,7 @@ func New(pool *pgxpool.Pool, st Store, cfg Config) (*Worker, error) {
 	}
 	j := &jobs{st: st, cfg: cfg, log: cfg.Logger}
 	workers, kinds := river.NewWorkers(), []string{}
-	addWorker(workers, &kinds, j.provision)
-	addWorker(workers, &kinds, j.revoke)
-	addWorker(workers, &kinds, j.webhook)
-	addWorker(workers, &kinds, j.expire)
-	addWorker(workers, &kinds, j.drift)
-	addWorker(workers, &kinds, j.seal)
-	addWorker(workers, &kinds, j.review)
+	j.register(workers, &kinds)
 	m, err := newMetrics(cfg.Registerer, st, cfg.Logger, kinds)
 	if err != nil {
 		return nil, fmt.Errorf("worker: metrics: %w", err)
@@ -274,12 +268,4 @@ func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	}
 	jitter := time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 	return time.Now().Add(jitter)
-}
-
-// addWorker registers work for its job kind and adds the kind to kinds,
-// the metrics' kind labels: a kind registered here is counted.
-func addWorker[T river.JobArgs](workers *river.Workers, kinds *[]string, work func(context.Context, *river.Job[T]) error) {
-	river.AddWorker(workers, river.WorkFunc(work))
-	var args T
-	*kinds = append(*kinds, args.Kind())
 }

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"embed"
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"slices"
 	"sort"
@@ -13,11 +15,13 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// openapiYAML is the API's contract, written by hand: the single source of
-// truth the handlers follow and the tests hold them to.
+// openapiFiles hold the API's contract, written by hand: the single
+// source of truth the handlers follow and the tests hold them to. It is
+// one document in several files (the header, the paths by area, the
+// shared components, the schemas), merged by mergeYAML.
 //
-//go:embed openapi.yaml
-var openapiYAML []byte
+//go:embed openapi/*.yaml
+var openapiFiles embed.FS
 
 // Doc is the document, parsed once, as JSON and as the model of
 // the reference page generated from it.
@@ -31,25 +35,67 @@ type Doc struct {
 // OpenAPI parses the embedded document; it panics on a malformed one,
 // which the tests catch long before a release could.
 func OpenAPI() *Doc {
-	d, err := parseOpenAPI(openapiYAML)
+	d, err := parseOpenAPI(openapiFiles)
 	if err != nil {
 		panic(err)
 	}
 	return d
 }
 
-func parseOpenAPI(src []byte) (*Doc, error) {
-	var tree map[string]any
-	if err := yaml.Unmarshal(src, &tree); err != nil {
-		return nil, fmt.Errorf("openapi.yaml: %w", err)
+// parseOpenAPI merges the files of the document, in the order of their
+// names, into one tree.
+func parseOpenAPI(files fs.FS) (*Doc, error) {
+	names, err := fs.Glob(files, "openapi/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	tree := map[string]any{}
+	for _, name := range names {
+		src, err := fs.ReadFile(files, name)
+		if err != nil {
+			return nil, err
+		}
+		var part map[string]any
+		if err := yaml.Unmarshal(src, &part); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if err := mergeYAML(tree, part, ""); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	js, err := json.MarshalIndent(tree, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("openapi.yaml as JSON: %w", err)
+		return nil, fmt.Errorf("the OpenAPI document as JSON: %w", err)
 	}
 	d := &Doc{JSON: js, tree: tree}
 	d.Ref = d.reference()
 	return d, nil
+}
+
+// mergeYAML adds part to tree: the document's sections (paths,
+// components) and the kinds of component (schemas, responses, ...) are
+// merged key by key; an entry of one of them that two files both define
+// (a path, a schema) is an error, never one file's replacing the other's.
+func mergeYAML(tree, part map[string]any, section string) error {
+	for k, v := range part {
+		old, ok := tree[k]
+		if !ok {
+			tree[k] = v
+			continue
+		}
+		om, ok1 := old.(map[string]any)
+		vm, ok2 := v.(map[string]any)
+		if !ok1 || !ok2 || section != "" && section != "components" {
+			if section == "" {
+				return fmt.Errorf("%s is defined twice", k)
+			}
+			return fmt.Errorf("%s in %s is defined twice", k, section)
+		}
+		if err := mergeYAML(om, vm, strings.TrimPrefix(section+"."+k, ".")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Operations lists every method and path the document defines, as

@@ -8,7 +8,7 @@ import (
 	"github.com/rolegate/rolegate/store"
 )
 
-// The JSON shapes of the API. Each mirrors a schema of openapi.yaml; the
+// The JSON shapes of the API. Each mirrors a schema of openapi/schemas.yaml; the
 // contract test validates every response against it.
 
 // RequestView is one request as the API shows it.
