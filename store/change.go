@@ -135,24 +135,21 @@ func specOf(ctx context.Context, q querier, id int64, version int) (provision.Ro
 // specSelect selects a request ID and the spec of a version v of it, for
 // scanSpec; the caller adds the WHERE clause.
 var specSelect = `
-	SELECT v.request_id, v.version, r.account, r.role_name, v.description, v.max_session_duration, v.managed_policies, v.expires_at,
-	       ` + scopesJSON("v.request_id", "v.version") + `
+	SELECT v.request_id, v.version, ` + specColumns + `
 	FROM request_versions v JOIN requests r ON r.id = v.request_id`
 
 // scanSpec reads one row of specSelect.
 func scanSpec(row pgx.Row) (int64, provision.RoleSpec, error) {
 	var (
-		id         int64
-		version    int
-		spec       provision.RoleSpec
-		maxSession *int32
-		scopes     []byte
+		id      int64
+		version int
+		scan    specScan
+		spec    provision.RoleSpec
 	)
-	err := row.Scan(&id, &version, &spec.Account, &spec.Name, &spec.Description, &maxSession, &spec.ManagedPolicies, &spec.ExpiresAt, &scopes)
-	if err != nil {
+	if err := row.Scan(scan.scanWith(&id, &version)...); err != nil {
 		return 0, provision.RoleSpec{}, interpret(err)
 	}
-	if err := decodeSpec(&spec, maxSession, scopes); err != nil {
+	if err := scan.decode(&spec); err != nil {
 		return 0, provision.RoleSpec{}, fmt.Errorf("request %d version %d: %w", id, version, err)
 	}
 	return id, spec, nil

@@ -111,14 +111,13 @@ func (db *DB) requestAndVersions(ctx context.Context, id int64) (Request, []Vers
 // requestColumns selects a request at its current version, its scopes
 // aggregated in position order, so a page of requests is one query.
 var requestColumns = `
-	r.id, r.requester, r.status, r.status_reason, r.version, r.account, r.role_name,
-	v.description, v.justification, v.max_session_duration, v.managed_policies, v.expires_at, v.keeps_expiry,
+	r.id, r.requester, r.status, r.status_reason, r.version, v.justification, v.keeps_expiry,
 	coalesce(r.role_arn, ''), coalesce(r.instance_profile_arn, ''), coalesce(r.planned_role_arn, ''), coalesce(r.live_version, 0),
 	r.expires_at, r.activated_at, r.drifted, r.created_at, r.updated_at,
-	` + scopesJSON("r.id", "r.version") + `,
 	(SELECT coalesce(array_agg(DISTINCT s.bucket ORDER BY s.bucket), '{}')
 	   FROM request_scopes s WHERE s.request_id = r.id AND s.version = r.live_version AND r.live_version <> r.version),
-	` + decisionsJSON("r.id", "r.version")
+	` + decisionsJSON("r.id", "r.version") + `,
+	` + specColumns
 
 const requestFrom = ` FROM requests r JOIN request_versions v ON v.request_id = r.id AND v.version = r.version`
 
@@ -127,15 +126,13 @@ var requestSQL = `SELECT ` + requestColumns + requestFrom + ` WHERE r.id = $1`
 
 func scanRequest(row pgx.Row) (Request, error) {
 	var (
-		r          Request
-		maxSession *int32
-		scopes     []byte
-		decisions  []byte
+		r         Request
+		spec      specScan
+		decisions []byte
 	)
-	err := row.Scan(&r.ID, &r.Requester, &r.Status, &r.StatusReason, &r.Version, &r.Spec.Account, &r.Spec.Name,
-		&r.Spec.Description, &r.Justification, &maxSession, &r.Spec.ManagedPolicies, &r.Spec.ExpiresAt, &r.KeepsExpiry,
+	err := row.Scan(spec.scanWith(&r.ID, &r.Requester, &r.Status, &r.StatusReason, &r.Version, &r.Justification, &r.KeepsExpiry,
 		&r.RoleARN, &r.InstanceProfileARN, &r.PlannedRoleARN, &r.LiveVersion, &r.ExpiresAt, &r.ActivatedAt, &r.Drifted,
-		&r.CreatedAt, &r.UpdatedAt, &scopes, &r.LiveBuckets, &decisions)
+		&r.CreatedAt, &r.UpdatedAt, &r.LiveBuckets, &decisions)...)
 	if err != nil {
 		return Request{}, interpret(err)
 	}
@@ -145,7 +142,7 @@ func scanRequest(row pgx.Row) (Request, error) {
 	if r.Decisions, err = decodeDecisions(decisions); err != nil {
 		return Request{}, err
 	}
-	if err := decodeSpec(&r.Spec, maxSession, scopes); err != nil {
+	if err := spec.decode(&r.Spec); err != nil {
 		return Request{}, fmt.Errorf("request %d: %w", r.ID, err)
 	}
 	return r, nil

@@ -187,7 +187,7 @@ func (db *DB) findCreated(ctx context.Context, w *newRequestWrite) (bool, error)
 // created is what w wrote, as reading it back would return it.
 func (w *newRequestWrite) created() Created {
 	in, now := w.in, w.now
-	spec := w.va.stored(in.Spec)
+	spec := w.va.spec
 	return Created{
 		Request: Request{ID: w.id, Requester: in.Requester, Status: StatusPending, Version: 1, Spec: spec,
 			Justification: in.Justification, CreatedAt: now, UpdatedAt: now},

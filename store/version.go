@@ -58,30 +58,6 @@ func decisionsJSON(requestID, version string) string {
 	          FROM decisions d WHERE d.request_id = ` + requestID + ` AND d.version = ` + version + `)`
 }
 
-// scopesJSON is a subquery giving a version's bucket scopes as a JSON
-// array in their order, for decodeSpec.
-func scopesJSON(requestID, version string) string {
-	return `(SELECT coalesce(json_agg(json_build_object('bucket', s.bucket, 'prefix', s.prefix, 'access', s.access)
-	               ORDER BY s.position), '[]')
-	          FROM request_scopes s WHERE s.request_id = ` + requestID + ` AND s.version = ` + version + `)`
-}
-
-// decodeSpec completes a spec scanned from request_versions with the
-// columns that need translating: the nullable session duration and the
-// scopes of scopesJSON. It fails only on scopes that are not that JSON.
-func decodeSpec(spec *provision.RoleSpec, maxSession *int32, scopes []byte) error {
-	if maxSession != nil {
-		spec.MaxSessionDuration = *maxSession
-	}
-	if len(spec.ManagedPolicies) == 0 {
-		spec.ManagedPolicies = nil
-	}
-	if err := json.Unmarshal(scopes, &spec.Buckets); err != nil {
-		return fmt.Errorf("decode scopes: %w", err)
-	}
-	return nil
-}
-
 func decodeDecisions(b []byte) ([]DecisionRecord, error) {
 	var ds []struct {
 		Approver  string    `json:"approver"`
@@ -114,12 +90,11 @@ func (db *DB) ListVersions(ctx context.Context, id int64) ([]Version, error) {
 }
 
 var versionsSQL = `
-		SELECT v.version, r.account, r.role_name, v.description, v.justification, v.max_session_duration,
-		       v.managed_policies, v.expires_at, v.created_by, v.created_at, v.approved_at,
+		SELECT v.version, v.justification, v.created_by, v.created_at, v.approved_at,
 		       coalesce(v.approved_ttl_seconds, CASE WHEN NOT v.keeps_expiry THEN v.requested_ttl_seconds END, 0), v.keeps_expiry,
 		       coalesce(v.terraform, ''), coalesce(v.terraform_sha256, ''),
-		       ` + scopesJSON("v.request_id", "v.version") + `,
-		       ` + decisionsJSON("v.request_id", "v.version") + `
+		       ` + decisionsJSON("v.request_id", "v.version") + `,
+		       ` + specColumns + `
 		FROM request_versions v JOIN requests r ON r.id = v.request_id
 		WHERE v.request_id = $1 ORDER BY v.version`
 
@@ -129,18 +104,17 @@ func scanVersions(rows pgx.Rows) ([]Version, error) {
 	var out []Version
 	for rows.Next() {
 		var (
-			v                 Version
-			maxSession        *int32
-			ttl               int64
-			scopes, decisions []byte
+			v         Version
+			spec      specScan
+			ttl       int64
+			decisions []byte
 		)
-		if err := rows.Scan(&v.Number, &v.Spec.Account, &v.Spec.Name, &v.Spec.Description, &v.Justification, &maxSession,
-			&v.Spec.ManagedPolicies, &v.Spec.ExpiresAt, &v.CreatedBy, &v.CreatedAt, &v.ApprovedAt, &ttl, &v.KeepsExpiry,
-			&v.Terraform, &v.TerraformSHA256, &scopes, &decisions); err != nil {
+		if err := rows.Scan(spec.scanWith(&v.Number, &v.Justification, &v.CreatedBy, &v.CreatedAt, &v.ApprovedAt, &ttl,
+			&v.KeepsExpiry, &v.Terraform, &v.TerraformSHA256, &decisions)...); err != nil {
 			return nil, interpret(err)
 		}
 		v.TTL = secondsDuration(ttl)
-		if err := decodeSpec(&v.Spec, maxSession, scopes); err != nil {
+		if err := spec.decode(&v.Spec); err != nil {
 			return nil, err
 		}
 		var err error

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,10 +16,11 @@ func dbTime(t time.Time) time.Time { return time.UnixMicro(t.UnixMicro()) }
 
 // versionArgs are a version's column values as stored.
 type versionArgs struct {
-	maxSession *int32
-	managed    []string
-	expiresAt  *time.Time
-	ttl        *int64
+	// spec is the version's spec as stored and read back: its expiry in
+	// the database's precision, no managed policies as nil. specArgs
+	// gives its columns.
+	spec provision.RoleSpec
+	ttl  *int64
 	// keepsExpiry: a change asking for no other expiry than the live
 	// version's; it keeps the expiry in force (requests.expires_at).
 	keepsExpiry                 bool
@@ -31,13 +33,9 @@ type versionArgs struct {
 // counts from activation): it then asks for no lifetime, and is not
 // refused.
 func newVersionArgs(in NewRequest, now time.Time, keepsExpiry bool) (versionArgs, error) {
-	va := versionArgs{keepsExpiry: keepsExpiry}
-	if in.Spec.MaxSessionDuration != 0 {
-		va.maxSession = &in.Spec.MaxSessionDuration
-	}
-	va.managed = in.Spec.ManagedPolicies
-	if va.managed == nil {
-		va.managed = []string{}
+	va := versionArgs{spec: in.Spec, keepsExpiry: keepsExpiry}
+	if len(va.spec.ManagedPolicies) == 0 {
+		va.spec.ManagedPolicies = nil
 	}
 	// The expiry asked for becomes a lifetime: it counts from activation.
 	if in.Spec.ExpiresAt != nil {
@@ -45,16 +43,17 @@ func newVersionArgs(in NewRequest, now time.Time, keepsExpiry bool) (versionArgs
 		secs := int64(at.Sub(now).Seconds())
 		switch {
 		case keepsExpiry && secs <= 0:
-			va.expiresAt = &at
+			va.spec.ExpiresAt = &at
 		case secs <= 0:
 			return versionArgs{}, errorf(KindInvalid, "the expiry must be in the future")
 		default:
-			va.expiresAt, va.ttl = &at, &secs
+			va.spec.ExpiresAt, va.ttl = &at, &secs
 		}
 	}
 	if len(in.Spec.Buckets) == 0 {
 		return versionArgs{}, errorf(KindInvalid, "a request needs at least one bucket scope")
 	}
+	va.spec.Buckets = append([]provision.BucketScope(nil), in.Spec.Buckets...)
 	for _, s := range in.Spec.Buckets {
 		va.buckets = append(va.buckets, s.Bucket)
 		va.prefixes = append(va.prefixes, s.Prefix)
@@ -70,31 +69,21 @@ func (va versionArgs) ttlSeconds() int64 {
 	return *va.ttl
 }
 
-// stored is spec as reading it back returns it.
-func (va versionArgs) stored(spec provision.RoleSpec) provision.RoleSpec {
-	spec.ExpiresAt = va.expiresAt
-	if len(spec.ManagedPolicies) == 0 {
-		spec.ManagedPolicies = nil
-	}
-	spec.Buckets = append([]provision.BucketScope(nil), spec.Buckets...)
-	return spec
-}
-
 // versionCTEs insert a version and its scopes for the request r of the
-// enclosing WITH (columns id and version). Their named arguments come
-// from versionArgs.named; @actor, @role_name and @now are there for the
-// rest of the statement to use too. The version's search document
+// enclosing WITH (columns id and version); the spec's columns of the
+// version are specInsertColumns. Their named arguments come from
+// versionArgs.named; @actor, @role_name and @now are there for the rest
+// of the statement to use too. The version's search document
 // (migrations 00010, 00013) names the request's account, role and
 // requester: a version is written by the requester (only they change a
 // role) under the request's account and role name (which never change), so
 // @account, @role_name and @actor are those.
-const versionCTEs = `
+var versionCTEs = `
 	v AS (
-		INSERT INTO request_versions (request_id, version, description, justification,
-			max_session_duration, managed_policies, expires_at, requested_ttl_seconds, keeps_expiry, created_by, created_at,
-			search_doc)
-		SELECT r.id, r.version, @description, @justification,
-			@max_session_duration, @managed_policies, @expires_at, @requested_ttl_seconds, @keeps_expiry, @actor, @now,
+		INSERT INTO request_versions (request_id, version, ` + specInsertColumns + `,
+			justification, requested_ttl_seconds, keeps_expiry, created_by, created_at, search_doc)
+		SELECT r.id, r.version, ` + specInsertValues + `,
+			@justification, @requested_ttl_seconds, @keeps_expiry, @actor, @now,
 			request_search_doc(@account, @role_name, @actor, @justification, @buckets::text[], @prefixes::text[]) FROM r),
 	s AS (
 		INSERT INTO request_scopes (request_id, version, position, bucket, prefix, access)
@@ -108,22 +97,20 @@ const versionCTEs = `
 // the map). They are strict: a statement that names an argument missing
 // here, or leaves one unused, fails before it is sent.
 func (va versionArgs) named(in NewRequest, now time.Time) pgx.StrictNamedArgs {
-	return pgx.StrictNamedArgs{
+	args := pgx.StrictNamedArgs{
 		"actor":                 in.Requester,
 		"account":               in.Spec.Account,
 		"role_name":             in.Spec.Name,
 		"now":                   now,
-		"description":           in.Spec.Description,
 		"justification":         in.Justification,
-		"max_session_duration":  va.maxSession,
-		"managed_policies":      va.managed,
-		"expires_at":            va.expiresAt,
 		"requested_ttl_seconds": va.ttl,
 		"keeps_expiry":          va.keepsExpiry,
 		"buckets":               va.buckets,
 		"prefixes":              va.prefixes,
 		"accesses":              va.accesses,
 	}
+	maps.Copy(args, specArgs(va.spec))
+	return args
 }
 
 // insertVersion stores version of request id with its scopes; keepsExpiry
