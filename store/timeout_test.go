@@ -32,30 +32,8 @@ func TestDecisionBehindRowLockIsATimeout(t *testing.T) {
 			t.Cleanup(cancel)
 			return storetest.Open(t, dsn, store.Options{}), ctx
 		}},
-		{"statement_timeout", func(t *testing.T, dsn string) (*store.DB, context.Context) {
-			conn, err := pgx.Connect(ctxT(t), dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close(context.WithoutCancel(ctxT(t)))
-			if _, err := conn.Exec(ctxT(t), `DO $$ BEGIN
-				EXECUTE format('ALTER DATABASE %I SET statement_timeout = 500', current_database()); END $$`); err != nil {
-				t.Fatal(err)
-			}
-			return storetest.Open(t, dsn, store.Options{}), ctxT(t)
-		}},
-		{"lock_timeout", func(t *testing.T, dsn string) (*store.DB, context.Context) {
-			conn, err := pgx.Connect(ctxT(t), dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close(context.WithoutCancel(ctxT(t)))
-			if _, err := conn.Exec(ctxT(t), `DO $$ BEGIN
-				EXECUTE format('ALTER DATABASE %I SET lock_timeout = 300', current_database()); END $$`); err != nil {
-				t.Fatal(err)
-			}
-			return storetest.Open(t, dsn, store.Options{}), ctxT(t)
-		}},
+		{"statement_timeout", withDatabaseSetting("statement_timeout = 500")},
+		{"lock_timeout", withDatabaseSetting("lock_timeout = 300")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -134,5 +112,22 @@ func TestTransactionFinishedBeforeTheDeadlineCommits(t *testing.T) {
 	}
 	if got := wantStatus(t, db, r.ID, store.StatusPending); got.Justification != "written in time" {
 		t.Fatalf("justification %q: the finished work was not committed", got.Justification)
+	}
+}
+
+// withDatabaseSetting opens the store on the test's database once setting
+// ("statement_timeout = 500") is the database's default for new sessions.
+func withDatabaseSetting(setting string) func(t *testing.T, dsn string) (*store.DB, context.Context) {
+	return func(t *testing.T, dsn string) (*store.DB, context.Context) {
+		conn, err := pgx.Connect(ctxT(t), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.WithoutCancel(ctxT(t)))
+		if _, err := conn.Exec(ctxT(t), `DO $$ BEGIN
+			EXECUTE format('ALTER DATABASE %I SET `+setting+`', current_database()); END $$`); err != nil {
+			t.Fatal(err)
+		}
+		return storetest.Open(t, dsn, store.Options{}), ctxT(t)
 	}
 }

@@ -96,20 +96,13 @@ func TestMetricsCountProvisioningAndIAMCalls(t *testing.T) {
 	e.activate("metered")
 
 	awaitMetric(t, reg, "rolegate_jobs_total", "kind=provision,outcome=succeeded", 1)
-	for _, tc := range []struct {
-		name, labels string
-		want         float64
-	}{
+	wantMetrics(t, reg, []metricWant{
 		{"rolegate_jobs_total", "kind=provision,outcome=retried", 0},
 		{"rolegate_jobs_total", "kind=provision,outcome=failed", 0},
 		{"rolegate_job_duration_seconds", "kind=provision", 1},
 		{"rolegate_iam_calls_total", "operation=CreateRole,outcome=ok", 1},
 		{"rolegate_iam_call_duration_seconds", "operation=CreateRole", 1},
-	} {
-		if got, ok := metricValue(t, reg, tc.name, tc.labels); !ok || got != tc.want {
-			t.Errorf("%s{%s} = %v (present %v), want %v", tc.name, tc.labels, got, ok, tc.want)
-		}
-	}
+	})
 	// Nothing waits once the request is live: the gauge says so for every
 	// kind, read from the queue at the scrape.
 	awaitMetric(t, reg, "rolegate_jobs_waiting", "kind=provision", 0)
@@ -136,19 +129,12 @@ func TestMetricsCountThrottlingAndRetries(t *testing.T) {
 	e.activate("throttled")
 
 	awaitMetric(t, reg, "rolegate_jobs_total", "kind=provision,outcome=succeeded", 1)
-	for _, tc := range []struct {
-		name, labels string
-		want         float64
-	}{
+	wantMetrics(t, reg, []metricWant{
 		{"rolegate_jobs_total", "kind=provision,outcome=retried", 1},
 		{"rolegate_iam_calls_total", "operation=CreateRole,outcome=throttled", 1},
 		{"rolegate_iam_calls_total", "operation=CreateRole,outcome=error", 1},
 		{"rolegate_iam_calls_total", "operation=CreateRole,outcome=ok", 1},
-	} {
-		if got, ok := metricValue(t, reg, tc.name, tc.labels); !ok || got != tc.want {
-			t.Errorf("%s{%s} = %v (present %v), want %v", tc.name, tc.labels, got, ok, tc.want)
-		}
-	}
+	})
 }
 
 // A request IAM refuses for good fails: its job counts as failed, though
@@ -197,4 +183,21 @@ func TestMetricsCountJobsWaiting(t *testing.T) {
 	e.stop()
 	e.approve(e.submit("queued"))
 	awaitMetric(t, reg, "rolegate_jobs_waiting", "kind=provision", 1)
+}
+
+// metricWant is a sample a test expects: its metric, labels ("k=v,k=v")
+// and value.
+type metricWant struct {
+	name, labels string
+	want         float64
+}
+
+// wantMetrics checks each sample of wants is present with its value.
+func wantMetrics(t *testing.T, reg prometheus.Gatherer, wants []metricWant) {
+	t.Helper()
+	for _, w := range wants {
+		if got, ok := metricValue(t, reg, w.name, w.labels); !ok || got != w.want {
+			t.Errorf("%s{%s} = %v (present %v), want %v", w.name, w.labels, got, ok, w.want)
+		}
+	}
 }
