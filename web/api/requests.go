@@ -90,14 +90,6 @@ func detailOf(ctx context.Context, st Store, actor store.Actor, r store.Request,
 	return v, nil
 }
 
-func renderDetail(c echo.Context, st Store, status int, r store.Request) error {
-	v, err := detail(c.Request().Context(), st, apiActor(c), r)
-	if err != nil {
-		return err
-	}
-	return c.JSON(status, v)
-}
-
 // requesterOnly refuses a token without the requester role: only
 // requesters ask for roles, as on the pages.
 func requesterOnly(c echo.Context) error {
@@ -119,12 +111,6 @@ func readSpecBody(c echo.Context) (specBody, error) {
 	return b, err
 }
 
-// renderCreated answers 201 with the request and its Location.
-func renderCreated(c echo.Context, st Store, r store.Request) error {
-	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/requests/%d", r.ID))
-	return renderDetail(c, st, http.StatusCreated, r)
-}
-
 func handleAPICreateRequest(st Store) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		b, err := readSpecBody(c)
@@ -139,7 +125,9 @@ func handleAPICreateRequest(st Store) echo.HandlerFunc {
 		c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/v1/requests/%d", created.ID))
 		// The answer is built from what was written, not read back: a new
 		// request has one version and one event.
-		v, err := detailOf(c.Request().Context(), st, apiActor(c), created.Request,
+		ctx, cancel := afterWrite(c)
+		defer cancel()
+		v, err := detailOf(ctx, st, apiActor(c), created.Request,
 			[]store.Version{created.First}, []store.Event{created.Submitted})
 		if err != nil {
 			return err
@@ -252,7 +240,7 @@ func handleAPIDecide(st Store, approve bool) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return renderDetail(c, st, http.StatusOK, r)
+		return renderWritten(c, st, http.StatusOK, r)
 	}
 }
 
@@ -272,7 +260,7 @@ func handleAPIAction(st Store, act func(context.Context, store.Actor, int64) (st
 		if err != nil {
 			return err
 		}
-		return renderDetail(c, st, http.StatusOK, r)
+		return renderWritten(c, st, http.StatusOK, r)
 	}
 }
 

@@ -124,6 +124,6 @@ func handleAPILetGo(st Store) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return renderDetail(c, st, http.StatusOK, r)
+		return renderWritten(c, st, http.StatusOK, r)
 	})
 }
