@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // DefaultRequestTimeout is the deadline of a request when Deps sets none.
@@ -28,6 +30,8 @@ func requestDeadline(timeout time.Duration) echo.MiddlewareFunc {
 			parent := c.Request().Context()
 			ctx, cancel := context.WithTimeout(parent, timeout)
 			defer cancel()
+			dl, _ := ctx.Deadline()
+			problem.TimeBody(c, dl)
 			c.SetRequest(c.Request().WithContext(ctx))
 			defer func() {
 				c.SetRequest(c.Request().WithContext(keptValues{Context: parent, values: c.Request().Context()}))

@@ -1,9 +1,15 @@
 package web
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/web/problem"
 )
 
 // A write that committed is answered as done (201, the request), though
@@ -26,7 +32,9 @@ func TestAPIWriteCommittedBeforeTheDeadlineIsAnswered(t *testing.T) {
 	patient := env.srv
 	env.srv = short
 	answered := make(chan resp, 1)
-	go func() { answered <- env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: spec("answered-late")}) }()
+	go func() {
+		answered <- env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: spec("answered-late")})
+	}()
 	var got resp
 	select {
 	case got = <-answered: // the deadline ended the wait with the lock held
@@ -40,5 +48,35 @@ func TestAPIWriteCommittedBeforeTheDeadlineIsAnswered(t *testing.T) {
 	wantStatus(t, got, http.StatusCreated)
 	if v := got.detail(t); v.Spec.Name != "answered-late" || len(v.Versions) != 1 {
 		t.Fatalf("the answer to the create: %+v", v)
+	}
+}
+
+// A request whose body arrives after its deadline (a byte at a time, a
+// stalled upload) is the client's slowness: 408, saying to send it again,
+// not the 503 "the database took too long" its first database call met.
+func TestAPISlowBodyIsARequestTimeout(t *testing.T) {
+	env := setupAPI(t)
+	short, _ := serveWithTimeout(t, env.db, shortTimeout)
+	body, err := json.Marshal(spec("slow-upload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write(body[:len(body)/2])
+		<-time.After(3 * shortTimeout) // the request's deadline passes mid-body
+		pw.Write(body[len(body)/2:])
+		pw.Close()
+	}()
+	patient := env.srv
+	env.srv = short
+	got := env.do(req{method: "POST", path: "/api/v1/requests", as: asAlice, body: pr})
+	env.srv = patient
+	wantStatus(t, got, http.StatusRequestTimeout)
+	if p := got.problem(t); p.Type != problem.Base+"request-timeout" || !strings.Contains(p.Detail, "took longer to arrive") {
+		t.Fatalf("a slow body: %+v", p)
+	}
+	if page, err := env.db.ListRequests(ctxT(t), store.ListFilter{Requester: "alice"}); err != nil || len(page.Requests) != 0 {
+		t.Errorf("the slow request wrote %+v (%v), want nothing", page, err)
 	}
 }

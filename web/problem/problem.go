@@ -100,6 +100,9 @@ func Lookup(c echo.Context, err error, general bool) (se *store.Error, a Answer,
 	if msg, constraint, refused := se.Refusal(); refused && c != nil {
 		c.Set(refusalKey, Refusal{Message: msg, Constraint: constraint})
 	}
+	if se.Kind == store.KindTimeout && bodyLate(c) {
+		return se, slowBody, true
+	}
 	kind := se.Kind
 	if general {
 		kind = kind.General()
