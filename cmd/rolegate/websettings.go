@@ -55,7 +55,7 @@ func (w *webSettings) registerWith(fs *flag.FlagSet, getenv func(string) string,
 	fs.StringVar(&w.oidcScopes, "oidc-scopes", envString(getenv, "OIDC_SCOPES", "profile,email,groups"), "comma-separated scopes besides openid [OIDC_SCOPES]")
 	fs.StringVar(&w.oidcGroupsClaim, "oidc-groups-claim", envString(getenv, "OIDC_GROUPS_CLAIM", "groups"), "ID token claim holding the user's groups [OIDC_GROUPS_CLAIM]")
 	fs.StringVar(&w.oidcUsernameClaim, "oidc-username-claim", envString(getenv, "OIDC_USERNAME_CLAIM", "preferred_username"), "ID token claim used as the user name (then a verified email, then sub) [OIDC_USERNAME_CLAIM]")
-	fs.StringVar(&w.trustedProxies, "trusted-proxies", getenv("TRUSTED_PROXIES"), "comma-separated addresses or `CIDRs` (at most /8 for IPv4, /7 for IPv6) of proxies whose user and X-Forwarded-Proto headers are trusted; enables proxy sign-in [TRUSTED_PROXIES]")
+	fs.StringVar(&w.trustedProxies, "trusted-proxies", getenv("TRUSTED_PROXIES"), "comma-separated addresses or `CIDRs` (at most /8 for IPv4; /32 for IPv6, /7 within fc00::/7) of proxies whose user and X-Forwarded-Proto headers are trusted; enables proxy sign-in [TRUSTED_PROXIES]")
 	fs.StringVar(&w.proxyUserHeader, "proxy-user-header", envString(getenv, "PROXY_USER_HEADER", "X-Forwarded-User"), "header naming the user [PROXY_USER_HEADER]")
 	fs.StringVar(&w.proxyEmailHeader, "proxy-email-header", envString(getenv, "PROXY_EMAIL_HEADER", "X-Forwarded-Email"), "header with the email, used when the user header is empty [PROXY_EMAIL_HEADER]")
 	fs.StringVar(&w.proxyGroupsHeader, "proxy-groups-header", envString(getenv, "PROXY_GROUPS_HEADER", "X-Forwarded-Groups"), "header with the groups, comma-separated on one line or several [PROXY_GROUPS_HEADER]")
@@ -92,27 +92,19 @@ func (w *webSettings) identity(dataDir string, errs *settingErrors) auth.Identit
 	if w.trustedProxies != "" {
 		p := &auth.ProxyConfig{UserHeader: w.proxyUserHeader, EmailHeader: w.proxyEmailHeader,
 			GroupsHeader: w.proxyGroupsHeader, SignOutURL: w.proxySignOutURL}
+		refused := false
 		for _, c := range splitList(w.trustedProxies) {
-			pr, err := netip.ParsePrefix(c)
-			if err != nil {
-				if a, aerr := netip.ParseAddr(c); aerr == nil {
-					pr, err = a.Prefix(a.BitLen())
-				}
-			}
-			if err != nil {
-				errs.add("--trusted-proxies / TRUSTED_PROXIES: %q is not an address or CIDR like 10.0.0.0/8", c)
+			pr, problem := trustedRange(c)
+			if problem != "" {
+				errs.add("--trusted-proxies / TRUSTED_PROXIES: %q %s", c, problem)
+				refused = true
 				continue
 			}
-			if pr.Addr().Is4In6() && pr.Bits() >= 96 {
-				// Peers are compared unmapped: ::ffff:10.0.0.0/104 is
-				// 10.0.0.0/8, and is bounded as one.
-				pr = netip.PrefixFrom(pr.Addr().Unmap(), pr.Bits()-96)
-			}
-			if widest := widestTrusted(pr.Addr()); pr.Bits() < widest {
-				errs.add("--trusted-proxies / TRUSTED_PROXIES: %q is wider than /%d and would trust identity headers from nearly any address; list the proxies' own addresses", c, widest)
-				continue
-			}
-			p.Trusted = append(p.Trusted, pr.Masked())
+			p.Trusted = append(p.Trusted, pr)
+		}
+		if refused && len(p.Trusted) == 0 {
+			// Said above, entry by entry: no "at least one range" after.
+			p.Trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 		}
 		id.Proxy = p
 	}
@@ -138,15 +130,51 @@ func (w *webSettings) identity(dataDir string, errs *settingErrors) auth.Identit
 	return id
 }
 
+// trustedRange reads one --trusted-proxies entry: an address, or a CIDR
+// naming its range's first address. It returns what is wrong with it
+// instead, "" when nothing is: not an address or CIDR; host bits set
+// (10.0.0.1/8 would trust the whole /8 where one proxy was meant), as an
+// IPv4-mapped range shorter than /96 has (its ffff); or wider than
+// widestTrusted allows. An IPv4-mapped range of /96 or longer is read as
+// the IPv4 range it names, as peers are compared unmapped.
+func trustedRange(c string) (netip.Prefix, string) {
+	pr, err := netip.ParsePrefix(c)
+	if err != nil {
+		a, aerr := netip.ParseAddr(c)
+		if aerr != nil {
+			return netip.Prefix{}, "is not an address or CIDR like 10.0.0.0/8"
+		}
+		pr = netip.PrefixFrom(a, a.BitLen())
+	}
+	if pr != pr.Masked() {
+		return netip.Prefix{}, fmt.Sprintf("has bits set past its /%d: write %s for that one address, or %s for the range", pr.Bits(), pr.Addr(), pr.Masked())
+	}
+	if pr.Addr().Is4In6() && pr.Bits() >= 96 {
+		// Peers are compared unmapped: ::ffff:10.0.0.0/104 is 10.0.0.0/8,
+		// and is bounded as one. (A shorter one has bits set past its
+		// length: the ffff.)
+		pr = netip.PrefixFrom(pr.Addr().Unmap(), pr.Bits()-96)
+	}
+	if widest := widestTrusted(pr.Addr()); pr.Bits() < widest {
+		return netip.Prefix{}, fmt.Sprintf("is wider than /%d and would trust identity headers from nearly any address; list the proxies' own addresses", widest)
+	}
+	return pr, ""
+}
+
 // widestTrusted is the shortest prefix length a trusted-proxy range of
-// addr's family may have: /8 for IPv4, /7 for IPv6 (fc00::/7, all unique
-// local addresses). Anything wider hands sign-in to whoever can reach the
+// addr's family may have: /8 for IPv4; /7 for IPv6 unique local
+// addresses (fc00::/7, a private network's like 10.0.0.0/8) and /32 for
+// any other IPv6 range (a whole provider's allocation; a cloud network's
+// is /56 or /48). Anything wider hands sign-in to whoever can reach the
 // port.
 func widestTrusted(addr netip.Addr) int {
-	if addr.Is4() {
+	switch {
+	case addr.Is4():
 		return 8
+	case netip.MustParsePrefix("fc00::/7").Contains(addr):
+		return 7
 	}
-	return 7
+	return 32
 }
 
 // decodeKey accepts standard or URL-safe base64, padded or not.

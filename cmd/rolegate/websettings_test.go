@@ -51,7 +51,14 @@ func TestWebSettings(t *testing.T) {
 		{"proxy range of everyone refused", false, map[string]string{"SESSION_KEY": key, "TRUSTED_PROXIES": "0.0.0.0/0"}, nil,
 			[]string{`TRUSTED_PROXIES: "0.0.0.0/0" is wider than /8 and would trust identity headers from nearly any address; list the proxies' own addresses`}},
 		{"IPv6 range of everyone refused", false, map[string]string{"SESSION_KEY": key}, []string{"--trusted-proxies", "10.1.2.3, ::/0"},
-			[]string{`--trusted-proxies / TRUSTED_PROXIES: "::/0" is wider than /7`}},
+			[]string{`--trusted-proxies / TRUSTED_PROXIES: "::/0" is wider than /32`}},
+		{"a provider's IPv6 allocation refused", false, map[string]string{"SESSION_KEY": key, "TRUSTED_PROXIES": "2600::/7,2600:1f18::/31"}, nil,
+			[]string{`"2600::/7" is wider than /32`, `"2600:1f18::/31" is wider than /32`}},
+		{"an IPv6 network of one's own", false, map[string]string{"SESSION_KEY": key, "TRUSTED_PROXIES": "2600:1f18::/32,2600:1f18:4000::/56"}, nil, nil},
+		{"an address with a range's length refused", false, map[string]string{"SESSION_KEY": key, "TRUSTED_PROXIES": "10.0.0.1/8"}, nil,
+			[]string{`"10.0.0.1/8" has bits set past its /8: write 10.0.0.1 for that one address, or 10.0.0.0/8 for the range`}},
+		{"IPv4-mapped space shorter than /96 refused", false, map[string]string{"SESSION_KEY": key, "TRUSTED_PROXIES": "::ffff:0:0/95"}, nil,
+			[]string{`"::ffff:0:0/95" has bits set past its /95`}},
 		{"proxy range just too wide refused", false, map[string]string{"SESSION_KEY": key, "TRUSTED_PROXIES": "10.0.0.0/7,fc00::/6"}, nil,
 			[]string{`"10.0.0.0/7" is wider than /8`, `"fc00::/6" is wider than /7`}},
 		{"bad proxy CIDR", false, map[string]string{"SESSION_KEY": key}, []string{"--trusted-proxies", "10.0.0.0/99"}, []string{`"10.0.0.0/99" is not an address`}},
@@ -120,5 +127,17 @@ func TestTrustedProxyMappedRangeIsIPv4(t *testing.T) {
 	}
 	if _, errs := parseWeb(t, false, t.TempDir(), map[string]string{"SESSION_KEY": key, "TRUSTED_PROXIES": "::ffff:0.0.0.0/96"}); !strings.Contains(errs, `"::ffff:0.0.0.0/96" is wider than /8`) {
 		t.Errorf("every IPv4 address, written mapped, was not refused: %q", errs)
+	}
+}
+
+// A refused trusted-proxy range is said once: not followed by "at least
+// one proxy address range is required", which sent the reader looking for
+// a second mistake.
+func TestRefusedTrustedProxyIsSaidOnce(t *testing.T) {
+	t.Parallel()
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	_, errs := parseWeb(t, false, t.TempDir(), map[string]string{"SESSION_KEY": key, "TRUSTED_PROXIES": "0.0.0.0/0"})
+	if !strings.Contains(errs, `"0.0.0.0/0" is wider than /8`) || strings.Contains(errs, "at least one proxy address range") {
+		t.Errorf("errors:\n%s", errs)
 	}
 }
