@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -177,7 +178,10 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var rest []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w; run 'rolegate %s -h' for its flags", plainFlagError(fs, err), fs.Name())
 		}
 		left := fs.Args()
 		if len(left) == 0 {
@@ -216,8 +220,16 @@ func unexpectedArgument(command, arg string) error {
 
 func flagSetWithUsage(name string, w io.Writer, head string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(w)
+	out := &usageWriter{w: w}
+	fs.SetOutput(out)
 	fs.Usage = func() {
+		if out.errorSaid {
+			// A wrong flag: the error returned says it, with where the
+			// flags are (parseArgs); not all of them, a screenful above
+			// the one line that matters.
+			out.errorSaid = false
+			return
+		}
 		hasFlags := false
 		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
 		if !hasFlags {
@@ -226,9 +238,25 @@ func flagSetWithUsage(name string, w io.Writer, head string) *flag.FlagSet {
 			head, _, _ = strings.Cut(head, "\n\nFlags (")
 		}
 		fmt.Fprintln(w, head)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(out)
 	}
 	return fs
+}
+
+// usageWriter is a flag set's output. The flag package writes to it only
+// to say what was wrong with a flag, just before it asks for the usage:
+// that line is dropped (the error returned says the same, once) and
+// errorSaid set. The usage writes to w itself.
+type usageWriter struct {
+	w         io.Writer
+	errorSaid bool
+}
+
+func (u *usageWriter) Write(p []byte) (int, error) {
+	u.errorSaid = true
+	return len(p), nil
 }
 
 // logSettings are the logging flags every long-running command takes.
@@ -268,4 +296,41 @@ func checkAddr(setting, addr string, errs *settingErrors) {
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		errs.add("%s: port %q is not a number from 0 to 65535", setting, port)
 	}
+}
+
+// flagValueRE is the flag package's refusal of a value its type cannot
+// parse.
+var flagValueRE = regexp.MustCompile(`^invalid value ("[^"]*") for flag -(\S+): parse error$`)
+
+// flagBoolRE is its refusal of a value a boolean flag cannot take.
+var flagBoolRE = regexp.MustCompile(`^invalid boolean value ("[^"]*") for -(\S+): parse error$`)
+
+// plainFlagError says what a flag's value should look like where the flag
+// package says only "parse error", as the environment's refusals do.
+func plainFlagError(fs *flag.FlagSet, err error) error {
+	if m := flagBoolRE.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("invalid value %s for flag -%s: not true or false", m[1], m[2])
+	}
+	m := flagValueRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	g, ok := fs.Lookup(m[2]).Value.(flag.Getter)
+	if !ok {
+		return err
+	}
+	want := ""
+	switch g.Get().(type) {
+	case time.Duration:
+		want = "a duration (e.g. 15s, 2m)"
+	case int, int64, uint, uint64:
+		want = "a whole number"
+	case float64:
+		want = "a number"
+	case bool:
+		want = "true or false"
+	default:
+		return err
+	}
+	return fmt.Errorf("invalid value %s for flag -%s: not %s", m[1], m[2], want)
 }

@@ -133,3 +133,26 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+// A wrong flag is one line that says what its value should look like and
+// where the flags are: it was the flag package's "parse error" under a
+// screenful of every flag's help, and said twice.
+func TestWrongFlagIsOneLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ args, want string }{
+		{"serve --request-timeout abc", `invalid value "abc" for flag -request-timeout: not a duration (e.g. 15s, 2m); run 'rolegate serve -h' for its flags`},
+		{"serve --db-max-conns many", `invalid value "many" for flag -db-max-conns: not a whole number; run 'rolegate serve -h' for its flags`},
+		{"worker --cookie-secure=maybe", `flag provided but not defined: -cookie-secure; run 'rolegate worker -h' for its flags`},
+		{"serve --cookie-secure=maybe", `invalid value "maybe" for flag -cookie-secure: not true or false; run 'rolegate serve -h' for its flags`},
+		{"token create --bogus", `flag provided but not defined: -bogus; run 'rolegate token create -h' for its flags`},
+	} {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"rolegate"}, strings.Fields(tc.args)...), func(string) string { return "" }, &out, &out)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("rolegate %s: %v, want %s", tc.args, err, tc.want)
+		}
+		if out.Len() != 0 {
+			t.Errorf("rolegate %s printed more than its error:\n%s", tc.args, out.String())
+		}
+	}
+}
