@@ -11,7 +11,8 @@ import (
 // HTTPS: the connection itself is TLS, or it comes from a trusted proxy
 // (the TCP peer, never a forwarded-for header) that says the browser used
 // https in X-Forwarded-Proto or Forwarded. Anyone else's proto headers
-// are ignored: a client speaking plain HTTP to rolegate could send them.
+// are ignored: a client speaking plain HTTP to rolegate could send them;
+// so are a trusted proxy's sent in two lines.
 // Cookies are Secure and HSTS is sent only on such requests (or with
 // CookieSecure).
 func (a *Auth) KnownHTTPS(r *http.Request) bool {
@@ -34,8 +35,19 @@ func knownHTTPS(trusted []netip.Prefix, r *http.Request) bool {
 	if !fromTrusted(trusted, r) {
 		return false
 	}
-	return strings.EqualFold(firstElement(r.Header.Get("X-Forwarded-Proto")), "https") ||
-		strings.EqualFold(forwardedProto(r.Header.Get("Forwarded")), "https")
+	return strings.EqualFold(firstElement(oneLine(r.Header, "X-Forwarded-Proto")), "https") ||
+		strings.EqualFold(forwardedProto(oneLine(r.Header, "Forwarded")), "https")
+}
+
+// oneLine is the value of header name when it came in one line, "" when
+// in none or several: a proxy that adds a line of its own rather than
+// replacing the client's leaves two, of which one is the client's word,
+// and neither can be told apart (as the identity headers' rule has it).
+func oneLine(h http.Header, name string) string {
+	if vs := h.Values(name); len(vs) == 1 {
+		return vs[0]
+	}
+	return ""
 }
 
 // fromTrusted reports whether the TCP peer of r is inside one of trusted.

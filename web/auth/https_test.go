@@ -38,6 +38,21 @@ func TestKnownHTTPS(t *testing.T) {
 			t.Errorf("%s: KnownHTTPS = %v, want %v", tc.name, got, tc.want)
 		}
 	}
+	// Two lines, one the client's: neither counts, whichever comes first.
+	for _, lines := range [][]string{{"https", "http"}, {"http", "https"}} {
+		for _, h := range []string{"X-Forwarded-Proto", "Forwarded"} {
+			r := peerRequest("/", proxy, nil)
+			for _, l := range lines {
+				if h == "Forwarded" {
+					l = "proto=" + l
+				}
+				r.Header.Add(h, l)
+			}
+			if a.KnownHTTPS(r) {
+				t.Errorf("%s in two lines %v: known to be HTTPS", h, lines)
+			}
+		}
+	}
 	r := peerRequest("/", stranger, nil)
 	r.TLS = &tls.ConnectionState{}
 	if !a.KnownHTTPS(r) || !New(Deps{}).KnownHTTPS(r) {
