@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/web/problem"
 )
@@ -79,4 +80,26 @@ func TestAPISlowBodyIsARequestTimeout(t *testing.T) {
 	if page, err := env.db.ListRequests(ctxT(t), store.ListFilter{Requester: "alice"}); err != nil || len(page.Requests) != 0 {
 		t.Errorf("the slow request wrote %+v (%v), want nothing", page, err)
 	}
+}
+
+// A request under an Idempotency-Key that runs out of time is logged as
+// every other is (a warning, "timed out"): the key's middleware wrote its
+// problem itself, so the log had only the request line.
+func TestAPIKeyedRequestOutOfTimeIsLogged(t *testing.T) {
+	env := setupAPI(t)
+	id := env.create(asAlice, "keyed-behind-a-lock")
+	env.activate(id)
+	short, logs := serveWithTimeout(t, env.db, shortTimeout)
+	change := spec("keyed-behind-a-lock")
+	change["buckets"] = []map[string]any{{"bucket": "example-bucket", "prefix": "other/", "access": "read"}}
+
+	release := lockRequestRow(t, env.db, id)
+	patient := env.srv
+	env.srv = short
+	got := env.do(req{method: "POST", path: pathf("/api/v1/requests/%d/changes", id), as: asAlice, body: change,
+		header: map[string]string{"Idempotency-Key": "change-behind-a-lock"}})
+	env.srv = patient
+	release()
+	wantStatus(t, got, http.StatusServiceUnavailable)
+	awaitTimeoutWarning(t, logs, "/api/v1/requests/:id/changes", got.Header.Get(echo.HeaderXRequestID))
 }

@@ -81,7 +81,12 @@ func idempotent(st Store, logger *slog.Logger) echo.MiddlewareFunc {
 					releaseKey(st, ctx, k, logger, c)
 					return err
 				}
-				if werr := writeProblem(c, mustClassify(c, err)); werr != nil {
+				ae := mustClassify(c, err)
+				if ae.status >= 500 {
+					// As apiProblems logs it, which sees no error here.
+					logger.Warn(problem.Warning(err), "err", err, "route", problem.Route(c), "request_id", problem.RequestID(c))
+				}
+				if werr := writeProblem(c, ae); werr != nil {
 					releaseKey(st, ctx, k, logger, c)
 					return werr
 				}
