@@ -75,9 +75,7 @@ func (s *serverSettings) check(errs *settingErrors) {
 		if s.apiBurst < 1 || s.apiBurst > 100000 {
 			errs.add("--api-burst / API_BURST: %d is not from 1 to 100000", s.apiBurst)
 		}
-		if s.readyTimeout <= 0 {
-			errs.add("--ready-timeout / READY_TIMEOUT: %s is not a positive duration", s.readyTimeout)
-		}
+		checkReadyTimeout(s.readyTimeout, errs)
 		// Below 100ms a busy but healthy database times out; above 50s the
 		// server's write timeout (60s) cuts the answer off first.
 		if s.requestTimeout < minRequestTimeout || s.requestTimeout > maxRequestTimeout {

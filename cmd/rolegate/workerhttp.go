@@ -41,9 +41,7 @@ func (s *workerHTTPSettings) check(errs *settingErrors) {
 		return
 	}
 	checkAddr("--listen / WORKER_LISTEN", s.listen, errs)
-	if s.readyTimeout <= 0 {
-		errs.add("--ready-timeout / READY_TIMEOUT: %s is not a positive duration", s.readyTimeout)
-	}
+	checkReadyTimeout(s.readyTimeout, errs)
 	if s.metricsToken != "" && len(s.metricsToken) < 16 {
 		errs.add("--metrics-token / METRICS_TOKEN: use at least 16 random characters (it is %d)", len(s.metricsToken))
 	}
@@ -122,5 +120,18 @@ func serveWorkerHTTP(ctx context.Context, logger *slog.Logger, ln net.Listener, 
 		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Warn("worker's http server stopped with an error", "err", err)
 		}
+	}
+}
+
+// maxReadyTimeout bounds --ready-timeout: a probe that waits longer for
+// the database than its own timeout (seconds, in every orchestrator)
+// answers nobody.
+const maxReadyTimeout = time.Minute
+
+// checkReadyTimeout refuses a --ready-timeout that is not positive or is
+// over maxReadyTimeout.
+func checkReadyTimeout(d time.Duration, errs *settingErrors) {
+	if d <= 0 || d > maxReadyTimeout {
+		errs.add("--ready-timeout / READY_TIMEOUT: %s is not a positive duration of at most %s", d, maxReadyTimeout)
 	}
 }
