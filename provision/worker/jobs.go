@@ -166,7 +166,7 @@ func (j *jobs) provision(ctx context.Context, job *river.Job[jobargs.Provision])
 		return stale(err)
 	}
 	if err == nil {
-		log.Info("provisioned", "role", plan.Role.Name, "calls", len(report.Calls))
+		log.Info("provisioned", "role", plan.Role.Name, "iam_writes", len(report.Calls))
 	}
 	return err
 }
