@@ -2,8 +2,10 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -102,4 +104,35 @@ func TestAPIKeyedRequestOutOfTimeIsLogged(t *testing.T) {
 	release()
 	wantStatus(t, got, http.StatusServiceUnavailable)
 	awaitTimeoutWarning(t, logs, "/api/v1/requests/:id/changes", got.Header.Get(echo.HeaderXRequestID))
+}
+
+// The same on the pages: a form that arrives after the request's deadline
+// is answered 408, saying it was not saved, and nothing is decided.
+func TestSlowFormIsARequestTimeout(t *testing.T) {
+	f := uiProxyTest(t)
+	r := uiCreate(t, f.db, uiNewReq("slow-form", "alice"))
+	short, _ := serveWithTimeout(t, f.db, shortTimeout)
+	bob := f.client("bob", approverGroups)
+	bob.get("/requests")
+	form := url.Values{"version": {"1"}, "decision": {"approve"}, "comment": {"fine"}, "csrf": {bob.csrf}}.Encode()
+
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte(form[:len(form)/2]))
+		<-time.After(3 * shortTimeout) // the request's deadline passes mid-form
+		pw.Write([]byte(form[len(form)/2:]))
+		pw.Close()
+	}()
+	req, err := http.NewRequest(http.MethodPost, short.URL+fmt.Sprintf("/requests/%d/decide", r.ID), pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-User", "bob")
+	req.Header.Set("X-Forwarded-Groups", approverGroups)
+	res, body := roundTrip(t, bob.hc, req)
+	if res.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), "The form took too long to arrive, so it was not saved.") {
+		t.Fatalf("a slow form: %d\n%s", res.StatusCode, pageExcerpt(string(body)))
+	}
+	wantUndecided(t, f.db, r.ID, 1)
 }
