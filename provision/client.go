@@ -29,7 +29,8 @@ type ClientOptions struct {
 	// MaxBackoff caps the jittered exponential back-off; 0 means 20s.
 	MaxBackoff time.Duration
 	// OnCall, when set, is told of every attempt of every IAM call (see
-	// CallHook): rolegate's metrics count them.
+	// CallHook), and of the STS calls of Reconcilers: rolegate's metrics
+	// count them.
 	OnCall CallHook
 }
 

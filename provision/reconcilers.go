@@ -77,8 +77,15 @@ func NewReconcilers(base aws.Config, set Settings, opts ReconcilersOptions) *Rec
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = 256
 	}
+	stsOpts := opts.STS
+	if opts.Client.OnCall != nil {
+		// STS's calls (AssumeRole into spokes, GetCallerIdentity) are
+		// told of too, as IAM's are.
+		hook := func(o *sts.Options) { o.APIOptions = append(o.APIOptions, addCallHook(opts.Client.OnCall)) }
+		stsOpts = append([]func(*sts.Options){hook}, opts.STS...)
+	}
 	return &Reconcilers{
-		set: set, base: base, opts: opts, stsc: sts.NewFromConfig(base, opts.STS...),
+		set: set, base: base, opts: opts, stsc: sts.NewFromConfig(base, stsOpts...),
 		limiters: map[string]*rate.Limiter{}, cache: map[string]*cachedReconciler{},
 	}
 }

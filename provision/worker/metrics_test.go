@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -199,5 +200,27 @@ func wantMetrics(t *testing.T, reg prometheus.Gatherer, wants []metricWant) {
 		if got, ok := metricValue(t, reg, w.name, w.labels); !ok || got != w.want {
 			t.Errorf("%s{%s} = %v (present %v), want %v", w.name, w.labels, got, ok, w.want)
 		}
+	}
+}
+
+// The STS calls that reach a spoke (AssumeRole) are counted beside IAM's:
+// an account whose role cannot be assumed shows in the metrics.
+func TestMetricsCountAssumeRole(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	hook, err := worker.IAMCallHook(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := setupAccounts(t, world{ExternalID: prodTrusted.ExternalID, IAM: func(o *provision.ReconcilersOptions, _ *atomic.Int64) {
+		o.Client.OnCall = hook
+	}})
+	before, _ := metricValue(t, reg, "rolegate_iam_calls_total", "operation=AssumeRole,outcome=ok")
+	e.activeInBoth("assumed")
+	if after, ok := metricValue(t, reg, "rolegate_iam_calls_total", "operation=AssumeRole,outcome=ok"); !ok || after <= before {
+		t.Errorf("AssumeRole calls counted: %v before provisioning into the spoke, %v after (present %v)", before, after, ok)
+	}
+	if n, ok := metricValue(t, reg, "rolegate_iam_calls_total", "operation=CreateRole,outcome=ok"); !ok || n != 2 {
+		t.Errorf("CreateRole calls counted: %v (present %v), want one an account", n, ok)
 	}
 }
