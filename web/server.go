@@ -64,6 +64,29 @@ type Mount func(e *echo.Echo)
 // the pages installed, then the routes of each of mounts: they run after
 // the pages and before the method router, which must know every route.
 func New(d Deps, mounts ...Mount) *echo.Echo {
+	e, d := base(d)
+	e.GET("/static/*", handleStatic())
+	routes(e, d)
+	for _, m := range mounts {
+		m(e)
+	}
+	e.Use(methodRouting(e, e.Routes()))
+	return e
+}
+
+// Probes returns the handler of a process that serves no pages (`rolegate
+// worker --listen`): the same middleware, /healthz, /readyz and /metrics
+// as New's, and nothing else.
+func Probes(d Deps) *echo.Echo {
+	e, _ := base(d)
+	e.Use(methodRouting(e, e.Routes()))
+	return e
+}
+
+// base is the server every handler starts from: d's defaults filled in,
+// the middleware every request passes, and the health and metrics
+// endpoints.
+func base(d Deps) (*echo.Echo, Deps) {
 	if d.ReadyTimeout <= 0 {
 		d.ReadyTimeout = 2 * time.Second
 	}
@@ -99,13 +122,7 @@ func New(d Deps, mounts ...Mount) *echo.Echo {
 	e.GET("/healthz", handleHealthz())
 	e.GET("/readyz", handleReadyz(d.Ready, d.ReadyTimeout, d.Logger))
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})), d.Auth.MetricsGuard(d.MetricsToken))
-	e.GET("/static/*", handleStatic())
-	routes(e, d)
-	for _, m := range mounts {
-		m(e)
-	}
-	e.Use(methodRouting(e, e.Routes()))
-	return e
+	return e, d
 }
 
 // routes installs the pages. Each route says who may use it: public, any
@@ -173,6 +190,7 @@ func handleHealthz() echo.HandlerFunc {
 func handleReadyz(r Readiness, timeout time.Duration, logger *slog.Logger) echo.HandlerFunc {
 	notReady := func(c echo.Context, reason string, err error) error {
 		logger.Warn("not ready: "+reason, "err", err, "request_id", problem.RequestID(c))
+		c.Response().Header().Set("Retry-After", "5")
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
 	}
 	return func(c echo.Context) error {

@@ -63,7 +63,7 @@ func cmdDev(ctx context.Context, c cli) error {
 
 	// Before the cluster and the local IAM endpoint start: a taken
 	// address stops dev at once.
-	ln, err := listenHTTP(o.server.listen)
+	ln, err := listenHTTP(o.server.listen, "--listen / LISTEN_ADDR")
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -81,9 +79,7 @@ func (s *serverSettings) check(errs *settingErrors) {
 		if s.requestTimeout < minRequestTimeout || s.requestTimeout > maxRequestTimeout {
 			errs.add("--request-timeout / REQUEST_TIMEOUT: %s is not from %s to %s", s.requestTimeout, minRequestTimeout, maxRequestTimeout)
 		}
-		if s.metricsToken != "" && len(s.metricsToken) < 16 {
-			errs.add("--metrics-token / METRICS_TOKEN: use at least 16 random characters (it is %d)", len(s.metricsToken))
-		}
+		checkMetricsToken(s.metricsToken, errs)
 	}
 	if s.shutdownTimeout < 0 {
 		errs.add("--shutdown-timeout / SHUTDOWN_TIMEOUT: %s is negative", s.shutdownTimeout)
@@ -185,7 +181,7 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	ln := o.listener
 	if o.http && ln == nil {
 		var err error
-		if ln, err = listenHTTP(o.server.listen); err != nil {
+		if ln, err = listenHTTP(o.server.listen, "--listen / LISTEN_ADDR"); err != nil {
 			return err
 		}
 		defer ln.Close()
@@ -217,8 +213,11 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	}
 	if !o.http {
 		stopHTTP := func() {}
-		if ln != nil { // the worker's own probes and metrics (workerhttp.go)
-			stopHTTP = serveWorkerHTTP(ctx, logger, ln, workerMux(logger, db, reg, o), o.server.shutdownTimeout)
+		if ln != nil { // the worker's own probes and metrics (--listen)
+			probes := web.Probes(web.Deps{Logger: logger, Ready: db, Registry: reg, Version: buildVersion(),
+				ReadyTimeout: o.server.readyTimeout, MetricsToken: o.server.metricsToken})
+			stopHTTP, _ = serveHTTP(ctx, logger, ln, probes, o.server.shutdownTimeout)
+			logger.Info("rolegate worker listening", "addr", "http://"+ln.Addr().String())
 		}
 		logger.Info("rolegate worker running", "concurrency", o.app.concurrency, "version", buildVersion())
 		<-ctx.Done()
@@ -241,16 +240,7 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 		api.Deps{Logger: logger, Store: db, Tokens: tokens,
 			Limits: api.Limits{Rate: o.server.apiRate, Burst: o.server.apiBurst}}.Mount)
 
-	httpSrv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- httpSrv.Serve(ln) }()
+	stopHTTP, served := serveHTTP(ctx, logger, ln, handler, o.server.shutdownTimeout)
 	logger.Info("rolegate listening", "addr", "http://"+ln.Addr().String(), "worker", o.worker, "version", buildVersion())
 	if o.ready != nil {
 		o.ready("http://" + ln.Addr().String())
@@ -263,15 +253,7 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "timeout", o.server.shutdownTimeout)
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.server.shutdownTimeout)
-	defer cancel()
-	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
-		logger.Warn("in-flight requests did not finish in time", "err", err)
-		httpSrv.Close()
-	}
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Warn("http server stopped with an error", "err", err)
-	}
+	stopHTTP()
 	stopWorker()
 	logger.Info("stopped")
 	return nil
@@ -303,12 +285,12 @@ func openAppDB(ctx context.Context, logger *slog.Logger, o appOptions) (*store.D
 	return db, nil
 }
 
-// listenHTTP listens on the --listen address, or says which setting to
-// change.
-func listenHTTP(addr string) (net.Listener, error) {
+// listenHTTP listens on addr, or says which setting (flag and variable)
+// to change.
+func listenHTTP(addr, setting string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("--listen / LISTEN_ADDR: %w", err)
+		return nil, fmt.Errorf("%s: %w", setting, err)
 	}
 	return ln, nil
 }
