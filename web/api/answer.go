@@ -23,16 +23,17 @@ func renderDetail(c echo.Context, st Store, status int, r store.Request) error {
 	return c.JSON(status, v)
 }
 
-// answerTimeout bounds the reads that build the answer to a write that
-// has committed.
-const answerTimeout = 5 * time.Second
+// afterWriteTimeout bounds the work a request still does once its write
+// has committed: the reads that build its answer, and completing or
+// releasing its idempotency key.
+const afterWriteTimeout = 5 * time.Second
 
-// afterWrite is the context of the reads that answer a write that has
-// committed: not the request's, whose deadline may pass while they wait
-// (a row lock, a busy pool), which would answer "try again" of a write
-// that happened; bounded by answerTimeout instead.
+// afterWrite is the context of that work: not the request's, whose
+// deadline may pass while it waits (a row lock, a busy pool), which would
+// answer "try again" of a write that happened or leave its key claimed;
+// bounded by afterWriteTimeout instead.
 func afterWrite(c echo.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(c.Request().Context()), answerTimeout)
+	return context.WithTimeout(context.WithoutCancel(c.Request().Context()), afterWriteTimeout)
 }
 
 // renderWritten is renderDetail for request r as a write left it.

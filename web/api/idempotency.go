@@ -2,12 +2,10 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -78,7 +76,7 @@ func idempotent(st Store, logger *slog.Logger) echo.MiddlewareFunc {
 			if err := handler(c); err != nil {
 				if _, known := classify(c, err); !known {
 					// Not stored: the retry should run again.
-					releaseKey(st, ctx, k, logger, c)
+					releaseKey(st, k, logger, c)
 					return err
 				}
 				ae := mustClassify(c, err)
@@ -87,13 +85,13 @@ func idempotent(st Store, logger *slog.Logger) echo.MiddlewareFunc {
 					logger.Warn(problem.Warning(err), "err", err, "route", problem.Route(c), "request_id", problem.RequestID(c))
 				}
 				if werr := writeProblem(c, ae); werr != nil {
-					releaseKey(st, ctx, k, logger, c)
+					releaseKey(st, k, logger, c)
 					return werr
 				}
 			}
 			res.Writer = rec.ResponseWriter
 			if res.Status >= 500 || !res.Committed {
-				releaseKey(st, ctx, k, logger, c)
+				releaseKey(st, k, logger, c)
 				return nil
 			}
 			keep := store.StoredResponse{Status: res.Status, Headers: map[string]string{}, Body: rec.buf.Bytes()}
@@ -105,11 +103,11 @@ func idempotent(st Store, logger *slog.Logger) echo.MiddlewareFunc {
 			// The caller has the response already; a key that cannot be
 			// completed is released, so a retry runs (and meets the
 			// state guards) rather than waiting for a stale claim.
-			done, cancel := context.WithTimeout(context.WithoutCancel(ctx), keyWriteTimeout)
+			done, cancel := afterWrite(c)
 			defer cancel()
 			if err := st.CompleteIdempotencyKey(done, k, keep); err != nil {
 				logger.Error("storing the idempotent response failed", "err", err, "request_id", problem.RequestID(c))
-				releaseKey(st, ctx, k, logger, c)
+				releaseKey(st, k, logger, c)
 			}
 			return nil
 		}
@@ -141,12 +139,8 @@ func mustClassify(c echo.Context, err error) *apiError {
 	return ae
 }
 
-// keyWriteTimeout bounds completing or releasing an idempotency key after
-// the request's own deadline may have passed.
-const keyWriteTimeout = 5 * time.Second
-
-func releaseKey(st Store, ctx context.Context, k store.IdempotencyKey, logger *slog.Logger, c echo.Context) {
-	done, cancel := context.WithTimeout(context.WithoutCancel(ctx), keyWriteTimeout)
+func releaseKey(st Store, k store.IdempotencyKey, logger *slog.Logger, c echo.Context) {
+	done, cancel := afterWrite(c)
 	defer cancel()
 	if err := st.ReleaseIdempotencyKey(done, k); err != nil {
 		logger.Error("releasing an idempotency key failed", "err", err, "request_id", problem.RequestID(c))

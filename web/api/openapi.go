@@ -2,7 +2,6 @@ package api
 
 import (
 	"embed"
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io/fs"
