@@ -130,9 +130,18 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
+	return getWithToken(t, url, "")
+}
+
+// getWithToken is get with the bearer token, when not "".
+func getWithToken(t *testing.T, url, token string) (int, string) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, body := iamlocaltest.Send(t, http.DefaultClient, req)
 	return resp.StatusCode, string(body)
@@ -287,13 +296,8 @@ func TestServeMetricsToken(t *testing.T) {
 	if code, _ := get(t, base+"/metrics"); code != http.StatusUnauthorized {
 		t.Fatalf("/metrics without the token = %d, want 401", code)
 	}
-	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if resp, _ := iamlocaltest.Send(t, http.DefaultClient, req); resp.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics with the token = %d, want 200", resp.StatusCode)
+	if code, _ := getWithToken(t, base+"/metrics", token); code != http.StatusOK {
+		t.Fatalf("/metrics with the token = %d, want 200", code)
 	}
 	if strings.Contains(logs.String(), token) {
 		t.Fatal("the metrics token was logged")

@@ -76,14 +76,8 @@ func TestWorkerMetricsToken(t *testing.T) {
 	if code, _ := get(t, base+"/metrics"); code != http.StatusUnauthorized {
 		t.Fatalf("/metrics without the token = %d, want 401", code)
 	}
-	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, body := iamlocaltest.Send(t, http.DefaultClient, req)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "rolegate_jobs_total") {
-		t.Fatalf("/metrics with the token = %d:\n%s", resp.StatusCode, body)
+	if code, body := getWithToken(t, base+"/metrics", token); code != http.StatusOK || !strings.Contains(body, "rolegate_jobs_total") {
+		t.Fatalf("/metrics with the token = %d:\n%s", code, body)
 	}
 	if code, _ := get(t, base+"/healthz"); code != http.StatusOK {
 		t.Fatalf("/healthz = %d, want 200 without a token", code)
