@@ -3,7 +3,9 @@ package iamlocaltest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -31,32 +33,60 @@ func StartMoto(tb testing.TB) string {
 		}
 		tb.Skipf("moto_server not installed: %s skipped (pip install 'moto[server]' to run it)", tb.Name())
 	}
-	port, err := freePort()
-	if err != nil {
-		tb.Fatalf("moto: no free port: %v", err)
-	}
-	var out lockedBuffer
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("moto: start %s: %v", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	tb.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
-	if err := waitForMoto(url, exited); err != nil {
-		tb.Fatalf("moto: %v; output:\n%s", err, out.String())
-	}
-	return url
+	return startMoto(tb, bin, freePort)
 }
 
-// waitForMoto polls url until moto answers, the process exits or the
-// start-up timeout passes.
+// motoPortTries is how many ports startMoto tries: a free port found by
+// listening and closing may be taken by another test's server before
+// moto_server binds it.
+const motoPortTries = 5
+
+// startMoto runs bin on ports from port until one comes up as moto. A
+// port another server took first fails moto_server's bind (it exits) and
+// is never mistaken for moto: only moto answers its own API (waitForMoto).
+// Taken for it, another test's endpoint got this test's calls, and this
+// test ran against that endpoint.
+func startMoto(tb testing.TB, bin string, port func() (int, error)) string {
+	tb.Helper()
+	var failures []error
+	for range motoPortTries {
+		p, err := port()
+		if err != nil {
+			tb.Fatalf("moto: no free port: %v", err)
+		}
+		var out lockedBuffer
+		cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(p))
+		cmd.Stdout = &out
+		cmd.Stderr = &out
+		if err := cmd.Start(); err != nil {
+			tb.Fatalf("moto: start %s: %v", bin, err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		url := "http://127.0.0.1:" + strconv.Itoa(p)
+		err = waitForMoto(url, exited)
+		if err == nil {
+			tb.Cleanup(func() {
+				cmd.Process.Kill()
+				<-exited
+			})
+			return url
+		}
+		cmd.Process.Kill()
+		failures = append(failures, fmt.Errorf("port %d: %w; output:\n%s", p, err, out.String()))
+		if !errors.Is(err, errMotoExited) {
+			break
+		}
+	}
+	tb.Fatalf("moto: %v", errors.Join(failures...))
+	return ""
+}
+
+var errMotoExited = errors.New("moto_server exited before answering")
+
+// waitForMoto polls url until moto answers its own API (GET
+// /moto-api/data.json, 200), the process exits or the start-up timeout
+// passes. Any other answer is another server's.
 func waitForMoto(url string, exited <-chan error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), motoStartTimeout)
 	defer cancel()
@@ -64,17 +94,21 @@ func waitForMoto(url string, exited <-chan error) error {
 	defer tick.Stop()
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/moto-api/", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/moto-api/data.json", nil)
 		if err != nil {
 			return err
 		}
 		if resp, err := client.Do(req); err == nil {
+			var state map[string]any
+			isMoto := resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&state) == nil
 			resp.Body.Close()
-			return nil
+			if isMoto {
+				return nil
+			}
 		}
 		select {
 		case err := <-exited:
-			return errors.Join(errors.New("moto_server exited before answering"), err)
+			return errors.Join(errMotoExited, err)
 		case <-ctx.Done():
 			return errors.New("moto_server did not answer within " + motoStartTimeout.String())
 		case <-tick.C:
