@@ -35,6 +35,9 @@ type DB struct {
 	river *river.Client[pgx.Tx]
 	// search caches the statistics free-text search plans with.
 	search searchStats
+	// sessions remembers sessions read while WatchSessions hears their
+	// changes.
+	sessions sessionCache
 	// installation is the database's installation row (Installation,
 	// AdoptsUpTo), nil until it is read.
 	installation atomic.Pointer[installation]

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -18,3 +20,9 @@ var UnifiedDiff = unifiedDiff
 
 // InTx is inTx, for the tests of store_test.
 func (db *DB) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error { return db.inTx(ctx, fn) }
+
+// WatchSessionsEvery is WatchSessions proving it hears every checkEvery,
+// each proof allowed within, for the tests of store_test.
+func (db *DB) WatchSessionsEvery(ctx context.Context, log *slog.Logger, checkEvery, within time.Duration) {
+	db.watchSessions(ctx, log, sessionWatchTimes{checkEvery: checkEvery, checkWithin: within, maxBackoff: 100 * time.Millisecond})
+}

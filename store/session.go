@@ -126,27 +126,43 @@ func (db *DB) CreateSession(ctx context.Context, in NewSession) (Session, string
 		}
 		return err == nil, err
 	})
+	// The user's other sessions may have been narrowed.
+	db.forgetUserSessions(in.User)
 	if err != nil {
 		return Session{}, "", err
 	}
 	return s, id, nil
 }
 
-// LookupSession returns the live session with secret ID id: one indexed
-// read, run on every page a signed-in browser asks for. It returns
-// ErrNotFound when no such session exists, it was ended, or it expired.
+// LookupSession returns the live session with secret ID id, asked for on
+// every page a signed-in browser opens: one indexed read, or none while
+// WatchSessions hears every change to the sessions and this one was read
+// less than 30 seconds ago. It returns ErrNotFound when no such session
+// exists, it was ended, or it expired; a refusal is never remembered.
 func (db *DB) LookupSession(ctx context.Context, id string) (Session, error) {
 	if id == "" {
 		return Session{}, ErrNotFound
 	}
-	return scanSession(db.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM web_sessions
-		WHERE id_sha256 = $1 AND expires_at > $2`, sessionHash(id), db.now().UTC()))
+	h := sessionHash(id)
+	now := db.now().UTC()
+	if s, ok := db.sessions.get([32]byte(h), now); ok {
+		return s, nil
+	}
+	gen, keep := db.sessions.begin()
+	s, err := scanSession(db.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM web_sessions
+		WHERE id_sha256 = $1 AND expires_at > $2`, h, now))
+	if err == nil && keep {
+		db.sessions.put([32]byte(h), s, now, gen)
+	}
+	return s, err
 }
 
 // EndSession ends the session with secret ID id (signing out). Ending a
 // session that is already gone is not an error.
 func (db *DB) EndSession(ctx context.Context, id string) error {
-	_, err := db.pool.Exec(ctx, `DELETE FROM web_sessions WHERE id_sha256 = $1`, sessionHash(id))
+	h := sessionHash(id)
+	_, err := db.pool.Exec(ctx, `DELETE FROM web_sessions WHERE id_sha256 = $1`, h)
+	db.forgetSession(h)
 	return interpret(err)
 }
 
@@ -168,6 +184,7 @@ func (db *DB) EndUserSessions(ctx context.Context, user, actor string) (int, err
 			Data: map[string]any{"user": user, "sessions": n}}, now)
 		return err
 	})
+	db.forgetUserSessions(user)
 	if err != nil {
 		return 0, err
 	}

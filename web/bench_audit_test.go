@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
 )
 
 // BenchmarkAuditPage renders the audit log's first page (100 events) over
@@ -14,7 +15,8 @@ import (
 //
 //	go test -run '^$' -bench AuditPage -benchtime 500x ./web/
 func BenchmarkAuditPage(b *testing.B) {
-	f := uiSetup(b, uiProxyIdentity())
+	// Its sessions remembered, as serve's are.
+	f := uiServe(b, watchingDB(b, storetest.URL(b)), uiProxyIdentity())
 	if _, err := f.db.Pool().Exec(uiCtx(b), `
 	INSERT INTO audit_events (actor, kind, data, created_at)
 	SELECT 'user' || (g % 997),

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -84,20 +85,49 @@ func TestSignOutEndsSession(t *testing.T) {
 }
 
 // TestSignOutEndsSessionOnEveryInstance: two instances share the
-// database; a sign-out on one ends the session on the other at once.
+// database, each remembering the sessions it read (as serve does); a
+// sign-out on one ends the session there at once, and on the other as
+// soon as the database tells it, well before what it remembered would
+// time out.
 func TestSignOutEndsSessionOnEveryInstance(t *testing.T) {
 	t.Parallel()
-	db := storetest.New(t)
+	dbURL := storetest.URL(t)
 	id := auth.Identity{DevUsers: true, SessionKey: []byte(strings.Repeat("m", 32))}
-	a, b := uiServe(t, db, id), uiServe(t, db, id)
+	a, b := uiServe(t, watchingDB(t, dbURL), id), uiServe(t, watchingDB(t, dbURL), id)
 	alice := a.client("", "")
 	devSignIn(t, alice, "alice")
 	onB := steal(b, alice)
 	pageHas(t, onB.get("/requests"), `data-user="alice"`)
+	thief := steal(a, alice)
+	pageHas(t, thief.get("/requests"), `data-user="alice"`)
 	alice.follow("/signout", nil)
-	if r := onB.get("/requests"); r.status != http.StatusSeeOther {
-		t.Errorf("the other instance after sign-out: %d, want a redirect to sign in", r.status)
+	if r := thief.get("/requests"); r.status != http.StatusSeeOther {
+		t.Errorf("the instance signed out on, at once: %d, want a redirect to sign in", r.status)
 	}
+	deadline := time.Now().Add(10 * time.Second)
+	for r := onB.get("/requests"); r.status != http.StatusSeeOther; r = onB.get("/requests") {
+		if r.status != http.StatusOK || time.Now().After(deadline) {
+			t.Fatalf("the other instance after sign-out: %d, want a redirect to sign in within 10s", r.status)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// watchingDB opens the database at url with its session watcher running
+// until the test ends, once it hears changes.
+func watchingDB(t testing.TB, dbURL string) *store.DB {
+	t.Helper()
+	db := storetest.Open(t, dbURL, store.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); db.WatchSessions(ctx, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for start := time.Now(); !db.SessionsRemembered(); time.Sleep(2 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the session watcher did not start hearing changes within 10s")
+		}
+	}
+	return db
 }
 
 // TestCSRFBoundToProxyIdentity: behind the proxy, a form posted with

@@ -228,6 +228,14 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 		return nil
 	}
 
+	// Sessions are remembered while a connection of their own hears every
+	// change to them, so a page reads no session row; it stops before the
+	// pool closes.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() { defer close(watched); db.WatchSessions(watchCtx, logger) }()
+	defer func() { stopWatch(); <-watched }()
+
 	// Three parts, mounted here: sign-in (auth), the pages (web) and the
 	// JSON API (api). The pages and the API share the cache of checked API
 	// tokens, so a token revoked on the settings page stops working at once.

@@ -155,8 +155,10 @@ func (a *Auth) ForgetAPITokens(drop func(store.Token) bool) {
 // state-changing request and puts the viewer into the request context.
 //
 // A signed-in session is a row in the database, looked up on every page
-// (one indexed read, no cache): signing out, or an admin ending a user's
-// sessions, takes effect on the next request to any instance. Behind a
+// (the store remembers it only while it hears every change to sessions):
+// signing out, or an admin ending a user's sessions, takes effect on the
+// next request to this instance, and to any other as soon as the database
+// notifies it. Behind a
 // proxy the session is bound to the user the proxy names: a browser whose
 // session is another user's (or has none) gets a new one on its next page,
 // and its forms are refused until then.

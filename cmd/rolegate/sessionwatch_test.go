@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
+)
+
+// serve listens for changes to sessions on a connection of its own while
+// it runs (so its pages need not read each session), and closes it when
+// it stops.
+func TestServeWatchesSessions(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	admin := storetest.Open(t, dbURL, store.Options{MaxConns: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	listeners := func() (n int) {
+		if err := admin.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND query = 'LISTEN rolegate_sessions'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	_, stop, wait, _ := startServe(t, dbURL, "--no-worker")
+	waitUntil(t, "serve listens for session changes", func() bool { return listeners() == 1 })
+	stop()
+	if err, exited := wait(); !exited || err != nil {
+		t.Fatalf("serve did not stop cleanly: exited %v, %v", exited, err)
+	}
+	// The server ends a backend a moment after its client closes it.
+	waitUntil(t, "no connection listens once serve stopped", func() bool { return listeners() == 0 })
+}

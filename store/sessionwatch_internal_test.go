@@ -1,0 +1,47 @@
+package store
+
+import (
+	"testing"
+	"time"
+)
+
+// A read that was in flight when a change was heard is not remembered:
+// it may have read the session just before the change committed.
+func TestSessionReadDuringAChangeIsNotKept(t *testing.T) {
+	var c sessionCache
+	c.reset(true)
+	now := time.Now()
+	s := Session{User: "alice", Roles: []Role{RoleApprover}, ExpiresAt: now.Add(time.Hour)}
+	key := [32]byte{1}
+
+	gen, keep := c.begin()
+	c.changed("0202020202020202020202020202020202020202020202020202020202020202") // another session
+	c.put(key, s, now, gen)
+	if _, ok := c.get(key, now); !keep || ok {
+		t.Fatal("a read that overlapped a change was kept")
+	}
+	gen, _ = c.begin()
+	c.put(key, s, now, gen)
+	got, ok := c.get(key, now)
+	if !ok || got.User != "alice" {
+		t.Fatal("a read that overlapped nothing was not kept")
+	}
+	got.Roles[0] = RoleAdmin // the caller's copy
+	if again, _ := c.get(key, now); again.Roles[0] != RoleApprover {
+		t.Fatal("a caller changed the remembered session")
+	}
+	for _, payload := range []string{"*", "not hex", "0101"} {
+		gen, _ = c.begin()
+		c.put(key, s, now, gen)
+		c.changed(payload)
+		if _, ok := c.get(key, now); ok {
+			t.Fatalf("payload %q left the session remembered", payload)
+		}
+	}
+	gen, _ = c.begin()
+	c.reset(false)
+	c.put(key, s, now, gen)
+	if _, ok := c.get(key, now); ok {
+		t.Fatal("a session was remembered with the watcher stopped")
+	}
+}

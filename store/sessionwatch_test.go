@@ -1,0 +1,269 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/store"
+	"github.com/rolegate/rolegate/store/storetest"
+)
+
+// syncBuffer is a log both the watcher and the test use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// watching starts db's session watcher (a check every 50ms) until the
+// test ends, and waits until it hears; its log is returned.
+func watching(t *testing.T, db *store.DB) *syncBuffer {
+	t.Helper()
+	var log syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		db.WatchSessionsEvery(ctx, slog.New(slog.NewTextHandler(&log, nil)), 50*time.Millisecond, 5*time.Second)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	until(t, "the watcher hears changes", db.SessionsRemembered)
+	return &log
+}
+
+// until polls cond until it holds, failing the test after 10 seconds
+// (the cache's own limit is 30, so a change seen sooner was heard).
+func until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// fromMemory reports whether db answers the session without the
+// database: a lookup on a context already cancelled can only succeed so.
+func fromMemory(db *store.DB, id string) bool {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := db.LookupSession(ctx, id)
+	return err == nil
+}
+
+func gone(db *store.DB, id string) func() bool {
+	return func() bool {
+		_, err := db.LookupSession(context.Background(), id)
+		return errors.Is(err, store.ErrNotFound)
+	}
+}
+
+// Two servers on one database: a sees every change b makes to a session
+// it remembers, as b commits it, whichever way b makes it.
+func TestSessionChangesElsewhereReachTheWatcher(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	url := storetest.URL(t)
+	a, b := storetest.Open(t, url, store.Options{}), storetest.Open(t, url, store.Options{})
+	if _, id := newSession(t, a, "dave", store.RoleRequester); fromMemory(a, id) {
+		t.Fatal("a session was answered from memory before any watcher heard changes")
+	}
+	watching(t, a)
+	remembered := func(user string, roles ...store.Role) string {
+		t.Helper()
+		_, id := newSession(t, b, user, roles...)
+		if _, err := a.LookupSession(ctx, id); err != nil || !fromMemory(a, id) {
+			t.Fatalf("a did not remember %s's session (err %v)", user, err)
+		}
+		if fromMemory(b, id) {
+			t.Fatal("b, which watches nothing, answered from memory")
+		}
+		return id
+	}
+
+	id := remembered("alice", store.RoleRequester)
+	if err := b.EndSession(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "a sees alice signed out on b", gone(a, id))
+
+	id = remembered("bob", store.RoleRequester)
+	if _, err := b.EndUserSessions(ctx, "bob", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "a sees bob's sessions ended on b", gone(a, id))
+
+	// A new sign-in with fewer roles narrows the user's other sessions.
+	id = remembered("erin", store.RoleRequester, store.RoleApprover)
+	newSession(t, b, "erin", store.RoleRequester)
+	until(t, "a sees erin's session narrowed", func() bool {
+		s, err := a.LookupSession(ctx, id)
+		return err == nil && !s.Actor().Has(store.RoleApprover)
+	})
+
+	for _, sql := range []string{`DELETE FROM web_sessions WHERE user_name = 'frank'`, `TRUNCATE web_sessions`} {
+		id = remembered("frank", store.RoleRequester)
+		if _, err := b.Pool().Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+		until(t, "a sees frank's session gone by "+sql, gone(a, id))
+	}
+}
+
+// On the server that ends a session, the next lookup is refused at once.
+func TestSessionEndedHereIsForgottenAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	db := storetest.New(t)
+	watching(t, db)
+	for _, end := range []func(id string) error{
+		func(id string) error { return db.EndSession(ctx, id) },
+		func(string) error { _, err := db.EndUserSessions(ctx, "alice", "carol"); return err },
+	} {
+		_, id := newSession(t, db, "alice", store.RoleRequester)
+		if _, err := db.LookupSession(ctx, id); err != nil || !fromMemory(db, id) {
+			t.Fatalf("not remembered: %v", err)
+		}
+		if err := end(id); err != nil {
+			t.Fatal(err)
+		}
+		if !gone(db, id)() {
+			t.Fatal("an ended session was still answered on the server that ended it")
+		}
+	}
+}
+
+// A remembered session is read again after 30 seconds, and not answered
+// past its expiry.
+func TestRememberedSessionTimesOut(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	var offset atomic.Int64
+	start := time.Now()
+	db := storetest.Open(t, storetest.URL(t), store.Options{Now: func() time.Time { return start.Add(time.Duration(offset.Load())) }})
+	watching(t, db)
+	_, id := newSession(t, db, "alice", store.RoleRequester)
+	if _, err := db.LookupSession(ctx, id); err != nil || !fromMemory(db, id) {
+		t.Fatalf("not remembered: %v", err)
+	}
+	offset.Store(int64(30 * time.Second))
+	if fromMemory(db, id) {
+		t.Fatal("a session read 30s ago was answered from memory")
+	}
+	short, id := newSessionFor(t, db, "bob", time.Minute)
+	if _, err := db.LookupSession(ctx, id); err != nil || !fromMemory(db, id) {
+		t.Fatalf("not remembered: %v", err)
+	}
+	offset.Store(int64(short.ExpiresAt.Sub(start)))
+	if !gone(db, id)() {
+		t.Fatal("an expired session was answered")
+	}
+}
+
+// A watcher whose connection is lost forgets everything it remembered
+// (changes made meanwhile are not heard), reads the database until it
+// listens again, and says so in the log.
+func TestWatcherLosingItsConnectionForgets(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	url := storetest.URL(t)
+	a, b := storetest.Open(t, url, store.Options{}), storetest.Open(t, url, store.Options{})
+	log := watching(t, a)
+	_, id := newSession(t, a, "alice", store.RoleRequester)
+	if _, err := a.LookupSession(ctx, id); err != nil || !fromMemory(a, id) {
+		t.Fatalf("not remembered: %v", err)
+	}
+	listener := func() (pid int) {
+		_ = b.Pool().QueryRow(ctx, `SELECT pid FROM pg_stat_activity
+			WHERE datname = current_database() AND query = 'LISTEN rolegate_sessions'`).Scan(&pid)
+		return pid
+	}
+	pid := listener()
+	if pid == 0 {
+		t.Fatal("no connection listens for session changes")
+	}
+	// Stop the listener's backend, then change the session while nobody
+	// listens; b's own trigger still fires, but nothing hears it.
+	if _, err := b.Pool().Exec(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "a stops remembering", func() bool { return !a.SessionsRemembered() })
+	if fromMemory(a, id) {
+		t.Fatal("a answered from memory with its watcher gone")
+	}
+	if _, err := b.Pool().Exec(ctx, `DELETE FROM web_sessions`); err != nil {
+		t.Fatal(err)
+	}
+	if !gone(a, id)() {
+		t.Fatal("a session deleted while the watcher was away was still answered")
+	}
+	until(t, "a listens again", func() bool { return a.SessionsRemembered() && listener() != 0 && listener() != pid })
+	if !gone(a, id)() {
+		t.Fatal("listening again, a answered a session deleted while it was away")
+	}
+	if !strings.Contains(log.String(), "not hearing changes to sessions") {
+		t.Fatalf("the lost connection was not logged:\n%s", log)
+	}
+}
+
+// A watcher that never hears its own check (a pooler dropping
+// notifications, here a check given no time) never remembers anything.
+func TestWatcherThatCannotHearRemembersNothing(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	db := storetest.New(t)
+	var log syncBuffer
+	wctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		db.WatchSessionsEvery(wctx, slog.New(slog.NewTextHandler(&log, nil)), 50*time.Millisecond, time.Nanosecond)
+	}()
+	defer func() { cancel(); <-done }()
+	until(t, "the failed check is logged", func() bool { return strings.Count(log.String(), "not hearing changes to sessions") >= 2 })
+	_, id := newSession(t, db, "alice", store.RoleRequester)
+	if _, err := db.LookupSession(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if db.SessionsRemembered() || fromMemory(db, id) {
+		t.Fatal("a watcher that never heard its check let sessions be remembered")
+	}
+}
+
+func newSession(t *testing.T, db *store.DB, user string, roles ...store.Role) (store.Session, string) {
+	t.Helper()
+	s, id, err := db.CreateSession(ctxT(t), store.NewSession{User: user, Roles: roles, Lifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, id
+}
+
+func newSessionFor(t *testing.T, db *store.DB, user string, lifetime time.Duration) (store.Session, string) {
+	t.Helper()
+	s, id, err := db.CreateSession(ctxT(t), store.NewSession{User: user, Lifetime: lifetime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, id
+}
