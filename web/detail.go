@@ -259,7 +259,25 @@ func othersDecisions(ds []store.DecisionRecord, me string) []store.DecisionRecor
 	return out
 }
 
-func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+func stamp(t time.Time) string {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, _ := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.Format("2006-01-02 15:04 UTC")
+	}
+	// Written digit by digit: a list page stamps a hundred rows, and
+	// Format reads its layout anew for each.
+	b := [...]byte{'0', '0', '0', '0', '-', '0', '0', '-', '0', '0', ' ', '0', '0', ':', '0', '0', ' ', 'U', 'T', 'C'}
+	two := func(i, v int) { b[i], b[i+1] = byte('0'+v/10), byte('0'+v%10) }
+	two(0, y/100)
+	two(2, y%100)
+	two(5, int(mo))
+	two(8, d)
+	two(11, h)
+	two(14, mi)
+	return string(b[:])
+}
 
 // bucketsText lists a spec's scopes in short: "`bucket/prefix` (read),
 // `other` (write)", each bucket/prefix quoted as the words quote it, so a

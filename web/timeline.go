@@ -48,28 +48,76 @@ type eventLine struct {
 
 func describeEvent(e store.Event) eventLine {
 	l := eventLine{Title: store.EventTitle(e.Kind), Kind: e.Kind}
-	str := func(k string) string { s, _ := e.Data[k].(string); return s }
-	l.Quote = str("comment")
+	// One pass over the event's data (a list page describes a hundred
+	// events), each value put in its place in the line.
+	var details [len(eventDetailKeys)]string
+	var step [3]string // resource, name, outcome
+	var diff, changes []string
+	for k, v := range e.Data {
+		s, _ := v.(string)
+		switch k {
+		case "comment":
+			l.Quote = s
+		case "resource":
+			step[0] = s
+		case "name":
+			step[1] = s
+		case "outcome":
+			step[2] = s
+		case "diff":
+			diff = eventLines(v)
+		case "changes":
+			changes = eventLines(v)
+		case "policy_diff":
+			l.PolicyDiff = eventLines(v)
+		default:
+			if i, ok := eventDetailIndex[k]; ok {
+				details[i] = s
+			}
+		}
+	}
 	if e.Kind == store.EventProvisionStep {
-		l.Title = stepText(str("resource"), str("name"), str("outcome"))
+		l.Title = stepText(step[0], step[1], step[2])
 	}
-	for _, k := range []string{"account", "role_arn", "instance_profile_arn", "arn", "reason", "expires_at", "final_status"} {
-		if s := str(k); s != "" {
-			l.Detail = append(l.Detail, strings.ReplaceAll(k, "_", " ")+": "+s)
+	for i, s := range details {
+		if s != "" {
+			l.Detail = append(l.Detail, eventDetailWords[i]+": "+s)
 		}
 	}
-	lines := func(k string) []string {
-		list, _ := e.Data[k].([]any)
-		out := make([]string, 0, len(list))
-		for _, x := range list {
-			out = append(out, fmt.Sprint(x))
-		}
-		return out
+	l.Detail = append(append(l.Detail, diff...), changes...)
+	if l.PolicyDiff == nil {
+		l.PolicyDiff = []string{}
 	}
-	l.Detail = append(l.Detail, lines("diff")...)
-	l.Detail = append(l.Detail, lines("changes")...)
-	l.PolicyDiff = lines("policy_diff")
 	return l
+}
+
+// eventDetailKeys are the event data shown as "key words: value", in this
+// order; eventDetailWords their words.
+var (
+	eventDetailKeys  = [...]string{"account", "role_arn", "instance_profile_arn", "arn", "reason", "expires_at", "final_status"}
+	eventDetailWords = func() (w [len(eventDetailKeys)]string) {
+		for i, k := range eventDetailKeys {
+			w[i] = strings.ReplaceAll(k, "_", " ")
+		}
+		return w
+	}()
+	eventDetailIndex = func() map[string]int {
+		m := map[string]int{}
+		for i, k := range eventDetailKeys {
+			m[k] = i
+		}
+		return m
+	}()
+)
+
+// eventLines are a list in an event's data, each item as text.
+func eventLines(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		out = append(out, fmt.Sprint(x))
+	}
+	return out
 }
 
 // stepResources name the reconciler's resource kinds for people.
