@@ -26,3 +26,8 @@ func (db *DB) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error { return
 func (db *DB) WatchSessionsEvery(ctx context.Context, log *slog.Logger, checkEvery, within time.Duration) {
 	db.watchSessions(ctx, log, sessionWatchTimes{checkEvery: checkEvery, checkWithin: within, maxBackoff: 100 * time.Millisecond})
 }
+
+// RememberWithoutWatching turns LookupSession's memory on for an hour with
+// no watcher, so only this process's own forgetting can clear it, for the
+// tests of store_test.
+func (db *DB) RememberWithoutWatching() { db.sessions.reset(time.Now().Add(time.Hour)) }

@@ -19,6 +19,10 @@ import (
 // commits (migration 23): the session's hashed ID in hex, or "*" for all.
 const sessionsChannel = "rolegate_sessions"
 
+// sessionWatcherName is the listening connection's application_name, as
+// pg_stat_activity shows it.
+const sessionWatcherName = "rolegate session watcher"
+
 // sessionCheckPrefix starts the payload of a watcher's own check, which
 // names no session.
 const sessionCheckPrefix = "check:"
@@ -40,14 +44,20 @@ type sessionWatchTimes struct {
 	checkEvery, checkWithin, maxBackoff time.Duration
 }
 
-var defaultSessionWatchTimes = sessionWatchTimes{checkEvery: 10 * time.Second, checkWithin: 5 * time.Second, maxBackoff: 30 * time.Second}
+// heardFor is how long a heard check keeps memory on: until the next
+// check should have been heard. A listener that hangs without an error
+// (a half-open connection) turns memory off by itself within it.
+func (t sessionWatchTimes) heardFor() time.Duration { return t.checkEvery + t.checkWithin }
+
+var defaultSessionWatchTimes = sessionWatchTimes{checkEvery: 2 * time.Second, checkWithin: 2 * time.Second, maxBackoff: 30 * time.Second}
 
 // sessionCache holds sessions LookupSession read, used only while a
-// watcher hears every change to them (on).
+// watcher hears every change to them: until heardUntil, a time on the
+// process's own clock, never a test's.
 type sessionCache struct {
-	mu sync.Mutex
-	on bool
-	m  map[[32]byte]cachedSession
+	mu         sync.Mutex
+	heardUntil time.Time
+	m          map[[32]byte]cachedSession
 	// gen counts forgets: a read that began before one is not kept, as
 	// it may have read what the forget was for.
 	gen uint64
@@ -65,7 +75,7 @@ type cachedSession struct {
 func (c *sessionCache) get(key [32]byte, now time.Time) (Session, bool) {
 	c.mu.Lock()
 	e, ok := c.m[key]
-	on := c.on
+	on := c.onLocked()
 	c.mu.Unlock()
 	if !on || !ok || now.Before(e.read) || now.Sub(e.read) >= sessionCacheTTL || !now.Before(e.s.ExpiresAt) {
 		return Session{}, false
@@ -75,12 +85,15 @@ func (c *sessionCache) get(key [32]byte, now time.Time) (Session, bool) {
 	return s, true
 }
 
+// onLocked reports whether memory is on; c.mu is held.
+func (c *sessionCache) onLocked() bool { return time.Now().Before(c.heardUntil) }
+
 // begin marks the start of a read: the forgets so far, and whether its
 // result may be kept at all.
 func (c *sessionCache) begin() (uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.gen, c.on
+	return c.gen, c.onLocked()
 }
 
 // put remembers s as read at read, unless something was forgotten (or
@@ -88,7 +101,7 @@ func (c *sessionCache) begin() (uint64, bool) {
 func (c *sessionCache) put(key [32]byte, s Session, read time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen != c.gen || !c.on {
+	if gen != c.gen || !c.onLocked() {
 		return
 	}
 	if c.m == nil || len(c.m) >= sessionCacheMax {
@@ -98,25 +111,40 @@ func (c *sessionCache) put(key [32]byte, s Session, read time.Time, gen uint64) 
 	c.m[key] = cachedSession{s: s, read: read}
 }
 
-// forget drops the sessions matching drop.
-func (c *sessionCache) forget(drop func([32]byte, Session) bool) {
+// forgetKey drops one session.
+func (c *sessionCache) forgetKey(key [32]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	delete(c.m, key)
+}
+
+// forgetUser drops every session of user.
+func (c *sessionCache) forgetUser(user string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	for k, e := range c.m {
-		if drop(k, e.s) {
+		if e.s.User == user {
 			delete(c.m, k)
 		}
 	}
 }
 
-// reset forgets every session and turns caching on or off.
-func (c *sessionCache) reset(on bool) {
+// reset forgets every session and turns memory off, or on until until.
+func (c *sessionCache) reset(until time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	clear(c.m)
-	c.on = on
+	c.heardUntil = until
+}
+
+// heard keeps memory on until until, forgetting nothing.
+func (c *sessionCache) heard(until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.heardUntil = until
 }
 
 // changed applies a notification's payload: one session's hashed ID in
@@ -125,26 +153,30 @@ func (c *sessionCache) reset(on bool) {
 func (c *sessionCache) changed(payload string) {
 	key, err := hex.DecodeString(payload)
 	if payload == "*" || err != nil || len(key) != 32 {
-		c.forget(func([32]byte, Session) bool { return true })
+		c.forgetAll()
 		return
 	}
-	c.forget(func(k [32]byte, _ Session) bool { return k == [32]byte(key) })
+	c.forgetKey([32]byte(key))
+}
+
+// forgetAll drops every session, leaving memory on or off.
+func (c *sessionCache) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.m)
 }
 
 // forgetSession drops the session with hashed ID h from this process's
 // memory: the change that called it is heard by every watcher too, but
 // this process's next request must not wait for that.
-func (db *DB) forgetSession(h []byte) {
-	db.sessions.forget(func(k [32]byte, _ Session) bool { return k == [32]byte(h) })
-}
+func (db *DB) forgetSession(h []byte) { db.sessions.forgetKey([32]byte(h)) }
 
 // forgetUserSessions drops every remembered session of user.
-func (db *DB) forgetUserSessions(user string) {
-	db.sessions.forget(func(_ [32]byte, s Session) bool { return s.User == user })
-}
+func (db *DB) forgetUserSessions(user string) { db.sessions.forgetUser(user) }
 
 // SessionsRemembered reports whether LookupSession may answer from
-// memory: WatchSessions runs and hears every change to the sessions.
+// memory: WatchSessions runs and heard its last check.
 func (db *DB) SessionsRemembered() bool {
 	_, on := db.sessions.begin()
 	return on
@@ -154,22 +186,25 @@ func (db *DB) SessionsRemembered() bool {
 // lasts and a connection of its own (beside the pool) hears every change
 // to the sessions: signing out, or ending a user's sessions, on any server
 // or from the command line, reaches each server's memory when it commits.
-// Every checkEvery it proves it still hears: a check sent through the pool
-// must arrive within checkWithin (a connection pooler that drops
-// notifications never passes). While it does not hear, memory is off and
-// every lookup reads the database; failures are logged, and it listens
-// again after a pause that doubles up to 30 seconds.
+// Every 2 seconds it proves it still hears: the triggers that announce
+// the changes must be in place and enabled, and a check it sends must
+// come back within 2 seconds (the first through the pool, which a
+// connection pooler that drops notifications never passes). Memory stays
+// on only until the next check is due and heard, so a listener that hangs
+// silently turns it off within 4 seconds. While it does not hear, every lookup reads the database;
+// failures are logged, and it listens again after a pause that doubles up
+// to 30 seconds.
 func (db *DB) WatchSessions(ctx context.Context, log *slog.Logger) {
 	db.watchSessions(ctx, log, defaultSessionWatchTimes)
 }
 
 func (db *DB) watchSessions(ctx context.Context, log *slog.Logger, t sessionWatchTimes) {
-	defer db.sessions.reset(false)
+	defer db.sessions.reset(time.Time{})
 	first := min(time.Second, t.maxBackoff)
 	pause := first
 	for ctx.Err() == nil {
 		heard, err := db.listenSessions(ctx, t)
-		db.sessions.reset(false)
+		db.sessions.reset(time.Time{})
 		if ctx.Err() != nil {
 			return
 		}
@@ -193,6 +228,10 @@ func (db *DB) watchSessions(ctx context.Context, log *slog.Logger, t sessionWatc
 func (db *DB) listenSessions(ctx context.Context, t sessionWatchTimes) (heard bool, err error) {
 	cfg := db.pool.Config().ConnConfig.Copy()
 	cfg.Tracer = nil
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["application_name"] = sessionWatcherName
 	// An idle wait that ends is not an error: stop the read at a deadline
 	// instead of asking the server to cancel a query that is not running.
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
@@ -211,14 +250,17 @@ func (db *DB) listenSessions(ctx context.Context, t sessionWatchTimes) (heard bo
 		return false, fmt.Errorf("listen: %w", err)
 	}
 	for {
-		if err := db.checkHeard(ctx, conn, t.checkWithin); err != nil {
+		if err := db.checkHeard(ctx, conn, t.checkWithin, !heard); err != nil {
 			return heard, err
 		}
+		until := time.Now().Add(t.heardFor())
 		if !heard {
 			// Forget anything read before this point: a change to it
 			// may have gone unheard.
-			db.sessions.reset(true)
+			db.sessions.reset(until)
 			heard = true
+		} else {
+			db.sessions.heard(until)
 		}
 		if err := db.applyChanges(ctx, conn, t.checkEvery); err != nil {
 			return heard, err
@@ -226,9 +268,13 @@ func (db *DB) listenSessions(ctx context.Context, t sessionWatchTimes) (heard bo
 	}
 }
 
-// checkHeard sends a check of its own through the pool and applies
-// changes until it arrives, or fails after within.
-func (db *DB) checkHeard(ctx context.Context, conn *pgx.Conn, within time.Duration) error {
+// checkHeard confirms that the triggers announcing changes to sessions are
+// in place and enabled, sends a check and applies changes until the check
+// comes back, or fails after within. The first check on a connection goes
+// through the pool, as the changes do: a pooler that drops notifications
+// fails it. Later ones go on the listening connection itself, proving it
+// alive without waiting for a busy pool.
+func (db *DB) checkHeard(ctx context.Context, conn *pgx.Conn, within time.Duration, viaPool bool) error {
 	nonce, err := randomSecret()
 	if err != nil {
 		return err
@@ -236,7 +282,22 @@ func (db *DB) checkHeard(ctx context.Context, conn *pgx.Conn, within time.Durati
 	want := sessionCheckPrefix + nonce
 	checkCtx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
-	if _, err := db.pool.Exec(checkCtx, `SELECT pg_notify($1, $2)`, sessionsChannel, want); err != nil {
+	var triggers int
+	if err := conn.QueryRow(checkCtx, `SELECT count(*) FROM pg_trigger
+		WHERE tgrelid = 'web_sessions'::regclass AND tgname IN ('web_sessions_changed', 'web_sessions_truncated')
+		AND tgenabled IN ('O', 'A')`).Scan(&triggers); err != nil {
+		return fmt.Errorf("read the triggers: %w", interpret(err))
+	}
+	if triggers != 2 {
+		return errors.New("the triggers announcing changes to web_sessions are missing or disabled (migration 23)")
+	}
+	send := `SELECT pg_notify($1, $2)`
+	if viaPool {
+		_, err = db.pool.Exec(checkCtx, send, sessionsChannel, want)
+	} else {
+		_, err = conn.Exec(checkCtx, send, sessionsChannel, want)
+	}
+	if err != nil {
 		return fmt.Errorf("send a check: %w", interpret(err))
 	}
 	for {

@@ -9,7 +9,7 @@ import (
 // it may have read the session just before the change committed.
 func TestSessionReadDuringAChangeIsNotKept(t *testing.T) {
 	var c sessionCache
-	c.reset(true)
+	c.reset(time.Now().Add(time.Hour))
 	now := time.Now()
 	s := Session{User: "alice", Roles: []Role{RoleApprover}, ExpiresAt: now.Add(time.Hour)}
 	key := [32]byte{1}
@@ -39,9 +39,31 @@ func TestSessionReadDuringAChangeIsNotKept(t *testing.T) {
 		}
 	}
 	gen, _ = c.begin()
-	c.reset(false)
+	c.reset(time.Time{})
 	c.put(key, s, now, gen)
 	if _, ok := c.get(key, now); ok {
 		t.Fatal("a session was remembered with the watcher stopped")
+	}
+}
+
+// Memory lasts only until the next check was due: a watcher that hangs
+// without an error (a half-open connection) stops vouching by itself.
+func TestSessionMemoryEndsWhenNoCheckIsHeard(t *testing.T) {
+	var c sessionCache
+	c.reset(time.Now().Add(50 * time.Millisecond))
+	now := time.Now()
+	key := [32]byte{1}
+	gen, _ := c.begin()
+	c.put(key, Session{User: "alice", ExpiresAt: now.Add(time.Hour)}, now, gen)
+	if _, ok := c.get(key, now); !ok {
+		t.Fatal("not remembered while heard")
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, ok := c.get(key, now); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("memory stayed on with no check heard")
+		}
 	}
 }

@@ -130,27 +130,56 @@ func TestSessionChangesElsewhereReachTheWatcher(t *testing.T) {
 	}
 }
 
-// On the server that ends a session, the next lookup is refused at once.
-func TestSessionEndedHereIsForgottenAtOnce(t *testing.T) {
+// On the server that ends or narrows a session, the next lookup sees it
+// at once. No watcher runs (memory is turned on by hand), so nothing but
+// the server's own forgetting can clear what it remembered.
+func TestSessionChangedHereIsForgottenAtOnce(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
 	db := storetest.New(t)
-	watching(t, db)
-	for _, end := range []func(id string) error{
-		func(id string) error { return db.EndSession(ctx, id) },
-		func(string) error { _, err := db.EndUserSessions(ctx, "alice", "carol"); return err },
+	db.RememberWithoutWatching()
+	for name, end := range map[string]func(id string) error{
+		"sign-out":               func(id string) error { return db.EndSession(ctx, id) },
+		"ending user's sessions": func(string) error { _, err := db.EndUserSessions(ctx, "alice", "carol"); return err },
 	} {
 		_, id := newSession(t, db, "alice", store.RoleRequester)
 		if _, err := db.LookupSession(ctx, id); err != nil || !fromMemory(db, id) {
-			t.Fatalf("not remembered: %v", err)
+			t.Fatalf("%s: not remembered: %v", name, err)
 		}
 		if err := end(id); err != nil {
 			t.Fatal(err)
 		}
 		if !gone(db, id)() {
-			t.Fatal("an ended session was still answered on the server that ended it")
+			t.Fatalf("%s: the session was still answered on the server that ended it", name)
 		}
 	}
+	_, id := newSession(t, db, "erin", store.RoleRequester, store.RoleApprover)
+	if _, err := db.LookupSession(ctx, id); err != nil || !fromMemory(db, id) {
+		t.Fatalf("not remembered: %v", err)
+	}
+	newSession(t, db, "erin", store.RoleRequester)
+	if s, err := db.LookupSession(ctx, id); err != nil || s.Actor().Has(store.RoleApprover) {
+		t.Fatalf("erin's older session after a sign-in without approver = %+v, %v; want it narrowed at once", s, err)
+	}
+}
+
+// Memory turns off when the triggers that announce changes are disabled
+// (as pg_restore --disable-triggers would leave them), and back on when
+// they are enabled again.
+func TestWatcherWantsTheTriggers(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	db := storetest.New(t)
+	log := watching(t, db)
+	if _, err := db.Pool().Exec(ctx, `ALTER TABLE web_sessions DISABLE TRIGGER web_sessions_changed`); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "memory turns off", func() bool { return !db.SessionsRemembered() })
+	until(t, "the cause is logged", func() bool { return strings.Contains(log.String(), "missing or disabled") })
+	if _, err := db.Pool().Exec(ctx, `ALTER TABLE web_sessions ENABLE TRIGGER web_sessions_changed`); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "memory turns on again", db.SessionsRemembered)
 }
 
 // A remembered session is read again after 30 seconds, and not answered
@@ -195,7 +224,7 @@ func TestWatcherLosingItsConnectionForgets(t *testing.T) {
 	}
 	listener := func() (pid int) {
 		_ = b.Pool().QueryRow(ctx, `SELECT pid FROM pg_stat_activity
-			WHERE datname = current_database() AND query = 'LISTEN rolegate_sessions'`).Scan(&pid)
+			WHERE datname = current_database() AND application_name = 'rolegate session watcher'`).Scan(&pid)
 		return pid
 	}
 	pid := listener()

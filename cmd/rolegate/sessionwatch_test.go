@@ -20,7 +20,7 @@ func TestServeWatchesSessions(t *testing.T) {
 	defer cancel()
 	listeners := func() (n int) {
 		if err := admin.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND query = 'LISTEN rolegate_sessions'`).Scan(&n); err != nil {
+			WHERE datname = current_database() AND application_name = 'rolegate session watcher'`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
