@@ -35,6 +35,10 @@ const (
 	// sessionCacheMax bounds the sessions remembered; past it the memory
 	// starts again, which costs one read per session.
 	sessionCacheMax = 10_000
+	// sessionCacheMaxGroups bounds the bytes of group names one remembered
+	// session may hold (the identity provider's groups have no limit of
+	// their own); a session with more is read every time instead.
+	sessionCacheMaxGroups = 16 << 10
 )
 
 // sessionWatchTimes are how often the watcher proves it still hears
@@ -101,7 +105,7 @@ func (c *sessionCache) begin() (uint64, bool) {
 func (c *sessionCache) put(key [32]byte, s Session, read time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen != c.gen || !c.onLocked() {
+	if gen != c.gen || !c.onLocked() || groupBytes(s.Groups) > sessionCacheMaxGroups {
 		return
 	}
 	if c.m == nil || len(c.m) >= sessionCacheMax {
@@ -109,6 +113,13 @@ func (c *sessionCache) put(key [32]byte, s Session, read time.Time, gen uint64) 
 	}
 	s.Roles, s.Groups = slices.Clone(s.Roles), slices.Clone(s.Groups)
 	c.m[key] = cachedSession{s: s, read: read}
+}
+
+func groupBytes(groups []string) (n int) {
+	for _, g := range groups {
+		n += len(g)
+	}
+	return n
 }
 
 // forgetKey drops one session.

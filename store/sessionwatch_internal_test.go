@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -37,6 +38,13 @@ func TestSessionReadDuringAChangeIsNotKept(t *testing.T) {
 		if _, ok := c.get(key, now); ok {
 			t.Fatalf("payload %q left the session remembered", payload)
 		}
+	}
+	big := s
+	big.Groups = []string{strings.Repeat("g", sessionCacheMaxGroups+1)}
+	gen, _ = c.begin()
+	c.put(key, big, now, gen)
+	if _, ok := c.get(key, now); ok {
+		t.Fatal("a session with more than 16 KiB of groups was remembered")
 	}
 	gen, _ = c.begin()
 	c.reset(time.Time{})
