@@ -10,10 +10,13 @@ type poolCollector struct {
 	acquired, idle, total, max         *prometheus.Desc
 	acquires, emptyAcquires, cancelled *prometheus.Desc
 	acquireSeconds                     *prometheus.Desc
+	sessionLookups, sessionHearing     *prometheus.Desc
 }
 
 // Collector returns a Prometheus collector of the pool's statistics
-// (connections in use, idle and in total; acquisitions and their wait).
+// (connections in use, idle and in total; acquisitions and their wait)
+// and of session lookups (answered from memory or the database, and
+// whether the session watcher hears changes).
 func (db *DB) Collector() prometheus.Collector {
 	d := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc("rolegate_db_pool_"+name, help, nil, nil)
@@ -28,11 +31,17 @@ func (db *DB) Collector() prometheus.Collector {
 		emptyAcquires:  d("empty_acquires_total", "Acquisitions that had to wait for a connection."),
 		cancelled:      d("cancelled_acquires_total", "Acquisitions abandoned by their caller."),
 		acquireSeconds: d("acquire_seconds_total", "Total time spent waiting for connections."),
+		sessionLookups: prometheus.NewDesc("rolegate_session_lookups_total",
+			"Browser sessions looked up, by where the answer came from: memory (while the session watcher hears changes) or the database.",
+			[]string{"from"}, nil),
+		sessionHearing: prometheus.NewDesc("rolegate_session_watch_hearing",
+			"1 while the session watcher hears every change to sessions (serve), so sessions may be answered from memory; 0 otherwise.", nil, nil),
 	}
 }
 
 func (p *poolCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{p.acquired, p.idle, p.total, p.max, p.acquires, p.emptyAcquires, p.cancelled, p.acquireSeconds} {
+	for _, d := range []*prometheus.Desc{p.acquired, p.idle, p.total, p.max, p.acquires, p.emptyAcquires, p.cancelled, p.acquireSeconds,
+		p.sessionLookups, p.sessionHearing} {
 		ch <- d
 	}
 }
@@ -51,4 +60,11 @@ func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	c(p.emptyAcquires, float64(s.EmptyAcquireCount()))
 	c(p.cancelled, float64(s.CanceledAcquireCount()))
 	c(p.acquireSeconds, s.AcquireDuration().Seconds())
+	ch <- prometheus.MustNewConstMetric(p.sessionLookups, prometheus.CounterValue, float64(p.db.sessions.fromMemory.Load()), "memory")
+	ch <- prometheus.MustNewConstMetric(p.sessionLookups, prometheus.CounterValue, float64(p.db.sessions.fromDatabase.Load()), "database")
+	hearing := 0.0
+	if p.db.SessionsRemembered() {
+		hearing = 1
+	}
+	g(p.sessionHearing, hearing)
 }

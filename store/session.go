@@ -146,8 +146,10 @@ func (db *DB) LookupSession(ctx context.Context, id string) (Session, error) {
 	h := sessionHash(id)
 	now := db.now().UTC()
 	if s, ok := db.sessions.get([32]byte(h), now); ok {
+		db.sessions.fromMemory.Add(1)
 		return s, nil
 	}
+	db.sessions.fromDatabase.Add(1)
 	gen, keep := db.sessions.begin()
 	s, err := scanSession(db.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM web_sessions
 		WHERE id_sha256 = $1 AND expires_at > $2`, h, now))

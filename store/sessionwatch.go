@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -65,6 +66,9 @@ type sessionCache struct {
 	// gen counts forgets: a read that began before one is not kept, as
 	// it may have read what the forget was for.
 	gen uint64
+	// fromMemory and fromDatabase count the lookups answered each way,
+	// for the metrics.
+	fromMemory, fromDatabase atomic.Uint64
 }
 
 type cachedSession struct {

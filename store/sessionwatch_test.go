@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
 )
@@ -295,4 +297,47 @@ func newSessionFor(t *testing.T, db *store.DB, user string, lifetime time.Durati
 		t.Fatal(err)
 	}
 	return s, id
+}
+
+// The metrics say where each lookup was answered from, and whether the
+// watcher hears.
+func TestSessionLookupMetrics(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	db := storetest.New(t)
+	metric := func(name, from string) float64 {
+		t.Helper()
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(db.Collector())
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				if f.GetName() == name && (from == "" || m.GetLabel()[0].GetValue() == from) {
+					return m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				}
+			}
+		}
+		t.Fatalf("no %s{from=%q}", name, from)
+		return 0
+	}
+	_, id := newSession(t, db, "alice", store.RoleRequester)
+	if _, err := db.LookupSession(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if metric("rolegate_session_watch_hearing", "") != 0 || metric("rolegate_session_lookups_total", "database") != 1 {
+		t.Fatal("a lookup with no watcher was not counted as the database's, or hearing was not 0")
+	}
+	db.RememberWithoutWatching()
+	for range 3 {
+		if _, err := db.LookupSession(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := [3]float64{metric("rolegate_session_watch_hearing", ""), metric("rolegate_session_lookups_total", "database"),
+		metric("rolegate_session_lookups_total", "memory")}; got != [3]float64{1, 2, 2} {
+		t.Fatalf("hearing, from database, from memory = %v, want [1 2 2]", got)
+	}
 }

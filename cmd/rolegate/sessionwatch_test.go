@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,8 +26,12 @@ func TestServeWatchesSessions(t *testing.T) {
 		}
 		return n
 	}
-	_, stop, wait, _ := startServe(t, dbURL, "--no-worker")
+	base, stop, wait, _ := startServe(t, dbURL, "--no-worker")
 	waitUntil(t, "serve listens for session changes", func() bool { return listeners() == 1 })
+	waitUntil(t, "/metrics says the watcher hears", func() bool {
+		_, metrics := get(t, base+"/metrics")
+		return strings.Contains(metrics, "\nrolegate_session_watch_hearing 1\n")
+	})
 	stop()
 	if err, exited := wait(); !exited || err != nil {
 		t.Fatalf("serve did not stop cleanly: exited %v, %v", exited, err)
