@@ -153,6 +153,11 @@ func (db *DB) LookupSession(ctx context.Context, id string) (Session, error) {
 	gen, keep := db.sessions.begin()
 	s, err := scanSession(db.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM web_sessions
 		WHERE id_sha256 = $1 AND expires_at > $2`, h, now))
+	if err == nil && UserNameFault(s.User) != "" {
+		// Started before rolegate refused the name (a name it records
+		// its own actions under, a line break): it would act as that name.
+		return Session{}, ErrNotFound
+	}
 	if err == nil && keep {
 		db.sessions.put([32]byte(h), s, now, gen)
 	}

@@ -227,6 +227,10 @@ func (db *DB) Authenticate(ctx context.Context, token string) (Token, error) {
 		return Token{}, errorf(KindBadToken, "token %d was revoked", t.ID)
 	case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
 		return Token{}, errorf(KindBadToken, "token %d expired at %s", t.ID, t.ExpiresAt.UTC().Format(time.RFC3339))
+	case UserNameFault(t.User) != "":
+		// Made before rolegate refused the name (a name it records its
+		// own actions under, a line break): it would act as that name.
+		return Token{}, errorf(KindBadToken, "token %d belongs to a user name rolegate no longer accepts; an admin must make a new one", t.ID)
 	}
 	// Last use is recorded at most once a minute, so busy tokens cost one
 	// write a minute rather than one per call.
