@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -193,8 +194,9 @@ func (db *DB) forgetUserSessions(user string) { db.sessions.forgetUser(user) }
 // SessionsRemembered reports whether LookupSession may answer from
 // memory: WatchSessions runs and heard its last check.
 func (db *DB) SessionsRemembered() bool {
-	_, on := db.sessions.begin()
-	return on
+	db.sessions.mu.Lock()
+	defer db.sessions.mu.Unlock()
+	return db.sessions.onLocked()
 }
 
 // WatchSessions lets LookupSession answer from memory, for as long as ctx
@@ -218,7 +220,7 @@ func (db *DB) watchSessions(ctx context.Context, log *slog.Logger, t sessionWatc
 	first := min(time.Second, t.maxBackoff)
 	pause := first
 	for ctx.Err() == nil {
-		heard, err := db.listenSessions(ctx, t)
+		heard, err := db.listenSessions(ctx, log, t)
 		db.sessions.reset(time.Time{})
 		if ctx.Err() != nil {
 			return
@@ -240,7 +242,7 @@ func (db *DB) watchSessions(ctx context.Context, log *slog.Logger, t sessionWatc
 // listenSessions connects, listens and applies changes until the
 // connection fails, a check goes unheard or ctx ends. heard is whether a
 // check was heard at all (caching was on).
-func (db *DB) listenSessions(ctx context.Context, t sessionWatchTimes) (heard bool, err error) {
+func (db *DB) listenSessions(ctx context.Context, log *slog.Logger, t sessionWatchTimes) (heard bool, err error) {
 	cfg := db.pool.Config().ConnConfig.Copy()
 	cfg.Tracer = nil
 	if cfg.RuntimeParams == nil {
@@ -274,6 +276,7 @@ func (db *DB) listenSessions(ctx context.Context, t sessionWatchTimes) (heard bo
 			// may have gone unheard.
 			db.sessions.reset(until)
 			heard = true
+			log.Info("hearing changes to sessions; sessions read in the last 30s are answered from memory")
 		} else {
 			db.sessions.heard(until)
 		}
@@ -319,7 +322,10 @@ func (db *DB) checkHeard(ctx context.Context, conn *pgx.Conn, within time.Durati
 		n, err := conn.WaitForNotification(checkCtx)
 		if err != nil {
 			if ctx.Err() == nil && errors.Is(checkCtx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("a check sent through the pool did not arrive within %s", within)
+				if viaPool {
+					return fmt.Errorf("a check sent through the pool did not come back to the listening connection within %s", within)
+				}
+				return fmt.Errorf("the listening connection did not answer its own check within %s", within)
 			}
 			return err
 		}
@@ -349,7 +355,7 @@ func (db *DB) applyChanges(ctx context.Context, conn *pgx.Conn, d time.Duration)
 // notified applies one payload on the channel; other watchers' checks
 // change nothing.
 func (db *DB) notified(payload string) {
-	if len(payload) > len(sessionCheckPrefix) && payload[:len(sessionCheckPrefix)] == sessionCheckPrefix {
+	if strings.HasPrefix(payload, sessionCheckPrefix) {
 		return
 	}
 	db.sessions.changed(payload)

@@ -39,7 +39,9 @@ type serverSettings struct {
 	readyTimeout    time.Duration
 	requestTimeout  time.Duration
 	metricsToken    string
-	log             logSettings
+	// rememberSessions runs the session watcher (store.WatchSessions).
+	rememberSessions bool
+	log              logSettings
 }
 
 // register adds the flags; an empty defListen means the process serves no
@@ -55,6 +57,8 @@ func (s *serverSettings) register(fs *flag.FlagSet, getenv func(string) string, 
 			"API requests per second one token may make, sustained [API_RATE_LIMIT]")
 		fs.IntVar(&s.apiBurst, "api-burst", envInt(getenv, "API_BURST", 40, errs),
 			"API requests one token may make at once before the rate applies [API_BURST]")
+		fs.BoolVar(&s.rememberSessions, "remember-sessions", envBool(getenv, "REMEMBER_SESSIONS", true, errs),
+			"keep a connection outside the pool listening for changes to sessions, and answer a session read in the last 30s from memory while it hears them; off, every page reads its session (for a pooler in transaction mode, which drops notifications) [REMEMBER_SESSIONS]")
 		fs.StringVar(&s.metricsToken, "metrics-token", getenv("METRICS_TOKEN"),
 			"bearer token /metrics asks for; without one, /metrics answers this host only; prefer the environment variable [METRICS_TOKEN]")
 	}
@@ -231,10 +235,14 @@ func runApp(ctx context.Context, logger *slog.Logger, o appOptions) error {
 	// Sessions are remembered while a connection of their own hears every
 	// change to them, so a page reads no session row; it stops before the
 	// pool closes.
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	watched := make(chan struct{})
-	go func() { defer close(watched); db.WatchSessions(watchCtx, logger) }()
-	defer func() { stopWatch(); <-watched }()
+	if o.server.rememberSessions {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() { defer close(watched); db.WatchSessions(watchCtx, logger) }()
+		defer func() { stopWatch(); <-watched }()
+	} else {
+		logger.Info("sessions are read from the database on every page (--remember-sessions=false)")
+	}
 
 	// Three parts, mounted here: sign-in (auth), the pages (web) and the
 	// JSON API (api). The pages and the API share the cache of checked API

@@ -39,3 +39,28 @@ func TestServeWatchesSessions(t *testing.T) {
 	// The server ends a backend a moment after its client closes it.
 	waitUntil(t, "no connection listens once serve stopped", func() bool { return listeners() == 0 })
 }
+
+// With --remember-sessions=false (a pooler in transaction mode), serve
+// keeps no listening connection and says it does not hear.
+func TestServeRememberSessionsOff(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	admin := storetest.Open(t, dbURL, store.Options{MaxConns: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	base, _, _, logs := startServe(t, dbURL, "--no-worker", "--remember-sessions=false")
+	if code, _ := get(t, base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz = %d", code)
+	}
+	var n int
+	if err := admin.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = 'rolegate session watcher'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d listening connections (%v), want none", n, err)
+	}
+	if _, metrics := get(t, base+"/metrics"); !strings.Contains(metrics, "\nrolegate_session_watch_hearing 0\n") {
+		t.Fatal("/metrics does not say the watcher is not hearing")
+	}
+	if l := logs.String(); !strings.Contains(l, "sessions are read from the database on every page") || strings.Contains(l, "changes to sessions") {
+		t.Fatalf("the log does not say sessions are read on every page, or speaks of a watcher:\n%s", l)
+	}
+}
