@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,11 @@ type DB struct {
 	// sessions remembers sessions read while WatchSessions hears their
 	// changes.
 	sessions sessionCache
+	// tokenHooks are called when WatchSessions hears an API token change.
+	tokenHooks struct {
+		sync.Mutex
+		fns []func(id int64)
+	}
 	// installation is the database's installation row (Installation,
 	// AdoptsUpTo), nil until it is read.
 	installation atomic.Pointer[installation]

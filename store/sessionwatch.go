@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,10 @@ import (
 // sessionsChannel is where every change to web_sessions is named when it
 // commits (migration 23): the session's hashed ID in hex, or "*" for all.
 const sessionsChannel = "rolegate_sessions"
+
+// tokensChannel is where every change to an API token that matters to a
+// check is named when it commits (migration 24): its ID, or "*" for all.
+const tokensChannel = "rolegate_tokens"
 
 // sessionWatcherName is the listening connection's application_name, as
 // pg_stat_activity shows it.
@@ -263,7 +268,7 @@ func (db *DB) listenSessions(ctx context.Context, log *slog.Logger, t sessionWat
 		defer cancel()
 		_ = conn.Close(closeCtx)
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+sessionsChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+sessionsChannel+"; LISTEN "+tokensChannel); err != nil {
 		return false, fmt.Errorf("listen: %w", err)
 	}
 	for {
@@ -332,7 +337,7 @@ func (db *DB) checkHeard(ctx context.Context, conn *pgx.Conn, within time.Durati
 		if n.Payload == want {
 			return nil
 		}
-		db.notified(n.Payload)
+		db.notified(n)
 	}
 }
 
@@ -348,15 +353,43 @@ func (db *DB) applyChanges(ctx context.Context, conn *pgx.Conn, d time.Duration)
 			}
 			return err
 		}
-		db.notified(n.Payload)
+		db.notified(n)
 	}
 }
 
-// notified applies one payload on the channel; other watchers' checks
+// notified applies one notification: a change to a session, or to an API
+// token (handed to the OnTokenChanged functions); other watchers' checks
 // change nothing.
-func (db *DB) notified(payload string) {
-	if strings.HasPrefix(payload, sessionCheckPrefix) {
-		return
+func (db *DB) notified(n *pgconn.Notification) {
+	switch {
+	case n.Channel == tokensChannel:
+		id, err := strconv.ParseInt(n.Payload, 10, 64)
+		if err != nil || id <= 0 {
+			id = 0 // "*", or anything unreadable: all of them
+		}
+		db.tokenChanged(id)
+	case strings.HasPrefix(n.Payload, sessionCheckPrefix):
+	default:
+		db.sessions.changed(n.Payload)
 	}
-	db.sessions.changed(payload)
+}
+
+// OnTokenChanged has fn called with an API token's ID when a change to it
+// that matters to a check (revoked, narrowed, its expiry or owner changed,
+// deleted) is heard by WatchSessions, or with 0 when all of them may have
+// changed. The API's token cache forgets the token then, instead of
+// within its second.
+func (db *DB) OnTokenChanged(fn func(id int64)) {
+	db.tokenHooks.Lock()
+	defer db.tokenHooks.Unlock()
+	db.tokenHooks.fns = append(db.tokenHooks.fns, fn)
+}
+
+func (db *DB) tokenChanged(id int64) {
+	db.tokenHooks.Lock()
+	fns := slices.Clone(db.tokenHooks.fns)
+	db.tokenHooks.Unlock()
+	for _, fn := range fns {
+		fn(id)
+	}
 }

@@ -127,7 +127,8 @@ func TestAuthorisationMatrixQueryParameters(t *testing.T) {
 	}
 	// A user who bears a name rolegate writes its own events under is not
 	// their author: "actor=worker" is the whole trail of provisioning.
-	// (Such names are refused since; this token was made before.)
+	// Such names are refused since, and a token made before under one no
+	// longer works at all.
 	tok, secret, err := env.db.CreateToken(ctx, store.NewToken{User: "worker-to-be", Roles: []store.Role{store.RoleRequester}, CreatedBy: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -137,8 +138,9 @@ func TestAuthorisationMatrixQueryParameters(t *testing.T) {
 	}
 	tok.User = "worker"
 	env.api.tokens["user named worker"], env.api.tok["user named worker"] = secret, tok
-	if r := env.api.do(req{method: "GET", path: "/api/v1/events?actor=worker", as: "user named worker"}); r.StatusCode != 403 {
-		t.Fatalf("a user named worker lists the worker's events: %d\n%s", r.StatusCode, r.body)
+	if r := env.api.do(req{method: "GET", path: "/api/v1/events?actor=worker", as: "user named worker"}); r.StatusCode != 401 ||
+		!strings.Contains(string(r.body), "no longer accepts") {
+		t.Fatalf("a user named worker lists the worker's events: %d, want 401\n%s", r.StatusCode, r.body)
 	}
 	html := env.clients[zOther].get("/roles")
 	if !strings.Contains(html.body, "params-plain") || strings.Contains(html.body, "secret-plain") {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rolegate/rolegate/store"
 	"github.com/rolegate/rolegate/store/storetest"
+	"github.com/rolegate/rolegate/web/api"
 	"github.com/rolegate/rolegate/web/auth"
 )
 
@@ -259,5 +260,46 @@ func TestAdminEndsUserSessions(t *testing.T) {
 	pageHas(t, bob.follow("/settings/sessions/end", url.Values{"user": {"bob"}}), "Signed out everywhere (1 session).")
 	if r := bob.get("/requests"); r.status != http.StatusSeeOther {
 		t.Errorf("bob after signing out everywhere: %d", r.status)
+	}
+}
+
+// TestTokenRevokedElsewhereIsForgotten: an API token revoked on one
+// instance (or the command line) stops working on another as soon as the
+// change is heard, not when its cached check would have run out: here the
+// cache's clock stands still, so only the notification can end it (the
+// rate limiter's too, hence a burst no polling reaches).
+func TestTokenRevokedElsewhereIsForgotten(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.URL(t)
+	a, b := watchingDB(t, dbURL), watchingDB(t, dbURL)
+	frozen := time.Now()
+	srv := httptest.NewServer(newServer(testDeps(b), uiProxyIdentity(), b, api.Limits{Now: func() time.Time { return frozen }, Burst: 100000}))
+	t.Cleanup(srv.Close)
+	tok, secret, err := a.CreateToken(uiCtx(t), store.NewToken{User: "bot", Roles: []store.Role{store.RoleRequester}, CreatedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := func() int {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/me", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := me(); code != http.StatusOK {
+		t.Fatalf("GET /api/v1/me = %d before revoking", code)
+	}
+	if _, err := a.RevokeToken(uiCtx(t), tok.ID, "", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for code := me(); code != http.StatusUnauthorized; code = me() {
+		if code != http.StatusOK || time.Now().After(deadline) {
+			t.Fatalf("GET /api/v1/me with a token revoked elsewhere = %d, want 401 within 10s", code)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

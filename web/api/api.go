@@ -69,6 +69,9 @@ type Workflow interface {
 type Store interface {
 	Workflow
 	Authenticate(ctx context.Context, token string) (store.Token, error)
+	// OnTokenChanged has fn called with a token's ID when another change
+	// to it (another server's revocation) is heard, 0 for all tokens.
+	OnTokenChanged(fn func(id int64))
 	ClaimIdempotencyKey(ctx context.Context, k store.IdempotencyKey) (store.StoredResponse, bool, error)
 	CompleteIdempotencyKey(ctx context.Context, k store.IdempotencyKey, r store.StoredResponse) error
 	ReleaseIdempotencyKey(ctx context.Context, k store.IdempotencyKey) error
@@ -131,6 +134,13 @@ func (d Deps) Mount(e *echo.Echo) {
 	if d.Tokens == nil {
 		d.Tokens = NewTokenCache(lim.Now)
 	}
+	// A token revoked or narrowed on another server (or the command
+	// line) is forgotten as soon as its change is heard, not within the
+	// cache's second.
+	tokens := d.Tokens
+	st.OnTokenChanged(func(id int64) {
+		tokens.Forget(func(t store.Token) bool { return id == 0 || t.ID == id })
+	})
 	e.GET("/api/openapi.json", handleOpenAPIJSON(OpenAPI()))
 
 	idem := idempotent(st, d.Logger)

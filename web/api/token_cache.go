@@ -11,7 +11,8 @@ import (
 // tokenCacheTTL is how long a checked token is trusted without asking the
 // database again. A revocation on the settings page of this process takes
 // effect at once; one made elsewhere (another instance, the command line)
-// within this time.
+// as soon as the session watcher hears it (Mount), and within this time
+// when it does not.
 const tokenCacheTTL = time.Second
 
 // tokenCacheMax bounds the tokens remembered; past it the memory starts
