@@ -155,13 +155,11 @@ func (a *Auth) ForgetAPITokens(drop func(store.Token) bool) {
 // state-changing request and puts the viewer into the request context.
 //
 // A signed-in session is a row in the database, looked up on every page
-// (the store remembers it only while it hears every change to sessions):
-// signing out, or an admin ending a user's sessions, takes effect on the
-// next request to this instance, and to any other as soon as the database
-// notifies it. Behind a
-// proxy the session is bound to the user the proxy names: a browser whose
-// session is another user's (or has none) gets a new one on its next page,
-// and its forms are refused until then.
+// (remembered only while the store hears every change to sessions): an
+// ending takes effect on the next request here, elsewhere when heard.
+// Behind a proxy the session is bound to the user the proxy names: a
+// browser whose session is another user's (or has none) gets a new one on
+// its next page, and its forms are refused until then.
 func (a *Auth) Identify(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
