@@ -19,13 +19,7 @@ func TestServeWatchesSessions(t *testing.T) {
 	admin := storetest.Open(t, dbURL, store.Options{MaxConns: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	listeners := func() (n int) {
-		if err := admin.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND application_name = 'rolegate session watcher'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	listeners := func() int { return watcherConnections(ctx, t, admin) }
 	base, stop, wait, _ := startServe(t, dbURL, "--no-worker")
 	waitUntil(t, "serve listens for session changes", func() bool { return listeners() == 1 })
 	waitUntil(t, "/metrics says the watcher hears", func() bool {
@@ -52,10 +46,8 @@ func TestServeRememberSessionsOff(t *testing.T) {
 	if code, _ := get(t, base+"/readyz"); code != 200 {
 		t.Fatalf("/readyz = %d", code)
 	}
-	var n int
-	if err := admin.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-		WHERE datname = current_database() AND application_name = 'rolegate session watcher'`).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("%d listening connections (%v), want none", n, err)
+	if n := watcherConnections(ctx, t, admin); n != 0 {
+		t.Fatalf("%d listening connections, want none", n)
 	}
 	if _, metrics := get(t, base+"/metrics"); !strings.Contains(metrics, "\nrolegate_session_watch_hearing 0\n") {
 		t.Fatal("/metrics does not say the watcher is not hearing")
@@ -63,4 +55,15 @@ func TestServeRememberSessionsOff(t *testing.T) {
 	if l := logs.String(); !strings.Contains(l, "sessions are read from the database on every page") || strings.Contains(l, "changes to sessions") {
 		t.Fatalf("the log does not say sessions are read on every page, or speaks of a watcher:\n%s", l)
 	}
+}
+
+// watcherConnections counts the session watcher's connections to db's
+// database.
+func watcherConnections(ctx context.Context, t *testing.T, db *store.DB) (n int) {
+	t.Helper()
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = 'rolegate session watcher'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
