@@ -181,6 +181,17 @@ func (e *env) roleExists(name string) bool {
 	return err == nil
 }
 
+// description is role name's description in IAM, or what kept it from
+// being read.
+func (e *env) description(name string) string {
+	e.t.Helper()
+	role, err := e.api.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String(name)})
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	return aws.ToString(role.Role.Description)
+}
+
 func containsAll(s string, subs ...string) bool {
 	for _, sub := range subs {
 		if !strings.Contains(s, sub) {
